@@ -1,0 +1,152 @@
+# ctxsim: libctxready (core/), the ctxsim simulator (sim/), reports (reports/).
+#
+#   make            build everything (libraries, ctxsim, tests)
+#   make test       build and run every Check suite (+ CLI end-to-end suites)
+#   make demo       the main job: run the suite, record, report
+#   make bench      benchmarks (ns/event against a bare-heap floor)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make determinism  gcc/clang x -O0/-O2 must give the same trace hashes
+#
+# Variables: CC, OPT (-O2), SANITIZE=1 (ASan+UBSan), PREFIX, DESTDIR.
+
+VERSION   := 0.1.0
+SOVERSION := 0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+OPT       ?= -O2
+CCNAME    := $(notdir $(firstword $(CC)))
+O         ?= build/$(CCNAME)$(subst $() ,,$(OPT))$(if $(SANITIZE),-san)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wno-unused-parameter
+BASEFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) -g $(WARN) -fPIC \
+             -Icore/include -I.
+ifdef SANITIZE
+BASEFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDSAN     := -fsanitize=address,undefined
+endif
+
+# --- dependencies -----------------------------------------------------------
+# pkg-config modules and the Debian packages that provide them.  The core
+# itself needs none of them; the simulator, the reports and the tests do.
+PC_MODS   := check yaml-0.1 sqlite3 libxxhash jansson libxml-2.0
+DEB_PKGS  := pkg-config check libyaml-dev libsqlite3-dev libxxhash-dev libjansson-dev \
+             libxml2-dev libxml2-utils gnuplot-nox sqlite3
+DEPS_STAMP := build/.deps-ok
+
+# Recursively expanded on purpose: evaluated when a recipe runs, i.e. after
+# the deps check below had the chance to install what was missing.
+DEP_CFLAGS = $(shell pkg-config --cflags $(PC_MODS))
+DEP_LIBS   = $(shell pkg-config --libs $(PC_MODS)) -lm
+
+CFLAGS_ALL = $(BASEFLAGS) $(DEP_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(LDSAN) $(LDFLAGS)
+
+CORE_SRC  := $(sort $(wildcard core/src/*.c))
+SIM_SRC   := $(sort $(wildcard sim/*.c))
+REP_SRC   := $(sort $(wildcard reports/*.c))
+CLI_SRC   := $(sort $(wildcard sim/cli/*.c))
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+BENCH_SRC := $(sort $(wildcard tests/bench_*.c))
+TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+
+CORE_OBJ  := $(CORE_SRC:%.c=$(O)/%.o)
+SIM_OBJ   := $(SIM_SRC:%.c=$(O)/%.o)
+REP_OBJ   := $(REP_SRC:%.c=$(O)/%.o)
+CLI_OBJ   := $(CLI_SRC:%.c=$(O)/%.o)
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(O)/%.o)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(O)/tests/%)
+BENCH_BIN := $(BENCH_SRC:tests/%.c=$(O)/tests/%)
+
+LIBCORE_A  := $(O)/libctxready.a
+LIBCORE_SO := $(O)/libctxready.so.$(VERSION)
+LIBSIM_A   := $(O)/libctxsim.a
+LIBREP_A   := $(O)/libctxrep.a
+CTXSIM     := $(O)/ctxsim
+
+.PHONY: all deps test bench demo install uninstall clean determinism format check-format
+.DEFAULT_GOAL := all
+
+all: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM) $(TEST_BIN) $(BENCH_BIN)
+
+# The dependency check: install with apt-get when root, else print the command.
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): Makefile
+	@missing=""; \
+	for m in $(PC_MODS); do pkg-config --exists $$m 2>/dev/null || missing="$$missing $$m"; done; \
+	command -v gnuplot >/dev/null 2>&1 || missing="$$missing gnuplot"; \
+	command -v xmllint >/dev/null 2>&1 || missing="$$missing xmllint"; \
+	command -v sqlite3 >/dev/null 2>&1 || missing="$$missing sqlite3"; \
+	if [ -n "$$missing" ]; then \
+	  echo "ctxsim: missing dependencies:$$missing"; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "ctxsim: installing: apt-get install -y $(DEB_PKGS)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS) >/dev/null || exit 1; \
+	  else \
+	    echo "ctxsim: run: sudo apt-get install -y $(DEB_PKGS)"; exit 1; \
+	  fi; \
+	fi
+	@mkdir -p $(dir $@) && touch $@
+
+$(O)/core/%.o: core/%.c core/include/ctxready.h $(wildcard core/src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
+
+$(O)/%.o: %.c $(wildcard core/include/*.h sim/*.h reports/*.h tests/lib/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBCORE_A): $(CORE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(LIBCORE_SO): $(CORE_OBJ)
+	$(CC) -shared -Wl,-soname,libctxready.so.$(SOVERSION) $(LDFLAGS_ALL) -o $@ $^
+	ln -sf libctxready.so.$(VERSION) $(O)/libctxready.so.$(SOVERSION)
+	ln -sf libctxready.so.$(VERSION) $(O)/libctxready.so
+$(LIBSIM_A): $(SIM_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(LIBREP_A): $(REP_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(CTXSIM): $(CLI_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A) $(DEP_LIBS)
+
+$(O)/tests/%: $(O)/tests/%.o $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A) $(DEP_LIBS)
+
+# Every suite runs from the repository root; CTXSIM names the binary under test.
+test: all
+	@CTXSIM=$(CTXSIM) CK_DEFAULT_TIMEOUT=600 tests/run-suites.sh $(TEST_BIN)
+
+bench: all
+	@CTXSIM=$(CTXSIM) tests/run-bench.sh $(BENCH_BIN)
+
+demo: all
+	@CTXSIM=$(CTXSIM) tests/demo.sh
+
+# gcc and clang, -O0 and -O2: the whole suite must hash identically.
+determinism:
+	@tests/determinism.sh
+
+install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 core/include/ctxready.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(LIBCORE_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBCORE_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libctxready.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libctxready.so.$(SOVERSION)
+	ln -sf libctxready.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libctxready.so
+	install -m 755 $(CTXSIM) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' core/ctxready.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxready.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/ctxready.h $(DESTDIR)$(PREFIX)/lib/libctxready.* \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxready.pc $(DESTDIR)$(PREFIX)/bin/ctxsim
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+check-format:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,109 @@
+/*
+ * result.h - what the oracle counts for one seed, and what a sweep of seeds
+ * of one scenario adds up to.  Shared by the simulator and the reports.
+ */
+#ifndef SIM_RESULT_H
+#define SIM_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The oracle's counts (DESIGN.md section 4), per seed, summed per sweep.
+ * X(id, name, doc).  Every lost (event, client) pair is also classified by
+ * what the core said about it: lost = lost_expired + lost_fallback +
+ * lost_dropped + lost_unroutable + lost_rejected + lost_other_reported +
+ * silent_loss.
+ */
+#define SIM_COUNTS(X)                                                                    \
+    X(EXPECTED, expected, "events a client had to receive")                             \
+    X(DELIVERED, delivered, "received within the deadline")                             \
+    X(LATE, late, "received after the deadline")                                        \
+    X(LOST, lost, "never received")                                                     \
+    X(MISROUTED, misrouted, "received by a connection of another user")                 \
+    X(STRAY, stray, "received by the user's connection while viewing another thread")   \
+    X(DUPLICATED, duplicated, "received more than once")                                \
+    X(OUT_OF_ORDER, out_of_order, "received before an earlier event of its run")        \
+    X(SILENT_LOSS, silent_loss, "lost and never reported by the core")                  \
+    X(LOST_EXPIRED, lost_expired, "lost, core reported expired")                        \
+    X(LOST_FALLBACK, lost_fallback, "lost, core sent a fallback notification")          \
+    X(LOST_DROPPED, lost_dropped, "lost, core reported dropped_full")                   \
+    X(LOST_UNROUTABLE, lost_unroutable, "lost, core reported unroutable")               \
+    X(LOST_REJECTED, lost_rejected, "lost, message rejected explicitly")                \
+    X(LOST_OTHER, lost_other, "lost, another explicit report")                          \
+    X(EMITTED, emitted, "events the agents emitted")                                    \
+    X(MESSAGES, messages, "client messages sent")                                       \
+    X(RUNS, runs, "agent runs started")                                                 \
+    X(NOTIFICATIONS, notifications, "fallback notifications received")                 \
+    X(STUCK_PENDING, stuck_pending, "liveness: connections given a thread never READY") \
+    X(STRANDED, stranded, "liveness: events still buffered at the horizon")
+
+typedef enum sim_count_id {
+#define SIM_COUNT_ENUM(id, name, doc) SIM_COUNT_##id,
+    SIM_COUNTS(SIM_COUNT_ENUM)
+#undef SIM_COUNT_ENUM
+        SIM_COUNT__N
+} sim_count_id;
+
+/* sim_count_name returns "expected", "delivered", ...; NULL out of range. */
+const char *sim_count_name(int id);
+/* sim_count_lookup returns the id of a count name, or -1. */
+int sim_count_lookup(const char *name);
+
+/*
+ * Delivery latency histogram, log-linear: 8 sub-buckets per power of two of
+ * nanoseconds (relative error <= 12.5%).  Bucket i covers [lo(i), lo(i+1)).
+ */
+#define SIM_HIST_SUB 8
+#define SIM_HIST_BUCKETS (64 * SIM_HIST_SUB)
+
+typedef struct sim_hist {
+    uint64_t count;
+    uint64_t max;
+    uint64_t b[SIM_HIST_BUCKETS];
+} sim_hist;
+
+void sim_hist_add(sim_hist *h, uint64_t v);
+void sim_hist_merge(sim_hist *into, const sim_hist *from);
+/* sim_hist_bucket_low returns the lowest value of bucket i. */
+uint64_t sim_hist_bucket_low(int i);
+/* sim_hist_quantile returns an upper estimate of quantile q; 0 if empty. */
+uint64_t sim_hist_quantile(const sim_hist *h, double q);
+
+/* One seed. */
+typedef struct sim_seed_result {
+    uint64_t seed;
+    uint64_t c[SIM_COUNT__N];
+    uint64_t trace_hash;
+    uint64_t steps;     /* trace steps */
+    uint64_t events;    /* engine events processed */
+    uint64_t end_time;  /* virtual ns of the last event */
+    int pass;           /* met the scenario's expect (and liveness) */
+    char reason[256];   /* why it failed, "" if pass */
+    sim_hist latency;   /* delivery latency (emit -> client receive) */
+} sim_seed_result;
+
+/* The sum over a sweep of one scenario under one profile/policy. */
+typedef struct sim_sweep_result {
+    char scenario[64];
+    char path[512];
+    char profile[16];
+    char policy[256]; /* overrides applied on top, "k=v,k=v" or "" */
+    int ablated_fix;  /* 1..9 when the sweep switched one fix off, else 0 */
+    uint32_t nseeds;
+    uint64_t c[SIM_COUNT__N];
+    double delivery_rate; /* sum(delivered)/sum(expected); 1 if none expected */
+    double rate_lo, rate_hi; /* 95% Wilson interval */
+    double expect_rate;      /* the gate line, -1 if none */
+    uint64_t p50, p90, p99, pmax; /* delivery latency ns */
+    sim_hist latency;
+    uint32_t failed_seeds;
+    int pass;
+    char reason[512]; /* first expectation missed, "" if pass */
+    sim_seed_result *seeds; /* nseeds entries (owned) */
+} sim_sweep_result;
+
+/* sim_wilson computes the 95% Wilson score interval of k successes in n. */
+void sim_wilson(uint64_t k, uint64_t n, double *lo, double *hi);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * scenario.h - the scenario file format, version 1 (DESIGN.md section 5),
+ * loaded with libyaml.  Every error carries file:line:column.
+ */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctxready.h"
+#include "sim/dist.h"
+#include "sim/result.h"
+
+typedef enum sim_step_kind {
+    SIM_STEP_CONNECT = 0,
+    SIM_STEP_AUTHENTICATE,
+    SIM_STEP_SEND,
+    SIM_STEP_SWITCH,
+    SIM_STEP_WAIT,
+    SIM_STEP_DISCONNECT,
+    SIM_STEP_RECONNECT,
+    SIM_STEP_CLOSE,
+    SIM_STEP_REPEAT
+} sim_step_kind;
+
+typedef enum sim_ref_kind {
+    SIM_REF_NEW = 0, /* a fresh thread of this user */
+    SIM_REF_SAME,    /* the thread being viewed */
+    SIM_REF_NAMED,   /* a thread named earlier with `as` */
+    SIM_REF_NONE,    /* no thread id in the message */
+    SIM_REF_FOREIGN  /* a thread owned by another user */
+} sim_ref_kind;
+
+typedef struct sim_thread_ref {
+    sim_ref_kind kind;
+    int name; /* NAMED: index into sim_scenario.names; else -1 */
+    int as;   /* NEW with `as`: index into sim_scenario.names; else -1 */
+} sim_thread_ref;
+
+typedef struct sim_step {
+    sim_step_kind kind;
+    sim_thread_ref ref; /* SEND, SWITCH */
+    int via_http;       /* SEND: {via: http} posts the message over HTTP */
+    sim_dist wait;      /* WAIT */
+    uint32_t times;     /* REPEAT */
+    struct sim_step *steps; /* REPEAT body (owned) */
+    size_t nsteps;
+    int line, col; /* position in the file (1-based) */
+} sim_step;
+
+/* One `policy:` override, validated against the core's knob table. */
+typedef struct sim_policy_override {
+    char name[48];
+    uint64_t value;
+    int line, col;
+} sim_policy_override;
+
+#define SIM_MAX_AGENT_EVENTS 32
+#define SIM_NAME_MAX 64
+
+/* The scenario's gate.  A count limit of -1 means "not checked". */
+typedef struct sim_expect {
+    int has_rate;
+    double delivery_rate;
+    int64_t max[SIM_COUNT__N]; /* indexed by sim_count_id; -1 unchecked */
+} sim_expect;
+
+typedef struct sim_scenario {
+    char *path; /* as given (owned) */
+    char name[SIM_NAME_MAX];
+    char *summary; /* owned */
+    uint32_t seeds;
+    uint64_t horizon; /* ns */
+    cr_profile profile;
+    sim_policy_override *policy; /* owned */
+    size_t npolicy;
+    uint32_t users;
+    sim_dist clients_per_user; /* count distribution (const 1 default) */
+    uint64_t deadline;         /* ns */
+    sim_dist uplink, downlink;
+    sim_dist reconnect_backoff; /* network.reconnect_backoff, optional */
+    sim_dist auth, thread_lookup, agent_start, event_gap;
+    char agent_events[SIM_MAX_AGENT_EVENTS][32];
+    size_t nagent_events;
+    double thread_update_fail; /* faults */
+    double disconnect;
+    sim_step *steps; /* owned */
+    size_t nsteps;
+    sim_expect expect;
+    char **names; /* thread names given with `as` (owned) */
+    size_t nnames;
+} sim_scenario;
+
+/* A load error: "file:line:column: message". */
+typedef struct sim_scenario_error {
+    char file[256];
+    int line, col; /* 1-based; 0 if unknown */
+    char msg[256];
+} sim_scenario_error;
+
+/* sim_scenario_load reads and validates a file.  Returns 0, or -1 with
+ * *err filled (nothing allocated). */
+int sim_scenario_load(const char *path, sim_scenario **out, sim_scenario_error *err);
+
+/* sim_scenario_load_string does the same from memory; `path` names it in
+ * errors. */
+int sim_scenario_load_string(const char *path, const char *text, size_t len, sim_scenario **out,
+                             sim_scenario_error *err);
+
+/* sim_scenario_free releases a scenario (NULL is a no-op). */
+void sim_scenario_free(sim_scenario *s);
+
+/* sim_scenario_error_format writes "file:line:column: message". */
+int sim_scenario_error_format(const sim_scenario_error *err, char *buf, size_t len);
+
+/* sim_scenario_policy builds the effective policy: the profile (or
+ * `profile_override` when >= 0), then the file's overrides.  Returns 0 or a
+ * CR_E* code. */
+int sim_scenario_policy(const sim_scenario *s, int profile_override, cr_policy *out);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * trace.h - the run trace: every simulated step as one canonical text line,
+ *   <time_ns> <actor> <step> <detail>\n
+ * hashed with XXH64 (libxxhash) as it is written.  The hash identifies a run.
+ * Lines are kept only when asked (replay), for the timeline and the
+ * Chrome/Perfetto trace-event JSON export.
+ */
+#ifndef SIM_TRACE_H
+#define SIM_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct sim_trace sim_trace;
+
+/* One kept record (strings owned by the trace). */
+typedef struct sim_trace_rec {
+    uint64_t time;
+    char *actor;
+    char *step;
+    char *detail;
+} sim_trace_rec;
+
+/* sim_trace_new creates a trace; keep != 0 keeps every record.  0 or -1. */
+int sim_trace_new(sim_trace **out, int keep);
+void sim_trace_free(sim_trace *t);
+
+/* sim_trace_add appends one step (detail is printf-formatted).  Returns 0
+ * or -1 on allocation failure (the hash stays valid). */
+int sim_trace_add(sim_trace *t, uint64_t time, const char *actor, const char *step,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* sim_trace_hash returns the XXH64 (seed 0) of the canonical text so far. */
+uint64_t sim_trace_hash(const sim_trace *t);
+
+/* sim_trace_steps returns the number of steps added. */
+uint64_t sim_trace_steps(const sim_trace *t);
+
+/* Kept records (keep mode only). */
+size_t sim_trace_count(const sim_trace *t);
+const sim_trace_rec *sim_trace_get(const sim_trace *t, size_t i);
+
+/* sim_trace_write_text writes the canonical text (keep mode).  0 or -1. */
+int sim_trace_write_text(const sim_trace *t, FILE *f);
+
+/* sim_trace_write_timeline writes a human timeline: virtual time as
+ * seconds.milliseconds, actor, step, detail, aligned.  0 or -1. */
+int sim_trace_write_timeline(const sim_trace *t, FILE *f);
+
+/* sim_trace_write_chrome writes Chrome/Perfetto trace-event JSON (one
+ * "thread" per actor, instant events, ts in microseconds), built with
+ * jansson.  0 or -1. */
+int sim_trace_write_chrome(const sim_trace *t, FILE *f);
+
+#endif

@@ -95,6 +95,7 @@ typedef struct sim_sweep_result {
     double delivery_rate; /* sum(delivered)/sum(expected); 1 if none expected */
     double rate_lo, rate_hi; /* 95% Wilson interval */
     double expect_rate;      /* the gate line, -1 if none */
+    int64_t expect_max[SIM_COUNT__N]; /* count maxima over the sweep, -1 unchecked */
     uint64_t p50, p90, p99, pmax; /* delivery latency ns */
     sim_hist latency;
     uint32_t failed_seeds;

@@ -13,7 +13,10 @@
  * X(id, name, doc).  Every lost (event, client) pair is also classified by
  * what the core said about it: lost = lost_expired + lost_fallback +
  * lost_dropped + lost_unroutable + lost_rejected + lost_other_reported +
- * silent_loss.
+ * silent_loss.  A message the core refuses on arrival (an error returned to
+ * the sender: a full queue, a foreign thread) promised nothing: its run's
+ * events are not expected, it is counted in `refused`; a message accepted and
+ * rejected later (pending deadline, association given up) is a loss.
  */
 #define SIM_COUNTS(X)                                                                    \
     X(EXPECTED, expected, "events a client had to receive")                             \
@@ -36,7 +39,8 @@
     X(RUNS, runs, "agent runs started")                                                 \
     X(NOTIFICATIONS, notifications, "fallback notifications received")                 \
     X(STUCK_PENDING, stuck_pending, "liveness: connections given a thread never READY") \
-    X(STRANDED, stranded, "liveness: events still buffered at the horizon")
+    X(STRANDED, stranded, "liveness: events still buffered at the horizon")            \
+    X(REFUSED, refused, "messages refused on arrival (bound, foreign): not expected")
 
 typedef enum sim_count_id {
 #define SIM_COUNT_ENUM(id, name, doc) SIM_COUNT_##id,

@@ -1,0 +1,1045 @@
+/*
+ * ctxsim - the command line: run, replay, validate, list, explore, and the
+ * reports' report, gate, merge.
+ *
+ * Exit codes: 0 success, 1 a gate or expectation failed, 2 bad usage or bad
+ * input (nothing run, nothing recorded).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctxready.h"
+#include "reports/gate.h"
+#include "reports/junit.h"
+#include "reports/merge.h"
+#include "reports/replay.h"
+#include "reports/report.h"
+#include "reports/store.h"
+#include "sim/dist.h"
+#include "sim/scenario.h"
+#include "sim/sweep.h"
+#include "sim/trace.h"
+#include "sim/world.h"
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+}
+
+/* ---- scenario arguments -------------------------------------------------------- */
+
+typedef struct scen_list {
+    sim_scenario **v;
+    size_t n, cap;
+} scen_list;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int has_yaml_ext(const char *name)
+{
+    size_t n = strlen(name);
+    return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+           (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
+/* expand_paths turns files and directories into a sorted list of files. */
+static int expand_paths(char **args, int nargs, char ***out, size_t *nout)
+{
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    const char *deflt[] = {"scenarios"};
+    if (nargs == 0) {
+        args = (char **)deflt;
+        nargs = 1;
+    }
+    for (int i = 0; i < nargs; i++) {
+        struct stat st;
+        if (stat(args[i], &st) != 0) {
+            fprintf(stderr, "ctxsim: %s: %s\n", args[i], strerror(errno));
+            goto bad;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            DIR *d = opendir(args[i]);
+            if (!d) {
+                fprintf(stderr, "ctxsim: %s: %s\n", args[i], strerror(errno));
+                goto bad;
+            }
+            size_t first = n;
+            struct dirent *de;
+            while ((de = readdir(d))) {
+                if (de->d_name[0] == '.' || !has_yaml_ext(de->d_name))
+                    continue;
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 32;
+                    char **q = realloc(v, cap * sizeof(char *));
+                    if (!q) {
+                        closedir(d);
+                        goto bad;
+                    }
+                    v = q;
+                }
+                size_t len = strlen(args[i]) + strlen(de->d_name) + 2;
+                v[n] = malloc(len);
+                if (!v[n]) {
+                    closedir(d);
+                    goto bad;
+                }
+                snprintf(v[n], len, "%s%s%s", args[i],
+                         args[i][strlen(args[i]) - 1] == '/' ? "" : "/", de->d_name);
+                n++;
+            }
+            closedir(d);
+            qsort(v + first, n - first, sizeof(char *), cmp_str); /* readdir order is not stable */
+            if (n == first) {
+                fprintf(stderr, "ctxsim: %s: no *.yaml scenario files\n", args[i]);
+                goto bad;
+            }
+        } else {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 32;
+                char **q = realloc(v, cap * sizeof(char *));
+                if (!q)
+                    goto bad;
+                v = q;
+            }
+            v[n] = strdup(args[i]);
+            if (!v[n])
+                goto bad;
+            n++;
+        }
+    }
+    *out = v;
+    *nout = n;
+    return 0;
+bad:
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    return -1;
+}
+
+static void free_paths(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* load_all loads every scenario; on any error prints every error and
+ * returns -1 (nothing is run). */
+static int load_all(char **args, int nargs, scen_list *sl, int quiet_ok)
+{
+    char **paths;
+    size_t np;
+    if (expand_paths(args, nargs, &paths, &np) != 0)
+        return -1;
+    int bad = 0;
+    for (size_t i = 0; i < np; i++) {
+        sim_scenario *s = NULL;
+        sim_scenario_error err;
+        if (sim_scenario_load(paths[i], &s, &err) != 0) {
+            char buf[800];
+            sim_scenario_error_format(&err, buf, sizeof(buf));
+            fprintf(stderr, "%s\n", buf);
+            bad = 1;
+            continue;
+        }
+        /* Names are unique in a suite: results are keyed by them. */
+        for (size_t j = 0; j < sl->n; j++)
+            if (strcmp(sl->v[j]->name, s->name) == 0) {
+                fprintf(stderr, "%s:1:1: scenario name '%s' already used by %s\n", paths[i],
+                        s->name, sl->v[j]->path);
+                bad = 1;
+            }
+        if (sl->n == sl->cap) {
+            sl->cap = sl->cap ? sl->cap * 2 : 16;
+            sim_scenario **q = realloc(sl->v, sl->cap * sizeof(*q));
+            if (!q) {
+                sim_scenario_free(s);
+                bad = 1;
+                break;
+            }
+            sl->v = q;
+        }
+        sl->v[sl->n++] = s;
+        if (!quiet_ok)
+            printf("%s: ok (%s)\n", paths[i], s->name);
+    }
+    free_paths(paths, np);
+    return bad ? -1 : 0;
+}
+
+static void free_all(scen_list *sl)
+{
+    for (size_t i = 0; i < sl->n; i++)
+        sim_scenario_free(sl->v[i]);
+    free(sl->v);
+}
+
+/* ---- option parsing ------------------------------------------------------------ */
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        return -1;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+/* parse_knob parses "name=value" against the core's knob table. */
+static int parse_knob(const char *arg, char *name, size_t namelen, uint64_t *value)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) >= namelen) {
+        fprintf(stderr, "ctxsim: --policy expects knob=value, got '%s'\n", arg);
+        return -1;
+    }
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = '\0';
+    const char *val = eq + 1;
+    const cr_knob_info *k = NULL;
+    for (size_t i = 0; i < cr_policy_knob_count(); i++)
+        if (strcmp(cr_policy_knob(i)->name, name) == 0)
+            k = cr_policy_knob(i);
+    if (!k) {
+        fprintf(stderr, "ctxsim: --policy: unknown knob '%s' (knobs:", name);
+        for (size_t i = 0; i < cr_policy_knob_count(); i++)
+            fprintf(stderr, " %s", cr_policy_knob(i)->name);
+        fprintf(stderr, ")\n");
+        return -1;
+    }
+    switch (k->type) {
+    case CR_KNOB_BOOL:
+        if (!strcmp(val, "1") || !strcmp(val, "true") || !strcmp(val, "on") || !strcmp(val, "yes"))
+            *value = 1;
+        else if (!strcmp(val, "0") || !strcmp(val, "false") || !strcmp(val, "off") ||
+                 !strcmp(val, "no"))
+            *value = 0;
+        else {
+            fprintf(stderr, "ctxsim: --policy %s: expected true or false, got '%s'\n", name, val);
+            return -1;
+        }
+        return 0;
+    case CR_KNOB_DURATION: {
+        sim_parse_error pe;
+        if (parse_u64(val, value) == 0)
+            return 0; /* plain nanoseconds, as replay lines print them */
+        if (sim_duration_parse(val, value, &pe) != 0) {
+            fprintf(stderr, "ctxsim: --policy %s: %s\n", name, pe.msg);
+            return -1;
+        }
+        return 0;
+    }
+    default:
+        if (parse_u64(val, value) != 0) {
+            fprintf(stderr, "ctxsim: --policy %s: expected a non-negative integer, got '%s'\n",
+                    name, val);
+            return -1;
+        }
+        return 0;
+    }
+}
+
+static int parse_profile(const char *s, int *p)
+{
+    if (!strcmp(s, "fixed"))
+        *p = CR_PROFILE_FIXED;
+    else if (!strcmp(s, "legacy"))
+        *p = CR_PROFILE_LEGACY;
+    else {
+        fprintf(stderr, "ctxsim: unknown profile '%s' (expected fixed or legacy)\n", s);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- output -------------------------------------------------------------------- */
+
+static void print_header(void)
+{
+    printf("%-30s %-7s %-22s %6s %9s %9s %8s %-17s %6s %6s %5s %4s %4s %5s  %s\n", "scenario",
+           "profile", "policy", "seeds", "expected", "delivered", "rate", "95% interval", "lost",
+           "silent", "misr", "dup", "ooo", "stray", "verdict");
+}
+
+static void print_sweep(const sim_sweep_result *r, int print_replays)
+{
+    char pol[64];
+    snprintf(pol, sizeof(pol), "%s", r->policy[0] ? r->policy : "-");
+    if (strlen(r->policy) > 22)
+        snprintf(pol, sizeof(pol), "%.19s...", r->policy);
+    printf("%-30s %-7s %-22s %6" PRIu32 " %9" PRIu64 " %9" PRIu64 " %7.3f%% [%6.2f%%,%6.2f%%] "
+           "%6" PRIu64 " %6" PRIu64 " %5" PRIu64 " %4" PRIu64 " %4" PRIu64 " %5" PRIu64 "  %s\n",
+           r->scenario, r->profile, pol, r->nseeds, r->c[SIM_COUNT_EXPECTED],
+           r->c[SIM_COUNT_DELIVERED], 100 * r->delivery_rate, 100 * r->rate_lo,
+           100 * r->rate_hi, r->c[SIM_COUNT_LOST], r->c[SIM_COUNT_SILENT_LOSS],
+           r->c[SIM_COUNT_MISROUTED], r->c[SIM_COUNT_DUPLICATED], r->c[SIM_COUNT_OUT_OF_ORDER],
+           r->c[SIM_COUNT_STRAY], r->pass ? "PASS" : "FAIL");
+    if (!r->pass)
+        printf("    missed: %s\n", r->reason);
+    if (!print_replays)
+        return;
+    for (uint32_t i = 0; i < r->nseeds; i++) {
+        if (r->seeds[i].pass)
+            continue;
+        char line[1024];
+        rep_replay_command(r, r->seeds[i].seed, line, sizeof(line));
+        printf("    seed %-6" PRIu64 " %s\n      replay: %s\n", r->seeds[i].seed,
+               r->seeds[i].reason, line);
+    }
+}
+
+static json_t *sweep_json(const sim_sweep_result *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "scenario", json_string(r->scenario));
+    json_object_set_new(o, "path", json_string(r->path));
+    json_object_set_new(o, "profile", json_string(r->profile));
+    json_object_set_new(o, "policy", json_string(r->policy));
+    json_object_set_new(o, "ablated_fix", json_integer(r->ablated_fix));
+    json_object_set_new(o, "seeds", json_integer(r->nseeds));
+    json_t *c = json_object();
+    for (int i = 0; i < SIM_COUNT__N; i++)
+        json_object_set_new(c, sim_count_name(i), json_integer((json_int_t)r->c[i]));
+    json_object_set_new(o, "counts", c);
+    json_object_set_new(o, "delivery_rate", json_real(r->delivery_rate));
+    json_object_set_new(o, "rate_lo", json_real(r->rate_lo));
+    json_object_set_new(o, "rate_hi", json_real(r->rate_hi));
+    json_object_set_new(o, "expect_rate", json_real(r->expect_rate));
+    json_t *lat = json_object();
+    json_object_set_new(lat, "p50_ns", json_integer((json_int_t)r->p50));
+    json_object_set_new(lat, "p90_ns", json_integer((json_int_t)r->p90));
+    json_object_set_new(lat, "p99_ns", json_integer((json_int_t)r->p99));
+    json_object_set_new(lat, "max_ns", json_integer((json_int_t)r->pmax));
+    json_object_set_new(o, "latency", lat);
+    json_object_set_new(o, "pass", json_boolean(r->pass));
+    json_object_set_new(o, "reason", json_string(r->reason));
+    json_t *fails = json_array();
+    for (uint32_t i = 0; i < r->nseeds; i++) {
+        if (r->seeds[i].pass)
+            continue;
+        char line[1024], hash[24];
+        rep_replay_command(r, r->seeds[i].seed, line, sizeof(line));
+        snprintf(hash, sizeof(hash), "%016" PRIx64, r->seeds[i].trace_hash);
+        json_t *f = json_object();
+        json_object_set_new(f, "seed", json_integer((json_int_t)r->seeds[i].seed));
+        json_object_set_new(f, "reason", json_string(r->seeds[i].reason));
+        json_object_set_new(f, "trace_hash", json_string(hash));
+        json_object_set_new(f, "replay", json_string(line));
+        json_array_append_new(fails, f);
+    }
+    json_object_set_new(o, "failing_seeds", fails);
+    json_t *all = json_array();
+    for (uint32_t i = 0; i < r->nseeds; i++) {
+        char hash[24];
+        snprintf(hash, sizeof(hash), "%016" PRIx64, r->seeds[i].trace_hash);
+        json_t *f = json_object();
+        json_object_set_new(f, "seed", json_integer((json_int_t)r->seeds[i].seed));
+        json_object_set_new(f, "trace_hash", json_string(hash));
+        json_object_set_new(f, "pass", json_boolean(r->seeds[i].pass));
+        json_array_append_new(all, f);
+    }
+    json_object_set_new(o, "seed_hashes", all);
+    return o;
+}
+
+/* ---- run ----------------------------------------------------------------------- */
+
+static const char run_usage[] =
+    "usage: ctxsim run [SCENARIO|DIR]... [options]\n"
+    "Run every seed of each scenario (default: every file in ./scenarios), check each\n"
+    "against the scenario's expect, record into SQLite, print a table.\n"
+    "  --seeds N             seeds per scenario (default: the scenario's `seeds`)\n"
+    "  --seed S              run only seed S\n"
+    "  --profile P[,P]       fixed | legacy | fixed,legacy (default: the scenario's)\n"
+    "  --policy k=v          override a policy knob (repeatable; see `ctxsim list --knobs`)\n"
+    "  --ablate N            switch fix N (1-9) off on top of the profile\n"
+    "  --ablation            also run, per scenario, fixed with each fix 1-9 switched off\n"
+    "  --db PATH             results database (default out/results.db)\n"
+    "  --no-db               do not record\n"
+    "  --jobs N              worker processes (results identical to --jobs 1)\n"
+    "  --shard K/N           run the seeds S with (S-1) mod N == K-1 (merge with ctxsim merge)\n"
+    "  --label TEXT          label of the recorded run (for gate --baseline)\n"
+    "  --junit FILE          write JUnit XML, one test case per scenario\n"
+    "  --format text|json    json: machine-readable results on stdout\n"
+    "  --check-determinism   run every seed twice and compare the traces\n"
+    "  --explore             reorder simultaneous events by a seeded priority\n"
+    "  --max-replays N       replay lines printed per scenario (default: all)\n"
+    "Exit status: 0 every expectation met, 1 one missed (ablation sweeps excluded),\n"
+    "2 bad usage or bad input (nothing run, nothing recorded).\n";
+
+typedef struct run_args {
+    sim_sweep_opts base;
+    int profiles[2];
+    int nprofiles;
+    int ablation;
+    const char *db;
+    int no_db;
+    const char *label;
+    const char *junit;
+    int json;
+    int check_det;
+    long max_replays;
+    char *shard;
+} run_args;
+
+static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, int *nfiles,
+                          const char *usage, int replay_mode)
+{
+    memset(ra, 0, sizeof(*ra));
+    ra->base.profile = -1;
+    ra->base.jobs = 1;
+    ra->db = "out/results.db";
+    ra->max_replays = -1;
+    char **f = calloc((size_t)argc + 1, sizeof(char *));
+    int nf = 0;
+    if (!f)
+        return -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE                                                                       \
+    do {                                                                                 \
+        if (!v) {                                                                        \
+            fprintf(stderr, "ctxsim %s: %s needs a value\n", argv[0], a);               \
+            goto bad;                                                                    \
+        }                                                                                \
+        i++;                                                                             \
+    } while (0)
+        uint64_t x;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            free(f);
+            exit(0);
+        } else if (!strcmp(a, "--seeds")) {
+            NEED_VALUE;
+            if (parse_u64(v, &x) || x == 0 || x > 10000000) {
+                fprintf(stderr, "ctxsim: --seeds expects 1..10000000, got '%s'\n", v);
+                goto bad;
+            }
+            ra->base.seeds = (uint32_t)x;
+        } else if (!strcmp(a, "--seed")) {
+            NEED_VALUE;
+            if (parse_u64(v, &x) || x == 0) {
+                fprintf(stderr, "ctxsim: --seed expects a positive integer, got '%s'\n", v);
+                goto bad;
+            }
+            ra->base.only_seed = x;
+        } else if (!strcmp(a, "--profile")) {
+            NEED_VALUE;
+            char buf[64];
+            snprintf(buf, sizeof(buf), "%s", v);
+            ra->nprofiles = 0;
+            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+                if (ra->nprofiles == 2 || parse_profile(tok, &ra->profiles[ra->nprofiles]))
+                    goto bad;
+                ra->nprofiles++;
+            }
+            if (replay_mode && ra->nprofiles != 1) {
+                fprintf(stderr, "ctxsim: --profile takes one profile here\n");
+                goto bad;
+            }
+        } else if (!strcmp(a, "--policy")) {
+            NEED_VALUE;
+            if (ra->base.noverrides == SIM_MAX_OVERRIDES) {
+                fprintf(stderr, "ctxsim: too many --policy overrides\n");
+                goto bad;
+            }
+            if (parse_knob(v, ra->base.overrides[ra->base.noverrides].name,
+                           sizeof(ra->base.overrides[0].name),
+                           &ra->base.overrides[ra->base.noverrides].value))
+                goto bad;
+            ra->base.noverrides++;
+        } else if (!strcmp(a, "--ablate")) {
+            NEED_VALUE;
+            if (parse_u64(v, &x) || x < 1 || x > 9) {
+                fprintf(stderr, "ctxsim: --ablate expects a fix number 1..9, got '%s'\n", v);
+                goto bad;
+            }
+            ra->base.ablate_fix = (int)x;
+        } else if (!strcmp(a, "--explore")) {
+            ra->base.explore = 1;
+        } else if (!replay_mode && !strcmp(a, "--ablation")) {
+            ra->ablation = 1;
+        } else if (!replay_mode && !strcmp(a, "--db")) {
+            NEED_VALUE;
+            ra->db = v;
+        } else if (!replay_mode && !strcmp(a, "--no-db")) {
+            ra->no_db = 1;
+        } else if (!replay_mode && !strcmp(a, "--jobs")) {
+            NEED_VALUE;
+            if (parse_u64(v, &x) || x == 0 || x > 256) {
+                fprintf(stderr, "ctxsim: --jobs expects 1..256, got '%s'\n", v);
+                goto bad;
+            }
+            ra->base.jobs = (int)x;
+        } else if (!replay_mode && !strcmp(a, "--shard")) {
+            NEED_VALUE;
+            unsigned k, n;
+            char tail;
+            if (sscanf(v, "%u/%u%c", &k, &n, &tail) != 2 || n == 0 || k == 0 || k > n) {
+                fprintf(stderr, "ctxsim: --shard expects K/N with 1 <= K <= N, got '%s'\n", v);
+                goto bad;
+            }
+            ra->base.shard_k = k;
+            ra->base.shard_n = n;
+            ra->shard = (char *)v;
+        } else if (!replay_mode && !strcmp(a, "--label")) {
+            NEED_VALUE;
+            ra->label = v;
+        } else if (!replay_mode && !strcmp(a, "--junit")) {
+            NEED_VALUE;
+            ra->junit = v;
+        } else if (!replay_mode && !strcmp(a, "--format")) {
+            NEED_VALUE;
+            if (!strcmp(v, "json"))
+                ra->json = 1;
+            else if (strcmp(v, "text")) {
+                fprintf(stderr, "ctxsim: --format expects text or json, got '%s'\n", v);
+                goto bad;
+            }
+        } else if (!replay_mode && !strcmp(a, "--check-determinism")) {
+            ra->check_det = 1;
+        } else if (!replay_mode && !strcmp(a, "--max-replays")) {
+            NEED_VALUE;
+            if (parse_u64(v, &x)) {
+                fprintf(stderr, "ctxsim: --max-replays expects a number, got '%s'\n", v);
+                goto bad;
+            }
+            ra->max_replays = (long)x;
+        } else if (replay_mode && (!strcmp(a, "--trace") || !strcmp(a, "--timeline"))) {
+            i++; /* handled by the caller */
+            if (!v) {
+                fprintf(stderr, "ctxsim: %s needs a file name\n", a);
+                goto bad;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "ctxsim %s: unknown option '%s' (see ctxsim %s --help)\n", argv[0], a,
+                    argv[0]);
+            goto bad;
+        } else {
+            f[nf++] = argv[i];
+        }
+#undef NEED_VALUE
+    }
+    if (ra->nprofiles == 0)
+        ra->profiles[ra->nprofiles++] = -1;
+    *files = f;
+    *nfiles = nf;
+    return 0;
+bad:
+    free(f);
+    return -1;
+}
+
+static char *git_rev(void)
+{
+    static char rev[64];
+    FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+    rev[0] = '\0';
+    if (p) {
+        if (!fgets(rev, sizeof(rev), p))
+            rev[0] = '\0';
+        pclose(p);
+    }
+    rev[strcspn(rev, "\n")] = '\0';
+    return rev[0] ? rev : "unknown";
+}
+
+static char *join_args(int argc, char **argv)
+{
+    size_t len = 16;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    strcpy(s, "ctxsim");
+    for (int i = 0; i < argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    run_args ra;
+    char **files;
+    int nfiles;
+    if (parse_run_opts(argc, argv, &ra, &files, &nfiles, run_usage, 0) != 0)
+        return EXIT_USAGE;
+    scen_list sl = {0};
+    if (load_all(files, nfiles, &sl, 1) != 0) {
+        free(files);
+        free_all(&sl);
+        fprintf(stderr, "ctxsim: bad input: nothing was run or recorded\n");
+        return EXIT_USAGE;
+    }
+    free(files);
+    ra.base.progress = isatty(2);
+
+    if (ra.check_det) {
+        int status = 0;
+        for (size_t i = 0; i < sl.n; i++)
+            for (int p = 0; p < ra.nprofiles; p++) {
+                sim_sweep_opts o = ra.base;
+                o.profile = ra.profiles[p];
+                cr_policy pol;
+                if (sim_sweep_policy(sl.v[i], &o, &pol, NULL, 0) != 0) {
+                    fprintf(stderr, "ctxsim: %s: bad policy\n", sl.v[i]->name);
+                    status = EXIT_USAGE;
+                    continue;
+                }
+                uint32_t n = o.only_seed ? 1 : (o.seeds ? o.seeds : sl.v[i]->seeds);
+                uint32_t checked = 0;
+                int bad = 0;
+                for (uint32_t k = 0; k < n && !interrupted; k++) {
+                    uint64_t seed = o.only_seed ? o.only_seed : k + 1;
+                    if (o.shard_n && (seed - 1) % o.shard_n != o.shard_k - 1)
+                        continue;
+                    uint64_t h = 0;
+                    char diff[2048];
+                    int rc = sim_check_determinism(sl.v[i], &pol, seed, o.explore, &h, diff,
+                                                   sizeof(diff));
+                    checked++;
+                    if (rc != 0) {
+                        printf("%s %s seed %" PRIu64 ": NOT DETERMINISTIC\n%s\n", sl.v[i]->name,
+                               sim_profile_name(o.profile >= 0 ? o.profile : (int)sl.v[i]->profile),
+                               seed, rc > 0 ? diff : "(error running the seed)");
+                        status = EXIT_FAIL;
+                        bad = 1;
+                        break;
+                    }
+                }
+                if (!bad)
+                    printf("%-30s %-7s %6" PRIu32 " seeds: every trace identical on rerun\n",
+                           sl.v[i]->name,
+                           sim_profile_name(o.profile >= 0 ? o.profile : (int)sl.v[i]->profile),
+                           checked);
+            }
+        free_all(&sl);
+        return status;
+    }
+
+    rep_store *db = NULL;
+    int64_t run_id = 0;
+    char *args = join_args(argc, argv);
+    if (!ra.no_db) {
+        char err[512];
+        if (rep_store_open(ra.db, &db, err, sizeof(err)) != 0) {
+            fprintf(stderr, "ctxsim: %s\n", err);
+            free(args);
+            free_all(&sl);
+            return EXIT_USAGE;
+        }
+        rep_run_meta meta = {
+            .label = ra.label,
+            .git_rev = git_rev(),
+            .tool_version = CR_VERSION_STRING,
+            .args = args,
+            .shard = ra.shard,
+            .started_at = (int64_t)time(NULL), /* metadata, never inside a run */
+        };
+        if (rep_run_begin(db, &meta, &run_id) != 0) {
+            fprintf(stderr, "ctxsim: cannot record into %s\n", ra.db);
+            rep_store_close(db);
+            free(args);
+            free_all(&sl);
+            return EXIT_USAGE;
+        }
+    }
+    free(args);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    /* The plan: scenario x profile, then the ablation sweeps. */
+    size_t cap = sl.n * ((size_t)ra.nprofiles + (ra.ablation ? 9 : 0));
+    sim_sweep_result *res = calloc(cap ? cap : 1, sizeof(*res));
+    size_t nres = 0;
+    int status = 0, error = 0;
+    json_t *jarr = ra.json ? json_array() : NULL;
+    if (!ra.json)
+        print_header();
+    for (size_t i = 0; i < sl.n && res && !interrupted && !error; i++) {
+        int nsweeps = ra.nprofiles + (ra.ablation ? 9 : 0);
+        for (int p = 0; p < nsweeps && !interrupted; p++) {
+            sim_sweep_opts o = ra.base;
+            if (p < ra.nprofiles) {
+                o.profile = ra.profiles[p];
+            } else {
+                o.profile = CR_PROFILE_FIXED;
+                o.ablate_fix = p - ra.nprofiles + 1;
+            }
+            sim_sweep_result *r = &res[nres];
+            char err[512];
+            if (sim_sweep_run(sl.v[i], &o, r, err, sizeof(err)) != 0) {
+                fprintf(stderr, "ctxsim: %s: %s\n", sl.v[i]->name, err);
+                sim_sweep_result_free(r);
+                if (interrupted)
+                    break;
+                error = 1;
+                break;
+            }
+            nres++;
+            if (db && rep_run_add_sweep(db, run_id, r) != 0) {
+                fprintf(stderr, "ctxsim: recording %s failed\n", r->scenario);
+                error = 1;
+            }
+            int informational = o.ablate_fix != 0;
+            if (!r->pass && !informational)
+                status = EXIT_FAIL;
+            if (jarr) {
+                json_array_append_new(jarr, sweep_json(r));
+            } else {
+                int show = !informational;
+                print_sweep(r, 0);
+                if (show && !r->pass) {
+                    long shown = 0;
+                    for (uint32_t s = 0; s < r->nseeds; s++) {
+                        if (r->seeds[s].pass)
+                            continue;
+                        if (ra.max_replays >= 0 && shown >= ra.max_replays) {
+                            printf("    ... %" PRIu32 " failing seeds in all (ctxsim run --max-replays N,"
+                                   " or the failures table)\n",
+                                   r->failed_seeds);
+                            break;
+                        }
+                        char line[1024];
+                        rep_replay_command(r, r->seeds[s].seed, line, sizeof(line));
+                        printf("    seed %-6" PRIu64 " %s\n      replay: %s\n", r->seeds[s].seed,
+                               r->seeds[s].reason, line);
+                        shown++;
+                    }
+                }
+                fflush(stdout);
+            }
+        }
+    }
+    if (jarr) {
+        char *txt = json_dumps(jarr, JSON_INDENT(2));
+        if (txt) {
+            puts(txt);
+            free(txt);
+        }
+        json_decref(jarr);
+    }
+    if (ra.junit && res) {
+        const sim_sweep_result **ptrs = calloc(nres ? nres : 1, sizeof(*ptrs));
+        char err[512];
+        for (size_t k = 0; ptrs && k < nres; k++)
+            ptrs[k] = &res[k];
+        if (!ptrs || rep_junit_write(ra.junit, ptrs, nres, "ctxsim", err, sizeof(err)) != 0) {
+            fprintf(stderr, "ctxsim: --junit %s: %s\n", ra.junit, ptrs ? err : "out of memory");
+            error = 1;
+        }
+        free(ptrs);
+    }
+    if (db) {
+        const char *st = interrupted ? "interrupted" : error ? "failed" : status ? "failed" : "complete";
+        rep_run_finish(db, run_id, st);
+        rep_store_close(db);
+        if (!ra.json)
+            printf("recorded as run %" PRId64 " in %s (%s)\n", run_id, ra.db, st);
+    }
+    for (size_t k = 0; k < nres; k++)
+        sim_sweep_result_free(&res[k]);
+    free(res);
+    free_all(&sl);
+    if (interrupted) {
+        fprintf(stderr, "ctxsim: interrupted; finished scenarios are recorded\n");
+        return 128 + interrupted;
+    }
+    return error ? EXIT_USAGE : status;
+}
+
+/* ---- replay -------------------------------------------------------------------- */
+
+static const char replay_usage[] =
+    "usage: ctxsim replay SCENARIO --seed S [--profile P] [--policy k=v]... [--ablate N]\n"
+    "                     [--explore] [--trace FILE.json] [--timeline FILE]\n"
+    "Re-run one seed and print its timeline (virtual time, actor, step, core outcome,\n"
+    "oracle verdict), its counts and its trace hash.  --trace writes Chrome/Perfetto\n"
+    "trace-event JSON (open it in ui.perfetto.dev or chrome://tracing); --timeline writes\n"
+    "the timeline to FILE instead of stdout.  Exit 1 if the seed misses the expect.\n";
+
+static int cmd_replay(int argc, char **argv)
+{
+    run_args ra;
+    char **files;
+    int nfiles;
+    if (parse_run_opts(argc, argv, &ra, &files, &nfiles, replay_usage, 1) != 0)
+        return EXIT_USAGE;
+    const char *trace_file = NULL, *timeline_file = NULL;
+    for (int i = 1; i + 1 < argc; i++) {
+        if (!strcmp(argv[i], "--trace"))
+            trace_file = argv[i + 1];
+        if (!strcmp(argv[i], "--timeline"))
+            timeline_file = argv[i + 1];
+    }
+    if (nfiles != 1 || !ra.base.only_seed) {
+        fprintf(stderr, "ctxsim replay: needs exactly one SCENARIO and --seed S\n%s", replay_usage);
+        free(files);
+        return EXIT_USAGE;
+    }
+    sim_scenario *sc = NULL;
+    sim_scenario_error err;
+    if (sim_scenario_load(files[0], &sc, &err) != 0) {
+        char buf[800];
+        sim_scenario_error_format(&err, buf, sizeof(buf));
+        fprintf(stderr, "%s\n", buf);
+        free(files);
+        return EXIT_USAGE;
+    }
+    free(files);
+    sim_sweep_opts o = ra.base;
+    o.profile = ra.profiles[0];
+    cr_policy pol;
+    char diff[256];
+    if (sim_sweep_policy(sc, &o, &pol, diff, sizeof(diff)) != 0) {
+        fprintf(stderr, "ctxsim replay: bad policy\n");
+        sim_scenario_free(sc);
+        return EXIT_USAGE;
+    }
+    sim_world_opts wo = {.seed = o.only_seed, .explore = o.explore, .keep_trace = 1};
+    sim_seed_result *res = calloc(1, sizeof(*res));
+    sim_trace *tr = NULL;
+    if (!res) {
+        sim_scenario_free(sc);
+        return EXIT_USAGE;
+    }
+    sim_world_run(sc, &pol, &wo, res, &tr);
+    sim_seed_judge(sc, res);
+    FILE *tl = stdout;
+    if (timeline_file && !(tl = fopen(timeline_file, "w"))) {
+        fprintf(stderr, "ctxsim replay: %s: %s\n", timeline_file, strerror(errno));
+        tl = NULL;
+    }
+    if (tl && tr)
+        sim_trace_write_timeline(tr, tl);
+    if (tl && tl != stdout)
+        fclose(tl);
+    if (trace_file && tr) {
+        FILE *f = fopen(trace_file, "w");
+        if (!f || sim_trace_write_chrome(tr, f) != 0)
+            fprintf(stderr, "ctxsim replay: %s: cannot write\n", trace_file);
+        if (f)
+            fclose(f);
+    }
+    printf("\nscenario %s  profile %s  policy %s  seed %" PRIu64 "%s\n", sc->name,
+           sim_profile_name(o.profile >= 0 ? o.profile : (int)sc->profile), diff[0] ? diff : "-",
+           o.only_seed, o.explore ? "  (explore)" : "");
+    for (int i = 0; i < SIM_COUNT__N; i++)
+        printf("  %-16s %" PRIu64 "\n", sim_count_name(i), res->c[i]);
+    double rate = res->c[SIM_COUNT_EXPECTED]
+                      ? (double)res->c[SIM_COUNT_DELIVERED] / (double)res->c[SIM_COUNT_EXPECTED]
+                      : 1.0;
+    printf("  delivery_rate    %.4f\n", rate);
+    printf("trace hash %016" PRIx64 " (%" PRIu64 " steps)\n", res->trace_hash, res->steps);
+    printf("verdict: %s%s%s\n", res->pass ? "PASS" : "FAIL", res->pass ? "" : ": ", res->reason);
+    int rc = res->pass ? 0 : EXIT_FAIL;
+    sim_trace_free(tr);
+    free(res);
+    sim_scenario_free(sc);
+    return rc;
+}
+
+/* ---- validate, list, explore ------------------------------------------------------ */
+
+static int cmd_validate(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        puts("usage: ctxsim validate SCENARIO...\n"
+             "Check scenario files; print file:line:column: message for each error.\n"
+             "Exit 0 if all are valid, 2 otherwise.");
+        return 0;
+    }
+    if (argc < 2) {
+        fprintf(stderr, "usage: ctxsim validate SCENARIO...\n");
+        return EXIT_USAGE;
+    }
+    scen_list sl = {0};
+    int rc = load_all(argv + 1, argc - 1, &sl, 0);
+    free_all(&sl);
+    return rc ? EXIT_USAGE : 0;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    int knobs = 0;
+    char **dirs = NULL;
+    int nd = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            puts("usage: ctxsim list [DIR] [--knobs]\n"
+                 "List the scenarios in DIR (default ./scenarios); --knobs lists the policy\n"
+                 "knobs with their legacy and fixed values.");
+            return 0;
+        } else if (!strcmp(argv[i], "--knobs")) {
+            knobs = 1;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "ctxsim list: unknown option '%s'\n", argv[i]);
+            return EXIT_USAGE;
+        } else if (!dirs) {
+            dirs = &argv[i];
+            nd = 1;
+        } else {
+            fprintf(stderr, "ctxsim list: one DIR at most\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (knobs) {
+        printf("%-26s %-3s %-8s %14s %14s  %s\n", "knob", "fix", "type", "legacy", "fixed", "meaning");
+        static const char *const types[] = {"bool", "count", "duration", "bytes"};
+        for (size_t i = 0; i < cr_policy_knob_count(); i++) {
+            const cr_knob_info *k = cr_policy_knob(i);
+            char fix[8];
+            snprintf(fix, sizeof(fix), k->fix ? "F%d" : "-", k->fix);
+            printf("%-26s %-3s %-8s %14" PRIu64 " %14" PRIu64 "  %s\n", k->name, fix,
+                   types[k->type & 3], k->legacy_value, k->fixed_value, k->doc);
+        }
+        return 0;
+    }
+    scen_list sl = {0};
+    if (load_all(dirs, nd, &sl, 1) != 0) {
+        free_all(&sl);
+        return EXIT_USAGE;
+    }
+    printf("%-30s %-7s %6s %6s  %s\n", "scenario", "profile", "seeds", "users", "summary");
+    for (size_t i = 0; i < sl.n; i++)
+        printf("%-30s %-7s %6" PRIu32 " %6" PRIu32 "  %s\n", sl.v[i]->name,
+               sim_profile_name((int)sl.v[i]->profile), sl.v[i]->seeds, sl.v[i]->users,
+               sl.v[i]->summary ? sl.v[i]->summary : "");
+    free_all(&sl);
+    return 0;
+}
+
+static int cmd_explore(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: ctxsim explore SCENARIO [--budget N] [--strategy random] [--profile P]\n"
+        "                      [--policy k=v]...\n"
+        "Search for failing interleavings: run N seeds with simultaneous events reordered\n"
+        "by a seeded priority (strategy random) and print the replay line of each failure.\n";
+    uint64_t budget = 200;
+    int nargs = 0;
+    char **args = calloc((size_t)argc + 2, sizeof(char *));
+    if (!args)
+        return EXIT_USAGE;
+    args[nargs++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            free(args);
+            return 0;
+        } else if (!strcmp(argv[i], "--budget") && i + 1 < argc) {
+            if (parse_u64(argv[++i], &budget) || budget == 0) {
+                fprintf(stderr, "ctxsim explore: --budget expects a positive number\n");
+                free(args);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(argv[i], "--strategy") && i + 1 < argc) {
+            if (strcmp(argv[++i], "random") != 0) {
+                fprintf(stderr,
+                        "ctxsim explore: strategy '%s' is not implemented (available: random)\n",
+                        argv[i]);
+                free(args);
+                return EXIT_USAGE;
+            }
+        } else {
+            args[nargs++] = argv[i];
+        }
+    }
+    char seeds[32];
+    snprintf(seeds, sizeof(seeds), "%" PRIu64, budget);
+    args[nargs++] = "--explore";
+    args[nargs++] = "--no-db";
+    char **full = calloc((size_t)nargs + 3, sizeof(char *));
+    if (!full) {
+        free(args);
+        return EXIT_USAGE;
+    }
+    memcpy(full, args, (size_t)nargs * sizeof(char *));
+    full[nargs] = "--seeds";
+    full[nargs + 1] = seeds;
+    int rc = cmd_run(nargs + 2, full);
+    free(full);
+    free(args);
+    return rc;
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+static const char main_usage[] =
+    "usage: ctxsim COMMAND [ARGS]\n"
+    "Deterministic simulator of the context-readiness races of a real-time chat backend,\n"
+    "driving the real libctxready core " CR_VERSION_STRING ".\n\n"
+    "commands:\n"
+    "  run [SCENARIO|DIR]...   run the sweeps, check expectations, record (default ./scenarios)\n"
+    "  replay SCENARIO --seed S  re-run one seed: timeline, counts, trace hash\n"
+    "  validate SCENARIO...    check scenario files\n"
+    "  list [DIR]              list scenarios (--knobs: the policy knobs)\n"
+    "  explore SCENARIO        search interleavings of simultaneous events\n"
+    "  report                  charts, index.html and summary.md from the database\n"
+    "  gate                    fail when a run misses expectations or regressed\n"
+    "  merge OUT.db IN.db...   combine shard databases\n"
+    "Run `ctxsim COMMAND --help` for the options of each.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("ctxsim %s\n", CR_VERSION_STRING);
+        return 0;
+    }
+    argc--;
+    argv++;
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc, argv);
+    if (!strcmp(cmd, "replay"))
+        return cmd_replay(argc, argv);
+    if (!strcmp(cmd, "validate"))
+        return cmd_validate(argc, argv);
+    if (!strcmp(cmd, "list"))
+        return cmd_list(argc, argv);
+    if (!strcmp(cmd, "explore"))
+        return cmd_explore(argc, argv);
+    if (!strcmp(cmd, "report"))
+        return rep_cmd_report(argc, argv);
+    if (!strcmp(cmd, "gate"))
+        return rep_cmd_gate(argc, argv);
+    if (!strcmp(cmd, "merge"))
+        return rep_cmd_merge(argc, argv);
+    fprintf(stderr, "ctxsim: unknown command '%s'\n\n%s", cmd, main_usage);
+    return EXIT_USAGE;
+}

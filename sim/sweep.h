@@ -1,0 +1,71 @@
+/*
+ * sweep.h - run many seeds of one scenario (optionally in worker processes)
+ * and judge them against the scenario's `expect`.
+ *
+ * Seeds are numbered 1..N; seed S of a scenario is the same run whoever runs
+ * it: alone (--seed S), in a sweep with --jobs 1 or --jobs N, or in shard
+ * K/N (the seeds S with (S - 1) mod N == K - 1).
+ */
+#ifndef SIM_SWEEP_H
+#define SIM_SWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctxready.h"
+#include "sim/result.h"
+#include "sim/scenario.h"
+
+#define SIM_MAX_OVERRIDES 32
+
+typedef struct sim_sweep_opts {
+    uint32_t seeds;       /* 0: the scenario's `seeds` */
+    uint64_t only_seed;   /* != 0: run just this seed */
+    uint32_t shard_k;     /* 1..shard_n, with shard_n > 0 */
+    uint32_t shard_n;     /* 0: no sharding */
+    int jobs;             /* worker processes (<= 1: in process) */
+    int explore;          /* seeded reordering of simultaneous events */
+    int profile;          /* -1: the scenario's, else a cr_profile */
+    int ablate_fix;       /* 1..9: switch that fix off on top; 0 none */
+    int progress;         /* print progress on stderr */
+    size_t noverrides;    /* --policy k=v, applied last */
+    struct {
+        char name[48];
+        uint64_t value;
+    } overrides[SIM_MAX_OVERRIDES];
+} sim_sweep_opts;
+
+/* sim_sweep_policy computes the effective policy of a sweep, and in `diff`
+ * (may be NULL) the knobs that differ from the scenario's own policy under
+ * the chosen profile, as "k=v,k=v" (what a replay line must repeat).
+ * Returns 0 or a CR_E* code. */
+int sim_sweep_policy(const sim_scenario *sc, const sim_sweep_opts *o, cr_policy *out, char *diff,
+                     size_t difflen);
+
+/* sim_sweep_run runs the sweep into *out (out->seeds owned: free with
+ * sim_sweep_result_free).  Returns 0, or -1 with err filled (a worker died,
+ * allocation failed, a seed hit a simulation error). */
+int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_result *out,
+                  char *err, size_t errlen);
+
+void sim_sweep_result_free(sim_sweep_result *r);
+
+/* sim_seed_judge sets res->pass and res->reason from the scenario's expect
+ * (a seed fails when its own rate is below delivery_rate, it breaks any
+ * count, or liveness failed). */
+void sim_seed_judge(const sim_scenario *sc, sim_seed_result *res);
+
+/* sim_sweep_judge sums the seeds and sets rate, interval, percentiles, pass
+ * and reason of the whole sweep. */
+void sim_sweep_judge(const sim_scenario *sc, sim_sweep_result *r);
+
+/* sim_profile_name returns "fixed" or "legacy". */
+const char *sim_profile_name(int profile);
+
+/* sim_check_determinism runs seed `seed` twice, keeping both traces, and
+ * compares them.  Returns 0 if identical; 1 if they differ, with the first
+ * differing step written into `diff`; -1 on error. */
+int sim_check_determinism(const sim_scenario *sc, const cr_policy *policy, uint64_t seed,
+                          int explore, uint64_t *hash, char *diff, size_t difflen);
+
+#endif

@@ -1,0 +1,1185 @@
+/*
+ * world.c - the actors of one simulated seed around the real core.
+ *
+ * Flow of one chat message (ws):
+ *   client step "send"  --uplink-->  server: cr_conn_message()
+ *   core dispatch()     --agent_start-->  cr_run_start()
+ *   core run_go()       --event_gap...--> cr_run_emit() x N
+ *   core deliver()      --downlink--> client: oracle receive
+ * and of an association:
+ *   core associate()    --thread_lookup (may fail)--> cr_assoc_complete()
+ * Core callbacks never call the core back: they schedule engine events.
+ */
+#include "sim/world.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/engine.h"
+#include "sim/net.h"
+#include "sim/oracle.h"
+#include "sim/prng.h"
+
+enum ev_kind {
+    EV_CLIENT_STEP = 1, /* a = client */
+    EV_UP,              /* a = packet: arrives at the server */
+    EV_DOWN,            /* a = packet: arrives at the client */
+    EV_AUTH_DONE,       /* a = conn */
+    EV_ASSOC_DONE,      /* a = req, aux = ok */
+    EV_AGENT_START,     /* a = core msg id, b = oracle msg + 1 */
+    EV_AGENT_HTTP,      /* a = oracle msg, b = client */
+    EV_AGENT_EMIT,      /* a = core run id */
+    EV_CORE_TIMER,
+    EV_SERVER_CLOSE, /* a = conn */
+    EV_FAULT_DROP,   /* a = client, b = conn */
+    EV_RECONNECT     /* a = client */
+};
+
+enum pkt_kind { PK_CONNECT, PK_AUTH, PK_MSG, PK_SWITCH, PK_HTTP, PK_EVENT, PK_NOTICE };
+
+typedef struct packet {
+    uint8_t kind;
+    uint8_t flags;       /* PK_EVENT: CR_EVENT_* */
+    uint8_t notice;      /* PK_NOTICE: cr_notice_kind */
+    uint32_t conn;       /* sim conn index */
+    uint32_t epoch;      /* channel epoch when sent */
+    int32_t thread;      /* thread index, -1 none */
+    int64_t msg;         /* oracle message */
+    int64_t ev;          /* oracle event */
+    uint64_t seq;        /* event seq / last_seq */
+    uint32_t next_free;  /* free list */
+} packet;
+
+typedef struct sconn {
+    uint32_t client;
+    cr_conn_id core; /* 0 until the server opened it */
+    sim_channel up, down;
+    uint8_t client_open; /* the client believes it is connected */
+    uint8_t server_open; /* the core has it open */
+    uint8_t given_thread;
+} sconn;
+
+typedef struct frame {
+    const sim_step *steps;
+    size_t n, pc;
+    uint32_t left; /* repetitions left, including the current one */
+} frame;
+
+typedef struct seqmark {
+    int32_t thread;
+    uint64_t seq;
+} seqmark;
+
+typedef struct client {
+    uint32_t user;
+    uint32_t index_in_user;
+    int64_t conn; /* current sim conn, -1 none */
+    uint8_t live, done, reconnecting, parked, ever_connected;
+    frame stack[10];
+    int depth;
+    int32_t selected; /* thread the UI has selected (send/switch), -1 */
+    int32_t *names;   /* per scenario name: thread index, -1 */
+    seqmark *marks;   /* last seq seen per thread (owned) */
+    size_t nmarks, capmarks;
+    sim_channel http;
+    sim_prng net, srv, flt, cli;
+} client;
+
+typedef struct sthread {
+    uint32_t owner;
+    char id[24];
+} sthread;
+
+typedef struct srun {
+    int64_t msg; /* oracle message */
+    uint32_t user;
+    uint32_t client;
+    uint32_t next;
+} srun;
+
+typedef struct world {
+    const sim_scenario *sc;
+    sim_world_opts opts;
+    sim_engine eng;
+    sim_trace *trace;
+    cr_ctx *core;
+    sim_oracle *oracle;
+    uint64_t horizon;
+    uint64_t timer_at; /* earliest scheduled EV_CORE_TIMER, UINT64_MAX none */
+
+    client *clients;
+    uint32_t nclients;
+    uint32_t *first_client; /* per user */
+    uint32_t nusers;
+    uint32_t *user_threads_n; /* per user: threads created ("t1".."tn") */
+    int32_t **user_threads;   /* per user: local number - 1 -> thread index */
+    size_t *user_threads_cap;
+
+    sthread *threads;
+    size_t nthreads, capthreads;
+    sconn *conns;
+    size_t nconns, capconns;
+    int64_t *conn_by_core; /* core id -> sim conn */
+    size_t cap_by_core;
+    packet *pkts;
+    size_t npkts, cappkts;
+    uint32_t free_pkt; /* head of the free list, UINT32_MAX none */
+    srun *runs; /* indexed by core run id */
+    size_t capruns;
+    int failed;
+    char why[200];
+} world;
+
+#define NO_PKT UINT32_MAX
+#define MSG_TAG_BIT (UINT64_C(1) << 62)
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return -1;
+    memset((char *)q + *cap * elem, 0, (n - *cap) * elem);
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static void fail(world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(world *w, const char *fmt, ...)
+{
+    if (w->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->why, sizeof(w->why), fmt, ap);
+    va_end(ap);
+    w->failed = 1;
+}
+
+/* ---- trace ---------------------------------------------------------------- */
+
+#define TR(w, actor, step, ...)                                                          \
+    do {                                                                                 \
+        if (!(w)->opts.no_trace)                                                         \
+            sim_trace_add((w)->trace, (w)->eng.now, actor, step, __VA_ARGS__);           \
+    } while (0)
+
+static const char *cname(world *w, uint32_t c, char *buf, size_t len)
+{
+    snprintf(buf, len, "client:u%" PRIu32 ".%" PRIu32, w->clients[c].user,
+             w->clients[c].index_in_user);
+    return buf;
+}
+
+static const char *tname(world *w, int32_t t)
+{
+    return t >= 0 ? w->threads[t].id : "-";
+}
+
+/* ---- scheduling ----------------------------------------------------------- */
+
+static void at(world *w, uint64_t when, uint32_t kind, uint32_t aux, uint64_t a, uint64_t b)
+{
+    if (sim_engine_schedule(&w->eng, when, kind, aux, a, b) != 0)
+        fail(w, "out of memory scheduling an event");
+}
+
+/* arm_core_timer makes sure an EV_CORE_TIMER is queued for the core's next
+ * deadline.  Called after every call into the core. */
+static void arm_core_timer(world *w)
+{
+    uint64_t t = cr_ctx_get_expiry(w->core);
+    if (t == CR_TIME_NEVER || t >= w->timer_at)
+        return;
+    if (t < w->eng.now)
+        t = w->eng.now;
+    w->timer_at = t;
+    at(w, t, EV_CORE_TIMER, 0, 0, 0);
+}
+
+static uint32_t pkt_new(world *w)
+{
+    if (w->free_pkt != NO_PKT) {
+        uint32_t i = w->free_pkt;
+        w->free_pkt = w->pkts[i].next_free;
+        memset(&w->pkts[i], 0, sizeof(packet));
+        return i;
+    }
+    if (grow((void **)&w->pkts, &w->cappkts, w->npkts + 1, sizeof(packet))) {
+        fail(w, "out of memory (packets)");
+        return NO_PKT;
+    }
+    return (uint32_t)w->npkts++;
+}
+
+static void pkt_free(world *w, uint32_t i)
+{
+    w->pkts[i].next_free = w->free_pkt;
+    w->free_pkt = i;
+}
+
+/* send_up puts a packet on conn's uplink. */
+static void send_up(world *w, uint32_t conn, uint32_t p)
+{
+    sconn *k = &w->conns[conn];
+    client *c = &w->clients[k->client];
+    w->pkts[p].conn = conn;
+    w->pkts[p].epoch = k->up.epoch;
+    uint64_t when = sim_channel_send(&k->up, w->eng.now, sim_dist_sample_ns(&w->sc->uplink, &c->net));
+    at(w, when, EV_UP, 0, p, 0);
+}
+
+static void send_down(world *w, uint32_t conn, uint32_t p)
+{
+    sconn *k = &w->conns[conn];
+    client *c = &w->clients[k->client];
+    w->pkts[p].conn = conn;
+    w->pkts[p].epoch = k->down.epoch;
+    uint64_t when =
+        sim_channel_send(&k->down, w->eng.now, sim_dist_sample_ns(&w->sc->downlink, &c->net));
+    at(w, when, EV_DOWN, 0, p, 0);
+}
+
+/* ---- threads and ids --------------------------------------------------------- */
+
+static int32_t thread_new(world *w, uint32_t owner, int foreign_for)
+{
+    if (grow((void **)&w->threads, &w->capthreads, w->nthreads + 1, sizeof(sthread))) {
+        fail(w, "out of memory (threads)");
+        return -1;
+    }
+    int32_t t = (int32_t)w->nthreads++;
+    w->threads[t].owner = owner;
+    if (foreign_for >= 0) {
+        snprintf(w->threads[t].id, sizeof(w->threads[t].id), "x%d.%d", foreign_for, t);
+    } else {
+        uint32_t n = ++w->user_threads_n[owner];
+        if (grow((void **)&w->user_threads[owner], &w->user_threads_cap[owner], n,
+                 sizeof(int32_t))) {
+            fail(w, "out of memory (threads)");
+            return -1;
+        }
+        w->user_threads[owner][n - 1] = t;
+        /* Thread ids are per user: user 0 and user 1 both have "t1". */
+        snprintf(w->threads[t].id, sizeof(w->threads[t].id), "t%" PRIu32, n);
+    }
+    char u[24];
+    snprintf(u, sizeof(u), "u%" PRIu32, owner);
+    int rc = cr_thread_add(w->core, w->eng.now, u, w->threads[t].id);
+    if (rc != 0)
+        fail(w, "cr_thread_add: %s", cr_strerror(rc));
+    return t;
+}
+
+/* thread_lookup maps a (user, thread id) pair seen in a core output back to
+ * a thread index; -1 if unknown. */
+static int32_t thread_lookup(world *w, const char *user, const char *thread)
+{
+    unsigned long u, n;
+    if (!user || !thread || sscanf(user, "u%lu", &u) != 1 || u >= w->nusers)
+        return -1;
+    if (thread[0] == 't' && sscanf(thread, "t%lu", &n) == 1 && n >= 1 &&
+        n <= w->user_threads_n[u])
+        return w->user_threads[u][n - 1];
+    if (thread[0] == 'x') {
+        unsigned long a, t;
+        if (sscanf(thread, "x%lu.%lu", &a, &t) == 2 && t < w->nthreads &&
+            strcmp(w->threads[t].id, thread) == 0)
+            return (int32_t)t;
+    }
+    return -1;
+}
+
+static uint64_t last_seq_of(const client *c, int32_t t)
+{
+    for (size_t i = 0; i < c->nmarks; i++)
+        if (c->marks[i].thread == t)
+            return c->marks[i].seq;
+    return 0;
+}
+
+static void note_seq(world *w, client *c, int32_t t, uint64_t seq)
+{
+    for (size_t i = 0; i < c->nmarks; i++)
+        if (c->marks[i].thread == t) {
+            if (seq > c->marks[i].seq)
+                c->marks[i].seq = seq;
+            return;
+        }
+    if (grow((void **)&c->marks, &c->capmarks, c->nmarks + 1, sizeof(seqmark))) {
+        fail(w, "out of memory (marks)");
+        return;
+    }
+    c->marks[c->nmarks++] = (seqmark){t, seq};
+}
+
+/* ---- core callbacks: they only schedule -------------------------------------- */
+
+static int64_t sim_conn_of(world *w, cr_conn_id id)
+{
+    return id < w->cap_by_core ? w->conn_by_core[id] : -1;
+}
+
+static void cb_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *ev)
+{
+    world *w = ud;
+    int64_t k = sim_conn_of(w, conn);
+    if (k < 0)
+        return fail(w, "deliver to unknown connection %" PRIu64, conn);
+    uint32_t p = pkt_new(w);
+    if (p == NO_PKT)
+        return;
+    packet *pk = &w->pkts[p];
+    pk->kind = PK_EVENT;
+    pk->flags = (uint8_t)ev->flags;
+    pk->ev = (int64_t)ev->tag - 1;
+    pk->seq = ev->seq;
+    pk->thread = thread_lookup(w, ev->user, ev->thread);
+    TR(w, "core", "deliver", "conn=%" PRIu64 " %s/%s seq=%" PRIu64 " gen=%" PRIu64 " ev=%" PRId64 "%s%s",
+       conn, ev->user, ev->thread, ev->seq, ev->generation, pk->ev,
+       (ev->flags & CR_EVENT_REPLAY) ? " replay" : "",
+       (ev->flags & CR_EVENT_NOTIFICATION) ? " notification" : "");
+    send_down(w, (uint32_t)k, p);
+    (void)now;
+}
+
+static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispatch *d)
+{
+    world *w = ud;
+    int64_t k = sim_conn_of(w, conn);
+    uint32_t c = k >= 0 ? w->conns[k].client : 0;
+    TR(w, "core", "dispatch", "conn=%" PRIu64 " msg=%" PRIu64 " ctx=%s/%s", conn, d->msg_id,
+       d->user ? d->user : "-", d->thread ? d->thread : "-");
+    uint64_t delay = sim_dist_sample_ns(&w->sc->agent_start, &w->clients[c].srv);
+    at(w, now + delay, EV_AGENT_START, 0, d->msg_id, d->tag & ~MSG_TAG_BIT);
+}
+
+static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, const char *user,
+                         const char *thread)
+{
+    world *w = ud;
+    int64_t k = sim_conn_of(w, conn);
+    client *c = &w->clients[k >= 0 ? w->conns[k].client : 0];
+    int ok = sim_prng_double(&c->flt) >= w->sc->thread_update_fail;
+    uint64_t delay = sim_dist_sample_ns(&w->sc->thread_lookup, &c->srv);
+    TR(w, "threadsvc", "associate", "req=%" PRIu64 " conn=%" PRIu64 " %s/%s -> %s in %" PRIu64 "ns",
+       req, conn, user, thread, ok ? "ok" : "FAIL", delay);
+    at(w, now + delay, EV_ASSOC_DONE, (uint32_t)ok, req, 0);
+}
+
+static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *n)
+{
+    world *w = ud;
+    int64_t k = sim_conn_of(w, conn);
+    if (k < 0)
+        return;
+    static const char *const kinds[] = {"thread_switched", "switch_failed", "message_rejected",
+                                        "closing"};
+    TR(w, "core", "notify", "conn=%" PRIu64 " %s thread=%s err=%s", conn,
+       kinds[n->kind & 3], n->thread ? n->thread : "-", n->error ? cr_errname(n->error) : "-");
+    if (n->kind == CR_NOTICE_MESSAGE_REJECTED && (n->msg_tag & MSG_TAG_BIT))
+        sim_oracle_message_said(w->oracle, (int64_t)(n->msg_tag & ~MSG_TAG_BIT) - 1,
+                                SIM_SAID_REJECTED);
+    uint32_t p = pkt_new(w);
+    if (p == NO_PKT)
+        return;
+    w->pkts[p].kind = PK_NOTICE;
+    w->pkts[p].notice = (uint8_t)n->kind;
+    const sconn *kc = &w->conns[k];
+    char u[24];
+    snprintf(u, sizeof(u), "u%" PRIu32, w->clients[kc->client].user);
+    w->pkts[p].thread = n->thread ? thread_lookup(w, u, n->thread) : -1;
+    send_down(w, (uint32_t)k, p);
+    (void)now;
+}
+
+static void cb_run_go(void *ud, uint64_t now, cr_run_id run)
+{
+    world *w = ud;
+    TR(w, "core", "run_go", "run=%" PRIu64, run);
+    at(w, now, EV_AGENT_EMIT, 0, run, 0);
+}
+
+static void cb_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason reason)
+{
+    world *w = ud;
+    int64_t k = sim_conn_of(w, conn);
+    TR(w, "core", "close", "conn=%" PRIu64 " reason=%s", conn, cr_close_reason_name(reason));
+    if (k >= 0)
+        w->conns[k].server_open = 0;
+    (void)now;
+}
+
+static sim_said said_of(cr_outcome o)
+{
+    switch (o) {
+    case CR_OUTCOME_EXPIRED:
+        return SIM_SAID_EXPIRED;
+    case CR_OUTCOME_FALLBACK:
+        return SIM_SAID_FALLBACK;
+    case CR_OUTCOME_DROPPED_FULL:
+        return SIM_SAID_DROPPED;
+    case CR_OUTCOME_UNROUTABLE:
+        return SIM_SAID_UNROUTABLE;
+    default:
+        return SIM_SAID_OTHER;
+    }
+}
+
+static void cb_report(void *ud, uint64_t now, const cr_report *r)
+{
+    world *w = ud;
+    TR(w, "core", r->kind == CR_REPORT_OUTCOME ? "report" : r->kind == CR_REPORT_ERROR ? "error" : "info",
+       "%s%s conn=%" PRIu64 " seq=%" PRIu64 " %s",
+       r->kind == CR_REPORT_OUTCOME ? cr_outcome_name(r->outcome) : "",
+       r->error ? cr_errname(r->error) : "", r->conn, r->seq, r->message);
+    if (r->tag & MSG_TAG_BIT) {
+        sim_oracle_message_said(w->oracle, (int64_t)(r->tag & ~MSG_TAG_BIT) - 1,
+                                SIM_SAID_REJECTED);
+    } else if (r->tag) {
+        sim_oracle_event_said(w->oracle, (int64_t)r->tag - 1,
+                              r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome)
+                                                           : SIM_SAID_OTHER);
+    }
+    (void)now;
+}
+
+/* ---- clients ----------------------------------------------------------------- */
+
+static void view(world *w, uint32_t c, int32_t t)
+{
+    if (sim_oracle_view(w->oracle, c, w->eng.now, t) != 0)
+        fail(w, "out of memory (oracle)");
+}
+
+/* conn_open makes a new connection for client c and sends the handshake. */
+static void conn_open(world *w, uint32_t c)
+{
+    if (grow((void **)&w->conns, &w->capconns, w->nconns + 1, sizeof(sconn)))
+        return fail(w, "out of memory (conns)");
+    uint32_t k = (uint32_t)w->nconns++;
+    memset(&w->conns[k], 0, sizeof(sconn));
+    w->conns[k].client = c;
+    w->conns[k].client_open = 1;
+    w->clients[c].conn = k;
+    uint32_t p = pkt_new(w);
+    if (p == NO_PKT)
+        return;
+    w->pkts[p].kind = PK_CONNECT;
+    send_up(w, k, p);
+}
+
+static void send_auth(world *w, uint32_t c)
+{
+    client *cl = &w->clients[c];
+    if (cl->conn < 0)
+        return;
+    uint32_t p = pkt_new(w);
+    if (p == NO_PKT)
+        return;
+    w->pkts[p].kind = PK_AUTH;
+    send_up(w, (uint32_t)cl->conn, p);
+}
+
+static void send_switch(world *w, uint32_t c, int32_t t)
+{
+    client *cl = &w->clients[c];
+    if (cl->conn < 0 || t < 0)
+        return;
+    uint32_t p = pkt_new(w);
+    if (p == NO_PKT)
+        return;
+    w->pkts[p].kind = PK_SWITCH;
+    w->pkts[p].thread = t;
+    w->pkts[p].seq = last_seq_of(cl, t);
+    w->conns[cl->conn].given_thread = 1;
+    send_up(w, (uint32_t)cl->conn, p);
+}
+
+/* drop: the client's transport dies.  In-flight packets are lost; the
+ * server notices after one uplink delay. */
+static void drop(world *w, uint32_t c)
+{
+    client *cl = &w->clients[c];
+    if (cl->conn < 0)
+        return;
+    sconn *k = &w->conns[cl->conn];
+    k->client_open = 0;
+    sim_channel_drop(&k->up);
+    sim_channel_drop(&k->down);
+    at(w, w->eng.now + sim_dist_sample_ns(&w->sc->uplink, &cl->net), EV_SERVER_CLOSE, 0,
+       (uint64_t)cl->conn, CR_CLOSE_DISCONNECT);
+    cl->conn = -1;
+}
+
+/* start_reconnect: new connection after backoff, same user, same thread. */
+static void start_reconnect(world *w, uint32_t c)
+{
+    client *cl = &w->clients[c];
+    if (cl->reconnecting || !cl->live)
+        return;
+    cl->reconnecting = 1;
+    uint64_t backoff = sim_dist_sample_ns(&w->sc->reconnect_backoff, &cl->cli);
+    at(w, w->eng.now + backoff, EV_RECONNECT, 0, c, 0);
+}
+
+static void schedule_step(world *w, uint32_t c, uint64_t when)
+{
+    at(w, when, EV_CLIENT_STEP, 0, c, 0);
+}
+
+static const sim_step *next_step(client *cl)
+{
+    while (cl->depth > 0) {
+        frame *f = &cl->stack[cl->depth - 1];
+        if (f->pc < f->n) {
+            const sim_step *s = &f->steps[f->pc++];
+            if (s->kind == SIM_STEP_REPEAT) {
+                if (s->times == 0 || s->nsteps == 0)
+                    continue;
+                if (cl->depth >= (int)(sizeof(cl->stack) / sizeof(cl->stack[0])))
+                    continue;
+                cl->stack[cl->depth++] = (frame){s->steps, s->nsteps, 0, s->times};
+                continue;
+            }
+            return s;
+        }
+        if (f->left > 1) {
+            f->left--;
+            f->pc = 0;
+            continue;
+        }
+        cl->depth--;
+    }
+    return NULL;
+}
+
+/* resolve turns a thread reference into a thread index (creating threads
+ * for `new` and `foreign`); -1 for `none`. */
+static int32_t resolve(world *w, uint32_t c, const sim_thread_ref *ref)
+{
+    client *cl = &w->clients[c];
+    int32_t t = -1;
+    switch (ref->kind) {
+    case SIM_REF_NEW:
+        t = thread_new(w, cl->user, -1);
+        break;
+    case SIM_REF_SAME:
+        t = cl->selected;
+        break;
+    case SIM_REF_NAMED:
+        t = (ref->name >= 0 && (size_t)ref->name < w->sc->nnames) ? cl->names[ref->name] : -1;
+        break;
+    case SIM_REF_NONE:
+        t = -1;
+        break;
+    case SIM_REF_FOREIGN: {
+        uint32_t other = (cl->user + 1) % w->nusers;
+        t = thread_new(w, other, (int)cl->user);
+        break;
+    }
+    }
+    if (ref->as >= 0 && (size_t)ref->as < w->sc->nnames)
+        cl->names[ref->as] = t;
+    return t;
+}
+
+static void step_send(world *w, uint32_t c, const sim_step *s)
+{
+    client *cl = &w->clients[c];
+    char nb[48];
+    int32_t t = resolve(w, c, &s->ref);
+    int foreign = s->ref.kind == SIM_REF_FOREIGN;
+    if (!foreign && t >= 0) {
+        cl->selected = t;
+        view(w, c, t); /* the user is typing into that thread */
+    }
+    int64_t m = sim_oracle_message(w->oracle, c, w->eng.now,
+                                   t >= 0 ? t : (s->ref.kind == SIM_REF_NONE ? SIM_VIEW_NONE : -3),
+                                   (uint32_t)w->sc->nagent_events, !foreign);
+    if (m < 0)
+        return fail(w, "out of memory (oracle)");
+    TR(w, cname(w, c, nb, sizeof(nb)), "send", "msg=%" PRId64 " thread=%s via=%s", m, tname(w, t),
+       s->via_http ? "http" : "ws");
+    uint32_t p = pkt_new(w);
+    if (p == NO_PKT)
+        return;
+    w->pkts[p].msg = m;
+    w->pkts[p].thread = t;
+    w->pkts[p].seq = t >= 0 ? last_seq_of(cl, t) : 0;
+    if (s->via_http) {
+        /* A plain HTTP POST: its own channel, straight to the agent runtime. */
+        w->pkts[p].kind = PK_HTTP;
+        uint64_t when = sim_channel_send(&cl->http, w->eng.now,
+                                         sim_dist_sample_ns(&w->sc->uplink, &cl->net));
+        at(w, when, EV_UP, 0, p, 0);
+        return;
+    }
+    if (cl->conn < 0) {
+        pkt_free(w, p);
+        return; /* not connected: the message never leaves the browser */
+    }
+    w->pkts[p].kind = PK_MSG;
+    if (t >= 0)
+        w->conns[cl->conn].given_thread = 1;
+    send_up(w, (uint32_t)cl->conn, p);
+    /* Fault: the transport drops while this message's run is going. */
+    if (w->sc->disconnect > 0 && sim_prng_double(&cl->flt) < w->sc->disconnect) {
+        double run = sim_dist_mean(&w->sc->event_gap) * (double)w->sc->nagent_events +
+                     sim_dist_mean(&w->sc->agent_start);
+        uint64_t in = (uint64_t)(sim_prng_double(&cl->flt) * run);
+        at(w, w->eng.now + in, EV_FAULT_DROP, 0, c, (uint64_t)cl->conn);
+    }
+}
+
+static void client_step(world *w, uint32_t c)
+{
+    client *cl = &w->clients[c];
+    char nb[48];
+    if (cl->done)
+        return;
+    if (cl->reconnecting) {
+        cl->parked = 1; /* resumes once reconnected */
+        return;
+    }
+    const sim_step *s = next_step(cl);
+    if (!s) {
+        cl->done = 1;
+        return;
+    }
+    uint64_t next = w->eng.now;
+    switch (s->kind) {
+    case SIM_STEP_CONNECT:
+        TR(w, cname(w, c, nb, sizeof(nb)), "connect", "conn=%zu", w->nconns);
+        if (!cl->live) {
+            cl->live = 1;
+            view(w, c, cl->selected >= 0 ? cl->selected : SIM_VIEW_NONE);
+        }
+        if (cl->conn >= 0)
+            drop(w, c);
+        cl->ever_connected = 1;
+        conn_open(w, c);
+        break;
+    case SIM_STEP_AUTHENTICATE:
+        TR(w, cname(w, c, nb, sizeof(nb)), "authenticate", "u%" PRIu32, cl->user);
+        send_auth(w, c);
+        break;
+    case SIM_STEP_SEND:
+        step_send(w, c, s);
+        break;
+    case SIM_STEP_SWITCH: {
+        int32_t t = resolve(w, c, &s->ref);
+        TR(w, cname(w, c, nb, sizeof(nb)), "switch", "thread=%s", tname(w, t));
+        if (t >= 0 && s->ref.kind != SIM_REF_FOREIGN)
+            cl->selected = t;
+        send_switch(w, c, t);
+        break;
+    }
+    case SIM_STEP_WAIT: {
+        uint64_t d = sim_dist_sample_ns(&s->wait, &cl->cli);
+        TR(w, cname(w, c, nb, sizeof(nb)), "wait", "%" PRIu64 "ns", d);
+        next += d;
+        break;
+    }
+    case SIM_STEP_DISCONNECT:
+        TR(w, cname(w, c, nb, sizeof(nb)), "disconnect", "conn=%" PRId64, cl->conn);
+        drop(w, c);
+        break;
+    case SIM_STEP_RECONNECT:
+        TR(w, cname(w, c, nb, sizeof(nb)), "reconnect", "after backoff");
+        if (cl->conn >= 0)
+            drop(w, c);
+        start_reconnect(w, c);
+        cl->parked = 1;
+        return; /* the script resumes once reconnected */
+    case SIM_STEP_CLOSE:
+        TR(w, cname(w, c, nb, sizeof(nb)), "close", "conn=%" PRId64, cl->conn);
+        if (cl->conn >= 0) {
+            sconn *k = &w->conns[cl->conn];
+            k->client_open = 0;
+            sim_channel_drop(&k->down);
+            at(w, w->eng.now + sim_dist_sample_ns(&w->sc->uplink, &cl->net), EV_SERVER_CLOSE, 0,
+               (uint64_t)cl->conn, CR_CLOSE_CLIENT);
+            cl->conn = -1;
+        }
+        cl->live = 0;
+        view(w, c, SIM_VIEW_CLOSED);
+        break;
+    case SIM_STEP_REPEAT:
+        break; /* flattened by next_step */
+    }
+    schedule_step(w, c, next);
+}
+
+static void on_reconnect(world *w, uint32_t c)
+{
+    client *cl = &w->clients[c];
+    char nb[48];
+    cl->reconnecting = 0;
+    if (!cl->live)
+        return;
+    TR(w, cname(w, c, nb, sizeof(nb)), "reconnected", "conn=%zu resume=%s", w->nconns,
+       tname(w, cl->selected));
+    conn_open(w, c);
+    send_auth(w, c);
+    if (cl->selected >= 0)
+        send_switch(w, c, cl->selected);
+    if (cl->parked) {
+        cl->parked = 0;
+        schedule_step(w, c, w->eng.now);
+    }
+}
+
+/* ---- the server side ----------------------------------------------------------- */
+
+static void core_rc(world *w, const char *call, int rc)
+{
+    /* Errors the simulation provokes on purpose are expected; anything else
+     * is a simulator or core bug worth stopping for. */
+    if (rc == CR_ENOMEM || rc == CR_ETIME || rc == CR_EINVAL)
+        fail(w, "%s: %s", call, cr_strerror(rc));
+}
+
+static void on_up(world *w, uint32_t p)
+{
+    packet pk = w->pkts[p];
+    pkt_free(w, p);
+    char u[24];
+    if (pk.kind == PK_HTTP) {
+        /* No connection: the application starts the run itself. */
+        uint32_t c = sim_oracle_message_tab(w->oracle, pk.msg);
+        uint64_t delay = sim_dist_sample_ns(&w->sc->agent_start, &w->clients[c].srv);
+        at(w, w->eng.now + delay, EV_AGENT_HTTP, 0, (uint64_t)pk.msg, (uint64_t)(int64_t)pk.thread);
+        return;
+    }
+    sconn *k = &w->conns[pk.conn];
+    client *cl = &w->clients[k->client];
+    if (pk.epoch != k->up.epoch)
+        return; /* lost with the transport */
+    snprintf(u, sizeof(u), "u%" PRIu32, cl->user);
+    int rc;
+    switch (pk.kind) {
+    case PK_CONNECT: {
+        cr_conn_id id;
+        rc = cr_conn_open(w->core, w->eng.now, &id);
+        TR(w, "server", "open", "conn=%" PRIu64 " rc=%d", id, rc);
+        if (rc != 0) {
+            core_rc(w, "cr_conn_open", rc);
+            break;
+        }
+        k->core = id;
+        k->server_open = 1;
+        if (grow((void **)&w->conn_by_core, &w->cap_by_core, id + 1, sizeof(int64_t)))
+            return fail(w, "out of memory");
+        w->conn_by_core[id] = pk.conn;
+        break;
+    }
+    case PK_AUTH:
+        at(w, w->eng.now + sim_dist_sample_ns(&w->sc->auth, &cl->srv), EV_AUTH_DONE, 0, pk.conn,
+           0);
+        break;
+    case PK_MSG: {
+        if (!k->server_open)
+            break;
+        cr_message msg = {
+            .thread = pk.thread >= 0 ? w->threads[pk.thread].id : NULL,
+            .last_seq = pk.seq,
+            .tag = MSG_TAG_BIT | (uint64_t)(pk.msg + 1),
+            .payload = "hello",
+            .payload_len = 5,
+        };
+        uint64_t mid = 0;
+        rc = cr_conn_message(w->core, w->eng.now, k->core, &msg, &mid);
+        TR(w, "server", "message", "conn=%" PRIu64 " msg=%" PRId64 " thread=%s rc=%s", k->core,
+           pk.msg, msg.thread ? msg.thread : "-", rc ? cr_errname(rc) : "ok");
+        if (rc != 0) {
+            sim_oracle_message_refused(w->oracle, pk.msg);
+            core_rc(w, "cr_conn_message", rc);
+        }
+        break;
+    }
+    case PK_SWITCH: {
+        if (!k->server_open)
+            break;
+        rc = cr_conn_switch(w->core, w->eng.now, k->core, w->threads[pk.thread].id, pk.seq);
+        TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s last_seq=%" PRIu64 " rc=%s",
+           k->core, w->threads[pk.thread].id, pk.seq, rc ? cr_errname(rc) : "ok");
+        if (rc != 0)
+            core_rc(w, "cr_conn_switch", rc);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void on_down(world *w, uint32_t p)
+{
+    packet pk = w->pkts[p];
+    pkt_free(w, p);
+    sconn *k = &w->conns[pk.conn];
+    uint32_t c = k->client;
+    client *cl = &w->clients[c];
+    char nb[48];
+    if (!k->client_open || pk.epoch != k->down.epoch)
+        return; /* lost with the transport */
+    if (pk.kind == PK_EVENT) {
+        int notification = (pk.flags & CR_EVENT_NOTIFICATION) != 0;
+        TR(w, cname(w, c, nb, sizeof(nb)), "receive", "ev=%" PRId64 " thread=%s seq=%" PRIu64 "%s",
+           pk.ev, tname(w, pk.thread), pk.seq, notification ? " notification" : "");
+        sim_oracle_receive(w->oracle, c, w->eng.now, pk.ev, notification);
+        if (!notification && pk.thread >= 0 && w->threads[pk.thread].owner == cl->user)
+            note_seq(w, cl, pk.thread, pk.seq);
+        return;
+    }
+    switch (pk.notice) {
+    case CR_NOTICE_THREAD_SWITCHED:
+        TR(w, cname(w, c, nb, sizeof(nb)), "switched", "thread=%s", tname(w, pk.thread));
+        /* The UI shows the thread it asked for once the server confirms. */
+        if (pk.thread >= 0 && pk.thread == cl->selected)
+            view(w, c, pk.thread);
+        break;
+    case CR_NOTICE_CLOSING:
+        TR(w, cname(w, c, nb, sizeof(nb)), "closed-by-server", "conn=%" PRIu32, pk.conn);
+        k->client_open = 0;
+        cl->conn = -1;
+        start_reconnect(w, c);
+        break;
+    default:
+        TR(w, cname(w, c, nb, sizeof(nb)), "notice", "kind=%d", pk.notice);
+        break;
+    }
+}
+
+static void on_agent_start(world *w, uint64_t core_msg, uint64_t tag)
+{
+    int64_t m = (int64_t)tag - 1;
+    cr_run_id run = 0;
+    int rc = cr_run_start(w->core, w->eng.now, core_msg, &run);
+    TR(w, "agent", "start", "msg=%" PRId64 " run=%" PRIu64 " rc=%s", m, run,
+       rc ? cr_errname(rc) : "ok");
+    if (rc != 0)
+        return core_rc(w, "cr_run_start", rc);
+    sim_oracle_message_started(w->oracle, m);
+    if (grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
+        return fail(w, "out of memory (runs)");
+    w->runs[run].msg = m;
+    w->runs[run].next = 0;
+}
+
+static void on_agent_http(world *w, int64_t m, int32_t t)
+{
+    if (t < 0)
+        return;
+    /* The HTTP request is authenticated as the sending client's user. */
+    char u[24];
+    snprintf(u, sizeof(u), "u%" PRIu32, sim_oracle_message_user(w->oracle, m));
+    cr_run_id run = 0;
+    int rc = cr_run_start_for(w->core, w->eng.now, u, w->threads[t].id, &run);
+    TR(w, "agent", "start-http", "msg=%" PRId64 " %s/%s run=%" PRIu64 " rc=%s", m, u,
+       w->threads[t].id, run, rc ? cr_errname(rc) : "ok");
+    if (rc != 0) {
+        sim_oracle_message_refused(w->oracle, m);
+        return core_rc(w, "cr_run_start_for", rc);
+    }
+    sim_oracle_message_started(w->oracle, m);
+    if (grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
+        return fail(w, "out of memory (runs)");
+    w->runs[run].msg = m;
+    w->runs[run].next = 0;
+}
+
+static void on_agent_emit(world *w, cr_run_id run)
+{
+    if (run >= w->capruns)
+        return fail(w, "run_go for unknown run %" PRIu64, run);
+    srun *r = &w->runs[run];
+    int64_t m = r->msg;
+    uint32_t i = r->next++;
+    /* What the client meant: its user, and the thread of its message. */
+    int32_t t = sim_oracle_message_thread(w->oracle, m);
+    uint32_t user = sim_oracle_message_user(w->oracle, m);
+    uint32_t c = sim_oracle_message_tab(w->oracle, m);
+    int64_t ev = sim_oracle_emit(w->oracle, w->eng.now, m, user, t, i);
+    if (ev < 0)
+        return fail(w, "out of memory (oracle)");
+    cr_event_in in = {
+        .type = i,
+        .tag = (uint64_t)ev + 1,
+        .payload = w->sc->agent_events[i],
+        .payload_len = strlen(w->sc->agent_events[i]),
+    };
+    uint64_t seq = 0;
+    cr_outcome out = CR_OUTCOME_COUNT;
+    int rc = cr_run_emit(w->core, w->eng.now, run, &in, &seq, &out);
+    TR(w, "agent", "emit", "run=%" PRIu64 " %s ev=%" PRId64 " seq=%" PRIu64 " -> %s", run,
+       w->sc->agent_events[i], ev, seq,
+       rc ? cr_errname(rc) : out < CR_OUTCOME_COUNT ? cr_outcome_name(out) : "buffered");
+    if (rc == CR_EFULL)
+        sim_oracle_event_said(w->oracle, ev, SIM_SAID_DROPPED);
+    else if (rc != 0)
+        core_rc(w, "cr_run_emit", rc);
+    if (i + 1 < w->sc->nagent_events) {
+        uint64_t gap = sim_dist_sample_ns(&w->sc->event_gap, &w->clients[c].srv);
+        at(w, w->eng.now + gap, EV_AGENT_EMIT, 0, run, 0);
+    } else {
+        cr_run_end(w->core, w->eng.now, run);
+    }
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+static void handle(world *w, const sim_event *e)
+{
+    int rc;
+    switch (e->kind) {
+    case EV_CLIENT_STEP:
+        client_step(w, (uint32_t)e->a);
+        break;
+    case EV_UP:
+        on_up(w, (uint32_t)e->a);
+        break;
+    case EV_DOWN:
+        on_down(w, (uint32_t)e->a);
+        break;
+    case EV_AUTH_DONE: {
+        sconn *k = &w->conns[e->a];
+        if (!k->server_open)
+            break;
+        char u[24];
+        snprintf(u, sizeof(u), "u%" PRIu32, w->clients[k->client].user);
+        rc = cr_conn_authenticate(w->core, w->eng.now, k->core, u);
+        TR(w, "auth", "authenticated", "conn=%" PRIu64 " %s rc=%s", k->core, u,
+           rc ? cr_errname(rc) : "ok");
+        if (rc != 0)
+            core_rc(w, "cr_conn_authenticate", rc);
+        break;
+    }
+    case EV_ASSOC_DONE:
+        rc = cr_assoc_complete(w->core, w->eng.now, e->a, (int)e->aux);
+        TR(w, "threadsvc", "answer", "req=%" PRIu64 " %s rc=%s", e->a, e->aux ? "ok" : "failed",
+           rc ? cr_errname(rc) : "ok");
+        if (rc != 0)
+            core_rc(w, "cr_assoc_complete", rc);
+        break;
+    case EV_AGENT_START:
+        on_agent_start(w, e->a, e->b);
+        break;
+    case EV_AGENT_HTTP:
+        on_agent_http(w, (int64_t)e->a, (int32_t)(int64_t)e->b);
+        break;
+    case EV_AGENT_EMIT:
+        on_agent_emit(w, e->a);
+        break;
+    case EV_CORE_TIMER:
+        if (e->time >= w->timer_at)
+            w->timer_at = UINT64_MAX;
+        if (cr_ctx_get_expiry(w->core) <= w->eng.now) {
+            rc = cr_ctx_handle_expiry(w->core, w->eng.now);
+            if (rc != 0)
+                core_rc(w, "cr_ctx_handle_expiry", rc);
+        }
+        break;
+    case EV_SERVER_CLOSE: {
+        sconn *k = &w->conns[e->a];
+        if (!k->server_open)
+            break;
+        k->server_open = 0;
+        rc = cr_conn_close(w->core, w->eng.now, k->core, (cr_close_reason)e->b);
+        TR(w, "server", "closed", "conn=%" PRIu64 " %s rc=%s", k->core,
+           cr_close_reason_name((cr_close_reason)e->b), rc ? cr_errname(rc) : "ok");
+        break;
+    }
+    case EV_FAULT_DROP: {
+        client *cl = &w->clients[e->a];
+        char nb[48];
+        if (cl->conn != (int64_t)e->b || !cl->live)
+            break; /* that connection is already gone */
+        TR(w, cname(w, (uint32_t)e->a, nb, sizeof(nb)), "fault-drop", "conn=%" PRIu64, e->b);
+        drop(w, (uint32_t)e->a);
+        start_reconnect(w, (uint32_t)e->a);
+        break;
+    }
+    case EV_RECONNECT:
+        on_reconnect(w, (uint32_t)e->a);
+        break;
+    }
+    arm_core_timer(w);
+}
+
+static void world_free(world *w)
+{
+    if (w->clients)
+        for (uint32_t c = 0; c < w->nclients; c++) {
+            free(w->clients[c].names);
+            free(w->clients[c].marks);
+        }
+    if (w->user_threads)
+        for (uint32_t u = 0; u < w->nusers; u++)
+            free(w->user_threads[u]);
+    free(w->user_threads);
+    free(w->user_threads_n);
+    free(w->user_threads_cap);
+    free(w->clients);
+    free(w->first_client);
+    free(w->threads);
+    free(w->conns);
+    free(w->conn_by_core);
+    free(w->pkts);
+    free(w->runs);
+    cr_ctx_del(w->core);
+    sim_oracle_free(w->oracle);
+    sim_engine_free(&w->eng);
+}
+
+static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
+{
+    uint64_t seed = w->opts.seed;
+    w->sc = sc;
+    w->horizon = sc->horizon;
+    w->timer_at = UINT64_MAX;
+    w->free_pkt = NO_PKT;
+    sim_prng sched;
+    sim_prng_derive(&sched, seed, SIM_STREAM_SCHEDULE, 0);
+    sim_engine_init(&w->eng, w->opts.explore, sim_prng_next(&sched));
+    cr_callbacks cb = {
+        .deliver = cb_deliver,
+        .dispatch = cb_dispatch,
+        .associate = cb_associate,
+        .notify = cb_notify,
+        .run_go = cb_run_go,
+        .close = cb_close,
+        .report = cb_report,
+    };
+    int rc = cr_ctx_new(&w->core, policy, &cb, NULL, w);
+    if (rc != 0) {
+        fail(w, "cr_ctx_new: %s", cr_strerror(rc));
+        return -1;
+    }
+    w->nusers = sc->users;
+    w->first_client = calloc(w->nusers, sizeof(uint32_t));
+    w->user_threads = calloc(w->nusers, sizeof(int32_t *));
+    w->user_threads_n = calloc(w->nusers, sizeof(uint32_t));
+    w->user_threads_cap = calloc(w->nusers, sizeof(size_t));
+    if (!w->first_client || !w->user_threads || !w->user_threads_n || !w->user_threads_cap)
+        return -1;
+    /* Tabs per user, each user from its own stream. */
+    uint32_t total = 0;
+    uint32_t *per = calloc(w->nusers, sizeof(uint32_t));
+    if (!per)
+        return -1;
+    for (uint32_t u = 0; u < w->nusers; u++) {
+        sim_prng r;
+        sim_prng_derive(&r, seed, SIM_STREAM_CLIENTS, UINT64_C(1) << 40 | u);
+        double n = sim_dist_sample(&sc->clients_per_user, &r);
+        uint32_t k = n < 1 ? 1 : n > 64 ? 64 : (uint32_t)(n + 0.5);
+        per[u] = k;
+        w->first_client[u] = total;
+        total += k;
+    }
+    w->nclients = total;
+    w->clients = calloc(total, sizeof(client));
+    uint32_t *user_of = calloc(total, sizeof(uint32_t));
+    if (!w->clients || !user_of) {
+        free(per);
+        free(user_of);
+        return -1;
+    }
+    for (uint32_t u = 0; u < w->nusers; u++)
+        for (uint32_t j = 0; j < per[u]; j++) {
+            uint32_t c = w->first_client[u] + j;
+            client *cl = &w->clients[c];
+            cl->user = u;
+            cl->index_in_user = j;
+            cl->conn = -1;
+            cl->selected = -1;
+            cl->stack[0] = (frame){sc->steps, sc->nsteps, 0, 1};
+            cl->depth = 1;
+            cl->names = malloc((sc->nnames ? sc->nnames : 1) * sizeof(int32_t));
+            if (!cl->names) {
+                free(per);
+                free(user_of);
+                return -1;
+            }
+            for (size_t i = 0; i < sc->nnames; i++)
+                cl->names[i] = -1;
+            sim_prng_derive(&cl->net, seed, SIM_STREAM_NETWORK, c);
+            sim_prng_derive(&cl->srv, seed, SIM_STREAM_SERVER, c);
+            sim_prng_derive(&cl->flt, seed, SIM_STREAM_FAULTS, c);
+            sim_prng_derive(&cl->cli, seed, SIM_STREAM_CLIENTS, c);
+            user_of[c] = u;
+        }
+    free(per);
+    rc = sim_oracle_new(&w->oracle, total, user_of, sc->deadline);
+    free(user_of);
+    if (rc != 0)
+        return -1;
+    if (sim_trace_new(&w->trace, w->opts.keep_trace) != 0)
+        return -1;
+    for (uint32_t c = 0; c < total; c++)
+        schedule_step(w, c, 0);
+    return 0;
+}
+
+int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_world_opts *opts,
+                  sim_seed_result *res, sim_trace **trace_out)
+{
+    world w;
+    memset(&w, 0, sizeof(w));
+    w.opts = *opts;
+    memset(res, 0, sizeof(*res));
+    res->seed = opts->seed;
+    if (world_init(&w, sc, policy) != 0) {
+        snprintf(res->reason, sizeof(res->reason), "setup failed: %s",
+                 w.failed ? w.why : "out of memory");
+        sim_trace_free(w.trace);
+        world_free(&w);
+        return -1;
+    }
+    sim_event e;
+    uint64_t events = 0;
+    while (!w.failed && sim_engine_peek_time(&w.eng) <= w.horizon && sim_engine_pop(&w.eng, &e)) {
+        events++;
+        handle(&w, &e);
+    }
+    res->events = events;
+    res->end_time = w.eng.now;
+    sim_oracle_finish(w.oracle, w.horizon, res->c, &res->latency);
+    /* Liveness, read off the core at the horizon: connections that were
+     * given a thread but never became READY, and events still waiting. */
+    for (size_t k = 0; k < w.nconns; k++) {
+        const sconn *kc = &w.conns[k];
+        cr_conn_info info;
+        if (!kc->server_open || !kc->given_thread ||
+            cr_conn_get_info(w.core, kc->core, &info) != 0)
+            continue;
+        if (info.state != CR_CONN_READY)
+            res->c[SIM_COUNT_STUCK_PENDING]++;
+    }
+    cr_stats st;
+    cr_ctx_get_stats(w.core, &st);
+    res->c[SIM_COUNT_STRANDED] = st.events_buffered_now;
+    res->c[SIM_COUNT_RUNS] = st.runs_started;
+    res->trace_hash = sim_trace_hash(w.trace);
+    res->steps = sim_trace_steps(w.trace);
+    int rc = 0;
+    if (w.failed) {
+        snprintf(res->reason, sizeof(res->reason), "simulation error: %s", w.why);
+        rc = -1;
+    }
+    if (trace_out)
+        *trace_out = w.trace;
+    else
+        sim_trace_free(w.trace);
+    w.trace = NULL;
+    world_free(&w);
+    return rc;
+}

@@ -1,0 +1,232 @@
+/* test_oracle.c - the client-side oracle: what counts as expected, delivered,
+ * late, lost, misrouted, stray, duplicated, out of order, silent. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/oracle.h"
+
+#define MS UINT64_C(1000000)
+#define S (1000 * MS)
+
+/* Two users: user 0 has tabs 0 and 1, user 1 has tab 2.  Deadline 1 s. */
+static sim_oracle *o;
+static uint64_t c[SIM_COUNT__N];
+static sim_hist h;
+
+static void setup(void)
+{
+    static const uint32_t user_of[] = {0, 0, 1};
+    ck_assert_int_eq(sim_oracle_new(&o, 3, user_of, 1 * S), 0);
+    memset(c, 0, sizeof(c));
+    memset(&h, 0, sizeof(h));
+    for (uint32_t t = 0; t < 3; t++)
+        ck_assert_int_eq(sim_oracle_view(o, t, 0, SIM_VIEW_NONE), 0);
+}
+
+static void teardown(void)
+{
+    sim_oracle_free(o);
+    o = NULL;
+}
+
+static void finish(uint64_t end)
+{
+    ck_assert_int_eq(sim_oracle_finish(o, end, c, &h), 0);
+}
+
+START_TEST(test_oracle_delivered_and_late)
+{
+    sim_oracle_view(o, 0, 0, 7);
+    int64_t m = sim_oracle_message(o, 0, 0, 7, 2, 1);
+    sim_oracle_message_started(o, m);
+    int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
+    int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 0, 7, 1);
+    sim_oracle_receive(o, 0, 30 * MS, e0, 0);           /* 20 ms: on time */
+    sim_oracle_receive(o, 0, 20 * MS + 2 * S, e1, 0);   /* 2 s: late */
+    finish(60 * S);
+    ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 2);
+    ck_assert_uint_eq(c[SIM_COUNT_DELIVERED], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_LATE], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_LOST], 0);
+    ck_assert_uint_eq(h.count, 1);
+    ck_assert_uint_eq(sim_hist_quantile(&h, 1.0) >= 20 * MS, 1);
+}
+END_TEST
+
+START_TEST(test_oracle_lost_silent_and_reported)
+{
+    sim_oracle_view(o, 0, 0, 7);
+    int64_t m = sim_oracle_message(o, 0, 0, 7, 3, 1);
+    sim_oracle_message_started(o, m);
+    int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
+    int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 0, 7, 1);
+    int64_t e2 = sim_oracle_emit(o, 30 * MS, m, 0, 7, 2);
+    (void)e0;
+    sim_oracle_event_said(o, e1, SIM_SAID_EXPIRED);
+    sim_oracle_event_said(o, e2, SIM_SAID_UNROUTABLE);
+    finish(60 * S);
+    ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 3);
+    ck_assert_uint_eq(c[SIM_COUNT_LOST], 3);
+    ck_assert_uint_eq(c[SIM_COUNT_SILENT_LOSS], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_LOST_EXPIRED], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_LOST_UNROUTABLE], 1);
+}
+END_TEST
+
+START_TEST(test_oracle_not_owed_after_leaving)
+{
+    /* Tab 0 views 7 then moves to 8 within the deadline: not owed.  Tab 1
+     * closes within the deadline: not owed.  Neither counts as lost. */
+    sim_oracle_view(o, 0, 0, 7);
+    sim_oracle_view(o, 1, 0, 7);
+    int64_t m = sim_oracle_message(o, 0, 0, 7, 1, 1);
+    sim_oracle_message_started(o, m);
+    sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
+    sim_oracle_view(o, 0, 500 * MS, 8);
+    sim_oracle_view(o, 1, 600 * MS, SIM_VIEW_CLOSED);
+    finish(60 * S);
+    ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 0);
+    ck_assert_uint_eq(c[SIM_COUNT_LOST], 0);
+}
+END_TEST
+
+START_TEST(test_oracle_both_tabs_owed)
+{
+    sim_oracle_view(o, 0, 0, 7);
+    sim_oracle_view(o, 1, 0, 7);
+    int64_t m = sim_oracle_message(o, 0, 0, 7, 1, 1);
+    sim_oracle_message_started(o, m);
+    int64_t e = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
+    sim_oracle_receive(o, 1, 40 * MS, e, 0);
+    finish(60 * S);
+    ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 2);
+    ck_assert_uint_eq(c[SIM_COUNT_DELIVERED], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_LOST], 1);
+}
+END_TEST
+
+START_TEST(test_oracle_misrouted_stray_duplicate)
+{
+    sim_oracle_view(o, 0, 0, 7);
+    sim_oracle_view(o, 1, 0, 9);
+    int64_t m = sim_oracle_message(o, 0, 0, 7, 1, 1);
+    sim_oracle_message_started(o, m);
+    int64_t e = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
+    sim_oracle_receive(o, 2, 20 * MS, e, 0); /* user 1: misrouted */
+    sim_oracle_receive(o, 2, 21 * MS, e, 1); /* even as a notification */
+    sim_oracle_receive(o, 1, 22 * MS, e, 0); /* user 0 tab on thread 9: stray */
+    sim_oracle_receive(o, 0, 23 * MS, e, 0);
+    sim_oracle_receive(o, 0, 24 * MS, e, 0); /* again: duplicated */
+    sim_oracle_receive(o, 1, 25 * MS, e, 1); /* notification: neither */
+    finish(60 * S);
+    ck_assert_uint_eq(c[SIM_COUNT_MISROUTED], 2);
+    ck_assert_uint_eq(c[SIM_COUNT_STRAY], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_DUPLICATED], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_NOTIFICATIONS], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_DELIVERED], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 1);
+}
+END_TEST
+
+START_TEST(test_oracle_out_of_order)
+{
+    sim_oracle_view(o, 0, 0, 7);
+    int64_t m = sim_oracle_message(o, 0, 0, 7, 3, 1);
+    sim_oracle_message_started(o, m);
+    int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
+    int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 0, 7, 1);
+    int64_t e2 = sim_oracle_emit(o, 30 * MS, m, 0, 7, 2);
+    sim_oracle_receive(o, 0, 40 * MS, e0, 0);
+    sim_oracle_receive(o, 0, 41 * MS, e2, 0);
+    sim_oracle_receive(o, 0, 42 * MS, e1, 0); /* after a later one */
+    finish(60 * S);
+    ck_assert_uint_eq(c[SIM_COUNT_OUT_OF_ORDER], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_DELIVERED], 3);
+}
+END_TEST
+
+START_TEST(test_oracle_run_never_started)
+{
+    sim_oracle_view(o, 0, 0, 7);
+    int64_t quiet = sim_oracle_message(o, 0, 0, 7, 5, 1);
+    int64_t told = sim_oracle_message(o, 0, 1 * MS, 7, 5, 1);
+    int64_t refused = sim_oracle_message(o, 0, 2 * MS, 7, 5, 1);
+    sim_oracle_message_said(o, told, SIM_SAID_REJECTED);
+    sim_oracle_message_refused(o, refused);
+    (void)quiet;
+    finish(60 * S);
+    ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 10);
+    ck_assert_uint_eq(c[SIM_COUNT_LOST], 10);
+    ck_assert_uint_eq(c[SIM_COUNT_SILENT_LOSS], 5);
+    ck_assert_uint_eq(c[SIM_COUNT_LOST_REJECTED], 5);
+    ck_assert_uint_eq(c[SIM_COUNT_REFUSED], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_MESSAGES], 3);
+}
+END_TEST
+
+START_TEST(test_oracle_none_message_takes_next_thread)
+{
+    int64_t m = sim_oracle_message(o, 0, 0, SIM_VIEW_NONE, 1, 1);
+    ck_assert_int_eq(sim_oracle_message_thread(o, m), SIM_VIEW_NONE);
+    sim_oracle_view(o, 0, 100 * MS, 4);
+    ck_assert_int_eq(sim_oracle_message_thread(o, m), 4);
+    sim_oracle_message_started(o, m);
+    int64_t e = sim_oracle_emit(o, 200 * MS, m, 0, sim_oracle_message_thread(o, m), 0);
+    sim_oracle_receive(o, 0, 220 * MS, e, 0);
+    finish(60 * S);
+    ck_assert_uint_eq(c[SIM_COUNT_DELIVERED], 1);
+    ck_assert_uint_eq(sim_oracle_message_user(o, m), 0);
+    ck_assert_uint_eq(sim_oracle_message_tab(o, m), 0);
+}
+END_TEST
+
+START_TEST(test_oracle_deadline_past_end_undecided)
+{
+    sim_oracle_view(o, 0, 0, 7);
+    int64_t m = sim_oracle_message(o, 0, 0, 7, 1, 1);
+    sim_oracle_message_started(o, m);
+    sim_oracle_emit(o, 59500 * MS, m, 0, 7, 0);
+    finish(60 * S); /* its 1 s deadline ends after the run: not counted */
+    ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 0);
+    ck_assert_uint_eq(c[SIM_COUNT_EMITTED], 1);
+}
+END_TEST
+
+START_TEST(test_oracle_foreign_message_expects_nothing)
+{
+    sim_oracle_view(o, 0, 0, 7);
+    int64_t m = sim_oracle_message(o, 0, 0, 7, 5, 0);
+    finish(60 * S);
+    ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 0);
+    (void)m;
+}
+END_TEST
+
+static Suite *oracle_suite(void)
+{
+    Suite *s = suite_create("oracle");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_oracle_delivered_and_late);
+    tcase_add_test(tc, test_oracle_lost_silent_and_reported);
+    tcase_add_test(tc, test_oracle_not_owed_after_leaving);
+    tcase_add_test(tc, test_oracle_both_tabs_owed);
+    tcase_add_test(tc, test_oracle_misrouted_stray_duplicate);
+    tcase_add_test(tc, test_oracle_out_of_order);
+    tcase_add_test(tc, test_oracle_run_never_started);
+    tcase_add_test(tc, test_oracle_none_message_takes_next_thread);
+    tcase_add_test(tc, test_oracle_deadline_past_end_undecided);
+    tcase_add_test(tc, test_oracle_foreign_message_expects_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(oracle_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

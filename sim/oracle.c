@@ -257,37 +257,40 @@ void sim_oracle_event_said(sim_oracle *o, int64_t ev, sim_said said)
         o->events[ev].said = (uint8_t)said;
 }
 
-void sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t ev, int notification)
+const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t ev,
+                               int notification)
 {
     if (ev < 0 || (size_t)ev >= o->nevents)
-        return;
+        return "unknown";
     event *e = &o->events[ev];
     const tab *t = &o->tabs[c];
     if (t->user != e->user) {
         o->misrouted++; /* a security failure, whatever the flags say */
-        return;
+        return "MISROUTED";
     }
     if (notification) {
         o->notifications++;
-        return;
+        return "notification";
     }
     if (sim_oracle_view_of(o, c) != e->thread) {
         o->stray++;
-        return;
+        return "stray";
     }
     seen *s = &o->seen[e->seen_off + (c - o->first_tab[e->user])];
     if (s->arrivals++ > 0) {
         o->duplicated++;
-        return;
+        return "duplicate";
     }
     s->first_at = now;
     if (e->msg >= 0) {
         uint32_t *mx = &o->maxidx[o->msgs[e->msg].maxidx_off + (c - o->first_tab[e->user])];
-        if (e->index + 1 < *mx)
+        if (e->index + 1 < *mx) {
             o->out_of_order++;
-        else
-            *mx = e->index + 1;
+            return "out-of-order";
+        }
+        *mx = e->index + 1;
     }
+    return s->expected ? "ok" : "ok (not owed)";
 }
 
 /* classify adds one lost (event, tab) pair to the count of what the core
@@ -387,4 +390,50 @@ uint32_t sim_oracle_message_tab(const sim_oracle *o, int64_t msg)
 uint32_t sim_oracle_message_user(const sim_oracle *o, int64_t msg)
 {
     return o->tabs[sim_oracle_message_tab(o, msg)].user;
+}
+
+const char *sim_said_name(sim_said s)
+{
+    static const char *const names[] = {"nothing (silent)", "expired", "fallback", "dropped_full",
+                                        "unroutable", "rejected", "other report"};
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+void sim_oracle_explain(const sim_oracle *o, uint64_t end,
+                        void (*fn)(void *arg, const sim_verdict *v), void *arg)
+{
+    uint64_t dl = o->deadline;
+    for (size_t i = 0; i < o->nevents; i++) {
+        const event *e = &o->events[i];
+        uint32_t first = o->first_tab[e->user], k = o->tab_count[e->user];
+        for (uint32_t j = 0; j < k; j++) {
+            const seen *s = &o->seen[e->seen_off + j];
+            if (!s->expected)
+                continue;
+            sim_verdict v = {.event = (int64_t)i, .msg = e->msg, .tab = first + j,
+                             .thread = e->thread, .emitted_at = e->emitted_at,
+                             .said = (sim_said)e->said};
+            if (s->arrivals) {
+                v.latency = s->first_at - e->emitted_at;
+                if (v.latency <= dl)
+                    continue;
+                v.kind = "late";
+            } else {
+                if (e->emitted_at + dl > end ||
+                    !stays_on(&o->tabs[first + j], e->thread, e->emitted_at, e->emitted_at + dl))
+                    continue;
+                v.kind = "lost";
+            }
+            fn(arg, &v);
+        }
+    }
+    for (size_t i = 0; i < o->nmsgs; i++) {
+        const message *m = &o->msgs[i];
+        if (m->started || m->refused || !m->counts || m->thread < 0 || m->sent_at + dl > end ||
+            !stays_on(&o->tabs[m->tab], m->thread, m->sent_at, m->sent_at + dl))
+            continue;
+        sim_verdict v = {.kind = "lost", .event = -1, .msg = (int64_t)i, .tab = m->tab,
+                         .thread = m->thread, .emitted_at = m->sent_at, .said = (sim_said)m->said};
+        fn(arg, &v);
+    }
 }

@@ -78,13 +78,36 @@ int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t user,
 void sim_oracle_event_said(sim_oracle *o, int64_t ev, sim_said said);
 
 /* sim_oracle_receive: event `ev` arrived on tab c; notification != 0 for a
- * fallback notification.  O(tabs of the user). */
-void sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t ev, int notification);
+ * fallback notification.  Returns what the oracle made of it (for the
+ * timeline): "ok", "duplicate", "stray", "MISROUTED", "notification",
+ * "out-of-order".  O(tabs of the user). */
+const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t ev,
+                               int notification);
 
 /* sim_oracle_finish computes the counts (indexed by sim_count_id) and the
  * latency histogram at the end of the run (`end`: no expectation whose
  * deadline falls after `end` is counted).  0 or -1. */
 int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *latency);
+
+/* One verdict on an (event, tab) pair or a never-started message. */
+typedef struct sim_verdict {
+    const char *kind; /* "late", "lost" */
+    int64_t event;    /* -1 for a message whose run never started */
+    int64_t msg;
+    uint32_t tab;
+    int32_t thread;
+    uint64_t emitted_at; /* or sent_at */
+    uint64_t latency;    /* late: arrival - emission */
+    sim_said said;
+} sim_verdict;
+
+/* sim_oracle_explain calls fn for every late or lost pair, in event order
+ * (for the replay timeline).  Same rules as sim_oracle_finish. */
+void sim_oracle_explain(const sim_oracle *o, uint64_t end,
+                        void (*fn)(void *arg, const sim_verdict *v), void *arg);
+
+/* sim_said_name returns "nothing" (silent), "expired", ... */
+const char *sim_said_name(sim_said s);
 
 /* Accessors of a message: the thread it is meant for (resolved late for
  * "none"), the sending tab and its user. */

@@ -38,7 +38,7 @@ enum ev_kind {
     EV_RECONNECT     /* a = client */
 };
 
-enum pkt_kind { PK_CONNECT, PK_AUTH, PK_MSG, PK_SWITCH, PK_HTTP, PK_EVENT, PK_NOTICE };
+enum pkt_kind { PK_CONNECT, PK_AUTH, PK_MSG, PK_SWITCH, PK_HTTP, PK_EVENT, PK_NOTICE, PK_ACK };
 
 typedef struct packet {
     uint8_t kind;
@@ -50,6 +50,7 @@ typedef struct packet {
     int64_t msg;         /* oracle message */
     int64_t ev;          /* oracle event */
     uint64_t seq;        /* event seq / last_seq */
+    uint32_t req;        /* PK_SWITCH / PK_NOTICE: the client's selection number */
     uint32_t next_free;  /* free list */
 } packet;
 
@@ -60,6 +61,10 @@ typedef struct sconn {
     uint8_t client_open; /* the client believes it is connected */
     uint8_t server_open; /* the core has it open */
     uint8_t given_thread;
+    int32_t switch_thread; /* latest thread this conn's client selected, as the server saw it */
+    uint32_t switch_req;   /* and the number of that selection */
+    int32_t deferred_switch;   /* a switch that arrived before authentication, -1 */
+    uint64_t deferred_last_seq;
 } sconn;
 
 typedef struct frame {
@@ -73,6 +78,13 @@ typedef struct seqmark {
     uint64_t seq;
 } seqmark;
 
+/* A ws message the client sent and the server has not acknowledged yet:
+ * resent after a reconnect (the server drops duplicates by message id). */
+typedef struct outmsg {
+    int64_t msg;
+    int32_t thread;
+} outmsg;
+
 typedef struct client {
     uint32_t user;
     uint32_t index_in_user;
@@ -81,7 +93,10 @@ typedef struct client {
     frame stack[10];
     int depth;
     int32_t selected; /* thread the UI has selected (send/switch), -1 */
+    uint32_t selection; /* number of the latest selection (echoed in notices) */
     int32_t *names;   /* per scenario name: thread index, -1 */
+    outmsg *outbox; /* unacknowledged ws messages, in send order (owned) */
+    size_t noutbox, capoutbox;
     seqmark *marks;   /* last seq seen per thread (owned) */
     size_t nmarks, capmarks;
     sim_channel http;
@@ -127,6 +142,8 @@ typedef struct world {
     packet *pkts;
     size_t npkts, cappkts;
     uint32_t free_pkt; /* head of the free list, UINT32_MAX none */
+    uint8_t *msg_state; /* per oracle message: 0 unacked, 1 dispatched, 2 refused */
+    size_t cap_msg_state;
     srun *runs; /* indexed by core run id */
     size_t capruns;
     int failed;
@@ -321,6 +338,34 @@ static void note_seq(world *w, client *c, int32_t t, uint64_t seq)
     c->marks[c->nmarks++] = (seqmark){t, seq};
 }
 
+static int msg_state_set(world *w, int64_t m, uint8_t st)
+{
+    if (m < 0)
+        return 0;
+    if (grow((void **)&w->msg_state, &w->cap_msg_state, (size_t)m + 1, 1)) {
+        fail(w, "out of memory (messages)");
+        return -1;
+    }
+    w->msg_state[m] = st;
+    return 0;
+}
+
+static uint8_t msg_state_get(const world *w, int64_t m)
+{
+    return (m >= 0 && (size_t)m < w->cap_msg_state) ? w->msg_state[m] : 0;
+}
+
+/* send_ack tells the client of sim conn k that message m was taken. */
+static void send_ack(world *w, uint32_t k, int64_t m)
+{
+    uint32_t p = pkt_new(w);
+    if (p == NO_PKT)
+        return;
+    w->pkts[p].kind = PK_ACK;
+    w->pkts[p].msg = m;
+    send_down(w, k, p);
+}
+
 /* ---- core callbacks: they only schedule -------------------------------------- */
 
 static int64_t sim_conn_of(world *w, cr_conn_id id)
@@ -359,7 +404,11 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
     TR(w, "core", "dispatch", "conn=%" PRIu64 " msg=%" PRIu64 " ctx=%s/%s", conn, d->msg_id,
        d->user ? d->user : "-", d->thread ? d->thread : "-");
     uint64_t delay = sim_dist_sample_ns(&w->sc->agent_start, &w->clients[c].srv);
+    int64_t m = (int64_t)(d->tag & ~MSG_TAG_BIT) - 1;
     at(w, now + delay, EV_AGENT_START, 0, d->msg_id, d->tag & ~MSG_TAG_BIT);
+    msg_state_set(w, m, 1);
+    if (k >= 0 && w->conns[k].client_open)
+        send_ack(w, (uint32_t)k, m);
 }
 
 static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, const char *user,
@@ -397,6 +446,10 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
     char u[24];
     snprintf(u, sizeof(u), "u%" PRIu32, w->clients[kc->client].user);
     w->pkts[p].thread = n->thread ? thread_lookup(w, u, n->thread) : -1;
+    /* The server echoes the number of the selection the notice answers, as
+     * a real protocol would (the client ignores answers to stale ones). */
+    if (w->pkts[p].thread >= 0 && w->pkts[p].thread == kc->switch_thread)
+        w->pkts[p].req = kc->switch_req;
     send_down(w, (uint32_t)k, p);
     (void)now;
 }
@@ -469,6 +522,7 @@ static void conn_open(world *w, uint32_t c)
     memset(&w->conns[k], 0, sizeof(sconn));
     w->conns[k].client = c;
     w->conns[k].client_open = 1;
+    w->conns[k].deferred_switch = -1;
     w->clients[c].conn = k;
     uint32_t p = pkt_new(w);
     if (p == NO_PKT)
@@ -500,6 +554,7 @@ static void send_switch(world *w, uint32_t c, int32_t t)
     w->pkts[p].kind = PK_SWITCH;
     w->pkts[p].thread = t;
     w->pkts[p].seq = last_seq_of(cl, t);
+    w->pkts[p].req = cl->selection;
     w->conns[cl->conn].given_thread = 1;
     send_up(w, (uint32_t)cl->conn, p);
 }
@@ -600,6 +655,7 @@ static void step_send(world *w, uint32_t c, const sim_step *s)
     int foreign = s->ref.kind == SIM_REF_FOREIGN;
     if (!foreign && t >= 0) {
         cl->selected = t;
+        cl->selection++;
         view(w, c, t); /* the user is typing into that thread */
     }
     int64_t m = sim_oracle_message(w->oracle, c, w->eng.now,
@@ -615,6 +671,7 @@ static void step_send(world *w, uint32_t c, const sim_step *s)
     w->pkts[p].msg = m;
     w->pkts[p].thread = t;
     w->pkts[p].seq = t >= 0 ? last_seq_of(cl, t) : 0;
+    w->pkts[p].req = cl->selection;
     if (s->via_http) {
         /* A plain HTTP POST: its own channel, straight to the agent runtime. */
         w->pkts[p].kind = PK_HTTP;
@@ -631,6 +688,9 @@ static void step_send(world *w, uint32_t c, const sim_step *s)
     if (t >= 0)
         w->conns[cl->conn].given_thread = 1;
     send_up(w, (uint32_t)cl->conn, p);
+    if (grow((void **)&cl->outbox, &cl->capoutbox, cl->noutbox + 1, sizeof(outmsg)))
+        return fail(w, "out of memory (outbox)");
+    cl->outbox[cl->noutbox++] = (outmsg){m, t};
     /* Fault: the transport drops while this message's run is going. */
     if (w->sc->disconnect > 0 && sim_prng_double(&cl->flt) < w->sc->disconnect) {
         double run = sim_dist_mean(&w->sc->event_gap) * (double)w->sc->nagent_events +
@@ -658,7 +718,7 @@ static void client_step(world *w, uint32_t c)
     uint64_t next = w->eng.now;
     switch (s->kind) {
     case SIM_STEP_CONNECT:
-        TR(w, cname(w, c, nb, sizeof(nb)), "connect", "conn=%zu", w->nconns);
+        TR(w, cname(w, c, nb, sizeof(nb)), "connect", "sock=%zu", w->nconns);
         if (!cl->live) {
             cl->live = 1;
             view(w, c, cl->selected >= 0 ? cl->selected : SIM_VIEW_NONE);
@@ -678,8 +738,10 @@ static void client_step(world *w, uint32_t c)
     case SIM_STEP_SWITCH: {
         int32_t t = resolve(w, c, &s->ref);
         TR(w, cname(w, c, nb, sizeof(nb)), "switch", "thread=%s", tname(w, t));
-        if (t >= 0 && s->ref.kind != SIM_REF_FOREIGN)
+        if (t >= 0 && s->ref.kind != SIM_REF_FOREIGN) {
             cl->selected = t;
+            cl->selection++;
+        }
         send_switch(w, c, t);
         break;
     }
@@ -690,7 +752,7 @@ static void client_step(world *w, uint32_t c)
         break;
     }
     case SIM_STEP_DISCONNECT:
-        TR(w, cname(w, c, nb, sizeof(nb)), "disconnect", "conn=%" PRId64, cl->conn);
+        TR(w, cname(w, c, nb, sizeof(nb)), "disconnect", "sock=%" PRId64, cl->conn);
         drop(w, c);
         break;
     case SIM_STEP_RECONNECT:
@@ -701,7 +763,7 @@ static void client_step(world *w, uint32_t c)
         cl->parked = 1;
         return; /* the script resumes once reconnected */
     case SIM_STEP_CLOSE:
-        TR(w, cname(w, c, nb, sizeof(nb)), "close", "conn=%" PRId64, cl->conn);
+        TR(w, cname(w, c, nb, sizeof(nb)), "close", "sock=%" PRId64, cl->conn);
         if (cl->conn >= 0) {
             sconn *k = &w->conns[cl->conn];
             k->client_open = 0;
@@ -726,12 +788,25 @@ static void on_reconnect(world *w, uint32_t c)
     cl->reconnecting = 0;
     if (!cl->live)
         return;
-    TR(w, cname(w, c, nb, sizeof(nb)), "reconnected", "conn=%zu resume=%s", w->nconns,
+    TR(w, cname(w, c, nb, sizeof(nb)), "reconnected", "sock=%zu resume=%s", w->nconns,
        tname(w, cl->selected));
     conn_open(w, c);
     send_auth(w, c);
     if (cl->selected >= 0)
         send_switch(w, c, cl->selected);
+    /* Resend what the server never acknowledged, in order. */
+    for (size_t i = 0; i < cl->noutbox && cl->conn >= 0; i++) {
+        uint32_t p = pkt_new(w);
+        if (p == NO_PKT)
+            return;
+        w->pkts[p].kind = PK_MSG;
+        w->pkts[p].msg = cl->outbox[i].msg;
+        w->pkts[p].thread = cl->outbox[i].thread;
+        w->pkts[p].seq = cl->outbox[i].thread >= 0 ? last_seq_of(cl, cl->outbox[i].thread) : 0;
+        w->pkts[p].req = cl->selection;
+        TR(w, cname(w, c, nb, sizeof(nb)), "resend", "msg=%" PRId64, cl->outbox[i].msg);
+        send_up(w, (uint32_t)cl->conn, p);
+    }
     if (cl->parked) {
         cl->parked = 0;
         schedule_step(w, c, w->eng.now);
@@ -770,7 +845,7 @@ static void on_up(world *w, uint32_t p)
     case PK_CONNECT: {
         cr_conn_id id;
         rc = cr_conn_open(w->core, w->eng.now, &id);
-        TR(w, "server", "open", "conn=%" PRIu64 " rc=%d", id, rc);
+        TR(w, "server", "open", "conn=%" PRIu64 " sock=%" PRIu32 " rc=%d", id, pk.conn, rc);
         if (rc != 0) {
             core_rc(w, "cr_conn_open", rc);
             break;
@@ -789,6 +864,12 @@ static void on_up(world *w, uint32_t p)
     case PK_MSG: {
         if (!k->server_open)
             break;
+        if (msg_state_get(w, pk.msg) != 0) {
+            /* A resend of a message already taken (its ack was lost). */
+            TR(w, "server", "duplicate", "msg=%" PRId64 " already taken", pk.msg);
+            send_ack(w, pk.conn, pk.msg);
+            break;
+        }
         cr_message msg = {
             .thread = pk.thread >= 0 ? w->threads[pk.thread].id : NULL,
             .last_seq = pk.seq,
@@ -796,12 +877,18 @@ static void on_up(world *w, uint32_t p)
             .payload = "hello",
             .payload_len = 5,
         };
+        if (pk.thread >= 0) {
+            k->switch_thread = pk.thread;
+            k->switch_req = pk.req;
+        }
         uint64_t mid = 0;
         rc = cr_conn_message(w->core, w->eng.now, k->core, &msg, &mid);
         TR(w, "server", "message", "conn=%" PRIu64 " msg=%" PRId64 " thread=%s rc=%s", k->core,
            pk.msg, msg.thread ? msg.thread : "-", rc ? cr_errname(rc) : "ok");
         if (rc != 0) {
             sim_oracle_message_refused(w->oracle, pk.msg);
+            msg_state_set(w, pk.msg, 2);
+            send_ack(w, pk.conn, pk.msg); /* the refusal answers it */
             core_rc(w, "cr_conn_message", rc);
         }
         break;
@@ -809,11 +896,20 @@ static void on_up(world *w, uint32_t p)
     case PK_SWITCH: {
         if (!k->server_open)
             break;
+        k->switch_thread = pk.thread;
+        k->switch_req = pk.req;
         rc = cr_conn_switch(w->core, w->eng.now, k->core, w->threads[pk.thread].id, pk.seq);
         TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s last_seq=%" PRIu64 " rc=%s",
            k->core, w->threads[pk.thread].id, pk.seq, rc ? cr_errname(rc) : "ok");
-        if (rc != 0)
+        if (rc == CR_ESTATE) {
+            /* Not authenticated yet: the server's socket layer holds the
+             * view request until the auth answer (the core only takes
+             * switches from authenticated connections). */
+            k->deferred_switch = pk.thread;
+            k->deferred_last_seq = pk.seq;
+        } else if (rc != 0) {
             core_rc(w, "cr_conn_switch", rc);
+        }
         break;
     }
     default:
@@ -833,22 +929,34 @@ static void on_down(world *w, uint32_t p)
         return; /* lost with the transport */
     if (pk.kind == PK_EVENT) {
         int notification = (pk.flags & CR_EVENT_NOTIFICATION) != 0;
-        TR(w, cname(w, c, nb, sizeof(nb)), "receive", "ev=%" PRId64 " thread=%s seq=%" PRIu64 "%s",
-           pk.ev, tname(w, pk.thread), pk.seq, notification ? " notification" : "");
-        sim_oracle_receive(w->oracle, c, w->eng.now, pk.ev, notification);
+        const char *verdict = sim_oracle_receive(w->oracle, c, w->eng.now, pk.ev, notification);
+        TR(w, cname(w, c, nb, sizeof(nb)), "receive",
+           "ev=%" PRId64 " thread=%s seq=%" PRIu64 " view=%s -> %s", pk.ev, tname(w, pk.thread),
+           pk.seq, tname(w, sim_oracle_view_of(w->oracle, c)), verdict);
         if (!notification && pk.thread >= 0 && w->threads[pk.thread].owner == cl->user)
             note_seq(w, cl, pk.thread, pk.seq);
+        return;
+    }
+    if (pk.kind == PK_ACK) {
+        for (size_t i = 0; i < cl->noutbox; i++)
+            if (cl->outbox[i].msg == pk.msg) {
+                memmove(&cl->outbox[i], &cl->outbox[i + 1],
+                        (cl->noutbox - i - 1) * sizeof(outmsg));
+                cl->noutbox--;
+                break;
+            }
         return;
     }
     switch (pk.notice) {
     case CR_NOTICE_THREAD_SWITCHED:
         TR(w, cname(w, c, nb, sizeof(nb)), "switched", "thread=%s", tname(w, pk.thread));
-        /* The UI shows the thread it asked for once the server confirms. */
-        if (pk.thread >= 0 && pk.thread == cl->selected)
+        /* The UI shows the thread it asked for once the server confirms its
+         * latest selection. */
+        if (pk.thread >= 0 && pk.thread == cl->selected && pk.req == cl->selection)
             view(w, c, pk.thread);
         break;
     case CR_NOTICE_CLOSING:
-        TR(w, cname(w, c, nb, sizeof(nb)), "closed-by-server", "conn=%" PRIu32, pk.conn);
+        TR(w, cname(w, c, nb, sizeof(nb)), "closed-by-server", "sock=%" PRIu32, pk.conn);
         k->client_open = 0;
         cl->conn = -1;
         start_reconnect(w, c);
@@ -959,8 +1067,20 @@ static void handle(world *w, const sim_event *e)
         rc = cr_conn_authenticate(w->core, w->eng.now, k->core, u);
         TR(w, "auth", "authenticated", "conn=%" PRIu64 " %s rc=%s", k->core, u,
            rc ? cr_errname(rc) : "ok");
-        if (rc != 0)
+        if (rc != 0) {
             core_rc(w, "cr_conn_authenticate", rc);
+            break;
+        }
+        if (k->deferred_switch >= 0) {
+            int32_t t = k->deferred_switch;
+            k->deferred_switch = -1;
+            rc = cr_conn_switch(w->core, w->eng.now, k->core, w->threads[t].id,
+                                k->deferred_last_seq);
+            TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s (held until auth) rc=%s",
+               k->core, w->threads[t].id, rc ? cr_errname(rc) : "ok");
+            if (rc != 0)
+                core_rc(w, "cr_conn_switch", rc);
+        }
         break;
     }
     case EV_ASSOC_DONE:
@@ -1003,7 +1123,7 @@ static void handle(world *w, const sim_event *e)
         char nb[48];
         if (cl->conn != (int64_t)e->b || !cl->live)
             break; /* that connection is already gone */
-        TR(w, cname(w, (uint32_t)e->a, nb, sizeof(nb)), "fault-drop", "conn=%" PRIu64, e->b);
+        TR(w, cname(w, (uint32_t)e->a, nb, sizeof(nb)), "fault-drop", "sock=%" PRIu64, e->b);
         drop(w, (uint32_t)e->a);
         start_reconnect(w, (uint32_t)e->a);
         break;
@@ -1015,12 +1135,30 @@ static void handle(world *w, const sim_event *e)
     arm_core_timer(w);
 }
 
+/* explain writes the oracle's verdicts into the trace (replay timeline). */
+static void explain(void *arg, const sim_verdict *v)
+{
+    world *w = arg;
+    char nb[48];
+    if (v->event >= 0)
+        TR(w, "oracle", v->kind,
+           "ev=%" PRId64 " msg=%" PRId64 " %s thread=%s emitted=%" PRIu64 "ns%s core said: %s",
+           v->event, v->msg, cname(w, v->tab, nb, sizeof(nb)), tname(w, v->thread), v->emitted_at,
+           v->latency ? " late by more than the deadline;" : "", sim_said_name(v->said));
+    else
+        TR(w, "oracle", v->kind,
+           "msg=%" PRId64 " %s thread=%s sent=%" PRIu64 "ns: its run never started; core said: %s",
+           v->msg, cname(w, v->tab, nb, sizeof(nb)), tname(w, v->thread), v->emitted_at,
+           sim_said_name(v->said));
+}
+
 static void world_free(world *w)
 {
     if (w->clients)
         for (uint32_t c = 0; c < w->nclients; c++) {
             free(w->clients[c].names);
             free(w->clients[c].marks);
+            free(w->clients[c].outbox);
         }
     if (w->user_threads)
         for (uint32_t u = 0; u < w->nusers; u++)
@@ -1035,6 +1173,7 @@ static void world_free(world *w)
     free(w->conn_by_core);
     free(w->pkts);
     free(w->runs);
+    free(w->msg_state);
     cr_ctx_del(w->core);
     sim_oracle_free(w->oracle);
     sim_engine_free(&w->eng);
@@ -1153,6 +1292,8 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     res->events = events;
     res->end_time = w.eng.now;
     sim_oracle_finish(w.oracle, w.horizon, res->c, &res->latency);
+    if (opts->keep_trace)
+        sim_oracle_explain(w.oracle, w.horizon, explain, &w);
     /* Liveness, read off the core at the horizon: connections that were
      * given a thread but never became READY, and events still waiting. */
     for (size_t k = 0; k < w.nconns; k++) {

@@ -31,7 +31,7 @@ endif
 # itself needs none of them; the simulator, the reports and the tests do.
 PC_MODS   := check yaml-0.1 sqlite3 libxxhash jansson libxml-2.0
 DEB_PKGS  := pkg-config check libyaml-dev libsqlite3-dev libxxhash-dev libjansson-dev \
-             libxml2-dev libxml2-utils gnuplot-nox sqlite3
+             libxml2-dev libxml2-utils gnuplot-nox sqlite3 parallel
 DEPS_STAMP := build/.deps-ok
 
 # Recursively expanded on purpose: evaluated when a recipe runs, i.e. after
@@ -64,7 +64,7 @@ LIBSIM_A   := $(O)/libctxsim.a
 LIBREP_A   := $(O)/libctxrep.a
 CTXSIM     := $(O)/ctxsim
 
-.PHONY: all deps test bench demo install uninstall clean determinism format check-format
+.PHONY: all deps test bench demo install uninstall clean determinism format check-format fuzz
 .DEFAULT_GOAL := all
 
 all: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM) $(TEST_BIN) $(BENCH_BIN)
@@ -77,6 +77,7 @@ $(DEPS_STAMP): Makefile
 	command -v gnuplot >/dev/null 2>&1 || missing="$$missing gnuplot"; \
 	command -v xmllint >/dev/null 2>&1 || missing="$$missing xmllint"; \
 	command -v sqlite3 >/dev/null 2>&1 || missing="$$missing sqlite3"; \
+	command -v parallel >/dev/null 2>&1 || missing="$$missing parallel"; \
 	if [ -n "$$missing" ]; then \
 	  echo "ctxsim: missing dependencies:$$missing"; \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -93,7 +94,7 @@ $(O)/core/%.o: core/%.c core/include/ctxready.h $(wildcard core/src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
 
-$(O)/%.o: %.c $(wildcard core/include/*.h sim/*.h reports/*.h tests/lib/*.h) | $(DEPS_STAMP)
+$(O)/%.o: %.c $(wildcard core/include/*.h sim/*.h reports/*.h tests/lib/*.h tests/*.inc) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -127,6 +128,19 @@ demo: all
 # gcc and clang, -O0 and -O2: the whole suite must hash identically.
 determinism:
 	@tests/determinism.sh
+
+# libFuzzer targets (clang): the scenario loader and sequences of core calls.
+# FUZZ_TIME seconds each, seeded from the test data and the suite.
+FUZZ_TIME ?= 60
+FUZZ_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Icore/include -I. \
+             -fsanitize=fuzzer,address,undefined $(DEP_CFLAGS)
+fuzz: | $(DEPS_STAMP)
+	@mkdir -p build/fuzz/corpus-scenario build/fuzz/corpus-core
+	clang $(FUZZ_FLAGS) tests/fuzz_scenario.c $(SIM_SRC) $(CORE_SRC) -o build/fuzz/fuzz_scenario $(DEP_LIBS)
+	build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_TIME) build/fuzz/corpus-scenario tests/data/good tests/data/bad scenarios
+	@if [ -f tests/fuzz_core.c ]; then \
+	  clang $(FUZZ_FLAGS) tests/fuzz_core.c $(CORE_SRC) -o build/fuzz/fuzz_core $(DEP_LIBS) && \
+	  build/fuzz/fuzz_core -max_total_time=$(FUZZ_TIME) build/fuzz/corpus-core; fi
 
 install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

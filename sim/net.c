@@ -4,8 +4,10 @@
 uint64_t sim_channel_send(sim_channel *ch, uint64_t now, uint64_t delay)
 {
     uint64_t at = now + delay;
-    if (at < ch->last_arrival)
-        at = ch->last_arrival;
+    /* Strictly after the previous packet: even when exploration reorders
+     * simultaneous events, one connection's packets keep their order. */
+    if (ch->last_arrival && at <= ch->last_arrival)
+        at = ch->last_arrival + 1;
     ch->last_arrival = at;
     return at;
 }

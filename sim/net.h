@@ -14,8 +14,9 @@ typedef struct sim_channel {
 } sim_channel;
 
 /* sim_channel_send returns the arrival time of a packet sent at `now` with
- * sampled one-way `delay`: never earlier than the previous packet's arrival
- * (FIFO; equal times keep order through the engine's FIFO ties).  O(1). */
+ * sampled one-way `delay`: strictly after the previous packet's arrival
+ * (FIFO, 1 ns apart when a delay would overtake), so the order holds even
+ * when exploration reorders simultaneous events.  O(1). */
 uint64_t sim_channel_send(sim_channel *ch, uint64_t now, uint64_t delay);
 
 /* sim_channel_drop loses everything in flight: packets stamped with an older

@@ -1,0 +1,418 @@
+/*
+ * test_trace.c - the canonical trace text, its XXH64 hash, kept records
+ * and the timeline and Chrome/Perfetto JSON exports.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <xxhash.h>
+
+#include "sim/trace.h"
+
+/* A small growable string for the expected canonical text. */
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text;
+
+static void text_add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void text_add(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    ck_assert_int_ge(n, 0);
+    if (t->len + (size_t)n + 1 > t->cap) {
+        t->cap = (t->len + (size_t)n + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+        ck_assert_ptr_nonnull(t->s);
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+/* The scripted steps used by several tests: (time, actor, step, n). */
+static const struct {
+    uint64_t time;
+    const char *actor, *step;
+    int n;
+} STEPS[] = {
+    {0, "c0", "connect", 0},
+    {1500000, "server", "accept", 1},
+    {1500000, "c1", "connect", 2},
+    {20000000, "c0", "auth", 3},
+    {1234567890, "agent.r1", "emit", 4},
+    {61000000000ULL, "c1", "close", 5},
+};
+#define NSTEPS (sizeof STEPS / sizeof STEPS[0])
+
+static void add_steps(sim_trace *t, text *expect)
+{
+    for (size_t i = 0; i < NSTEPS; i++) {
+        ck_assert_int_eq(sim_trace_add(t, STEPS[i].time, STEPS[i].actor, STEPS[i].step,
+                                       "conn=%d seq=%u", STEPS[i].n, 7u * (unsigned)i),
+                         0);
+        if (expect)
+            text_add(expect, "%" PRIu64 " %s %s conn=%d seq=%u\n", STEPS[i].time, STEPS[i].actor,
+                     STEPS[i].step, STEPS[i].n, 7u * (unsigned)i);
+    }
+}
+
+START_TEST(test_trace_hash_is_xxh64_of_text)
+{
+    for (int keep = 0; keep <= 1; keep++) {
+        sim_trace *t;
+        text expect = {NULL, 0, 0};
+        ck_assert_int_eq(sim_trace_new(&t, keep), 0);
+        ck_assert_uint_eq(sim_trace_hash(t), XXH64("", 0, 0));
+        add_steps(t, &expect);
+        ck_assert_uint_eq(sim_trace_hash(t), XXH64(expect.s, expect.len, 0));
+        ck_assert_uint_eq(sim_trace_steps(t), NSTEPS);
+        ck_assert_uint_eq(sim_trace_count(t), keep ? NSTEPS : 0);
+        sim_trace_free(t);
+        free(expect.s);
+    }
+}
+END_TEST
+
+START_TEST(test_trace_same_lines_same_hash)
+{
+    sim_trace *a, *b, *c;
+    ck_assert_int_eq(sim_trace_new(&a, 0), 0);
+    ck_assert_int_eq(sim_trace_new(&b, 1), 0);
+    ck_assert_int_eq(sim_trace_new(&c, 0), 0);
+    add_steps(a, NULL);
+    add_steps(b, NULL);
+    add_steps(c, NULL);
+    ck_assert_uint_eq(sim_trace_hash(a), sim_trace_hash(b));
+    /* One more step, or a changed detail, changes the hash. */
+    ck_assert_int_eq(sim_trace_add(c, 61000000000ULL, "c1", "close", "x"), 0);
+    ck_assert_uint_ne(sim_trace_hash(a), sim_trace_hash(c));
+    sim_trace_free(a);
+    sim_trace_free(b);
+    sim_trace_free(c);
+
+    /* The field boundaries are part of the text: ("ab", "c") != ("a", "bc"). */
+    ck_assert_int_eq(sim_trace_new(&a, 0), 0);
+    ck_assert_int_eq(sim_trace_new(&b, 0), 0);
+    sim_trace_add(a, 1, "ab", "c", "d");
+    sim_trace_add(b, 1, "a", "bc", "d");
+    ck_assert_uint_ne(sim_trace_hash(a), sim_trace_hash(b));
+    sim_trace_free(a);
+    sim_trace_free(b);
+}
+END_TEST
+
+/* A detail longer than any stack buffer, and the edge cases of the line:
+ * empty detail, NULL actor/step, embedded newlines. */
+START_TEST(test_trace_long_and_odd_lines)
+{
+    sim_trace *t;
+    text expect = {NULL, 0, 0};
+    char *big = malloc(10001);
+    ck_assert_ptr_nonnull(big);
+    for (int i = 0; i < 10000; i++)
+        big[i] = (char)('a' + i % 26);
+    big[10000] = '\0';
+    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
+    ck_assert_int_eq(sim_trace_add(t, 42, "actor", "step", "%s|%d", big, 9), 0);
+    text_add(&expect, "42 actor step %s|9\n", big);
+    ck_assert_int_eq(sim_trace_add(t, 43, "a", "s", "%s", ""), 0);
+    text_add(&expect, "43 a s \n");
+    ck_assert_int_eq(sim_trace_add(t, 44, NULL, NULL, "x"), 0);
+    text_add(&expect, "44 - - x\n");
+    ck_assert_int_eq(sim_trace_add(t, 45, "a", "s", "two\nlines\r"), 0);
+    text_add(&expect, "45 a s two lines \n");
+    ck_assert_uint_eq(sim_trace_hash(t), XXH64(expect.s, expect.len, 0));
+    const sim_trace_rec *r = sim_trace_get(t, 0);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(strlen(r->detail), 10002);
+    ck_assert_int_eq(memcmp(r->detail, big, 10000), 0);
+    ck_assert_str_eq(sim_trace_get(t, 3)->detail, "two lines ");
+    ck_assert_ptr_null(sim_trace_get(t, 4));
+    ck_assert_int_eq(sim_trace_add(NULL, 1, "a", "b", "c"), 0); /* tracing off */
+    sim_trace_free(t);
+    free(expect.s);
+    free(big);
+}
+END_TEST
+
+/* The fast formatter and the vsnprintf fallback produce exactly what
+ * vsnprintf produces, for every integer width and the fallback formats. */
+#define BOTH(fmt, ...)                                                                             \
+    do {                                                                                           \
+        ck_assert_int_eq(sim_trace_add(t, i, "a", "s", fmt, __VA_ARGS__), 0);                      \
+        text_add(&expect, "%" PRIu64 " a s " fmt "\n", i, __VA_ARGS__);                            \
+        ck_assert_msg(sim_trace_hash(t) == XXH64(expect.s, expect.len, 0), "format %s", fmt);      \
+        i++;                                                                                       \
+    } while (0)
+
+START_TEST(test_trace_formats_match_printf)
+{
+    sim_trace *t;
+    text expect = {NULL, 0, 0};
+    uint64_t i = 0;
+    char big[700];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
+    BOTH("%d %i %d", INT_MIN, INT_MAX, 0);
+    BOTH("%u %x %x", UINT_MAX, 0xdeadbeefu, 0u);
+    BOTH("%ld %lu %lx", LONG_MIN, ULONG_MAX, 0x10L);
+    BOTH("%lld %llu %llx", LLONG_MIN, ULLONG_MAX, 0ULL);
+    BOTH("%zu %zd", SIZE_MAX, (ssize_t)-5);
+    BOTH("%jd %ju", INTMAX_MIN, UINTMAX_MAX);
+    BOTH("%" PRIu64 " %" PRId64 " %" PRIu32 " %" PRIx64, UINT64_MAX, INT64_MIN, UINT32_MAX,
+         UINT64_C(0xabcdef0123456789));
+    BOTH("%c%c 100%% %s|%s", 'x', 'y', "str", "");
+    BOTH("%5d|%-4s|%.3f|%05x|%+d", 42, "ab", 3.14159, 255u, 7);    /* fallback */
+    BOTH("%hd %hhu %p", (short)-3, (unsigned char)200, (void *)0); /* fallback */
+    BOTH("%s", big);                                               /* longer than the stack */
+    BOTH("%s%s", big, big);
+    BOTH("no conversions%s", "");
+    /* A prefix longer than the stack buffer. */
+    ck_assert_int_eq(sim_trace_add(t, i, big, "s", "%d", 1), 0);
+    text_add(&expect, "%" PRIu64 " %s s 1\n", i, big);
+    ck_assert_uint_eq(sim_trace_hash(t), XXH64(expect.s, expect.len, 0));
+    ck_assert_str_eq(sim_trace_get(t, 12)->detail, "no conversions");
+    ck_assert_str_eq(sim_trace_get(t, 13)->actor, big);
+    sim_trace_free(t);
+    free(expect.s);
+}
+END_TEST
+
+START_TEST(test_trace_keep_records_and_text)
+{
+    sim_trace *t;
+    text expect = {NULL, 0, 0};
+    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
+    add_steps(t, &expect);
+    for (size_t i = 0; i < NSTEPS; i++) {
+        const sim_trace_rec *r = sim_trace_get(t, i);
+        ck_assert_uint_eq(r->time, STEPS[i].time);
+        ck_assert_str_eq(r->actor, STEPS[i].actor);
+        ck_assert_str_eq(r->step, STEPS[i].step);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(sim_trace_write_text(t, f), 0);
+    fclose(f);
+    ck_assert_uint_eq(len, expect.len);
+    ck_assert_str_eq(buf, expect.s);
+    ck_assert_uint_eq(XXH64(buf, len, 0), sim_trace_hash(t));
+    free(buf);
+    free(expect.s);
+    sim_trace_free(t);
+}
+END_TEST
+
+START_TEST(test_trace_exports_need_keep)
+{
+    sim_trace *t;
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(sim_trace_new(&t, 0), 0);
+    add_steps(t, NULL);
+    ck_assert_int_eq(sim_trace_write_text(t, f), -1);
+    ck_assert_int_eq(sim_trace_write_timeline(t, f), -1);
+    ck_assert_int_eq(sim_trace_write_chrome(t, f), -1);
+    ck_assert_ptr_null(sim_trace_get(t, 0));
+    fclose(f);
+    sim_trace_free(t);
+}
+END_TEST
+
+/* Each timeline line reads back as seconds.microseconds, actor, step,
+ * detail, with the time column right-aligned. */
+START_TEST(test_trace_timeline_parses)
+{
+    sim_trace *t;
+    char *buf = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
+    add_steps(t, NULL);
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(sim_trace_write_timeline(t, f), 0);
+    fclose(f);
+    char *save = NULL, *line = strtok_r(buf, "\n", &save);
+    size_t i = 0;
+    size_t col_actor = 0;
+    for (; line; line = strtok_r(NULL, "\n", &save), i++) {
+        ck_assert_uint_lt(i, NSTEPS);
+        unsigned long long sec, usec;
+        char actor[64], step[64], detail[128];
+        int n = sscanf(line, " %llu.%6llus %63s %63s %127[^\n]", &sec, &usec, actor, step, detail);
+        ck_assert_int_eq(n, 5);
+        ck_assert_uint_eq(sec * 1000000000ULL + usec * 1000ULL, STEPS[i].time / 1000 * 1000);
+        ck_assert_str_eq(actor, STEPS[i].actor);
+        ck_assert_str_eq(step, STEPS[i].step);
+        ck_assert_str_eq(detail, sim_trace_get(t, i)->detail);
+        /* The actor column starts at the same place on every line. */
+        size_t col = (size_t)(strstr(line, STEPS[i].actor) - line);
+        if (i == 0)
+            col_actor = col;
+        ck_assert_uint_eq(col, col_actor);
+        ck_assert_int_eq(line[col - 3], 's');
+    }
+    ck_assert_uint_eq(i, NSTEPS);
+    free(buf);
+    sim_trace_free(t);
+}
+END_TEST
+
+START_TEST(test_trace_chrome_json_parses)
+{
+    sim_trace *t;
+    char *buf = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
+    add_steps(t, NULL);
+    /* Non-ASCII and JSON-special characters in a detail. */
+    ck_assert_int_eq(sim_trace_add(t, 61000000001ULL, "c0", "msg", "\"q\" \\ caf\xc3\xa9 \xff"), 0);
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(sim_trace_write_chrome(t, f), 0);
+    fclose(f);
+
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, 0, &jerr);
+    ck_assert_msg(root != NULL, "invalid JSON: %s at line %d", jerr.text, jerr.line);
+    ck_assert_str_eq(json_string_value(json_object_get(root, "displayTimeUnit")), "ms");
+    json_t *evs = json_object_get(root, "traceEvents");
+    ck_assert(json_is_array(evs));
+
+    /* Expected tids: distinct actors in first-appearance order. */
+    const char *actors[16];
+    size_t nactors = 0;
+    size_t ninstant = 0, nthread_names = 0, nprocess = 0;
+    size_t idx;
+    json_t *ev;
+    json_array_foreach(evs, idx, ev)
+    {
+        const char *ph = json_string_value(json_object_get(ev, "ph"));
+        const char *name = json_string_value(json_object_get(ev, "name"));
+        ck_assert_ptr_nonnull(ph);
+        ck_assert_ptr_nonnull(name);
+        ck_assert_int_eq(json_integer_value(json_object_get(ev, "pid")), 1);
+        json_int_t tid = json_integer_value(json_object_get(ev, "tid"));
+        if (strcmp(ph, "M") == 0) {
+            const char *arg =
+                json_string_value(json_object_get(json_object_get(ev, "args"), "name"));
+            if (strcmp(name, "process_name") == 0) {
+                nprocess++;
+                ck_assert_str_eq(arg, "ctxsim");
+            } else if (strcmp(name, "thread_name") == 0) {
+                /* Declared before the actor's first event, tid = order. */
+                ck_assert_uint_lt(nactors, 16);
+                actors[nactors++] = arg;
+                ck_assert_int_eq(tid, (json_int_t)nactors);
+                nthread_names++;
+            }
+            continue;
+        }
+        ck_assert_str_eq(ph, "i");
+        ck_assert_str_eq(json_string_value(json_object_get(ev, "s")), "t");
+        ck_assert_uint_lt(ninstant, sim_trace_count(t));
+        const sim_trace_rec *r = sim_trace_get(t, ninstant);
+        ck_assert_str_eq(name, r->step);
+        json_t *ts = json_object_get(ev, "ts");
+        ck_assert(json_is_real(ts));
+        ck_assert_double_eq_tol(json_real_value(ts), (double)r->time / 1000.0, 1e-6);
+        ck_assert(tid >= 1 && (size_t)tid <= nactors);
+        ck_assert_str_eq(actors[tid - 1], r->actor);
+        const char *detail =
+            json_string_value(json_object_get(json_object_get(ev, "args"), "detail"));
+        ck_assert_ptr_nonnull(detail);
+        if (ninstant < NSTEPS)
+            ck_assert_str_eq(detail, r->detail);
+        else /* valid UTF-8 kept, the invalid byte replaced */
+            ck_assert_str_eq(detail, "\"q\" \\ caf\xc3\xa9 ?");
+        ninstant++;
+    }
+    ck_assert_uint_eq(nprocess, 1);
+    ck_assert_uint_eq(ninstant, sim_trace_count(t));
+    ck_assert_uint_eq(nthread_names, 4); /* the last step's c0 is not new */
+    ck_assert_str_eq(actors[0], "c0");
+    ck_assert_str_eq(actors[1], "server");
+    ck_assert_str_eq(actors[2], "c1");
+    ck_assert_str_eq(actors[3], "agent.r1");
+    json_decref(root);
+    free(buf);
+    sim_trace_free(t);
+}
+END_TEST
+
+/* Many actors: the tid table grows past its initial size and still maps
+ * each actor to its first-appearance rank. */
+START_TEST(test_trace_chrome_many_actors)
+{
+    sim_trace *t;
+    char *buf = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
+    for (int round = 0; round < 2; round++)
+        for (int a = 0; a < 500; a++) {
+            char name[16];
+            snprintf(name, sizeof name, "c%d", (a * 37) % 500);
+            ck_assert_int_eq(sim_trace_add(t, (uint64_t)(round * 500 + a), name, "s", "%d", a), 0);
+        }
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(sim_trace_write_chrome(t, f), 0);
+    fclose(f);
+    json_t *root = json_loadb(buf, len, 0, NULL);
+    ck_assert_ptr_nonnull(root);
+    json_t *evs = json_object_get(root, "traceEvents"), *ev;
+    size_t idx, k = 0;
+    json_array_foreach(evs, idx, ev)
+    {
+        if (strcmp(json_string_value(json_object_get(ev, "ph")), "i") != 0)
+            continue;
+        /* Event k (round r, a) belongs to the actor first seen at a. */
+        json_int_t tid = json_integer_value(json_object_get(ev, "tid"));
+        ck_assert_int_eq(tid, (json_int_t)(k % 500) + 1);
+        k++;
+    }
+    ck_assert_uint_eq(k, 1000);
+    json_decref(root);
+    free(buf);
+    sim_trace_free(t);
+}
+END_TEST
+
+static Suite *trace_suite(void)
+{
+    Suite *s = suite_create("trace");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_trace_hash_is_xxh64_of_text);
+    tcase_add_test(tc, test_trace_same_lines_same_hash);
+    tcase_add_test(tc, test_trace_long_and_odd_lines);
+    tcase_add_test(tc, test_trace_formats_match_printf);
+    tcase_add_test(tc, test_trace_keep_records_and_text);
+    tcase_add_test(tc, test_trace_exports_need_keep);
+    tcase_add_test(tc, test_trace_timeline_parses);
+    tcase_add_test(tc, test_trace_chrome_json_parses);
+    tcase_add_test(tc, test_trace_chrome_many_actors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(trace_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

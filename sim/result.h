@@ -85,6 +85,8 @@ typedef struct sim_seed_result {
     int pass;           /* met the scenario's expect (and liveness) */
     char reason[256];   /* why it failed, "" if pass */
     sim_hist latency;   /* delivery latency (emit -> client receive) */
+    uint64_t queue_peak; /* most events pending in the engine at once */
+    uint64_t queue_mean; /* mean events pending, over the events processed */
 } sim_seed_result;
 
 /* The sum over a sweep of one scenario under one profile/policy. */

@@ -474,6 +474,9 @@ static void cb_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason re
 static sim_said said_of(cr_outcome o)
 {
     switch (o) {
+    case CR_OUTCOME_DELIVERED:
+    case CR_OUTCOME_BUFFERED_DELIVERED:
+        return SIM_SAID_NOTHING; /* not a non-delivery: says nothing of a later loss */
     case CR_OUTCOME_EXPIRED:
         return SIM_SAID_EXPIRED;
     case CR_OUTCOME_FALLBACK:
@@ -498,9 +501,9 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
         sim_oracle_message_said(w->oracle, (int64_t)(r->tag & ~MSG_TAG_BIT) - 1,
                                 SIM_SAID_REJECTED);
     } else if (r->tag) {
-        sim_oracle_event_said(w->oracle, (int64_t)r->tag - 1,
-                              r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome)
-                                                           : SIM_SAID_OTHER);
+        sim_said said = r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome) : SIM_SAID_OTHER;
+        if (said != SIM_SAID_NOTHING)
+            sim_oracle_event_said(w->oracle, (int64_t)r->tag - 1, said);
     }
     (void)now;
 }
@@ -1284,12 +1287,16 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
         return -1;
     }
     sim_event e;
-    uint64_t events = 0;
+    uint64_t events = 0, qsum = 0;
     while (!w.failed && sim_engine_peek_time(&w.eng) <= w.horizon && sim_engine_pop(&w.eng, &e)) {
         events++;
+        qsum += w.eng.len + 1;
+        if (w.eng.len + 1 > res->queue_peak)
+            res->queue_peak = w.eng.len + 1;
         handle(&w, &e);
     }
     res->events = events;
+    res->queue_mean = events ? qsum / events : 0;
     res->end_time = w.eng.now;
     sim_oracle_finish(w.oracle, w.horizon, res->c, &res->latency);
     if (opts->keep_trace)

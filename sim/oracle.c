@@ -22,6 +22,7 @@ typedef struct seen {
     uint64_t first_at; /* UINT64_MAX: never arrived */
     uint32_t arrivals;
     uint8_t expected;
+    uint8_t sent; /* the core sent it on one of this tab's connections */
 } seen;
 
 typedef struct event {
@@ -166,13 +167,15 @@ static int32_t view_at(const tab *t, uint64_t at)
     return lo ? t->views[lo - 1].thread : SIM_VIEW_CLOSED;
 }
 
-/* stays_on: did tab t view `thread` during the whole of [from, to]? */
-static int stays_on(const tab *t, int32_t thread, uint64_t from, uint64_t to)
+/* stays_open: was tab t open during the whole of [from, to]?  O(v) over
+ * the tab's view changes. */
+static int stays_open(const tab *t, uint64_t from, uint64_t to)
 {
-    if (view_at(t, from) != thread)
+    if (view_at(t, from) == SIM_VIEW_CLOSED)
         return 0;
     for (size_t i = 0; i < t->nviews; i++)
-        if (t->views[i].at > from && t->views[i].at <= to && t->views[i].thread != thread)
+        if (t->views[i].at > from && t->views[i].at <= to &&
+            t->views[i].thread == SIM_VIEW_CLOSED)
             return 0;
     return 1;
 }
@@ -242,6 +245,7 @@ int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t user,
         seen *s = &o->seen[o->nseen + j];
         s->first_at = UINT64_MAX;
         s->arrivals = 0;
+        s->sent = 0;
         /* Owed if viewing the thread right now; whether the tab stays on it
          * is decided at the end, when the whole view history is known. */
         s->expected = (uint8_t)(thread >= 0 && msg >= 0 && o->msgs[msg].counts &&
@@ -257,8 +261,16 @@ void sim_oracle_event_said(sim_oracle *o, int64_t ev, sim_said said)
         o->events[ev].said = (uint8_t)said;
 }
 
+void sim_oracle_sent(sim_oracle *o, uint32_t c, int64_t ev)
+{
+    if (ev < 0 || (size_t)ev >= o->nevents || o->tabs[c].user != o->events[ev].user)
+        return;
+    const event *e = &o->events[ev];
+    o->seen[e->seen_off + (c - o->first_tab[e->user])].sent = 1;
+}
+
 const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t ev,
-                               int notification)
+                               int notification, int consistent)
 {
     if (ev < 0 || (size_t)ev >= o->nevents)
         return "unknown";
@@ -272,9 +284,15 @@ const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t 
         o->notifications++;
         return "notification";
     }
+    const char *how = "ok";
     if (sim_oracle_view_of(o, c) != e->thread) {
-        o->stray++;
-        return "stray";
+        if (!consistent) {
+            o->stray++;
+            return "stray";
+        }
+        /* It reached the tab as the core had promised; the user had just
+         * clicked elsewhere.  Delivered, not shown. */
+        how = "ok (raced a click)";
     }
     seen *s = &o->seen[e->seen_off + (c - o->first_tab[e->user])];
     if (s->arrivals++ > 0) {
@@ -290,7 +308,7 @@ const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t 
         }
         *mx = e->index + 1;
     }
-    return s->expected ? "ok" : "ok (not owed)";
+    return s->expected ? how : "ok (not owed)";
 }
 
 /* classify adds one lost (event, tab) pair to the count of what the core
@@ -347,8 +365,10 @@ int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *l
             }
             if (e->emitted_at + dl > end)
                 continue; /* the run ended before its deadline: undecidable */
-            if (!stays_on(t, e->thread, e->emitted_at, e->emitted_at + dl))
-                continue; /* the tab left or closed: not owed */
+            if (!stays_open(t, e->emitted_at, e->emitted_at + dl))
+                continue; /* the tab closed: not owed */
+            if (s->sent && view_at(t, e->emitted_at + dl) != e->thread)
+                continue; /* sent, lost in transit after the tab moved on */
             counts[SIM_COUNT_EXPECTED]++;
             classify(counts, (sim_said)e->said);
         }
@@ -360,7 +380,7 @@ int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *l
             counts[SIM_COUNT_REFUSED]++;
         if (m->started || m->refused || !m->counts || m->thread < 0 || m->sent_at + dl > end)
             continue;
-        if (!stays_on(&o->tabs[m->tab], m->thread, m->sent_at, m->sent_at + dl))
+        if (!stays_open(&o->tabs[m->tab], m->sent_at, m->sent_at + dl))
             continue;
         for (uint32_t n = 0; n < m->nevents; n++) {
             counts[SIM_COUNT_EXPECTED]++;
@@ -420,7 +440,8 @@ void sim_oracle_explain(const sim_oracle *o, uint64_t end,
                 v.kind = "late";
             } else {
                 if (e->emitted_at + dl > end ||
-                    !stays_on(&o->tabs[first + j], e->thread, e->emitted_at, e->emitted_at + dl))
+                    !stays_open(&o->tabs[first + j], e->emitted_at, e->emitted_at + dl) ||
+                    (s->sent && view_at(&o->tabs[first + j], e->emitted_at + dl) != e->thread))
                     continue;
                 v.kind = "lost";
             }
@@ -430,7 +451,7 @@ void sim_oracle_explain(const sim_oracle *o, uint64_t end,
     for (size_t i = 0; i < o->nmsgs; i++) {
         const message *m = &o->msgs[i];
         if (m->started || m->refused || !m->counts || m->thread < 0 || m->sent_at + dl > end ||
-            !stays_on(&o->tabs[m->tab], m->thread, m->sent_at, m->sent_at + dl))
+            !stays_open(&o->tabs[m->tab], m->sent_at, m->sent_at + dl))
             continue;
         sim_verdict v = {.kind = "lost", .event = -1, .msg = (int64_t)i, .tab = m->tab,
                          .thread = m->thread, .emitted_at = m->sent_at, .said = (sim_said)m->said};

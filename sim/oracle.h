@@ -11,12 +11,20 @@
  *
  * Definitions (DESIGN.md section 4):
  *  expected(e, c): tab c of e's user was open and viewing e's thread when e
- *    was emitted, and stayed open and on that thread until e arrived or its
- *    deadline passed (a tab that navigates away or closes is not owed it);
+ *    was emitted, and stayed open for the delivery deadline (a tab that
+ *    closes is not owed it; one that clicks elsewhere still is, unless the
+ *    core did send it and the transport lost it after the tab had moved
+ *    on: the tab resumes the thread it shows, not the one it left);
  *  delivered / late: first arrival within / after the deadline;
  *  lost: expected and never arrived;
  *  misrouted: arrived on a tab of another user;
- *  stray: arrived on the right user's tab while it viewed another thread;
+ *  stray: arrived on the right user's tab while it viewed another thread,
+ *    and the core sent it on a connection it had shown another binding
+ *    (a THREAD_SWITCHED notice, or events of a newer binding generation,
+ *    for another thread; or no binding at all).  An event the core sent
+ *    consistently with the binding it had shown, overtaken by the user
+ *    clicking elsewhere, reached the tab as promised: it counts as
+ *    arrived, not as stray;
  *  duplicated: arrived again on the same tab;
  *  out_of_order: arrived after a later event of the same run on that tab;
  *  silent_loss: lost, and the core never reported anything about it.
@@ -77,12 +85,16 @@ int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t user,
 /* sim_oracle_event_said: the core said `said` about event `ev`. */
 void sim_oracle_event_said(sim_oracle *o, int64_t ev, sim_said said);
 
+/* sim_oracle_sent: the core sent event `ev` on a connection of tab c (what
+ * the transport does with it is another matter).  O(1). */
+void sim_oracle_sent(sim_oracle *o, uint32_t c, int64_t ev);
+
 /* sim_oracle_receive: event `ev` arrived on tab c; notification != 0 for a
  * fallback notification.  Returns what the oracle made of it (for the
  * timeline): "ok", "duplicate", "stray", "MISROUTED", "notification",
  * "out-of-order".  O(tabs of the user). */
 const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t ev,
-                               int notification);
+                               int notification, int consistent);
 
 /* sim_oracle_finish computes the counts (indexed by sim_count_id) and the
  * latency histogram at the end of the run (`end`: no expectation whose

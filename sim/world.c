@@ -51,6 +51,7 @@ typedef struct packet {
     int64_t ev;          /* oracle event */
     uint64_t seq;        /* event seq / last_seq */
     uint32_t req;        /* PK_SWITCH / PK_NOTICE: the client's selection number */
+    uint8_t for_view;    /* PK_EVENT: the server knew the tab on this thread when sending */
     uint32_t next_free;  /* free list */
 } packet;
 
@@ -63,6 +64,8 @@ typedef struct sconn {
     uint8_t given_thread;
     int32_t switch_thread; /* latest thread this conn's client selected, as the server saw it */
     uint32_t switch_req;   /* and the number of that selection */
+    int32_t evid_thread; /* the binding the core has shown this conn: its last THREAD_SWITCHED */
+    uint64_t evid_gen;   /* notice, or the thread of an event of a newer generation; -1 none */
     int32_t deferred_switch;   /* a switch that arrived before authentication, -1 */
     uint64_t deferred_last_seq;
 } sconn;
@@ -106,10 +109,13 @@ typedef struct client {
 typedef struct sthread {
     uint32_t owner;
     char id[24];
+    int64_t *seq_ev; /* stream seq - 1 -> oracle event (owned) */
+    size_t nseq, capseq;
 } sthread;
 
 typedef struct srun {
-    int64_t msg; /* oracle message */
+    int64_t msg;         /* oracle message */
+    int32_t core_thread; /* the thread the core runs it on (its stream), -1 none */
     uint32_t user;
     uint32_t client;
     uint32_t next;
@@ -142,7 +148,8 @@ typedef struct world {
     packet *pkts;
     size_t npkts, cappkts;
     uint32_t free_pkt; /* head of the free list, UINT32_MAX none */
-    uint8_t *msg_state; /* per oracle message: 0 unacked, 1 dispatched, 2 refused */
+    uint8_t *msg_state; /* per oracle message: 0 never reached the server, 1 dispatched,
+                           2 refused, 3 reached the server (accepted, not dispatched) */
     size_t cap_msg_state;
     srun *runs; /* indexed by core run id */
     size_t capruns;
@@ -388,6 +395,17 @@ static void cb_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *
     pk->ev = (int64_t)ev->tag - 1;
     pk->seq = ev->seq;
     pk->thread = thread_lookup(w, ev->user, ev->thread);
+    /* Was the core consistent with what it had shown this connection?  An
+     * event of a newer binding generation shows the new binding; a
+     * THREAD_SWITCHED notice shows its thread (see cb_notify). */
+    sconn *kc = &w->conns[k];
+    if (!(ev->flags & CR_EVENT_NOTIFICATION) && ev->generation > kc->evid_gen) {
+        kc->evid_gen = ev->generation;
+        kc->evid_thread = pk->thread;
+    }
+    pk->for_view = pk->thread >= 0 && pk->thread == kc->evid_thread;
+    if (!(ev->flags & CR_EVENT_NOTIFICATION))
+        sim_oracle_sent(w->oracle, kc->client, pk->ev);
     TR(w, "core", "deliver", "conn=%" PRIu64 " %s/%s seq=%" PRIu64 " gen=%" PRIu64 " ev=%" PRId64 "%s%s",
        conn, ev->user, ev->thread, ev->seq, ev->generation, pk->ev,
        (ev->flags & CR_EVENT_REPLAY) ? " replay" : "",
@@ -405,7 +423,8 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
        d->user ? d->user : "-", d->thread ? d->thread : "-");
     uint64_t delay = sim_dist_sample_ns(&w->sc->agent_start, &w->clients[c].srv);
     int64_t m = (int64_t)(d->tag & ~MSG_TAG_BIT) - 1;
-    at(w, now + delay, EV_AGENT_START, 0, d->msg_id, d->tag & ~MSG_TAG_BIT);
+    int32_t ct = thread_lookup(w, d->user, d->thread);
+    at(w, now + delay, EV_AGENT_START, (uint32_t)(ct + 1), d->msg_id, d->tag & ~MSG_TAG_BIT);
     msg_state_set(w, m, 1);
     if (k >= 0 && w->conns[k].client_open)
         send_ack(w, (uint32_t)k, m);
@@ -442,10 +461,12 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
         return;
     w->pkts[p].kind = PK_NOTICE;
     w->pkts[p].notice = (uint8_t)n->kind;
-    const sconn *kc = &w->conns[k];
+    sconn *kc = &w->conns[k];
     char u[24];
     snprintf(u, sizeof(u), "u%" PRIu32, w->clients[kc->client].user);
     w->pkts[p].thread = n->thread ? thread_lookup(w, u, n->thread) : -1;
+    if (n->kind == CR_NOTICE_THREAD_SWITCHED)
+        kc->evid_thread = w->pkts[p].thread;
     /* The server echoes the number of the selection the notice answers, as
      * a real protocol would (the client ignores answers to stale ones). */
     if (w->pkts[p].thread >= 0 && w->pkts[p].thread == kc->switch_thread)
@@ -504,6 +525,11 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
         sim_said said = r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome) : SIM_SAID_OTHER;
         if (said != SIM_SAID_NOTHING)
             sim_oracle_event_said(w->oracle, (int64_t)r->tag - 1, said);
+    } else if (r->seq && r->thread) {
+        /* About an event by its stream position (a replay gap). */
+        int32_t t = thread_lookup(w, r->user, r->thread);
+        if (t >= 0 && r->seq <= w->threads[t].nseq)
+            sim_oracle_event_said(w->oracle, w->threads[t].seq_ev[r->seq - 1], SIM_SAID_OTHER);
     }
     (void)now;
 }
@@ -526,6 +552,7 @@ static void conn_open(world *w, uint32_t c)
     w->conns[k].client = c;
     w->conns[k].client_open = 1;
     w->conns[k].deferred_switch = -1;
+    w->conns[k].evid_thread = -1;
     w->clients[c].conn = k;
     uint32_t p = pkt_new(w);
     if (p == NO_PKT)
@@ -867,8 +894,10 @@ static void on_up(world *w, uint32_t p)
     case PK_MSG: {
         if (!k->server_open)
             break;
-        if (msg_state_get(w, pk.msg) != 0) {
-            /* A resend of a message already taken (its ack was lost). */
+        uint8_t st = msg_state_get(w, pk.msg);
+        if (st == 1 || st == 2) {
+            /* A resend of a message already taken or refused (its answer
+             * was lost with the old transport). */
             TR(w, "server", "duplicate", "msg=%" PRId64 " already taken", pk.msg);
             send_ack(w, pk.conn, pk.msg);
             break;
@@ -888,6 +917,8 @@ static void on_up(world *w, uint32_t p)
         rc = cr_conn_message(w->core, w->eng.now, k->core, &msg, &mid);
         TR(w, "server", "message", "conn=%" PRIu64 " msg=%" PRId64 " thread=%s rc=%s", k->core,
            pk.msg, msg.thread ? msg.thread : "-", rc ? cr_errname(rc) : "ok");
+        if (rc == 0 && msg_state_get(w, pk.msg) == 0)
+            msg_state_set(w, pk.msg, 3);
         if (rc != 0) {
             sim_oracle_message_refused(w->oracle, pk.msg);
             msg_state_set(w, pk.msg, 2);
@@ -932,7 +963,8 @@ static void on_down(world *w, uint32_t p)
         return; /* lost with the transport */
     if (pk.kind == PK_EVENT) {
         int notification = (pk.flags & CR_EVENT_NOTIFICATION) != 0;
-        const char *verdict = sim_oracle_receive(w->oracle, c, w->eng.now, pk.ev, notification);
+        const char *verdict =
+            sim_oracle_receive(w->oracle, c, w->eng.now, pk.ev, notification, pk.for_view);
         TR(w, cname(w, c, nb, sizeof(nb)), "receive",
            "ev=%" PRId64 " thread=%s seq=%" PRIu64 " view=%s -> %s", pk.ev, tname(w, pk.thread),
            pk.seq, tname(w, sim_oracle_view_of(w->oracle, c)), verdict);
@@ -970,7 +1002,7 @@ static void on_down(world *w, uint32_t p)
     }
 }
 
-static void on_agent_start(world *w, uint64_t core_msg, uint64_t tag)
+static void on_agent_start(world *w, uint64_t core_msg, uint64_t tag, int32_t core_thread)
 {
     int64_t m = (int64_t)tag - 1;
     cr_run_id run = 0;
@@ -983,6 +1015,7 @@ static void on_agent_start(world *w, uint64_t core_msg, uint64_t tag)
     if (grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
         return fail(w, "out of memory (runs)");
     w->runs[run].msg = m;
+    w->runs[run].core_thread = core_thread;
     w->runs[run].next = 0;
 }
 
@@ -1005,6 +1038,7 @@ static void on_agent_http(world *w, int64_t m, int32_t t)
     if (grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
         return fail(w, "out of memory (runs)");
     w->runs[run].msg = m;
+    w->runs[run].core_thread = t;
     w->runs[run].next = 0;
 }
 
@@ -1034,6 +1068,14 @@ static void on_agent_emit(world *w, cr_run_id run)
     TR(w, "agent", "emit", "run=%" PRIu64 " %s ev=%" PRId64 " seq=%" PRIu64 " -> %s", run,
        w->sc->agent_events[i], ev, seq,
        rc ? cr_errname(rc) : out < CR_OUTCOME_COUNT ? cr_outcome_name(out) : "buffered");
+    if (seq && r->core_thread >= 0) {
+        sthread *th = &w->threads[r->core_thread];
+        if (grow((void **)&th->seq_ev, &th->capseq, seq, sizeof(int64_t)))
+            return fail(w, "out of memory (streams)");
+        th->seq_ev[seq - 1] = ev;
+        if (seq > th->nseq)
+            th->nseq = seq;
+    }
     if (rc == CR_EFULL)
         sim_oracle_event_said(w->oracle, ev, SIM_SAID_DROPPED);
     else if (rc != 0)
@@ -1094,7 +1136,7 @@ static void handle(world *w, const sim_event *e)
             core_rc(w, "cr_assoc_complete", rc);
         break;
     case EV_AGENT_START:
-        on_agent_start(w, e->a, e->b);
+        on_agent_start(w, e->a, e->b, (int32_t)e->aux - 1);
         break;
     case EV_AGENT_HTTP:
         on_agent_http(w, (int64_t)e->a, (int32_t)(int64_t)e->b);
@@ -1171,6 +1213,8 @@ static void world_free(world *w)
     free(w->user_threads_cap);
     free(w->clients);
     free(w->first_client);
+    for (size_t t = 0; t < w->nthreads; t++)
+        free(w->threads[t].seq_ev);
     free(w->threads);
     free(w->conns);
     free(w->conn_by_core);
@@ -1297,8 +1341,19 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     }
     res->events = events;
     res->queue_mean = events ? qsum / events : 0;
+    /* A ws message that never reached the server (lost with a transport,
+     * or still in flight) is no loss of the core's: the client saw no
+     * acknowledgement and can tell its user. */
+    for (uint32_t c = 0; c < w.nclients; c++)
+        for (size_t i = 0; i < w.clients[c].noutbox; i++)
+            if (msg_state_get(&w, w.clients[c].outbox[i].msg) == 0)
+                sim_oracle_message_said(w.oracle, w.clients[c].outbox[i].msg, SIM_SAID_OTHER);
     res->end_time = w.eng.now;
     sim_oracle_finish(w.oracle, w.horizon, res->c, &res->latency);
+    /* The run's identity is the trace of what happened; the oracle's
+     * verdicts appended below (replay) are commentary, outside the hash. */
+    res->trace_hash = sim_trace_hash(w.trace);
+    res->steps = sim_trace_steps(w.trace);
     if (opts->keep_trace)
         sim_oracle_explain(w.oracle, w.horizon, explain, &w);
     /* Liveness, read off the core at the horizon: connections that were
@@ -1316,8 +1371,6 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     cr_ctx_get_stats(w.core, &st);
     res->c[SIM_COUNT_STRANDED] = st.events_buffered_now;
     res->c[SIM_COUNT_RUNS] = st.runs_started;
-    res->trace_hash = sim_trace_hash(w.trace);
-    res->steps = sim_trace_steps(w.trace);
     int rc = 0;
     if (w.failed) {
         snprintf(res->reason, sizeof(res->reason), "simulation error: %s", w.why);

@@ -107,7 +107,7 @@ START_TEST(test_cli_bad_scenario_exit_2_nothing_recorded)
     char db[512];
     snprintf(db, sizeof(db), "%s/r.db", tmpdir);
     ck_assert_int_eq(run(&out, &err, "run %s/bad.yaml --db %s", tmpdir, db), 2);
-    ck_assert_msg(strstr(err, "bad.yaml:4:10:") != NULL, "stderr: %s", err);
+    ck_assert_msg(strstr(err, "bad.yaml:4:11:") != NULL, "stderr: %s", err);
     struct stat st;
     ck_assert_int_ne(stat(db, &st), 0); /* nothing written */
     free(out);
@@ -116,7 +116,7 @@ START_TEST(test_cli_bad_scenario_exit_2_nothing_recorded)
                          tmpdir),
                      2);
     ck_assert_ptr_nonnull(strstr(out, "message_before_thread.yaml: ok"));
-    ck_assert_ptr_nonnull(strstr(err, "bad.yaml:4:10:"));
+    ck_assert_ptr_nonnull(strstr(err, "bad.yaml:4:11:"));
     free(out);
     free(err);
 }
@@ -400,7 +400,7 @@ END_TEST
 START_TEST(test_cli_shards_with_gnu_parallel_merge_to_the_whole)
 {
     /* The README's recipe, with local workers instead of hosts. */
-    char cmd[2048];
+    char cmd[4096];
     snprintf(cmd, sizeof(cmd),
              "parallel --will-cite -j 3 '%s run scenarios/pool_pending.yaml "
              "scenarios/disconnect_reconnect.yaml --seeds 7 --profile fixed,legacy --shard {}/3 "

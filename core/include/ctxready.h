@@ -171,7 +171,7 @@ typedef enum cr_knob_type {
     X(event_buffer_max_bytes, CR_KNOB_BYTES, 4, 0, 1048576,                               \
       "payload bytes kept per (user, thread)")                                            \
     X(event_ttl, CR_KNOB_DURATION, 4, 0, 60 * CR_NS_PER_S,                                \
-      "age after which a buffered, undelivered event expires")                            \
+      "age after which a buffered, undelivered event expires; 0: no age limit")           \
     X(queue_until_context, CR_KNOB_BOOL, 5, 0, 1,                                         \
       "queue client messages until the connection is contextualized")                     \
     X(pending_max, CR_KNOB_COUNT, 5, 0, 64, "queued messages per connection")             \
@@ -290,7 +290,8 @@ typedef struct cr_notice {
 } cr_notice;
 
 typedef enum cr_report_kind {
-    CR_REPORT_OUTCOME = 0, /* an event's non-delivery outcome (F9) */
+    CR_REPORT_OUTCOME = 0, /* an event's non-delivery outcome, or the resolution of a
+                              buffered one as buffered_delivered (F9) */
     CR_REPORT_ERROR = 1,   /* an explicit error an operator should see */
     CR_REPORT_INFO = 2     /* diagnostic */
 } cr_report_kind;
@@ -359,8 +360,10 @@ const cr_policy *cr_ctx_policy(const cr_ctx *ctx);
 uint64_t cr_ctx_get_expiry(const cr_ctx *ctx);
 
 /* cr_ctx_handle_expiry runs every timer due at or before `now`: pending
- * deadlines, association retries, run validation, event TTLs.  Returns 0,
- * CR_ETIME or CR_ENOMEM.  O(k log n) for k due timers. */
+ * deadlines, association retries, run validation, event TTLs, in (deadline,
+ * arming order) order.  Returns 0, CR_ETIME or CR_ENOMEM.  On CR_ENOMEM the
+ * timers already run stay run and the failing one, unchanged, stays due:
+ * call again.  O(k log n) for k due timers. */
 int cr_ctx_handle_expiry(cr_ctx *ctx, uint64_t now);
 
 /* ------------------------------------------------------------------------ */
@@ -425,8 +428,11 @@ int cr_conn_switch(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char *threa
                    uint64_t last_seq);
 
 /* cr_conn_close: the transport closed.  Queued and cached messages are
- * rejected with a notice and a report; the connection leaves routing.
- * Returns 0, CR_ENOTFOUND or CR_ECLOSED (double close). */
+ * rejected, each counted in messages_rejected with an error report (no
+ * notice: the socket is gone); the connection leaves routing and its
+ * record is freed (cr_conn_get_info then reports only state CLOSED).
+ * Returns 0, CR_ENOTFOUND, CR_ECLOSED (double close) or CR_EINVAL (reason
+ * out of range). */
 int cr_conn_close(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason reason);
 
 /* cr_assoc_complete: the thread service answered association `req_id`.
@@ -568,9 +574,13 @@ void cr_ctx_get_stats(const cr_ctx *ctx, cr_stats *out);
 
 /* cr_ctx_dump writes one text line per connection, in id order:
  *   conn=<id> state=<STATE> user=<u|-> thread=<t|-> gen=<g> queued=<n> ...
- * followed by one line per stream with buffered events.  `write` returns 0
- * or a negative value to stop.  Returns 0, or the first negative value of
- * `write`, or CR_ENOMEM.  O(n log n). */
+ * (a closed connection: "conn=<id> state=CLOSED"), followed by one line per
+ * stream with buffered events, sorted by (user, thread):
+ *   stream user=<u> thread=<t> seq=<last seq> buffered=<n> undelivered=<n> ...
+ * Each line ends with '\n' (counted in len) and is NUL-terminated;
+ * identifier bytes outside printable ASCII are written \xHH.  `write`
+ * returns 0 or a negative value to stop.  Returns 0, or the first negative
+ * value of `write`, or CR_ENOMEM (before any output).  O(n log n). */
 int cr_ctx_dump(const cr_ctx *ctx, int (*write)(void *arg, const char *line, size_t len),
                 void *arg);
 

@@ -758,7 +758,7 @@ static int cmd_run(int argc, char **argv)
         free(ptrs);
     }
     if (db) {
-        const char *st = interrupted ? "interrupted" : error ? "failed" : status ? "failed" : "complete";
+        const char *st = interrupted ? "interrupted" : error ? "failed" : "complete";
         rep_run_finish(db, run_id, st);
         rep_store_close(db);
         if (!ra.json)

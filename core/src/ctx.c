@@ -1,0 +1,312 @@
+/*
+ * ctx.c - context lifecycle, shared helpers, and timer dispatch.
+ */
+#include <string.h>
+
+#include "conn.h"
+#include "run.h"
+#include "stream.h"
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+
+int cr_id_ok(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (size_t n = 0; n <= CR_ID_MAX; n++)
+        if (!s[n])
+            return 1;
+    return 0;
+}
+
+int cr_ctx_time_ok(const cr_ctx *ctx, uint64_t now)
+{
+    return now < ctx->now ? CR_ETIME : 0;
+}
+
+cr_user *cr_user_find(const cr_ctx *ctx, const char *name)
+{
+    return cr_map_get(&ctx->users, 0, name);
+}
+
+cr_stream *cr_stream_find(const cr_ctx *ctx, const cr_user *u, const char *thread)
+{
+    return cr_map_get(&ctx->skeys, u->id, thread);
+}
+
+cr_conn *cr_conn_lookup(const cr_ctx *ctx, cr_conn_id id, int *err)
+{
+    if (id == 0 || id > ctx->nconns) {
+        *err = CR_ENOTFOUND;
+        return NULL;
+    }
+    cr_conn *c = ctx->conns[id - 1];
+    if (!c)
+        *err = CR_ECLOSED;
+    return c;
+}
+
+int cr_user_prepare(cr_ctx *ctx, const char *name, cr_user **out, int *fresh)
+{
+    *fresh = 0;
+    *out = cr_user_find(ctx, name);
+    if (*out)
+        return 0;
+    if (cr_map_reserve(&ctx->users, &ctx->mem, 1))
+        return CR_ENOMEM;
+    size_t len = strlen(name) + 1;
+    cr_user *u = cr_mem_zalloc(&ctx->mem, sizeof *u + len);
+    if (!u)
+        return CR_ENOMEM;
+    memcpy(u->name, name, len);
+    *out = u;
+    *fresh = 1;
+    return 0;
+}
+
+void cr_user_insert(cr_ctx *ctx, cr_user *u)
+{
+    u->id = ++ctx->last_user;
+    cr_map_put(&ctx->users, 0, u->name, u);
+}
+
+void cr_conn_set_state(cr_ctx *ctx, cr_conn *c, cr_conn_state s)
+{
+    if (c->state == s)
+        return;
+    ctx->st.conns_by_state[c->state]--;
+    ctx->st.conns_by_state[s]++;
+    c->state = s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output                                                                   */
+
+uint64_t cr_conn_sent_seq(const cr_conn *c, const cr_stream *s)
+{
+    for (int i = 0; i < CR_CONN_SENT_SLOTS; i++)
+        if (c->sent_stream[i] == s)
+            return c->sent_seq[i];
+    return 0;
+}
+
+/* note_sent remembers that seq of c's bound stream went out on c.  Fallback
+ * notifications are copies sent elsewhere and are not remembered.  O(slots). */
+static void note_sent(cr_conn *c, const cr_event *ev)
+{
+    cr_stream *s = c->bound;
+    if (!s || (ev->flags & CR_EVENT_NOTIFICATION) || c->state != CR_CONN_READY)
+        return;
+    for (int i = 0; i < CR_CONN_SENT_SLOTS; i++)
+        if (c->sent_stream[i] == s) {
+            if (ev->seq > c->sent_seq[i])
+                c->sent_seq[i] = ev->seq;
+            return;
+        }
+    int i = c->sent_next;
+    c->sent_next = (uint8_t)((c->sent_next + 1) % CR_CONN_SENT_SLOTS);
+    c->sent_stream[i] = s;
+    c->sent_seq[i] = ev->seq;
+}
+
+void cr_out_deliver(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_event *ev)
+{
+    note_sent(c, ev);
+    if (ctx->cb.deliver)
+        ctx->cb.deliver(ctx->ud, now, c->id, ev);
+}
+
+void cr_out_notice(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_notice_kind kind,
+                   const char *thread, uint64_t tag, int error)
+{
+    ctx->st.notices_sent++;
+    /* The core itself only ever closes for the pending deadline. */
+    cr_close_reason reason = kind == CR_NOTICE_CLOSING ? CR_CLOSE_PENDING_TIMEOUT : CR_CLOSE_CLIENT;
+    cr_notice n = {kind, thread, tag, error, reason};
+    if (ctx->cb.notify)
+        ctx->cb.notify(ctx->ud, now, conn, &n);
+}
+
+void cr_out_report(cr_ctx *ctx, uint64_t now, cr_report_kind kind, int error, cr_conn_id conn,
+                   const char *user, const char *thread, uint64_t tag, const char *message)
+{
+    if (kind == CR_REPORT_ERROR)
+        ctx->st.errors_reported++;
+    cr_report r = {kind, error, CR_OUTCOME_COUNT, conn, 0, user, thread, 0, tag, message};
+    if (ctx->cb.report)
+        ctx->cb.report(ctx->ud, now, &r);
+}
+
+void cr_out_report_seq(cr_ctx *ctx, uint64_t now, cr_report_kind kind, int error, cr_conn_id conn,
+                       const char *user, const char *thread, uint64_t seq, const char *message)
+{
+    if (kind == CR_REPORT_ERROR)
+        ctx->st.errors_reported++;
+    cr_report r = {kind, error, CR_OUTCOME_COUNT, conn, 0, user, thread, seq, 0, message};
+    if (ctx->cb.report)
+        ctx->cb.report(ctx->ud, now, &r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Timers                                                                   */
+
+/* The object a timer entry belongs to, if the entry is still its live
+ * timer; NULL for a stale (cancelled or superseded) entry.  O(1) expected. */
+static void *timer_owner(const cr_ctx *ctx, const cr_timer *t)
+{
+    int err;
+    switch ((cr_timer_kind)t->kind) {
+    case CR_TIMER_PENDING: {
+        cr_conn *c = cr_conn_lookup(ctx, t->target, &err);
+        return c && c->pending_timer == t->counter ? c : NULL;
+    }
+    case CR_TIMER_RETRY: {
+        cr_conn *c = cr_conn_lookup(ctx, t->target, &err);
+        return c && c->retry_timer == t->counter ? c : NULL;
+    }
+    case CR_TIMER_RUN: {
+        cr_run *r = cr_map_get(&ctx->runs, t->target, NULL);
+        return r && r->timer == t->counter ? r : NULL;
+    }
+    case CR_TIMER_TTL: {
+        cr_stream *s = t->target < ctx->nstreams ? ctx->streams[t->target] : NULL;
+        return s && s->ttl_timer == t->counter ? s : NULL;
+    }
+    }
+    return NULL;
+}
+
+void cr_ctx_commit(cr_ctx *ctx, uint64_t now)
+{
+    ctx->now = now;
+    const cr_timer *top;
+    while ((top = cr_heap_top(&ctx->timers)) && !timer_owner(ctx, top)) {
+        cr_timer dead;
+        cr_heap_pop(&ctx->timers, &dead);
+    }
+}
+
+uint64_t cr_ctx_get_expiry(const cr_ctx *ctx)
+{
+    if (!ctx)
+        return CR_TIME_NEVER;
+    const cr_timer *top = cr_heap_top(&ctx->timers);
+    return top ? top->deadline : CR_TIME_NEVER;
+}
+
+int cr_ctx_handle_expiry(cr_ctx *ctx, uint64_t now)
+{
+    if (!ctx)
+        return CR_EINVAL;
+    int err = cr_ctx_time_ok(ctx, now);
+    if (err)
+        return err;
+    /* One timer at a time, in (deadline, counter) order; timers armed by a
+     * handler at or before `now` run in this same call.  Each handler either
+     * completes or fails with CR_ENOMEM having changed nothing; then its
+     * entry goes back and the call stops (timers run so far stay run). */
+    const cr_timer *top;
+    while ((top = cr_heap_top(&ctx->timers)) && top->deadline <= now) {
+        cr_timer t;
+        cr_heap_pop(&ctx->timers, &t);
+        void *owner = timer_owner(ctx, &t);
+        if (!owner)
+            continue;
+        switch ((cr_timer_kind)t.kind) {
+        case CR_TIMER_PENDING:
+            err = cr_conn_on_pending(ctx, now, owner);
+            break;
+        case CR_TIMER_RETRY:
+            err = cr_conn_on_retry(ctx, now, owner);
+            break;
+        case CR_TIMER_RUN:
+            err = cr_run_on_timer(ctx, now, owner);
+            break;
+        case CR_TIMER_TTL:
+            err = cr_stream_on_ttl(ctx, now, owner);
+            break;
+        }
+        if (err) {
+            cr_heap_repush(&ctx->timers, &t);
+            ctx->now = now;
+            return err;
+        }
+    }
+    cr_ctx_commit(ctx, now);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                */
+
+int cr_ctx_new(cr_ctx **out, const cr_policy *policy, const cr_callbacks *callbacks,
+               const cr_allocator *mem, void *user_data)
+{
+    if (!out || !policy)
+        return CR_EINVAL;
+    if (mem && (!mem->malloc || !mem->realloc || !mem->free))
+        return CR_EINVAL;
+#define CR_CHECK_BOOL(name, type, fix, legacy, fixed, doc)                                         \
+    if (type == CR_KNOB_BOOL && policy->name > 1)                                                  \
+        return CR_EINVAL;
+    CR_POLICY_KNOBS(CR_CHECK_BOOL)
+#undef CR_CHECK_BOOL
+    cr_mem m;
+    cr_mem_init(&m, mem);
+    cr_ctx *ctx = cr_mem_zalloc(&m, sizeof *ctx);
+    if (!ctx)
+        return CR_ENOMEM;
+    ctx->mem = m;
+    ctx->pol = *policy;
+    if (callbacks)
+        ctx->cb = *callbacks;
+    ctx->ud = user_data;
+    *out = ctx;
+    return 0;
+}
+
+/* Frees every value of map m (values allocated with cr_mem_*alloc). */
+static void free_values(cr_ctx *ctx, cr_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].val)
+            cr_mem_free(&ctx->mem, m->slots[i].val);
+    cr_map_free(m, &ctx->mem);
+}
+
+void cr_ctx_del(cr_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    for (size_t i = 0; i < ctx->nconns; i++)
+        if (ctx->conns[i])
+            cr_conn_free(ctx, ctx->conns[i]);
+    cr_mem_free(&ctx->mem, ctx->conns);
+    for (size_t i = 0; i < ctx->nstreams; i++)
+        cr_stream_free(ctx, ctx->streams[i]);
+    cr_mem_free(&ctx->mem, ctx->streams);
+    cr_map_free(&ctx->skeys, &ctx->mem);
+    cr_map_free(&ctx->reqs, &ctx->mem);
+    free_values(ctx, &ctx->users);
+    free_values(ctx, &ctx->msgs);
+    free_values(ctx, &ctx->runs);
+    cr_heap_free(&ctx->timers, &ctx->mem);
+    cr_mem m = ctx->mem;
+    cr_mem_free(&m, ctx);
+}
+
+const cr_policy *cr_ctx_policy(const cr_ctx *ctx)
+{
+    return ctx ? &ctx->pol : NULL;
+}
+
+int cr_ctx_is_ready(const cr_ctx *ctx, const char *user, const char *thread, int *ready)
+{
+    if (!ctx || !ready || !cr_id_ok(user) || !cr_id_ok(thread))
+        return CR_EINVAL;
+    const cr_user *u = cr_user_find(ctx, user);
+    const cr_stream *s = u ? cr_stream_find(ctx, u, thread) : NULL;
+    *ready = s && s->nready > 0;
+    return 0;
+}

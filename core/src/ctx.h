@@ -1,0 +1,208 @@
+/*
+ * ctx.h - the private structure of a cr_ctx and the helpers every module
+ * of the core shares: lookups, output (callbacks), time checks.
+ *
+ * Object graph (all owned by the context, freed by cr_ctx_del):
+ *
+ *   users    (map name -> cr_user)            never freed before cr_ctx_del
+ *   streams  (map (user id, thread) -> cr_stream, plus a vector in creation
+ *             order)                          never freed before cr_ctx_del;
+ *             a stream exists iff the user owns the thread (cr_thread_add)
+ *   conns    (vector indexed by id - 1)       freed at close (slot -> NULL)
+ *   msgs     (map msg id -> cr_msg)           dispatched, awaiting run start
+ *   runs     (map run id -> cr_run)           freed at cr_run_end
+ *   reqs     (map req id -> cr_conn)          live association requests
+ *
+ * Maps are for lookups only; anything observable walks the vectors and the
+ * intrusive lists, whose order is deterministic.
+ */
+#ifndef CR_CTX_H
+#define CR_CTX_H
+
+#include "alloc.h"
+#include "map.h"
+#include "timer.h"
+
+typedef struct cr_user cr_user;
+typedef struct cr_stream cr_stream;
+typedef struct cr_entry cr_entry;
+typedef struct cr_msg cr_msg;
+typedef struct cr_conn cr_conn;
+typedef struct cr_run cr_run;
+
+struct cr_user {
+    uint64_t id;                      /* 1, 2, ... in creation order */
+    cr_conn *conns_head, *conns_tail; /* authenticated open conns, id order (borrowed) */
+    char name[];                      /* owned inline */
+};
+
+/* A buffered event: a copy of everything a replay or a report needs, so
+ * the run may end meanwhile. */
+struct cr_entry {
+    cr_entry *next; /* owned: the rest of the buffer */
+    cr_run_id run;
+    uint64_t seq, tag, emitted_at;
+    uint32_t type;
+    int delivered; /* 1: history kept for replay; 0: outcome pending */
+    size_t len;
+    unsigned char payload[]; /* owned inline */
+};
+
+struct cr_stream {
+    uint64_t index;                   /* position in ctx->streams; the TTL timer's target */
+    cr_user *user;                    /* borrowed */
+    uint64_t seq;                     /* last seq handed out (0: none yet) */
+    int established;                  /* a binding to (user, thread) has landed once */
+    uint64_t history_gone;            /* highest seq of a delivered entry dropped */
+    cr_conn *ready_head, *ready_tail; /* READY conns bound here, binding order */
+    size_t nready;
+    cr_entry *buf_head, *buf_tail; /* owned: replay buffer, seq order */
+    size_t buf_len, buf_bytes;     /* every entry */
+    size_t undelivered, undelivered_bytes;
+    uint64_t ttl_timer;    /* counter of the live TTL timer, 0: none */
+    uint64_t ttl_deadline; /* its deadline */
+    char thread[];         /* owned inline */
+};
+
+/* A client message: cached (F6), queued (F5) or dispatched and awaiting
+ * cr_run_start / cr_msg_release.  One block: struct, thread copy, payload
+ * copy (the copies only for messages that had to wait). */
+struct cr_msg {
+    uint64_t id;
+    cr_conn_id conn;
+    uint64_t tag, received_at;
+    uint64_t last_seq;      /* client's last seq for the named thread */
+    const char *thread;     /* named thread (into this block), NULL: none */
+    cr_stream *named;       /* resolved named thread, once the user is known */
+    cr_user *user;          /* dispatch context (borrowed), NULL: none */
+    cr_stream *stream;      /* dispatch context (borrowed), NULL: none */
+    cr_stream *assoc_at_go; /* F1 off: associate conn to this at run_go */
+    cr_msg *next;           /* owned: rest of the queue or cache */
+    const void *payload;    /* into this block, NULL if not copied */
+    size_t payload_len;
+    unsigned char data[];
+};
+
+#define CR_CONN_SENT_SLOTS 8
+#define CR_CONN_STALE_SLOTS 4
+
+struct cr_conn {
+    cr_conn_id id;
+    cr_conn_state state;
+    cr_user *user;           /* borrowed; NULL before authentication */
+    cr_stream *bound;        /* borrowed; NULL before the first binding */
+    cr_stream *assoc_target; /* borrowed; association in flight (or given up
+                                silently, F8 off), NULL: none */
+    uint64_t assoc_req;      /* live request id, 0: none (retry pending or dead) */
+    uint64_t assoc_last_seq; /* replay hint for assoc_target */
+    uint32_t attempts;       /* of the association in flight */
+    cr_stream *switch_owed;  /* F3: THREAD_SWITCHED owed once bound here */
+    uint64_t generation;
+    uint64_t opened_at, ready_at, bound_at;
+    int ever_ready;
+    uint64_t pending_timer;          /* counter of the live pending-deadline timer, 0: none */
+    uint64_t retry_timer;            /* counter of the live retry timer, 0: none */
+    cr_msg *queue_head, *queue_tail; /* owned: F5 queue */
+    size_t queue_len;
+    cr_msg *cache_head, *cache_tail; /* owned: F6 cache */
+    size_t cache_len;
+    cr_conn *s_prev, *s_next; /* in bound->ready list */
+    cr_conn *u_prev, *u_next; /* in user->conns list */
+    /* The highest seq sent on this connection per recent stream (a small
+     * ring, no allocation): a rebinding never replays what this very
+     * connection was already sent, whatever the client's last_seq says. */
+    cr_stream *sent_stream[CR_CONN_SENT_SLOTS]; /* borrowed */
+    uint64_t sent_seq[CR_CONN_SENT_SLOTS];
+    uint8_t sent_next;
+    /* Superseded associations still in flight (a small ring): their
+     * successful completion establishes the thread context they were for
+     * without rebinding the connection. */
+    uint64_t stale_req[CR_CONN_STALE_SLOTS];
+    cr_stream *stale_stream[CR_CONN_STALE_SLOTS]; /* borrowed */
+    uint8_t stale_next;
+};
+
+struct cr_run {
+    cr_run_id id;
+    cr_user *user;     /* borrowed, NULL: no user context */
+    cr_stream *stream; /* borrowed, NULL: no thread context */
+    int go;            /* run_go happened */
+    int lost;          /* went without a valid context: events unroutable */
+    uint64_t started_at;
+    uint64_t timer;         /* counter of the live validation timer, 0: none */
+    cr_conn_id assoc_conn;  /* F1 off: associate this conn ... */
+    cr_stream *assoc_at_go; /* ... to this thread at run_go */
+    uint64_t assoc_last_seq;
+};
+
+struct cr_ctx {
+    cr_mem mem;
+    cr_policy pol;
+    cr_callbacks cb;
+    void *ud;     /* borrowed, passed to callbacks */
+    uint64_t now; /* last `now` of a successful call */
+    cr_stats st;  /* counters; bytes_* copied from mem on read */
+    cr_heap timers;
+    cr_conn **conns; /* owned vector, index id - 1; NULL once closed */
+    size_t nconns, conns_cap;
+    cr_stream **streams; /* owned vector, creation order */
+    size_t nstreams, streams_cap;
+    cr_map users; /* (0, name) -> cr_user, owned values */
+    cr_map skeys; /* (user id, thread) -> cr_stream, values owned by `streams` */
+    cr_map msgs;  /* (msg id) -> cr_msg, owned values */
+    cr_map runs;  /* (run id) -> cr_run, owned values */
+    cr_map reqs;  /* (req id) -> cr_conn, borrowed values */
+    uint64_t last_user, last_msg, last_run, last_req;
+};
+
+/* cr_sat_add returns a + b, saturated at UINT64_MAX. */
+static inline uint64_t cr_sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* cr_id_ok: is `s` a valid identifier (1..CR_ID_MAX bytes)?  O(CR_ID_MAX). */
+CR_INTERNAL int cr_id_ok(const char *s);
+
+/* cr_ctx_time_ok returns 0, or CR_ETIME when now is before the last call. */
+CR_INTERNAL int cr_ctx_time_ok(const cr_ctx *ctx, uint64_t now);
+
+/* cr_ctx_commit records `now` as the latest time and discards stale timers
+ * at the top of the heap, so that cr_ctx_get_expiry is exact.  Called at the
+ * end of every call that changed something.  O(k log n), k stale tops. */
+CR_INTERNAL void cr_ctx_commit(cr_ctx *ctx, uint64_t now);
+
+/* Lookups.  O(1) expected (+ strlen to hash). */
+CR_INTERNAL cr_user *cr_user_find(const cr_ctx *ctx, const char *name);
+CR_INTERNAL cr_stream *cr_stream_find(const cr_ctx *ctx, const cr_user *u, const char *thread);
+/* cr_conn_lookup returns the open connection `id`, or NULL with *err set to
+ * CR_ENOTFOUND (never opened) or CR_ECLOSED. */
+CR_INTERNAL cr_conn *cr_conn_lookup(const cr_ctx *ctx, cr_conn_id id, int *err);
+
+/* cr_user_prepare finds user `name`, or allocates a new one (not yet
+ * inserted: *fresh = 1) after reserving its map slot.  0 or CR_ENOMEM.
+ * cr_user_insert commits a fresh user; cr_mem_free discards it. */
+CR_INTERNAL int cr_user_prepare(cr_ctx *ctx, const char *name, cr_user **out, int *fresh);
+CR_INTERNAL void cr_user_insert(cr_ctx *ctx, cr_user *u);
+
+/* Output.  Each wraps a callback (skipped when NULL) and counts. */
+CR_INTERNAL void cr_out_deliver(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_event *ev);
+CR_INTERNAL void cr_out_notice(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_notice_kind kind,
+                               const char *thread, uint64_t tag, int error);
+/* cr_out_report sends an ERROR or INFO report (errors_reported counts the
+ * ERRORs). */
+CR_INTERNAL void cr_out_report(cr_ctx *ctx, uint64_t now, cr_report_kind kind, int error,
+                               cr_conn_id conn, const char *user, const char *thread, uint64_t tag,
+                               const char *message);
+/* cr_out_report_seq: the same, about event `seq` of a stream. */
+CR_INTERNAL void cr_out_report_seq(cr_ctx *ctx, uint64_t now, cr_report_kind kind, int error,
+                                   cr_conn_id conn, const char *user, const char *thread,
+                                   uint64_t seq, const char *message);
+/* cr_conn_sent_seq returns the highest seq of stream s sent on c (0 if
+ * unknown).  O(CR_CONN_SENT_SLOTS). */
+CR_INTERNAL uint64_t cr_conn_sent_seq(const cr_conn *c, const cr_stream *s);
+
+/* cr_conn_set_state moves c to state s, keeping conns_by_state exact. */
+CR_INTERNAL void cr_conn_set_state(cr_ctx *ctx, cr_conn *c, cr_conn_state s);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * map.c - open-addressing hash map keyed by (number, string) (see map.h).
+ */
+#include <string.h>
+
+#include "map.h"
+
+/* The splitmix64 finaliser: a cheap, well-mixing bijection of 64 bits. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+/* FNV-1a over the string, then mixed with the number.  O(strlen). */
+static uint64_t key_hash(uint64_t num, const char *str)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    if (str) {
+        for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+            h ^= *p;
+            h *= UINT64_C(0x100000001b3);
+        }
+    }
+    return mix64(h ^ mix64(num + 1));
+}
+
+static int key_eq(const cr_map_slot *s, uint64_t hash, uint64_t num, const char *str)
+{
+    if (s->hash != hash || s->num != num)
+        return 0;
+    if (!s->str || !str)
+        return s->str == str;
+    return strcmp(s->str, str) == 0;
+}
+
+/* Places an entry known to be absent; room exists.  O(1) expected. */
+static void place(cr_map_slot *slots, size_t cap, const cr_map_slot *e)
+{
+    size_t mask = cap - 1;
+    size_t i = (size_t)e->hash & mask;
+    while (slots[i].val)
+        i = (i + 1) & mask;
+    slots[i] = *e;
+}
+
+int cr_map_reserve(cr_map *m, cr_mem *mem, size_t extra)
+{
+    if (extra > SIZE_MAX / 4 - m->len)
+        return CR_ENOMEM;
+    size_t need = m->len + extra;
+    if (need * 4 <= m->cap * 3)
+        return 0;
+    size_t cap = m->cap ? m->cap : 8;
+    while (need * 4 > cap * 3) {
+        if (cap > SIZE_MAX / 2 / sizeof(cr_map_slot))
+            return CR_ENOMEM;
+        cap *= 2;
+    }
+    cr_map_slot *slots = cr_mem_zalloc(mem, cap * sizeof *slots);
+    if (!slots)
+        return CR_ENOMEM;
+    /* Rehash: O(old capacity). */
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].val)
+            place(slots, cap, &m->slots[i]);
+    cr_mem_free(mem, m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    return 0;
+}
+
+/* Index of the slot holding the key, or SIZE_MAX. */
+static size_t find(const cr_map *m, uint64_t num, const char *str)
+{
+    if (!m->len)
+        return SIZE_MAX;
+    uint64_t h = key_hash(num, str);
+    size_t mask = m->cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        if (!m->slots[i].val)
+            return SIZE_MAX;
+        if (key_eq(&m->slots[i], h, num, str))
+            return i;
+    }
+}
+
+void *cr_map_get(const cr_map *m, uint64_t num, const char *str)
+{
+    size_t i = find(m, num, str);
+    return i == SIZE_MAX ? NULL : m->slots[i].val;
+}
+
+void cr_map_put(cr_map *m, uint64_t num, const char *str, void *val)
+{
+    cr_map_slot e = {key_hash(num, str), num, str, val};
+    place(m->slots, m->cap, &e);
+    m->len++;
+}
+
+void *cr_map_del(cr_map *m, uint64_t num, const char *str)
+{
+    size_t i = find(m, num, str);
+    if (i == SIZE_MAX)
+        return NULL;
+    void *val = m->slots[i].val;
+    size_t mask = m->cap - 1;
+    /* Backward-shift deletion: move later members of the probe run into
+     * the hole when their home slot allows it.  O(run length). */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; m->slots[j].val; j = (j + 1) & mask) {
+        size_t home = (size_t)m->slots[j].hash & mask;
+        /* j may move to hole iff home is not cyclically in (hole, j]. */
+        int in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!in_range) {
+            m->slots[hole] = m->slots[j];
+            hole = j;
+        }
+    }
+    memset(&m->slots[hole], 0, sizeof m->slots[hole]);
+    m->len--;
+    return val;
+}
+
+void cr_map_free(cr_map *m, cr_mem *mem)
+{
+    cr_mem_free(mem, m->slots);
+    m->slots = NULL;
+    m->cap = m->len = 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * map.h - an open-addressing hash map keyed by (number, string).
+ *
+ * One structure serves every lookup of the core: ids (num = id, str =
+ * NULL), users (num = 0, str = name) and streams (num = user id, str =
+ * thread).  Linear probing, power-of-two capacity, load <= 3/4,
+ * backward-shift deletion (no tombstones).
+ *
+ * The slot order depends on hashes, so nothing observable may iterate a
+ * map: the core keeps ordered lists for that.  Walking `slots` directly is
+ * only done at teardown, to free the values.
+ *
+ * Ownership: the map owns its slot array only.  A key's string is borrowed
+ * from the value (it must live as long as the entry); values are borrowed.
+ */
+#ifndef CR_MAP_H
+#define CR_MAP_H
+
+#include "alloc.h"
+
+typedef struct cr_map_slot {
+    uint64_t hash;
+    uint64_t num;
+    const char *str; /* borrowed from the value; NULL for numeric keys */
+    void *val;       /* NULL: empty slot */
+} cr_map_slot;
+
+typedef struct cr_map {
+    cr_map_slot *slots; /* owned, cap entries */
+    size_t cap;         /* 0 or a power of two */
+    size_t len;
+} cr_map;
+
+/* cr_map_reserve makes room for `extra` more entries so that the next
+ * `extra` cr_map_put calls cannot fail.  0 or CR_ENOMEM (map unchanged).
+ * O(n) when it grows (rehash), O(1) otherwise. */
+CR_INTERNAL int cr_map_reserve(cr_map *m, cr_mem *mem, size_t extra);
+
+/* cr_map_get returns the value stored for (num, str), or NULL.  O(1)
+ * expected, plus O(strlen) to hash. */
+CR_INTERNAL void *cr_map_get(const cr_map *m, uint64_t num, const char *str);
+
+/* cr_map_put inserts (num, str) -> val (val != NULL).  The key must be
+ * absent and room reserved with cr_map_reserve.  O(1) expected. */
+CR_INTERNAL void cr_map_put(cr_map *m, uint64_t num, const char *str, void *val);
+
+/* cr_map_del removes (num, str) and returns its value (NULL if absent).
+ * O(1) expected. */
+CR_INTERNAL void *cr_map_del(cr_map *m, uint64_t num, const char *str);
+
+/* cr_map_free releases the slot array (not the values). */
+CR_INTERNAL void cr_map_free(cr_map *m, cr_mem *mem);
+
+#endif

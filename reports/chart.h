@@ -1,0 +1,60 @@
+/*
+ * chart.h - the report's charts, drawn by gnuplot (an external program)
+ * from generated scripts.  Each chart NAME leaves in the output directory
+ * NAME.dat (the numbers), NAME.gp (the script: `cd DIR && gnuplot NAME.gp`
+ * redraws it), NAME.png (pngcairo when gnuplot has it, else png) and
+ * NAME.svg.  Charts without data are not drawn (and stale files of that
+ * name are removed), never drawn empty.
+ *
+ *   rate             delivery rate per scenario, legacy beside fixed
+ *                    (clustered bars) with 95% Wilson error bars and each
+ *                    scenario's gate line (expect delivery_rate)
+ *   trend            delivery rate across the recorded runs, one line per
+ *                    scenario (fixed profile)
+ *   outcomes_legacy, outcomes_fixed
+ *                    outcome of the expected events per scenario, stacked,
+ *                    as % of expected: delivered, late, expired, fallback,
+ *                    dropped, unroutable/rejected, other reported, silent
+ *   latency_cdf      delivery latency CDF per scenario (fixed profile),
+ *                    log x axis in ms, from the latency histograms
+ *   ablation         heatmap scenario x fix switched off, coloured by
+ *                    delivery rate, the value printed in each cell
+ */
+#ifndef REP_CHART_H
+#define REP_CHART_H
+
+#include <stddef.h>
+
+#include "reports/model.h"
+
+#define REP_GNUPLOT_PACKAGE "gnuplot-nox"
+
+/*
+ * rep_gnuplot_find looks for an executable `gnuplot` in $PATH and copies
+ * its path into buf[len].  Returns 0 or -ENOENT.  O(PATH entries).
+ */
+int rep_gnuplot_find(char *buf, size_t len);
+
+#define REP_CHART_MAX 6
+
+/* What rep_charts_render drew. */
+typedef struct rep_chart {
+    char name[32];   /* file stem: rate, trend, ... */
+    char title[128]; /* e.g. "Delivery rate per scenario" */
+    int drawn;       /* 0: no data for it (files removed) */
+} rep_chart;
+
+/*
+ * rep_charts_render writes the data files and scripts of every chart of m
+ * into dir (which must exist) and runs gnuplot on each, with dir as its
+ * working directory and its output in NAME.log (removed when empty).
+ * out[REP_CHART_MAX] is filled in a fixed order (rate, trend,
+ * outcomes_legacy, outcomes_fixed, latency_cdf, ablation), *n entries.
+ * Returns 0, or -1 with a message in err[errlen]: gnuplot missing (naming
+ * the package to install), a write error, or gnuplot failing (with the
+ * first lines of its output).  Runs gnuplot once per chart drawn.
+ */
+int rep_charts_render(const rep_model *m, const char *dir, rep_chart out[REP_CHART_MAX], size_t *n,
+                      char *err, size_t errlen);
+
+#endif

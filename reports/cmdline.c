@@ -1,0 +1,33 @@
+/*
+ * cmdline.c - "--name VALUE" / "--name=VALUE" matching.
+ */
+#include "reports/cmdline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int rep_opt(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "ctxsim %s: %s needs a value\n", argv[0] ? argv[0] : "", name);
+        return -1;
+    }
+    *i += 1;
+    *val = argv[*i];
+    return 1;
+}
+
+int rep_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}

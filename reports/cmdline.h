@@ -1,0 +1,30 @@
+/*
+ * cmdline.h - option parsing shared by `ctxsim report`, `gate` and
+ * `merge`.  No global state (unlike getopt), so the commands can be called
+ * any number of times in one process.
+ */
+#ifndef REP_CMDLINE_H
+#define REP_CMDLINE_H
+
+/*
+ * rep_opt matches argv[*i] against option `name` written "--name VALUE" or
+ * "--name=VALUE".  Returns 1 with *val set (and *i moved to the value's
+ * index when it was a separate word), 0 when argv[*i] is another argument,
+ * -1 when the value is missing (after printing "ctxsim CMD: NAME needs a
+ * value" to stderr, CMD being argv[0]).
+ */
+int rep_opt(int argc, char **argv, int *i, const char *name, const char **val);
+
+/* rep_is_help returns 1 for "--help" and "-h", else 0. */
+int rep_is_help(const char *arg);
+
+/* Defaults of the commands. */
+#define REP_DEFAULT_DB         "out/results.db"
+#define REP_DEFAULT_REPORT_DIR "out/report"
+
+/* Exit codes (DESIGN.md section 6). */
+#define REP_EXIT_OK    0
+#define REP_EXIT_FAIL  1
+#define REP_EXIT_USAGE 2
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * gate.h - `ctxsim gate`: does a run meet its expectations, and did any
+ * scenario's delivery rate fall against a baseline run?
+ *
+ * Sweeps are matched by (scenario, profile, policy, ablated_fix).  For each
+ * sweep of the run: its own expectation (rep_sweep_judge: its counts, and
+ * the verdict recorded with it; not judged for ablation sweeps, which
+ * switch a fix off precisely to show its fault come back), then against
+ * the baseline the delta of delivery rate, classified with the 95% Wilson
+ * intervals:
+ *   regression  fell by more than the tolerance, intervals do not overlap
+ *   noise       fell by more than the tolerance, intervals overlap (reported,
+ *               does not fail)
+ *   improved    rose by more than the tolerance
+ *   ok          within the tolerance
+ *   new         not in the baseline
+ *   missing     in the baseline, absent now (fails)
+ */
+#ifndef REP_GATE_H
+#define REP_GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reports/query.h"
+
+#define REP_GATE_DEFAULT_TOLERANCE 0.01
+
+typedef enum rep_verdict {
+    REP_VERDICT_OK = 0,
+    REP_VERDICT_IMPROVED,
+    REP_VERDICT_NOISE,
+    REP_VERDICT_REGRESSION,
+    REP_VERDICT_NEW,
+    REP_VERDICT_MISSING
+} rep_verdict;
+
+/* rep_verdict_name returns "ok", "improved", "noise", "regression", "new",
+ * "missing"; "?" out of range. */
+const char *rep_verdict_name(rep_verdict v);
+
+/* One line of the gate's table. */
+typedef struct rep_gate_row {
+    char scenario[64];
+    char profile[16];
+    char policy[256];
+    int ablated_fix;
+    int has_now, has_base;
+    double now_rate, now_lo, now_hi;    /* valid when has_now */
+    double base_rate, base_lo, base_hi; /* valid when has_base */
+    double delta;                       /* now - base, when both */
+    rep_verdict verdict;
+    int expect_checked; /* the expectation was judged (has_now, no fix ablated) */
+    int expect_pass;    /* 1 when it met its expectations (or was not judged) */
+    char reason[512];
+    int64_t now_id; /* scenario_results.id now, 0 if missing */
+    int fails;      /* this row fails the gate */
+} rep_gate_row;
+
+/*
+ * rep_gate_compare builds the gate's rows from the sweeps of the run (now)
+ * and of the baseline (base, may be empty): one row per sweep of now in
+ * key order, then one per baseline sweep missing now.  *rows is malloc'd
+ * (caller frees), *n entries.  Returns 0, -EINVAL (tolerance not in
+ * [0, 1]) or -ENOMEM.  O((nnow + nbase) log(nnow + nbase)).
+ */
+int rep_gate_compare(const rep_sweep *now, size_t nnow, const rep_sweep *base, size_t nbase,
+                     double tolerance, rep_gate_row **rows, size_t *n);
+
+/*
+ * rep_cmd_gate is `ctxsim gate [--db PATH] [--run ID|LABEL]
+ * [--baseline ID|LABEL] [--tolerance X] [--profile P]`; argv[0] is "gate".
+ * Defaults: db out/results.db, run = the latest, baseline = the latest
+ * 'complete' run before it (none: expectations only), tolerance 0.01
+ * (absolute, in rate), every profile (--profile P keeps the sweeps of P).
+ * Prints the aligned table, the reasons of what failed (with replay lines
+ * of the first failing seeds) and a summary line to stdout.  A run that is
+ * incomplete (interrupted, or killed: 'running' with its process gone),
+ * still running, 'failed' or without sweeps fails.  Returns the exit code: 0 pass, 1 fail, 2 bad
+ * usage or input (no database, no such run).
+ */
+int rep_cmd_gate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * replay.c - the `ctxsim replay` line for one seed of a sweep.
+ */
+#include "reports/replay.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "reports/text.h"
+
+/* Appends str to buf at *o; -ENOSPC when it does not fit. */
+static int append(char *buf, size_t len, size_t *o, const char *str)
+{
+    size_t n = strlen(str);
+    if (*o + n >= len)
+        return -ENOSPC;
+    memcpy(buf + *o, str, n + 1);
+    *o += n;
+    return 0;
+}
+
+int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size_t len)
+{
+    if (!r || !buf || len == 0)
+        return -EINVAL;
+    char q[sizeof r->path * 4 + 3];
+    char num[32];
+    size_t o = 0;
+    buf[0] = '\0';
+    int rc = rep_shell_quote(r->path[0] ? r->path : r->scenario, q, sizeof q);
+    if (rc == 0)
+        rc = append(buf, len, &o, "ctxsim replay ");
+    if (rc == 0)
+        rc = append(buf, len, &o, q);
+    snprintf(num, sizeof num, " --seed %" PRIu64, seed);
+    if (rc == 0)
+        rc = append(buf, len, &o, num);
+    if (rc == 0)
+        rc = append(buf, len, &o, " --profile ");
+    if (rc == 0)
+        rc = rep_shell_quote(r->profile, q, sizeof q);
+    if (rc == 0)
+        rc = append(buf, len, &o, q);
+    /* One --policy per comma-separated item. */
+    const char *p = r->policy;
+    while (rc == 0 && *p) {
+        size_t n = strcspn(p, ",");
+        char item[sizeof r->policy];
+        memcpy(item, p, n);
+        item[n] = '\0';
+        /* trim blanks around the item */
+        char *s = item, *e = item + n;
+        while (*s == ' ')
+            s++;
+        while (e > s && e[-1] == ' ')
+            *--e = '\0';
+        if (*s) {
+            rc = append(buf, len, &o, " --policy ");
+            if (rc == 0)
+                rc = rep_shell_quote(s, q, sizeof q);
+            if (rc == 0)
+                rc = append(buf, len, &o, q);
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (rc != 0) {
+        buf[0] = '\0';
+        return rc == -ENOSPC ? -ENOSPC : rc;
+    }
+    return 0;
+}

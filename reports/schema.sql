@@ -1,0 +1,139 @@
+-- reports/schema.sql - the results database (default out/results.db).
+--
+-- Documentation only: the schema is created and migrated by reports/store.c
+-- (PRAGMA user_version; v1 = the tables, v2 = runs.host/runs.pid and the
+-- indexes), with the count columns generated from SIM_COUNTS in
+-- sim/result.h.  `sqlite3 out/results.db .schema` shows the same, comments
+-- included.  tests/test_store.c checks every column is listed here.
+--
+-- Conventions: times in ns unless named otherwise; uint64 values (seeds,
+-- counts, latencies) are stored as their int64 bit pattern; a run is
+-- 'running' until ctxsim finishes it, so a killed run stays 'running' and
+-- readers show it as incomplete (its pid is gone); every sweep is one
+-- transaction (WAL mode), so what finished is kept.
+--
+-- Example queries:
+--   -- delivery rate per scenario and profile of the latest run
+--   SELECT scenario, profile, policy, expected, delivered,
+--          round(100.0 * delivery_rate, 2) AS rate_pct, pass
+--     FROM scenario_results WHERE run_id = (SELECT max(id) FROM runs)
+--    ORDER BY scenario, profile;
+--   -- the replay lines of every failing seed of run 3
+--   SELECT f.replay, f.kind, f.detail FROM failures f
+--     JOIN scenario_results r ON r.id = f.scenario_result_id WHERE r.run_id = 3;
+--   -- the trend of one scenario
+--   SELECT run_id, delivery_rate FROM scenario_results
+--    WHERE scenario = 'message_before_thread' AND profile = 'fixed' ORDER BY run_id;
+
+CREATE TABLE runs ( -- one invocation of ctxsim run (or one merge)
+  id INTEGER PRIMARY KEY,          -- what --run ID takes
+  started_at INTEGER NOT NULL,     -- unix seconds, metadata only
+  finished_at INTEGER,             -- unix seconds; NULL until finished
+  label TEXT,                      -- --label; what --run LABEL takes
+  git_rev TEXT,
+  tool_version TEXT,
+  args TEXT,                       -- the command line of the run
+  shard TEXT,                      -- 'K/N' for a shard, NULL for a whole run
+  status TEXT NOT NULL DEFAULT 'running'
+    CHECK (status IN ('running', 'complete', 'failed', 'interrupted')),
+  host TEXT,                       -- (v2) host name of the recording process
+  pid INTEGER                      -- (v2) its pid: 'running' with the process gone = incomplete
+);
+CREATE TABLE scenario_results ( -- one sweep: scenario x profile x policy over seeds
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  scenario TEXT NOT NULL,
+  path TEXT NOT NULL,              -- the scenario file
+  profile TEXT NOT NULL,           -- legacy | fixed
+  policy TEXT NOT NULL DEFAULT '', -- knob overrides 'k=v,k=v'
+  ablated_fix INTEGER NOT NULL DEFAULT 0, -- 1..9: the fix switched off; 0: none
+  seeds INTEGER NOT NULL,
+  expected INTEGER NOT NULL DEFAULT 0, -- events a client had to receive
+  delivered INTEGER NOT NULL DEFAULT 0, -- received within the deadline
+  late INTEGER NOT NULL DEFAULT 0, -- received after the deadline
+  lost INTEGER NOT NULL DEFAULT 0, -- never received
+  misrouted INTEGER NOT NULL DEFAULT 0, -- received by a connection of another user
+  stray INTEGER NOT NULL DEFAULT 0, -- received by the user's connection while viewing another thread
+  duplicated INTEGER NOT NULL DEFAULT 0, -- received more than once
+  out_of_order INTEGER NOT NULL DEFAULT 0, -- received before an earlier event of its run
+  silent_loss INTEGER NOT NULL DEFAULT 0, -- lost and never reported by the core
+  lost_expired INTEGER NOT NULL DEFAULT 0, -- lost, core reported expired
+  lost_fallback INTEGER NOT NULL DEFAULT 0, -- lost, core sent a fallback notification
+  lost_dropped INTEGER NOT NULL DEFAULT 0, -- lost, core reported dropped_full
+  lost_unroutable INTEGER NOT NULL DEFAULT 0, -- lost, core reported unroutable
+  lost_rejected INTEGER NOT NULL DEFAULT 0, -- lost, message rejected explicitly
+  lost_other INTEGER NOT NULL DEFAULT 0, -- lost, another explicit report
+  emitted INTEGER NOT NULL DEFAULT 0, -- events the agents emitted
+  messages INTEGER NOT NULL DEFAULT 0, -- client messages sent
+  runs INTEGER NOT NULL DEFAULT 0, -- agent runs started
+  notifications INTEGER NOT NULL DEFAULT 0, -- fallback notifications received
+  stuck_pending INTEGER NOT NULL DEFAULT 0, -- liveness: connections given a thread never READY
+  stranded INTEGER NOT NULL DEFAULT 0, -- liveness: events still buffered at the horizon
+  refused INTEGER NOT NULL DEFAULT 0, -- messages refused on arrival (bound, foreign): not expected
+  delivery_rate REAL NOT NULL,     -- delivered / expected (1 if none expected)
+  rate_lo REAL NOT NULL,           -- 95% Wilson interval of delivery_rate
+  rate_hi REAL NOT NULL,
+  expect_rate REAL,                -- the gate line; NULL: no rate expectation
+  expect_json TEXT NOT NULL DEFAULT '{}', -- {"delivery_rate":r,"max":{count:max}}
+  p50_ns INTEGER NOT NULL,         -- delivery latency percentiles
+  p90_ns INTEGER NOT NULL,
+  p99_ns INTEGER NOT NULL,
+  max_ns INTEGER NOT NULL,
+  failed_seeds INTEGER NOT NULL,
+  pass INTEGER NOT NULL,           -- 1: met its expectations
+  reason TEXT NOT NULL DEFAULT ''  -- why not
+);
+CREATE TABLE seed_results (
+  id INTEGER PRIMARY KEY,
+  scenario_result_id INTEGER NOT NULL REFERENCES scenario_results(id) ON DELETE CASCADE,
+  seed INTEGER NOT NULL,           -- uint64 stored as its int64 bit pattern
+  expected INTEGER NOT NULL DEFAULT 0, -- events a client had to receive
+  delivered INTEGER NOT NULL DEFAULT 0, -- received within the deadline
+  late INTEGER NOT NULL DEFAULT 0, -- received after the deadline
+  lost INTEGER NOT NULL DEFAULT 0, -- never received
+  misrouted INTEGER NOT NULL DEFAULT 0, -- received by a connection of another user
+  stray INTEGER NOT NULL DEFAULT 0, -- received by the user's connection while viewing another thread
+  duplicated INTEGER NOT NULL DEFAULT 0, -- received more than once
+  out_of_order INTEGER NOT NULL DEFAULT 0, -- received before an earlier event of its run
+  silent_loss INTEGER NOT NULL DEFAULT 0, -- lost and never reported by the core
+  lost_expired INTEGER NOT NULL DEFAULT 0, -- lost, core reported expired
+  lost_fallback INTEGER NOT NULL DEFAULT 0, -- lost, core sent a fallback notification
+  lost_dropped INTEGER NOT NULL DEFAULT 0, -- lost, core reported dropped_full
+  lost_unroutable INTEGER NOT NULL DEFAULT 0, -- lost, core reported unroutable
+  lost_rejected INTEGER NOT NULL DEFAULT 0, -- lost, message rejected explicitly
+  lost_other INTEGER NOT NULL DEFAULT 0, -- lost, another explicit report
+  emitted INTEGER NOT NULL DEFAULT 0, -- events the agents emitted
+  messages INTEGER NOT NULL DEFAULT 0, -- client messages sent
+  runs INTEGER NOT NULL DEFAULT 0, -- agent runs started
+  notifications INTEGER NOT NULL DEFAULT 0, -- fallback notifications received
+  stuck_pending INTEGER NOT NULL DEFAULT 0, -- liveness: connections given a thread never READY
+  stranded INTEGER NOT NULL DEFAULT 0, -- liveness: events still buffered at the horizon
+  refused INTEGER NOT NULL DEFAULT 0, -- messages refused on arrival (bound, foreign): not expected
+  trace_hash TEXT NOT NULL,       -- 16 hex digits: identifies the run
+  steps INTEGER NOT NULL,         -- trace steps
+  events INTEGER NOT NULL DEFAULT 0, -- engine events processed
+  end_time_ns INTEGER NOT NULL DEFAULT 0, -- virtual time of the last event
+  pass INTEGER NOT NULL,
+  reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE failures ( -- one row per failing seed
+  id INTEGER PRIMARY KEY,
+  scenario_result_id INTEGER NOT NULL REFERENCES scenario_results(id) ON DELETE CASCADE,
+  seed INTEGER NOT NULL,
+  kind TEXT NOT NULL,              -- the count broken, or delivery_rate
+  detail TEXT NOT NULL,            -- the seed's reason
+  replay TEXT NOT NULL             -- the ctxsim replay line
+);
+CREATE TABLE latency_hist ( -- non-empty buckets of the sweep's histogram
+  scenario_result_id INTEGER NOT NULL REFERENCES scenario_results(id) ON DELETE CASCADE,
+  bucket_low_ns INTEGER NOT NULL,  -- lowest latency of the bucket
+  count INTEGER NOT NULL
+);
+CREATE INDEX runs_label ON runs(label, id);
+CREATE INDEX scenario_results_run
+  ON scenario_results(run_id, scenario, profile, policy, ablated_fix);
+CREATE INDEX scenario_results_trend ON scenario_results(scenario, profile, run_id);
+CREATE INDEX seed_results_sweep ON seed_results(scenario_result_id, seed);
+CREATE INDEX seed_results_trace ON seed_results(trace_hash);
+CREATE INDEX failures_sweep ON failures(scenario_result_id, seed);
+CREATE INDEX latency_hist_sweep ON latency_hist(scenario_result_id, bucket_low_ns);

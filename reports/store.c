@@ -1,0 +1,592 @@
+/*
+ * store.c - the SQLite results store: open, migrations, recording runs.
+ */
+#include "reports/store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reports/fsutil.h"
+#include "reports/verdict.h"
+
+struct rep_store {
+    sqlite3 *db;
+    sqlite3_stmt *ins_sweep, *ins_seed, *ins_fail, *ins_hist;
+    char err[512];
+};
+
+/* ---- schema -------------------------------------------------------------- */
+
+#define COL_DEF(id, name, doc)  "  " #name " INTEGER NOT NULL DEFAULT 0, -- " doc "\n"
+#define COL_NAME(id, name, doc) #name ", "
+#define COL_Q(id, name, doc)    "?, "
+
+/*
+ * The migrations: step i takes user_version i to i + 1.  Never edit a step
+ * that has shipped; append one.  Count columns are generated from
+ * SIM_COUNTS; counts added later are reconciled on open (add_count_columns).
+ * The SQL is laid out by hand, hence clang-format off.
+ */
+/* clang-format off */
+static const char *const migrations[] = {
+    /* v1: the tables. */
+    "CREATE TABLE runs (\n"
+    "  id INTEGER PRIMARY KEY,          -- what --run ID takes\n"
+    "  started_at INTEGER NOT NULL,     -- unix seconds, metadata only\n"
+    "  finished_at INTEGER,             -- unix seconds; NULL until finished\n"
+    "  label TEXT,                      -- --label; what --run LABEL takes\n"
+    "  git_rev TEXT,\n"
+    "  tool_version TEXT,\n"
+    "  args TEXT,                       -- the command line of the run\n"
+    "  shard TEXT,                      -- 'K/N' for a shard, NULL for a whole run\n"
+    "  status TEXT NOT NULL DEFAULT 'running'\n"
+    "    CHECK (status IN ('running', 'complete', 'failed', 'interrupted'))\n"
+    ");\n"
+    "CREATE TABLE scenario_results ( -- one sweep: scenario x profile x policy over seeds\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  scenario TEXT NOT NULL,\n"
+    "  path TEXT NOT NULL,              -- the scenario file\n"
+    "  profile TEXT NOT NULL,           -- legacy | fixed\n"
+    "  policy TEXT NOT NULL DEFAULT '', -- knob overrides 'k=v,k=v'\n"
+    "  ablated_fix INTEGER NOT NULL DEFAULT 0, -- 1..9: the fix switched off; 0: none\n"
+    "  seeds INTEGER NOT NULL,\n"
+    SIM_COUNTS(COL_DEF)
+    "  delivery_rate REAL NOT NULL,     -- delivered / expected (1 if none expected)\n"
+    "  rate_lo REAL NOT NULL,           -- 95% Wilson interval of delivery_rate\n"
+    "  rate_hi REAL NOT NULL,\n"
+    "  expect_rate REAL,                -- the gate line; NULL: no rate expectation\n"
+    "  expect_json TEXT NOT NULL DEFAULT '{}', -- {\"delivery_rate\":r,\"max\":{count:max}}\n"
+    "  p50_ns INTEGER NOT NULL,         -- delivery latency percentiles\n"
+    "  p90_ns INTEGER NOT NULL,\n"
+    "  p99_ns INTEGER NOT NULL,\n"
+    "  max_ns INTEGER NOT NULL,\n"
+    "  failed_seeds INTEGER NOT NULL,\n"
+    "  pass INTEGER NOT NULL,           -- 1: met its expectations\n"
+    "  reason TEXT NOT NULL DEFAULT ''  -- why not\n"
+    ");\n"
+    "CREATE TABLE seed_results (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  scenario_result_id INTEGER NOT NULL REFERENCES scenario_results(id) ON DELETE CASCADE,\n"
+    "  seed INTEGER NOT NULL,           -- uint64 stored as its int64 bit pattern\n"
+    SIM_COUNTS(COL_DEF)
+    "  trace_hash TEXT NOT NULL,       -- 16 hex digits: identifies the run\n"
+    "  steps INTEGER NOT NULL,         -- trace steps\n"
+    "  events INTEGER NOT NULL DEFAULT 0, -- engine events processed\n"
+    "  end_time_ns INTEGER NOT NULL DEFAULT 0, -- virtual time of the last event\n"
+    "  pass INTEGER NOT NULL,\n"
+    "  reason TEXT NOT NULL DEFAULT ''\n"
+    ");\n"
+    "CREATE TABLE failures ( -- one row per failing seed\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  scenario_result_id INTEGER NOT NULL REFERENCES scenario_results(id) ON DELETE CASCADE,\n"
+    "  seed INTEGER NOT NULL,\n"
+    "  kind TEXT NOT NULL,              -- the count broken, or delivery_rate\n"
+    "  detail TEXT NOT NULL,            -- the seed's reason\n"
+    "  replay TEXT NOT NULL             -- the ctxsim replay line\n"
+    ");\n"
+    "CREATE TABLE latency_hist ( -- non-empty buckets of the sweep's histogram\n"
+    "  scenario_result_id INTEGER NOT NULL REFERENCES scenario_results(id) ON DELETE CASCADE,\n"
+    "  bucket_low_ns INTEGER NOT NULL,  -- lowest latency of the bucket\n"
+    "  count INTEGER NOT NULL\n"
+    ");\n",
+
+    /* v2: who records a run (to tell an interrupted run from a live one),
+     * and the indexes of the lookups report, gate and merge make. */
+    "ALTER TABLE runs ADD COLUMN host TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN pid INTEGER;\n"
+    "CREATE INDEX runs_label ON runs(label, id);\n"
+    "CREATE INDEX scenario_results_run\n"
+    "  ON scenario_results(run_id, scenario, profile, policy, ablated_fix);\n"
+    "CREATE INDEX scenario_results_trend ON scenario_results(scenario, profile, run_id);\n"
+    "CREATE INDEX seed_results_sweep ON seed_results(scenario_result_id, seed);\n"
+    "CREATE INDEX seed_results_trace ON seed_results(trace_hash);\n"
+    "CREATE INDEX failures_sweep ON failures(scenario_result_id, seed);\n"
+    "CREATE INDEX latency_hist_sweep ON latency_hist(scenario_result_id, bucket_low_ns);\n",
+};
+
+static const char sql_ins_sweep[] =
+    "INSERT INTO scenario_results (run_id, scenario, path, profile, policy, ablated_fix, seeds, "
+    SIM_COUNTS(COL_NAME)
+    "delivery_rate, rate_lo, rate_hi, expect_rate, expect_json, p50_ns, p90_ns, p99_ns, max_ns, "
+    "failed_seeds, pass, reason) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, "
+    SIM_COUNTS(COL_Q)
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+static const char sql_ins_seed[] =
+    "INSERT INTO seed_results (scenario_result_id, seed, "
+    SIM_COUNTS(COL_NAME)
+    "trace_hash, steps, events, end_time_ns, pass, reason) "
+    "VALUES (?, ?, "
+    SIM_COUNTS(COL_Q)
+    "?, ?, ?, ?, ?, ?)";
+/* clang-format on */
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == REP_SCHEMA_VERSION,
+               "one migration per schema version");
+
+static const char sql_ins_fail[] =
+    "INSERT INTO failures (scenario_result_id, seed, kind, detail, replay) VALUES (?, ?, ?, ?, ?)";
+static const char sql_ins_hist[] =
+    "INSERT INTO latency_hist (scenario_result_id, bucket_low_ns, count) VALUES (?, ?, ?)";
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        set_err(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int user_version(sqlite3 *db, int *v)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *v = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+/*
+ * Applies migrations from the current user_version up to `target`, each in
+ * its own IMMEDIATE transaction that re-reads user_version first, so that
+ * two processes opening a fresh database at once do not both migrate.
+ */
+static int migrate(sqlite3 *db, int target, char *err, size_t errlen)
+{
+    for (;;) {
+        if (exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+            return -1;
+        int v = 0;
+        if (user_version(db, &v) != 0) {
+            set_err(err, errlen, "%s", sqlite3_errmsg(db));
+            exec(db, "ROLLBACK", NULL, 0);
+            return -1;
+        }
+        if (v > REP_SCHEMA_VERSION) {
+            set_err(err, errlen,
+                    "database schema v%d is newer than this ctxsim understands (v%d): "
+                    "use a newer ctxsim",
+                    v, REP_SCHEMA_VERSION);
+            exec(db, "ROLLBACK", NULL, 0);
+            return -1;
+        }
+        if (v >= target)
+            return exec(db, "COMMIT", err, errlen);
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        char e2[256] = "";
+        if (exec(db, migrations[v], e2, sizeof e2) != 0 || exec(db, bump, e2, sizeof e2) != 0 ||
+            exec(db, "COMMIT", e2, sizeof e2) != 0) {
+            set_err(err, errlen, "migration to schema v%d failed: %s", v + 1, e2);
+            exec(db, "ROLLBACK", NULL, 0);
+            return -1;
+        }
+    }
+}
+
+/* Adds the columns of counts that SIM_COUNTS gained after the database was
+ * created.  O(columns) reads; writes only when something is missing. */
+static int add_count_columns(sqlite3 *db, const char *table, char *err, size_t errlen)
+{
+    int have[SIM_COUNT__N] = {0};
+    char sql[160];
+    snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "%s", sqlite3_errmsg(db));
+        return -1;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        int id = name ? sim_count_lookup(name) : -1;
+        if (id >= 0)
+            have[id] = 1;
+    }
+    sqlite3_finalize(st);
+    for (int i = 0; i < SIM_COUNT__N; i++) {
+        if (have[i])
+            continue;
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s INTEGER NOT NULL DEFAULT 0", table,
+                 sim_count_name(i));
+        if (exec(db, sql, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Opens and configures a connection; migrates to `target`. */
+static int open_db(const char *path, int create, int target, int reconcile, sqlite3 **out,
+                   char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!path || !*path) {
+        set_err(err, errlen, "no database path");
+        return -1;
+    }
+    if (!create) {
+        int exists = 0;
+        rep_path_exists(path, &exists);
+        if (!exists) {
+            set_err(err, errlen, "no database at %s", path);
+            return -1;
+        }
+    } else {
+        int rc = rep_mkdir_parent(path);
+        if (rc != 0) {
+            set_err(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
+            return -1;
+        }
+    }
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    char e2[384] = "";
+    if (exec(db, "PRAGMA journal_mode = WAL", e2, sizeof e2) != 0 ||
+        exec(db, "PRAGMA synchronous = NORMAL", e2, sizeof e2) != 0 ||
+        exec(db, "PRAGMA foreign_keys = ON", e2, sizeof e2) != 0 ||
+        migrate(db, target, e2, sizeof e2) != 0 ||
+        (reconcile && (exec(db, "BEGIN IMMEDIATE", e2, sizeof e2) != 0 ||
+                       add_count_columns(db, "scenario_results", e2, sizeof e2) != 0 ||
+                       add_count_columns(db, "seed_results", e2, sizeof e2) != 0 ||
+                       exec(db, "COMMIT", e2, sizeof e2) != 0))) {
+        set_err(err, errlen, "%s: %s", path, e2);
+        sqlite3_close(db);
+        return -1;
+    }
+    *out = db;
+    return 0;
+}
+
+static int store_open(const char *path, int create, rep_store **out, char *err, size_t errlen)
+{
+    if (!out) {
+        set_err(err, errlen, "no output pointer");
+        return -1;
+    }
+    *out = NULL;
+    rep_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    if (open_db(path, create, REP_SCHEMA_VERSION, 1, &s->db, err, errlen) != 0) {
+        free(s);
+        return -1;
+    }
+    if (sqlite3_prepare_v2(s->db, sql_ins_sweep, -1, &s->ins_sweep, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, sql_ins_seed, -1, &s->ins_seed, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, sql_ins_fail, -1, &s->ins_fail, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, sql_ins_hist, -1, &s->ins_hist, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+        rep_store_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+int rep_store_open(const char *path, rep_store **out, char *err, size_t errlen)
+{
+    return store_open(path, 1, out, err, errlen);
+}
+
+int rep_store_open_existing(const char *path, rep_store **out, char *err, size_t errlen)
+{
+    return store_open(path, 0, out, err, errlen);
+}
+
+void rep_store_close(rep_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_finalize(s->ins_sweep);
+    sqlite3_finalize(s->ins_seed);
+    sqlite3_finalize(s->ins_fail);
+    sqlite3_finalize(s->ins_hist);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+const char *rep_store_errmsg(const rep_store *s)
+{
+    return s ? s->err : "no store";
+}
+
+struct sqlite3 *rep_store_db(rep_store *s)
+{
+    return s ? s->db : NULL;
+}
+
+int rep_store_create_at_version(const char *path, int version, char *err, size_t errlen)
+{
+    if (version < 0 || version > REP_SCHEMA_VERSION) {
+        set_err(err, errlen, "no schema version %d", version);
+        return -1;
+    }
+    sqlite3 *db = NULL;
+    if (open_db(path, 1, version, 0, &db, err, errlen) != 0)
+        return -1;
+    sqlite3_close(db);
+    return 0;
+}
+
+/* ---- recording ----------------------------------------------------------- */
+
+/* Records the sqlite error of s and returns -EIO. */
+static int db_fail(rep_store *s, const char *what)
+{
+    snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
+    return -EIO;
+}
+
+/* Binds text, or NULL for a NULL pointer. */
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+/* Steps an INSERT once and resets it. */
+static int step_reset(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int valid_shard(const char *shard)
+{
+    unsigned k = 0, n = 0;
+    char tail;
+    if (sscanf(shard, "%u/%u%c", &k, &n, &tail) != 2)
+        return 0;
+    return k >= 1 && k <= n;
+}
+
+int rep_run_begin(rep_store *s, const rep_run_meta *m, int64_t *run_id)
+{
+    if (!s || !m || !run_id)
+        return -EINVAL;
+    if (m->shard && !valid_shard(m->shard)) {
+        snprintf(s->err, sizeof s->err, "shard '%s' is not K/N with 1 <= K <= N", m->shard);
+        return -EINVAL;
+    }
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        host[0] = '\0';
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO runs (started_at, label, git_rev, tool_version, args, "
+                           "shard, status, host, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, "recording a run");
+    sqlite3_bind_int64(st, 1, m->started_at);
+    bind_text(st, 2, m->label);
+    bind_text(st, 3, m->git_rev);
+    bind_text(st, 4, m->tool_version);
+    bind_text(st, 5, m->args);
+    bind_text(st, 6, m->shard);
+    bind_text(st, 7, host);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)getpid());
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, "recording a run");
+    sqlite3_finalize(st);
+    if (rc == 0)
+        *run_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+/* Binds the counts c at parameters first..first+SIM_COUNT__N-1. */
+static void bind_counts(sqlite3_stmt *st, int first, const uint64_t *c)
+{
+    for (int i = 0; i < SIM_COUNT__N; i++)
+        sqlite3_bind_int64(st, first + i, (sqlite3_int64)c[i]);
+}
+
+/* The inserts of one sweep, inside the caller's transaction. */
+static int insert_sweep(rep_store *s, int64_t run_id, const sim_sweep_result *r)
+{
+    char *expect = NULL;
+    if (rep_expect_json(r, &expect) != 0) {
+        snprintf(s->err, sizeof s->err, "out of memory");
+        return -ENOMEM;
+    }
+    sqlite3_stmt *st = s->ins_sweep;
+    int p = 1;
+    sqlite3_bind_int64(st, p++, run_id);
+    sqlite3_bind_text(st, p++, r->scenario, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, p++, r->path, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, p++, r->profile, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, p++, r->policy, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, p++, r->ablated_fix);
+    sqlite3_bind_int64(st, p++, r->nseeds);
+    bind_counts(st, p, r->c);
+    p += SIM_COUNT__N;
+    sqlite3_bind_double(st, p++, r->delivery_rate);
+    sqlite3_bind_double(st, p++, r->rate_lo);
+    sqlite3_bind_double(st, p++, r->rate_hi);
+    if (r->expect_rate >= 0)
+        sqlite3_bind_double(st, p++, r->expect_rate);
+    else
+        sqlite3_bind_null(st, p++);
+    sqlite3_bind_text(st, p++, expect, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, p++, (sqlite3_int64)r->p50);
+    sqlite3_bind_int64(st, p++, (sqlite3_int64)r->p90);
+    sqlite3_bind_int64(st, p++, (sqlite3_int64)r->p99);
+    sqlite3_bind_int64(st, p++, (sqlite3_int64)r->pmax);
+    sqlite3_bind_int64(st, p++, r->failed_seeds);
+    sqlite3_bind_int(st, p++, r->pass ? 1 : 0);
+    sqlite3_bind_text(st, p++, r->reason, -1, SQLITE_TRANSIENT);
+    free(expect);
+    if (step_reset(st) != 0)
+        return db_fail(s, "recording a sweep");
+    int64_t sr = sqlite3_last_insert_rowid(s->db);
+
+    char hash[17];
+    char replay[2048];
+    for (uint32_t i = 0; i < r->nseeds; i++) {
+        const sim_seed_result *x = &r->seeds[i];
+        st = s->ins_seed;
+        p = 1;
+        sqlite3_bind_int64(st, p++, sr);
+        sqlite3_bind_int64(st, p++, (sqlite3_int64)x->seed);
+        bind_counts(st, p, x->c);
+        p += SIM_COUNT__N;
+        snprintf(hash, sizeof hash, "%016" PRIx64, x->trace_hash);
+        sqlite3_bind_text(st, p++, hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, p++, (sqlite3_int64)x->steps);
+        sqlite3_bind_int64(st, p++, (sqlite3_int64)x->events);
+        sqlite3_bind_int64(st, p++, (sqlite3_int64)x->end_time);
+        sqlite3_bind_int(st, p++, x->pass ? 1 : 0);
+        sqlite3_bind_text(st, p++, x->reason, -1, SQLITE_TRANSIENT);
+        if (step_reset(st) != 0)
+            return db_fail(s, "recording a seed");
+        if (x->pass)
+            continue;
+        if (rep_replay_command(r, x->seed, replay, sizeof replay) != 0)
+            snprintf(replay, sizeof replay, "(replay line too long)");
+        st = s->ins_fail;
+        sqlite3_bind_int64(st, 1, sr);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)x->seed);
+        sqlite3_bind_text(st, 3, rep_seed_failure_kind(r, x), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, x->reason, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, replay, -1, SQLITE_TRANSIENT);
+        if (step_reset(st) != 0)
+            return db_fail(s, "recording a failure");
+    }
+    for (int i = 0; i < SIM_HIST_BUCKETS; i++) {
+        if (!r->latency.b[i])
+            continue;
+        st = s->ins_hist;
+        sqlite3_bind_int64(st, 1, sr);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)sim_hist_bucket_low(i));
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)r->latency.b[i]);
+        if (step_reset(st) != 0)
+            return db_fail(s, "recording the latency histogram");
+    }
+    return 0;
+}
+
+/* Reads the status of run_id into buf; -EINVAL when there is no such run. */
+static int run_status(rep_store *s, int64_t run_id, char *buf, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT status FROM runs WHERE id = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_fail(s, "reading a run");
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        snprintf(s->err, sizeof s->err, "run %" PRId64 " does not exist", run_id);
+        rc = -EINVAL;
+    } else {
+        rc = db_fail(s, "reading a run");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int rep_run_add_sweep(rep_store *s, int64_t run_id, const sim_sweep_result *r)
+{
+    if (!s || !r)
+        return -EINVAL;
+    if (r->nseeds > 0 && !r->seeds) {
+        snprintf(s->err, sizeof s->err, "sweep %s: %u seeds but no seed results", r->scenario,
+                 r->nseeds);
+        return -EINVAL;
+    }
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(s, "starting a transaction");
+    char status[32];
+    int rc = run_status(s, run_id, status, sizeof status);
+    if (rc == 0 && strcmp(status, "running") != 0) {
+        snprintf(s->err, sizeof s->err, "run %" PRId64 " is %s, not running", run_id, status);
+        rc = -EINVAL;
+    }
+    if (rc == 0)
+        rc = insert_sweep(s, run_id, r);
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_fail(s, "committing a sweep");
+    if (rc != 0)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int rep_run_finish(rep_store *s, int64_t run_id, const char *status)
+{
+    if (!s || !status)
+        return -EINVAL;
+    if (strcmp(status, "complete") != 0 && strcmp(status, "failed") != 0 &&
+        strcmp(status, "interrupted") != 0) {
+        snprintf(s->err, sizeof s->err, "bad run status '%s'", status);
+        return -EINVAL;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_fail(s, "finishing a run");
+    sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+    sqlite3_bind_int64(st, 3, run_id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, "finishing a run");
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_changes(s->db) != 1) {
+        snprintf(s->err, sizeof s->err, "run %" PRId64 " does not exist", run_id);
+        rc = -EINVAL;
+    }
+    return rc;
+}

@@ -1,0 +1,177 @@
+/*
+ * text.c - UTF-8 clean-up and escaping for XML, HTML, Markdown and shell.
+ */
+#include "reports/text.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid.  Rejects
+ * overlong forms, surrogates and code points above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xe0 && p[1] < 0xa0)
+            return 0; /* overlong */
+        if (c == 0xed && p[1] >= 0xa0)
+            return 0; /* surrogate */
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xf0 && p[1] < 0x90)
+            return 0; /* overlong */
+        if (c == 0xf4 && p[1] >= 0x90)
+            return 0; /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+int rep_utf8_clean(const char *in, char *out, size_t len)
+{
+    if (len == 0)
+        return -ENOSPC;
+    const unsigned char *p = (const unsigned char *)(in ? in : "");
+    size_t o = 0;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n == 1 && ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f))
+            n = 0;
+        size_t w = n ? n : 1;
+        if (o + w >= len) {
+            out[o] = '\0';
+            return -ENOSPC;
+        }
+        if (n)
+            memcpy(out + o, p, n);
+        else
+            out[o] = '?';
+        o += w;
+        p += w;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+int rep_html_escape(FILE *f, const char *s)
+{
+    if (!s)
+        return 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        int rc = 0;
+        if (n == 1) {
+            switch (*p) {
+            case '&':
+                rc = fputs("&amp;", f);
+                break;
+            case '<':
+                rc = fputs("&lt;", f);
+                break;
+            case '>':
+                rc = fputs("&gt;", f);
+                break;
+            case '"':
+                rc = fputs("&quot;", f);
+                break;
+            case '\'':
+                rc = fputs("&#39;", f);
+                break;
+            default:
+                if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
+                    rc = fputc('?', f);
+                else
+                    rc = fputc(*p, f);
+            }
+        } else if (n == 0) {
+            rc = fputc('?', f);
+            n = 1;
+        } else {
+            rc = fwrite(p, 1, n, f) == n ? 0 : EOF;
+        }
+        if (rc == EOF)
+            return -EIO;
+        p += n;
+    }
+    return 0;
+}
+
+int rep_md_escape(FILE *f, const char *s)
+{
+    if (!s)
+        return 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        int rc = 0;
+        if (n == 1) {
+            if (strchr("|\\`*_<>[]&", *p))
+                rc = fprintf(f, "\\%c", *p) < 0 ? EOF : 0;
+            else if (*p == '\n' || *p == '\r' || *p == '\t')
+                rc = fputc(' ', f);
+            else if (*p < 0x20 || *p == 0x7f)
+                rc = fputc('?', f);
+            else
+                rc = fputc(*p, f);
+        } else if (n == 0) {
+            rc = fputc('?', f);
+            n = 1;
+        } else {
+            rc = fwrite(p, 1, n, f) == n ? 0 : EOF;
+        }
+        if (rc == EOF)
+            return -EIO;
+        p += n;
+    }
+    return 0;
+}
+
+int rep_shell_quote(const char *s, char *buf, size_t len)
+{
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789_./=:,+@%-";
+    if (len == 0)
+        return -ENOSPC;
+    buf[0] = '\0';
+    size_t n = strlen(s);
+    if (n > 0 && strspn(s, safe) == n) {
+        if (n >= len)
+            return -ENOSPC;
+        memcpy(buf, s, n + 1);
+        return 0;
+    }
+    size_t o = 0;
+#define PUT(str)                                                                                   \
+    do {                                                                                           \
+        size_t l_ = strlen(str);                                                                   \
+        if (o + l_ >= len) {                                                                       \
+            buf[0] = '\0';                                                                         \
+            return -ENOSPC;                                                                        \
+        }                                                                                          \
+        memcpy(buf + o, str, l_);                                                                  \
+        o += l_;                                                                                   \
+    } while (0)
+    PUT("'");
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'') {
+            PUT("'\\''");
+        } else {
+            char c[2] = {*p, 0};
+            PUT(c);
+        }
+    }
+    PUT("'");
+#undef PUT
+    buf[o] = '\0';
+    return 0;
+}

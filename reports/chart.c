@@ -228,6 +228,22 @@ static void epilogue(FILE *f, const char *name, int w, int h)
 }
 
 /*
+ * Ends a chart's script: the SVG epilogue, closes it and runs gnuplot on
+ * it; *drawn is set once both images exist.
+ */
+static int draw(FILE *f, const char *dir, const char *name, int w, int h, int *drawn, char *err,
+                size_t errlen)
+{
+    epilogue(f, name, w, h);
+    if (close_out(f, dir, name, "gp", err, errlen) != 0)
+        return -1;
+    if (run_gnuplot(dir, name, err, errlen) != 0)
+        return -1;
+    *drawn = 1;
+    return 0;
+}
+
+/*
  * Margins for x tic labels rotated by 35 degrees and right-aligned at their
  * tick: a label of L characters (about 0.6 character heights wide each)
  * reaches 0.6 * L * sin(35) ~ 0.35 L character heights down (less in practice: 0.3 L) and
@@ -383,13 +399,7 @@ static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err
                 "lc rgb '#1f3f9a' title 'gate: expect delivery_rate'",
                 sep);
     fprintf(f, "\n");
-    epilogue(f, name, w, h);
-    if (close_out(f, dir, name, "gp", err, errlen) != 0)
-        return -1;
-    if (run_gnuplot(dir, name, err, errlen) != 0)
-        return -1;
-    *drawn = 1;
-    return 0;
+    return draw(f, dir, name, w, h, drawn, err, errlen);
 }
 
 /* ---- 2. trend across runs ------------------------------------------------ */
@@ -475,14 +485,8 @@ static int chart_trend(const rep_model *m, const char *dir, int *drawn, char *er
         gp_str(f, t->scen[s]);
     }
     fprintf(f, "\n");
-    epilogue(f, name, w, h);
     free(labels);
-    if (close_out(f, dir, name, "gp", err, errlen) != 0)
-        return -1;
-    if (run_gnuplot(dir, name, err, errlen) != 0)
-        return -1;
-    *drawn = 1;
-    return 0;
+    return draw(f, dir, name, w, h, drawn, err, errlen);
 }
 
 /* ---- 3. outcome breakdown ------------------------------------------------ */
@@ -588,13 +592,7 @@ static int chart_outcomes(const rep_model *m, const char *dir, const char *profi
         fprintf(f, "%s'%s.dat' using %d%s title '%s' lc rgb '%s'", x ? ", \\\n     " : "", name,
                 x + 2, x ? "" : ":xtic(1)", series[x][0], series[x][1]);
     fprintf(f, "\n");
-    epilogue(f, name, w, h);
-    if (close_out(f, dir, name, "gp", err, errlen) != 0)
-        return -1;
-    if (run_gnuplot(dir, name, err, errlen) != 0)
-        return -1;
-    *drawn = 1;
-    return 0;
+    return draw(f, dir, name, w, h, drawn, err, errlen);
 }
 
 /* ---- 4. latency CDF ------------------------------------------------------ */
@@ -671,13 +669,7 @@ static int chart_latency(const rep_model *m, const char *dir, int *drawn, char *
         b++;
     }
     fprintf(f, "\n");
-    epilogue(f, name, w, h);
-    if (close_out(f, dir, name, "gp", err, errlen) != 0)
-        return -1;
-    if (run_gnuplot(dir, name, err, errlen) != 0)
-        return -1;
-    *drawn = 1;
-    return 0;
+    return draw(f, dir, name, w, h, drawn, err, errlen);
 }
 
 /* ---- 5. ablation matrix -------------------------------------------------- */
@@ -760,13 +752,7 @@ static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char 
     fprintf(f, "plot 'ablation.dat' using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 border "
                "lc rgb '#ffffff' fc palette notitle, \\\n"
                "     '' using 1:2:(sprintf('%%.1f', $3)) with labels font ',9' notitle\n");
-    epilogue(f, name, w, h);
-    if (close_out(f, dir, name, "gp", err, errlen) != 0)
-        return -1;
-    if (run_gnuplot(dir, name, err, errlen) != 0)
-        return -1;
-    *drawn = 1;
-    return 0;
+    return draw(f, dir, name, w, h, drawn, err, errlen);
 }
 
 /* ---- all ----------------------------------------------------------------- */

@@ -97,11 +97,12 @@ int rep_merge_sweeps(const sim_sweep_result *const *parts, size_t n, sim_sweep_r
 
 /* ---- arguments ----------------------------------------------------------- */
 
-/* Copies args without the slice/output options into a malloc'd string of
- * single-space-separated words. */
-static char *strip_args(const char *args)
+/*
+ * Copies args without the options named in drop[n] (each as "--opt VALUE"
+ * or "--opt=VALUE") into a malloc'd string of single-space-separated words.
+ */
+static char *strip_args(const char *args, const char *const *drop, size_t ndrop)
 {
-    static const char *const drop[] = {"--shard", "--db", "--junit", "--jobs"};
     size_t len = args ? strlen(args) : 0;
     char *out = malloc(len + 1), *tmp = malloc(len + 1);
     if (!out || !tmp) {
@@ -119,7 +120,7 @@ static char *strip_args(const char *args)
             continue;
         }
         int dropped = 0;
-        for (size_t d = 0; d < sizeof drop / sizeof drop[0]; d++) {
+        for (size_t d = 0; d < ndrop; d++) {
             size_t dl = strlen(drop[d]);
             if (strncmp(w, drop[d], dl) == 0 && (w[dl] == '\0' || w[dl] == '=')) {
                 skip_next = w[dl] == '\0';
@@ -139,51 +140,19 @@ static char *strip_args(const char *args)
     return out;
 }
 
+/* The options in which the shards of one sweep may differ. */
+static const char *const slice_opts[] = {"--shard", "--db", "--junit", "--jobs"};
+#define NSLICE_OPTS (sizeof slice_opts / sizeof slice_opts[0])
+
 int rep_merge_args_equal(const char *a, const char *b, int *equal)
 {
-    char *x = strip_args(a), *y = strip_args(b);
+    char *x = strip_args(a, slice_opts, NSLICE_OPTS), *y = strip_args(b, slice_opts, NSLICE_OPTS);
     int rc = x && y ? 0 : -ENOMEM;
     if (rc == 0)
         *equal = strcmp(x, y) == 0;
     free(x);
     free(y);
     return rc;
-}
-
-/* Removes --shard from args (for the merged run's record), malloc'd. */
-static char *without_shard(const char *args)
-{
-    size_t len = args ? strlen(args) : 0;
-    char *tmp = malloc(len + 1), *out = malloc(len + 1);
-    if (!tmp || !out) {
-        free(tmp);
-        free(out);
-        return NULL;
-    }
-    memcpy(tmp, args ? args : "", len + 1);
-    size_t o = 0;
-    int skip = 0;
-    for (char *save = NULL, *w = strtok_r(tmp, " \t\n", &save); w;
-         w = strtok_r(NULL, " \t\n", &save)) {
-        if (skip) {
-            skip = 0;
-            continue;
-        }
-        if (strcmp(w, "--shard") == 0) {
-            skip = 1;
-            continue;
-        }
-        if (strncmp(w, "--shard=", 8) == 0)
-            continue;
-        size_t wl = strlen(w);
-        if (o)
-            out[o++] = ' ';
-        memcpy(out + o, w, wl);
-        o += wl;
-    }
-    out[o] = '\0';
-    free(tmp);
-    return out;
 }
 
 /* ---- the command --------------------------------------------------------- */
@@ -433,7 +402,7 @@ int rep_cmd_merge(int argc, char **argv)
     for (size_t i = 1; i < nin; i++)
         if (in[i].run.started_at < started)
             started = in[i].run.started_at;
-    args = without_shard(in[0].run.args);
+    args = strip_args(in[0].run.args, slice_opts, 1); /* only --shard */
     rep_run_meta m = {
         .label = in[0].run.label[0] ? in[0].run.label : NULL,
         .git_rev = in[0].run.git_rev[0] ? in[0].run.git_rev : NULL,

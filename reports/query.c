@@ -375,6 +375,27 @@ static int cmp_name(const void *a, const void *b)
     return strcmp((const char *)a, (const char *)b);
 }
 
+/* The trend's queries over the sweeps of runs first..upto under profile
+ * (parameters ?1..?3). */
+#define TREND_SCEN_SQL                                                                             \
+    "SELECT DISTINCT scenario FROM scenario_results WHERE run_id BETWEEN ? AND ? AND profile = ? " \
+    "AND ablated_fix = 0 ORDER BY scenario"
+#define TREND_RATE_SQL                                                                             \
+    "SELECT run_id, scenario, expected, delivered FROM scenario_results WHERE run_id BETWEEN ? "   \
+    "AND ? AND profile = ? AND ablated_fix = 0 ORDER BY run_id, scenario, (policy = '') DESC, id"
+
+/* Prepares sql with its run window and profile bound; -EIO on failure. */
+static int prepare_window(sqlite3 *db, const char *sql, int64_t first, int64_t upto,
+                          const char *profile, sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(*st, 1, first);
+    sqlite3_bind_int64(*st, 2, upto);
+    sqlite3_bind_text(*st, 3, profile, -1, SQLITE_TRANSIENT);
+    return 0;
+}
+
 int rep_trend_load(rep_store *s, int64_t upto_run, size_t max_runs, const char *profile,
                    rep_trend *out)
 {
@@ -406,16 +427,10 @@ int rep_trend_load(rep_store *s, int64_t upto_run, size_t max_runs, const char *
     /* The scenarios of those runs under profile, then the rates.  The
      * (policy = '') DESC, id order makes the first row of each (run,
      * scenario) the preferred sweep. */
-    if (sqlite3_prepare_v2(db,
-                           "SELECT DISTINCT scenario FROM scenario_results WHERE run_id BETWEEN ? "
-                           "AND ? AND profile = ? AND ablated_fix = 0 ORDER BY scenario",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (prepare_window(db, TREND_SCEN_SQL, first, upto_run, profile, &st) != 0) {
         rep_trend_free(out);
         return -EIO;
     }
-    sqlite3_bind_int64(st, 1, first);
-    sqlite3_bind_int64(st, 2, upto_run);
-    sqlite3_bind_text(st, 3, profile, -1, SQLITE_TRANSIENT);
     size_t cap = 0;
     while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
         if (out->nscen == cap) {
@@ -443,17 +458,10 @@ int rep_trend_load(rep_store *s, int64_t upto_run, size_t max_runs, const char *
     }
     for (size_t i = 0; i < out->nruns * out->nscen; i++)
         out->rate[i] = NAN;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT run_id, scenario, expected, delivered FROM scenario_results "
-                           "WHERE run_id BETWEEN ? AND ? AND profile = ? AND ablated_fix = 0 "
-                           "ORDER BY run_id, scenario, (policy = '') DESC, id",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (prepare_window(db, TREND_RATE_SQL, first, upto_run, profile, &st) != 0) {
         rep_trend_free(out);
         return -EIO;
     }
-    sqlite3_bind_int64(st, 1, first);
-    sqlite3_bind_int64(st, 2, upto_run);
-    sqlite3_bind_text(st, 3, profile, -1, SQLITE_TRANSIENT);
     size_t ri = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         int64_t run = sqlite3_column_int64(st, 0);

@@ -62,7 +62,44 @@ int rep_utf8_clean(const char *in, char *out, size_t len)
     return 0;
 }
 
-int rep_html_escape(FILE *f, const char *s)
+/* Writes one ASCII byte c escaped for HTML/XML text and attributes. */
+static int html_byte(FILE *f, unsigned char c)
+{
+    switch (c) {
+    case '&':
+        return fputs("&amp;", f);
+    case '<':
+        return fputs("&lt;", f);
+    case '>':
+        return fputs("&gt;", f);
+    case '"':
+        return fputs("&quot;", f);
+    case '\'':
+        return fputs("&#39;", f);
+    default:
+        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+            return fputc('?', f);
+        return fputc(c, f);
+    }
+}
+
+/* Writes one ASCII byte c escaped for a Markdown table cell. */
+static int md_byte(FILE *f, unsigned char c)
+{
+    if (strchr("|\\`*_<>[]&", c))
+        return fprintf(f, "\\%c", c) < 0 ? EOF : 0;
+    if (c == '\n' || c == '\r' || c == '\t')
+        return fputc(' ', f);
+    if (c < 0x20 || c == 0x7f)
+        return fputc('?', f);
+    return fputc(c, f);
+}
+
+/*
+ * Writes s to f: valid multi-byte UTF-8 sequences as they are, invalid
+ * bytes as '?', ASCII bytes through byte().  -EIO on a write error.
+ */
+static int escape_utf8(FILE *f, const char *s, int (*byte)(FILE *, unsigned char))
 {
     if (!s)
         return 0;
@@ -71,28 +108,7 @@ int rep_html_escape(FILE *f, const char *s)
         size_t n = utf8_seq(p);
         int rc = 0;
         if (n == 1) {
-            switch (*p) {
-            case '&':
-                rc = fputs("&amp;", f);
-                break;
-            case '<':
-                rc = fputs("&lt;", f);
-                break;
-            case '>':
-                rc = fputs("&gt;", f);
-                break;
-            case '"':
-                rc = fputs("&quot;", f);
-                break;
-            case '\'':
-                rc = fputs("&#39;", f);
-                break;
-            default:
-                if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
-                    rc = fputc('?', f);
-                else
-                    rc = fputc(*p, f);
-            }
+            rc = byte(f, *p);
         } else if (n == 0) {
             rc = fputc('?', f);
             n = 1;
@@ -106,34 +122,14 @@ int rep_html_escape(FILE *f, const char *s)
     return 0;
 }
 
+int rep_html_escape(FILE *f, const char *s)
+{
+    return escape_utf8(f, s, html_byte);
+}
+
 int rep_md_escape(FILE *f, const char *s)
 {
-    if (!s)
-        return 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_seq(p);
-        int rc = 0;
-        if (n == 1) {
-            if (strchr("|\\`*_<>[]&", *p))
-                rc = fprintf(f, "\\%c", *p) < 0 ? EOF : 0;
-            else if (*p == '\n' || *p == '\r' || *p == '\t')
-                rc = fputc(' ', f);
-            else if (*p < 0x20 || *p == 0x7f)
-                rc = fputc('?', f);
-            else
-                rc = fputc(*p, f);
-        } else if (n == 0) {
-            rc = fputc('?', f);
-            n = 1;
-        } else {
-            rc = fwrite(p, 1, n, f) == n ? 0 : EOF;
-        }
-        if (rc == EOF)
-            return -EIO;
-        p += n;
-    }
-    return 0;
+    return escape_utf8(f, s, md_byte);
 }
 
 int rep_shell_quote(const char *s, char *buf, size_t len)

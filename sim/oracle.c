@@ -1,6 +1,8 @@
 /* oracle.c - the client-side oracle (see oracle.h). */
 #include "sim/oracle.h"
 
+#include "sim/grow.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +33,7 @@ typedef struct event {
     int32_t thread;
     uint32_t index; /* in its run */
     uint64_t emitted_at;
-    uint8_t said; /* sim_said */
+    uint8_t said;    /* sim_said */
     size_t seen_off; /* into o->seen: one per tab of the user */
 } event;
 
@@ -66,24 +68,7 @@ struct sim_oracle {
     uint64_t misrouted, stray, duplicated, out_of_order, notifications;
 };
 
-/* grow doubles the capacity of an array when full: amortised O(1). */
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
-int sim_oracle_new(sim_oracle **out, uint32_t nclients, const uint32_t *user_of,
-                   uint64_t deadline)
+int sim_oracle_new(sim_oracle **out, uint32_t nclients, const uint32_t *user_of, uint64_t deadline)
 {
     sim_oracle *o = calloc(1, sizeof(*o));
     if (!o)
@@ -139,7 +124,7 @@ int sim_oracle_view(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread)
     tab *t = &o->tabs[c];
     if (sim_oracle_view_of(o, c) == thread)
         return 0;
-    if (grow((void **)&t->views, &t->capviews, t->nviews + 1, sizeof(view_change)))
+    if (sim_grow((void **)&t->views, &t->capviews, t->nviews + 1, sizeof(view_change)))
         return -1;
     t->views[t->nviews++] = (view_change){now, thread};
     /* Messages sent "for the thread I will be given" get this one.  O(k)
@@ -174,8 +159,7 @@ static int stays_open(const tab *t, uint64_t from, uint64_t to)
     if (view_at(t, from) == SIM_VIEW_CLOSED)
         return 0;
     for (size_t i = 0; i < t->nviews; i++)
-        if (t->views[i].at > from && t->views[i].at <= to &&
-            t->views[i].thread == SIM_VIEW_CLOSED)
+        if (t->views[i].at > from && t->views[i].at <= to && t->views[i].thread == SIM_VIEW_CLOSED)
             return 0;
     return 1;
 }
@@ -183,11 +167,11 @@ static int stays_open(const tab *t, uint64_t from, uint64_t to)
 int64_t sim_oracle_message(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread,
                            uint32_t nevents, int counts)
 {
-    if (grow((void **)&o->msgs, &o->capmsgs, o->nmsgs + 1, sizeof(message)))
+    if (sim_grow((void **)&o->msgs, &o->capmsgs, o->nmsgs + 1, sizeof(message)))
         return -1;
     uint32_t u = o->tabs[c].user;
     uint32_t k = o->tab_count[u];
-    if (grow((void **)&o->maxidx, &o->capmaxidx, o->nmaxidx + k, sizeof(uint32_t)))
+    if (sim_grow((void **)&o->maxidx, &o->capmaxidx, o->nmaxidx + k, sizeof(uint32_t)))
         return -1;
     message *m = &o->msgs[o->nmsgs];
     memset(m, 0, sizeof(*m));
@@ -228,10 +212,10 @@ void sim_oracle_message_said(sim_oracle *o, int64_t msg, sim_said said)
 int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t user, int32_t thread,
                         uint32_t index)
 {
-    if (grow((void **)&o->events, &o->capevents, o->nevents + 1, sizeof(event)))
+    if (sim_grow((void **)&o->events, &o->capevents, o->nevents + 1, sizeof(event)))
         return -1;
     uint32_t first = o->first_tab[user], k = o->tab_count[user];
-    if (grow((void **)&o->seen, &o->capseen, o->nseen + k, sizeof(seen)))
+    if (sim_grow((void **)&o->seen, &o->capseen, o->nseen + k, sizeof(seen)))
         return -1;
     event *e = &o->events[o->nevents];
     e->msg = msg;
@@ -414,8 +398,9 @@ uint32_t sim_oracle_message_user(const sim_oracle *o, int64_t msg)
 
 const char *sim_said_name(sim_said s)
 {
-    static const char *const names[] = {"nothing (silent)", "expired", "fallback", "dropped_full",
-                                        "unroutable", "rejected", "other report"};
+    static const char *const names[] = {"nothing (silent)", "expired",    "fallback",
+                                        "dropped_full",     "unroutable", "rejected",
+                                        "other report"};
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
@@ -430,8 +415,11 @@ void sim_oracle_explain(const sim_oracle *o, uint64_t end,
             const seen *s = &o->seen[e->seen_off + j];
             if (!s->expected)
                 continue;
-            sim_verdict v = {.event = (int64_t)i, .msg = e->msg, .tab = first + j,
-                             .thread = e->thread, .emitted_at = e->emitted_at,
+            sim_verdict v = {.event = (int64_t)i,
+                             .msg = e->msg,
+                             .tab = first + j,
+                             .thread = e->thread,
+                             .emitted_at = e->emitted_at,
                              .said = (sim_said)e->said};
             if (s->arrivals) {
                 v.latency = s->first_at - e->emitted_at;
@@ -453,8 +441,13 @@ void sim_oracle_explain(const sim_oracle *o, uint64_t end,
         if (m->started || m->refused || !m->counts || m->thread < 0 || m->sent_at + dl > end ||
             !stays_open(&o->tabs[m->tab], m->sent_at, m->sent_at + dl))
             continue;
-        sim_verdict v = {.kind = "lost", .event = -1, .msg = (int64_t)i, .tab = m->tab,
-                         .thread = m->thread, .emitted_at = m->sent_at, .said = (sim_said)m->said};
+        sim_verdict v = {.kind = "lost",
+                         .event = -1,
+                         .msg = (int64_t)i,
+                         .tab = m->tab,
+                         .thread = m->thread,
+                         .emitted_at = m->sent_at,
+                         .said = (sim_said)m->said};
         fn(arg, &v);
     }
 }

@@ -39,7 +39,7 @@
 
 #include "sim/result.h"
 
-#define SIM_VIEW_NONE (-1)   /* open, viewing no thread */
+#define SIM_VIEW_NONE   (-1) /* open, viewing no thread */
 #define SIM_VIEW_CLOSED (-2) /* tab closed (or not yet opened) */
 
 /* What the core said about an event or message. */
@@ -57,8 +57,7 @@ typedef struct sim_oracle sim_oracle;
 
 /* sim_oracle_new: `nclients` tabs; tab c belongs to user user_of[c]; the
  * tabs of one user are contiguous.  0 or -1 (allocation). */
-int sim_oracle_new(sim_oracle **out, uint32_t nclients, const uint32_t *user_of,
-                   uint64_t deadline);
+int sim_oracle_new(sim_oracle **out, uint32_t nclients, const uint32_t *user_of, uint64_t deadline);
 void sim_oracle_free(sim_oracle *o);
 
 /* sim_oracle_view: tab c now views `thread` (an index, SIM_VIEW_NONE or

@@ -18,28 +18,28 @@
  * events are not expected, it is counted in `refused`; a message accepted and
  * rejected later (pending deadline, association given up) is a loss.
  */
-#define SIM_COUNTS(X)                                                                    \
-    X(EXPECTED, expected, "events a client had to receive")                             \
-    X(DELIVERED, delivered, "received within the deadline")                             \
-    X(LATE, late, "received after the deadline")                                        \
-    X(LOST, lost, "never received")                                                     \
-    X(MISROUTED, misrouted, "received by a connection of another user")                 \
-    X(STRAY, stray, "received by the user's connection while viewing another thread")   \
-    X(DUPLICATED, duplicated, "received more than once")                                \
-    X(OUT_OF_ORDER, out_of_order, "received before an earlier event of its run")        \
-    X(SILENT_LOSS, silent_loss, "lost and never reported by the core")                  \
-    X(LOST_EXPIRED, lost_expired, "lost, core reported expired")                        \
-    X(LOST_FALLBACK, lost_fallback, "lost, core sent a fallback notification")          \
-    X(LOST_DROPPED, lost_dropped, "lost, core reported dropped_full")                   \
-    X(LOST_UNROUTABLE, lost_unroutable, "lost, core reported unroutable")               \
-    X(LOST_REJECTED, lost_rejected, "lost, message rejected explicitly")                \
-    X(LOST_OTHER, lost_other, "lost, another explicit report")                          \
-    X(EMITTED, emitted, "events the agents emitted")                                    \
-    X(MESSAGES, messages, "client messages sent")                                       \
-    X(RUNS, runs, "agent runs started")                                                 \
-    X(NOTIFICATIONS, notifications, "fallback notifications received")                 \
-    X(STUCK_PENDING, stuck_pending, "liveness: connections given a thread never READY") \
-    X(STRANDED, stranded, "liveness: events still buffered at the horizon")            \
+#define SIM_COUNTS(X)                                                                              \
+    X(EXPECTED, expected, "events a client had to receive")                                        \
+    X(DELIVERED, delivered, "received within the deadline")                                        \
+    X(LATE, late, "received after the deadline")                                                   \
+    X(LOST, lost, "never received")                                                                \
+    X(MISROUTED, misrouted, "received by a connection of another user")                            \
+    X(STRAY, stray, "received by the user's connection while viewing another thread")              \
+    X(DUPLICATED, duplicated, "received more than once")                                           \
+    X(OUT_OF_ORDER, out_of_order, "received before an earlier event of its run")                   \
+    X(SILENT_LOSS, silent_loss, "lost and never reported by the core")                             \
+    X(LOST_EXPIRED, lost_expired, "lost, core reported expired")                                   \
+    X(LOST_FALLBACK, lost_fallback, "lost, core sent a fallback notification")                     \
+    X(LOST_DROPPED, lost_dropped, "lost, core reported dropped_full")                              \
+    X(LOST_UNROUTABLE, lost_unroutable, "lost, core reported unroutable")                          \
+    X(LOST_REJECTED, lost_rejected, "lost, message rejected explicitly")                           \
+    X(LOST_OTHER, lost_other, "lost, another explicit report")                                     \
+    X(EMITTED, emitted, "events the agents emitted")                                               \
+    X(MESSAGES, messages, "client messages sent")                                                  \
+    X(RUNS, runs, "agent runs started")                                                            \
+    X(NOTIFICATIONS, notifications, "fallback notifications received")                             \
+    X(STUCK_PENDING, stuck_pending, "liveness: connections given a thread never READY")            \
+    X(STRANDED, stranded, "liveness: events still buffered at the horizon")                        \
     X(REFUSED, refused, "messages refused on arrival (bound, foreign): not expected")
 
 typedef enum sim_count_id {
@@ -58,7 +58,7 @@ int sim_count_lookup(const char *name);
  * Delivery latency histogram, log-linear: 8 sub-buckets per power of two of
  * nanoseconds (relative error <= 12.5%).  Bucket i covers [lo(i), lo(i+1)).
  */
-#define SIM_HIST_SUB 8
+#define SIM_HIST_SUB     8
 #define SIM_HIST_BUCKETS (64 * SIM_HIST_SUB)
 
 typedef struct sim_hist {
@@ -79,12 +79,12 @@ typedef struct sim_seed_result {
     uint64_t seed;
     uint64_t c[SIM_COUNT__N];
     uint64_t trace_hash;
-    uint64_t steps;     /* trace steps */
-    uint64_t events;    /* engine events processed */
-    uint64_t end_time;  /* virtual ns of the last event */
-    int pass;           /* met the scenario's expect (and liveness) */
-    char reason[256];   /* why it failed, "" if pass */
-    sim_hist latency;   /* delivery latency (emit -> client receive) */
+    uint64_t steps;      /* trace steps */
+    uint64_t events;     /* engine events processed */
+    uint64_t end_time;   /* virtual ns of the last event */
+    int pass;            /* met the scenario's expect (and liveness) */
+    char reason[256];    /* why it failed, "" if pass */
+    sim_hist latency;    /* delivery latency (emit -> client receive) */
     uint64_t queue_peak; /* most events pending in the engine at once */
     uint64_t queue_mean; /* mean events pending, over the events processed */
 } sim_seed_result;
@@ -98,15 +98,15 @@ typedef struct sim_sweep_result {
     int ablated_fix;  /* 1..9 when the sweep switched one fix off, else 0 */
     uint32_t nseeds;
     uint64_t c[SIM_COUNT__N];
-    double delivery_rate; /* sum(delivered)/sum(expected); 1 if none expected */
-    double rate_lo, rate_hi; /* 95% Wilson interval */
-    double expect_rate;      /* the gate line, -1 if none */
+    double delivery_rate;             /* sum(delivered)/sum(expected); 1 if none expected */
+    double rate_lo, rate_hi;          /* 95% Wilson interval */
+    double expect_rate;               /* the gate line, -1 if none */
     int64_t expect_max[SIM_COUNT__N]; /* count maxima over the sweep, -1 unchecked */
-    uint64_t p50, p90, p99, pmax; /* delivery latency ns */
+    uint64_t p50, p90, p99, pmax;     /* delivery latency ns */
     sim_hist latency;
     uint32_t failed_seeds;
     int pass;
-    char reason[512]; /* first expectation missed, "" if pass */
+    char reason[512];       /* first expectation missed, "" if pass */
     sim_seed_result *seeds; /* nseeds entries (owned) */
 } sim_sweep_result;
 

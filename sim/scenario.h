@@ -40,10 +40,10 @@ typedef struct sim_thread_ref {
 
 typedef struct sim_step {
     sim_step_kind kind;
-    sim_thread_ref ref; /* SEND, SWITCH */
-    int via_http;       /* SEND: {via: http} posts the message over HTTP */
-    sim_dist wait;      /* WAIT */
-    uint32_t times;     /* REPEAT */
+    sim_thread_ref ref;     /* SEND, SWITCH */
+    int via_http;           /* SEND: {via: http} posts the message over HTTP */
+    sim_dist wait;          /* WAIT */
+    uint32_t times;         /* REPEAT */
     struct sim_step *steps; /* REPEAT body (owned) */
     size_t nsteps;
     int line, col; /* position in the file (1-based) */
@@ -57,7 +57,7 @@ typedef struct sim_policy_override {
 } sim_policy_override;
 
 #define SIM_MAX_AGENT_EVENTS 32
-#define SIM_NAME_MAX 64
+#define SIM_NAME_MAX         64
 
 /* The scenario's gate.  A count limit of -1 means "not checked". */
 typedef struct sim_expect {

@@ -312,8 +312,8 @@ static int run_workers(const sim_scenario *sc, const cr_policy *pol, const sim_s
     return rc;
 }
 
-int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_result *out,
-                  char *err, size_t errlen)
+int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_result *out, char *err,
+                  size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     cr_policy pol;
@@ -402,8 +402,8 @@ int sim_check_determinism(const sim_scenario *sc, const cr_policy *policy, uint6
             const sim_trace_rec *a = i < n0 ? sim_trace_get(t[0], i) : NULL;
             const sim_trace_rec *b = i < n1 ? sim_trace_get(t[1], i) : NULL;
             snprintf(diff, difflen,
-                     "first difference at step %zu:\n  run 1: %" PRIu64 " %s %s %s\n  run 2: %" PRIu64
-                     " %s %s %s",
+                     "first difference at step %zu:\n  run 1: %" PRIu64
+                     " %s %s %s\n  run 2: %" PRIu64 " %s %s %s",
                      i + 1, a ? a->time : 0, a ? a->actor : "(end)", a ? a->step : "",
                      a ? a->detail : "", b ? b->time : 0, b ? b->actor : "(end)", b ? b->step : "",
                      b ? b->detail : "");

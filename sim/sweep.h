@@ -19,16 +19,16 @@
 #define SIM_MAX_OVERRIDES 32
 
 typedef struct sim_sweep_opts {
-    uint32_t seeds;       /* 0: the scenario's `seeds` */
-    uint64_t only_seed;   /* != 0: run just this seed */
-    uint32_t shard_k;     /* 1..shard_n, with shard_n > 0 */
-    uint32_t shard_n;     /* 0: no sharding */
-    int jobs;             /* worker processes (<= 1: in process) */
-    int explore;          /* seeded reordering of simultaneous events */
-    int profile;          /* -1: the scenario's, else a cr_profile */
-    int ablate_fix;       /* 1..9: switch that fix off on top; 0 none */
-    int progress;         /* print progress on stderr */
-    size_t noverrides;    /* --policy k=v, applied last */
+    uint32_t seeds;     /* 0: the scenario's `seeds` */
+    uint64_t only_seed; /* != 0: run just this seed */
+    uint32_t shard_k;   /* 1..shard_n, with shard_n > 0 */
+    uint32_t shard_n;   /* 0: no sharding */
+    int jobs;           /* worker processes (<= 1: in process) */
+    int explore;        /* seeded reordering of simultaneous events */
+    int profile;        /* -1: the scenario's, else a cr_profile */
+    int ablate_fix;     /* 1..9: switch that fix off on top; 0 none */
+    int progress;       /* print progress on stderr */
+    size_t noverrides;  /* --policy k=v, applied last */
     struct {
         char name[48];
         uint64_t value;
@@ -45,8 +45,8 @@ int sim_sweep_policy(const sim_scenario *sc, const sim_sweep_opts *o, cr_policy 
 /* sim_sweep_run runs the sweep into *out (out->seeds owned: free with
  * sim_sweep_result_free).  Returns 0, or -1 with err filled (a worker died,
  * allocation failed, a seed hit a simulation error). */
-int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_result *out,
-                  char *err, size_t errlen);
+int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_result *out, char *err,
+                  size_t errlen);
 
 void sim_sweep_result_free(sim_sweep_result *r);
 

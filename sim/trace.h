@@ -28,8 +28,8 @@ void sim_trace_free(sim_trace *t);
 
 /* sim_trace_add appends one step (detail is printf-formatted).  Returns 0
  * or -1 on allocation failure (the hash stays valid). */
-int sim_trace_add(sim_trace *t, uint64_t time, const char *actor, const char *step,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int sim_trace_add(sim_trace *t, uint64_t time, const char *actor, const char *step, const char *fmt,
+                  ...) __attribute__((format(printf, 5, 6)));
 
 /* sim_trace_hash returns the XXH64 (seed 0) of the canonical text so far. */
 uint64_t sim_trace_hash(const sim_trace *t);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "sim/engine.h"
+#include "sim/grow.h"
 #include "sim/net.h"
 #include "sim/oracle.h"
 #include "sim/prng.h"
@@ -42,17 +43,17 @@ enum pkt_kind { PK_CONNECT, PK_AUTH, PK_MSG, PK_SWITCH, PK_HTTP, PK_EVENT, PK_NO
 
 typedef struct packet {
     uint8_t kind;
-    uint8_t flags;       /* PK_EVENT: CR_EVENT_* */
-    uint8_t notice;      /* PK_NOTICE: cr_notice_kind */
-    uint32_t conn;       /* sim conn index */
-    uint32_t epoch;      /* channel epoch when sent */
-    int32_t thread;      /* thread index, -1 none */
-    int64_t msg;         /* oracle message */
-    int64_t ev;          /* oracle event */
-    uint64_t seq;        /* event seq / last_seq */
-    uint32_t req;        /* PK_SWITCH / PK_NOTICE: the client's selection number */
-    uint8_t for_view;    /* PK_EVENT: the server knew the tab on this thread when sending */
-    uint32_t next_free;  /* free list */
+    uint8_t flags;      /* PK_EVENT: CR_EVENT_* */
+    uint8_t notice;     /* PK_NOTICE: cr_notice_kind */
+    uint32_t conn;      /* sim conn index */
+    uint32_t epoch;     /* channel epoch when sent */
+    int32_t thread;     /* thread index, -1 none */
+    int64_t msg;        /* oracle message */
+    int64_t ev;         /* oracle event */
+    uint64_t seq;       /* event seq / last_seq */
+    uint32_t req;       /* PK_SWITCH / PK_NOTICE: the client's selection number */
+    uint8_t for_view;   /* PK_EVENT: the server knew the tab on this thread when sending */
+    uint32_t next_free; /* free list */
 } packet;
 
 typedef struct sconn {
@@ -64,9 +65,9 @@ typedef struct sconn {
     uint8_t given_thread;
     int32_t switch_thread; /* latest thread this conn's client selected, as the server saw it */
     uint32_t switch_req;   /* and the number of that selection */
-    int32_t evid_thread; /* the binding the core has shown this conn: its last THREAD_SWITCHED */
-    uint64_t evid_gen;   /* notice, or the thread of an event of a newer generation; -1 none */
-    int32_t deferred_switch;   /* a switch that arrived before authentication, -1 */
+    int32_t evid_thread;   /* the binding the core has shown this conn: its last THREAD_SWITCHED */
+    uint64_t evid_gen;     /* notice, or the thread of an event of a newer generation; -1 none */
+    int32_t deferred_switch; /* a switch that arrived before authentication, -1 */
     uint64_t deferred_last_seq;
 } sconn;
 
@@ -95,12 +96,12 @@ typedef struct client {
     uint8_t live, done, reconnecting, parked, ever_connected;
     frame stack[10];
     int depth;
-    int32_t selected; /* thread the UI has selected (send/switch), -1 */
+    int32_t selected;   /* thread the UI has selected (send/switch), -1 */
     uint32_t selection; /* number of the latest selection (echoed in notices) */
-    int32_t *names;   /* per scenario name: thread index, -1 */
-    outmsg *outbox; /* unacknowledged ws messages, in send order (owned) */
+    int32_t *names;     /* per scenario name: thread index, -1 */
+    outmsg *outbox;     /* unacknowledged ws messages, in send order (owned) */
     size_t noutbox, capoutbox;
-    seqmark *marks;   /* last seq seen per thread (owned) */
+    seqmark *marks; /* last seq seen per thread (owned) */
     size_t nmarks, capmarks;
     sim_channel http;
     sim_prng net, srv, flt, cli;
@@ -147,7 +148,7 @@ typedef struct world {
     size_t cap_by_core;
     packet *pkts;
     size_t npkts, cappkts;
-    uint32_t free_pkt; /* head of the free list, UINT32_MAX none */
+    uint32_t free_pkt;  /* head of the free list, UINT32_MAX none */
     uint8_t *msg_state; /* per oracle message: 0 never reached the server, 1 dispatched,
                            2 refused, 3 reached the server (accepted, not dispatched) */
     size_t cap_msg_state;
@@ -157,24 +158,8 @@ typedef struct world {
     char why[200];
 } world;
 
-#define NO_PKT UINT32_MAX
+#define NO_PKT      UINT32_MAX
 #define MSG_TAG_BIT (UINT64_C(1) << 62)
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return -1;
-    memset((char *)q + *cap * elem, 0, (n - *cap) * elem);
-    *p = q;
-    *cap = n;
-    return 0;
-}
 
 static void fail(world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(world *w, const char *fmt, ...)
@@ -190,10 +175,10 @@ static void fail(world *w, const char *fmt, ...)
 
 /* ---- trace ---------------------------------------------------------------- */
 
-#define TR(w, actor, step, ...)                                                          \
-    do {                                                                                 \
-        if (!(w)->opts.no_trace)                                                         \
-            sim_trace_add((w)->trace, (w)->eng.now, actor, step, __VA_ARGS__);           \
+#define TR(w, actor, step, ...)                                                                    \
+    do {                                                                                           \
+        if (!(w)->opts.no_trace)                                                                   \
+            sim_trace_add((w)->trace, (w)->eng.now, actor, step, __VA_ARGS__);                     \
     } while (0)
 
 static const char *cname(world *w, uint32_t c, char *buf, size_t len)
@@ -237,7 +222,7 @@ static uint32_t pkt_new(world *w)
         memset(&w->pkts[i], 0, sizeof(packet));
         return i;
     }
-    if (grow((void **)&w->pkts, &w->cappkts, w->npkts + 1, sizeof(packet))) {
+    if (sim_grow((void **)&w->pkts, &w->cappkts, w->npkts + 1, sizeof(packet))) {
         fail(w, "out of memory (packets)");
         return NO_PKT;
     }
@@ -257,7 +242,8 @@ static void send_up(world *w, uint32_t conn, uint32_t p)
     client *c = &w->clients[k->client];
     w->pkts[p].conn = conn;
     w->pkts[p].epoch = k->up.epoch;
-    uint64_t when = sim_channel_send(&k->up, w->eng.now, sim_dist_sample_ns(&w->sc->uplink, &c->net));
+    uint64_t when =
+        sim_channel_send(&k->up, w->eng.now, sim_dist_sample_ns(&w->sc->uplink, &c->net));
     at(w, when, EV_UP, 0, p, 0);
 }
 
@@ -276,7 +262,7 @@ static void send_down(world *w, uint32_t conn, uint32_t p)
 
 static int32_t thread_new(world *w, uint32_t owner, int foreign_for)
 {
-    if (grow((void **)&w->threads, &w->capthreads, w->nthreads + 1, sizeof(sthread))) {
+    if (sim_grow((void **)&w->threads, &w->capthreads, w->nthreads + 1, sizeof(sthread))) {
         fail(w, "out of memory (threads)");
         return -1;
     }
@@ -286,8 +272,8 @@ static int32_t thread_new(world *w, uint32_t owner, int foreign_for)
         snprintf(w->threads[t].id, sizeof(w->threads[t].id), "x%d.%d", foreign_for, t);
     } else {
         uint32_t n = ++w->user_threads_n[owner];
-        if (grow((void **)&w->user_threads[owner], &w->user_threads_cap[owner], n,
-                 sizeof(int32_t))) {
+        if (sim_grow((void **)&w->user_threads[owner], &w->user_threads_cap[owner], n,
+                     sizeof(int32_t))) {
             fail(w, "out of memory (threads)");
             return -1;
         }
@@ -310,8 +296,7 @@ static int32_t thread_lookup(world *w, const char *user, const char *thread)
     unsigned long u, n;
     if (!user || !thread || sscanf(user, "u%lu", &u) != 1 || u >= w->nusers)
         return -1;
-    if (thread[0] == 't' && sscanf(thread, "t%lu", &n) == 1 && n >= 1 &&
-        n <= w->user_threads_n[u])
+    if (thread[0] == 't' && sscanf(thread, "t%lu", &n) == 1 && n >= 1 && n <= w->user_threads_n[u])
         return w->user_threads[u][n - 1];
     if (thread[0] == 'x') {
         unsigned long a, t;
@@ -338,7 +323,7 @@ static void note_seq(world *w, client *c, int32_t t, uint64_t seq)
                 c->marks[i].seq = seq;
             return;
         }
-    if (grow((void **)&c->marks, &c->capmarks, c->nmarks + 1, sizeof(seqmark))) {
+    if (sim_grow((void **)&c->marks, &c->capmarks, c->nmarks + 1, sizeof(seqmark))) {
         fail(w, "out of memory (marks)");
         return;
     }
@@ -349,7 +334,7 @@ static int msg_state_set(world *w, int64_t m, uint8_t st)
 {
     if (m < 0)
         return 0;
-    if (grow((void **)&w->msg_state, &w->cap_msg_state, (size_t)m + 1, 1)) {
+    if (sim_grow((void **)&w->msg_state, &w->cap_msg_state, (size_t)m + 1, 1)) {
         fail(w, "out of memory (messages)");
         return -1;
     }
@@ -406,9 +391,9 @@ static void cb_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *
     pk->for_view = pk->thread >= 0 && pk->thread == kc->evid_thread;
     if (!(ev->flags & CR_EVENT_NOTIFICATION))
         sim_oracle_sent(w->oracle, kc->client, pk->ev);
-    TR(w, "core", "deliver", "conn=%" PRIu64 " %s/%s seq=%" PRIu64 " gen=%" PRIu64 " ev=%" PRId64 "%s%s",
-       conn, ev->user, ev->thread, ev->seq, ev->generation, pk->ev,
-       (ev->flags & CR_EVENT_REPLAY) ? " replay" : "",
+    TR(w, "core", "deliver",
+       "conn=%" PRIu64 " %s/%s seq=%" PRIu64 " gen=%" PRIu64 " ev=%" PRId64 "%s%s", conn, ev->user,
+       ev->thread, ev->seq, ev->generation, pk->ev, (ev->flags & CR_EVENT_REPLAY) ? " replay" : "",
        (ev->flags & CR_EVENT_NOTIFICATION) ? " notification" : "");
     send_down(w, (uint32_t)k, p);
     (void)now;
@@ -451,8 +436,8 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
         return;
     static const char *const kinds[] = {"thread_switched", "switch_failed", "message_rejected",
                                         "closing"};
-    TR(w, "core", "notify", "conn=%" PRIu64 " %s thread=%s err=%s", conn,
-       kinds[n->kind & 3], n->thread ? n->thread : "-", n->error ? cr_errname(n->error) : "-");
+    TR(w, "core", "notify", "conn=%" PRIu64 " %s thread=%s err=%s", conn, kinds[n->kind & 3],
+       n->thread ? n->thread : "-", n->error ? cr_errname(n->error) : "-");
     if (n->kind == CR_NOTICE_MESSAGE_REJECTED && (n->msg_tag & MSG_TAG_BIT))
         sim_oracle_message_said(w->oracle, (int64_t)(n->msg_tag & ~MSG_TAG_BIT) - 1,
                                 SIM_SAID_REJECTED);
@@ -514,13 +499,15 @@ static sim_said said_of(cr_outcome o)
 static void cb_report(void *ud, uint64_t now, const cr_report *r)
 {
     world *w = ud;
-    TR(w, "core", r->kind == CR_REPORT_OUTCOME ? "report" : r->kind == CR_REPORT_ERROR ? "error" : "info",
+    TR(w, "core",
+       r->kind == CR_REPORT_OUTCOME ? "report"
+       : r->kind == CR_REPORT_ERROR ? "error"
+                                    : "info",
        "%s%s conn=%" PRIu64 " seq=%" PRIu64 " %s",
        r->kind == CR_REPORT_OUTCOME ? cr_outcome_name(r->outcome) : "",
        r->error ? cr_errname(r->error) : "", r->conn, r->seq, r->message);
     if (r->tag & MSG_TAG_BIT) {
-        sim_oracle_message_said(w->oracle, (int64_t)(r->tag & ~MSG_TAG_BIT) - 1,
-                                SIM_SAID_REJECTED);
+        sim_oracle_message_said(w->oracle, (int64_t)(r->tag & ~MSG_TAG_BIT) - 1, SIM_SAID_REJECTED);
     } else if (r->tag) {
         sim_said said = r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome) : SIM_SAID_OTHER;
         if (said != SIM_SAID_NOTHING)
@@ -545,7 +532,7 @@ static void view(world *w, uint32_t c, int32_t t)
 /* conn_open makes a new connection for client c and sends the handshake. */
 static void conn_open(world *w, uint32_t c)
 {
-    if (grow((void **)&w->conns, &w->capconns, w->nconns + 1, sizeof(sconn)))
+    if (sim_grow((void **)&w->conns, &w->capconns, w->nconns + 1, sizeof(sconn)))
         return fail(w, "out of memory (conns)");
     uint32_t k = (uint32_t)w->nconns++;
     memset(&w->conns[k], 0, sizeof(sconn));
@@ -705,8 +692,8 @@ static void step_send(world *w, uint32_t c, const sim_step *s)
     if (s->via_http) {
         /* A plain HTTP POST: its own channel, straight to the agent runtime. */
         w->pkts[p].kind = PK_HTTP;
-        uint64_t when = sim_channel_send(&cl->http, w->eng.now,
-                                         sim_dist_sample_ns(&w->sc->uplink, &cl->net));
+        uint64_t when =
+            sim_channel_send(&cl->http, w->eng.now, sim_dist_sample_ns(&w->sc->uplink, &cl->net));
         at(w, when, EV_UP, 0, p, 0);
         return;
     }
@@ -718,7 +705,7 @@ static void step_send(world *w, uint32_t c, const sim_step *s)
     if (t >= 0)
         w->conns[cl->conn].given_thread = 1;
     send_up(w, (uint32_t)cl->conn, p);
-    if (grow((void **)&cl->outbox, &cl->capoutbox, cl->noutbox + 1, sizeof(outmsg)))
+    if (sim_grow((void **)&cl->outbox, &cl->capoutbox, cl->noutbox + 1, sizeof(outmsg)))
         return fail(w, "out of memory (outbox)");
     cl->outbox[cl->noutbox++] = (outmsg){m, t};
     /* Fault: the transport drops while this message's run is going. */
@@ -882,14 +869,13 @@ static void on_up(world *w, uint32_t p)
         }
         k->core = id;
         k->server_open = 1;
-        if (grow((void **)&w->conn_by_core, &w->cap_by_core, id + 1, sizeof(int64_t)))
+        if (sim_grow((void **)&w->conn_by_core, &w->cap_by_core, id + 1, sizeof(int64_t)))
             return fail(w, "out of memory");
         w->conn_by_core[id] = pk.conn;
         break;
     }
     case PK_AUTH:
-        at(w, w->eng.now + sim_dist_sample_ns(&w->sc->auth, &cl->srv), EV_AUTH_DONE, 0, pk.conn,
-           0);
+        at(w, w->eng.now + sim_dist_sample_ns(&w->sc->auth, &cl->srv), EV_AUTH_DONE, 0, pk.conn, 0);
         break;
     case PK_MSG: {
         if (!k->server_open)
@@ -933,8 +919,8 @@ static void on_up(world *w, uint32_t p)
         k->switch_thread = pk.thread;
         k->switch_req = pk.req;
         rc = cr_conn_switch(w->core, w->eng.now, k->core, w->threads[pk.thread].id, pk.seq);
-        TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s last_seq=%" PRIu64 " rc=%s",
-           k->core, w->threads[pk.thread].id, pk.seq, rc ? cr_errname(rc) : "ok");
+        TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s last_seq=%" PRIu64 " rc=%s", k->core,
+           w->threads[pk.thread].id, pk.seq, rc ? cr_errname(rc) : "ok");
         if (rc == CR_ESTATE) {
             /* Not authenticated yet: the server's socket layer holds the
              * view request until the auth answer (the core only takes
@@ -975,8 +961,7 @@ static void on_down(world *w, uint32_t p)
     if (pk.kind == PK_ACK) {
         for (size_t i = 0; i < cl->noutbox; i++)
             if (cl->outbox[i].msg == pk.msg) {
-                memmove(&cl->outbox[i], &cl->outbox[i + 1],
-                        (cl->noutbox - i - 1) * sizeof(outmsg));
+                memmove(&cl->outbox[i], &cl->outbox[i + 1], (cl->noutbox - i - 1) * sizeof(outmsg));
                 cl->noutbox--;
                 break;
             }
@@ -1012,7 +997,7 @@ static void on_agent_start(world *w, uint64_t core_msg, uint64_t tag, int32_t co
     if (rc != 0)
         return core_rc(w, "cr_run_start", rc);
     sim_oracle_message_started(w->oracle, m);
-    if (grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
+    if (sim_grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
         return fail(w, "out of memory (runs)");
     w->runs[run].msg = m;
     w->runs[run].core_thread = core_thread;
@@ -1035,7 +1020,7 @@ static void on_agent_http(world *w, int64_t m, int32_t t)
         return core_rc(w, "cr_run_start_for", rc);
     }
     sim_oracle_message_started(w->oracle, m);
-    if (grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
+    if (sim_grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
         return fail(w, "out of memory (runs)");
     w->runs[run].msg = m;
     w->runs[run].core_thread = t;
@@ -1067,10 +1052,12 @@ static void on_agent_emit(world *w, cr_run_id run)
     int rc = cr_run_emit(w->core, w->eng.now, run, &in, &seq, &out);
     TR(w, "agent", "emit", "run=%" PRIu64 " %s ev=%" PRId64 " seq=%" PRIu64 " -> %s", run,
        w->sc->agent_events[i], ev, seq,
-       rc ? cr_errname(rc) : out < CR_OUTCOME_COUNT ? cr_outcome_name(out) : "buffered");
+       rc                       ? cr_errname(rc)
+       : out < CR_OUTCOME_COUNT ? cr_outcome_name(out)
+                                : "buffered");
     if (seq && r->core_thread >= 0) {
         sthread *th = &w->threads[r->core_thread];
-        if (grow((void **)&th->seq_ev, &th->capseq, seq, sizeof(int64_t)))
+        if (sim_grow((void **)&th->seq_ev, &th->capseq, seq, sizeof(int64_t)))
             return fail(w, "out of memory (streams)");
         th->seq_ev[seq - 1] = ev;
         if (seq > th->nseq)
@@ -1121,8 +1108,8 @@ static void handle(world *w, const sim_event *e)
             k->deferred_switch = -1;
             rc = cr_conn_switch(w->core, w->eng.now, k->core, w->threads[t].id,
                                 k->deferred_last_seq);
-            TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s (held until auth) rc=%s",
-               k->core, w->threads[t].id, rc ? cr_errname(rc) : "ok");
+            TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s (held until auth) rc=%s", k->core,
+               w->threads[t].id, rc ? cr_errname(rc) : "ok");
             if (rc != 0)
                 core_rc(w, "cr_conn_switch", rc);
         }
@@ -1361,8 +1348,7 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     for (size_t k = 0; k < w.nconns; k++) {
         const sconn *kc = &w.conns[k];
         cr_conn_info info;
-        if (!kc->server_open || !kc->given_thread ||
-            cr_conn_get_info(w.core, kc->core, &info) != 0)
+        if (!kc->server_open || !kc->given_thread || cr_conn_get_info(w.core, kc->core, &info) != 0)
             continue;
         if (info.state != CR_CONN_READY)
             res->c[SIM_COUNT_STUCK_PENDING]++;

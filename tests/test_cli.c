@@ -112,9 +112,8 @@ START_TEST(test_cli_bad_scenario_exit_2_nothing_recorded)
     ck_assert_int_ne(stat(db, &st), 0); /* nothing written */
     free(out);
     free(err);
-    ck_assert_int_eq(run(&out, &err, "validate %s/bad.yaml scenarios/message_before_thread.yaml",
-                         tmpdir),
-                     2);
+    ck_assert_int_eq(
+        run(&out, &err, "validate %s/bad.yaml scenarios/message_before_thread.yaml", tmpdir), 2);
     ck_assert_ptr_nonnull(strstr(out, "message_before_thread.yaml: ok"));
     ck_assert_ptr_nonnull(strstr(err, "bad.yaml:4:11:"));
     free(out);
@@ -205,8 +204,9 @@ static char *hashes(const char *json)
 START_TEST(test_cli_jobs_and_reruns_identical)
 {
     char *o1, *o2, *o3, *e;
-    const char *args = "run scenarios/rapid_thread_switching.yaml scenarios/disconnect_reconnect.yaml "
-                       "--seeds 6 --no-db --profile fixed,legacy --format json";
+    const char *args =
+        "run scenarios/rapid_thread_switching.yaml scenarios/disconnect_reconnect.yaml "
+        "--seeds 6 --no-db --profile fixed,legacy --format json";
     int rc1 = run(&o1, &e, "%s --jobs 1", args);
     free(e);
     int rc2 = run(&o2, &e, "%s --jobs 2", args);
@@ -239,8 +239,8 @@ START_TEST(test_cli_failing_seed_replay_line_reproduces)
                      1);
     const char *line = strstr(out, "replay: ctxsim replay ");
     ck_assert_msg(line != NULL, "%s", out);
-    ck_assert_ptr_nonnull(
-        strstr(out, "ctxsim replay scenarios/message_before_thread.yaml --seed 1 --profile legacy"));
+    ck_assert_ptr_nonnull(strstr(
+        out, "ctxsim replay scenarios/message_before_thread.yaml --seed 1 --profile legacy"));
     char *j, *e;
     ck_assert_int_eq(run(&j, &e,
                          "run scenarios/message_before_thread.yaml --seeds 3 --profile legacy "
@@ -261,7 +261,7 @@ START_TEST(test_cli_failing_seed_replay_line_reproduces)
     free(e);
     ck_assert_msg(strstr(r1, want) != NULL, "replay lacks '%s'", want);
     ck_assert_str_eq(r1, r2);
-    ck_assert_ptr_nonnull(strstr(r1, "oracle"));         /* verdicts in the timeline */
+    ck_assert_ptr_nonnull(strstr(r1, "oracle")); /* verdicts in the timeline */
     ck_assert_ptr_nonnull(strstr(r1, "verdict: FAIL"));
     free(r1);
     free(r2);
@@ -424,7 +424,8 @@ START_TEST(test_cli_shards_with_gnu_parallel_merge_to_the_whole)
     const char *q = "select sr.scenario || ' ' || sr.profile || ' ' || s.seed || ' ' || "
                     "s.trace_hash from seed_results s join scenario_results sr on sr.id = "
                     "s.scenario_result_id order by 1";
-    snprintf(cmd, sizeof(cmd), "sqlite3 %s/merged.db \"%s\" > %s/m.txt && sqlite3 %s/whole.db "
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 %s/merged.db \"%s\" > %s/m.txt && sqlite3 %s/whole.db "
              "\"%s\" > %s/w.txt && cmp %s/m.txt %s/w.txt && wc -l < %s/w.txt",
              tmpdir, q, tmpdir, tmpdir, q, tmpdir, tmpdir, tmpdir, tmpdir);
     FILE *p = popen(cmd, "r");

@@ -7,7 +7,7 @@
 #include "sim/oracle.h"
 
 #define MS UINT64_C(1000000)
-#define S (1000 * MS)
+#define S  (1000 * MS)
 
 /* Two users: user 0 has tabs 0 and 1, user 1 has tab 2.  Deadline 1 s. */
 static sim_oracle *o;
@@ -42,8 +42,8 @@ START_TEST(test_oracle_delivered_and_late)
     sim_oracle_message_started(o, m);
     int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
     int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 0, 7, 1);
-    sim_oracle_receive(o, 0, 30 * MS, e0, 0, 0);           /* 20 ms: on time */
-    sim_oracle_receive(o, 0, 20 * MS + 2 * S, e1, 0, 0);   /* 2 s: late */
+    sim_oracle_receive(o, 0, 30 * MS, e0, 0, 0);         /* 20 ms: on time */
+    sim_oracle_receive(o, 0, 20 * MS + 2 * S, e1, 0, 0); /* 2 s: late */
     finish(60 * S);
     ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 2);
     ck_assert_uint_eq(c[SIM_COUNT_DELIVERED], 1);

@@ -73,12 +73,19 @@ static void sweep(const sim_scenario *sc, int profile, int fix, uint32_t seeds, 
 
 START_TEST(test_suite_covers_the_design_list)
 {
-    static const char *const required[] = {
-        "connection_without_thread", "message_before_thread", "rapid_thread_switching",
-        "simultaneous_connections",  "agent_before_ready",    "context_update_failures",
-        "messages_before_auth",      "pool_pending",          "disconnect_reconnect",
-        "multi_tab_threads",         "foreign_thread_probe",  "message_flood",
-        "production_mix"};
+    static const char *const required[] = {"connection_without_thread",
+                                           "message_before_thread",
+                                           "rapid_thread_switching",
+                                           "simultaneous_connections",
+                                           "agent_before_ready",
+                                           "context_update_failures",
+                                           "messages_before_auth",
+                                           "pool_pending",
+                                           "disconnect_reconnect",
+                                           "multi_tab_threads",
+                                           "foreign_thread_probe",
+                                           "message_flood",
+                                           "production_mix"};
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
         ck_assert_ptr_nonnull(find(required[i]));
 }

@@ -54,21 +54,21 @@ extern "C" {
 #define CR_TIME_NEVER UINT64_MAX
 
 #define CR_NS_PER_MS UINT64_C(1000000)
-#define CR_NS_PER_S UINT64_C(1000000000)
+#define CR_NS_PER_S  UINT64_C(1000000000)
 
 /* ------------------------------------------------------------------------ */
 /* Error codes: one table, codes and strings generated from it.             */
 
-#define CR_ERRNO_MAP(X)                                                                  \
-    X(EINVAL, -1, "invalid argument")                                                    \
-    X(ENOMEM, -2, "out of memory")                                                       \
-    X(ENOTFOUND, -3, "unknown identifier")                                               \
-    X(ECLOSED, -4, "connection is closed")                                               \
-    X(ESTATE, -5, "operation not allowed in the current state")                          \
-    X(EFOREIGN, -6, "thread is owned by another user")                                   \
-    X(EFULL, -7, "bound reached (queue, cache or buffer full)")                          \
-    X(ETOOBIG, -8, "input larger than the policy allows")                                \
-    X(EEXIST, -9, "already exists")                                                      \
+#define CR_ERRNO_MAP(X)                                                                            \
+    X(EINVAL, -1, "invalid argument")                                                              \
+    X(ENOMEM, -2, "out of memory")                                                                 \
+    X(ENOTFOUND, -3, "unknown identifier")                                                         \
+    X(ECLOSED, -4, "connection is closed")                                                         \
+    X(ESTATE, -5, "operation not allowed in the current state")                                    \
+    X(EFOREIGN, -6, "thread is owned by another user")                                             \
+    X(EFULL, -7, "bound reached (queue, cache or buffer full)")                                    \
+    X(ETOOBIG, -8, "input larger than the policy allows")                                          \
+    X(EEXIST, -9, "already exists")                                                                \
     X(ETIME, -10, "time went backwards")
 
 enum {
@@ -102,10 +102,10 @@ const char *cr_conn_state_name(cr_conn_state s);
 
 /* Why a connection closed.  The host passes one to cr_conn_close(); the core
  * uses CR_CLOSE_PENDING_TIMEOUT itself. */
-#define CR_CLOSE_REASON_MAP(X)                                                           \
-    X(CLIENT, "client closed")                                                           \
-    X(DISCONNECT, "transport lost")                                                      \
-    X(PENDING_TIMEOUT, "no context before the pending deadline")                         \
+#define CR_CLOSE_REASON_MAP(X)                                                                     \
+    X(CLIENT, "client closed")                                                                     \
+    X(DISCONNECT, "transport lost")                                                                \
+    X(PENDING_TIMEOUT, "no context before the pending deadline")                                   \
     X(SERVER, "server shutdown")
 
 typedef enum cr_close_reason {
@@ -118,13 +118,13 @@ const char *cr_close_reason_name(cr_close_reason r);
 
 /* The single outcome of every agent event (cr_run_emit).  An event delivered
  * to several connections (several tabs on one thread) has one outcome. */
-#define CR_OUTCOME_MAP(X)                                                                \
-    X(DELIVERED, "delivered")                   /* routed live to >= 1 READY conn */    \
-    X(BUFFERED_DELIVERED, "buffered_delivered") /* buffered, later replayed */          \
-    X(EXPIRED, "expired")                       /* event_ttl passed, nobody ready */    \
-    X(FALLBACK, "fallback")         /* sent as notification to another conn of user */ \
-    X(DROPPED_FULL, "dropped_full") /* buffer bound hit */                              \
-    X(UNROUTABLE, "unroutable")     /* run has no user/thread context, no buffer */
+#define CR_OUTCOME_MAP(X)                                                                          \
+    X(DELIVERED, "delivered")                   /* routed live to >= 1 READY conn */               \
+    X(BUFFERED_DELIVERED, "buffered_delivered") /* buffered, later replayed */                     \
+    X(EXPIRED, "expired")                       /* event_ttl passed, nobody ready */               \
+    X(FALLBACK, "fallback")                     /* sent as notification to another conn of user */ \
+    X(DROPPED_FULL, "dropped_full")             /* buffer bound hit */                             \
+    X(UNROUTABLE, "unroutable")                 /* run has no user/thread context, no buffer */
 
 typedef enum cr_outcome {
 #define CR_OUTCOME_ENUM(name, str) CR_OUTCOME_##name,
@@ -155,40 +155,40 @@ typedef enum cr_knob_type {
  * The knob table: X(name, type, fix number (0 = general), legacy value,
  * fixed value, doc).  cr_policy has one uint64_t field per row.
  */
-#define CR_POLICY_KNOBS(X)                                                                \
-    X(associate_before_execute, CR_KNOB_BOOL, 1, 0, 1,                                    \
-      "request the thread association before dispatching the message; off: only once "   \
-      "the agent started")                                                                \
-    X(exec_grace, CR_KNOB_DURATION, 2, 0, 5 * CR_NS_PER_S,                                \
-      "how long a run waits for its thread context to be established; 0: validate once") \
-    X(exec_retry_interval, CR_KNOB_DURATION, 2, 0, 20 * CR_NS_PER_MS,                     \
-      "re-validation period during exec_grace")                                           \
-    X(verify_before_notify, CR_KNOB_BOOL, 3, 0, 1,                                        \
-      "send thread_switched only once the connection is bound to the new thread")         \
-    X(buffer_until_ready, CR_KNOB_BOOL, 4, 0, 1,                                          \
-      "buffer events per (user, thread) until a READY connection binds; replay on bind") \
-    X(event_buffer_max, CR_KNOB_COUNT, 4, 0, 1024, "events kept per (user, thread)")      \
-    X(event_buffer_max_bytes, CR_KNOB_BYTES, 4, 0, 1048576,                               \
-      "payload bytes kept per (user, thread)")                                            \
-    X(event_ttl, CR_KNOB_DURATION, 4, 0, 60 * CR_NS_PER_S,                                \
-      "age after which a buffered, undelivered event expires; 0: no age limit")           \
-    X(queue_until_context, CR_KNOB_BOOL, 5, 0, 1,                                         \
-      "queue client messages until the connection is contextualized")                     \
-    X(pending_max, CR_KNOB_COUNT, 5, 0, 64, "queued messages per connection")             \
-    X(cache_preauth, CR_KNOB_BOOL, 6, 0, 1, "cache messages received before authentication") \
-    X(preauth_max, CR_KNOB_COUNT, 6, 0, 16, "cached pre-auth messages per connection")    \
-    X(pool_pending_marking, CR_KNOB_BOOL, 7, 0, 1,                                        \
-      "routing never picks a connection without thread context")                          \
-    X(update_retries, CR_KNOB_COUNT, 8, 0, 5, "retries of a failed association; 0: none") \
-    X(update_backoff, CR_KNOB_DURATION, 8, 0, 50 * CR_NS_PER_MS,                          \
-      "first retry delay, doubled on each retry")                                         \
-    X(report_undeliverable, CR_KNOB_BOOL, 9, 0, 1,                                        \
-      "count every outcome and report every non-delivery to the host")                    \
-    X(fallback_notify, CR_KNOB_BOOL, 9, 0, 1,                                             \
-      "an undeliverable event is sent as a notification to another READY connection "    \
-      "of the same user")                                                                 \
-    X(pending_deadline, CR_KNOB_DURATION, 0, 0, 30 * CR_NS_PER_S,                         \
-      "close a connection that has no context after this long; 0: never")                 \
+#define CR_POLICY_KNOBS(X)                                                                         \
+    X(associate_before_execute, CR_KNOB_BOOL, 1, 0, 1,                                             \
+      "request the thread association before dispatching the message; off: only once "             \
+      "the agent started")                                                                         \
+    X(exec_grace, CR_KNOB_DURATION, 2, 0, 5 * CR_NS_PER_S,                                         \
+      "how long a run waits for its thread context to be established; 0: validate once")           \
+    X(exec_retry_interval, CR_KNOB_DURATION, 2, 0, 20 * CR_NS_PER_MS,                              \
+      "re-validation period during exec_grace")                                                    \
+    X(verify_before_notify, CR_KNOB_BOOL, 3, 0, 1,                                                 \
+      "send thread_switched only once the connection is bound to the new thread")                  \
+    X(buffer_until_ready, CR_KNOB_BOOL, 4, 0, 1,                                                   \
+      "buffer events per (user, thread) until a READY connection binds; replay on bind")           \
+    X(event_buffer_max, CR_KNOB_COUNT, 4, 0, 1024, "events kept per (user, thread)")               \
+    X(event_buffer_max_bytes, CR_KNOB_BYTES, 4, 0, 1048576,                                        \
+      "payload bytes kept per (user, thread)")                                                     \
+    X(event_ttl, CR_KNOB_DURATION, 4, 0, 60 * CR_NS_PER_S,                                         \
+      "age after which a buffered, undelivered event expires; 0: no age limit")                    \
+    X(queue_until_context, CR_KNOB_BOOL, 5, 0, 1,                                                  \
+      "queue client messages until the connection is contextualized")                              \
+    X(pending_max, CR_KNOB_COUNT, 5, 0, 64, "queued messages per connection")                      \
+    X(cache_preauth, CR_KNOB_BOOL, 6, 0, 1, "cache messages received before authentication")       \
+    X(preauth_max, CR_KNOB_COUNT, 6, 0, 16, "cached pre-auth messages per connection")             \
+    X(pool_pending_marking, CR_KNOB_BOOL, 7, 0, 1,                                                 \
+      "routing never picks a connection without thread context")                                   \
+    X(update_retries, CR_KNOB_COUNT, 8, 0, 5, "retries of a failed association; 0: none")          \
+    X(update_backoff, CR_KNOB_DURATION, 8, 0, 50 * CR_NS_PER_MS,                                   \
+      "first retry delay, doubled on each retry")                                                  \
+    X(report_undeliverable, CR_KNOB_BOOL, 9, 0, 1,                                                 \
+      "count every outcome and report every non-delivery to the host")                             \
+    X(fallback_notify, CR_KNOB_BOOL, 9, 0, 1,                                                      \
+      "an undeliverable event is sent as a notification to another READY connection "              \
+      "of the same user")                                                                          \
+    X(pending_deadline, CR_KNOB_DURATION, 0, 0, 30 * CR_NS_PER_S,                                  \
+      "close a connection that has no context after this long; 0: never")                          \
     X(max_payload, CR_KNOB_BYTES, 0, 65536, 65536, "largest message or event payload")
 
 typedef struct cr_policy {
@@ -242,7 +242,7 @@ typedef struct cr_allocator {
 /* What flows out: events, dispatches, notices, reports.                    */
 
 /* cr_event.flags */
-#define CR_EVENT_REPLAY 0x1       /* sent from the buffer on (re)binding */
+#define CR_EVENT_REPLAY       0x1 /* sent from the buffer on (re)binding */
 #define CR_EVENT_NOTIFICATION 0x2 /* fallback copy to another conn of the user */
 
 /* An agent event as delivered to a connection. */
@@ -274,10 +274,10 @@ typedef struct cr_dispatch {
 } cr_dispatch;
 
 typedef enum cr_notice_kind {
-    CR_NOTICE_THREAD_SWITCHED = 0, /* the client may show `thread` now */
-    CR_NOTICE_SWITCH_FAILED = 1,   /* association to `thread` gave up */
-    CR_NOTICE_MESSAGE_REJECTED = 2,/* message `msg_tag` refused: `error` says why */
-    CR_NOTICE_CLOSING = 3          /* the core closed the connection: `reason` */
+    CR_NOTICE_THREAD_SWITCHED = 0,  /* the client may show `thread` now */
+    CR_NOTICE_SWITCH_FAILED = 1,    /* association to `thread` gave up */
+    CR_NOTICE_MESSAGE_REJECTED = 2, /* message `msg_tag` refused: `error` says why */
+    CR_NOTICE_CLOSING = 3           /* the core closed the connection: `reason` */
 } cr_notice_kind;
 
 /* Something the server must tell a client over its connection. */
@@ -299,15 +299,15 @@ typedef enum cr_report_kind {
 /* A report for operators (the error/diagnostic channel). */
 typedef struct cr_report {
     cr_report_kind kind;
-    int error;          /* CR_E* for errors, 0 otherwise */
-    cr_outcome outcome; /* OUTCOME reports */
-    cr_conn_id conn;    /* 0 if none */
-    cr_run_id run;      /* 0 if none */
-    const char *user;   /* may be NULL */
-    const char *thread; /* may be NULL */
-    uint64_t seq;       /* event seq, 0 if none */
-    uint64_t tag;       /* event or message tag, 0 if none */
-    const char *message;/* human-readable, never NULL */
+    int error;           /* CR_E* for errors, 0 otherwise */
+    cr_outcome outcome;  /* OUTCOME reports */
+    cr_conn_id conn;     /* 0 if none */
+    cr_run_id run;       /* 0 if none */
+    const char *user;    /* may be NULL */
+    const char *thread;  /* may be NULL */
+    uint64_t seq;        /* event seq, 0 if none */
+    uint64_t tag;        /* event or message tag, 0 if none */
+    const char *message; /* human-readable, never NULL */
 } cr_report;
 
 /*
@@ -455,10 +455,10 @@ typedef struct cr_conn_info {
     const char *assoc_target; /* association in flight, NULL if none */
     uint64_t generation;      /* binding generation, 0 before the first */
     uint64_t opened_at;
-    uint64_t ready_at;         /* first READY, 0 if never */
-    size_t queued_messages;    /* F5 queue */
-    size_t preauth_messages;   /* F6 cache */
-    uint32_t assoc_attempts;   /* of the association in flight */
+    uint64_t ready_at;       /* first READY, 0 if never */
+    size_t queued_messages;  /* F5 queue */
+    size_t preauth_messages; /* F6 cache */
+    uint32_t assoc_attempts; /* of the association in flight */
 } cr_conn_info;
 
 /* cr_conn_get_info fills *out.  Returns 0 or CR_ENOTFOUND.  O(1). */

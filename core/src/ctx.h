@@ -83,7 +83,7 @@ struct cr_msg {
     unsigned char data[];
 };
 
-#define CR_CONN_SENT_SLOTS 8
+#define CR_CONN_SENT_SLOTS  8
 #define CR_CONN_STALE_SLOTS 4
 
 struct cr_conn {

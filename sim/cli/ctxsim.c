@@ -30,7 +30,7 @@
 #include "sim/trace.h"
 #include "sim/world.h"
 
-#define EXIT_FAIL 1
+#define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
 static volatile sig_atomic_t interrupted;
@@ -293,10 +293,10 @@ static void print_sweep(const sim_sweep_result *r, int print_replays)
     printf("%-30s %-7s %-22s %6" PRIu32 " %9" PRIu64 " %9" PRIu64 " %7.3f%% [%6.2f%%,%6.2f%%] "
            "%6" PRIu64 " %6" PRIu64 " %5" PRIu64 " %4" PRIu64 " %4" PRIu64 " %5" PRIu64 "  %s\n",
            r->scenario, r->profile, pol, r->nseeds, r->c[SIM_COUNT_EXPECTED],
-           r->c[SIM_COUNT_DELIVERED], 100 * r->delivery_rate, 100 * r->rate_lo,
-           100 * r->rate_hi, r->c[SIM_COUNT_LOST], r->c[SIM_COUNT_SILENT_LOSS],
-           r->c[SIM_COUNT_MISROUTED], r->c[SIM_COUNT_DUPLICATED], r->c[SIM_COUNT_OUT_OF_ORDER],
-           r->c[SIM_COUNT_STRAY], r->pass ? "PASS" : "FAIL");
+           r->c[SIM_COUNT_DELIVERED], 100 * r->delivery_rate, 100 * r->rate_lo, 100 * r->rate_hi,
+           r->c[SIM_COUNT_LOST], r->c[SIM_COUNT_SILENT_LOSS], r->c[SIM_COUNT_MISROUTED],
+           r->c[SIM_COUNT_DUPLICATED], r->c[SIM_COUNT_OUT_OF_ORDER], r->c[SIM_COUNT_STRAY],
+           r->pass ? "PASS" : "FAIL");
     if (!r->pass)
         printf("    missed: %s\n", r->reason);
     if (!print_replays)
@@ -420,13 +420,13 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE                                                                       \
-    do {                                                                                 \
-        if (!v) {                                                                        \
-            fprintf(stderr, "ctxsim %s: %s needs a value\n", argv[0], a);               \
-            goto bad;                                                                    \
-        }                                                                                \
-        i++;                                                                             \
+#define NEED_VALUE                                                                                 \
+    do {                                                                                           \
+        if (!v) {                                                                                  \
+            fprintf(stderr, "ctxsim %s: %s needs a value\n", argv[0], a);                          \
+            goto bad;                                                                              \
+        }                                                                                          \
+        i++;                                                                                       \
     } while (0)
         uint64_t x;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -722,7 +722,8 @@ static int cmd_run(int argc, char **argv)
                         if (r->seeds[s].pass)
                             continue;
                         if (ra.max_replays >= 0 && shown >= ra.max_replays) {
-                            printf("    ... %" PRIu32 " failing seeds in all (ctxsim run --max-replays N,"
+                            printf("    ... %" PRIu32
+                                   " failing seeds in all (ctxsim run --max-replays N,"
                                    " or the failures table)\n",
                                    r->failed_seeds);
                             break;
@@ -911,7 +912,8 @@ static int cmd_list(int argc, char **argv)
         }
     }
     if (knobs) {
-        printf("%-26s %-3s %-8s %14s %14s  %s\n", "knob", "fix", "type", "legacy", "fixed", "meaning");
+        printf("%-26s %-3s %-8s %14s %14s  %s\n", "knob", "fix", "type", "legacy", "fixed",
+               "meaning");
         static const char *const types[] = {"bool", "count", "duration", "bytes"};
         for (size_t i = 0; i < cr_policy_knob_count(); i++) {
             const cr_knob_info *k = cr_policy_knob(i);

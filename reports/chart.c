@@ -135,46 +135,42 @@ static int run_gnuplot(const char *dir, const char *name, char *err, size_t errl
 
 /* ---- writing scripts and data -------------------------------------------- */
 
-/* Writes s as a single-quoted gnuplot string ('' for '), control
- * characters as spaces, invalid UTF-8 as '?'. */
-static void gp_str(FILE *f, const char *s)
+/*
+ * Writes s between quotes q, a q inside as q_as, newlines and tabs as
+ * spaces, other control characters and invalid UTF-8 as '?'.
+ */
+static void put_quoted(FILE *f, const char *s, char q, const char *q_as)
 {
     size_t len = strlen(s) + 1;
     char *c = malloc(len);
-    if (!c) {
-        fputs("''", f);
-        return;
+    fputc(q, f);
+    if (c) {
+        rep_utf8_clean(s, c, len);
+        for (const char *p = c; *p; p++) {
+            if (*p == q)
+                fputs(q_as, f);
+            else if (*p == '\n' || *p == '\t')
+                fputc(' ', f);
+            else
+                fputc(*p, f);
+        }
+    } else {
+        fputc('?', f);
     }
-    rep_utf8_clean(s, c, len);
-    fputc('\'', f);
-    for (const char *p = c; *p; p++) {
-        if (*p == '\'')
-            fputs("''", f);
-        else if (*p == '\n' || *p == '\t')
-            fputc(' ', f);
-        else
-            fputc(*p, f);
-    }
-    fputc('\'', f);
+    fputc(q, f);
     free(c);
 }
 
-/* Writes s as a double-quoted string of a data file: " becomes ', blanks
- * stay, control characters become spaces. */
+/* Writes s as a single-quoted gnuplot string ('' for '). */
+static void gp_str(FILE *f, const char *s)
+{
+    put_quoted(f, s, '\'', "''");
+}
+
+/* Writes s as a double-quoted string of a data file (' for "). */
 static void dat_str(FILE *f, const char *s)
 {
-    size_t len = strlen(s) + 1;
-    char *c = malloc(len);
-    if (!c) {
-        fputs("\"?\"", f);
-        return;
-    }
-    rep_utf8_clean(s, c, len);
-    fputc('"', f);
-    for (const char *p = c; *p; p++)
-        fputc(*p == '"' ? '\'' : (*p == '\n' || *p == '\t') ? ' ' : *p, f);
-    fputc('"', f);
-    free(c);
+    put_quoted(f, s, '"', "'");
 }
 
 static FILE *open_out(const char *dir, const char *name, const char *ext, char *err, size_t errlen)
@@ -305,6 +301,36 @@ static size_t max_name(char (*names)[64], size_t n)
     return m;
 }
 
+/* A bar shorter than this (in %) has its value written above it. */
+#define RATE_LABEL_INSIDE 15.0
+
+/*
+ * The plot clauses of one profile's bars in rate.dat (rate in column c,
+ * its interval in c+1, c+2) at x: the bars, their Wilson intervals, and
+ * each value written inside its bar below the interval, or above the interval when the bar
+ * is too short to hold it (a 0% bar then still shows its value).  heights
+ * bit 0: some bar is tall enough, bit 1: some is not (no clause without
+ * points: gnuplot warns about those).
+ */
+static void rate_bars(FILE *f, const char *sep, const char *x, int c, const char *colour,
+                      const char *title_bars, const char *title_ci, int heights)
+{
+    fprintf(f,
+            "%s'rate.dat' using %s:%d with boxes lc rgb '%s' title '%s', \\\n"
+            "     '' using %s:%d:%d:%d with yerrorbars lc rgb '#222222' pt 0 lw 1.2 %s",
+            sep, x, c, colour, title_bars, x, c, c + 1, c + 2, title_ci);
+    if (heights & 1)
+        fprintf(f,
+                ", \\\n     '' using %s:($%d >= %g ? $%d - 3 : NaN):(sprintf('%%.1f', $%d)) "
+                "with labels rotate by 90 right font ',8' tc rgb '#ffffff' notitle",
+                x, c, RATE_LABEL_INSIDE, c + 1, c);
+    if (heights & 2)
+        fprintf(f,
+                ", \\\n     '' using %s:($%d < %g ? $%d + 2.5 : NaN):(sprintf('%%.1f', $%d)) "
+                "with labels rotate by 90 left font ',8' tc rgb '#222222' notitle",
+                x, c, RATE_LABEL_INSIDE, c + 2, c);
+}
+
 /* ---- 1. delivery rate per scenario --------------------------------------- */
 
 static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err, size_t errlen)
@@ -313,7 +339,7 @@ static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err
     *drawn = 0;
     if (m->nscen == 0)
         return 0;
-    int has_legacy = 0, has_fixed = 0, has_gate = 0;
+    int has_legacy = 0, has_fixed = 0, has_gate = 0, heights[2] = {0, 0};
     FILE *f = open_out(dir, name, "dat", err, errlen);
     if (!f)
         return -1;
@@ -329,6 +355,7 @@ static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err
                 const sim_sweep_result *r = &pr[k]->r;
                 fprintf(f, " %.4f %.4f %.4f", pct(r->delivery_rate), pct(r->rate_lo),
                         pct(r->rate_hi));
+                heights[k] |= pct(r->delivery_rate) >= RATE_LABEL_INSIDE ? 1 : 2;
                 if (r->expect_rate >= 0 && (isnan(gate) || pct(r->expect_rate) > gate))
                     gate = pct(r->expect_rate);
             } else {
@@ -372,25 +399,14 @@ static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err
     const char *lx = both ? "($1-0.2)" : "($1)", *fx = both ? "($1+0.2)" : "($1)";
     fprintf(f, "plot ");
     const char *sep = "";
-    int bars_titled = 0;
     if (has_legacy) {
-        fprintf(f,
-                "'rate.dat' using %s:3 with boxes lc rgb '#d62728' title 'legacy profile', \\\n"
-                "     '' using %s:3:4:5 with yerrorbars lc rgb '#222222' pt 0 lw 1.2 title "
-                "'95%% Wilson interval', \\\n"
-                "     '' using %s:($3-3):(sprintf('%%.1f', $3)) with labels rotate by 90 right "
-                "font ',8' tc rgb '#ffffff' notitle",
-                lx, lx, lx);
+        rate_bars(f, sep, lx, 3, "#d62728", "legacy profile", "title '95% Wilson interval'",
+                  heights[0]);
         sep = ", \\\n     ";
-        bars_titled = 1;
     }
     if (has_fixed) {
-        fprintf(f,
-                "%s'rate.dat' using %s:6 with boxes lc rgb '#2ca02c' title 'fixed profile', \\\n"
-                "     '' using %s:6:7:8 with yerrorbars lc rgb '#222222' pt 0 lw 1.2 %s, \\\n"
-                "     '' using %s:($6-3):(sprintf('%%.1f', $6)) with labels rotate by 90 right "
-                "font ',8' tc rgb '#ffffff' notitle",
-                sep, fx, fx, bars_titled ? "notitle" : "title '95% Wilson interval'", fx);
+        rate_bars(f, sep, fx, 6, "#2ca02c", "fixed profile",
+                  has_legacy ? "notitle" : "title '95% Wilson interval'", heights[1]);
         sep = ", \\\n     ";
     }
     if (has_gate)
@@ -473,7 +489,9 @@ static int chart_trend(const rep_model *m, const char *dir, int *drawn, char *er
     if (t->nruns > 1)
         fprintf(f, "set xrange [-0.3:%zu.3]\n", t->nruns - 1);
     else
-        fprintf(f, "set xrange [-1:1]\n");
+        fprintf(f, "set xrange [-1:1]\n"
+                   "set label 1 'one run so far: the lines start with the next run' "
+                   "at graph 0.5, 0.05 center tc rgb '#555555'\n");
     rotated_margins(f, labels, t->nruns, 10);
     tics(f, "xtics", labels, t->nruns);
     fprintf(f, "plot ");

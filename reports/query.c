@@ -147,7 +147,7 @@ int rep_hist_bucket_of(uint64_t v)
 static int load_seeds(sqlite3 *db, int64_t id, sim_sweep_result *r)
 {
     static const char sql[] =
-        "SELECT seed, trace_hash, steps, events, end_time_ns, pass, "
+        "SELECT seed, trace_hash, steps, events, end_time_ns, pass, queue_peak, queue_mean, "
         "reason" SIM_COUNTS(COL_NAME) " FROM seed_results "
                                       "WHERE scenario_result_id = ? ORDER BY seed, id";
     sqlite3_stmt *st = NULL;
@@ -177,9 +177,11 @@ static int load_seeds(sqlite3 *db, int64_t id, sim_sweep_result *r)
         x->events = (uint64_t)sqlite3_column_int64(st, 3);
         x->end_time = (uint64_t)sqlite3_column_int64(st, 4);
         x->pass = sqlite3_column_int(st, 5);
-        col_text(st, 6, x->reason, sizeof x->reason);
+        x->queue_peak = (uint64_t)sqlite3_column_int64(st, 6);
+        x->queue_mean = (uint64_t)sqlite3_column_int64(st, 7);
+        col_text(st, 8, x->reason, sizeof x->reason);
         for (int i = 0; i < SIM_COUNT__N; i++)
-            x->c[i] = (uint64_t)sqlite3_column_int64(st, 7 + i);
+            x->c[i] = (uint64_t)sqlite3_column_int64(st, 9 + i);
     }
     if (rc == SQLITE_DONE)
         rc = 0;

@@ -2,7 +2,7 @@
 --
 -- Documentation only: the schema is created and migrated by reports/store.c
 -- (PRAGMA user_version; v1 = the tables, v2 = runs.host/runs.pid and the
--- indexes), with the count columns generated from SIM_COUNTS in
+-- indexes, v3 = seed_results.queue_peak/queue_mean), with the count columns generated from SIM_COUNTS in
 -- sim/result.h.  `sqlite3 out/results.db .schema` shows the same, comments
 -- included.  tests/test_store.c checks every column is listed here.
 --
@@ -114,7 +114,9 @@ CREATE TABLE seed_results (
   events INTEGER NOT NULL DEFAULT 0, -- engine events processed
   end_time_ns INTEGER NOT NULL DEFAULT 0, -- virtual time of the last event
   pass INTEGER NOT NULL,
-  reason TEXT NOT NULL DEFAULT ''
+  reason TEXT NOT NULL DEFAULT '',
+  queue_peak INTEGER NOT NULL DEFAULT 0, -- (v3) most events pending in the engine at once
+  queue_mean INTEGER NOT NULL DEFAULT 0  -- (v3) mean events pending, over the events processed
 );
 CREATE TABLE failures ( -- one row per failing seed
   id INTEGER PRIMARY KEY,

@@ -110,6 +110,10 @@ static const char *const migrations[] = {
     "CREATE INDEX seed_results_trace ON seed_results(trace_hash);\n"
     "CREATE INDEX failures_sweep ON failures(scenario_result_id, seed);\n"
     "CREATE INDEX latency_hist_sweep ON latency_hist(scenario_result_id, bucket_low_ns);\n",
+
+    /* v3: the engine's queue depth per seed (0 in seeds recorded before). */
+    "ALTER TABLE seed_results ADD COLUMN queue_peak INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE seed_results ADD COLUMN queue_mean INTEGER NOT NULL DEFAULT 0;\n",
 };
 
 static const char sql_ins_sweep[] =
@@ -124,10 +128,10 @@ static const char sql_ins_sweep[] =
 static const char sql_ins_seed[] =
     "INSERT INTO seed_results (scenario_result_id, seed, "
     SIM_COUNTS(COL_NAME)
-    "trace_hash, steps, events, end_time_ns, pass, reason) "
+    "trace_hash, steps, events, end_time_ns, pass, reason, queue_peak, queue_mean) "
     "VALUES (?, ?, "
     SIM_COUNTS(COL_Q)
-    "?, ?, ?, ?, ?, ?)";
+    "?, ?, ?, ?, ?, ?, ?, ?)";
 /* clang-format on */
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == REP_SCHEMA_VERSION,
@@ -490,6 +494,8 @@ static int insert_sweep(rep_store *s, int64_t run_id, const sim_sweep_result *r)
         sqlite3_bind_int64(st, p++, (sqlite3_int64)x->end_time);
         sqlite3_bind_int(st, p++, x->pass ? 1 : 0);
         sqlite3_bind_text(st, p++, x->reason, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, p++, (sqlite3_int64)x->queue_peak);
+        sqlite3_bind_int64(st, p++, (sqlite3_int64)x->queue_mean);
         if (step_reset(st) != 0)
             return db_fail(s, "recording a seed");
         if (x->pass)

@@ -119,6 +119,8 @@ int rep_synth_seed(const rep_synth_spec *sp, uint64_t seed, sim_seed_result *out
     out->steps = 40ull * n + 100;
     out->events = 55ull * n + 120;
     out->end_time = 1000000000ull * (5 + (uint64_t)(unif(&x) * 20));
+    out->queue_peak = 8 + out->trace_hash % (4ull * n + 1);
+    out->queue_mean = 1 + out->queue_peak / 3;
     /* The seed's verdict by the sweep's expectations. */
     sim_sweep_result *tmp = calloc(1, sizeof *tmp);
     if (!tmp)

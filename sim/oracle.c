@@ -16,7 +16,9 @@ typedef struct tab {
     uint32_t user;
     view_change *views; /* owned, in time order */
     size_t nviews, capviews;
-    int64_t last_none; /* latest message sent "for the thread I will be given", -1 */
+    int64_t last_none;  /* latest message sent "for the thread I will be given", -1 */
+    view_change *links; /* transport up (1) / down (0) changes, in time order (owned) */
+    size_t nlinks, caplinks;
 } tab;
 
 /* What tab (first_tab + k) saw of one event. */
@@ -101,8 +103,10 @@ void sim_oracle_free(sim_oracle *o)
 {
     if (!o)
         return;
-    for (uint32_t c = 0; c < o->ntabs && o->tabs; c++)
+    for (uint32_t c = 0; c < o->ntabs && o->tabs; c++) {
         free(o->tabs[c].views);
+        free(o->tabs[c].links);
+    }
     free(o->tabs);
     free(o->first_tab);
     free(o->tab_count);
@@ -137,6 +141,31 @@ int sim_oracle_view(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread)
     return 0;
 }
 
+int sim_oracle_link(sim_oracle *o, uint32_t c, uint64_t now, int up)
+{
+    tab *t = &o->tabs[c];
+    if (t->nlinks && t->links[t->nlinks - 1].thread == up)
+        return 0;
+    if (sim_grow((void **)&t->links, &t->caplinks, t->nlinks + 1, sizeof(view_change)))
+        return -1;
+    t->links[t->nlinks++] = (view_change){now, up};
+    return 0;
+}
+
+/* link_at: did tab t have a transport up at time `at`?  O(log l). */
+static int link_at(const tab *t, uint64_t at)
+{
+    size_t lo = 0, hi = t->nlinks;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t->links[mid].at <= at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? t->links[lo - 1].thread : 0;
+}
+
 /* view_at returns tab c's view at time t (the last change at or before t).
  * O(log v) by binary search over the tab's view history. */
 static int32_t view_at(const tab *t, uint64_t at)
@@ -152,11 +181,12 @@ static int32_t view_at(const tab *t, uint64_t at)
     return lo ? t->views[lo - 1].thread : SIM_VIEW_CLOSED;
 }
 
-/* stays_open: was tab t open during the whole of [from, to]?  O(v) over
- * the tab's view changes. */
+/* stays_open: was tab t open during the whole of [from, to], with its
+ * transport up at `to` (a tab still reconnecting when the deadline passes
+ * could at best get it late)?  O(v) over the tab's view changes. */
 static int stays_open(const tab *t, uint64_t from, uint64_t to)
 {
-    if (view_at(t, from) == SIM_VIEW_CLOSED)
+    if (view_at(t, from) == SIM_VIEW_CLOSED || (t->nlinks && !link_at(t, to)))
         return 0;
     for (size_t i = 0; i < t->nviews; i++)
         if (t->views[i].at > from && t->views[i].at <= to && t->views[i].thread == SIM_VIEW_CLOSED)

@@ -11,7 +11,8 @@
  *
  * Definitions (DESIGN.md section 4):
  *  expected(e, c): tab c of e's user was open and viewing e's thread when e
- *    was emitted, and stayed open for the delivery deadline (a tab that
+ *    was emitted, and stayed open for the delivery deadline, with its
+ *    transport up when the deadline passed (a tab that
  *    closes is not owed it; one that clicks elsewhere still is, unless the
  *    core did send it and the transport lost it after the tab had moved
  *    on: the tab resumes the thread it shows, not the one it left);
@@ -63,6 +64,11 @@ void sim_oracle_free(sim_oracle *o);
 /* sim_oracle_view: tab c now views `thread` (an index, SIM_VIEW_NONE or
  * SIM_VIEW_CLOSED).  Times never decrease.  0 or -1. */
 int sim_oracle_view(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread);
+
+/* sim_oracle_link: tab c's transport is now up (1) or down (0).  A tab
+ * whose transport is down when an event's deadline passes is not owed it
+ * (it could be late at best).  0 or -1. */
+int sim_oracle_link(sim_oracle *o, uint32_t c, uint64_t now, int up);
 
 /* sim_oracle_message: tab c sent a message meant for `thread` (or
  * SIM_VIEW_NONE: "the thread I will be given"), whose run has `nevents`

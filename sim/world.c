@@ -94,6 +94,7 @@ typedef struct client {
     uint32_t index_in_user;
     int64_t conn; /* current sim conn, -1 none */
     uint8_t live, done, reconnecting, parked, ever_connected;
+    const sim_step *stashed; /* a step that needs the connection, held while reconnecting */
     frame stack[10];
     int depth;
     int32_t selected;   /* thread the UI has selected (send/switch), -1 */
@@ -541,6 +542,8 @@ static void conn_open(world *w, uint32_t c)
     w->conns[k].deferred_switch = -1;
     w->conns[k].evid_thread = -1;
     w->clients[c].conn = k;
+    if (sim_oracle_link(w->oracle, c, w->eng.now, 1) != 0)
+        fail(w, "out of memory (oracle)");
     uint32_t p = pkt_new(w);
     if (p == NO_PKT)
         return;
@@ -590,6 +593,7 @@ static void drop(world *w, uint32_t c)
     at(w, w->eng.now + sim_dist_sample_ns(&w->sc->uplink, &cl->net), EV_SERVER_CLOSE, 0,
        (uint64_t)cl->conn, CR_CLOSE_DISCONNECT);
     cl->conn = -1;
+    sim_oracle_link(w->oracle, c, w->eng.now, 0);
 }
 
 /* start_reconnect: new connection after backoff, same user, same thread. */
@@ -723,13 +727,17 @@ static void client_step(world *w, uint32_t c)
     char nb[48];
     if (cl->done)
         return;
-    if (cl->reconnecting) {
-        cl->parked = 1; /* resumes once reconnected */
-        return;
-    }
-    const sim_step *s = next_step(cl);
+    const sim_step *s = cl->stashed ? cl->stashed : next_step(cl);
+    cl->stashed = NULL;
     if (!s) {
         cl->done = 1;
+        return;
+    }
+    /* While the transport is being re-established, steps that need it
+     * wait for it; waiting and closing the tab do not. */
+    if (cl->reconnecting && s->kind != SIM_STEP_WAIT && s->kind != SIM_STEP_CLOSE) {
+        cl->stashed = s;
+        cl->parked = 1; /* resumes once reconnected */
         return;
     }
     uint64_t next = w->eng.now;
@@ -979,6 +987,7 @@ static void on_down(world *w, uint32_t p)
         TR(w, cname(w, c, nb, sizeof(nb)), "closed-by-server", "sock=%" PRIu32, pk.conn);
         k->client_open = 0;
         cl->conn = -1;
+        sim_oracle_link(w->oracle, c, w->eng.now, 0);
         start_reconnect(w, c);
         break;
     default:

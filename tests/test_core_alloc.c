@@ -6,206 +6,13 @@
  * the run must produce exactly the output of the run without failures.
  */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctxready.h"
+#include "tests/lib/core_rec.h"
 
-#define MAYBE_UNUSED __attribute__((unused))
-
-/* CHECK is ck_assert without Check's per-call bookkeeping (a file write
- * per assertion): for loops and callbacks. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            ck_abort_msg("%s:%d: check failed: %s", __FILE__, __LINE__, #cond);                    \
-    } while (0)
-
-/* ------------------------------------------------------------------------ */
-/* Recording host: every callback appends one text line to a log, so tests
- * assert exact output sequences.  Virtual time only. */
-
-typedef struct rec {
-    char *log; /* owned, NUL-terminated */
-    size_t len, cap, mark;
-    uint64_t reqs[4096]; /* associate req ids, in order */
-    size_t nreq;
-    uint64_t msgs[4096]; /* dispatched msg ids, in order */
-    size_t nmsg;
-    size_t ndeliver, nreport;
-} rec;
-
-static void rec_printf(rec *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    CHECK(n >= 0);
-    if (r->len + (size_t)n + 1 > r->cap) {
-        r->cap = (r->len + (size_t)n + 1) * 2;
-        r->log = realloc(r->log, r->cap);
-        CHECK(r->log != NULL);
-    }
-    va_start(ap, fmt);
-    vsnprintf(r->log + r->len, r->cap - r->len, fmt, ap);
-    va_end(ap);
-    r->len += (size_t)n;
-}
-
-#define S(x) ((x) ? (x) : "-")
-#define U(x) ((unsigned long long)(x))
-
-static void on_deliver(void *ud, uint64_t now, cr_conn_id c, const cr_event *e)
-{
-    rec *r = ud;
-    r->ndeliver++;
-    rec_printf(r, "%llu deliver c=%llu %s/%s run=%llu seq=%llu gen=%llu flags=%u tag=%llu\n",
-               U(now), U(c), S(e->user), S(e->thread), U(e->run), U(e->seq), U(e->generation),
-               e->flags, U(e->tag));
-}
-
-static void on_dispatch(void *ud, uint64_t now, cr_conn_id c, const cr_dispatch *d)
-{
-    rec *r = ud;
-    CHECK(r->nmsg < 4096);
-    r->msgs[r->nmsg++] = d->msg_id;
-    rec_printf(r, "%llu dispatch c=%llu msg=%llu %s/%s tag=%llu\n", U(now), U(c), U(d->msg_id),
-               S(d->user), S(d->thread), U(d->tag));
-}
-
-static void on_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id c, const char *user,
-                         const char *thread)
-{
-    rec *r = ud;
-    CHECK(r->nreq < 4096);
-    r->reqs[r->nreq++] = req;
-    rec_printf(r, "%llu associate req=%llu c=%llu %s/%s\n", U(now), U(req), U(c), user, thread);
-}
-
-static void on_notify(void *ud, uint64_t now, cr_conn_id c, const cr_notice *n)
-{
-    static const char *const kinds[] = {"SWITCHED", "SWITCH_FAILED", "REJECTED", "CLOSING"};
-    rec_printf(ud, "%llu notice c=%llu %s thread=%s tag=%llu err=%s\n", U(now), U(c),
-               kinds[n->kind], S(n->thread), U(n->msg_tag), cr_errname(n->error));
-}
-
-static void on_run_go(void *ud, uint64_t now, cr_run_id run)
-{
-    rec_printf(ud, "%llu run_go run=%llu\n", U(now), U(run));
-}
-
-static void on_close(void *ud, uint64_t now, cr_conn_id c, cr_close_reason reason)
-{
-    rec_printf(ud, "%llu close c=%llu reason=%s\n", U(now), U(c), cr_close_reason_name(reason));
-}
-
-static void on_report(void *ud, uint64_t now, const cr_report *p)
-{
-    rec *r = ud;
-    r->nreport++;
-    static const char *const kinds[] = {"OUTCOME", "ERROR", "INFO"};
-    CHECK(p->message != NULL);
-    rec_printf(r, "%llu report %s %s err=%s c=%llu run=%llu %s/%s seq=%llu tag=%llu\n", U(now),
-               kinds[p->kind], p->kind == CR_REPORT_OUTCOME ? cr_outcome_name(p->outcome) : "-",
-               cr_errname(p->error), U(p->conn), U(p->run), S(p->user), S(p->thread), U(p->seq),
-               U(p->tag));
-}
-
-static const cr_callbacks rec_callbacks = {on_deliver, on_dispatch, on_associate, on_notify,
-                                           on_run_go,  on_close,    on_report};
-
-/* The log written since the last call (owned by r, valid until the next
- * output). */
-MAYBE_UNUSED static const char *since(rec *r)
-{
-    static char empty[] = "";
-    const char *s = r->log ? r->log + r->mark : empty;
-    r->mark = r->len;
-    return s;
-}
-
-MAYBE_UNUSED static void rec_free(rec *r)
-{
-    free(r->log);
-}
-
-/* A context on profile `profile` with knob overrides "name=value" (NULL
- * terminated), recording into *r. */
-MAYBE_UNUSED static cr_ctx *new_ctx(rec *r, cr_profile profile, ...)
-{
-    memset(r, 0, sizeof *r);
-    cr_policy p;
-    ck_assert_int_eq(cr_policy_init(&p, profile), 0);
-    va_list ap;
-    va_start(ap, profile);
-    for (const char *kv; (kv = va_arg(ap, const char *));) {
-        char name[64];
-        const char *eq = strchr(kv, '=');
-        ck_assert_ptr_nonnull(eq);
-        ck_assert_uint_lt((size_t)(eq - kv), sizeof name);
-        memcpy(name, kv, (size_t)(eq - kv));
-        name[eq - kv] = '\0';
-        ck_assert_int_eq(cr_policy_set(&p, name, strtoull(eq + 1, NULL, 10)), 0);
-    }
-    va_end(ap);
-    cr_ctx *ctx = NULL;
-    ck_assert_int_eq(cr_ctx_new(&ctx, &p, &rec_callbacks, NULL, r), 0);
-    return ctx;
-}
-
-/* cr_ctx_dump into a malloc'd string (caller frees). */
-static int dump_write(void *arg, const char *line, size_t len)
-{
-    rec *d = arg;
-    CHECK(strlen(line) == len);
-    rec_printf(d, "%s", line);
-    return 0;
-}
-
-MAYBE_UNUSED static char *dump(const cr_ctx *ctx)
-{
-    rec d;
-    memset(&d, 0, sizeof d);
-    ck_assert_int_eq(cr_ctx_dump(ctx, dump_write, &d), 0);
-    return d.log ? d.log : strdup("");
-}
-
-MAYBE_UNUSED static cr_message message(const char *thread, uint64_t last_seq, uint64_t tag)
-{
-    cr_message m = {thread, last_seq, tag, "hello", 5};
-    return m;
-}
-
-MAYBE_UNUSED static cr_conn_id open_auth(cr_ctx *ctx, uint64_t now, const char *user)
-{
-    cr_conn_id c = 0;
-    ck_assert_int_eq(cr_conn_open(ctx, now, &c), 0);
-    ck_assert_int_eq(cr_conn_authenticate(ctx, now, c, user), 0);
-    return c;
-}
-
-MAYBE_UNUSED static cr_conn_state state_of(const cr_ctx *ctx, cr_conn_id c)
-{
-    cr_conn_info info;
-    ck_assert_int_eq(cr_conn_get_info(ctx, c, &info), 0);
-    return info.state;
-}
-
-MAYBE_UNUSED static cr_stats stats(const cr_ctx *ctx)
-{
-    cr_stats s;
-    cr_ctx_get_stats(ctx, &s);
-    return s;
-}
-
-MAYBE_UNUSED static uint64_t last_req(const rec *r)
-{
-    ck_assert_uint_gt(r->nreq, 0);
-    return r->reqs[r->nreq - 1];
-}
 /* ------------------------------------------------------------------------ */
 /* A counting allocator that can fail its Nth call (malloc or realloc). */
 typedef struct fa {
@@ -346,7 +153,7 @@ static void snap_take(harness *h)
     int armed = h->f.armed;
     h->f.armed = 0;
     free(h->snap_dump);
-    h->snap_dump = dump(h->ctx);
+    h->snap_dump = rec_dump(h->ctx);
     cr_ctx_get_stats(h->ctx, &h->snap_stats);
     ck_assert_uint_eq(h->snap_stats.bytes_in_use, h->f.live_bytes);
     h->snap_log = h->r.len;
@@ -358,7 +165,7 @@ static void snap_take(harness *h)
 static void snap_check(harness *h, int line)
 {
     h->f.armed = 0;
-    char *now = dump(h->ctx);
+    char *now = rec_dump(h->ctx);
     ck_assert_msg(strcmp(now, h->snap_dump) == 0, "line %d: dump changed on ENOMEM", line);
     free(now);
     cr_stats s;
@@ -405,7 +212,7 @@ static uint64_t req(harness *h, size_t i)
 static int dump_step(harness *h)
 {
     size_t before = h->dumps.len;
-    int rc = cr_ctx_dump(h->ctx, dump_write, &h->dumps);
+    int rc = cr_ctx_dump(h->ctx, rec_dump_write, &h->dumps);
     if (rc == CR_ENOMEM)
         ck_assert_uint_eq(h->dumps.len, before);
     return rc;
@@ -441,8 +248,8 @@ static void script(harness *h)
     cr_conn_id c1 = 0, c2 = 0, c3 = 0, c4 = 0;
     cr_run_id r1 = 0, r2 = 0, r3 = 0, r4 = 0;
     uint64_t m1 = 0, m2 = 0;
-    cr_message pre1 = message(NULL, 0, 1), pre2 = message("t1", 0, 2);
-    cr_message flood = message(NULL, 0, 9);
+    cr_message pre1 = rec_message(NULL, 0, 1), pre2 = rec_message("t1", 0, 2);
+    cr_message flood = rec_message(NULL, 0, 9);
     cr_event_in ev = {1, 100, "payload", 7};
 
     OK(cr_thread_add(ctx, 0, "alice", "t1"));
@@ -488,7 +295,7 @@ static void script(harness *h)
     OK(cr_run_start_for(ctx, 1502, "alice", "t1", &r4));
     /* grow the maps inside ordinary calls */
     for (int i = 0; i < 12; i++) {
-        cr_message m = message("t2", 0, 50 + (uint64_t)i);
+        cr_message m = rec_message("t2", 0, 50 + (uint64_t)i);
         cr_run_id extra = 0;
         OK(cr_conn_message(ctx, 1502, c2, &m, NULL));
         OK(cr_run_start_for(ctx, 1502, "alice", "t2", &extra));
@@ -542,7 +349,7 @@ START_TEST(test_core_alloc_every_failure_point)
         injected += h.failures;
         ck_assert_msg(strcmp(h.r.log, ref.r.log) == 0, "fail_at %ld: output differs", n);
         ck_assert_str_eq(h.dumps.log, ref.dumps.log);
-        char *a = dump(h.ctx), *b = dump(ref.ctx);
+        char *a = rec_dump(h.ctx), *b = rec_dump(ref.ctx);
         ck_assert_str_eq(a, b);
         free(a);
         free(b);

@@ -4,211 +4,18 @@
  * and generations, closing, pending deadline, floods, misuse.
  */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctxready.h"
+#include "tests/lib/core_rec.h"
 
-#define MAYBE_UNUSED __attribute__((unused))
-
-/* CHECK is ck_assert without Check's per-call bookkeeping (a file write
- * per assertion): for loops and callbacks. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            ck_abort_msg("%s:%d: check failed: %s", __FILE__, __LINE__, #cond);                    \
-    } while (0)
-
-/* ------------------------------------------------------------------------ */
-/* Recording host: every callback appends one text line to a log, so tests
- * assert exact output sequences.  Virtual time only. */
-
-typedef struct rec {
-    char *log; /* owned, NUL-terminated */
-    size_t len, cap, mark;
-    uint64_t reqs[4096]; /* associate req ids, in order */
-    size_t nreq;
-    uint64_t msgs[4096]; /* dispatched msg ids, in order */
-    size_t nmsg;
-    size_t ndeliver, nreport;
-} rec;
-
-static void rec_printf(rec *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    CHECK(n >= 0);
-    if (r->len + (size_t)n + 1 > r->cap) {
-        r->cap = (r->len + (size_t)n + 1) * 2;
-        r->log = realloc(r->log, r->cap);
-        CHECK(r->log != NULL);
-    }
-    va_start(ap, fmt);
-    vsnprintf(r->log + r->len, r->cap - r->len, fmt, ap);
-    va_end(ap);
-    r->len += (size_t)n;
-}
-
-#define S(x) ((x) ? (x) : "-")
-#define U(x) ((unsigned long long)(x))
-
-static void on_deliver(void *ud, uint64_t now, cr_conn_id c, const cr_event *e)
-{
-    rec *r = ud;
-    r->ndeliver++;
-    rec_printf(r, "%llu deliver c=%llu %s/%s run=%llu seq=%llu gen=%llu flags=%u tag=%llu\n",
-               U(now), U(c), S(e->user), S(e->thread), U(e->run), U(e->seq), U(e->generation),
-               e->flags, U(e->tag));
-}
-
-static void on_dispatch(void *ud, uint64_t now, cr_conn_id c, const cr_dispatch *d)
-{
-    rec *r = ud;
-    CHECK(r->nmsg < 4096);
-    r->msgs[r->nmsg++] = d->msg_id;
-    rec_printf(r, "%llu dispatch c=%llu msg=%llu %s/%s tag=%llu\n", U(now), U(c), U(d->msg_id),
-               S(d->user), S(d->thread), U(d->tag));
-}
-
-static void on_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id c, const char *user,
-                         const char *thread)
-{
-    rec *r = ud;
-    CHECK(r->nreq < 4096);
-    r->reqs[r->nreq++] = req;
-    rec_printf(r, "%llu associate req=%llu c=%llu %s/%s\n", U(now), U(req), U(c), user, thread);
-}
-
-static void on_notify(void *ud, uint64_t now, cr_conn_id c, const cr_notice *n)
-{
-    static const char *const kinds[] = {"SWITCHED", "SWITCH_FAILED", "REJECTED", "CLOSING"};
-    rec_printf(ud, "%llu notice c=%llu %s thread=%s tag=%llu err=%s\n", U(now), U(c),
-               kinds[n->kind], S(n->thread), U(n->msg_tag), cr_errname(n->error));
-}
-
-static void on_run_go(void *ud, uint64_t now, cr_run_id run)
-{
-    rec_printf(ud, "%llu run_go run=%llu\n", U(now), U(run));
-}
-
-static void on_close(void *ud, uint64_t now, cr_conn_id c, cr_close_reason reason)
-{
-    rec_printf(ud, "%llu close c=%llu reason=%s\n", U(now), U(c), cr_close_reason_name(reason));
-}
-
-static void on_report(void *ud, uint64_t now, const cr_report *p)
-{
-    rec *r = ud;
-    r->nreport++;
-    static const char *const kinds[] = {"OUTCOME", "ERROR", "INFO"};
-    CHECK(p->message != NULL);
-    rec_printf(r, "%llu report %s %s err=%s c=%llu run=%llu %s/%s seq=%llu tag=%llu\n", U(now),
-               kinds[p->kind], p->kind == CR_REPORT_OUTCOME ? cr_outcome_name(p->outcome) : "-",
-               cr_errname(p->error), U(p->conn), U(p->run), S(p->user), S(p->thread), U(p->seq),
-               U(p->tag));
-}
-
-static const cr_callbacks rec_callbacks = {on_deliver, on_dispatch, on_associate, on_notify,
-                                           on_run_go,  on_close,    on_report};
-
-/* The log written since the last call (owned by r, valid until the next
- * output). */
-MAYBE_UNUSED static const char *since(rec *r)
-{
-    static char empty[] = "";
-    const char *s = r->log ? r->log + r->mark : empty;
-    r->mark = r->len;
-    return s;
-}
-
-MAYBE_UNUSED static void rec_free(rec *r)
-{
-    free(r->log);
-}
-
-/* A context on profile `profile` with knob overrides "name=value" (NULL
- * terminated), recording into *r. */
-MAYBE_UNUSED static cr_ctx *new_ctx(rec *r, cr_profile profile, ...)
-{
-    memset(r, 0, sizeof *r);
-    cr_policy p;
-    ck_assert_int_eq(cr_policy_init(&p, profile), 0);
-    va_list ap;
-    va_start(ap, profile);
-    for (const char *kv; (kv = va_arg(ap, const char *));) {
-        char name[64];
-        const char *eq = strchr(kv, '=');
-        ck_assert_ptr_nonnull(eq);
-        ck_assert_uint_lt((size_t)(eq - kv), sizeof name);
-        memcpy(name, kv, (size_t)(eq - kv));
-        name[eq - kv] = '\0';
-        ck_assert_int_eq(cr_policy_set(&p, name, strtoull(eq + 1, NULL, 10)), 0);
-    }
-    va_end(ap);
-    cr_ctx *ctx = NULL;
-    ck_assert_int_eq(cr_ctx_new(&ctx, &p, &rec_callbacks, NULL, r), 0);
-    return ctx;
-}
-
-/* cr_ctx_dump into a malloc'd string (caller frees). */
-static int dump_write(void *arg, const char *line, size_t len)
-{
-    rec *d = arg;
-    CHECK(strlen(line) == len);
-    rec_printf(d, "%s", line);
-    return 0;
-}
-
-MAYBE_UNUSED static char *dump(const cr_ctx *ctx)
-{
-    rec d;
-    memset(&d, 0, sizeof d);
-    ck_assert_int_eq(cr_ctx_dump(ctx, dump_write, &d), 0);
-    return d.log ? d.log : strdup("");
-}
-
-MAYBE_UNUSED static cr_message message(const char *thread, uint64_t last_seq, uint64_t tag)
-{
-    cr_message m = {thread, last_seq, tag, "hello", 5};
-    return m;
-}
-
-MAYBE_UNUSED static cr_conn_id open_auth(cr_ctx *ctx, uint64_t now, const char *user)
-{
-    cr_conn_id c = 0;
-    ck_assert_int_eq(cr_conn_open(ctx, now, &c), 0);
-    ck_assert_int_eq(cr_conn_authenticate(ctx, now, c, user), 0);
-    return c;
-}
-
-MAYBE_UNUSED static cr_conn_state state_of(const cr_ctx *ctx, cr_conn_id c)
-{
-    cr_conn_info info;
-    ck_assert_int_eq(cr_conn_get_info(ctx, c, &info), 0);
-    return info.state;
-}
-
-MAYBE_UNUSED static cr_stats stats(const cr_ctx *ctx)
-{
-    cr_stats s;
-    cr_ctx_get_stats(ctx, &s);
-    return s;
-}
-
-MAYBE_UNUSED static uint64_t last_req(const rec *r)
-{
-    ck_assert_uint_gt(r->nreq, 0);
-    return r->reqs[r->nreq - 1];
-}
 /* ------------------------------------------------------------------------ */
 START_TEST(test_core_conn_open_assigns_increasing_ids)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     for (cr_conn_id want = 1; want <= 3; want++) {
         cr_conn_id c = 0;
         ck_assert_int_eq(cr_conn_open(ctx, want * 10, &c), 0);
@@ -226,10 +33,10 @@ START_TEST(test_core_conn_open_assigns_increasing_ids)
     cr_conn_id c = 0;
     ck_assert_int_eq(cr_conn_open(ctx, 50, &c), 0);
     ck_assert_uint_eq(c, 4);
-    cr_stats s = stats(ctx);
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.conns_by_state[CR_CONN_OPEN], 3);
     ck_assert_uint_eq(s.conns_by_state[CR_CONN_CLOSED], 1);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -238,7 +45,7 @@ END_TEST
 START_TEST(test_core_conn_authenticate_moves_to_pending_context)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_conn_id c = 0;
     ck_assert_int_eq(cr_conn_open(ctx, 0, &c), 0);
     ck_assert_int_eq(cr_conn_authenticate(ctx, 1, c, "alice"), 0);
@@ -249,10 +56,10 @@ START_TEST(test_core_conn_authenticate_moves_to_pending_context)
     ck_assert_int_eq(cr_conn_authenticate(ctx, 2, c, "alice"), CR_ESTATE);
     ck_assert_int_eq(cr_conn_authenticate(ctx, 2, c, "bob"), CR_ESTATE);
     ck_assert_int_eq(cr_conn_authenticate(ctx, 2, 77, "bob"), CR_ENOTFOUND);
-    cr_stats s = stats(ctx);
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.conns_by_state[CR_CONN_OPEN], 0);
     ck_assert_uint_eq(s.conns_by_state[CR_CONN_PENDING_CONTEXT], 1);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -263,14 +70,14 @@ END_TEST
 START_TEST(test_core_conn_message_fixed_associates_then_dispatches)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     ck_assert_int_eq(cr_thread_add(ctx, 0, "alice", "t1"), 0);
-    cr_conn_id c = open_auth(ctx, 10, "alice");
-    cr_message m = message("t1", 0, 7);
+    cr_conn_id c = rec_open_auth(ctx, 10, "alice");
+    cr_message m = rec_message("t1", 0, 7);
     uint64_t mid = 0;
     ck_assert_int_eq(cr_conn_message(ctx, 20, c, &m, &mid), 0);
     ck_assert_uint_eq(mid, 1);
-    ck_assert_str_eq(since(&r), "20 associate req=1 c=1 alice/t1\n");
+    ck_assert_str_eq(rec_since(&r), "20 associate req=1 c=1 alice/t1\n");
     cr_conn_info info;
     cr_conn_get_info(ctx, c, &info);
     ck_assert_int_eq(info.state, CR_CONN_PENDING_CONTEXT);
@@ -278,8 +85,8 @@ START_TEST(test_core_conn_message_fixed_associates_then_dispatches)
     ck_assert_uint_eq(info.queued_messages, 1);
     ck_assert_uint_eq(info.assoc_attempts, 1);
 
-    ck_assert_int_eq(cr_assoc_complete(ctx, 30, last_req(&r), 1), 0);
-    ck_assert_str_eq(since(&r), "30 dispatch c=1 msg=1 alice/t1 tag=7\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 30, rec_last_req(&r), 1), 0);
+    ck_assert_str_eq(rec_since(&r), "30 dispatch c=1 msg=1 alice/t1 tag=7\n");
     cr_conn_get_info(ctx, c, &info);
     ck_assert_int_eq(info.state, CR_CONN_READY);
     ck_assert_str_eq(info.thread, "t1");
@@ -287,7 +94,7 @@ START_TEST(test_core_conn_message_fixed_associates_then_dispatches)
     ck_assert_uint_eq(info.generation, 1);
     ck_assert_uint_eq(info.ready_at, 30);
     ck_assert_uint_eq(info.queued_messages, 0);
-    cr_stats s = stats(ctx);
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.connect_to_ready.count, 1);
     ck_assert_uint_eq(s.connect_to_ready.sum, 30 - 10);
     ck_assert_uint_eq(s.messages_received, 1);
@@ -297,11 +104,11 @@ START_TEST(test_core_conn_message_fixed_associates_then_dispatches)
     /* now ready: the next message goes straight through */
     m.tag = 8;
     ck_assert_int_eq(cr_conn_message(ctx, 40, c, &m, &mid), 0);
-    ck_assert_str_eq(since(&r), "40 dispatch c=1 msg=2 alice/t1 tag=8\n");
+    ck_assert_str_eq(rec_since(&r), "40 dispatch c=1 msg=2 alice/t1 tag=8\n");
     m.thread = NULL;
     m.tag = 9;
     ck_assert_int_eq(cr_conn_message(ctx, 41, c, &m, &mid), 0);
-    ck_assert_str_eq(since(&r), "41 dispatch c=1 msg=3 alice/t1 tag=9\n");
+    ck_assert_str_eq(rec_since(&r), "41 dispatch c=1 msg=3 alice/t1 tag=9\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -313,40 +120,40 @@ END_TEST
 START_TEST(test_core_conn_message_legacy_associates_at_run_go)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_LEGACY, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_LEGACY, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 10, "alice");
-    cr_message m = message("t1", 0, 7);
+    cr_conn_id c = rec_open_auth(ctx, 10, "alice");
+    cr_message m = rec_message("t1", 0, 7);
     uint64_t mid = 0;
     ck_assert_int_eq(cr_conn_message(ctx, 20, c, &m, &mid), 0);
-    ck_assert_str_eq(since(&r), "20 dispatch c=1 msg=1 alice/t1 tag=7\n");
+    ck_assert_str_eq(rec_since(&r), "20 dispatch c=1 msg=1 alice/t1 tag=7\n");
     cr_run_id run = 0;
     ck_assert_int_eq(cr_run_start(ctx, 25, mid, &run), 0);
-    ck_assert_str_eq(since(&r), "25 run_go run=1\n25 associate req=1 c=1 alice/t1\n");
+    ck_assert_str_eq(rec_since(&r), "25 run_go run=1\n25 associate req=1 c=1 alice/t1\n");
     cr_event_in ev = {0, 99, "x", 1};
     uint64_t seq = 123;
     cr_outcome o = CR_OUTCOME_COUNT;
     ck_assert_int_eq(cr_run_emit(ctx, 26, run, &ev, &seq, &o), 0);
     ck_assert_int_eq(o, CR_OUTCOME_DELIVERED); /* the legacy router's belief */
     ck_assert_uint_eq(seq, 0);
-    ck_assert_str_eq(since(&r), "");
-    cr_stats s = stats(ctx);
+    ck_assert_str_eq(rec_since(&r), "");
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.runs_context_lost, 1);
     ck_assert_uint_eq(s.events_emitted, 1);
     for (int i = 0; i < CR_OUTCOME_COUNT; i++)
         ck_assert_uint_eq(s.outcomes[i], 0);
 
-    ck_assert_int_eq(cr_assoc_complete(ctx, 30, last_req(&r), 1), 0);
-    ck_assert_str_eq(since(&r), "");
-    ck_assert_int_eq(state_of(ctx, c), CR_CONN_READY);
+    ck_assert_int_eq(cr_assoc_complete(ctx, 30, rec_last_req(&r), 1), 0);
+    ck_assert_str_eq(rec_since(&r), "");
+    ck_assert_int_eq(rec_state_of(ctx, c), CR_CONN_READY);
     /* the second message of the thread works */
     m.tag = 8;
     ck_assert_int_eq(cr_conn_message(ctx, 40, c, &m, &mid), 0);
     ck_assert_int_eq(cr_run_start(ctx, 45, mid, &run), 0);
     ck_assert_int_eq(cr_run_emit(ctx, 46, run, &ev, &seq, &o), 0);
-    ck_assert_str_eq(since(&r), "40 dispatch c=1 msg=2 alice/t1 tag=8\n"
-                                "45 run_go run=2\n"
-                                "46 deliver c=1 alice/t1 run=2 seq=1 gen=1 flags=0 tag=99\n");
+    ck_assert_str_eq(rec_since(&r), "40 dispatch c=1 msg=2 alice/t1 tag=8\n"
+                                    "45 run_go run=2\n"
+                                    "46 deliver c=1 alice/t1 run=2 seq=1 gen=1 flags=0 tag=99\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -357,30 +164,30 @@ END_TEST
 START_TEST(test_core_conn_preauth_cache_replayed_in_order)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_conn_id c = 0;
     cr_conn_open(ctx, 0, &c);
-    cr_message m1 = message(NULL, 0, 1), m2 = message("t1", 0, 2);
+    cr_message m1 = rec_message(NULL, 0, 1), m2 = rec_message("t1", 0, 2);
     ck_assert_int_eq(cr_conn_message(ctx, 1, c, &m1, NULL), 0);
     ck_assert_int_eq(cr_conn_message(ctx, 2, c, &m2, NULL), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     cr_conn_info info;
     cr_conn_get_info(ctx, c, &info);
     ck_assert_uint_eq(info.preauth_messages, 2);
-    ck_assert_uint_eq(stats(ctx).messages_preauth_now, 2);
+    ck_assert_uint_eq(rec_stats(ctx).messages_preauth_now, 2);
 
     ck_assert_int_eq(cr_conn_authenticate(ctx, 3, c, "alice"), 0);
-    ck_assert_str_eq(since(&r), "3 associate req=1 c=1 alice/t1\n");
+    ck_assert_str_eq(rec_since(&r), "3 associate req=1 c=1 alice/t1\n");
     cr_conn_get_info(ctx, c, &info);
     ck_assert_uint_eq(info.preauth_messages, 0);
     ck_assert_uint_eq(info.queued_messages, 2);
-    ck_assert_uint_eq(stats(ctx).messages_preauth_now, 0);
-    ck_assert_uint_eq(stats(ctx).messages_queued_now, 2);
+    ck_assert_uint_eq(rec_stats(ctx).messages_preauth_now, 0);
+    ck_assert_uint_eq(rec_stats(ctx).messages_queued_now, 2);
 
-    ck_assert_int_eq(cr_assoc_complete(ctx, 4, last_req(&r), 1), 0);
-    ck_assert_str_eq(since(&r), "4 dispatch c=1 msg=1 alice/t1 tag=1\n"
-                                "4 dispatch c=1 msg=2 alice/t1 tag=2\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 4, rec_last_req(&r), 1), 0);
+    ck_assert_str_eq(rec_since(&r), "4 dispatch c=1 msg=1 alice/t1 tag=1\n"
+                                    "4 dispatch c=1 msg=2 alice/t1 tag=2\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -424,18 +231,18 @@ END_TEST
 START_TEST(test_core_conn_preauth_legacy_dispatches_without_context)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_LEGACY, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_LEGACY, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_conn_id c = 0;
     cr_conn_open(ctx, 0, &c);
-    cr_message m = message("t1", 0, 1);
+    cr_message m = rec_message("t1", 0, 1);
     uint64_t mid = 0;
     ck_assert_int_eq(cr_conn_message(ctx, 1, c, &m, &mid), 0);
-    ck_assert_str_eq(since(&r), "1 dispatch c=1 msg=1 -/- tag=1\n");
+    ck_assert_str_eq(rec_since(&r), "1 dispatch c=1 msg=1 -/- tag=1\n");
     cr_run_id run = 0;
     ck_assert_int_eq(cr_run_start(ctx, 2, mid, &run), 0);
-    ck_assert_str_eq(since(&r), "2 run_go run=1\n");
-    ck_assert_uint_eq(stats(ctx).runs_context_lost, 1);
+    ck_assert_str_eq(rec_since(&r), "2 run_go run=1\n");
+    ck_assert_uint_eq(rec_stats(ctx).runs_context_lost, 1);
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -447,26 +254,26 @@ START_TEST(test_core_conn_foreign_thread_refused)
 {
     for (int profile = 0; profile < 2; profile++) {
         rec r;
-        cr_ctx *ctx = new_ctx(&r, (cr_profile)profile, NULL);
+        cr_ctx *ctx = rec_new_ctx(&r, (cr_profile)profile, NULL);
         cr_thread_add(ctx, 0, "bob", "t9");
         cr_thread_add(ctx, 0, "alice", "t1");
-        cr_conn_id c = open_auth(ctx, 0, "alice");
-        cr_message m = message("t9", 0, 5);
+        cr_conn_id c = rec_open_auth(ctx, 0, "alice");
+        cr_message m = rec_message("t9", 0, 5);
         ck_assert_int_eq(cr_conn_message(ctx, 1, c, &m, NULL), CR_EFOREIGN);
-        ck_assert_str_eq(since(&r), "1 notice c=1 REJECTED thread=- tag=5 err=CR_EFOREIGN\n"
-                                    "1 report ERROR - err=CR_EFOREIGN c=1 run=0 alice/t9 seq=0 "
-                                    "tag=5\n");
-        m = message("nobody-owns-this", 0, 6);
+        ck_assert_str_eq(rec_since(&r), "1 notice c=1 REJECTED thread=- tag=5 err=CR_EFOREIGN\n"
+                                        "1 report ERROR - err=CR_EFOREIGN c=1 run=0 alice/t9 seq=0 "
+                                        "tag=5\n");
+        m = rec_message("nobody-owns-this", 0, 6);
         ck_assert_int_eq(cr_conn_message(ctx, 2, c, &m, NULL), CR_EFOREIGN);
         ck_assert_int_eq(cr_conn_switch(ctx, 3, c, "t9", 0), CR_EFOREIGN);
-        cr_stats s = stats(ctx);
+        cr_stats s = rec_stats(ctx);
         ck_assert_uint_eq(s.messages_received, 2);
         ck_assert_uint_eq(s.messages_rejected, 2);
         ck_assert_uint_eq(s.messages_dispatched, 0);
         ck_assert_uint_eq(s.assoc_requested, 0);
         ck_assert_uint_eq(s.errors_reported, 3);
         ck_assert_uint_eq(s.notices_sent, 2);
-        ck_assert_int_eq(state_of(ctx, c), CR_CONN_PENDING_CONTEXT);
+        ck_assert_int_eq(rec_state_of(ctx, c), CR_CONN_PENDING_CONTEXT);
         cr_run_id run;
         ck_assert_int_eq(cr_run_start_for(ctx, 4, "alice", "t9", &run), CR_EFOREIGN);
         cr_ctx_del(ctx);
@@ -479,29 +286,29 @@ END_TEST
 START_TEST(test_core_conn_switch_notice_after_binding)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     ck_assert_int_eq(cr_conn_switch(ctx, 1, c, "t1", 0), 0);
-    ck_assert_str_eq(since(&r), "1 associate req=1 c=1 alice/t1\n");
+    ck_assert_str_eq(rec_since(&r), "1 associate req=1 c=1 alice/t1\n");
     ck_assert_int_eq(cr_assoc_complete(ctx, 2, 1, 1), 0);
-    ck_assert_str_eq(since(&r), "2 notice c=1 SWITCHED thread=t1 tag=0 err=0\n");
+    ck_assert_str_eq(rec_since(&r), "2 notice c=1 SWITCHED thread=t1 tag=0 err=0\n");
     /* already there, nothing in flight: just the notice */
     ck_assert_int_eq(cr_conn_switch(ctx, 3, c, "t1", 0), 0);
-    ck_assert_str_eq(since(&r), "3 notice c=1 SWITCHED thread=t1 tag=0 err=0\n");
-    ck_assert_uint_eq(stats(ctx).assoc_requested, 1);
+    ck_assert_str_eq(rec_since(&r), "3 notice c=1 SWITCHED thread=t1 tag=0 err=0\n");
+    ck_assert_uint_eq(rec_stats(ctx).assoc_requested, 1);
     cr_ctx_del(ctx);
     rec_free(&r);
 
-    ctx = new_ctx(&r, CR_PROFILE_FIXED, "verify_before_notify=0", NULL);
+    ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "verify_before_notify=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    c = open_auth(ctx, 0, "alice");
+    c = rec_open_auth(ctx, 0, "alice");
     ck_assert_int_eq(cr_conn_switch(ctx, 1, c, "t1", 0), 0);
-    ck_assert_str_eq(since(&r), "1 associate req=1 c=1 alice/t1\n"
-                                "1 notice c=1 SWITCHED thread=t1 tag=0 err=0\n");
+    ck_assert_str_eq(rec_since(&r), "1 associate req=1 c=1 alice/t1\n"
+                                    "1 notice c=1 SWITCHED thread=t1 tag=0 err=0\n");
     ck_assert_int_eq(cr_assoc_complete(ctx, 2, 1, 1), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -510,15 +317,15 @@ END_TEST
 START_TEST(test_core_conn_switch_needs_authentication)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_conn_id c = 0;
     cr_conn_open(ctx, 0, &c);
-    char *before = dump(ctx);
+    char *before = rec_dump(ctx);
     ck_assert_int_eq(cr_conn_switch(ctx, 1, c, "t1", 0), CR_ESTATE);
-    char *after = dump(ctx);
+    char *after = rec_dump(ctx);
     ck_assert_str_eq(before, after);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     free(before);
     free(after);
     cr_ctx_del(ctx);
@@ -531,16 +338,16 @@ END_TEST
 START_TEST(test_core_conn_switch_keeps_old_thread_until_bound)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     cr_conn_switch(ctx, 1, c, "t1", 0);
-    cr_assoc_complete(ctx, 2, last_req(&r), 1);
+    cr_assoc_complete(ctx, 2, rec_last_req(&r), 1);
     cr_run_id run = 0;
     ck_assert_int_eq(cr_run_start_for(ctx, 3, "alice", "t1", &run), 0);
     ck_assert_int_eq(cr_conn_switch(ctx, 4, c, "t2", 0), 0);
-    since(&r);
+    rec_since(&r);
     cr_conn_info info;
     cr_conn_get_info(ctx, c, &info);
     ck_assert_int_eq(info.state, CR_CONN_READY);
@@ -553,10 +360,10 @@ START_TEST(test_core_conn_switch_keeps_old_thread_until_bound)
     cr_outcome o;
     ck_assert_int_eq(cr_run_emit(ctx, 5, run, &ev, NULL, &o), 0);
     ck_assert_int_eq(o, CR_OUTCOME_DELIVERED);
-    ck_assert_str_eq(since(&r), "5 deliver c=1 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n");
+    ck_assert_str_eq(rec_since(&r), "5 deliver c=1 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n");
 
-    ck_assert_int_eq(cr_assoc_complete(ctx, 6, last_req(&r), 1), 0);
-    ck_assert_str_eq(since(&r), "6 notice c=1 SWITCHED thread=t2 tag=0 err=0\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 6, rec_last_req(&r), 1), 0);
+    ck_assert_str_eq(rec_since(&r), "6 notice c=1 SWITCHED thread=t2 tag=0 err=0\n");
     cr_conn_get_info(ctx, c, &info);
     ck_assert_str_eq(info.thread, "t2");
     ck_assert_uint_eq(info.generation, 2);
@@ -567,7 +374,7 @@ START_TEST(test_core_conn_switch_keeps_old_thread_until_bound)
     ev.tag = 2;
     ck_assert_int_eq(cr_run_emit(ctx, 7, run, &ev, NULL, &o), 0);
     ck_assert_int_eq(o, CR_OUTCOME_COUNT); /* buffered for t1, not sent to t2 */
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -578,31 +385,31 @@ END_TEST
 START_TEST(test_core_conn_stale_association_ignored)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
     cr_thread_add(ctx, 0, "alice", "t3");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     cr_conn_switch(ctx, 1, c, "t2", 0);
     cr_conn_switch(ctx, 2, c, "t3", 0);
-    ck_assert_str_eq(since(&r), "1 associate req=1 c=1 alice/t2\n"
-                                "2 associate req=2 c=1 alice/t3\n");
-    char *before = dump(ctx);
-    cr_stats s0 = stats(ctx);
+    ck_assert_str_eq(rec_since(&r), "1 associate req=1 c=1 alice/t2\n"
+                                    "2 associate req=2 c=1 alice/t3\n");
+    char *before = rec_dump(ctx);
+    cr_stats s0 = rec_stats(ctx);
     ck_assert_int_eq(cr_assoc_complete(ctx, 3, 1, 1), 0);
     ck_assert_int_eq(cr_assoc_complete(ctx, 3, 1, 0), 0);
-    char *after = dump(ctx);
+    char *after = rec_dump(ctx);
     ck_assert_str_eq(before, after);
-    cr_stats s1 = stats(ctx);
+    cr_stats s1 = rec_stats(ctx);
     ck_assert_int_eq(memcmp(&s0, &s1, sizeof s0), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     ck_assert_int_eq(cr_assoc_complete(ctx, 3, 0, 1), CR_ENOTFOUND);
     ck_assert_int_eq(cr_assoc_complete(ctx, 3, 3, 1), CR_ENOTFOUND);
 
     ck_assert_int_eq(cr_assoc_complete(ctx, 4, 2, 1), 0);
-    ck_assert_str_eq(since(&r), "4 notice c=1 SWITCHED thread=t3 tag=0 err=0\n");
+    ck_assert_str_eq(rec_since(&r), "4 notice c=1 SWITCHED thread=t3 tag=0 err=0\n");
     ck_assert_int_eq(cr_assoc_complete(ctx, 5, 2, 1), 0); /* answered twice: stale */
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     cr_conn_info info;
     cr_conn_get_info(ctx, c, &info);
     ck_assert_str_eq(info.thread, "t3");
@@ -619,16 +426,16 @@ END_TEST
 START_TEST(test_core_conn_generation_counts_bindings)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     const char *path[] = {"t1", "t2", "t1", "t1"};
     for (int i = 0; i < 4; i++) {
         if (i == 3) /* rebinding to the same thread needs a newer request */
             cr_conn_switch(ctx, 10 * i, c, "t2", 0);
         cr_conn_switch(ctx, 10 * i + 1, c, path[i], 0);
-        cr_assoc_complete(ctx, 10 * i + 2, last_req(&r), 1);
+        cr_assoc_complete(ctx, 10 * i + 2, rec_last_req(&r), 1);
         cr_conn_info info;
         cr_conn_get_info(ctx, c, &info);
         ck_assert_uint_eq(info.generation, (uint64_t)i + 1);
@@ -636,10 +443,10 @@ START_TEST(test_core_conn_generation_counts_bindings)
     }
     cr_run_id run;
     cr_run_start_for(ctx, 50, "alice", "t1", &run);
-    since(&r);
+    rec_since(&r);
     cr_event_in ev = {0, 1, NULL, 0};
     cr_run_emit(ctx, 51, run, &ev, NULL, NULL);
-    ck_assert_str_eq(since(&r), "51 deliver c=1 alice/t1 run=1 seq=1 gen=4 flags=0 tag=1\n");
+    ck_assert_str_eq(rec_since(&r), "51 deliver c=1 alice/t1 run=1 seq=1 gen=4 flags=0 tag=1\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -651,21 +458,21 @@ END_TEST
 START_TEST(test_core_conn_assoc_retry_backoff_then_give_up)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "update_retries=2", "update_backoff=10", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "update_retries=2", "update_backoff=10", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     ck_assert_int_eq(cr_conn_switch(ctx, 0, c, "t1", 0), 0);
-    cr_message m = message("t1", 0, 9);
+    cr_message m = rec_message("t1", 0, 9);
     ck_assert_int_eq(cr_conn_message(ctx, 0, c, &m, NULL), 0);
-    ck_assert_str_eq(since(&r), "0 associate req=1 c=1 alice/t1\n");
+    ck_assert_str_eq(rec_since(&r), "0 associate req=1 c=1 alice/t1\n");
 
     ck_assert_int_eq(cr_assoc_complete(ctx, 100, 1, 0), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 110);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 109), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 110), 0);
-    ck_assert_str_eq(since(&r), "110 associate req=2 c=1 alice/t1\n");
+    ck_assert_str_eq(rec_since(&r), "110 associate req=2 c=1 alice/t1\n");
     cr_conn_info info;
     cr_conn_get_info(ctx, c, &info);
     ck_assert_uint_eq(info.assoc_attempts, 2);
@@ -673,15 +480,15 @@ START_TEST(test_core_conn_assoc_retry_backoff_then_give_up)
     ck_assert_int_eq(cr_assoc_complete(ctx, 120, 2, 0), 0);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 140);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 145), 0);
-    ck_assert_str_eq(since(&r), "145 associate req=3 c=1 alice/t1\n");
+    ck_assert_str_eq(rec_since(&r), "145 associate req=3 c=1 alice/t1\n");
 
     ck_assert_int_eq(cr_assoc_complete(ctx, 150, 3, 0), 0);
-    ck_assert_str_eq(since(&r),
+    ck_assert_str_eq(rec_since(&r),
                      "150 report ERROR - err=CR_ESTATE c=1 run=0 alice/t1 seq=0 tag=0\n"
                      "150 notice c=1 SWITCH_FAILED thread=t1 tag=0 err=CR_ESTATE\n"
                      "150 notice c=1 REJECTED thread=- tag=9 err=CR_ESTATE\n"
                      "150 report ERROR - err=CR_ESTATE c=1 run=0 alice/t1 seq=0 tag=9\n");
-    cr_stats s = stats(ctx);
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.assoc_requested, 3);
     ck_assert_uint_eq(s.assoc_failed, 3);
     ck_assert_uint_eq(s.assoc_retried, 2);
@@ -692,7 +499,7 @@ START_TEST(test_core_conn_assoc_retry_backoff_then_give_up)
     ck_assert_int_eq(info.state, CR_CONN_PENDING_CONTEXT);
     /* a stale retry answer after giving up is ignored */
     ck_assert_int_eq(cr_assoc_complete(ctx, 160, 2, 1), 0);
-    ck_assert_int_eq(state_of(ctx, c), CR_CONN_PENDING_CONTEXT);
+    ck_assert_int_eq(rec_state_of(ctx, c), CR_CONN_PENDING_CONTEXT);
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -704,26 +511,27 @@ END_TEST
 START_TEST(test_core_conn_give_up_while_bound_keeps_old_thread)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "update_retries=1", "update_backoff=5", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "update_retries=1", "update_backoff=5", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     cr_conn_switch(ctx, 0, c, "t1", 0);
     cr_assoc_complete(ctx, 1, 1, 1);
     cr_conn_switch(ctx, 2, c, "t2", 0);
-    cr_message m1 = message(NULL, 0, 1), m2 = message("t2", 0, 2);
+    cr_message m1 = rec_message(NULL, 0, 1), m2 = rec_message("t2", 0, 2);
     cr_conn_message(ctx, 3, c, &m1, NULL);
     cr_conn_message(ctx, 3, c, &m2, NULL);
-    since(&r);
+    rec_since(&r);
     cr_assoc_complete(ctx, 4, 2, 0);
     cr_ctx_handle_expiry(ctx, 9);
-    ck_assert_str_eq(since(&r), "9 associate req=3 c=1 alice/t2\n");
+    ck_assert_str_eq(rec_since(&r), "9 associate req=3 c=1 alice/t2\n");
     cr_assoc_complete(ctx, 10, 3, 0);
-    ck_assert_str_eq(since(&r), "10 report ERROR - err=CR_ESTATE c=1 run=0 alice/t2 seq=0 tag=0\n"
-                                "10 notice c=1 SWITCH_FAILED thread=t2 tag=0 err=CR_ESTATE\n"
-                                "10 notice c=1 REJECTED thread=- tag=2 err=CR_ESTATE\n"
-                                "10 report ERROR - err=CR_ESTATE c=1 run=0 alice/t2 seq=0 tag=2\n"
-                                "10 dispatch c=1 msg=1 alice/t1 tag=1\n");
+    ck_assert_str_eq(rec_since(&r),
+                     "10 report ERROR - err=CR_ESTATE c=1 run=0 alice/t2 seq=0 tag=0\n"
+                     "10 notice c=1 SWITCH_FAILED thread=t2 tag=0 err=CR_ESTATE\n"
+                     "10 notice c=1 REJECTED thread=- tag=2 err=CR_ESTATE\n"
+                     "10 report ERROR - err=CR_ESTATE c=1 run=0 alice/t2 seq=0 tag=2\n"
+                     "10 dispatch c=1 msg=1 alice/t1 tag=1\n");
     cr_conn_info info;
     cr_conn_get_info(ctx, c, &info);
     ck_assert_int_eq(info.state, CR_CONN_READY);
@@ -740,22 +548,23 @@ END_TEST
 START_TEST(test_core_conn_assoc_failure_silent_without_retries)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "update_retries=0", "pending_deadline=1000", NULL);
+    cr_ctx *ctx =
+        rec_new_ctx(&r, CR_PROFILE_FIXED, "update_retries=0", "pending_deadline=1000", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
-    cr_message m = message("t1", 0, 1);
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
+    cr_message m = rec_message("t1", 0, 1);
     cr_conn_message(ctx, 0, c, &m, NULL);
-    since(&r);
+    rec_since(&r);
     ck_assert_int_eq(cr_assoc_complete(ctx, 10, 1, 0), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     cr_conn_info info;
     cr_conn_get_info(ctx, c, &info);
     ck_assert_str_eq(info.assoc_target, "t1");
     ck_assert_uint_eq(info.queued_messages, 1);
-    m = message(NULL, 0, 2);
+    m = rec_message(NULL, 0, 2);
     ck_assert_int_eq(cr_conn_message(ctx, 20, c, &m, NULL), 0);
-    ck_assert_str_eq(since(&r), "");
-    cr_stats s = stats(ctx);
+    ck_assert_str_eq(rec_since(&r), "");
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.assoc_failed, 1);
     ck_assert_uint_eq(s.assoc_retried, 0);
     ck_assert_uint_eq(s.errors_reported, 0);
@@ -763,16 +572,16 @@ START_TEST(test_core_conn_assoc_failure_silent_without_retries)
 
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 1000);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 1000), 0);
-    ck_assert_str_eq(since(&r),
+    ck_assert_str_eq(rec_since(&r),
                      "1000 notice c=1 CLOSING thread=- tag=0 err=0\n"
                      "1000 close c=1 reason=no context before the pending deadline\n"
                      "1000 report ERROR - err=CR_ECLOSED c=1 run=0 alice/t1 seq=0 tag=1\n"
                      "1000 report ERROR - err=CR_ECLOSED c=1 run=0 alice/- seq=0 tag=2\n");
-    s = stats(ctx);
+    s = rec_stats(ctx);
     ck_assert_uint_eq(s.conns_closed_pending_timeout, 1);
     ck_assert_uint_eq(s.messages_rejected, 2);
     ck_assert_uint_eq(s.messages_queued_now, 0);
-    ck_assert_int_eq(state_of(ctx, c), CR_CONN_CLOSED);
+    ck_assert_int_eq(rec_state_of(ctx, c), CR_CONN_CLOSED);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
     cr_ctx_del(ctx);
     rec_free(&r);
@@ -784,24 +593,25 @@ END_TEST
 START_TEST(test_core_conn_pending_deadline_spares_ready)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "pending_deadline=100", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "pending_deadline=100", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id ready = open_auth(ctx, 0, "alice"), never = 0, late = 0;
+    cr_conn_id ready = rec_open_auth(ctx, 0, "alice"), never = 0, late = 0;
     cr_conn_open(ctx, 0, &never);
     cr_conn_switch(ctx, 50, ready, "t1", 0);
-    cr_assoc_complete(ctx, 60, last_req(&r), 1);
+    cr_assoc_complete(ctx, 60, rec_last_req(&r), 1);
     cr_conn_open(ctx, 70, &late);
-    since(&r);
+    rec_since(&r);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 100);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 500), 0);
-    ck_assert_str_eq(since(&r), "500 notice c=2 CLOSING thread=- tag=0 err=0\n"
-                                "500 close c=2 reason=no context before the pending deadline\n"
-                                "500 notice c=3 CLOSING thread=- tag=0 err=0\n"
-                                "500 close c=3 reason=no context before the pending deadline\n");
-    ck_assert_int_eq(state_of(ctx, ready), CR_CONN_READY);
-    ck_assert_int_eq(state_of(ctx, never), CR_CONN_CLOSED);
-    ck_assert_int_eq(state_of(ctx, late), CR_CONN_CLOSED);
-    ck_assert_uint_eq(stats(ctx).conns_closed_pending_timeout, 2);
+    ck_assert_str_eq(rec_since(&r),
+                     "500 notice c=2 CLOSING thread=- tag=0 err=0\n"
+                     "500 close c=2 reason=no context before the pending deadline\n"
+                     "500 notice c=3 CLOSING thread=- tag=0 err=0\n"
+                     "500 close c=3 reason=no context before the pending deadline\n");
+    ck_assert_int_eq(rec_state_of(ctx, ready), CR_CONN_READY);
+    ck_assert_int_eq(rec_state_of(ctx, never), CR_CONN_CLOSED);
+    ck_assert_int_eq(rec_state_of(ctx, late), CR_CONN_CLOSED);
+    ck_assert_uint_eq(rec_stats(ctx).conns_closed_pending_timeout, 2);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
     cr_ctx_del(ctx);
     rec_free(&r);
@@ -813,35 +623,35 @@ END_TEST
 START_TEST(test_core_conn_close_rejects_waiting_messages)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_conn_id c = 0;
     cr_conn_open(ctx, 0, &c);
-    cr_message m1 = message(NULL, 0, 1), m2 = message("t1", 0, 2);
+    cr_message m1 = rec_message(NULL, 0, 1), m2 = rec_message("t1", 0, 2);
     cr_conn_message(ctx, 1, c, &m1, NULL);
     cr_conn_message(ctx, 2, c, &m2, NULL);
     ck_assert_int_eq(cr_conn_close(ctx, 5, c, CR_CLOSE_CLIENT), 0);
-    ck_assert_str_eq(since(&r), "5 report ERROR - err=CR_ECLOSED c=1 run=0 -/- seq=0 tag=1\n"
-                                "5 report ERROR - err=CR_ECLOSED c=1 run=0 -/t1 seq=0 tag=2\n");
-    cr_stats s = stats(ctx);
+    ck_assert_str_eq(rec_since(&r), "5 report ERROR - err=CR_ECLOSED c=1 run=0 -/- seq=0 tag=1\n"
+                                    "5 report ERROR - err=CR_ECLOSED c=1 run=0 -/t1 seq=0 tag=2\n");
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.messages_rejected, 2);
     ck_assert_uint_eq(s.messages_preauth_now, 0);
     ck_assert_uint_eq(s.conns_by_state[CR_CONN_CLOSED], 1);
     ck_assert_uint_eq(s.conns_by_state[CR_CONN_OPEN], 0);
     ck_assert_uint_eq(s.conns_closed_pending_timeout, 0);
 
-    char *before = dump(ctx);
-    s = stats(ctx);
+    char *before = rec_dump(ctx);
+    s = rec_stats(ctx);
     ck_assert_int_eq(cr_conn_close(ctx, 6, c, CR_CLOSE_CLIENT), CR_ECLOSED);
     ck_assert_int_eq(cr_conn_message(ctx, 6, c, &m1, NULL), CR_ECLOSED);
     ck_assert_int_eq(cr_conn_authenticate(ctx, 6, c, "alice"), CR_ECLOSED);
     ck_assert_int_eq(cr_conn_switch(ctx, 6, c, "t1", 0), CR_ECLOSED);
-    char *after = dump(ctx);
+    char *after = rec_dump(ctx);
     ck_assert_str_eq(before, after);
-    cr_stats s2 = stats(ctx);
+    cr_stats s2 = rec_stats(ctx);
     ck_assert_int_eq(memcmp(&s, &s2, sizeof s), 0);
-    ck_assert_str_eq(since(&r), "");
-    ck_assert_int_eq(state_of(ctx, c), CR_CONN_CLOSED);
+    ck_assert_str_eq(rec_since(&r), "");
+    ck_assert_int_eq(rec_state_of(ctx, c), CR_CONN_CLOSED);
     free(before);
     free(after);
     cr_ctx_del(ctx);
@@ -853,14 +663,14 @@ END_TEST
 START_TEST(test_core_conn_close_makes_association_stale)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     cr_conn_switch(ctx, 1, c, "t1", 0);
     cr_conn_close(ctx, 2, c, CR_CLOSE_DISCONNECT);
-    since(&r);
+    rec_since(&r);
     ck_assert_int_eq(cr_assoc_complete(ctx, 3, 1, 1), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     int ready = 1;
     cr_ctx_is_ready(ctx, "alice", "t1", &ready);
     ck_assert_int_eq(ready, 0);
@@ -874,34 +684,34 @@ END_TEST
 START_TEST(test_core_conn_queue_flood_bounded)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "pending_max=4", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "pending_max=4", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     int full = 0;
     uint64_t bytes_at_bound = 0;
     for (int i = 1; i <= 10; i++) {
-        cr_message m = message(i == 1 ? "t1" : NULL, 0, (uint64_t)i);
+        cr_message m = rec_message(i == 1 ? "t1" : NULL, 0, (uint64_t)i);
         int rc = cr_conn_message(ctx, (uint64_t)i, c, &m, NULL);
         ck_assert(rc == 0 || rc == CR_EFULL);
         full += rc == CR_EFULL;
         if (i == 4)
-            bytes_at_bound = stats(ctx).bytes_in_use;
+            bytes_at_bound = rec_stats(ctx).bytes_in_use;
     }
     ck_assert_int_eq(full, 6);
-    cr_stats s = stats(ctx);
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.messages_queued_now, 4);
     ck_assert_uint_eq(s.messages_received, 10);
     ck_assert_uint_eq(s.messages_rejected, 6);
     ck_assert_uint_eq(s.errors_reported, 6);
     ck_assert_uint_eq(s.notices_sent, 0); /* the return code told the host */
     ck_assert_uint_eq(s.bytes_in_use, bytes_at_bound);
-    since(&r);
+    rec_since(&r);
     cr_assoc_complete(ctx, 20, 1, 1);
-    ck_assert_str_eq(since(&r), "20 dispatch c=1 msg=1 alice/t1 tag=1\n"
-                                "20 dispatch c=1 msg=2 alice/t1 tag=2\n"
-                                "20 dispatch c=1 msg=3 alice/t1 tag=3\n"
-                                "20 dispatch c=1 msg=4 alice/t1 tag=4\n");
-    s = stats(ctx);
+    ck_assert_str_eq(rec_since(&r), "20 dispatch c=1 msg=1 alice/t1 tag=1\n"
+                                    "20 dispatch c=1 msg=2 alice/t1 tag=2\n"
+                                    "20 dispatch c=1 msg=3 alice/t1 tag=3\n"
+                                    "20 dispatch c=1 msg=4 alice/t1 tag=4\n");
+    s = rec_stats(ctx);
     ck_assert_uint_eq(s.messages_received, s.messages_dispatched + s.messages_rejected +
                                                s.messages_queued_now + s.messages_preauth_now);
     cr_ctx_del(ctx);
@@ -914,28 +724,29 @@ END_TEST
 START_TEST(test_core_conn_preauth_flood_bounded)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "preauth_max=3", "pending_max=2", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "preauth_max=3", "pending_max=2", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_conn_id c = 0;
     cr_conn_open(ctx, 0, &c);
     int full = 0;
     for (int i = 1; i <= 8; i++) {
-        cr_message m = message(NULL, 0, (uint64_t)i);
+        cr_message m = rec_message(NULL, 0, (uint64_t)i);
         int rc = cr_conn_message(ctx, 1, c, &m, NULL);
         ck_assert(rc == 0 || rc == CR_EFULL);
         full += rc == CR_EFULL;
     }
     ck_assert_int_eq(full, 5);
-    ck_assert_uint_eq(stats(ctx).messages_preauth_now, 3);
-    ck_assert_str_eq(since(&r), "1 report ERROR - err=CR_EFULL c=1 run=0 -/- seq=0 tag=4\n"
-                                "1 report ERROR - err=CR_EFULL c=1 run=0 -/- seq=0 tag=5\n"
-                                "1 report ERROR - err=CR_EFULL c=1 run=0 -/- seq=0 tag=6\n"
-                                "1 report ERROR - err=CR_EFULL c=1 run=0 -/- seq=0 tag=7\n"
-                                "1 report ERROR - err=CR_EFULL c=1 run=0 -/- seq=0 tag=8\n");
+    ck_assert_uint_eq(rec_stats(ctx).messages_preauth_now, 3);
+    ck_assert_str_eq(rec_since(&r), "1 report ERROR - err=CR_EFULL c=1 run=0 -/- seq=0 tag=4\n"
+                                    "1 report ERROR - err=CR_EFULL c=1 run=0 -/- seq=0 tag=5\n"
+                                    "1 report ERROR - err=CR_EFULL c=1 run=0 -/- seq=0 tag=6\n"
+                                    "1 report ERROR - err=CR_EFULL c=1 run=0 -/- seq=0 tag=7\n"
+                                    "1 report ERROR - err=CR_EFULL c=1 run=0 -/- seq=0 tag=8\n");
     ck_assert_int_eq(cr_conn_authenticate(ctx, 2, c, "alice"), 0);
-    ck_assert_str_eq(since(&r), "2 notice c=1 REJECTED thread=- tag=3 err=CR_EFULL\n"
-                                "2 report ERROR - err=CR_EFULL c=1 run=0 alice/- seq=0 tag=3\n");
-    cr_stats s = stats(ctx);
+    ck_assert_str_eq(rec_since(&r),
+                     "2 notice c=1 REJECTED thread=- tag=3 err=CR_EFULL\n"
+                     "2 report ERROR - err=CR_EFULL c=1 run=0 alice/- seq=0 tag=3\n");
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.messages_queued_now, 2);
     ck_assert_uint_eq(s.messages_preauth_now, 0);
     ck_assert_uint_eq(s.messages_rejected, 6);
@@ -946,6 +757,23 @@ START_TEST(test_core_conn_preauth_flood_bounded)
 }
 END_TEST
 
+/* A FIXED context in which alice's connection (id into *c, c may be NULL)
+ * sent m1 (tag 1) naming t1 at 1 and m2 (tag 2) naming t2 at 2, each asking
+ * for its association. */
+static cr_ctx *queued_t1_then_t2(rec *r, cr_conn_id *c)
+{
+    cr_ctx *ctx = rec_new_ctx(r, CR_PROFILE_FIXED, NULL);
+    cr_thread_add(ctx, 0, "alice", "t1");
+    cr_thread_add(ctx, 0, "alice", "t2");
+    cr_conn_id id = rec_open_auth(ctx, 0, "alice");
+    cr_message m1 = rec_message("t1", 0, 1), m2 = rec_message("t2", 0, 2);
+    cr_conn_message(ctx, 1, id, &m1, NULL);
+    cr_conn_message(ctx, 2, id, &m2, NULL);
+    if (c)
+        *c = id;
+    return ctx;
+}
+
 /* Queue order is kept across threads, and the user's latest thread wins
  * the view: m1 names t1, m2 names t2 (superseding t1's association).  t1's
  * superseded association still succeeds: t1's context is established, so
@@ -955,22 +783,17 @@ END_TEST
 START_TEST(test_core_conn_queue_keeps_order_across_threads)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
-    cr_thread_add(ctx, 0, "alice", "t1");
-    cr_thread_add(ctx, 0, "alice", "t2");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
-    cr_message m1 = message("t1", 0, 1), m2 = message("t2", 0, 2);
-    cr_conn_message(ctx, 1, c, &m1, NULL);
-    cr_conn_message(ctx, 2, c, &m2, NULL);
-    ck_assert_str_eq(since(&r), "1 associate req=1 c=1 alice/t1\n"
-                                "2 associate req=2 c=1 alice/t2\n");
+    cr_conn_id c;
+    cr_ctx *ctx = queued_t1_then_t2(&r, &c);
+    ck_assert_str_eq(rec_since(&r), "1 associate req=1 c=1 alice/t1\n"
+                                    "2 associate req=2 c=1 alice/t2\n");
     ck_assert_int_eq(cr_assoc_complete(ctx, 3, 1, 1), 0); /* superseded, but t1 exists */
-    ck_assert_str_eq(since(&r), "3 dispatch c=1 msg=1 alice/t1 tag=1\n");
+    ck_assert_str_eq(rec_since(&r), "3 dispatch c=1 msg=1 alice/t1 tag=1\n");
     cr_conn_info info;
     cr_conn_get_info(ctx, c, &info);
     ck_assert_int_eq(info.state, CR_CONN_PENDING_CONTEXT); /* not bound to t1 */
     ck_assert_int_eq(cr_assoc_complete(ctx, 4, 2, 1), 0);
-    ck_assert_str_eq(since(&r), "4 dispatch c=1 msg=2 alice/t2 tag=2\n");
+    ck_assert_str_eq(rec_since(&r), "4 dispatch c=1 msg=2 alice/t2 tag=2\n");
     cr_conn_get_info(ctx, c, &info);
     ck_assert_str_eq(info.thread, "t2");
     ck_assert_uint_eq(info.generation, 1);
@@ -984,21 +807,15 @@ END_TEST
 START_TEST(test_core_conn_queue_superseded_failure_reasks)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
-    cr_thread_add(ctx, 0, "alice", "t1");
-    cr_thread_add(ctx, 0, "alice", "t2");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
-    cr_message m1 = message("t1", 0, 1), m2 = message("t2", 0, 2);
-    cr_conn_message(ctx, 1, c, &m1, NULL);
-    cr_conn_message(ctx, 2, c, &m2, NULL);
-    since(&r);
+    cr_ctx *ctx = queued_t1_then_t2(&r, NULL);
+    rec_since(&r);
     ck_assert_int_eq(cr_assoc_complete(ctx, 3, 1, 0), 0); /* superseded and failed */
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     ck_assert_int_eq(cr_assoc_complete(ctx, 4, 2, 1), 0);
-    ck_assert_str_eq(since(&r), "4 associate req=3 c=1 alice/t1\n");
+    ck_assert_str_eq(rec_since(&r), "4 associate req=3 c=1 alice/t1\n");
     ck_assert_int_eq(cr_assoc_complete(ctx, 5, 3, 1), 0);
-    ck_assert_str_eq(since(&r), "5 dispatch c=1 msg=1 alice/t1 tag=1\n"
-                                "5 dispatch c=1 msg=2 alice/t2 tag=2\n");
+    ck_assert_str_eq(rec_since(&r), "5 dispatch c=1 msg=1 alice/t1 tag=1\n"
+                                    "5 dispatch c=1 msg=2 alice/t2 tag=2\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -1009,19 +826,19 @@ END_TEST
 START_TEST(test_core_conn_no_queue_dispatches_current_context)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "queue_until_context=0", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "queue_until_context=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
-    cr_message m = message("t1", 0, 1);
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
+    cr_message m = rec_message("t1", 0, 1);
     cr_conn_message(ctx, 1, c, &m, NULL);
-    ck_assert_str_eq(since(&r), "1 associate req=1 c=1 alice/t1\n"
-                                "1 dispatch c=1 msg=1 alice/- tag=1\n");
+    ck_assert_str_eq(rec_since(&r), "1 associate req=1 c=1 alice/t1\n"
+                                    "1 dispatch c=1 msg=1 alice/- tag=1\n");
     cr_assoc_complete(ctx, 2, 1, 1);
-    m = message("t2", 0, 2);
+    m = rec_message("t2", 0, 2);
     cr_conn_message(ctx, 3, c, &m, NULL);
-    ck_assert_str_eq(since(&r), "3 associate req=2 c=1 alice/t2\n"
-                                "3 dispatch c=1 msg=2 alice/t1 tag=2\n");
+    ck_assert_str_eq(rec_since(&r), "3 associate req=2 c=1 alice/t2\n"
+                                    "3 dispatch c=1 msg=2 alice/t1 tag=2\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -1032,14 +849,14 @@ END_TEST
 START_TEST(test_core_conn_misuse_changes_nothing)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "max_payload=8", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "max_payload=8", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "bob", "t9");
-    cr_conn_id a = open_auth(ctx, 0, "alice"), o = 0;
+    cr_conn_id a = rec_open_auth(ctx, 0, "alice"), o = 0;
     cr_conn_open(ctx, 0, &o);
-    cr_conn_id gone = open_auth(ctx, 0, "alice");
+    cr_conn_id gone = rec_open_auth(ctx, 0, "alice");
     cr_conn_close(ctx, 0, gone, CR_CLOSE_CLIENT);
-    cr_message q = message("t1", 0, 1);
+    cr_message q = rec_message("t1", 0, 1);
     uint64_t mid = 0;
     cr_conn_message(ctx, 1, a, &q, &mid);
     cr_assoc_complete(ctx, 2, 1, 1);
@@ -1047,7 +864,7 @@ START_TEST(test_core_conn_misuse_changes_nothing)
     cr_run_start(ctx, 3, mid, &run);
     cr_run_start_for(ctx, 3, "alice", "t1", &ended);
     cr_run_end(ctx, 3, ended);
-    since(&r);
+    rec_since(&r);
 
     char long_id[CR_ID_MAX + 2];
     memset(long_id, 'x', sizeof long_id - 1);
@@ -1062,8 +879,8 @@ START_TEST(test_core_conn_misuse_changes_nothing)
     int ready;
     cr_conn_info info;
 
-    char *before = dump(ctx);
-    cr_stats s0 = stats(ctx);
+    char *before = rec_dump(ctx);
+    cr_stats s0 = rec_stats(ctx);
     uint64_t t = 10;
     struct {
         int got, want;
@@ -1131,11 +948,11 @@ START_TEST(test_core_conn_misuse_changes_nothing)
     for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
         ck_assert_msg(calls[i].got == calls[i].want, "call %zu: got %s, want %s", i,
                       cr_errname(calls[i].got), cr_errname(calls[i].want));
-    char *after = dump(ctx);
+    char *after = rec_dump(ctx);
     ck_assert_str_eq(before, after);
-    cr_stats s1 = stats(ctx);
+    cr_stats s1 = rec_stats(ctx);
     ck_assert_int_eq(memcmp(&s0, &s1, sizeof s0), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     /* a valid identifier of exactly CR_ID_MAX bytes is fine */
     ck_assert_int_eq(cr_thread_add(ctx, t, max_id, max_id), 0);
     ck_assert_int_eq(cr_ctx_is_ready(ctx, max_id, max_id, &ready), 0);
@@ -1151,16 +968,16 @@ END_TEST
 START_TEST(test_core_conn_thread_add_idempotent_and_per_user)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     ck_assert_int_eq(cr_thread_add(ctx, 0, "alice", "t"), 0);
-    uint64_t bytes = stats(ctx).bytes_in_use;
+    uint64_t bytes = rec_stats(ctx).bytes_in_use;
     ck_assert_int_eq(cr_thread_add(ctx, 1, "alice", "t"), 0);
-    ck_assert_uint_eq(stats(ctx).bytes_in_use, bytes);
-    cr_conn_id b = open_auth(ctx, 2, "bob");
+    ck_assert_uint_eq(rec_stats(ctx).bytes_in_use, bytes);
+    cr_conn_id b = rec_open_auth(ctx, 2, "bob");
     ck_assert_int_eq(cr_conn_switch(ctx, 3, b, "t", 0), CR_EFOREIGN);
     ck_assert_int_eq(cr_thread_add(ctx, 4, "bob", "t"), 0);
     ck_assert_int_eq(cr_conn_switch(ctx, 5, b, "t", 0), 0);
-    cr_assoc_complete(ctx, 6, last_req(&r), 1);
+    cr_assoc_complete(ctx, 6, rec_last_req(&r), 1);
     int ready = 0;
     cr_ctx_is_ready(ctx, "bob", "t", &ready);
     ck_assert_int_eq(ready, 1);

@@ -5,207 +5,14 @@
  */
 #include <check.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/src/metrics.h"
 #include "ctxready.h"
+#include "tests/lib/core_rec.h"
 
-#define MAYBE_UNUSED __attribute__((unused))
-
-/* CHECK is ck_assert without Check's per-call bookkeeping (a file write
- * per assertion): for loops and callbacks. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            ck_abort_msg("%s:%d: check failed: %s", __FILE__, __LINE__, #cond);                    \
-    } while (0)
-
-/* ------------------------------------------------------------------------ */
-/* Recording host: every callback appends one text line to a log, so tests
- * assert exact output sequences.  Virtual time only. */
-
-typedef struct rec {
-    char *log; /* owned, NUL-terminated */
-    size_t len, cap, mark;
-    uint64_t reqs[4096]; /* associate req ids, in order */
-    size_t nreq;
-    uint64_t msgs[4096]; /* dispatched msg ids, in order */
-    size_t nmsg;
-    size_t ndeliver, nreport;
-} rec;
-
-static void rec_printf(rec *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    CHECK(n >= 0);
-    if (r->len + (size_t)n + 1 > r->cap) {
-        r->cap = (r->len + (size_t)n + 1) * 2;
-        r->log = realloc(r->log, r->cap);
-        CHECK(r->log != NULL);
-    }
-    va_start(ap, fmt);
-    vsnprintf(r->log + r->len, r->cap - r->len, fmt, ap);
-    va_end(ap);
-    r->len += (size_t)n;
-}
-
-#define S(x) ((x) ? (x) : "-")
-#define U(x) ((unsigned long long)(x))
-
-static void on_deliver(void *ud, uint64_t now, cr_conn_id c, const cr_event *e)
-{
-    rec *r = ud;
-    r->ndeliver++;
-    rec_printf(r, "%llu deliver c=%llu %s/%s run=%llu seq=%llu gen=%llu flags=%u tag=%llu\n",
-               U(now), U(c), S(e->user), S(e->thread), U(e->run), U(e->seq), U(e->generation),
-               e->flags, U(e->tag));
-}
-
-static void on_dispatch(void *ud, uint64_t now, cr_conn_id c, const cr_dispatch *d)
-{
-    rec *r = ud;
-    CHECK(r->nmsg < 4096);
-    r->msgs[r->nmsg++] = d->msg_id;
-    rec_printf(r, "%llu dispatch c=%llu msg=%llu %s/%s tag=%llu\n", U(now), U(c), U(d->msg_id),
-               S(d->user), S(d->thread), U(d->tag));
-}
-
-static void on_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id c, const char *user,
-                         const char *thread)
-{
-    rec *r = ud;
-    CHECK(r->nreq < 4096);
-    r->reqs[r->nreq++] = req;
-    rec_printf(r, "%llu associate req=%llu c=%llu %s/%s\n", U(now), U(req), U(c), user, thread);
-}
-
-static void on_notify(void *ud, uint64_t now, cr_conn_id c, const cr_notice *n)
-{
-    static const char *const kinds[] = {"SWITCHED", "SWITCH_FAILED", "REJECTED", "CLOSING"};
-    rec_printf(ud, "%llu notice c=%llu %s thread=%s tag=%llu err=%s\n", U(now), U(c),
-               kinds[n->kind], S(n->thread), U(n->msg_tag), cr_errname(n->error));
-}
-
-static void on_run_go(void *ud, uint64_t now, cr_run_id run)
-{
-    rec_printf(ud, "%llu run_go run=%llu\n", U(now), U(run));
-}
-
-static void on_close(void *ud, uint64_t now, cr_conn_id c, cr_close_reason reason)
-{
-    rec_printf(ud, "%llu close c=%llu reason=%s\n", U(now), U(c), cr_close_reason_name(reason));
-}
-
-static void on_report(void *ud, uint64_t now, const cr_report *p)
-{
-    rec *r = ud;
-    r->nreport++;
-    static const char *const kinds[] = {"OUTCOME", "ERROR", "INFO"};
-    CHECK(p->message != NULL);
-    rec_printf(r, "%llu report %s %s err=%s c=%llu run=%llu %s/%s seq=%llu tag=%llu\n", U(now),
-               kinds[p->kind], p->kind == CR_REPORT_OUTCOME ? cr_outcome_name(p->outcome) : "-",
-               cr_errname(p->error), U(p->conn), U(p->run), S(p->user), S(p->thread), U(p->seq),
-               U(p->tag));
-}
-
-static const cr_callbacks rec_callbacks = {on_deliver, on_dispatch, on_associate, on_notify,
-                                           on_run_go,  on_close,    on_report};
-
-/* The log written since the last call (owned by r, valid until the next
- * output). */
-MAYBE_UNUSED static const char *since(rec *r)
-{
-    static char empty[] = "";
-    const char *s = r->log ? r->log + r->mark : empty;
-    r->mark = r->len;
-    return s;
-}
-
-MAYBE_UNUSED static void rec_free(rec *r)
-{
-    free(r->log);
-}
-
-/* A context on profile `profile` with knob overrides "name=value" (NULL
- * terminated), recording into *r. */
-MAYBE_UNUSED static cr_ctx *new_ctx(rec *r, cr_profile profile, ...)
-{
-    memset(r, 0, sizeof *r);
-    cr_policy p;
-    ck_assert_int_eq(cr_policy_init(&p, profile), 0);
-    va_list ap;
-    va_start(ap, profile);
-    for (const char *kv; (kv = va_arg(ap, const char *));) {
-        char name[64];
-        const char *eq = strchr(kv, '=');
-        ck_assert_ptr_nonnull(eq);
-        ck_assert_uint_lt((size_t)(eq - kv), sizeof name);
-        memcpy(name, kv, (size_t)(eq - kv));
-        name[eq - kv] = '\0';
-        ck_assert_int_eq(cr_policy_set(&p, name, strtoull(eq + 1, NULL, 10)), 0);
-    }
-    va_end(ap);
-    cr_ctx *ctx = NULL;
-    ck_assert_int_eq(cr_ctx_new(&ctx, &p, &rec_callbacks, NULL, r), 0);
-    return ctx;
-}
-
-/* cr_ctx_dump into a malloc'd string (caller frees). */
-static int dump_write(void *arg, const char *line, size_t len)
-{
-    rec *d = arg;
-    CHECK(strlen(line) == len);
-    rec_printf(d, "%s", line);
-    return 0;
-}
-
-MAYBE_UNUSED static char *dump(const cr_ctx *ctx)
-{
-    rec d;
-    memset(&d, 0, sizeof d);
-    ck_assert_int_eq(cr_ctx_dump(ctx, dump_write, &d), 0);
-    return d.log ? d.log : strdup("");
-}
-
-MAYBE_UNUSED static cr_message message(const char *thread, uint64_t last_seq, uint64_t tag)
-{
-    cr_message m = {thread, last_seq, tag, "hello", 5};
-    return m;
-}
-
-MAYBE_UNUSED static cr_conn_id open_auth(cr_ctx *ctx, uint64_t now, const char *user)
-{
-    cr_conn_id c = 0;
-    ck_assert_int_eq(cr_conn_open(ctx, now, &c), 0);
-    ck_assert_int_eq(cr_conn_authenticate(ctx, now, c, user), 0);
-    return c;
-}
-
-MAYBE_UNUSED static cr_conn_state state_of(const cr_ctx *ctx, cr_conn_id c)
-{
-    cr_conn_info info;
-    ck_assert_int_eq(cr_conn_get_info(ctx, c, &info), 0);
-    return info.state;
-}
-
-MAYBE_UNUSED static cr_stats stats(const cr_ctx *ctx)
-{
-    cr_stats s;
-    cr_ctx_get_stats(ctx, &s);
-    return s;
-}
-
-MAYBE_UNUSED static uint64_t last_req(const rec *r)
-{
-    ck_assert_uint_gt(r->nreq, 0);
-    return r->reqs[r->nreq - 1];
-}
 /* ------------------------------------------------------------------------ */
 /* Reference bucket: 0 for 0, floor(log2 v) + 1 otherwise, capped at the
  * last bucket. */
@@ -338,26 +145,26 @@ END_TEST
 START_TEST(test_core_metrics_connect_to_ready)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
     uint64_t sum = 0, min = UINT64_MAX, max = 0, now = 0;
     uint64_t s = 7;
     for (int i = 0; i < 20; i++) {
         uint64_t opened = now;
-        cr_conn_id c = open_auth(ctx, now, "alice");
+        cr_conn_id c = rec_open_auth(ctx, now, "alice");
         now += lcg(&s) % 100000;
         cr_conn_switch(ctx, now, c, "t1", 0);
-        cr_assoc_complete(ctx, now, last_req(&r), 1);
+        cr_assoc_complete(ctx, now, rec_last_req(&r), 1);
         uint64_t d = now - opened;
         sum += d;
         min = d < min ? d : min;
         max = d > max ? d : max;
         cr_conn_switch(ctx, now + 1, c, "t2", 0); /* a second binding: no sample */
-        cr_assoc_complete(ctx, now + 1, last_req(&r), 1);
+        cr_assoc_complete(ctx, now + 1, rec_last_req(&r), 1);
         now += 1;
     }
-    cr_stats st = stats(ctx);
+    cr_stats st = rec_stats(ctx);
     ck_assert_uint_eq(st.connect_to_ready.count, 20);
     ck_assert_uint_eq(st.connect_to_ready.sum, sum);
     ck_assert_uint_eq(st.connect_to_ready.min, min);
@@ -374,7 +181,7 @@ END_TEST
 static void bind_to(cr_ctx *ctx, rec *r, cr_conn_id c, const char *thread, uint64_t now)
 {
     ck_assert_int_eq(cr_conn_switch(ctx, now, c, thread, 0), 0);
-    ck_assert_int_eq(cr_assoc_complete(ctx, now, last_req(r), 1), 0);
+    ck_assert_int_eq(cr_assoc_complete(ctx, now, rec_last_req(r), 1), 0);
 }
 
 static void one_event(cr_ctx *ctx, uint64_t now, const char *user, const char *thread)
@@ -390,7 +197,7 @@ static void one_event(cr_ctx *ctx, uint64_t now, const char *user, const char *t
 START_TEST(test_core_metrics_dump_format)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "bob", "b t");
     cr_thread_add(ctx, 0, "alice", "z");
     cr_thread_add(ctx, 0, "alice", "a");
@@ -398,27 +205,27 @@ START_TEST(test_core_metrics_dump_format)
     cr_thread_add(ctx, 0, "alice", "idle");
     cr_conn_id c1 = 0, c4 = 0;
     cr_conn_open(ctx, 0, &c1);
-    cr_message m = message(NULL, 0, 1);
+    cr_message m = rec_message(NULL, 0, 1);
     cr_conn_message(ctx, 0, c1, &m, NULL);
-    cr_conn_id c2 = open_auth(ctx, 1, "alice");
+    cr_conn_id c2 = rec_open_auth(ctx, 1, "alice");
     cr_conn_switch(ctx, 1, c2, "z", 0);
-    m = message("z", 0, 2);
+    m = rec_message("z", 0, 2);
     cr_conn_message(ctx, 1, c2, &m, NULL);
-    cr_conn_id c3 = open_auth(ctx, 2, "alice");
+    cr_conn_id c3 = rec_open_auth(ctx, 2, "alice");
     bind_to(ctx, &r, c3, "a", 3);
     cr_conn_open(ctx, 3, &c4);
     cr_conn_close(ctx, 3, c4, CR_CLOSE_CLIENT);
-    cr_conn_id c5 = open_auth(ctx, 4, "bob");
+    cr_conn_id c5 = rec_open_auth(ctx, 4, "bob");
     bind_to(ctx, &r, c5, "b t", 5);
     one_event(ctx, 6, "bob", "b t");
     one_event(ctx, 6, "alice", "a");
     one_event(ctx, 6, "alice", "a");
-    cr_conn_id c6 = open_auth(ctx, 7, "alice");
+    cr_conn_id c6 = rec_open_auth(ctx, 7, "alice");
     bind_to(ctx, &r, c6, "0", 7);
     cr_conn_close(ctx, 8, c6, CR_CLOSE_CLIENT);
     one_event(ctx, 9, "alice", "0"); /* buffered, undelivered */
 
-    char *d = dump(ctx);
+    char *d = rec_dump(ctx);
     ck_assert_str_eq(d, "conn=1 state=OPEN user=- thread=- gen=0 queued=0 preauth=1 assoc=- "
                         "attempts=0 switch_owed=- opened=0 ready=-\n"
                         "conn=2 state=PENDING_CONTEXT user=alice thread=- gen=0 queued=1 "
@@ -453,7 +260,7 @@ static int stop_after_two(void *arg, const char *line, size_t len)
 START_TEST(test_core_metrics_dump_stops_on_writer_error)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     for (int i = 0; i < 5; i++) {
         cr_conn_id c;
         cr_conn_open(ctx, 0, &c);
@@ -495,7 +302,7 @@ START_TEST(test_core_metrics_dump_nomem_before_output)
     refuse = 0;
     ck_assert_int_eq(cr_ctx_new(&ctx, &p, &rec_callbacks, &a, &r), 0);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     bind_to(ctx, &r, c, "t1", 0);
     one_event(ctx, 1, "alice", "t1");
     lines_seen = 0;
@@ -503,7 +310,7 @@ START_TEST(test_core_metrics_dump_nomem_before_output)
     ck_assert_int_eq(cr_ctx_dump(ctx, stop_after_two, NULL), CR_ENOMEM);
     ck_assert_int_eq(lines_seen, 0);
     refuse = 0;
-    char *d = dump(ctx);
+    char *d = rec_dump(ctx);
     ck_assert_ptr_nonnull(strstr(d, "stream user=alice thread=t1 "));
     free(d);
     cr_ctx_del(ctx);
@@ -514,13 +321,13 @@ END_TEST
 START_TEST(test_core_metrics_stats_count_outputs)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     bind_to(ctx, &r, c, "t1", 1);
-    cr_message m = message("nope", 0, 1);
+    cr_message m = rec_message("nope", 0, 1);
     cr_conn_message(ctx, 2, c, &m, NULL);
-    cr_stats s = stats(ctx);
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.notices_sent, 2);    /* SWITCHED, REJECTED */
     ck_assert_uint_eq(s.errors_reported, 1); /* the foreign thread */
     ck_assert_uint_eq(s.assoc_requested, 1);

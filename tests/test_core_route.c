@@ -6,213 +6,20 @@
  * "every event has exactly one outcome" over generated scenarios.
  */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctxready.h"
+#include "tests/lib/core_rec.h"
 
-#define MAYBE_UNUSED __attribute__((unused))
-
-/* CHECK is ck_assert without Check's per-call bookkeeping (a file write
- * per assertion): for loops and callbacks. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            ck_abort_msg("%s:%d: check failed: %s", __FILE__, __LINE__, #cond);                    \
-    } while (0)
-
-/* ------------------------------------------------------------------------ */
-/* Recording host: every callback appends one text line to a log, so tests
- * assert exact output sequences.  Virtual time only. */
-
-typedef struct rec {
-    char *log; /* owned, NUL-terminated */
-    size_t len, cap, mark;
-    uint64_t reqs[4096]; /* associate req ids, in order */
-    size_t nreq;
-    uint64_t msgs[4096]; /* dispatched msg ids, in order */
-    size_t nmsg;
-    size_t ndeliver, nreport;
-} rec;
-
-static void rec_printf(rec *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    CHECK(n >= 0);
-    if (r->len + (size_t)n + 1 > r->cap) {
-        r->cap = (r->len + (size_t)n + 1) * 2;
-        r->log = realloc(r->log, r->cap);
-        CHECK(r->log != NULL);
-    }
-    va_start(ap, fmt);
-    vsnprintf(r->log + r->len, r->cap - r->len, fmt, ap);
-    va_end(ap);
-    r->len += (size_t)n;
-}
-
-#define S(x) ((x) ? (x) : "-")
-#define U(x) ((unsigned long long)(x))
-
-static void on_deliver(void *ud, uint64_t now, cr_conn_id c, const cr_event *e)
-{
-    rec *r = ud;
-    r->ndeliver++;
-    rec_printf(r, "%llu deliver c=%llu %s/%s run=%llu seq=%llu gen=%llu flags=%u tag=%llu\n",
-               U(now), U(c), S(e->user), S(e->thread), U(e->run), U(e->seq), U(e->generation),
-               e->flags, U(e->tag));
-}
-
-static void on_dispatch(void *ud, uint64_t now, cr_conn_id c, const cr_dispatch *d)
-{
-    rec *r = ud;
-    CHECK(r->nmsg < 4096);
-    r->msgs[r->nmsg++] = d->msg_id;
-    rec_printf(r, "%llu dispatch c=%llu msg=%llu %s/%s tag=%llu\n", U(now), U(c), U(d->msg_id),
-               S(d->user), S(d->thread), U(d->tag));
-}
-
-static void on_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id c, const char *user,
-                         const char *thread)
-{
-    rec *r = ud;
-    CHECK(r->nreq < 4096);
-    r->reqs[r->nreq++] = req;
-    rec_printf(r, "%llu associate req=%llu c=%llu %s/%s\n", U(now), U(req), U(c), user, thread);
-}
-
-static void on_notify(void *ud, uint64_t now, cr_conn_id c, const cr_notice *n)
-{
-    static const char *const kinds[] = {"SWITCHED", "SWITCH_FAILED", "REJECTED", "CLOSING"};
-    rec_printf(ud, "%llu notice c=%llu %s thread=%s tag=%llu err=%s\n", U(now), U(c),
-               kinds[n->kind], S(n->thread), U(n->msg_tag), cr_errname(n->error));
-}
-
-static void on_run_go(void *ud, uint64_t now, cr_run_id run)
-{
-    rec_printf(ud, "%llu run_go run=%llu\n", U(now), U(run));
-}
-
-static void on_close(void *ud, uint64_t now, cr_conn_id c, cr_close_reason reason)
-{
-    rec_printf(ud, "%llu close c=%llu reason=%s\n", U(now), U(c), cr_close_reason_name(reason));
-}
-
-static void on_report(void *ud, uint64_t now, const cr_report *p)
-{
-    rec *r = ud;
-    r->nreport++;
-    static const char *const kinds[] = {"OUTCOME", "ERROR", "INFO"};
-    CHECK(p->message != NULL);
-    rec_printf(r, "%llu report %s %s err=%s c=%llu run=%llu %s/%s seq=%llu tag=%llu\n", U(now),
-               kinds[p->kind], p->kind == CR_REPORT_OUTCOME ? cr_outcome_name(p->outcome) : "-",
-               cr_errname(p->error), U(p->conn), U(p->run), S(p->user), S(p->thread), U(p->seq),
-               U(p->tag));
-}
-
-static const cr_callbacks rec_callbacks = {on_deliver, on_dispatch, on_associate, on_notify,
-                                           on_run_go,  on_close,    on_report};
-
-/* The log written since the last call (owned by r, valid until the next
- * output). */
-MAYBE_UNUSED static const char *since(rec *r)
-{
-    static char empty[] = "";
-    const char *s = r->log ? r->log + r->mark : empty;
-    r->mark = r->len;
-    return s;
-}
-
-MAYBE_UNUSED static void rec_free(rec *r)
-{
-    free(r->log);
-}
-
-/* A context on profile `profile` with knob overrides "name=value" (NULL
- * terminated), recording into *r. */
-MAYBE_UNUSED static cr_ctx *new_ctx(rec *r, cr_profile profile, ...)
-{
-    memset(r, 0, sizeof *r);
-    cr_policy p;
-    ck_assert_int_eq(cr_policy_init(&p, profile), 0);
-    va_list ap;
-    va_start(ap, profile);
-    for (const char *kv; (kv = va_arg(ap, const char *));) {
-        char name[64];
-        const char *eq = strchr(kv, '=');
-        ck_assert_ptr_nonnull(eq);
-        ck_assert_uint_lt((size_t)(eq - kv), sizeof name);
-        memcpy(name, kv, (size_t)(eq - kv));
-        name[eq - kv] = '\0';
-        ck_assert_int_eq(cr_policy_set(&p, name, strtoull(eq + 1, NULL, 10)), 0);
-    }
-    va_end(ap);
-    cr_ctx *ctx = NULL;
-    ck_assert_int_eq(cr_ctx_new(&ctx, &p, &rec_callbacks, NULL, r), 0);
-    return ctx;
-}
-
-/* cr_ctx_dump into a malloc'd string (caller frees). */
-static int dump_write(void *arg, const char *line, size_t len)
-{
-    rec *d = arg;
-    CHECK(strlen(line) == len);
-    rec_printf(d, "%s", line);
-    return 0;
-}
-
-MAYBE_UNUSED static char *dump(const cr_ctx *ctx)
-{
-    rec d;
-    memset(&d, 0, sizeof d);
-    ck_assert_int_eq(cr_ctx_dump(ctx, dump_write, &d), 0);
-    return d.log ? d.log : strdup("");
-}
-
-MAYBE_UNUSED static cr_message message(const char *thread, uint64_t last_seq, uint64_t tag)
-{
-    cr_message m = {thread, last_seq, tag, "hello", 5};
-    return m;
-}
-
-MAYBE_UNUSED static cr_conn_id open_auth(cr_ctx *ctx, uint64_t now, const char *user)
-{
-    cr_conn_id c = 0;
-    ck_assert_int_eq(cr_conn_open(ctx, now, &c), 0);
-    ck_assert_int_eq(cr_conn_authenticate(ctx, now, c, user), 0);
-    return c;
-}
-
-MAYBE_UNUSED static cr_conn_state state_of(const cr_ctx *ctx, cr_conn_id c)
-{
-    cr_conn_info info;
-    ck_assert_int_eq(cr_conn_get_info(ctx, c, &info), 0);
-    return info.state;
-}
-
-MAYBE_UNUSED static cr_stats stats(const cr_ctx *ctx)
-{
-    cr_stats s;
-    cr_ctx_get_stats(ctx, &s);
-    return s;
-}
-
-MAYBE_UNUSED static uint64_t last_req(const rec *r)
-{
-    ck_assert_uint_gt(r->nreq, 0);
-    return r->reqs[r->nreq - 1];
-}
 /* ------------------------------------------------------------------------ */
 /* Binds c to thread (switch + successful completion) at `now`. */
 static void bind_to(cr_ctx *ctx, rec *r, cr_conn_id c, const char *thread, uint64_t now,
                     uint64_t last_seq)
 {
     ck_assert_int_eq(cr_conn_switch(ctx, now, c, thread, last_seq), 0);
-    ck_assert_int_eq(cr_assoc_complete(ctx, now, last_req(r), 1), 0);
+    ck_assert_int_eq(cr_assoc_complete(ctx, now, rec_last_req(r), 1), 0);
 }
 
 /* Runs every core deadline up to `to`, each at its own time. */
@@ -236,39 +43,39 @@ static int emit(cr_ctx *ctx, uint64_t now, cr_run_id run, uint64_t tag, cr_outco
 static cr_run_id established_empty_stream(cr_ctx *ctx, rec *r, const char *user, const char *thread,
                                           uint64_t now)
 {
-    cr_conn_id c = open_auth(ctx, now, user);
+    cr_conn_id c = rec_open_auth(ctx, now, user);
     bind_to(ctx, r, c, thread, now, 0);
     ck_assert_int_eq(cr_conn_close(ctx, now, c, CR_CLOSE_CLIENT), 0);
     cr_run_id run = 0;
     ck_assert_int_eq(cr_run_start_for(ctx, now, user, thread, &run), 0);
-    since(r);
+    rec_since(r);
     return run;
 }
 
 START_TEST(test_core_route_delivers_to_ready_conns_in_binding_order)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c1 = open_auth(ctx, 0, "alice"), c2 = open_auth(ctx, 0, "alice"),
-               c3 = open_auth(ctx, 0, "alice");
+    cr_conn_id c1 = rec_open_auth(ctx, 0, "alice"), c2 = rec_open_auth(ctx, 0, "alice"),
+               c3 = rec_open_auth(ctx, 0, "alice");
     bind_to(ctx, &r, c1, "t1", 1, 0);
     bind_to(ctx, &r, c3, "t1", 2, 0);
     bind_to(ctx, &r, c2, "t1", 3, 0);
     cr_run_id run = 0;
     cr_run_start_for(ctx, 4, "alice", "t1", &run);
-    since(&r);
+    rec_since(&r);
     cr_outcome o;
     uint64_t seq;
     ck_assert_int_eq(emit(ctx, 5, run, 1, &o, &seq), 0);
     ck_assert_int_eq(o, CR_OUTCOME_DELIVERED);
     ck_assert_uint_eq(seq, 1);
-    ck_assert_str_eq(since(&r), "5 deliver c=1 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n"
-                                "5 deliver c=3 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n"
-                                "5 deliver c=2 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n");
+    ck_assert_str_eq(rec_since(&r), "5 deliver c=1 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n"
+                                    "5 deliver c=3 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n"
+                                    "5 deliver c=2 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n");
     ck_assert_int_eq(emit(ctx, 6, run, 2, &o, &seq), 0);
     ck_assert_uint_eq(seq, 2);
-    cr_stats s = stats(ctx);
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.outcomes[CR_OUTCOME_DELIVERED], 2); /* one outcome per event */
     ck_assert_uint_eq(s.events_emitted, 2);
     cr_ctx_del(ctx);
@@ -281,7 +88,7 @@ END_TEST
 START_TEST(test_core_route_buffers_until_ready_then_replays)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_run_id run = established_empty_stream(ctx, &r, "alice", "t1", 1);
     cr_outcome o;
@@ -291,23 +98,23 @@ START_TEST(test_core_route_buffers_until_ready_then_replays)
     ck_assert_uint_eq(seq, 1);
     ck_assert_int_eq(emit(ctx, 5, run, 12, &o, &seq), 0);
     ck_assert_int_eq(o, CR_OUTCOME_COUNT);
-    ck_assert_str_eq(since(&r), "");
-    cr_stats s = stats(ctx);
+    ck_assert_str_eq(rec_since(&r), "");
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.events_buffered_now, 2);
     ck_assert_uint_eq(s.buffer_events_now, 2);
     ck_assert_uint_eq(s.buffer_bytes_now, 2);
 
-    cr_conn_id c2 = open_auth(ctx, 6, "alice");
+    cr_conn_id c2 = rec_open_auth(ctx, 6, "alice");
     ck_assert_int_eq(cr_conn_switch(ctx, 7, c2, "t1", 0), 0);
-    ck_assert_int_eq(cr_assoc_complete(ctx, 9, last_req(&r), 1), 0);
-    ck_assert_str_eq(since(&r),
+    ck_assert_int_eq(cr_assoc_complete(ctx, 9, rec_last_req(&r), 1), 0);
+    ck_assert_str_eq(rec_since(&r),
                      "7 associate req=2 c=2 alice/t1\n"
                      "9 deliver c=2 alice/t1 run=1 seq=1 gen=1 flags=1 tag=11\n"
                      "9 report OUTCOME buffered_delivered err=0 c=2 run=1 alice/t1 seq=1 tag=11\n"
                      "9 deliver c=2 alice/t1 run=1 seq=2 gen=1 flags=1 tag=12\n"
                      "9 report OUTCOME buffered_delivered err=0 c=2 run=1 alice/t1 seq=2 tag=12\n"
                      "9 notice c=2 SWITCHED thread=t1 tag=0 err=0\n");
-    s = stats(ctx);
+    s = rec_stats(ctx);
     ck_assert_uint_eq(s.outcomes[CR_OUTCOME_BUFFERED_DELIVERED], 2);
     ck_assert_uint_eq(s.buffer_delay.count, 2);
     ck_assert_uint_eq(s.buffer_delay.sum, (9 - 4) + (9 - 5));
@@ -318,7 +125,7 @@ START_TEST(test_core_route_buffers_until_ready_then_replays)
 
     ck_assert_int_eq(emit(ctx, 10, run, 13, &o, &seq), 0);
     ck_assert_int_eq(o, CR_OUTCOME_DELIVERED);
-    ck_assert_str_eq(since(&r), "10 deliver c=2 alice/t1 run=1 seq=3 gen=1 flags=0 tag=13\n");
+    ck_assert_str_eq(rec_since(&r), "10 deliver c=2 alice/t1 run=1 seq=3 gen=1 flags=0 tag=13\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -329,9 +136,9 @@ END_TEST
 START_TEST(test_core_route_replay_since_last_seq)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c1 = open_auth(ctx, 0, "alice");
+    cr_conn_id c1 = rec_open_auth(ctx, 0, "alice");
     bind_to(ctx, &r, c1, "t1", 1, 0);
     cr_run_id run = 0;
     cr_run_start_for(ctx, 2, "alice", "t1", &run);
@@ -340,13 +147,13 @@ START_TEST(test_core_route_replay_since_last_seq)
     cr_conn_close(ctx, 6, c1, CR_CLOSE_DISCONNECT);
     emit(ctx, 7, run, 4, NULL, NULL);
     emit(ctx, 8, run, 5, NULL, NULL);
-    since(&r);
+    rec_since(&r);
 
-    cr_conn_id c2 = open_auth(ctx, 9, "alice");
+    cr_conn_id c2 = rec_open_auth(ctx, 9, "alice");
     cr_conn_switch(ctx, 9, c2, "t1", 3);
-    cr_assoc_complete(ctx, 10, last_req(&r), 1);
+    cr_assoc_complete(ctx, 10, rec_last_req(&r), 1);
     emit(ctx, 11, run, 6, NULL, NULL);
-    ck_assert_str_eq(since(&r),
+    ck_assert_str_eq(rec_since(&r),
                      "9 associate req=2 c=2 alice/t1\n"
                      "10 deliver c=2 alice/t1 run=1 seq=4 gen=1 flags=1 tag=4\n"
                      "10 report OUTCOME buffered_delivered err=0 c=2 run=1 alice/t1 seq=4 tag=4\n"
@@ -355,17 +162,17 @@ START_TEST(test_core_route_replay_since_last_seq)
                      "10 notice c=2 SWITCHED thread=t1 tag=0 err=0\n"
                      "11 deliver c=2 alice/t1 run=1 seq=6 gen=1 flags=0 tag=6\n");
 
-    cr_conn_id c3 = open_auth(ctx, 12, "alice");
+    cr_conn_id c3 = rec_open_auth(ctx, 12, "alice");
     bind_to(ctx, &r, c3, "t1", 13, 0);
-    ck_assert_str_eq(since(&r), "13 associate req=3 c=3 alice/t1\n"
-                                "13 deliver c=3 alice/t1 run=1 seq=1 gen=1 flags=1 tag=1\n"
-                                "13 deliver c=3 alice/t1 run=1 seq=2 gen=1 flags=1 tag=2\n"
-                                "13 deliver c=3 alice/t1 run=1 seq=3 gen=1 flags=1 tag=3\n"
-                                "13 deliver c=3 alice/t1 run=1 seq=4 gen=1 flags=1 tag=4\n"
-                                "13 deliver c=3 alice/t1 run=1 seq=5 gen=1 flags=1 tag=5\n"
-                                "13 deliver c=3 alice/t1 run=1 seq=6 gen=1 flags=1 tag=6\n"
-                                "13 notice c=3 SWITCHED thread=t1 tag=0 err=0\n");
-    cr_stats s = stats(ctx);
+    ck_assert_str_eq(rec_since(&r), "13 associate req=3 c=3 alice/t1\n"
+                                    "13 deliver c=3 alice/t1 run=1 seq=1 gen=1 flags=1 tag=1\n"
+                                    "13 deliver c=3 alice/t1 run=1 seq=2 gen=1 flags=1 tag=2\n"
+                                    "13 deliver c=3 alice/t1 run=1 seq=3 gen=1 flags=1 tag=3\n"
+                                    "13 deliver c=3 alice/t1 run=1 seq=4 gen=1 flags=1 tag=4\n"
+                                    "13 deliver c=3 alice/t1 run=1 seq=5 gen=1 flags=1 tag=5\n"
+                                    "13 deliver c=3 alice/t1 run=1 seq=6 gen=1 flags=1 tag=6\n"
+                                    "13 notice c=3 SWITCHED thread=t1 tag=0 err=0\n");
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.outcomes[CR_OUTCOME_DELIVERED], 4);
     ck_assert_uint_eq(s.outcomes[CR_OUTCOME_BUFFERED_DELIVERED], 2);
     ck_assert_uint_eq(s.events_emitted, 6);
@@ -379,7 +186,7 @@ END_TEST
 START_TEST(test_core_route_ttl_expires_buffered_events)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=100", "fallback_notify=0", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=100", "fallback_notify=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_run_id run = established_empty_stream(ctx, &r, "alice", "t1", 1);
     cr_outcome o;
@@ -387,26 +194,26 @@ START_TEST(test_core_route_ttl_expires_buffered_events)
     ck_assert_int_eq(o, CR_OUTCOME_COUNT);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 110);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 109), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 110), 0);
-    ck_assert_str_eq(since(&r),
+    ck_assert_str_eq(rec_since(&r),
                      "110 report OUTCOME expired err=0 c=0 run=1 alice/t1 seq=1 tag=5\n");
-    cr_stats s = stats(ctx);
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.outcomes[CR_OUTCOME_EXPIRED], 1);
     ck_assert_uint_eq(s.events_buffered_now, 0);
     ck_assert_uint_eq(s.buffer_events_now, 0);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
 
     /* history: delivered at 200, gone silently at 300 */
-    cr_conn_id c = open_auth(ctx, 150, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 150, "alice");
     bind_to(ctx, &r, c, "t1", 150, 1);
     emit(ctx, 200, run, 6, &o, NULL);
     ck_assert_int_eq(o, CR_OUTCOME_DELIVERED);
-    ck_assert_uint_eq(stats(ctx).buffer_events_now, 1);
-    since(&r);
+    ck_assert_uint_eq(rec_stats(ctx).buffer_events_now, 1);
+    rec_since(&r);
     advance(ctx, 300);
-    ck_assert_str_eq(since(&r), "");
-    ck_assert_uint_eq(stats(ctx).buffer_events_now, 0);
+    ck_assert_str_eq(rec_since(&r), "");
+    ck_assert_uint_eq(rec_stats(ctx).buffer_events_now, 0);
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -417,16 +224,17 @@ END_TEST
 START_TEST(test_core_route_ttl_wins_at_same_instant)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=100", "fallback_notify=0", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=100", "fallback_notify=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_run_id run = established_empty_stream(ctx, &r, "alice", "t1", 1);
     emit(ctx, 10, run, 5, NULL, NULL);
-    cr_conn_id c = open_auth(ctx, 50, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 50, "alice");
     cr_conn_switch(ctx, 50, c, "t1", 0);
-    since(&r);
-    cr_assoc_complete(ctx, 110, last_req(&r), 1);
-    ck_assert_str_eq(since(&r), "110 report OUTCOME expired err=0 c=0 run=1 alice/t1 seq=1 tag=5\n"
-                                "110 notice c=2 SWITCHED thread=t1 tag=0 err=0\n");
+    rec_since(&r);
+    cr_assoc_complete(ctx, 110, rec_last_req(&r), 1);
+    ck_assert_str_eq(rec_since(&r),
+                     "110 report OUTCOME expired err=0 c=0 run=1 alice/t1 seq=1 tag=5\n"
+                     "110 notice c=2 SWITCHED thread=t1 tag=0 err=0\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -437,19 +245,19 @@ END_TEST
 START_TEST(test_core_route_ttl_falls_back_to_other_connection)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=100", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=100", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
-    cr_conn_id c1 = open_auth(ctx, 0, "alice");
+    cr_conn_id c1 = rec_open_auth(ctx, 0, "alice");
     bind_to(ctx, &r, c1, "t2", 1, 0);
     cr_run_id run = established_empty_stream(ctx, &r, "alice", "t1", 2);
     emit(ctx, 10, run, 5, NULL, NULL);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 110), 0);
-    ck_assert_str_eq(since(&r),
+    ck_assert_str_eq(rec_since(&r),
                      "110 deliver c=1 alice/t1 run=1 seq=1 gen=1 flags=2 tag=5\n"
                      "110 report OUTCOME fallback err=0 c=1 run=1 alice/t1 seq=1 tag=5\n");
-    ck_assert_uint_eq(stats(ctx).outcomes[CR_OUTCOME_FALLBACK], 1);
-    ck_assert_uint_eq(stats(ctx).outcomes[CR_OUTCOME_EXPIRED], 0);
+    ck_assert_uint_eq(rec_stats(ctx).outcomes[CR_OUTCOME_FALLBACK], 1);
+    ck_assert_uint_eq(rec_stats(ctx).outcomes[CR_OUTCOME_EXPIRED], 0);
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -460,11 +268,11 @@ END_TEST
 START_TEST(test_core_route_fallback_picks_most_recent_binding)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "buffer_until_ready=0", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "buffer_until_ready=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
     cr_thread_add(ctx, 0, "alice", "t3");
-    cr_conn_id c1 = open_auth(ctx, 0, "alice"), c2 = open_auth(ctx, 0, "alice");
+    cr_conn_id c1 = rec_open_auth(ctx, 0, "alice"), c2 = rec_open_auth(ctx, 0, "alice");
     bind_to(ctx, &r, c1, "t2", 5, 0);
     bind_to(ctx, &r, c2, "t3", 7, 0);
     cr_run_id run = established_empty_stream(ctx, &r, "alice", "t1", 8);
@@ -473,20 +281,20 @@ START_TEST(test_core_route_fallback_picks_most_recent_binding)
     ck_assert_int_eq(emit(ctx, 10, run, 1, &o, &seq), 0);
     ck_assert_int_eq(o, CR_OUTCOME_FALLBACK);
     ck_assert_uint_eq(seq, 1);
-    ck_assert_str_eq(since(&r),
+    ck_assert_str_eq(rec_since(&r),
                      "10 deliver c=2 alice/t1 run=1 seq=1 gen=1 flags=2 tag=1\n"
                      "10 report OUTCOME fallback err=0 c=2 run=1 alice/t1 seq=1 tag=1\n");
     bind_to(ctx, &r, c1, "t3", 11, 0);
-    since(&r);
+    rec_since(&r);
     emit(ctx, 12, run, 2, &o, NULL);
-    ck_assert_str_eq(since(&r),
+    ck_assert_str_eq(rec_since(&r),
                      "12 deliver c=1 alice/t1 run=1 seq=2 gen=2 flags=2 tag=2\n"
                      "12 report OUTCOME fallback err=0 c=1 run=1 alice/t1 seq=2 tag=2\n");
     bind_to(ctx, &r, c2, "t2", 20, 0);
     bind_to(ctx, &r, c1, "t2", 20, 0);
-    since(&r);
+    rec_since(&r);
     emit(ctx, 21, run, 3, &o, NULL);
-    ck_assert_str_eq(since(&r),
+    ck_assert_str_eq(rec_since(&r),
                      "21 deliver c=1 alice/t1 run=1 seq=3 gen=3 flags=2 tag=3\n"
                      "21 report OUTCOME fallback err=0 c=1 run=1 alice/t1 seq=3 tag=3\n");
     cr_ctx_del(ctx);
@@ -500,10 +308,10 @@ END_TEST
 START_TEST(test_core_route_buffer_bound_drops_explicitly)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "event_buffer_max=3", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_buffer_max=3", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
-    cr_conn_id other = open_auth(ctx, 0, "alice");
+    cr_conn_id other = rec_open_auth(ctx, 0, "alice");
     bind_to(ctx, &r, other, "t2", 0, 0);
     cr_run_id run = established_empty_stream(ctx, &r, "alice", "t1", 1);
     int full = 0;
@@ -513,9 +321,9 @@ START_TEST(test_core_route_buffer_bound_drops_explicitly)
         uint64_t seq;
         int rc = emit(ctx, 9 + i, run, i, &o, &seq);
         if (i == 3)
-            bytes_at_bound = stats(ctx).bytes_in_use;
+            bytes_at_bound = rec_stats(ctx).bytes_in_use;
         if (i > 3) /* a dropped event costs no memory */
-            ck_assert_uint_eq(stats(ctx).bytes_in_use, bytes_at_bound);
+            ck_assert_uint_eq(rec_stats(ctx).bytes_in_use, bytes_at_bound);
         ck_assert_uint_eq(seq, i);
         if (rc == CR_EFULL) {
             full++;
@@ -524,13 +332,13 @@ START_TEST(test_core_route_buffer_bound_drops_explicitly)
             ck_assert_int_eq(rc, 0);
             ck_assert_int_eq(o, CR_OUTCOME_COUNT);
         }
-        ck_assert_uint_le(stats(ctx).buffer_events_now, 3);
+        ck_assert_uint_le(rec_stats(ctx).buffer_events_now, 3);
     }
     ck_assert_int_eq(full, 2);
-    ck_assert_str_eq(since(&r),
+    ck_assert_str_eq(rec_since(&r),
                      "13 report OUTCOME dropped_full err=0 c=0 run=1 alice/t1 seq=4 tag=4\n"
                      "14 report OUTCOME dropped_full err=0 c=0 run=1 alice/t1 seq=5 tag=5\n");
-    cr_stats s = stats(ctx);
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.outcomes[CR_OUTCOME_DROPPED_FULL], 2);
     ck_assert_uint_eq(s.events_buffered_now, 3);
     cr_ctx_del(ctx);
@@ -543,23 +351,23 @@ END_TEST
 START_TEST(test_core_route_buffer_evicts_history_first)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "event_buffer_max=3", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_buffer_max=3", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     bind_to(ctx, &r, c, "t1", 0, 0);
     cr_run_id run = 0;
     cr_run_start_for(ctx, 1, "alice", "t1", &run);
     for (uint64_t i = 1; i <= 4; i++)
         ck_assert_int_eq(emit(ctx, 1 + i, run, i, NULL, NULL), 0); /* delivered; history 3 */
     cr_conn_close(ctx, 10, c, CR_CLOSE_CLIENT);
-    char *d = dump(ctx);
+    char *d = rec_dump(ctx);
     ck_assert_str_eq(d, "conn=1 state=CLOSED\n"
                         "stream user=alice thread=t1 seq=4 buffered=3 undelivered=0 bytes=3 "
                         "ready=0 first_seq=2\n");
     free(d);
     for (uint64_t i = 5; i <= 7; i++)
         ck_assert_int_eq(emit(ctx, 10 + i, run, i, NULL, NULL), 0);
-    d = dump(ctx);
+    d = rec_dump(ctx);
     ck_assert_str_eq(d, "conn=1 state=CLOSED\n"
                         "stream user=alice thread=t1 seq=7 buffered=3 undelivered=3 bytes=3 "
                         "ready=0 first_seq=5\n");
@@ -573,7 +381,7 @@ END_TEST
 START_TEST(test_core_route_buffer_byte_bound)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "event_buffer_max_bytes=10", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_buffer_max_bytes=10", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_run_id run = established_empty_stream(ctx, &r, "alice", "t1", 1);
     cr_event_in four = {0, 1, "abcd", 4}, two = {0, 2, "ab", 2};
@@ -584,7 +392,7 @@ START_TEST(test_core_route_buffer_byte_bound)
     ck_assert_int_eq(cr_run_emit(ctx, 2, run, &four, NULL, NULL), 0);
     ck_assert_int_eq(cr_run_emit(ctx, 2, run, &four, NULL, NULL), CR_EFULL);
     ck_assert_int_eq(cr_run_emit(ctx, 2, run, &two, NULL, NULL), 0);
-    cr_stats s = stats(ctx);
+    cr_stats s = rec_stats(ctx);
     ck_assert_uint_eq(s.buffer_bytes_now, 10);
     ck_assert_uint_eq(s.outcomes[CR_OUTCOME_DROPPED_FULL], 2);
     cr_ctx_del(ctx);
@@ -599,24 +407,24 @@ START_TEST(test_core_route_legacy_loss_is_silent)
     for (int report = 0; report <= 1; report++) {
         rec r;
         cr_ctx *ctx =
-            new_ctx(&r, CR_PROFILE_LEGACY, report ? "report_undeliverable=1" : NULL, NULL);
+            rec_new_ctx(&r, CR_PROFILE_LEGACY, report ? "report_undeliverable=1" : NULL, NULL);
         cr_thread_add(ctx, 0, "alice", "t1");
         cr_run_id run = established_empty_stream(ctx, &r, "alice", "t1", 1);
         cr_outcome o;
         uint64_t seq;
         ck_assert_int_eq(emit(ctx, 4, run, 7, &o, &seq), 0);
         ck_assert_uint_eq(seq, 1);
-        cr_stats s = stats(ctx);
+        cr_stats s = rec_stats(ctx);
         ck_assert_uint_eq(s.events_emitted, 1);
         if (!report) {
             ck_assert_int_eq(o, CR_OUTCOME_DELIVERED);
-            ck_assert_str_eq(since(&r), "");
+            ck_assert_str_eq(rec_since(&r), "");
             for (int i = 0; i < CR_OUTCOME_COUNT; i++)
                 ck_assert_uint_eq(s.outcomes[i], 0);
         } else {
             ck_assert_int_eq(o, CR_OUTCOME_UNROUTABLE);
-            ck_assert_str_eq(since(&r), "4 report OUTCOME unroutable err=0 c=0 run=1 alice/t1 "
-                                        "seq=1 tag=7\n");
+            ck_assert_str_eq(rec_since(&r), "4 report OUTCOME unroutable err=0 c=0 run=1 alice/t1 "
+                                            "seq=1 tag=7\n");
             ck_assert_uint_eq(s.outcomes[CR_OUTCOME_UNROUTABLE], 1);
         }
         cr_ctx_del(ctx);
@@ -630,15 +438,15 @@ START_TEST(test_core_route_dropped_full_counted_without_reporting)
 {
     rec r;
     cr_ctx *ctx =
-        new_ctx(&r, CR_PROFILE_FIXED, "report_undeliverable=0", "event_buffer_max=1", NULL);
+        rec_new_ctx(&r, CR_PROFILE_FIXED, "report_undeliverable=0", "event_buffer_max=1", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_run_id run = established_empty_stream(ctx, &r, "alice", "t1", 1);
     cr_outcome o;
     ck_assert_int_eq(emit(ctx, 2, run, 1, &o, NULL), 0);
     ck_assert_int_eq(emit(ctx, 3, run, 2, &o, NULL), CR_EFULL);
     ck_assert_int_eq(o, CR_OUTCOME_DROPPED_FULL);
-    ck_assert_uint_eq(stats(ctx).outcomes[CR_OUTCOME_DROPPED_FULL], 1);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_uint_eq(rec_stats(ctx).outcomes[CR_OUTCOME_DROPPED_FULL], 1);
+    ck_assert_str_eq(rec_since(&r), "");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -650,8 +458,9 @@ START_TEST(test_core_route_pool_pending_marking)
 {
     for (int marking = 0; marking <= 1; marking++) {
         rec r;
-        cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED,
-                              marking ? "pool_pending_marking=1" : "pool_pending_marking=0", NULL);
+        cr_ctx *ctx =
+            rec_new_ctx(&r, CR_PROFILE_FIXED,
+                        marking ? "pool_pending_marking=1" : "pool_pending_marking=0", NULL);
         cr_thread_add(ctx, 0, "alice", "t1");
         cr_conn_id c1 = 0, c2 = 0, c3 = 0;
         cr_conn_open(ctx, 0, &c1);
@@ -659,22 +468,24 @@ START_TEST(test_core_route_pool_pending_marking)
         cr_conn_open(ctx, 0, &c3);
         cr_conn_authenticate(ctx, 0, c3, "alice");
         cr_conn_authenticate(ctx, 0, c2, "alice");
-        open_auth(ctx, 0, "bob");
-        cr_conn_id c5 = open_auth(ctx, 0, "alice");
+        rec_open_auth(ctx, 0, "bob");
+        cr_conn_id c5 = rec_open_auth(ctx, 0, "alice");
         bind_to(ctx, &r, c5, "t1", 1, 0);
         cr_run_id run = 0;
         cr_run_start_for(ctx, 2, "alice", "t1", &run);
-        since(&r);
+        rec_since(&r);
         cr_outcome o;
         emit(ctx, 3, run, 1, &o, NULL);
         ck_assert_int_eq(o, CR_OUTCOME_DELIVERED);
         if (marking)
-            ck_assert_str_eq(since(&r), "3 deliver c=5 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n");
+            ck_assert_str_eq(rec_since(&r),
+                             "3 deliver c=5 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n");
         else
-            ck_assert_str_eq(since(&r), "3 deliver c=5 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n"
-                                        "3 deliver c=2 alice/t1 run=1 seq=1 gen=0 flags=0 tag=1\n"
-                                        "3 deliver c=3 alice/t1 run=1 seq=1 gen=0 flags=0 tag=1\n");
-        ck_assert_uint_eq(stats(ctx).outcomes[CR_OUTCOME_DELIVERED], 1);
+            ck_assert_str_eq(rec_since(&r),
+                             "3 deliver c=5 alice/t1 run=1 seq=1 gen=1 flags=0 tag=1\n"
+                             "3 deliver c=2 alice/t1 run=1 seq=1 gen=0 flags=0 tag=1\n"
+                             "3 deliver c=3 alice/t1 run=1 seq=1 gen=0 flags=0 tag=1\n");
+        ck_assert_uint_eq(rec_stats(ctx).outcomes[CR_OUTCOME_DELIVERED], 1);
         cr_ctx_del(ctx);
         rec_free(&r);
     }
@@ -686,25 +497,26 @@ END_TEST
 START_TEST(test_core_route_context_lost_run_is_unroutable)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "exec_grace=0", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "exec_grace=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_thread_add(ctx, 0, "alice", "t2");
-    cr_conn_id c1 = open_auth(ctx, 0, "alice");
+    cr_conn_id c1 = rec_open_auth(ctx, 0, "alice");
     bind_to(ctx, &r, c1, "t2", 1, 0);
-    since(&r);
+    rec_since(&r);
     cr_run_id run = 0;
     ck_assert_int_eq(cr_run_start_for(ctx, 5, "alice", "t1", &run), 0);
-    ck_assert_str_eq(since(&r), "5 run_go run=1\n");
-    ck_assert_uint_eq(stats(ctx).runs_context_lost, 1);
+    ck_assert_str_eq(rec_since(&r), "5 run_go run=1\n");
+    ck_assert_uint_eq(rec_stats(ctx).runs_context_lost, 1);
     cr_outcome o;
     uint64_t seq = 99;
     ck_assert_int_eq(emit(ctx, 6, run, 1, &o, &seq), 0);
     ck_assert_int_eq(o, CR_OUTCOME_FALLBACK);
     ck_assert_uint_eq(seq, 0);
-    ck_assert_str_eq(since(&r), "6 deliver c=1 alice/t1 run=1 seq=0 gen=1 flags=2 tag=1\n"
-                                "6 report OUTCOME fallback err=0 c=1 run=1 alice/t1 seq=0 tag=1\n");
+    ck_assert_str_eq(rec_since(&r),
+                     "6 deliver c=1 alice/t1 run=1 seq=0 gen=1 flags=2 tag=1\n"
+                     "6 report OUTCOME fallback err=0 c=1 run=1 alice/t1 seq=0 tag=1\n");
     /* the stream's numbering is untouched */
-    cr_conn_id c2 = open_auth(ctx, 7, "alice");
+    cr_conn_id c2 = rec_open_auth(ctx, 7, "alice");
     bind_to(ctx, &r, c2, "t1", 7, 0);
     cr_run_id run2 = 0;
     cr_run_start_for(ctx, 8, "alice", "t1", &run2);
@@ -720,27 +532,27 @@ END_TEST
 START_TEST(test_core_route_grace_waits_for_binding)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "exec_grace=100", "exec_retry_interval=10",
-                          "pending_deadline=0", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "exec_grace=100", "exec_retry_interval=10",
+                              "pending_deadline=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     cr_run_id run = 0;
     ck_assert_int_eq(cr_run_start_for(ctx, 0, "alice", "t1", &run), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     ck_assert_int_eq(emit(ctx, 1, run, 1, NULL, NULL), CR_ESTATE);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 10);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 10), 0);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 20);
     cr_conn_switch(ctx, 15, c, "t1", 0);
     advance(ctx, 25); /* the poll at 20 still finds no context */
-    cr_assoc_complete(ctx, 25, last_req(&r), 1);
-    since(&r);
+    cr_assoc_complete(ctx, 25, rec_last_req(&r), 1);
+    rec_since(&r);
     advance(ctx, 1000);
-    ck_assert_str_eq(since(&r), "30 run_go run=1\n");
-    ck_assert_uint_eq(stats(ctx).runs_context_lost, 0);
+    ck_assert_str_eq(rec_since(&r), "30 run_go run=1\n");
+    ck_assert_uint_eq(rec_stats(ctx).runs_context_lost, 0);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
     ck_assert_int_eq(emit(ctx, 1000, run, 1, NULL, NULL), 0);
-    ck_assert_uint_eq(stats(ctx).outcomes[CR_OUTCOME_DELIVERED], 1);
+    ck_assert_uint_eq(rec_stats(ctx).outcomes[CR_OUTCOME_DELIVERED], 1);
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -751,8 +563,8 @@ END_TEST
 START_TEST(test_core_route_grace_ends_exactly)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "exec_grace=100", "exec_retry_interval=30",
-                          "pending_deadline=0", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "exec_grace=100", "exec_retry_interval=30",
+                              "pending_deadline=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t2");
     cr_run_id run = 0;
     cr_run_start_for(ctx, 40, "alice", "t2", &run);
@@ -767,8 +579,8 @@ START_TEST(test_core_route_grace_ends_exactly)
     ck_assert_uint_eq(polls[1], 100);
     ck_assert_uint_eq(polls[2], 130);
     ck_assert_uint_eq(polls[3], 140);
-    ck_assert_str_eq(since(&r), "140 run_go run=1\n");
-    ck_assert_uint_eq(stats(ctx).runs_context_lost, 1);
+    ck_assert_str_eq(rec_since(&r), "140 run_go run=1\n");
+    ck_assert_uint_eq(rec_stats(ctx).runs_context_lost, 1);
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -780,19 +592,19 @@ END_TEST
 START_TEST(test_core_route_late_association_at_run_go)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "associate_before_execute=0", "exec_grace=50",
-                          "exec_retry_interval=10", "pending_deadline=0", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "associate_before_execute=0", "exec_grace=50",
+                              "exec_retry_interval=10", "pending_deadline=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
-    cr_message m = message("t1", 0, 1);
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
+    cr_message m = rec_message("t1", 0, 1);
     uint64_t mid = 0;
     cr_conn_message(ctx, 1, c, &m, &mid);
-    ck_assert_str_eq(since(&r), "1 dispatch c=1 msg=1 alice/t1 tag=1\n");
+    ck_assert_str_eq(rec_since(&r), "1 dispatch c=1 msg=1 alice/t1 tag=1\n");
     cr_run_id run = 0;
     cr_run_start(ctx, 2, mid, &run);
     advance(ctx, 100);
-    ck_assert_str_eq(since(&r), "52 run_go run=1\n52 associate req=1 c=1 alice/t1\n");
-    ck_assert_uint_eq(stats(ctx).runs_context_lost, 1);
+    ck_assert_str_eq(rec_since(&r), "52 run_go run=1\n52 associate req=1 c=1 alice/t1\n");
+    ck_assert_uint_eq(rec_stats(ctx).runs_context_lost, 1);
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -801,11 +613,11 @@ END_TEST
 START_TEST(test_core_route_run_lifecycle_errors)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     bind_to(ctx, &r, c, "t1", 0, 0);
-    cr_message m = message(NULL, 0, 1);
+    cr_message m = rec_message(NULL, 0, 1);
     uint64_t mid = 0;
     cr_conn_message(ctx, 1, c, &m, &mid);
     ck_assert_int_eq(cr_msg_release(ctx, mid), 0);
@@ -821,8 +633,8 @@ START_TEST(test_core_route_run_lifecycle_errors)
     ck_assert_int_eq(cr_run_end(ctx, 6, run), CR_ENOTFOUND);
     ck_assert_int_eq(emit(ctx, 7, run, 2, NULL, NULL), CR_ESTATE);
     ck_assert_int_eq(emit(ctx, 7, run + 1, 2, NULL, NULL), CR_ENOTFOUND);
-    ck_assert_uint_eq(stats(ctx).runs_started, 1);
-    ck_assert_uint_eq(stats(ctx).events_emitted, 1);
+    ck_assert_uint_eq(rec_stats(ctx).runs_started, 1);
+    ck_assert_uint_eq(rec_stats(ctx).events_emitted, 1);
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -833,27 +645,28 @@ END_TEST
 START_TEST(test_core_route_users_isolated)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=100", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=100", NULL);
     cr_thread_add(ctx, 0, "alice", "t");
     cr_thread_add(ctx, 0, "bob", "t");
     cr_thread_add(ctx, 0, "bob", "u");
-    cr_conn_id a = open_auth(ctx, 0, "alice"), b = open_auth(ctx, 0, "bob"),
-               b2 = open_auth(ctx, 0, "bob");
+    cr_conn_id a = rec_open_auth(ctx, 0, "alice"), b = rec_open_auth(ctx, 0, "bob"),
+               b2 = rec_open_auth(ctx, 0, "bob");
     bind_to(ctx, &r, a, "t", 1, 0);
     bind_to(ctx, &r, b, "t", 1, 0);
     bind_to(ctx, &r, b2, "u", 1, 0);
     cr_run_id ra = 0, rb = 0;
     cr_run_start_for(ctx, 2, "alice", "t", &ra);
     cr_run_start_for(ctx, 2, "bob", "t", &rb);
-    since(&r);
+    rec_since(&r);
     emit(ctx, 3, ra, 1, NULL, NULL);
     emit(ctx, 3, rb, 2, NULL, NULL);
-    ck_assert_str_eq(since(&r), "3 deliver c=1 alice/t run=1 seq=1 gen=1 flags=0 tag=1\n"
-                                "3 deliver c=2 bob/t run=2 seq=1 gen=1 flags=0 tag=2\n");
+    ck_assert_str_eq(rec_since(&r), "3 deliver c=1 alice/t run=1 seq=1 gen=1 flags=0 tag=1\n"
+                                    "3 deliver c=2 bob/t run=2 seq=1 gen=1 flags=0 tag=2\n");
     cr_conn_close(ctx, 4, a, CR_CLOSE_CLIENT);
     emit(ctx, 5, ra, 3, NULL, NULL);
     advance(ctx, 1000);
-    ck_assert_str_eq(since(&r), "105 report OUTCOME expired err=0 c=0 run=1 alice/t seq=2 tag=3\n");
+    ck_assert_str_eq(rec_since(&r),
+                     "105 report OUTCOME expired err=0 c=0 run=1 alice/t seq=2 tag=3\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -913,7 +726,7 @@ static void check_deliver(void *ud, uint64_t now, cr_conn_id c, const cr_event *
     CHECK(c < 512);
     CHECK(e->user != NULL);
     CHECK(strcmp(owner[c], e->user) == 0);
-    on_deliver(ud, now, c, e);
+    rec_on_deliver(ud, now, c, e);
 }
 
 static uint64_t lcg(uint64_t *s)
@@ -971,7 +784,7 @@ static void generated_scenario(cr_profile profile, uint64_t seed)
                 strcpy(owner[c], user);
             }
         } else if (k < 25 && c) {
-            cr_message m = message(lcg(&s) % 3 ? thread : NULL, lcg(&s) % 4, k);
+            cr_message m = rec_message(lcg(&s) % 3 ? thread : NULL, lcg(&s) % 4, k);
             rc = cr_conn_message(ctx, now, c, &m, NULL);
             CHECK(rc == 0 || rc == CR_EFULL || rc == CR_EFOREIGN || rc == CR_ECLOSED);
         } else if (k < 33 && c) {
@@ -1004,7 +817,7 @@ static void generated_scenario(cr_profile profile, uint64_t seed)
             now += lcg(&s) % 60;
             CHECK((cr_ctx_handle_expiry(ctx, now)) == 0);
         }
-        cr_stats st = stats(ctx);
+        cr_stats st = rec_stats(ctx);
         CHECK(st.events_buffered_now <= st.buffer_events_now);
         CHECK(st.messages_received == st.messages_dispatched + st.messages_rejected +
                                           st.messages_queued_now + st.messages_preauth_now);
@@ -1017,7 +830,7 @@ static void generated_scenario(cr_profile profile, uint64_t seed)
     for (size_t i = 0; i < nconn; i++)
         cr_conn_close(ctx, now, conns[i], CR_CLOSE_SERVER);
     advance(ctx, now + 10000);
-    cr_stats st = stats(ctx);
+    cr_stats st = rec_stats(ctx);
     uint64_t total = 0;
     for (int i = 0; i < CR_OUTCOME_COUNT; i++)
         total += st.outcomes[i];

@@ -5,207 +5,14 @@
  * time going backwards.
  */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/src/timer.h"
 #include "ctxready.h"
+#include "tests/lib/core_rec.h"
 
-#define MAYBE_UNUSED __attribute__((unused))
-
-/* CHECK is ck_assert without Check's per-call bookkeeping (a file write
- * per assertion): for loops and callbacks. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            ck_abort_msg("%s:%d: check failed: %s", __FILE__, __LINE__, #cond);                    \
-    } while (0)
-
-/* ------------------------------------------------------------------------ */
-/* Recording host: every callback appends one text line to a log, so tests
- * assert exact output sequences.  Virtual time only. */
-
-typedef struct rec {
-    char *log; /* owned, NUL-terminated */
-    size_t len, cap, mark;
-    uint64_t reqs[4096]; /* associate req ids, in order */
-    size_t nreq;
-    uint64_t msgs[4096]; /* dispatched msg ids, in order */
-    size_t nmsg;
-    size_t ndeliver, nreport;
-} rec;
-
-static void rec_printf(rec *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    CHECK(n >= 0);
-    if (r->len + (size_t)n + 1 > r->cap) {
-        r->cap = (r->len + (size_t)n + 1) * 2;
-        r->log = realloc(r->log, r->cap);
-        CHECK(r->log != NULL);
-    }
-    va_start(ap, fmt);
-    vsnprintf(r->log + r->len, r->cap - r->len, fmt, ap);
-    va_end(ap);
-    r->len += (size_t)n;
-}
-
-#define S(x) ((x) ? (x) : "-")
-#define U(x) ((unsigned long long)(x))
-
-static void on_deliver(void *ud, uint64_t now, cr_conn_id c, const cr_event *e)
-{
-    rec *r = ud;
-    r->ndeliver++;
-    rec_printf(r, "%llu deliver c=%llu %s/%s run=%llu seq=%llu gen=%llu flags=%u tag=%llu\n",
-               U(now), U(c), S(e->user), S(e->thread), U(e->run), U(e->seq), U(e->generation),
-               e->flags, U(e->tag));
-}
-
-static void on_dispatch(void *ud, uint64_t now, cr_conn_id c, const cr_dispatch *d)
-{
-    rec *r = ud;
-    CHECK(r->nmsg < 4096);
-    r->msgs[r->nmsg++] = d->msg_id;
-    rec_printf(r, "%llu dispatch c=%llu msg=%llu %s/%s tag=%llu\n", U(now), U(c), U(d->msg_id),
-               S(d->user), S(d->thread), U(d->tag));
-}
-
-static void on_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id c, const char *user,
-                         const char *thread)
-{
-    rec *r = ud;
-    CHECK(r->nreq < 4096);
-    r->reqs[r->nreq++] = req;
-    rec_printf(r, "%llu associate req=%llu c=%llu %s/%s\n", U(now), U(req), U(c), user, thread);
-}
-
-static void on_notify(void *ud, uint64_t now, cr_conn_id c, const cr_notice *n)
-{
-    static const char *const kinds[] = {"SWITCHED", "SWITCH_FAILED", "REJECTED", "CLOSING"};
-    rec_printf(ud, "%llu notice c=%llu %s thread=%s tag=%llu err=%s\n", U(now), U(c),
-               kinds[n->kind], S(n->thread), U(n->msg_tag), cr_errname(n->error));
-}
-
-static void on_run_go(void *ud, uint64_t now, cr_run_id run)
-{
-    rec_printf(ud, "%llu run_go run=%llu\n", U(now), U(run));
-}
-
-static void on_close(void *ud, uint64_t now, cr_conn_id c, cr_close_reason reason)
-{
-    rec_printf(ud, "%llu close c=%llu reason=%s\n", U(now), U(c), cr_close_reason_name(reason));
-}
-
-static void on_report(void *ud, uint64_t now, const cr_report *p)
-{
-    rec *r = ud;
-    r->nreport++;
-    static const char *const kinds[] = {"OUTCOME", "ERROR", "INFO"};
-    CHECK(p->message != NULL);
-    rec_printf(r, "%llu report %s %s err=%s c=%llu run=%llu %s/%s seq=%llu tag=%llu\n", U(now),
-               kinds[p->kind], p->kind == CR_REPORT_OUTCOME ? cr_outcome_name(p->outcome) : "-",
-               cr_errname(p->error), U(p->conn), U(p->run), S(p->user), S(p->thread), U(p->seq),
-               U(p->tag));
-}
-
-static const cr_callbacks rec_callbacks = {on_deliver, on_dispatch, on_associate, on_notify,
-                                           on_run_go,  on_close,    on_report};
-
-/* The log written since the last call (owned by r, valid until the next
- * output). */
-MAYBE_UNUSED static const char *since(rec *r)
-{
-    static char empty[] = "";
-    const char *s = r->log ? r->log + r->mark : empty;
-    r->mark = r->len;
-    return s;
-}
-
-MAYBE_UNUSED static void rec_free(rec *r)
-{
-    free(r->log);
-}
-
-/* A context on profile `profile` with knob overrides "name=value" (NULL
- * terminated), recording into *r. */
-MAYBE_UNUSED static cr_ctx *new_ctx(rec *r, cr_profile profile, ...)
-{
-    memset(r, 0, sizeof *r);
-    cr_policy p;
-    ck_assert_int_eq(cr_policy_init(&p, profile), 0);
-    va_list ap;
-    va_start(ap, profile);
-    for (const char *kv; (kv = va_arg(ap, const char *));) {
-        char name[64];
-        const char *eq = strchr(kv, '=');
-        ck_assert_ptr_nonnull(eq);
-        ck_assert_uint_lt((size_t)(eq - kv), sizeof name);
-        memcpy(name, kv, (size_t)(eq - kv));
-        name[eq - kv] = '\0';
-        ck_assert_int_eq(cr_policy_set(&p, name, strtoull(eq + 1, NULL, 10)), 0);
-    }
-    va_end(ap);
-    cr_ctx *ctx = NULL;
-    ck_assert_int_eq(cr_ctx_new(&ctx, &p, &rec_callbacks, NULL, r), 0);
-    return ctx;
-}
-
-/* cr_ctx_dump into a malloc'd string (caller frees). */
-static int dump_write(void *arg, const char *line, size_t len)
-{
-    rec *d = arg;
-    CHECK(strlen(line) == len);
-    rec_printf(d, "%s", line);
-    return 0;
-}
-
-MAYBE_UNUSED static char *dump(const cr_ctx *ctx)
-{
-    rec d;
-    memset(&d, 0, sizeof d);
-    ck_assert_int_eq(cr_ctx_dump(ctx, dump_write, &d), 0);
-    return d.log ? d.log : strdup("");
-}
-
-MAYBE_UNUSED static cr_message message(const char *thread, uint64_t last_seq, uint64_t tag)
-{
-    cr_message m = {thread, last_seq, tag, "hello", 5};
-    return m;
-}
-
-MAYBE_UNUSED static cr_conn_id open_auth(cr_ctx *ctx, uint64_t now, const char *user)
-{
-    cr_conn_id c = 0;
-    ck_assert_int_eq(cr_conn_open(ctx, now, &c), 0);
-    ck_assert_int_eq(cr_conn_authenticate(ctx, now, c, user), 0);
-    return c;
-}
-
-MAYBE_UNUSED static cr_conn_state state_of(const cr_ctx *ctx, cr_conn_id c)
-{
-    cr_conn_info info;
-    ck_assert_int_eq(cr_conn_get_info(ctx, c, &info), 0);
-    return info.state;
-}
-
-MAYBE_UNUSED static cr_stats stats(const cr_ctx *ctx)
-{
-    cr_stats s;
-    cr_ctx_get_stats(ctx, &s);
-    return s;
-}
-
-MAYBE_UNUSED static uint64_t last_req(const rec *r)
-{
-    ck_assert_uint_gt(r->nreq, 0);
-    return r->reqs[r->nreq - 1];
-}
 /* ------------------------------------------------------------------------ */
 static uint64_t lcg(uint64_t *s)
 {
@@ -332,14 +139,14 @@ static void advance(cr_ctx *ctx, uint64_t to)
 START_TEST(test_core_timer_no_deadline_is_never)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_LEGACY, NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_LEGACY, NULL);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
     ck_assert_uint_eq(cr_ctx_get_expiry(NULL), CR_TIME_NEVER);
     cr_conn_id c;
     cr_conn_open(ctx, 5, &c); /* legacy: no pending deadline */
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 1000), 0);
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -350,19 +157,20 @@ END_TEST
 START_TEST(test_core_timer_equal_deadlines_fire_fifo)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "pending_deadline=100", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "pending_deadline=100", NULL);
     for (int i = 0; i < 3; i++) {
         cr_conn_id c;
         cr_conn_open(ctx, 7, &c);
     }
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 107);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 107), 0);
-    ck_assert_str_eq(since(&r), "107 notice c=1 CLOSING thread=- tag=0 err=0\n"
-                                "107 close c=1 reason=no context before the pending deadline\n"
-                                "107 notice c=2 CLOSING thread=- tag=0 err=0\n"
-                                "107 close c=2 reason=no context before the pending deadline\n"
-                                "107 notice c=3 CLOSING thread=- tag=0 err=0\n"
-                                "107 close c=3 reason=no context before the pending deadline\n");
+    ck_assert_str_eq(rec_since(&r),
+                     "107 notice c=1 CLOSING thread=- tag=0 err=0\n"
+                     "107 close c=1 reason=no context before the pending deadline\n"
+                     "107 notice c=2 CLOSING thread=- tag=0 err=0\n"
+                     "107 close c=2 reason=no context before the pending deadline\n"
+                     "107 notice c=3 CLOSING thread=- tag=0 err=0\n"
+                     "107 close c=3 reason=no context before the pending deadline\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -372,17 +180,18 @@ END_TEST
 START_TEST(test_core_timer_fifo_follows_arming_order)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "update_backoff=10", "pending_deadline=0", NULL);
+    cr_ctx *ctx =
+        rec_new_ctx(&r, CR_PROFILE_FIXED, "update_backoff=10", "pending_deadline=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c1 = open_auth(ctx, 0, "alice"), c2 = open_auth(ctx, 0, "alice");
+    cr_conn_id c1 = rec_open_auth(ctx, 0, "alice"), c2 = rec_open_auth(ctx, 0, "alice");
     cr_conn_switch(ctx, 0, c1, "t1", 0); /* req 1 */
     cr_conn_switch(ctx, 0, c2, "t1", 0); /* req 2 */
     cr_assoc_complete(ctx, 5, 2, 0);     /* c2's retry armed first */
     cr_assoc_complete(ctx, 5, 1, 0);
-    since(&r);
+    rec_since(&r);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 15), 0);
-    ck_assert_str_eq(since(&r), "15 associate req=3 c=2 alice/t1\n"
-                                "15 associate req=4 c=1 alice/t1\n");
+    ck_assert_str_eq(rec_since(&r), "15 associate req=3 c=2 alice/t1\n"
+                                    "15 associate req=4 c=1 alice/t1\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -393,7 +202,7 @@ END_TEST
 START_TEST(test_core_timer_order_and_lazy_cancellation)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "pending_deadline=100", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "pending_deadline=100", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_conn_id a = 0, b = 0, c = 0;
     cr_conn_open(ctx, 30, &a); /* deadline 130 */
@@ -403,21 +212,22 @@ START_TEST(test_core_timer_order_and_lazy_cancellation)
     cr_conn_open(ctx, 40, &c); /* 140 */
     cr_conn_authenticate(ctx, 50, a, "alice");
     cr_conn_switch(ctx, 50, a, "t1", 0);
-    cr_assoc_complete(ctx, 60, last_req(&r), 1); /* a is ready: its deadline is cancelled */
-    since(&r);
+    cr_assoc_complete(ctx, 60, rec_last_req(&r), 1); /* a is ready: its deadline is cancelled */
+    rec_since(&r);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 130);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 200), 0);
-    ck_assert_str_eq(since(&r), "200 notice c=2 CLOSING thread=- tag=0 err=0\n"
-                                "200 close c=2 reason=no context before the pending deadline\n"
-                                "200 notice c=3 CLOSING thread=- tag=0 err=0\n"
-                                "200 close c=3 reason=no context before the pending deadline\n");
+    ck_assert_str_eq(rec_since(&r),
+                     "200 notice c=2 CLOSING thread=- tag=0 err=0\n"
+                     "200 close c=2 reason=no context before the pending deadline\n"
+                     "200 notice c=3 CLOSING thread=- tag=0 err=0\n"
+                     "200 close c=3 reason=no context before the pending deadline\n");
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
 
     /* a connection bound before its deadline leaves no visible timer */
-    cr_conn_id d = open_auth(ctx, 300, "alice");
+    cr_conn_id d = rec_open_auth(ctx, 300, "alice");
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 400);
     cr_conn_switch(ctx, 310, d, "t1", 0);
-    cr_assoc_complete(ctx, 320, last_req(&r), 1);
+    cr_assoc_complete(ctx, 320, rec_last_req(&r), 1);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
     cr_ctx_del(ctx);
     rec_free(&r);
@@ -428,7 +238,7 @@ END_TEST
 START_TEST(test_core_timer_time_backwards_refused)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "pending_deadline=100", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "pending_deadline=100", NULL);
     cr_conn_id c;
     cr_conn_open(ctx, 50, &c);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 49), CR_ETIME);
@@ -436,9 +246,9 @@ START_TEST(test_core_timer_time_backwards_refused)
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 149), 0);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 148), CR_ETIME);
     ck_assert_int_eq(cr_conn_close(ctx, 148, c, CR_CLOSE_CLIENT), CR_ETIME);
-    ck_assert_int_eq(state_of(ctx, c), CR_CONN_OPEN);
+    ck_assert_int_eq(rec_state_of(ctx, c), CR_CONN_OPEN);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 149), 0); /* the same instant is fine */
-    ck_assert_str_eq(since(&r), "");
+    ck_assert_str_eq(rec_since(&r), "");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -449,14 +259,14 @@ END_TEST
 START_TEST(test_core_timer_rearmed_timers_run_in_same_call)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "exec_grace=100", "exec_retry_interval=7",
-                          "pending_deadline=0", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "exec_grace=100", "exec_retry_interval=7",
+                              "pending_deadline=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
     cr_run_id run;
     cr_run_start_for(ctx, 0, "alice", "t1", &run);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 7);
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 500), 0);
-    ck_assert_str_eq(since(&r), "500 run_go run=1\n");
+    ck_assert_str_eq(rec_since(&r), "500 run_go run=1\n");
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
     cr_ctx_del(ctx);
     rec_free(&r);
@@ -467,24 +277,24 @@ END_TEST
 START_TEST(test_core_timer_backoff_doubles)
 {
     rec r;
-    cr_ctx *ctx = new_ctx(&r, CR_PROFILE_FIXED, "update_retries=3", "update_backoff=100",
-                          "pending_deadline=0", NULL);
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "update_retries=3", "update_backoff=100",
+                              "pending_deadline=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = open_auth(ctx, 0, "alice");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
     cr_conn_switch(ctx, 0, c, "t1", 0);
     uint64_t now = 0, expected_delay = 100;
     for (int attempt = 1; attempt <= 3; attempt++) {
         now += 1;
-        ck_assert_int_eq(cr_assoc_complete(ctx, now, last_req(&r), 0), 0);
+        ck_assert_int_eq(cr_assoc_complete(ctx, now, rec_last_req(&r), 0), 0);
         ck_assert_uint_eq(cr_ctx_get_expiry(ctx), now + expected_delay);
         now += expected_delay;
         advance(ctx, now);
         ck_assert_uint_eq(r.nreq, (size_t)attempt + 1);
         expected_delay *= 2;
     }
-    ck_assert_int_eq(cr_assoc_complete(ctx, now + 1, last_req(&r), 0), 0);
+    ck_assert_int_eq(cr_assoc_complete(ctx, now + 1, rec_last_req(&r), 0), 0);
     ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
-    ck_assert_uint_eq(stats(ctx).assoc_retried, 3);
+    ck_assert_uint_eq(rec_stats(ctx).assoc_retried, 3);
     cr_ctx_del(ctx);
     rec_free(&r);
 }

@@ -3,11 +3,9 @@
  * baseline (with the Wilson intervals telling regression from noise),
  * missing sweeps, incomplete runs, usage.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,65 +18,14 @@
 #include "reports/query.h"
 #include "reports/store.h"
 #include "reports/synth.h"
+#include "tests/lib/rep_fixture.h"
 
-static char tmp[256];
 static char db[512];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 static void setup(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/ctxsim-test-gate-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-    snprintf(db, sizeof db, "%s/results.db", tmp);
-}
-
-static void teardown(void)
-{
-    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Runs `fn argv...` in a child with stdout and stderr captured; returns its
- * exit code and the output in out[len]. */
-static int run_cmd(int (*fn)(int, char **), const char *const *args, char *out, size_t len)
-{
-    char *argv[32];
-    int argc = 0;
-    for (; args[argc]; argc++)
-        argv[argc] = (char *)args[argc];
-    argv[argc] = NULL;
-    char log[600];
-    snprintf(log, sizeof log, "%s/cmd.out", tmp);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0)
-            _exit(99);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        int rc = fn(argc, argv);
-        fflush(stdout);
-        fflush(stderr);
-        _exit(rc);
-    }
-    int st = 0;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st), "command crashed");
-    FILE *f = fopen(log, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t n = fread(out, 1, len - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    return WEXITSTATUS(st);
+    fx_tmp_setup("gate");
+    snprintf(db, sizeof db, "%s/results.db", fx_tmp);
 }
 
 /* The output line holding every one of the given words, or NULL. */
@@ -107,10 +54,7 @@ typedef struct sw {
 
 static rep_store *open_db(void)
 {
-    rep_store *s = NULL;
-    char err[256];
-    ck_assert_msg(rep_store_open(db, &s, err, sizeof err) == 0, "%s", err);
-    return s;
+    return fx_store_open(db);
 }
 
 static int64_t record_run(const char *label, const sw *v, size_t n, const char *status)
@@ -129,10 +73,7 @@ static int64_t record_run(const char *label, const sw *v, size_t n, const char *
                              .policy = v[i].ablated ? "knob=0" : NULL,
                              .latency_ns = 20000000,
                              .salt = 5};
-        sim_sweep_result r;
-        ck_assert_int_eq(rep_synth_sweep(&sp, NULL, v[i].seeds, &r), 0);
-        ck_assert_int_eq(rep_run_add_sweep(s, run, &r), 0);
-        free(r.seeds);
+        fx_add_sweep(s, run, &sp, NULL, v[i].seeds);
     }
     if (status)
         ck_assert_int_eq(rep_run_finish(s, run, status), 0);
@@ -163,7 +104,7 @@ START_TEST(test_gate_unchanged_rerun_passes)
     record_run("base", three, 3, "complete");
     record_run("now", three, 3, "complete");
     const char *a[] = {"gate", "--db", db, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 0);
     for (int i = 0; i < 3; i++) {
         const char *l = line_with(out, three[i].scenario, "fixed");
         ck_assert_msg(l && strstr(l, " ok"), "%s", out);
@@ -186,7 +127,7 @@ START_TEST(test_gate_doctored_regression_fails_and_names_it)
              (long long)now);
     sql(q);
     const char *a[] = {"gate", "--db", db, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 1);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 1);
     const char *l = line_with(out, "bravo", "fixed");
     ck_assert_msg(l && strstr(l, "regression"), "%s", out);
     ck_assert_ptr_nonnull(strstr(l, "pass")); /* its own expectation still holds */
@@ -197,7 +138,7 @@ START_TEST(test_gate_doctored_regression_fails_and_names_it)
     ck_assert_ptr_nonnull(strstr(out, "1 regression"));
     /* a tolerance above the drop lets it through */
     const char *b[] = {"gate", "--db", db, "--tolerance", "0.06", NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, b, out, sizeof out), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, b, NULL, out, sizeof out), 0);
     ck_assert_ptr_nonnull(line_with(out, "bravo", " ok"));
 }
 END_TEST
@@ -207,7 +148,7 @@ START_TEST(test_gate_missing_scenario_fails)
     record_run("base", three, 3, "complete");
     record_run("now", three, 2, "complete"); /* charlie not run */
     const char *a[] = {"gate", "--db", db, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 1);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 1);
     const char *l = line_with(out, "charlie", "fixed");
     ck_assert_msg(l && strstr(l, "missing"), "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "1 missing"));
@@ -237,7 +178,7 @@ START_TEST(test_gate_noise_does_not_fail)
     rep_store_close(s);
 
     const char *a[] = {"gate", "--db", db, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 0);
     const char *l = line_with(out, "delta", "fixed");
     ck_assert_msg(l && strstr(l, "noise"), "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "noise (not failing)"));
@@ -250,7 +191,7 @@ START_TEST(test_gate_expectation_failure_fails)
     const sw v[] = {{"echo", "fixed", 0.95, 0.99, 10, 100, 0}, three[0]};
     record_run("only", v, 2, "complete");
     const char *a[] = {"gate", "--db", db, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 1);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 1);
     const char *l = line_with(out, "echo", "fixed");
     ck_assert_msg(l && strstr(l, "FAIL") && strstr(l, "new"), "%s", out);
     ck_assert_ptr_nonnull(line_with(out, "echo / fixed", "expectation: delivery_rate"));
@@ -263,7 +204,7 @@ START_TEST(test_gate_first_run_without_baseline_passes)
 {
     record_run("first", three, 3, "complete");
     const char *a[] = {"gate", "--db", db, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "no baseline"));
     ck_assert_ptr_nonnull(line_with(out, "alpha", "new"));
 }
@@ -282,15 +223,15 @@ START_TEST(test_gate_incomplete_run_fails)
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     const char *a[] = {"gate", "--db", db, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 1);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 1);
     ck_assert_msg(strstr(out, "incomplete") != NULL, "%s", out);
     /* an explicitly interrupted run too */
     record_run("stopped", three, 3, "interrupted");
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 1);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "incomplete (interrupted)"));
     /* and one that stopped on an error */
     record_run("broke", three, 3, "failed");
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 1);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "failed (stopped on an error)"));
 }
 END_TEST
@@ -311,11 +252,11 @@ START_TEST(test_gate_explicit_run_and_baseline)
     snprintf(id2, sizeof id2, "%lld", (long long)r2);
     snprintf(id1, sizeof id1, "%lld", (long long)r1);
     const char *a[] = {"gate", "--db", db, "--run", id2, "--baseline", id1, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 0);
     ck_assert_msg(line_with(out, "alpha", "improved") != NULL, "%s", out);
     /* one vs three (by label): alpha fell */
     const char *b[] = {"gate", "--db", db, "--run=one", "--baseline=three", NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, b, out, sizeof out), 1);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, b, NULL, out, sizeof out), 1);
     ck_assert_ptr_nonnull(line_with(out, "alpha", "regression"));
 }
 END_TEST
@@ -329,13 +270,13 @@ START_TEST(test_gate_profile_filter_and_ablation)
     };
     record_run("mixed", v, 3, "complete");
     const char *a[] = {"gate", "--db", db, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, a, out, sizeof out), 1);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 1);
     ck_assert_ptr_nonnull(line_with(out, "legacy", "FAIL"));
     const char *l = line_with(out, "F4 off", NULL);
     ck_assert_msg(l && strstr(l, "n/a"), "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "1 expectation failed"));
     const char *b[] = {"gate", "--db", db, "--profile", "fixed", NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, b, out, sizeof out), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, b, NULL, out, sizeof out), 0);
     ck_assert_ptr_null(line_with(out, "legacy", NULL));
 }
 END_TEST
@@ -343,17 +284,17 @@ END_TEST
 START_TEST(test_gate_usage_and_bad_input)
 {
     const char *h[] = {"gate", "--help", NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, h, out, sizeof out), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, h, NULL, out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: ctxsim gate"));
     /* no database: exit 2, and none is created */
     const char *m[] = {"gate", "--db", db, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, m, out, sizeof out), 2);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, m, NULL, out, sizeof out), 2);
     ck_assert_ptr_nonnull(strstr(out, "no database"));
     struct stat st;
     ck_assert_int_ne(stat(db, &st), 0);
     /* an empty database */
     rep_store_close(open_db());
-    ck_assert_int_eq(run_cmd(rep_cmd_gate, m, out, sizeof out), 2);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, m, NULL, out, sizeof out), 2);
     ck_assert_ptr_nonnull(strstr(out, "no runs"));
     record_run("x", three, 1, "complete");
     const char *const bad[][8] = {
@@ -365,7 +306,8 @@ START_TEST(test_gate_usage_and_bad_input)
         {"gate", "--db", db, "--frobnicate", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(run_cmd(rep_cmd_gate, bad[i], out, sizeof out) == 2, "case %zu: %s", i, out);
+        ck_assert_msg(fx_run_cmd(rep_cmd_gate, bad[i], NULL, out, sizeof out) == 2, "case %zu: %s",
+                      i, out);
 }
 END_TEST
 
@@ -439,7 +381,7 @@ static Suite *gate_suite(void)
 {
     Suite *s = suite_create("gate");
     TCase *tc = tcase_create("gate");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_gate_unchanged_rerun_passes);
     tcase_add_test(tc, test_gate_doctored_regression_fails_and_names_it);

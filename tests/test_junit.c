@@ -2,9 +2,7 @@
  * test_junit.c - JUnit XML: structure, counts, replay lines, and
  * well-formedness (xmllint --noout) whatever the text in the results.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <check.h>
-#include <ftw.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
@@ -19,26 +17,11 @@
 #include "reports/replay.h"
 #include "reports/synth.h"
 #include "reports/text.h"
-
-static char tmp[256];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
+#include "tests/lib/rep_fixture.h"
 
 static void setup(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/ctxsim-test-junit-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-}
-
-static void teardown(void)
-{
-    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    fx_tmp_setup("junit");
 }
 
 /* xmllint --noout PATH: its exit status (127 when missing). */
@@ -107,7 +90,7 @@ START_TEST(test_junit_structure_counts_and_replay_lines)
     ck_assert_int_gt(r[1].failed_seeds, 0);
     const sim_sweep_result *v[3] = {&r[0], &r[1], &r[2]};
     char path[512], err[256] = "";
-    snprintf(path, sizeof path, "%s/sub/junit.xml", tmp);
+    snprintf(path, sizeof path, "%s/sub/junit.xml", fx_tmp);
     ck_assert_msg(rep_junit_write(path, v, 3, "ctxsim-suite", err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(xmllint(path), 0);
 
@@ -169,7 +152,7 @@ START_TEST(test_junit_hostile_text_stays_well_formed)
     r->seeds[0].pass = 0;
     const sim_sweep_result *v[1] = {r};
     char path[512], err[256] = "";
-    snprintf(path, sizeof path, "%s/junit.xml", tmp);
+    snprintf(path, sizeof path, "%s/junit.xml", fx_tmp);
     ck_assert_int_eq(rep_junit_write(path, v, 1, "s<&>", err, sizeof err), 0);
     ck_assert_int_eq(xmllint(path), 0);
     xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
@@ -192,7 +175,7 @@ END_TEST
 START_TEST(test_junit_empty_and_unwritable)
 {
     char path[512], err[256] = "";
-    snprintf(path, sizeof path, "%s/empty.xml", tmp);
+    snprintf(path, sizeof path, "%s/empty.xml", fx_tmp);
     ck_assert_int_eq(rep_junit_write(path, NULL, 0, NULL, err, sizeof err), 0);
     ck_assert_int_eq(xmllint(path), 0);
     xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
@@ -200,7 +183,7 @@ START_TEST(test_junit_empty_and_unwritable)
     ck_assert_double_eq(xpath_num(doc, "number(/testsuites/testsuite/@tests)"), 0);
     xmlFreeDoc(doc);
     /* a directory in the way: an error, no file */
-    snprintf(path, sizeof path, "%s/dir.xml", tmp);
+    snprintf(path, sizeof path, "%s/dir.xml", fx_tmp);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     ck_assert_int_eq(rep_junit_write(path, NULL, 0, NULL, err, sizeof err), -1);
     ck_assert_uint_gt(strlen(err), 0);
@@ -216,7 +199,7 @@ START_TEST(test_junit_ablation_names_are_unique)
     r[1].ablated_fix = 5;
     const sim_sweep_result *v[2] = {&r[0], &r[1]};
     char path[512], err[256];
-    snprintf(path, sizeof path, "%s/j.xml", tmp);
+    snprintf(path, sizeof path, "%s/j.xml", fx_tmp);
     ck_assert_int_eq(rep_junit_write(path, v, 2, "x", err, sizeof err), 0);
     xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
     ck_assert_ptr_nonnull(doc);
@@ -236,7 +219,7 @@ static Suite *junit_suite(void)
 {
     Suite *s = suite_create("junit");
     TCase *tc = tcase_create("junit");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_junit_structure_counts_and_replay_lines);
     tcase_add_test(tc, test_junit_hostile_text_stays_well_formed);

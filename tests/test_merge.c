@@ -2,11 +2,9 @@
  * test_merge.c - `ctxsim merge`: shard databases of one sweep merged into
  * one run equal, seed for seed and in every aggregate, to the whole sweep.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,69 +17,14 @@
 #include "reports/query.h"
 #include "reports/store.h"
 #include "reports/synth.h"
-
-static char tmp[256];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
+#include "tests/lib/rep_fixture.h"
 
 static void setup(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/ctxsim-test-merge-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-}
-
-static void teardown(void)
-{
-    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void path_in(char *buf, size_t len, const char *name)
-{
-    snprintf(buf, len, "%s/%s", tmp, name);
+    fx_tmp_setup("merge");
 }
 
 static char out[1 << 16];
-
-static int run_cmd(int (*fn)(int, char **), const char *const *args)
-{
-    char *argv[32];
-    int argc = 0;
-    for (; args[argc]; argc++)
-        argv[argc] = (char *)args[argc];
-    argv[argc] = NULL;
-    char log[600];
-    snprintf(log, sizeof log, "%s/cmd.out", tmp);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0)
-            _exit(99);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        int rc = fn(argc, argv);
-        fflush(stdout);
-        fflush(stderr);
-        _exit(rc);
-    }
-    int st = 0;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st), "command crashed");
-    FILE *f = fopen(log, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    return WEXITSTATUS(st);
-}
 
 #define NSEEDS 45
 
@@ -148,9 +91,7 @@ static const rep_synth_spec specs[] = {
  */
 static void make_db(const char *path, const char *args, unsigned k, unsigned n, const char *status)
 {
-    rep_store *s = NULL;
-    char err[256];
-    ck_assert_msg(rep_store_open(path, &s, err, sizeof err) == 0, "%s", err);
+    rep_store *s = fx_store_open(path);
     char shard[32];
     snprintf(shard, sizeof shard, "%u/%u", k, n);
     rep_run_meta m = {.label = "nightly",
@@ -169,10 +110,7 @@ static void make_db(const char *path, const char *args, unsigned k, unsigned n, 
     /* the shards record their sweeps in a different order than the whole */
     for (size_t j = 0; j < NSPECS; j++) {
         size_t i = n ? (j + k) % NSPECS : j;
-        sim_sweep_result r;
-        ck_assert_int_eq(rep_synth_sweep(&specs[i], seeds, ns, &r), 0);
-        ck_assert_int_eq(rep_run_add_sweep(s, run, &r), 0);
-        free(r.seeds);
+        fx_add_sweep(s, run, &specs[i], seeds, ns);
     }
     if (status)
         ck_assert_int_eq(rep_run_finish(s, run, status), 0);
@@ -187,14 +125,6 @@ static void shard_args(char *buf, size_t len, unsigned k, unsigned n)
              NSEEDS, k, n, k);
 }
 
-static rep_store *open_existing(const char *path)
-{
-    rep_store *s = NULL;
-    char err[256];
-    ck_assert_msg(rep_store_open_existing(path, &s, err, sizeof err) == 0, "%s", err);
-    return s;
-}
-
 static void load_latest(rep_store *s, rep_run_info *ri, rep_sweep **v, size_t *n)
 {
     int64_t id = 0;
@@ -206,23 +136,23 @@ static void load_latest(rep_store *s, rep_run_info *ri, rep_sweep **v, size_t *n
 START_TEST(test_merge_shards_equal_the_whole_sweep)
 {
     char whole[512], merged[512], sh[3][512], args[256];
-    path_in(whole, sizeof whole, "whole.db");
-    path_in(merged, sizeof merged, "out/merged.db");
+    fx_path(whole, sizeof whole, "whole.db");
+    fx_path(merged, sizeof merged, "out/merged.db");
     make_db(whole, "ctxsim run scenarios --seeds 45 --db out/whole.db --label nightly", 1, 0,
             "complete");
     for (unsigned k = 1; k <= 3; k++) {
         char name[32];
         snprintf(name, sizeof name, "shard-%u.db", k);
-        path_in(sh[k - 1], sizeof sh[k - 1], name);
+        fx_path(sh[k - 1], sizeof sh[k - 1], name);
         shard_args(args, sizeof args, k, 3);
         make_db(sh[k - 1], args, k, 3, "complete");
     }
     /* shards given out of order */
     const char *a[] = {"merge", merged, sh[2], sh[0], sh[1], NULL};
-    ck_assert_msg(run_cmd(rep_cmd_merge, a) == 0, "%s", out);
+    ck_assert_msg(fx_run_cmd(rep_cmd_merge, a, NULL, out, sizeof out) == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "(complete)"));
 
-    rep_store *ws = open_existing(whole), *ms = open_existing(merged);
+    rep_store *ws = fx_store_open_existing(whole), *ms = fx_store_open_existing(merged);
     rep_run_info wr, mr;
     rep_sweep *w = NULL, *m = NULL;
     size_t nw = 0, nm = 0;
@@ -319,18 +249,18 @@ END_TEST
 START_TEST(test_merge_missing_shard_marks_the_run_interrupted)
 {
     char merged[512], sh[2][512], args[256];
-    path_in(merged, sizeof merged, "merged.db");
+    fx_path(merged, sizeof merged, "merged.db");
     for (unsigned k = 1; k <= 2; k++) {
         char name[32];
         snprintf(name, sizeof name, "s%u.db", k);
-        path_in(sh[k - 1], sizeof sh[k - 1], name);
+        fx_path(sh[k - 1], sizeof sh[k - 1], name);
         shard_args(args, sizeof args, k, 3);
         make_db(sh[k - 1], args, k, 3, "complete");
     }
     const char *a[] = {"merge", merged, sh[0], sh[1], NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_merge, a), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_merge, a, NULL, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "missing: 3/3") != NULL, "%s", out);
-    rep_store *s = open_existing(merged);
+    rep_store *s = fx_store_open_existing(merged);
     rep_run_info ri;
     rep_sweep *v = NULL;
     size_t n = 0;
@@ -346,12 +276,12 @@ END_TEST
 START_TEST(test_merge_rejects_what_is_not_one_sweep)
 {
     char merged[512], s1[512], s2[512], s2b[512], other[512], whole[512], args[256];
-    path_in(merged, sizeof merged, "merged.db");
-    path_in(s1, sizeof s1, "s1.db");
-    path_in(s2, sizeof s2, "s2.db");
-    path_in(s2b, sizeof s2b, "s2b.db");
-    path_in(other, sizeof other, "other.db");
-    path_in(whole, sizeof whole, "whole.db");
+    fx_path(merged, sizeof merged, "merged.db");
+    fx_path(s1, sizeof s1, "s1.db");
+    fx_path(s2, sizeof s2, "s2.db");
+    fx_path(s2b, sizeof s2b, "s2b.db");
+    fx_path(other, sizeof other, "other.db");
+    fx_path(whole, sizeof whole, "whole.db");
     shard_args(args, sizeof args, 1, 2);
     make_db(s1, args, 1, 2, "complete");
     shard_args(args, sizeof args, 2, 2);
@@ -369,35 +299,36 @@ START_TEST(test_merge_rejects_what_is_not_one_sweep)
         {"merge", merged, "--frob", s1, NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_msg(run_cmd(rep_cmd_merge, bad[i]) == 2, "case %zu: %s", i, out);
+        ck_assert_msg(fx_run_cmd(rep_cmd_merge, bad[i], NULL, out, sizeof out) == 2, "case %zu: %s",
+                      i, out);
         struct stat st;
         ck_assert_msg(stat(merged, &st) != 0, "case %zu wrote the output", i);
     }
     const char *h[] = {"merge", "--help", NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_merge, h), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_merge, h, NULL, out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: ctxsim merge"));
     /* a single whole database is a copy */
     const char *one[] = {"merge", merged, whole, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_merge, one), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_merge, one, NULL, out, sizeof out), 0);
 }
 END_TEST
 
 START_TEST(test_merge_seed_in_two_shards_is_an_error)
 {
     char merged[512], s1[512], s2[512];
-    path_in(merged, sizeof merged, "merged.db");
-    path_in(s1, sizeof s1, "s1.db");
-    path_in(s2, sizeof s2, "s2.db");
+    fx_path(merged, sizeof merged, "merged.db");
+    fx_path(s1, sizeof s1, "s1.db");
+    fx_path(s2, sizeof s2, "s2.db");
     /* both claim different shards but hold the same seeds */
     make_db(s1, "ctxsim run --shard 1/2", 1, 2, "complete");
     make_db(s2, "ctxsim run --shard 2/2", 1, 2, "complete");
-    rep_store *s = open_existing(s2);
+    rep_store *s = fx_store_open_existing(s2);
     ck_assert_int_eq(
         sqlite3_exec(rep_store_db(s), "UPDATE runs SET shard = '2/2'", NULL, NULL, NULL),
         SQLITE_OK);
     rep_store_close(s);
     const char *a[] = {"merge", merged, s1, s2, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_merge, a), 2);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_merge, a, NULL, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "seed") && strstr(out, "two shards"), "%s", out);
 }
 END_TEST
@@ -405,17 +336,17 @@ END_TEST
 START_TEST(test_merge_into_an_existing_database_adds_a_run)
 {
     char merged[512], s1[512], s2[512], args[256];
-    path_in(merged, sizeof merged, "results.db");
-    path_in(s1, sizeof s1, "s1.db");
-    path_in(s2, sizeof s2, "s2.db");
+    fx_path(merged, sizeof merged, "results.db");
+    fx_path(s1, sizeof s1, "s1.db");
+    fx_path(s2, sizeof s2, "s2.db");
     make_db(merged, "ctxsim run earlier", 1, 0, "complete");
     shard_args(args, sizeof args, 1, 2);
     make_db(s1, args, 1, 2, "complete");
     shard_args(args, sizeof args, 2, 2);
     make_db(s2, args, 2, 2, "failed");
     const char *a[] = {"merge", merged, s1, s2, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_merge, a), 0);
-    rep_store *s = open_existing(merged);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_merge, a, NULL, out, sizeof out), 0);
+    rep_store *s = fx_store_open_existing(merged);
     int64_t id = 0;
     ck_assert_int_eq(rep_run_resolve(s, NULL, &id), 0);
     ck_assert_int_eq(id, 2);
@@ -481,7 +412,7 @@ static Suite *merge_suite(void)
 {
     Suite *s = suite_create("merge");
     TCase *tc = tcase_create("merge");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_merge_shards_equal_the_whole_sweep);
     tcase_add_test(tc, test_merge_missing_shard_marks_the_run_interrupted);

@@ -4,11 +4,9 @@
  * them, escaping, and the refusals (no database, empty database, no
  * gnuplot) that must leave nothing broken behind.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
@@ -25,71 +23,19 @@
 #include "reports/report.h"
 #include "reports/store.h"
 #include "reports/synth.h"
+#include "tests/lib/rep_fixture.h"
 
-static char tmp[256];
 static char db[512];
 static char dir[512];
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static void setup(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/ctxsim-test-report-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-    snprintf(db, sizeof db, "%s/results.db", tmp);
-    snprintf(dir, sizeof dir, "%s/report", tmp);
-}
-
-static void teardown(void)
-{
-    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    fx_tmp_setup("report");
+    snprintf(db, sizeof db, "%s/results.db", fx_tmp);
+    snprintf(dir, sizeof dir, "%s/report", fx_tmp);
 }
 
 static char out[1 << 16];
-
-/* Runs fn in a child (PATH replaced when path_env is set), output captured. */
-static int run_cmd(int (*fn)(int, char **), const char *const *args, const char *path_env)
-{
-    char *argv[32];
-    int argc = 0;
-    for (; args[argc]; argc++)
-        argv[argc] = (char *)args[argc];
-    argv[argc] = NULL;
-    char log[600];
-    snprintf(log, sizeof log, "%s/cmd.out", tmp);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0)
-            _exit(99);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        if (path_env)
-            setenv("PATH", path_env, 1);
-        int rc = fn(argc, argv);
-        fflush(stdout);
-        fflush(stderr);
-        _exit(rc);
-    }
-    int st = 0;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st), "command crashed");
-    FILE *f = fopen(log, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    return WEXITSTATUS(st);
-}
 
 static const char *const suite_names[] = {
     "connection_without_thread", "message_before_thread",
@@ -107,9 +53,7 @@ static const char *const suite_names[] = {
  */
 static int64_t record_suite(int runs, int ablation, int legacy, const char *last_label)
 {
-    rep_store *s = NULL;
-    char err[256];
-    ck_assert_msg(rep_store_open(db, &s, err, sizeof err) == 0, "%s", err);
+    rep_store *s = fx_store_open(db);
     int64_t id = 0;
     for (int run = 0; run < runs; run++) {
         rep_run_meta m = {.label = run + 1 == runs ? last_label : "ci",
@@ -128,10 +72,7 @@ static int64_t record_suite(int runs, int ablation, int legacy, const char *last
                                      .expect_rate = 0.99,
                                      .latency_ns = 15000000 + 2000000 * (uint64_t)i,
                                      .salt = (uint64_t)run};
-                sim_sweep_result r;
-                ck_assert_int_eq(rep_synth_sweep(&sp, NULL, 12, &r), 0);
-                ck_assert_int_eq(rep_run_add_sweep(s, id, &r), 0);
-                free(r.seeds);
+                fx_add_sweep(s, id, &sp, NULL, 12);
             }
             for (int k = 1; ablation && run + 1 == runs && k <= 9; k++) {
                 char pol[32];
@@ -144,10 +85,7 @@ static int64_t record_suite(int runs, int ablation, int legacy, const char *last
                                      .events_per_seed = 30,
                                      .expect_rate = 0.99,
                                      .salt = 9};
-                sim_sweep_result r;
-                ck_assert_int_eq(rep_synth_sweep(&sp, NULL, 6, &r), 0);
-                ck_assert_int_eq(rep_run_add_sweep(s, id, &r), 0);
-                free(r.seeds);
+                fx_add_sweep(s, id, &sp, NULL, 6);
             }
         }
         ck_assert_int_eq(rep_run_finish(s, id, "complete"), 0);
@@ -211,7 +149,7 @@ START_TEST(test_report_draws_every_chart_and_embeds_them)
 {
     record_suite(3, 1, 1, "nightly");
     const char *a[] = {"report", "--db", db, "--out", dir, NULL};
-    ck_assert_msg(run_cmd(rep_cmd_report, a, NULL) == 0, "%s", out);
+    ck_assert_msg(fx_run_cmd(rep_cmd_report, a, NULL, out, sizeof out) == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "index.html"));
     static const char *const charts[] = {"rate",           "trend",       "outcomes_legacy",
                                          "outcomes_fixed", "latency_cdf", "ablation"};
@@ -267,7 +205,7 @@ START_TEST(test_report_chart_data_matches_the_database)
 {
     int64_t run = record_suite(1, 0, 1, "one");
     const char *a[] = {"report", "--db", db, "--out", dir, NULL};
-    ck_assert_msg(run_cmd(rep_cmd_report, a, NULL) == 0, "%s", out);
+    ck_assert_msg(fx_run_cmd(rep_cmd_report, a, NULL, out, sizeof out) == 0, "%s", out);
     rep_store *s = NULL;
     char err[256];
     ck_assert_int_eq(rep_store_open_existing(db, &s, err, sizeof err), 0);
@@ -311,7 +249,7 @@ START_TEST(test_report_escapes_text_from_the_database)
 {
     record_suite(1, 0, 0, "<script>alert(1)</script> & \"x\"");
     const char *a[] = {"report", "--db", db, "--out", dir, NULL};
-    ck_assert_msg(run_cmd(rep_cmd_report, a, NULL) == 0, "%s", out);
+    ck_assert_msg(fx_run_cmd(rep_cmd_report, a, NULL, out, sizeof out) == 0, "%s", out);
     char p[700];
     ck_assert(file_in("index.html", p, sizeof p));
     char *html = slurp(p);
@@ -336,7 +274,7 @@ END_TEST
 START_TEST(test_report_refuses_missing_or_empty_database)
 {
     const char *a[] = {"report", "--db", db, "--out", dir, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_report, a, NULL), 2);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_report, a, NULL, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "no database") != NULL, "%s", out);
     ck_assert(!exists(db));  /* not created */
     ck_assert(!exists(dir)); /* nothing written */
@@ -344,17 +282,17 @@ START_TEST(test_report_refuses_missing_or_empty_database)
     char err[256];
     ck_assert_int_eq(rep_store_open(db, &s, err, sizeof err), 0);
     rep_store_close(s);
-    ck_assert_int_eq(run_cmd(rep_cmd_report, a, NULL), 2);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_report, a, NULL, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "no runs") != NULL, "%s", out);
     ck_assert(!exists(dir));
     record_suite(1, 0, 1, "x");
     const char *b[] = {"report", "--db", db, "--out", dir, "--run", "nosuch", NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_report, b, NULL), 2);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_report, b, NULL, out, sizeof out), 2);
     ck_assert(!exists(dir));
     const char *c[] = {"report", "--bogus", NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_report, c, NULL), 2);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_report, c, NULL, out, sizeof out), 2);
     const char *h[] = {"report", "--help", NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_report, h, NULL), 0);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_report, h, NULL, out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: ctxsim report"));
 }
 END_TEST
@@ -363,7 +301,7 @@ START_TEST(test_report_without_gnuplot_names_the_package)
 {
     record_suite(1, 0, 1, "x");
     const char *a[] = {"report", "--db", db, "--out", dir, NULL};
-    ck_assert_int_eq(run_cmd(rep_cmd_report, a, "/nonexistent"), 2);
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_report, a, "/nonexistent", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "gnuplot") && strstr(out, REP_GNUPLOT_PACKAGE), "%s", out);
     char p[700];
     ck_assert(!file_in("index.html", p, sizeof p));
@@ -397,7 +335,7 @@ START_TEST(test_report_marks_an_incomplete_run)
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     const char *a[] = {"report", "--db", db, "--out", dir, NULL};
-    ck_assert_msg(run_cmd(rep_cmd_report, a, NULL) == 0, "%s", out);
+    ck_assert_msg(fx_run_cmd(rep_cmd_report, a, NULL, out, sizeof out) == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "incomplete"));
     char p[700];
     ck_assert(file_in("index.html", p, sizeof p));
@@ -416,7 +354,7 @@ static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
     TCase *tc = tcase_create("report");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_report_draws_every_chart_and_embeds_them);
     tcase_add_test(tc, test_report_chart_data_matches_the_database);

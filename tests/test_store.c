@@ -2,11 +2,9 @@
  * test_store.c - the results store: open, migrations, recording sweeps
  * atomically, kill safety, reading back, replay lines.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -21,31 +19,11 @@
 #include "reports/store.h"
 #include "reports/synth.h"
 #include "reports/verdict.h"
-
-static char tmp[256];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
+#include "tests/lib/rep_fixture.h"
 
 static void setup(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/ctxsim-test-store-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-}
-
-static void teardown(void)
-{
-    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void path_in(char *buf, size_t len, const char *name)
-{
-    snprintf(buf, len, "%s/%s", tmp, name);
+    fx_tmp_setup("store");
 }
 
 /* One integer from a SQL query (bound: nothing). */
@@ -89,14 +67,6 @@ static rep_synth_spec spec_of(const char *scenario, const char *profile, double 
     return sp;
 }
 
-static rep_store *open_ok(const char *path)
-{
-    rep_store *s = NULL;
-    char err[256] = "";
-    ck_assert_msg(rep_store_open(path, &s, err, sizeof err) == 0, "open: %s", err);
-    return s;
-}
-
 static int64_t begin(rep_store *s, const char *label)
 {
     rep_run_meta m = {.label = label,
@@ -113,8 +83,8 @@ static int64_t begin(rep_store *s, const char *label)
 START_TEST(test_store_open_creates_parent_dir_and_wal)
 {
     char p[512];
-    path_in(p, sizeof p, "a/b/results.db");
-    rep_store *s = open_ok(p);
+    fx_path(p, sizeof p, "a/b/results.db");
+    rep_store *s = fx_store_open(p);
     struct stat st;
     ck_assert_int_eq(stat(p, &st), 0);
     sqlite3 *db = rep_store_db(s);
@@ -130,8 +100,8 @@ END_TEST
 START_TEST(test_store_schema_has_every_count_column)
 {
     char p[512];
-    path_in(p, sizeof p, "results.db");
-    rep_store *s = open_ok(p);
+    fx_path(p, sizeof p, "results.db");
+    rep_store *s = fx_store_open(p);
     sqlite3 *db = rep_store_db(s);
     for (int i = 0; i < SIM_COUNT__N; i++) {
         ck_assert_msg(has_column(db, "scenario_results", sim_count_name(i)), "%s",
@@ -164,8 +134,8 @@ START_TEST(test_store_schema_doc_lists_every_column)
     doc[n] = '\0';
     fclose(f);
     char p[512];
-    path_in(p, sizeof p, "results.db");
-    rep_store *s = open_ok(p);
+    fx_path(p, sizeof p, "results.db");
+    rep_store *s = fx_store_open(p);
     sqlite3_stmt *st = NULL;
     ck_assert_int_eq(sqlite3_prepare_v2(rep_store_db(s),
                                         "SELECT m.name, c.name FROM sqlite_schema m, "
@@ -197,7 +167,7 @@ END_TEST
 START_TEST(test_store_migrates_v0_empty_file)
 {
     char p[512], err[256];
-    path_in(p, sizeof p, "v0.db");
+    fx_path(p, sizeof p, "v0.db");
     FILE *f = fopen(p, "w");
     ck_assert_ptr_nonnull(f);
     fclose(f);
@@ -213,7 +183,7 @@ END_TEST
 START_TEST(test_store_migrates_v1_keeping_data)
 {
     char p[512], err[256];
-    path_in(p, sizeof p, "v1.db");
+    fx_path(p, sizeof p, "v1.db");
     ck_assert_int_eq(rep_store_create_at_version(p, 1, err, sizeof err), 0);
     sqlite3 *raw = NULL;
     ck_assert_int_eq(sqlite3_open(p, &raw), SQLITE_OK);
@@ -226,7 +196,9 @@ START_TEST(test_store_migrates_v1_keeping_data)
                                   "seeds, expected, delivered, delivery_rate, rate_lo, rate_hi, "
                                   "p50_ns, p90_ns, p99_ns, max_ns, failed_seeds, pass) VALUES (7, "
                                   "'s', 's.yaml', 'fixed', 3, 100, 97, 0.97, 0.9, 0.99, 1, 2, 3, "
-                                  "4, 0, 1);",
+                                  "4, 0, 1);"
+                                  "INSERT INTO seed_results (scenario_result_id, seed, trace_hash, "
+                                  "steps, pass) VALUES (1, 5, '00000000000000ab', 9, 1);",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(raw);
@@ -237,15 +209,22 @@ START_TEST(test_store_migrates_v1_keeping_data)
     ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), REP_SCHEMA_VERSION);
     ck_assert(has_column(db, "runs", "pid"));
     ck_assert(has_column(db, "runs", "host"));
+    ck_assert(has_column(db, "seed_results", "queue_peak"));
+    ck_assert(has_column(db, "seed_results", "queue_mean"));
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
                                  "name = 'scenario_results_run'"),
                      1);
     /* the old data reads back through the current code */
     rep_sweep *v = NULL;
     size_t n = 0;
-    ck_assert_int_eq(rep_sweeps_load(s, 7, 0, &v, &n), 0);
+    ck_assert_int_eq(rep_sweeps_load(s, 7, REP_LOAD_SEEDS, &v, &n), 0);
     ck_assert_uint_eq(n, 1);
     ck_assert_uint_eq(v[0].r.c[SIM_COUNT_DELIVERED], 97);
+    /* a seed recorded before v3 reads back with no queue depth */
+    ck_assert_uint_eq(v[0].r.nseeds, 1);
+    ck_assert_uint_eq(v[0].r.seeds[0].trace_hash, 0xab);
+    ck_assert_uint_eq(v[0].r.seeds[0].queue_peak, 0);
+    ck_assert_uint_eq(v[0].r.seeds[0].queue_mean, 0);
     ck_assert_double_eq_tol(v[0].r.delivery_rate, 0.97, 1e-12);
     ck_assert(v[0].r.expect_rate < 0); /* '{}': no expectation */
     rep_sweeps_free(v, n);
@@ -260,7 +239,7 @@ END_TEST
 START_TEST(test_store_rejects_newer_schema)
 {
     char p[512], err[256] = "";
-    path_in(p, sizeof p, "future.db");
+    fx_path(p, sizeof p, "future.db");
     sqlite3 *raw = NULL;
     ck_assert_int_eq(sqlite3_open(p, &raw), SQLITE_OK);
     char sql[64];
@@ -277,7 +256,7 @@ END_TEST
 START_TEST(test_store_open_existing_does_not_create)
 {
     char p[512], err[256] = "";
-    path_in(p, sizeof p, "nope/results.db");
+    fx_path(p, sizeof p, "nope/results.db");
     rep_store *s = NULL;
     ck_assert_int_eq(rep_store_open_existing(p, &s, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "no database") != NULL, "%s", err);
@@ -289,7 +268,7 @@ END_TEST
 START_TEST(test_store_not_a_database_is_an_error)
 {
     char p[512], err[256] = "";
-    path_in(p, sizeof p, "junk.db");
+    fx_path(p, sizeof p, "junk.db");
     FILE *f = fopen(p, "w");
     ck_assert_ptr_nonnull(f);
     for (int i = 0; i < 200; i++)
@@ -304,8 +283,8 @@ END_TEST
 START_TEST(test_store_adds_count_column_missing_from_an_old_database)
 {
     char p[512];
-    path_in(p, sizeof p, "results.db");
-    rep_store_close(open_ok(p));
+    fx_path(p, sizeof p, "results.db");
+    rep_store_close(fx_store_open(p));
     sqlite3 *raw = NULL;
     ck_assert_int_eq(sqlite3_open(p, &raw), SQLITE_OK);
     ck_assert_int_eq(
@@ -313,7 +292,7 @@ START_TEST(test_store_adds_count_column_missing_from_an_old_database)
         SQLITE_OK);
     ck_assert_int_eq(has_column(raw, "seed_results", "stranded"), 0);
     sqlite3_close(raw);
-    rep_store *s = open_ok(p);
+    rep_store *s = fx_store_open(p);
     ck_assert(has_column(rep_store_db(s), "seed_results", "stranded"));
     rep_store_close(s);
 }
@@ -322,8 +301,8 @@ END_TEST
 START_TEST(test_store_sweep_round_trips)
 {
     char p[512];
-    path_in(p, sizeof p, "results.db");
-    rep_store *s = open_ok(p);
+    fx_path(p, sizeof p, "results.db");
+    rep_store *s = fx_store_open(p);
     int64_t run = begin(s, "rt");
     rep_synth_spec sp = spec_of("message_before_thread", "legacy", 0.9);
     sp.policy = "exec_grace=5000000000,verify_before_notify=0";
@@ -361,6 +340,11 @@ START_TEST(test_store_sweep_round_trips)
         ck_assert_uint_eq(q->seeds[i].seed, r.seeds[i].seed);
         ck_assert_uint_eq(q->seeds[i].trace_hash, r.seeds[i].trace_hash);
         ck_assert_uint_eq(q->seeds[i].steps, r.seeds[i].steps);
+        ck_assert_uint_eq(q->seeds[i].events, r.seeds[i].events);
+        ck_assert_uint_eq(q->seeds[i].end_time, r.seeds[i].end_time);
+        ck_assert_uint_gt(r.seeds[i].queue_peak, 0);
+        ck_assert_uint_eq(q->seeds[i].queue_peak, r.seeds[i].queue_peak);
+        ck_assert_uint_eq(q->seeds[i].queue_mean, r.seeds[i].queue_mean);
         ck_assert_int_eq(q->seeds[i].pass, r.seeds[i].pass);
         ck_assert_str_eq(q->seeds[i].reason, r.seeds[i].reason);
         for (int k = 0; k < SIM_COUNT__N; k++)
@@ -394,8 +378,8 @@ END_TEST
 START_TEST(test_store_add_sweep_is_all_or_nothing)
 {
     char p[512];
-    path_in(p, sizeof p, "results.db");
-    rep_store *s = open_ok(p);
+    fx_path(p, sizeof p, "results.db");
+    rep_store *s = fx_store_open(p);
     sqlite3 *db = rep_store_db(s);
     int64_t run = begin(s, NULL);
     /* the last insert of the transaction (the histogram) fails */
@@ -426,8 +410,8 @@ END_TEST
 START_TEST(test_store_run_status_life_cycle)
 {
     char p[512];
-    path_in(p, sizeof p, "results.db");
-    rep_store *s = open_ok(p);
+    fx_path(p, sizeof p, "results.db");
+    rep_store *s = fx_store_open(p);
     int64_t run = begin(s, "life");
     rep_run_info ri;
     ck_assert_int_eq(rep_run_get(s, run, &ri), 0);
@@ -466,8 +450,8 @@ END_TEST
 START_TEST(test_store_run_of_a_dead_process_is_incomplete)
 {
     char p[512];
-    path_in(p, sizeof p, "results.db");
-    rep_store_close(open_ok(p));
+    fx_path(p, sizeof p, "results.db");
+    rep_store_close(fx_store_open(p));
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -482,7 +466,7 @@ START_TEST(test_store_run_of_a_dead_process_is_incomplete)
     int st = 0;
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    rep_store *s = open_ok(p);
+    rep_store *s = fx_store_open(p);
     int64_t id = 0;
     ck_assert_int_eq(rep_run_resolve(s, "dies", &id), 0);
     rep_run_info ri;
@@ -527,7 +511,7 @@ START_TEST(test_store_sigkill_keeps_finished_sweeps)
         char p[512];
         char name[32];
         snprintf(name, sizeof name, "killed%zu.db", t);
-        path_in(p, sizeof p, name);
+        fx_path(p, sizeof p, name);
         int fds[2];
         ck_assert_int_eq(pipe(fds), 0);
         pid_t pid = fork();
@@ -549,7 +533,7 @@ START_TEST(test_store_sigkill_keeps_finished_sweeps)
         ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
         close(fds[0]);
 
-        rep_store *s = open_ok(p);
+        rep_store *s = fx_store_open(p);
         sqlite3 *db = rep_store_db(s);
         char ok[64];
         sql_text(db, "PRAGMA integrity_check", ok, sizeof ok);
@@ -580,8 +564,8 @@ END_TEST
 START_TEST(test_store_two_processes_write_at_once)
 {
     char p[512];
-    path_in(p, sizeof p, "shared.db");
-    rep_store_close(open_ok(p));
+    fx_path(p, sizeof p, "shared.db");
+    rep_store_close(fx_store_open(p));
     pid_t kids[2];
     for (int k = 0; k < 2; k++) {
         kids[k] = fork();
@@ -612,7 +596,7 @@ START_TEST(test_store_two_processes_write_at_once)
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed (%d)", k,
                       WEXITSTATUS(st));
     }
-    rep_store *s = open_ok(p);
+    rep_store *s = fx_store_open(p);
     ck_assert_int_eq(sql_int(rep_store_db(s), "SELECT count(*) FROM scenario_results"), 30);
     ck_assert_int_eq(sql_int(rep_store_db(s), "SELECT count(*) FROM seed_results"), 600);
     rep_store_close(s);
@@ -622,8 +606,8 @@ END_TEST
 START_TEST(test_store_resolve_run_and_baseline)
 {
     char p[512];
-    path_in(p, sizeof p, "results.db");
-    rep_store *s = open_ok(p);
+    fx_path(p, sizeof p, "results.db");
+    rep_store *s = fx_store_open(p);
     int64_t id = 0, base = -1;
     ck_assert_int_eq(rep_run_resolve(s, NULL, &id), -ENOENT);
     int64_t a = begin(s, "nightly");
@@ -757,7 +741,7 @@ static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("store");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_store_open_creates_parent_dir_and_wal);
     tcase_add_test(tc, test_store_schema_has_every_count_column);

@@ -1,0 +1,46 @@
+/*
+ * rep_fixture.h - shared fixtures of the reports test suites (store, gate,
+ * junit, merge, report): a scratch directory per test, commands run in a
+ * child with their output captured, stores opened or asserted, and
+ * synthetic sweeps recorded.
+ */
+#ifndef CTXSIM_TESTS_REP_FIXTURE_H
+#define CTXSIM_TESTS_REP_FIXTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reports/store.h"
+#include "reports/synth.h"
+
+/* The current test's scratch directory (set by fx_tmp_setup). */
+extern char fx_tmp[256];
+
+/* Creates a fresh /tmp/ctxsim-test-WHAT-XXXXXX as fx_tmp. */
+void fx_tmp_setup(const char *what);
+
+/* Removes fx_tmp and everything below it (a checked-fixture teardown). */
+void fx_tmp_teardown(void);
+
+/* buf = fx_tmp "/" name. */
+void fx_path(char *buf, size_t len, const char *name);
+
+/*
+ * Runs fn(argc, argv) for the NULL-terminated args in a forked child, with
+ * stdout and stderr captured into out[len] (PATH replaced by path_env when
+ * not NULL); asserts it did not crash and returns its exit code.
+ */
+int fx_run_cmd(int (*fn)(int, char **), const char *const *args, const char *path_env, char *out,
+               size_t len);
+
+/* rep_store_open(path), asserted to succeed. */
+rep_store *fx_store_open(const char *path);
+
+/* rep_store_open_existing(path), asserted to succeed. */
+rep_store *fx_store_open_existing(const char *path);
+
+/* Synthesises the sweep sp over seeds[n] (0..n-1 when NULL) and records it in run. */
+void fx_add_sweep(rep_store *s, int64_t run, const rep_synth_spec *sp, const uint64_t *seeds,
+                  uint32_t n);
+
+#endif

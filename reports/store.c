@@ -112,8 +112,8 @@ static const char *const migrations[] = {
     "CREATE INDEX latency_hist_sweep ON latency_hist(scenario_result_id, bucket_low_ns);\n",
 
     /* v3: the engine's queue depth per seed (0 in seeds recorded before). */
-    "ALTER TABLE seed_results ADD COLUMN queue_peak INTEGER NOT NULL DEFAULT 0;\n"
-    "ALTER TABLE seed_results ADD COLUMN queue_mean INTEGER NOT NULL DEFAULT 0;\n",
+    ("ALTER TABLE seed_results ADD COLUMN queue_peak INTEGER NOT NULL DEFAULT 0;\n"
+     "ALTER TABLE seed_results ADD COLUMN queue_mean INTEGER NOT NULL DEFAULT 0;\n"),
 };
 
 static const char sql_ins_sweep[] =

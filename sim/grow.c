@@ -8,7 +8,7 @@ int sim_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
-    size_t n = *cap ? *cap : 16;
+    size_t n = *cap ? *cap : 4; /* most per-tab arrays stay tiny */
     while (n < need)
         n *= 2;
     void *q = realloc(*p, n * elem);

@@ -73,7 +73,7 @@ typedef struct sconn {
 
 typedef struct frame {
     const sim_step *steps;
-    size_t n, pc;
+    uint32_t n, pc;
     uint32_t left; /* repetitions left, including the current one */
 } frame;
 
@@ -623,7 +623,7 @@ static const sim_step *next_step(client *cl)
                     continue;
                 if (cl->depth >= (int)(sizeof(cl->stack) / sizeof(cl->stack[0])))
                     continue;
-                cl->stack[cl->depth++] = (frame){s->steps, s->nsteps, 0, s->times};
+                cl->stack[cl->depth++] = (frame){s->steps, (uint32_t)s->nsteps, 0, s->times};
                 continue;
             }
             return s;
@@ -1283,7 +1283,7 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
             cl->index_in_user = j;
             cl->conn = -1;
             cl->selected = -1;
-            cl->stack[0] = (frame){sc->steps, sc->nsteps, 0, 1};
+            cl->stack[0] = (frame){sc->steps, (uint32_t)sc->nsteps, 0, 1};
             cl->depth = 1;
             cl->names = malloc((sc->nnames ? sc->nnames : 1) * sizeof(int32_t));
             if (!cl->names) {

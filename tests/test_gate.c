@@ -400,9 +400,5 @@ static Suite *gate_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(gate_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return fx_run_suite(gate_suite());
 }

@@ -427,9 +427,5 @@ static Suite *merge_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(merge_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return fx_run_suite(merge_suite());
 }

@@ -102,3 +102,12 @@ void fx_add_sweep(rep_store *s, int64_t run, const rep_synth_spec *sp, const uin
     ck_assert_int_eq(rep_run_add_sweep(s, run, &r), 0);
     free(r.seeds);
 }
+
+int fx_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -7,6 +7,7 @@
 #ifndef CTXSIM_TESTS_REP_FIXTURE_H
 #define CTXSIM_TESTS_REP_FIXTURE_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,8 @@ rep_store *fx_store_open_existing(const char *path);
 /* Synthesises the sweep sp over seeds[n] (0..n-1 when NULL) and records it in run. */
 void fx_add_sweep(rep_store *s, int64_t run, const rep_synth_spec *sp, const uint64_t *seeds,
                   uint32_t n);
+
+/* Runs the suite s (CK_NORMAL output) and frees it: the exit status for main. */
+int fx_run_suite(Suite *s);
 
 #endif

@@ -59,6 +59,8 @@ double bench_now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+static volatile uint64_t sink; /* keeps the floor's loop observable */
+
 double bench_floor_ns(size_t pending, uint64_t ops, int reps)
 {
     if (pending == 0)
@@ -67,7 +69,6 @@ double bench_floor_ns(size_t pending, uint64_t ops, int reps)
     if (!h)
         return -1;
     double best = -1;
-    static volatile uint64_t sink; /* keeps the loop observable */
     for (int r = 0; r < reps; r++) {
         sim_prng rng;
         sim_prng_seed(&rng, 12345);

@@ -65,6 +65,8 @@ LIBREP_A   := $(O)/libctxrep.a
 CTXSIM     := $(O)/ctxsim
 
 .PHONY: all deps test bench demo install uninstall clean determinism format check-format fuzz
+# Keep every intermediate object (test objects come through a pattern chain).
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM) $(TEST_BIN) $(BENCH_BIN)

@@ -708,7 +708,7 @@ static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char 
         return -1;
     fprintf(f,
             "# ablation: delivery rate (percent) with one fix switched off, run #%lld\n"
-            "# fix(0 = none off) scenario_index rate scenario\n",
+            "# fix(0 = none off) scenario_index rate pass(1/0) scenario\n",
             (long long)m->abl_run);
     for (size_t s = 0; s < m->abl_nscen; s++) {
         for (size_t k = 0; k < W; k++) {
@@ -720,7 +720,7 @@ static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char 
             double v = pct(w->r.delivery_rate);
             if (v < lo)
                 lo = v;
-            fprintf(f, "%zu %zu %.4f ", k, s, v);
+            fprintf(f, "%zu %zu %.4f %d ", k, s, v, w->r.pass ? 1 : 0);
             dat_str(f, m->abl_scen[s]);
             fprintf(f, "\n");
         }
@@ -739,7 +739,8 @@ static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char 
         return -1;
     preamble(f, name, w, h);
     char what[128];
-    snprintf(what, sizeof what, "Ablation: delivery rate with one fix switched off (%s profile)",
+    snprintf(what, sizeof what,
+             "Ablation: delivery rate with one fix switched off (%s profile; x: expect missed)",
              profile);
     rep_run_info ar = m->run;
     ar.id = m->abl_run;
@@ -769,7 +770,8 @@ static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char 
     fprintf(f, ")\n");
     fprintf(f, "plot 'ablation.dat' using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 border "
                "lc rgb '#ffffff' fc palette notitle, \\\n"
-               "     '' using 1:2:(sprintf('%%.1f', $3)) with labels font ',9' notitle\n");
+               "     '' using 1:2:(sprintf('%%.1f%%s', $3, (int($4) == 1) ? '' : ' x')) with labels font ',9' "
+               "notitle\n");
     return draw(f, dir, name, w, h, drawn, err, errlen);
 }
 

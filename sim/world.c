@@ -137,6 +137,8 @@ typedef struct world {
     uint32_t nclients;
     uint32_t *first_client; /* per user */
     uint32_t nusers;
+    char (*user_id)[16];      /* per user: "u<n>", the core's user id (owned) */
+    char (*tab_name)[32];     /* per client: "client:u<n>.<k>", its trace actor (owned) */
     uint32_t *user_threads_n; /* per user: threads created ("t1".."tn") */
     int32_t **user_threads;   /* per user: local number - 1 -> thread index */
     size_t *user_threads_cap;
@@ -184,9 +186,9 @@ static void fail(world *w, const char *fmt, ...)
 
 static const char *cname(world *w, uint32_t c, char *buf, size_t len)
 {
-    snprintf(buf, len, "client:u%" PRIu32 ".%" PRIu32, w->clients[c].user,
-             w->clients[c].index_in_user);
-    return buf;
+    (void)buf;
+    (void)len;
+    return w->tab_name[c];
 }
 
 static const char *tname(world *w, int32_t t)
@@ -282,9 +284,7 @@ static int32_t thread_new(world *w, uint32_t owner, int foreign_for)
         /* Thread ids are per user: user 0 and user 1 both have "t1". */
         snprintf(w->threads[t].id, sizeof(w->threads[t].id), "t%" PRIu32, n);
     }
-    char u[24];
-    snprintf(u, sizeof(u), "u%" PRIu32, owner);
-    int rc = cr_thread_add(w->core, w->eng.now, u, w->threads[t].id);
+    int rc = cr_thread_add(w->core, w->eng.now, w->user_id[owner], w->threads[t].id);
     if (rc != 0)
         fail(w, "cr_thread_add: %s", cr_strerror(rc));
     return t;
@@ -292,18 +292,39 @@ static int32_t thread_new(world *w, uint32_t owner, int foreign_for)
 
 /* thread_lookup maps a (user, thread id) pair seen in a core output back to
  * a thread index; -1 if unknown. */
+/* parse_num reads the decimal number at *p (advancing it); -1 if none. */
+static int64_t parse_num(const char **p)
+{
+    const char *q = *p;
+    int64_t v = 0;
+    if (*q < '0' || *q > '9')
+        return -1;
+    while (*q >= '0' && *q <= '9' && v < (INT64_C(1) << 40))
+        v = v * 10 + (*q++ - '0');
+    *p = q;
+    return v;
+}
+
 static int32_t thread_lookup(world *w, const char *user, const char *thread)
 {
-    unsigned long u, n;
-    if (!user || !thread || sscanf(user, "u%lu", &u) != 1 || u >= w->nusers)
+    if (!user || !thread || user[0] != 'u')
         return -1;
-    if (thread[0] == 't' && sscanf(thread, "t%lu", &n) == 1 && n >= 1 && n <= w->user_threads_n[u])
-        return w->user_threads[u][n - 1];
-    if (thread[0] == 'x') {
-        unsigned long a, t;
-        if (sscanf(thread, "x%lu.%lu", &a, &t) == 2 && t < w->nthreads &&
-            strcmp(w->threads[t].id, thread) == 0)
-            return (int32_t)t;
+    const char *p = user + 1;
+    int64_t u = parse_num(&p);
+    if (u < 0 || *p || (uint64_t)u >= w->nusers)
+        return -1;
+    p = thread + 1;
+    if (thread[0] == 't') {
+        int64_t n = parse_num(&p);
+        if (n >= 1 && !*p && (uint64_t)n <= w->user_threads_n[u])
+            return w->user_threads[u][n - 1];
+    } else if (thread[0] == 'x') {
+        if (parse_num(&p) >= 0 && *p == '.') {
+            p++;
+            int64_t t = parse_num(&p);
+            if (t >= 0 && !*p && (size_t)t < w->nthreads && strcmp(w->threads[t].id, thread) == 0)
+                return (int32_t)t;
+        }
     }
     return -1;
 }
@@ -448,8 +469,7 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
     w->pkts[p].kind = PK_NOTICE;
     w->pkts[p].notice = (uint8_t)n->kind;
     sconn *kc = &w->conns[k];
-    char u[24];
-    snprintf(u, sizeof(u), "u%" PRIu32, w->clients[kc->client].user);
+    const char *u = w->user_id[w->clients[kc->client].user];
     w->pkts[p].thread = n->thread ? thread_lookup(w, u, n->thread) : -1;
     if (n->kind == CR_NOTICE_THREAD_SWITCHED)
         kc->evid_thread = w->pkts[p].thread;
@@ -852,7 +872,6 @@ static void on_up(world *w, uint32_t p)
 {
     packet pk = w->pkts[p];
     pkt_free(w, p);
-    char u[24];
     if (pk.kind == PK_HTTP) {
         /* No connection: the application starts the run itself. */
         uint32_t c = sim_oracle_message_tab(w->oracle, pk.msg);
@@ -864,7 +883,6 @@ static void on_up(world *w, uint32_t p)
     client *cl = &w->clients[k->client];
     if (pk.epoch != k->up.epoch)
         return; /* lost with the transport */
-    snprintf(u, sizeof(u), "u%" PRIu32, cl->user);
     int rc;
     switch (pk.kind) {
     case PK_CONNECT: {
@@ -1018,8 +1036,7 @@ static void on_agent_http(world *w, int64_t m, int32_t t)
     if (t < 0)
         return;
     /* The HTTP request is authenticated as the sending client's user. */
-    char u[24];
-    snprintf(u, sizeof(u), "u%" PRIu32, sim_oracle_message_user(w->oracle, m));
+    const char *u = w->user_id[sim_oracle_message_user(w->oracle, m)];
     cr_run_id run = 0;
     int rc = cr_run_start_for(w->core, w->eng.now, u, w->threads[t].id, &run);
     TR(w, "agent", "start-http", "msg=%" PRId64 " %s/%s run=%" PRIu64 " rc=%s", m, u,
@@ -1103,8 +1120,7 @@ static void handle(world *w, const sim_event *e)
         sconn *k = &w->conns[e->a];
         if (!k->server_open)
             break;
-        char u[24];
-        snprintf(u, sizeof(u), "u%" PRIu32, w->clients[k->client].user);
+        const char *u = w->user_id[w->clients[k->client].user];
         rc = cr_conn_authenticate(w->core, w->eng.now, k->core, u);
         TR(w, "auth", "authenticated", "conn=%" PRIu64 " %s rc=%s", k->core, u,
            rc ? cr_errname(rc) : "ok");
@@ -1208,6 +1224,8 @@ static void world_free(world *w)
     free(w->user_threads_n);
     free(w->user_threads_cap);
     free(w->clients);
+    free(w->user_id);
+    free(w->tab_name);
     free(w->first_client);
     for (size_t t = 0; t < w->nthreads; t++)
         free(w->threads[t].seq_ev);
@@ -1269,6 +1287,18 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
     }
     w->nclients = total;
     w->clients = calloc(total, sizeof(client));
+    w->user_id = calloc(w->nusers, sizeof(*w->user_id));
+    w->tab_name = calloc(total, sizeof(*w->tab_name));
+    if (!w->user_id || !w->tab_name) {
+        free(per);
+        return -1;
+    }
+    for (uint32_t u = 0; u < w->nusers; u++) {
+        snprintf(w->user_id[u], sizeof(w->user_id[u]), "u%" PRIu32, u);
+        for (uint32_t j = 0; j < per[u]; j++)
+            snprintf(w->tab_name[w->first_client[u] + j], sizeof(w->tab_name[0]),
+                     "client:u%" PRIu32 ".%" PRIu32, u, j);
+    }
     uint32_t *user_of = calloc(total, sizeof(uint32_t));
     if (!w->clients || !user_of) {
         free(per);

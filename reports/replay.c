@@ -67,6 +67,8 @@ int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size
         if (*p == ',')
             p++;
     }
+    if (rc == 0 && r->explore)
+        rc = append(buf, len, &o, " --explore");
     if (rc != 0) {
         buf[0] = '\0';
         return rc == -ENOSPC ? -ENOSPC : rc;

@@ -16,6 +16,8 @@
  * with one --policy per comma-separated k=v of r->policy (empty items are
  * skipped).  r->ablated_fix is not printed: an ablation sweep must carry
  * the knob it switched off in r->policy for its line to reproduce it.
+ * " --explore" ends the line of a sweep run with reordered simultaneous
+ * events (r->explore).
  * The path and every k=v are shell-quoted when they hold characters a
  * shell would interpret, so the line can be pasted as is.
  * Returns 0, -EINVAL (NULL argument), or -ENOSPC when buf is too small

@@ -108,6 +108,7 @@ typedef struct sim_sweep_result {
     int pass;
     char reason[512];       /* first expectation missed, "" if pass */
     sim_seed_result *seeds; /* nseeds entries (owned) */
+    int explore;            /* simultaneous events reordered (replay needs --explore) */
 } sim_sweep_result;
 
 /* sim_wilson computes the 95% Wilson score interval of k successes in n. */

@@ -327,6 +327,7 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_res
     snprintf(out->profile, sizeof(out->profile), "%s",
              sim_profile_name(o->profile >= 0 ? o->profile : (int)sc->profile));
     out->ablated_fix = o->ablate_fix;
+    out->explore = o->explore;
 
     uint32_t total = o->seeds ? o->seeds : sc->seeds;
     uint64_t *seeds = calloc(total ? total : 1, sizeof(uint64_t));

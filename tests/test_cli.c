@@ -80,8 +80,8 @@ static void write_file(const char *name, const char *text)
 
 START_TEST(test_cli_help_for_every_command)
 {
-    static const char *const cmds[] = {"run",    "replay", "validate", "list",
-                                       "report", "gate",   "merge",    "explore"};
+    static const char *const cmds[] = {"run",  "replay", "validate", "list",  "report",
+                                       "gate", "merge",  "explore",  "shrink"};
     char *out, *err;
     ck_assert_int_eq(run(&out, &err, "--help"), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: ctxsim COMMAND"));
@@ -437,6 +437,35 @@ START_TEST(test_cli_shards_with_gnu_parallel_merge_to_the_whole)
 }
 END_TEST
 
+START_TEST(test_cli_shrink_keeps_the_failure)
+{
+    char *out, *err;
+    ck_assert_int_eq(run(&out, &err,
+                         "shrink scenarios/message_before_thread.yaml --seed 1 --profile legacy "
+                         "--out %s/small.yaml",
+                         tmpdir),
+                     0);
+    ck_assert_ptr_nonnull(strstr(out, "smallest failing: users "));
+    ck_assert_ptr_null(strstr(out, "users 20 (was 20)")); /* it did shrink */
+    free(out);
+    free(err);
+    /* the written scenario is valid, smaller, and the seed still fails */
+    ck_assert_int_eq(run(&out, &err, "replay %s/small.yaml --seed 1 --profile legacy", tmpdir), 1);
+    ck_assert_ptr_nonnull(strstr(out, "verdict: FAIL: delivery_rate"));
+    free(out);
+    free(err);
+    /* a passing seed has nothing to shrink */
+    ck_assert_int_eq(run(&out, &err,
+                         "shrink scenarios/message_before_thread.yaml --seed 1 --out "
+                         "%s/none.yaml",
+                         tmpdir),
+                     1);
+    ck_assert_ptr_nonnull(strstr(out, "nothing to shrink"));
+    free(out);
+    free(err);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -453,6 +482,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_cli_check_determinism);
     tcase_add_test(tc, test_cli_sweep_killed_keeps_finished_scenarios);
     tcase_add_test(tc, test_cli_list_and_knobs);
+    tcase_add_test(tc, test_cli_shrink_keeps_the_failure);
     tcase_add_test(tc, test_cli_shards_with_gnu_parallel_merge_to_the_whole);
     suite_add_tcase(s, tc);
     return s;

@@ -286,10 +286,16 @@ static void print_header(void)
 
 static void print_sweep(const sim_sweep_result *r, int print_replays)
 {
-    char pol[64];
-    snprintf(pol, sizeof(pol), "%s", r->policy[0] ? r->policy : "-");
-    if (strlen(r->policy) > 22)
-        snprintf(pol, sizeof(pol), "%.19s...", r->policy);
+    /* The policy column holds 22 characters; longer ones are cut with "...". */
+    char pol[24];
+    const char *src = r->policy[0] ? r->policy : "-";
+    size_t n = strlen(src);
+    if (n > 22) {
+        memcpy(pol, src, 19);
+        memcpy(pol + 19, "...", 4);
+    } else {
+        memcpy(pol, src, n + 1);
+    }
     printf("%-30s %-7s %-22s %6" PRIu32 " %9" PRIu64 " %9" PRIu64 " %7.3f%% [%6.2f%%,%6.2f%%] "
            "%6" PRIu64 " %6" PRIu64 " %5" PRIu64 " %4" PRIu64 " %4" PRIu64 " %5" PRIu64 "  %s\n",
            r->scenario, r->profile, pol, r->nseeds, r->c[SIM_COUNT_EXPECTED],
@@ -992,6 +998,193 @@ static int cmd_explore(int argc, char **argv)
     return rc;
 }
 
+/* ---- shrink -------------------------------------------------------------------- */
+
+static const char shrink_usage[] =
+    "usage: ctxsim shrink SCENARIO --seed S [--profile P] [--policy k=v]... [--out FILE]\n"
+    "Make a failing seed smaller: halve `users` (then step down) while the seed still\n"
+    "fails with the same kind of miss, write the smallest failing scenario to FILE\n"
+    "(default out/shrunk-<name>-seed<S>.yaml) and print its replay line.\n"
+    "Exit 0 when a failing seed was shrunk (or was already minimal), 1 when the seed\n"
+    "passes (nothing to shrink), 2 on bad usage or input.\n";
+
+/* miss_kind is the first word of a seed's failure reason ("delivery_rate",
+ * "stray", "liveness", ...): a shrink keeps that. */
+static void miss_kind(const char *reason, char *out, size_t len)
+{
+    size_t n = strcspn(reason, " :");
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, reason, n);
+    out[n] = '\0';
+}
+
+/* with_users returns a copy of the scenario text with its top-level
+ * `users:` line set to n (malloc'd), or NULL. */
+static char *with_users(const char *text, uint32_t n)
+{
+    const char *p = text;
+    while (p && *p) {
+        if (strncmp(p, "users:", 6) == 0) {
+            const char *eol = strchr(p, '\n');
+            size_t head = (size_t)(p - text), tail = eol ? strlen(eol) : 0;
+            char *out = malloc(head + tail + 32);
+            if (!out)
+                return NULL;
+            memcpy(out, text, head);
+            int w = sprintf(out + head, "users: %" PRIu32, n);
+            memcpy(out + head + (size_t)w, eol ? eol : "", tail + 1);
+            return out;
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return NULL;
+}
+
+/* shrink_try runs `seed` of the scenario text under the options; returns
+ * 1 if it fails with miss kind `kind` (any kind if kind is ""), 0 if not,
+ * -1 on error. */
+static int shrink_try(const char *path, const char *text, const sim_sweep_opts *o, uint64_t seed,
+                      const char *kind, char *got, size_t gotlen)
+{
+    sim_scenario *sc = NULL;
+    sim_scenario_error err;
+    if (sim_scenario_load_string(path, text, strlen(text), &sc, &err) != 0)
+        return -1;
+    cr_policy pol;
+    int rc = -1;
+    sim_seed_result *res = calloc(1, sizeof(*res));
+    if (res && sim_sweep_policy(sc, o, &pol, NULL, 0) == 0) {
+        sim_world_opts wo = {.seed = seed, .explore = o->explore};
+        sim_world_run(sc, &pol, &wo, res, NULL);
+        sim_seed_judge(sc, res);
+        char k[64];
+        miss_kind(res->reason, k, sizeof(k));
+        rc = !res->pass && (!kind[0] || strcmp(k, kind) == 0);
+        if (got)
+            snprintf(got, gotlen, "%s", res->reason);
+    }
+    free(res);
+    sim_scenario_free(sc);
+    return rc;
+}
+
+static int cmd_shrink(int argc, char **argv)
+{
+    const char *out_path = NULL;
+    char **args = calloc((size_t)argc + 1, sizeof(char *));
+    int nargs = 0;
+    if (!args)
+        return EXIT_USAGE;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && !strcmp(argv[i], "--out") && i + 1 < argc)
+            out_path = argv[++i];
+        else
+            args[nargs++] = argv[i];
+    }
+    run_args ra;
+    char **files;
+    int nfiles;
+    int prc = parse_run_opts(nargs, args, &ra, &files, &nfiles, shrink_usage, 1);
+    free(args);
+    if (prc != 0)
+        return EXIT_USAGE;
+    if (nfiles != 1 || !ra.base.only_seed) {
+        fprintf(stderr, "ctxsim shrink: needs exactly one SCENARIO and --seed S\n%s", shrink_usage);
+        free(files);
+        return EXIT_USAGE;
+    }
+    const char *path = files[0];
+    free(files);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "ctxsim shrink: %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    char *text = calloc(4 << 20, 1);
+    size_t len = text ? fread(text, 1, (4 << 20) - 1, f) : 0;
+    fclose(f);
+    if (!text)
+        return EXIT_USAGE;
+    text[len] = '\0';
+    sim_scenario *sc = NULL;
+    sim_scenario_error err;
+    if (sim_scenario_load_string(path, text, len, &sc, &err) != 0) {
+        char buf[800];
+        sim_scenario_error_format(&err, buf, sizeof(buf));
+        fprintf(stderr, "%s\n", buf);
+        free(text);
+        return EXIT_USAGE;
+    }
+    uint32_t users = sc->users;
+    char name[SIM_NAME_MAX];
+    snprintf(name, sizeof(name), "%s", sc->name);
+    sim_scenario_free(sc);
+    sim_sweep_opts o = ra.base;
+    o.profile = ra.profiles[0];
+    uint64_t seed = o.only_seed;
+    char reason[256], kind[64];
+    if (shrink_try(path, text, &o, seed, "", reason, sizeof(reason)) != 1) {
+        printf("%s seed %" PRIu64 " passes: nothing to shrink\n", name, seed);
+        free(text);
+        return EXIT_FAIL;
+    }
+    miss_kind(reason, kind, sizeof(kind));
+    printf("%s seed %" PRIu64 " with %" PRIu32 " users: %s\n", name, seed, users, reason);
+    /* Halve while it still fails the same way, then step down one by one.
+     * Each try is one seed: O(log users + steps) runs. */
+    uint32_t best = users;
+    char *best_text = text;
+    for (uint32_t step = users / 2; step >= 1; step /= 2) {
+        while (best > step) {
+            uint32_t n = best - step;
+            char *t = with_users(best_text, n);
+            if (!t || shrink_try(path, t, &o, seed, kind, reason, sizeof(reason)) != 1) {
+                free(t);
+                break;
+            }
+            printf("  users %-6" PRIu32 " still fails: %s\n", n, reason);
+            if (best_text != text)
+                free(best_text);
+            best_text = t;
+            best = n;
+        }
+    }
+    char def[512];
+    if (!out_path) {
+        mkdir("out", 0777);
+        snprintf(def, sizeof(def), "out/shrunk-%s-seed%" PRIu64 ".yaml", name, seed);
+        out_path = def;
+    }
+    FILE *w = fopen(out_path, "w");
+    if (!w || fprintf(w,
+                      "# shrunk by ctxsim shrink from %s, seed %" PRIu64 " (users %" PRIu32
+                      " -> %" PRIu32 ")\n%s",
+                      path, seed, users, best, best_text) < 0) {
+        fprintf(stderr, "ctxsim shrink: cannot write %s\n", out_path);
+        if (w)
+            fclose(w);
+        if (best_text != text)
+            free(best_text);
+        free(text);
+        return EXIT_USAGE;
+    }
+    fclose(w);
+    printf("smallest failing: users %" PRIu32 " (was %" PRIu32 "), written to %s\n", best, users,
+           out_path);
+    printf("  replay: ctxsim replay %s --seed %" PRIu64 " --profile %s", out_path, seed,
+           sim_profile_name(o.profile >= 0 ? o.profile : CR_PROFILE_FIXED));
+    for (size_t i = 0; i < o.noverrides; i++)
+        printf(" --policy %s=%" PRIu64, o.overrides[i].name, o.overrides[i].value);
+    printf("\n");
+    if (best_text != text)
+        free(best_text);
+    free(text);
+    return 0;
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 static const char main_usage[] =
@@ -1004,6 +1197,7 @@ static const char main_usage[] =
     "  validate SCENARIO...    check scenario files\n"
     "  list [DIR]              list scenarios (--knobs: the policy knobs)\n"
     "  explore SCENARIO        search interleavings of simultaneous events\n"
+    "  shrink SCENARIO --seed S  the smallest scenario on which a seed still fails\n"
     "  report                  charts, index.html and summary.md from the database\n"
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
@@ -1034,6 +1228,8 @@ int main(int argc, char **argv)
         return cmd_validate(argc, argv);
     if (!strcmp(cmd, "list"))
         return cmd_list(argc, argv);
+    if (!strcmp(cmd, "shrink"))
+        return cmd_shrink(argc, argv);
     if (!strcmp(cmd, "explore"))
         return cmd_explore(argc, argv);
     if (!strcmp(cmd, "report"))

@@ -193,6 +193,194 @@ START_TEST(test_trace_formats_match_printf)
 }
 END_TEST
 
+/* Every decimal length and digit-group boundary of the number formatter,
+ * through each integer conversion, against vsnprintf. */
+START_TEST(test_trace_numbers_every_width)
+{
+    sim_trace *t;
+    text expect = {NULL, 0, 0};
+    uint64_t i = 0;
+    ck_assert_int_eq(sim_trace_new(&t, 0), 0);
+    uint64_t p10 = 1;
+    for (int e = 0; e <= 19; e++) {
+        const uint64_t vs[] = {p10 - 1, p10, p10 + 1, p10 * 2 - 1, p10 * 9 + (p10 - 1) / 9 * 8};
+        for (size_t k = 0; k < sizeof vs / sizeof vs[0]; k++) {
+            uint64_t v = vs[k];
+            BOTH("%" PRIu64 "|%" PRId64 "|%" PRIx64 "|%llu|%lld", v, (int64_t)v, v,
+                 (unsigned long long)v, -(long long)(v >> 1));
+            BOTH("%zu|%zx|%ju|%jd|%u|%d|%x", (size_t)v, (size_t)v, (uintmax_t)v,
+                 -(intmax_t)(v >> 1), (unsigned)v, (int)(uint32_t)v, (unsigned)v);
+            /* The time column too (it is cached while it repeats). */
+            ck_assert_int_eq(sim_trace_add(t, v, "a", "s", "t"), 0);
+            ck_assert_int_eq(sim_trace_add(t, v, "a", "s", "t"), 0);
+            text_add(&expect, "%" PRIu64 " a s t\n%" PRIu64 " a s t\n", v, v);
+        }
+        if (e < 19)
+            p10 *= 10;
+    }
+    BOTH("%" PRIu64 " %" PRId64 " %" PRId64, UINT64_MAX, INT64_MIN, INT64_MAX);
+    ck_assert_int_eq(sim_trace_add(t, UINT64_MAX, "a", "s", "%s", ""), 0);
+    ck_assert_int_eq(sim_trace_add(t, 0, "a", "s", "%s", ""), 0);
+    text_add(&expect, "%" PRIu64 " a s \n0 a s \n", UINT64_MAX);
+    ck_assert_uint_eq(sim_trace_hash(t), XXH64(expect.s, expect.len, 0));
+    sim_trace_free(t);
+    free(expect.s);
+}
+END_TEST
+
+/* Line breaks anywhere in a step (actor, step, format text, %s, %c), on
+ * the fast path and on the vsnprintf path, are written as spaces; other
+ * control characters and '%' inside strings are kept. */
+START_TEST(test_trace_line_breaks_every_field)
+{
+    for (int keep = 0; keep <= 1; keep++) {
+        sim_trace *t;
+        text expect = {NULL, 0, 0};
+        ck_assert_int_eq(sim_trace_new(&t, keep), 0);
+        sim_trace_add(t, 1, "a\nb\r", "\r\ns", "x\ny%s|%c%c|%d\r", "1\n2\r3\t4%d%%", '\n', '\r', 5);
+        text_add(&expect, "1 a b    s x y1 2 3\t4%%d%%%%|  |5 \n");
+        sim_trace_add(t, 2, "a\nb", "s\r", "%5s|%s\n", "x\ny", "\r"); /* vsnprintf path */
+        text_add(&expect, "2 a b s    x y|  \n");
+        /* Runs of every length around the 8-byte rounds, line breaks at
+         * every position. */
+        char s[40];
+        for (size_t n = 0; n < 20; n++) {
+            for (size_t b = 0; b <= n; b++) {
+                memset(s, 'q', n);
+                if (b < n)
+                    s[b] = b % 2 ? '\n' : '\r';
+                s[n] = '\0';
+                sim_trace_add(t, 3, s, s, "%s %s", s, s);
+                if (b < n)
+                    s[b] = ' ';
+                text_add(&expect, "3 %s %s %s %s\n", s, s, s, s);
+            }
+        }
+        ck_assert_uint_eq(sim_trace_hash(t), XXH64(expect.s, expect.len, 0));
+        if (keep) {
+            const sim_trace_rec *r = sim_trace_get(t, 0);
+            ck_assert_str_eq(r->actor, "a b ");
+            ck_assert_str_eq(r->step, "  s");
+            ck_assert_str_eq(r->detail, "x y1 2 3\t4%d%%|  |5 ");
+            r = sim_trace_get(t, 1);
+            ck_assert_str_eq(r->actor, "a b");
+            ck_assert_str_eq(r->step, "s ");
+            ck_assert_str_eq(r->detail, "  x y|  ");
+        }
+        sim_trace_free(t);
+        free(expect.s);
+    }
+}
+END_TEST
+
+/* Lines are hashed in chunks: the hash must not depend on where the
+ * chunks end.  Lines of every length around the pending buffer's flush
+ * point and size (4096, 8192), on the fast and vsnprintf paths, with the
+ * hash read (and so the pending text peeked at) between steps. */
+START_TEST(test_trace_chunk_boundaries_and_long_lines)
+{
+    enum { BIG = 20000 };
+    char *big = malloc(BIG + 1);
+    ck_assert_ptr_nonnull(big);
+    for (int k = 0; k < BIG; k++)
+        big[k] = (char)('A' + k % 23);
+    big[BIG] = '\0';
+    static const size_t lens[] = {0,    1,    7,    8,    9,    100,   4070,  4080,
+                                  4090, 4094, 4095, 4096, 4097, 4100,  8170,  8185,
+                                  8190, 8191, 8192, 8193, 8200, 12000, 16384, 19999};
+    for (int keep = 0; keep <= 1; keep++) {
+        for (int slow = 0; slow <= 1; slow++) {
+            sim_trace *t;
+            text expect = {NULL, 0, 0};
+            uint64_t steps = 0;
+            ck_assert_int_eq(sim_trace_new(&t, keep), 0);
+            for (int round = 0; round < 3; round++) {
+                for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+                    size_t n = lens[k] - (size_t)round;
+                    if (n > BIG)
+                        continue;
+                    char save = big[n];
+                    big[n] = '\0';
+                    uint64_t time = 1000 * (uint64_t)k + (uint64_t)round;
+                    if (slow) /* a flag forces vsnprintf */
+                        ck_assert_int_eq(sim_trace_add(t, time, "act", "stp", "%s|%+d", big, 7), 0);
+                    else
+                        ck_assert_int_eq(sim_trace_add(t, time, "act", "stp", "%s|%d", big, 7), 0);
+                    text_add(&expect, "%" PRIu64 " act stp %s|%s7\n", time, big, slow ? "+" : "");
+                    steps++;
+                    /* Short lines in between move the chunk boundary. */
+                    for (size_t m = 0; m < k * 13 % 37; m++) {
+                        ck_assert_int_eq(sim_trace_add(t, time, "c", "s", "m=%zu", m), 0);
+                        text_add(&expect, "%" PRIu64 " c s m=%zu\n", time, m);
+                        steps++;
+                    }
+                    if (keep) {
+                        const sim_trace_rec *r =
+                            sim_trace_get(t, sim_trace_count(t) - 1 - k * 13 % 37);
+                        ck_assert_ptr_nonnull(r);
+                        ck_assert_uint_eq(strlen(r->detail), n + 2 + (size_t)slow);
+                        ck_assert_int_eq(memcmp(r->detail, big, n), 0);
+                        ck_assert_str_eq(r->actor, "act");
+                        ck_assert_str_eq(r->step, "stp");
+                    }
+                    big[n] = save;
+                    if (k % 3 == 0)
+                        ck_assert_uint_eq(sim_trace_hash(t), XXH64(expect.s, expect.len, 0));
+                }
+            }
+            /* Many short lines: many flushes. */
+            for (uint64_t k = 0; k < 5000; k++) {
+                ck_assert_int_eq(sim_trace_add(t, k * 977, "client:u1.0", "receive",
+                                               "ev=%" PRId64 " thread=%s seq=%" PRIu64, (int64_t)k,
+                                               "t1", k * k),
+                                 0);
+                text_add(&expect,
+                         "%" PRIu64 " client:u1.0 receive ev=%" PRId64 " thread=t1 seq=%" PRIu64
+                         "\n",
+                         k * 977, (int64_t)k, k * k);
+                steps++;
+                if (k % 997 == 0)
+                    ck_assert_uint_eq(sim_trace_hash(t), XXH64(expect.s, expect.len, 0));
+            }
+            ck_assert_uint_eq(sim_trace_hash(t), XXH64(expect.s, expect.len, 0));
+            ck_assert_uint_eq(sim_trace_hash(t), XXH64(expect.s, expect.len, 0)); /* no effect */
+            ck_assert_uint_eq(sim_trace_steps(t), steps);
+            if (keep) {
+                char *buf = NULL;
+                size_t len = 0;
+                FILE *f = open_memstream(&buf, &len);
+                ck_assert_int_eq(sim_trace_write_text(t, f), 0);
+                fclose(f);
+                ck_assert_uint_eq(len, expect.len);
+                ck_assert_int_eq(memcmp(buf, expect.s, len), 0);
+                free(buf);
+            }
+            sim_trace_free(t);
+            free(expect.s);
+        }
+    }
+    /* Actor and step longer than the buffer (the prefix does not fit). */
+    sim_trace *t;
+    text expect = {NULL, 0, 0};
+    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
+    ck_assert_int_eq(sim_trace_add(t, 5, "a", "s", "short"), 0);
+    text_add(&expect, "5 a s short\n");
+    ck_assert_int_eq(sim_trace_add(t, 6, big, "s", "%d", 1), 0);
+    text_add(&expect, "6 %s s 1\n", big);
+    ck_assert_int_eq(sim_trace_add(t, 7, "a", big, "%d", 2), 0);
+    text_add(&expect, "7 a %s 2\n", big);
+    ck_assert_int_eq(sim_trace_add(t, 8, "a", "s", "tail"), 0);
+    text_add(&expect, "8 a s tail\n");
+    ck_assert_uint_eq(sim_trace_hash(t), XXH64(expect.s, expect.len, 0));
+    ck_assert_str_eq(sim_trace_get(t, 1)->actor, big);
+    ck_assert_str_eq(sim_trace_get(t, 2)->step, big);
+    ck_assert_str_eq(sim_trace_get(t, 2)->detail, "2");
+    sim_trace_free(t);
+    free(expect.s);
+    free(big);
+}
+END_TEST
+
 START_TEST(test_trace_keep_records_and_text)
 {
     sim_trace *t;
@@ -399,6 +587,9 @@ static Suite *trace_suite(void)
     tcase_add_test(tc, test_trace_same_lines_same_hash);
     tcase_add_test(tc, test_trace_long_and_odd_lines);
     tcase_add_test(tc, test_trace_formats_match_printf);
+    tcase_add_test(tc, test_trace_numbers_every_width);
+    tcase_add_test(tc, test_trace_line_breaks_every_field);
+    tcase_add_test(tc, test_trace_chunk_boundaries_and_long_lines);
     tcase_add_test(tc, test_trace_keep_records_and_text);
     tcase_add_test(tc, test_trace_exports_need_keep);
     tcase_add_test(tc, test_trace_timeline_parses);

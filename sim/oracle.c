@@ -329,30 +329,17 @@ const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t 
  * said about it. */
 static void classify(uint64_t *counts, sim_said said)
 {
+    static const sim_count_id lost_as[] = {
+        [SIM_SAID_NOTHING] = SIM_COUNT_SILENT_LOSS,
+        [SIM_SAID_EXPIRED] = SIM_COUNT_LOST_EXPIRED,
+        [SIM_SAID_FALLBACK] = SIM_COUNT_LOST_FALLBACK,
+        [SIM_SAID_DROPPED] = SIM_COUNT_LOST_DROPPED,
+        [SIM_SAID_UNROUTABLE] = SIM_COUNT_LOST_UNROUTABLE,
+        [SIM_SAID_REJECTED] = SIM_COUNT_LOST_REJECTED,
+        [SIM_SAID_OTHER] = SIM_COUNT_LOST_OTHER,
+    };
     counts[SIM_COUNT_LOST]++;
-    switch (said) {
-    case SIM_SAID_EXPIRED:
-        counts[SIM_COUNT_LOST_EXPIRED]++;
-        break;
-    case SIM_SAID_FALLBACK:
-        counts[SIM_COUNT_LOST_FALLBACK]++;
-        break;
-    case SIM_SAID_DROPPED:
-        counts[SIM_COUNT_LOST_DROPPED]++;
-        break;
-    case SIM_SAID_UNROUTABLE:
-        counts[SIM_COUNT_LOST_UNROUTABLE]++;
-        break;
-    case SIM_SAID_REJECTED:
-        counts[SIM_COUNT_LOST_REJECTED]++;
-        break;
-    case SIM_SAID_OTHER:
-        counts[SIM_COUNT_LOST_OTHER]++;
-        break;
-    case SIM_SAID_NOTHING:
-        counts[SIM_COUNT_SILENT_LOSS]++;
-        break;
-    }
+    counts[lost_as[said]]++;
 }
 
 int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *latency)

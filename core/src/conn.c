@@ -292,16 +292,25 @@ static void drain(cr_ctx *ctx, uint64_t now, cr_conn *c)
     }
 }
 
-int cr_conn_message(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const cr_message *msg,
-                    uint64_t *msg_id)
+/* conn_enter is the prologue of every call on one connection: a context,
+ * time that does not go backwards, an open connection.  0 or a CR_E* code. */
+static int conn_enter(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_conn **c)
 {
     if (!ctx)
         return CR_EINVAL;
     int err = cr_ctx_time_ok(ctx, now);
     if (err)
         return err;
-    cr_conn *c = cr_conn_lookup(ctx, conn, &err);
-    if (!c)
+    *c = cr_conn_lookup(ctx, conn, &err);
+    return *c ? 0 : err;
+}
+
+int cr_conn_message(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const cr_message *msg,
+                    uint64_t *msg_id)
+{
+    cr_conn *c;
+    int err = conn_enter(ctx, now, conn, &c);
+    if (err)
         return err;
     if (!msg || !msg->payload || msg->payload_len == 0 || (msg->thread && !cr_id_ok(msg->thread)))
         return CR_EINVAL;
@@ -530,13 +539,9 @@ int cr_conn_on_retry(cr_ctx *ctx, uint64_t now, cr_conn *c)
 int cr_conn_switch(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char *thread,
                    uint64_t last_seq)
 {
-    if (!ctx)
-        return CR_EINVAL;
-    int err = cr_ctx_time_ok(ctx, now);
+    cr_conn *c;
+    int err = conn_enter(ctx, now, conn, &c);
     if (err)
-        return err;
-    cr_conn *c = cr_conn_lookup(ctx, conn, &err);
-    if (!c)
         return err;
     if (!cr_id_ok(thread))
         return CR_EINVAL;
@@ -602,13 +607,9 @@ int cr_conn_open(cr_ctx *ctx, uint64_t now, cr_conn_id *out)
 
 int cr_conn_authenticate(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char *user)
 {
-    if (!ctx)
-        return CR_EINVAL;
-    int err = cr_ctx_time_ok(ctx, now);
+    cr_conn *c;
+    int err = conn_enter(ctx, now, conn, &c);
     if (err)
-        return err;
-    cr_conn *c = cr_conn_lookup(ctx, conn, &err);
-    if (!c)
         return err;
     if (!cr_id_ok(user))
         return CR_EINVAL;
@@ -695,13 +696,9 @@ int cr_conn_on_pending(cr_ctx *ctx, uint64_t now, cr_conn *c)
 
 int cr_conn_close(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason reason)
 {
-    if (!ctx)
-        return CR_EINVAL;
-    int err = cr_ctx_time_ok(ctx, now);
+    cr_conn *c;
+    int err = conn_enter(ctx, now, conn, &c);
     if (err)
-        return err;
-    cr_conn *c = cr_conn_lookup(ctx, conn, &err);
-    if (!c)
         return err;
     if ((unsigned)reason > CR_CLOSE_SERVER)
         return CR_EINVAL;

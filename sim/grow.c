@@ -8,9 +8,11 @@ int sim_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
-    size_t n = *cap ? *cap : 4; /* most per-tab arrays stay tiny */
+    /* Most per-tab arrays stay tiny; the big ones grow by half, so at most a
+     * third of an array is slack. */
+    size_t n = *cap ? *cap : 4;
     while (n < need)
-        n *= 2;
+        n += n / 2;
     void *q = realloc(*p, n * elem);
     if (!q)
         return -1;

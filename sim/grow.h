@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /* sim_grow makes room for `need` elements of `elem` bytes in the array *p
- * of capacity *cap (doubling; new space zeroed).  Returns 0, or -1 on
+ * of capacity *cap (growing by half; new space zeroed).  Returns 0, or -1 on
  * allocation failure (*p and *cap unchanged).  Amortised O(1). */
 int sim_grow(void **p, size_t *cap, size_t need, size_t elem);
 

@@ -95,7 +95,9 @@ typedef struct client {
     int64_t conn; /* current sim conn, -1 none */
     uint8_t live, done, reconnecting, parked, ever_connected;
     const sim_step *stashed; /* a step that needs the connection, held while reconnecting */
-    frame stack[10];
+    frame *stack;            /* the script's repeat frames: `inl`, or a heap array when deeper */
+    frame inl[3];
+    uint8_t stack_cap;
     int depth;
     int32_t selected;   /* thread the UI has selected (send/switch), -1 */
     uint32_t selection; /* number of the latest selection (echoed in notices) */
@@ -632,6 +634,21 @@ static void schedule_step(world *w, uint32_t c, uint64_t when)
     at(w, when, EV_CLIENT_STEP, 0, c, 0);
 }
 
+/* deepen moves a tab's frames from its inline slots to the heap (repeats
+ * nest at most 8 deep, so 10 frames always do).  1, or 0 on failure. */
+static int deepen(client *cl)
+{
+    if (cl->stack != cl->inl)
+        return 0;
+    frame *f = malloc(10 * sizeof(frame));
+    if (!f)
+        return 0;
+    memcpy(f, cl->inl, sizeof(cl->inl));
+    cl->stack = f;
+    cl->stack_cap = 10;
+    return 1;
+}
+
 static const sim_step *next_step(client *cl)
 {
     while (cl->depth > 0) {
@@ -641,8 +658,8 @@ static const sim_step *next_step(client *cl)
             if (s->kind == SIM_STEP_REPEAT) {
                 if (s->times == 0 || s->nsteps == 0)
                     continue;
-                if (cl->depth >= (int)(sizeof(cl->stack) / sizeof(cl->stack[0])))
-                    continue;
+                if (cl->depth == cl->stack_cap && !deepen(cl))
+                    continue; /* out of memory: the repeat is skipped */
                 cl->stack[cl->depth++] = (frame){s->steps, (uint32_t)s->nsteps, 0, s->times};
                 continue;
             }
@@ -1215,6 +1232,8 @@ static void world_free(world *w)
         for (uint32_t c = 0; c < w->nclients; c++) {
             free(w->clients[c].names);
             free(w->clients[c].marks);
+            if (w->clients[c].stack != w->clients[c].inl)
+                free(w->clients[c].stack);
             free(w->clients[c].outbox);
         }
     if (w->user_threads)
@@ -1313,6 +1332,8 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
             cl->index_in_user = j;
             cl->conn = -1;
             cl->selected = -1;
+            cl->stack = cl->inl;
+            cl->stack_cap = 3;
             cl->stack[0] = (frame){sc->steps, (uint32_t)sc->nsteps, 0, 1};
             cl->depth = 1;
             cl->names = malloc((sc->nnames ? sc->nnames : 1) * sizeof(int32_t));

@@ -84,7 +84,7 @@ struct cr_msg {
 };
 
 #define CR_CONN_SENT_SLOTS  8
-#define CR_CONN_STALE_SLOTS 4
+#define CR_CONN_STALE_SLOTS 2
 
 struct cr_conn {
     cr_conn_id id;

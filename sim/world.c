@@ -186,10 +186,8 @@ static void fail(world *w, const char *fmt, ...)
             sim_trace_add((w)->trace, (w)->eng.now, actor, step, __VA_ARGS__);                     \
     } while (0)
 
-static const char *cname(world *w, uint32_t c, char *buf, size_t len)
+static const char *cname(const world *w, uint32_t c)
 {
-    (void)buf;
-    (void)len;
     return w->tab_name[c];
 }
 
@@ -708,7 +706,6 @@ static int32_t resolve(world *w, uint32_t c, const sim_thread_ref *ref)
 static void step_send(world *w, uint32_t c, const sim_step *s)
 {
     client *cl = &w->clients[c];
-    char nb[48];
     int32_t t = resolve(w, c, &s->ref);
     int foreign = s->ref.kind == SIM_REF_FOREIGN;
     if (!foreign && t >= 0) {
@@ -721,7 +718,7 @@ static void step_send(world *w, uint32_t c, const sim_step *s)
                                    (uint32_t)w->sc->nagent_events, !foreign);
     if (m < 0)
         return fail(w, "out of memory (oracle)");
-    TR(w, cname(w, c, nb, sizeof(nb)), "send", "msg=%" PRId64 " thread=%s via=%s", m, tname(w, t),
+    TR(w, cname(w, c), "send", "msg=%" PRId64 " thread=%s via=%s", m, tname(w, t),
        s->via_http ? "http" : "ws");
     uint32_t p = pkt_new(w);
     if (p == NO_PKT)
@@ -761,7 +758,6 @@ static void step_send(world *w, uint32_t c, const sim_step *s)
 static void client_step(world *w, uint32_t c)
 {
     client *cl = &w->clients[c];
-    char nb[48];
     if (cl->done)
         return;
     const sim_step *s = cl->stashed ? cl->stashed : next_step(cl);
@@ -780,7 +776,7 @@ static void client_step(world *w, uint32_t c)
     uint64_t next = w->eng.now;
     switch (s->kind) {
     case SIM_STEP_CONNECT:
-        TR(w, cname(w, c, nb, sizeof(nb)), "connect", "sock=%zu", w->nconns);
+        TR(w, cname(w, c), "connect", "sock=%zu", w->nconns);
         if (!cl->live) {
             cl->live = 1;
             view(w, c, cl->selected >= 0 ? cl->selected : SIM_VIEW_NONE);
@@ -791,7 +787,7 @@ static void client_step(world *w, uint32_t c)
         conn_open(w, c);
         break;
     case SIM_STEP_AUTHENTICATE:
-        TR(w, cname(w, c, nb, sizeof(nb)), "authenticate", "u%" PRIu32, cl->user);
+        TR(w, cname(w, c), "authenticate", "u%" PRIu32, cl->user);
         send_auth(w, c);
         break;
     case SIM_STEP_SEND:
@@ -799,7 +795,7 @@ static void client_step(world *w, uint32_t c)
         break;
     case SIM_STEP_SWITCH: {
         int32_t t = resolve(w, c, &s->ref);
-        TR(w, cname(w, c, nb, sizeof(nb)), "switch", "thread=%s", tname(w, t));
+        TR(w, cname(w, c), "switch", "thread=%s", tname(w, t));
         if (t >= 0 && s->ref.kind != SIM_REF_FOREIGN) {
             cl->selected = t;
             cl->selection++;
@@ -809,23 +805,23 @@ static void client_step(world *w, uint32_t c)
     }
     case SIM_STEP_WAIT: {
         uint64_t d = sim_dist_sample_ns(&s->wait, &cl->cli);
-        TR(w, cname(w, c, nb, sizeof(nb)), "wait", "%" PRIu64 "ns", d);
+        TR(w, cname(w, c), "wait", "%" PRIu64 "ns", d);
         next += d;
         break;
     }
     case SIM_STEP_DISCONNECT:
-        TR(w, cname(w, c, nb, sizeof(nb)), "disconnect", "sock=%" PRId64, cl->conn);
+        TR(w, cname(w, c), "disconnect", "sock=%" PRId64, cl->conn);
         drop(w, c);
         break;
     case SIM_STEP_RECONNECT:
-        TR(w, cname(w, c, nb, sizeof(nb)), "reconnect", "after backoff");
+        TR(w, cname(w, c), "reconnect", "after backoff");
         if (cl->conn >= 0)
             drop(w, c);
         start_reconnect(w, c);
         cl->parked = 1;
         return; /* the script resumes once reconnected */
     case SIM_STEP_CLOSE:
-        TR(w, cname(w, c, nb, sizeof(nb)), "close", "sock=%" PRId64, cl->conn);
+        TR(w, cname(w, c), "close", "sock=%" PRId64, cl->conn);
         if (cl->conn >= 0) {
             sconn *k = &w->conns[cl->conn];
             k->client_open = 0;
@@ -846,12 +842,10 @@ static void client_step(world *w, uint32_t c)
 static void on_reconnect(world *w, uint32_t c)
 {
     client *cl = &w->clients[c];
-    char nb[48];
     cl->reconnecting = 0;
     if (!cl->live)
         return;
-    TR(w, cname(w, c, nb, sizeof(nb)), "reconnected", "sock=%zu resume=%s", w->nconns,
-       tname(w, cl->selected));
+    TR(w, cname(w, c), "reconnected", "sock=%zu resume=%s", w->nconns, tname(w, cl->selected));
     conn_open(w, c);
     send_auth(w, c);
     if (cl->selected >= 0)
@@ -866,7 +860,7 @@ static void on_reconnect(world *w, uint32_t c)
         w->pkts[p].thread = cl->outbox[i].thread;
         w->pkts[p].seq = cl->outbox[i].thread >= 0 ? last_seq_of(cl, cl->outbox[i].thread) : 0;
         w->pkts[p].req = cl->selection;
-        TR(w, cname(w, c, nb, sizeof(nb)), "resend", "msg=%" PRId64, cl->outbox[i].msg);
+        TR(w, cname(w, c), "resend", "msg=%" PRId64, cl->outbox[i].msg);
         send_up(w, (uint32_t)cl->conn, p);
     }
     if (cl->parked) {
@@ -987,16 +981,14 @@ static void on_down(world *w, uint32_t p)
     sconn *k = &w->conns[pk.conn];
     uint32_t c = k->client;
     client *cl = &w->clients[c];
-    char nb[48];
     if (!k->client_open || pk.epoch != k->down.epoch)
         return; /* lost with the transport */
     if (pk.kind == PK_EVENT) {
         int notification = (pk.flags & CR_EVENT_NOTIFICATION) != 0;
         const char *verdict =
             sim_oracle_receive(w->oracle, c, w->eng.now, pk.ev, notification, pk.for_view);
-        TR(w, cname(w, c, nb, sizeof(nb)), "receive",
-           "ev=%" PRId64 " thread=%s seq=%" PRIu64 " view=%s -> %s", pk.ev, tname(w, pk.thread),
-           pk.seq, tname(w, sim_oracle_view_of(w->oracle, c)), verdict);
+        TR(w, cname(w, c), "receive", "ev=%" PRId64 " thread=%s seq=%" PRIu64 " view=%s -> %s",
+           pk.ev, tname(w, pk.thread), pk.seq, tname(w, sim_oracle_view_of(w->oracle, c)), verdict);
         if (!notification && pk.thread >= 0 && w->threads[pk.thread].owner == cl->user)
             note_seq(w, cl, pk.thread, pk.seq);
         return;
@@ -1012,21 +1004,21 @@ static void on_down(world *w, uint32_t p)
     }
     switch (pk.notice) {
     case CR_NOTICE_THREAD_SWITCHED:
-        TR(w, cname(w, c, nb, sizeof(nb)), "switched", "thread=%s", tname(w, pk.thread));
+        TR(w, cname(w, c), "switched", "thread=%s", tname(w, pk.thread));
         /* The UI shows the thread it asked for once the server confirms its
          * latest selection. */
         if (pk.thread >= 0 && pk.thread == cl->selected && pk.req == cl->selection)
             view(w, c, pk.thread);
         break;
     case CR_NOTICE_CLOSING:
-        TR(w, cname(w, c, nb, sizeof(nb)), "closed-by-server", "sock=%" PRIu32, pk.conn);
+        TR(w, cname(w, c), "closed-by-server", "sock=%" PRIu32, pk.conn);
         k->client_open = 0;
         cl->conn = -1;
         sim_oracle_link(w->oracle, c, w->eng.now, 0);
         start_reconnect(w, c);
         break;
     default:
-        TR(w, cname(w, c, nb, sizeof(nb)), "notice", "kind=%d", pk.notice);
+        TR(w, cname(w, c), "notice", "kind=%d", pk.notice);
         break;
     }
 }
@@ -1194,10 +1186,9 @@ static void handle(world *w, const sim_event *e)
     }
     case EV_FAULT_DROP: {
         client *cl = &w->clients[e->a];
-        char nb[48];
         if (cl->conn != (int64_t)e->b || !cl->live)
             break; /* that connection is already gone */
-        TR(w, cname(w, (uint32_t)e->a, nb, sizeof(nb)), "fault-drop", "sock=%" PRIu64, e->b);
+        TR(w, cname(w, (uint32_t)e->a), "fault-drop", "sock=%" PRIu64, e->b);
         drop(w, (uint32_t)e->a);
         start_reconnect(w, (uint32_t)e->a);
         break;
@@ -1213,17 +1204,15 @@ static void handle(world *w, const sim_event *e)
 static void explain(void *arg, const sim_verdict *v)
 {
     world *w = arg;
-    char nb[48];
     if (v->event >= 0)
         TR(w, "oracle", v->kind,
            "ev=%" PRId64 " msg=%" PRId64 " %s thread=%s emitted=%" PRIu64 "ns%s core said: %s",
-           v->event, v->msg, cname(w, v->tab, nb, sizeof(nb)), tname(w, v->thread), v->emitted_at,
+           v->event, v->msg, cname(w, v->tab), tname(w, v->thread), v->emitted_at,
            v->latency ? " late by more than the deadline;" : "", sim_said_name(v->said));
     else
         TR(w, "oracle", v->kind,
            "msg=%" PRId64 " %s thread=%s sent=%" PRIu64 "ns: its run never started; core said: %s",
-           v->msg, cname(w, v->tab, nb, sizeof(nb)), tname(w, v->thread), v->emitted_at,
-           sim_said_name(v->said));
+           v->msg, cname(w, v->tab), tname(w, v->thread), v->emitted_at, sim_said_name(v->said));
 }
 
 static void world_free(world *w)

@@ -17,106 +17,20 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
-#include <time.h>
 
 #include "sim/engine.h"
 #include "sim/prng.h"
+#include "tests/lib/floor.h"
 
 #define OPS        1000000ULL
 #define REPS       5
-#define MAX_DELAY  1000000ULL /* delays uniform in [0, 1ms) of virtual time */
-#define BENCH_SEED 12345
+#define MAX_DELAY  1000000ULL /* as the floor: delays uniform in [0, 1ms) */
+#define BENCH_SEED 12345      /* as the floor */
 
-static volatile uint64_t sink; /* keeps the loops' results observable */
+static volatile uint64_t sink; /* keeps the loop's result observable */
 
-static double mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/* ---- the floor: a bare binary min-heap of (time, seq) ------------------ */
-
-typedef struct fl_item {
-    uint64_t time, seq;
-} fl_item;
-
-static fl_item *fl_heap; /* owned by the floor benchmark */
-static size_t fl_len;
-
-static inline int fl_before(const fl_item *x, const fl_item *y)
-{
-    return x->time < y->time || (x->time == y->time && x->seq < y->seq);
-}
-
-static inline void fl_push(fl_item it)
-{
-    size_t i = fl_len++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!fl_before(&it, &fl_heap[p]))
-            break;
-        fl_heap[i] = fl_heap[p];
-        i = p;
-    }
-    fl_heap[i] = it;
-}
-
-static inline fl_item fl_pop(void)
-{
-    fl_item top = fl_heap[0], last = fl_heap[--fl_len];
-    size_t i = 0, n = fl_len;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && fl_before(&fl_heap[c + 1], &fl_heap[c]))
-            c++;
-        if (!fl_before(&fl_heap[c], &last))
-            break;
-        fl_heap[i] = fl_heap[c];
-        i = c;
-    }
-    if (n > 0)
-        fl_heap[i] = last;
-    return top;
-}
-
-/*
- * floor_ns_per_op returns the nanoseconds per (pop + push) of the bare heap
- * holding n pending events, measured over `ops` operations after filling it
- * (the fill is not timed).  Returns a negative value on allocation failure.
- * Memory: 16 bytes per pending event.
- */
-static double floor_ns_per_op(size_t n, uint64_t ops)
-{
-    sim_prng r;
-    uint64_t seq = 0, check = 0;
-    fl_heap = malloc((n + 1) * sizeof *fl_heap);
-    if (!fl_heap)
-        return -1;
-    fl_len = 0;
-    sim_prng_seed(&r, BENCH_SEED);
-    for (size_t i = 0; i < n; i++)
-        fl_push((fl_item){sim_prng_below(&r, MAX_DELAY), seq++});
-    double t0 = mono_ns();
-    for (uint64_t k = 0; k < ops; k++) {
-        fl_item it = fl_pop();
-        check += it.time;
-        fl_push((fl_item){it.time + sim_prng_below(&r, MAX_DELAY), seq++});
-    }
-    double t1 = mono_ns();
-    sink += check;
-    free(fl_heap);
-    fl_heap = NULL;
-    return (t1 - t0) / (double)ops;
-}
-
-/* engine_ns_per_op: the same loop through sim_engine (empty handler). */
+/* engine_ns_per_op: the floor's loop (tests/lib/floor.c: same seed, same
+ * delays) through sim_engine with an empty handler. */
 static double engine_ns_per_op(size_t n, uint64_t ops)
 {
     sim_engine e;
@@ -130,14 +44,14 @@ static double engine_ns_per_op(size_t n, uint64_t ops)
             sim_engine_free(&e);
             return -1;
         }
-    double t0 = mono_ns();
+    double t0 = bench_now_ns();
     for (uint64_t k = 0; k < ops; k++) {
         sim_engine_pop(&e, &ev);
         check += ev.time; /* the empty handler */
         if (sim_engine_schedule(&e, e.now + sim_prng_below(&r, MAX_DELAY), ev.kind, 0, ev.a, 0) < 0)
             break;
     }
-    double t1 = mono_ns();
+    double t1 = bench_now_ns();
     sink += check;
     sim_engine_free(&e);
     return (t1 - t0) / (double)ops;
@@ -149,7 +63,7 @@ static int measure(size_t n, double *floor_best, double *engine_best)
 {
     *floor_best = *engine_best = -1;
     for (int i = 0; i < REPS; i++) {
-        double f = floor_ns_per_op(n, OPS);
+        double f = bench_floor_ns(n, OPS, 1);
         double e = engine_ns_per_op(n, OPS);
         if (f < 0 || e < 0)
             return -1;
@@ -161,45 +75,12 @@ static int measure(size_t n, double *floor_best, double *engine_best)
     return 0;
 }
 
-static void print_machine(void)
-{
-    struct utsname u;
-    char model[256] = "unknown";
-    int cpus = 0;
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f) {
-        char line[512];
-        while (fgets(line, sizeof line, f)) {
-            if (strncmp(line, "processor", 9) == 0)
-                cpus++;
-            char *colon = strchr(line, ':');
-            if (strncmp(line, "model name", 10) == 0 && colon && strcmp(model, "unknown") == 0) {
-                snprintf(model, sizeof model, "%s", colon + 2);
-                model[strcspn(model, "\n")] = '\0';
-            }
-        }
-        fclose(f);
-    }
-    if (uname(&u) == 0)
-        printf("machine:  %s %s %s, %s, %d cpus\n", u.sysname, u.release, u.machine, model, cpus);
-#ifdef __clang__
-    printf("compiler: %s", __VERSION__);
-#else
-    printf("compiler: gcc %s", __VERSION__);
-#endif
-#ifdef __OPTIMIZE__
-    printf(", optimised\n");
-#else
-    printf(", NOT optimised (-O0): numbers are not representative\n");
-#endif
-}
-
 int main(void)
 {
     static const size_t sizes[] = {100, 10000, 1000000};
     printf("bench_engine: pop + schedule per event, N pending, best of %d x %llu ops\n", REPS,
            (unsigned long long)OPS);
-    print_machine();
+    bench_machine();
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         size_t n = sizes[i];
         double fl, en;
@@ -212,8 +93,6 @@ int main(void)
                1e3 / en, en / fl);
         fflush(stdout);
     }
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) == 0)
-        printf("peak RSS: %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
+    printf("peak RSS: %.1f MiB\n", (double)bench_peak_rss_kib() / 1024.0);
     return 0;
 }

@@ -30,6 +30,15 @@ static void teardown(void)
     o = NULL;
 }
 
+/* started: tab 0 sends a message for thread 7 whose run (n events) starts. */
+static int64_t started(uint32_t n)
+{
+    int64_t m = sim_oracle_message(o, 0, 0, 7, n, 1);
+    ck_assert_int_ge(m, 0);
+    sim_oracle_message_started(o, m);
+    return m;
+}
+
 static void finish(uint64_t end)
 {
     ck_assert_int_eq(sim_oracle_finish(o, end, c, &h), 0);
@@ -38,8 +47,7 @@ static void finish(uint64_t end)
 START_TEST(test_oracle_delivered_and_late)
 {
     sim_oracle_view(o, 0, 0, 7);
-    int64_t m = sim_oracle_message(o, 0, 0, 7, 2, 1);
-    sim_oracle_message_started(o, m);
+    int64_t m = started(2);
     int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
     int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 0, 7, 1);
     sim_oracle_receive(o, 0, 30 * MS, e0, 0, 0);         /* 20 ms: on time */
@@ -57,8 +65,7 @@ END_TEST
 START_TEST(test_oracle_lost_silent_and_reported)
 {
     sim_oracle_view(o, 0, 0, 7);
-    int64_t m = sim_oracle_message(o, 0, 0, 7, 3, 1);
-    sim_oracle_message_started(o, m);
+    int64_t m = started(3);
     int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
     int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 0, 7, 1);
     int64_t e2 = sim_oracle_emit(o, 30 * MS, m, 0, 7, 2);
@@ -80,8 +87,7 @@ START_TEST(test_oracle_not_owed_after_leaving)
      * Tab 1 closes within the deadline: not owed. */
     sim_oracle_view(o, 0, 0, 7);
     sim_oracle_view(o, 1, 0, 7);
-    int64_t m = sim_oracle_message(o, 0, 0, 7, 1, 1);
-    sim_oracle_message_started(o, m);
+    int64_t m = started(1);
     sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
     sim_oracle_view(o, 0, 500 * MS, 8);
     sim_oracle_view(o, 1, 600 * MS, SIM_VIEW_CLOSED);
@@ -95,8 +101,7 @@ START_TEST(test_oracle_both_tabs_owed)
 {
     sim_oracle_view(o, 0, 0, 7);
     sim_oracle_view(o, 1, 0, 7);
-    int64_t m = sim_oracle_message(o, 0, 0, 7, 1, 1);
-    sim_oracle_message_started(o, m);
+    int64_t m = started(1);
     int64_t e = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
     sim_oracle_receive(o, 1, 40 * MS, e, 0, 0);
     finish(60 * S);
@@ -110,8 +115,7 @@ START_TEST(test_oracle_misrouted_stray_duplicate)
 {
     sim_oracle_view(o, 0, 0, 7);
     sim_oracle_view(o, 1, 0, 9);
-    int64_t m = sim_oracle_message(o, 0, 0, 7, 1, 1);
-    sim_oracle_message_started(o, m);
+    int64_t m = started(1);
     int64_t e = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
     sim_oracle_receive(o, 2, 20 * MS, e, 0, 0); /* user 1: misrouted */
     sim_oracle_receive(o, 2, 21 * MS, e, 1, 0); /* even as a notification */
@@ -134,8 +138,7 @@ END_TEST
 START_TEST(test_oracle_out_of_order)
 {
     sim_oracle_view(o, 0, 0, 7);
-    int64_t m = sim_oracle_message(o, 0, 0, 7, 3, 1);
-    sim_oracle_message_started(o, m);
+    int64_t m = started(3);
     int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
     int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 0, 7, 1);
     int64_t e2 = sim_oracle_emit(o, 30 * MS, m, 0, 7, 2);
@@ -186,8 +189,7 @@ END_TEST
 START_TEST(test_oracle_deadline_past_end_undecided)
 {
     sim_oracle_view(o, 0, 0, 7);
-    int64_t m = sim_oracle_message(o, 0, 0, 7, 1, 1);
-    sim_oracle_message_started(o, m);
+    int64_t m = started(1);
     sim_oracle_emit(o, 59500 * MS, m, 0, 7, 0);
     finish(60 * S); /* its 1 s deadline ends after the run: not counted */
     ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 0);

@@ -93,24 +93,34 @@ double bench_floor_ns(size_t pending, uint64_t ops, int reps)
 void bench_machine(void)
 {
     struct utsname u;
-    char cpu[256] = "unknown";
+    char model[256] = "unknown";
+    int cpus = 0;
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (f) {
         char line[512];
-        while (fgets(line, sizeof(line), f))
-            if (strncmp(line, "model name", 10) == 0) {
-                char *c = strchr(line, ':');
-                if (c) {
-                    snprintf(cpu, sizeof(cpu), "%s", c + 2);
-                    cpu[strcspn(cpu, "\n")] = '\0';
-                }
-                break;
+        while (fgets(line, sizeof line, f)) {
+            if (strncmp(line, "processor", 9) == 0)
+                cpus++;
+            char *colon = strchr(line, ':');
+            if (strncmp(line, "model name", 10) == 0 && colon && strcmp(model, "unknown") == 0) {
+                snprintf(model, sizeof model, "%s", colon + 2);
+                model[strcspn(model, "\n")] = '\0';
             }
+        }
         fclose(f);
     }
-    uname(&u);
-    printf("machine: %s %s %s | cpu: %s | cc: %s\n", u.sysname, u.release, u.machine, cpu,
-           __VERSION__);
+    if (uname(&u) == 0)
+        printf("machine:  %s %s %s, %s, %d cpus\n", u.sysname, u.release, u.machine, model, cpus);
+#ifdef __clang__
+    printf("compiler: %s", __VERSION__);
+#else
+    printf("compiler: gcc %s", __VERSION__);
+#endif
+#ifdef __OPTIMIZE__
+    printf(", optimised\n");
+#else
+    printf(", NOT optimised (-O0): numbers are not representative\n");
+#endif
 }
 
 long bench_peak_rss_kib(void)

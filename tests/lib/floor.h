@@ -17,7 +17,7 @@ double bench_floor_ns(size_t pending, uint64_t ops, int reps);
 /* bench_now_ns: CLOCK_MONOTONIC in ns (measurement only). */
 double bench_now_ns(void);
 
-/* bench_machine prints "machine: <uname> | cpu: <model> | cc: <version>". */
+/* bench_machine prints the machine (uname, CPU model, CPUs) and compiler. */
 void bench_machine(void);
 
 /* bench_peak_rss_kib returns the process's peak resident set (KiB). */

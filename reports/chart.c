@@ -535,8 +535,8 @@ static int chart_outcomes(const rep_model *m, const char *dir, const char *profi
     }
     fprintf(f,
             "# outcome of the expected events, percent of expected, %s profile\n"
-            "# scenario delivered late expired fallback dropped unroutable_rejected "
-            "other_reported silent_loss\n",
+            "# scenario delivered late client_told core_reported transport_lost "
+            "in_flight_at_close never_started silent_loss\n",
             profile);
     size_t j = 0;
     double lowest = 100;
@@ -549,13 +549,10 @@ static int chart_outcomes(const rep_model *m, const char *dir, const char *profi
             lowest = 100.0 * (double)c[SIM_COUNT_DELIVERED] / e;
         memcpy(names[j++], m->scen[i], 64);
         dat_str(f, m->scen[i]);
-        uint64_t v[8] = {
-            c[SIM_COUNT_DELIVERED],    c[SIM_COUNT_LATE],
-            c[SIM_COUNT_LOST_EXPIRED], c[SIM_COUNT_LOST_FALLBACK],
-            c[SIM_COUNT_LOST_DROPPED], c[SIM_COUNT_LOST_UNROUTABLE] + c[SIM_COUNT_LOST_REJECTED],
-            c[SIM_COUNT_LOST_OTHER],   c[SIM_COUNT_SILENT_LOSS]};
-        for (int x = 0; x < 8; x++)
-            fprintf(f, " %.4f", 100.0 * (double)v[x] / e);
+        fprintf(f, " %.4f %.4f", 100.0 * (double)c[SIM_COUNT_DELIVERED] / e,
+                100.0 * (double)c[SIM_COUNT_LATE] / e);
+        for (int x = 0; x < SIM_CAUSE__N; x++)
+            fprintf(f, " %.4f", 100.0 * (double)c[sim_cause_count(x)] / e);
         fprintf(f, "\n");
     }
     if (close_out(f, dir, name, "dat", err, errlen) != 0) {
@@ -600,13 +597,19 @@ static int chart_outcomes(const rep_model *m, const char *dir, const char *profi
             ymin);
     rotated_margins(f, names, k, 10);
     free(names);
-    static const char *const series[8][2] = {
-        {"delivered", "#2ca02c"},           {"late", "#98df8a"},
-        {"expired (TTL)", "#ff7f0e"},       {"fallback notification", "#1f77b4"},
-        {"dropped (bound hit)", "#9467bd"}, {"unroutable / rejected", "#8c564b"},
-        {"other reported", "#7f7f7f"},      {"silent loss", "#d62728"}};
+    /* delivered, late, then one series per loss cause (SIM_CAUSES order). */
+    static const char *const series[2 + SIM_CAUSE__N][2] = {
+        {"delivered", "#2ca02c"},
+        {"late", "#98df8a"},
+        {"lost: client told (notice)", "#1f77b4"},
+        {"lost: core reported", "#ff7f0e"},
+        {"lost: transport died", "#9467bd"},
+        {"lost: in flight at close", "#8c564b"},
+        {"lost: run never started", "#7f7f7f"},
+        {"silent loss (core_silent)", "#d62728"}};
+    _Static_assert(SIM_CAUSE__N == 6, "one series per loss cause");
     fprintf(f, "plot ");
-    for (int x = 0; x < 8; x++)
+    for (int x = 0; x < 2 + SIM_CAUSE__N; x++)
         fprintf(f, "%s'%s.dat' using %d%s title '%s' lc rgb '%s'", x ? ", \\\n     " : "", name,
                 x + 2, x ? "" : ":xtic(1)", series[x][0], series[x][1]);
     fprintf(f, "\n");

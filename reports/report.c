@@ -424,9 +424,10 @@ static void section_outcomes(const out2 *o, const rep_model *m, const rep_chart 
         heading(o, 3, prof[p], t);
         figure(o, cs[p]);
         static const char *const cols[] = {
-            "scenario",  "expected",   "delivered %", "late %",
-            "expired %", "fallback %", "dropped %",   "unroutable / rejected %",
-            "other %",   "silent %"};
+            "scenario",    "expected",        "delivered %",   "late %",
+            "client told %", "core reported %", "transport lost %", "in flight at close %",
+            "never started %", "silent %"};
+        _Static_assert(SIM_CAUSE__N == 6, "one column per loss cause");
         table_head(o, cols, 10, "lnnnnnnnnn");
         for (size_t i = 0; i < m->nscen; i++) {
             const rep_sweep *w = p ? m->fixed[i] : m->legacy[i];
@@ -434,19 +435,15 @@ static void section_outcomes(const out2 *o, const rep_model *m, const rep_chart 
                 continue;
             const uint64_t *c = w->r.c;
             double e = c[SIM_COUNT_EXPECTED] ? (double)c[SIM_COUNT_EXPECTED] : 1.0;
-            uint64_t v[8] = {c[SIM_COUNT_DELIVERED],
-                             c[SIM_COUNT_LATE],
-                             c[SIM_COUNT_LOST_EXPIRED],
-                             c[SIM_COUNT_LOST_FALLBACK],
-                             c[SIM_COUNT_LOST_DROPPED],
-                             c[SIM_COUNT_LOST_UNROUTABLE] + c[SIM_COUNT_LOST_REJECTED],
-                             c[SIM_COUNT_LOST_OTHER],
-                             c[SIM_COUNT_SILENT_LOSS]};
+            uint64_t v[2 + SIM_CAUSE__N] = {c[SIM_COUNT_DELIVERED], c[SIM_COUNT_LATE]};
+            for (int x = 0; x < SIM_CAUSE__N; x++)
+                v[2 + x] = c[sim_cause_count(x)];
             row_begin(o);
             cell(o, 0, NULL, m->scen[i]);
             cellf(o, 1, NULL, "%" PRIu64, c[SIM_COUNT_EXPECTED]);
-            for (int x = 0; x < 8; x++)
-                cellf(o, 1, x == 7 && v[x] ? "fail" : NULL, "%.2f", 100.0 * (double)v[x] / e);
+            for (int x = 0; x < 2 + SIM_CAUSE__N; x++)
+                cellf(o, 1, x == 1 + SIM_CAUSE__N && v[x] ? "fail" : NULL, "%.2f",
+                      100.0 * (double)v[x] / e);
             row_end(o);
         }
         table_end(o);

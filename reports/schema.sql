@@ -53,23 +53,25 @@ CREATE TABLE scenario_results ( -- one sweep: scenario x profile x policy over s
   late INTEGER NOT NULL DEFAULT 0, -- received after the deadline
   lost INTEGER NOT NULL DEFAULT 0, -- never received
   misrouted INTEGER NOT NULL DEFAULT 0, -- received by a connection of another user
-  stray INTEGER NOT NULL DEFAULT 0, -- received by the user's connection while viewing another thread
+  stray INTEGER NOT NULL DEFAULT 0, -- shown while viewing another thread, on a binding the core had not shown
   duplicated INTEGER NOT NULL DEFAULT 0, -- received more than once
   out_of_order INTEGER NOT NULL DEFAULT 0, -- received before an earlier event of its run
-  silent_loss INTEGER NOT NULL DEFAULT 0, -- lost and never reported by the core
-  lost_expired INTEGER NOT NULL DEFAULT 0, -- lost, core reported expired
-  lost_fallback INTEGER NOT NULL DEFAULT 0, -- lost, core sent a fallback notification
-  lost_dropped INTEGER NOT NULL DEFAULT 0, -- lost, core reported dropped_full
-  lost_unroutable INTEGER NOT NULL DEFAULT 0, -- lost, core reported unroutable
-  lost_rejected INTEGER NOT NULL DEFAULT 0, -- lost, message rejected explicitly
-  lost_other INTEGER NOT NULL DEFAULT 0, -- lost, another explicit report
+  reordered_messages INTEGER NOT NULL DEFAULT 0, -- messages of a tab dispatched out of send order
+  silent_loss INTEGER NOT NULL DEFAULT 0, -- lost, cause core_silent: nobody was ever told
+  client_told INTEGER NOT NULL DEFAULT 0, -- lost, cause client_told: a notice covered it
+  core_reported INTEGER NOT NULL DEFAULT 0, -- lost, cause core_reported: reported to the host
+  transport_lost INTEGER NOT NULL DEFAULT 0, -- lost, cause transport_lost: dropped with a transport
+  in_flight_at_close INTEGER NOT NULL DEFAULT 0, -- lost, cause in_flight_at_close
+  never_started INTEGER NOT NULL DEFAULT 0, -- lost, cause never_started: its run never went
   emitted INTEGER NOT NULL DEFAULT 0, -- events the agents emitted
   messages INTEGER NOT NULL DEFAULT 0, -- client messages sent
   runs INTEGER NOT NULL DEFAULT 0, -- agent runs started
   notifications INTEGER NOT NULL DEFAULT 0, -- fallback notifications received
   stuck_pending INTEGER NOT NULL DEFAULT 0, -- liveness: connections given a thread never READY
-  stranded INTEGER NOT NULL DEFAULT 0, -- liveness: events still buffered at the horizon
+  stranded INTEGER NOT NULL DEFAULT 0, -- liveness: events still buffered after the drain
   refused INTEGER NOT NULL DEFAULT 0, -- messages refused on arrival (bound, foreign): not expected
+  livelock INTEGER NOT NULL DEFAULT 0, -- seeds that exhausted their step budget
+  errors INTEGER NOT NULL DEFAULT 0, -- seeds whose setup or simulation failed
   delivery_rate REAL NOT NULL,     -- delivered / expected (1 if none expected)
   rate_lo REAL NOT NULL,           -- 95% Wilson interval of delivery_rate
   rate_hi REAL NOT NULL,
@@ -92,23 +94,25 @@ CREATE TABLE seed_results (
   late INTEGER NOT NULL DEFAULT 0, -- received after the deadline
   lost INTEGER NOT NULL DEFAULT 0, -- never received
   misrouted INTEGER NOT NULL DEFAULT 0, -- received by a connection of another user
-  stray INTEGER NOT NULL DEFAULT 0, -- received by the user's connection while viewing another thread
+  stray INTEGER NOT NULL DEFAULT 0, -- shown while viewing another thread, on a binding the core had not shown
   duplicated INTEGER NOT NULL DEFAULT 0, -- received more than once
   out_of_order INTEGER NOT NULL DEFAULT 0, -- received before an earlier event of its run
-  silent_loss INTEGER NOT NULL DEFAULT 0, -- lost and never reported by the core
-  lost_expired INTEGER NOT NULL DEFAULT 0, -- lost, core reported expired
-  lost_fallback INTEGER NOT NULL DEFAULT 0, -- lost, core sent a fallback notification
-  lost_dropped INTEGER NOT NULL DEFAULT 0, -- lost, core reported dropped_full
-  lost_unroutable INTEGER NOT NULL DEFAULT 0, -- lost, core reported unroutable
-  lost_rejected INTEGER NOT NULL DEFAULT 0, -- lost, message rejected explicitly
-  lost_other INTEGER NOT NULL DEFAULT 0, -- lost, another explicit report
+  reordered_messages INTEGER NOT NULL DEFAULT 0, -- messages of a tab dispatched out of send order
+  silent_loss INTEGER NOT NULL DEFAULT 0, -- lost, cause core_silent: nobody was ever told
+  client_told INTEGER NOT NULL DEFAULT 0, -- lost, cause client_told: a notice covered it
+  core_reported INTEGER NOT NULL DEFAULT 0, -- lost, cause core_reported: reported to the host
+  transport_lost INTEGER NOT NULL DEFAULT 0, -- lost, cause transport_lost: dropped with a transport
+  in_flight_at_close INTEGER NOT NULL DEFAULT 0, -- lost, cause in_flight_at_close
+  never_started INTEGER NOT NULL DEFAULT 0, -- lost, cause never_started: its run never went
   emitted INTEGER NOT NULL DEFAULT 0, -- events the agents emitted
   messages INTEGER NOT NULL DEFAULT 0, -- client messages sent
   runs INTEGER NOT NULL DEFAULT 0, -- agent runs started
   notifications INTEGER NOT NULL DEFAULT 0, -- fallback notifications received
   stuck_pending INTEGER NOT NULL DEFAULT 0, -- liveness: connections given a thread never READY
-  stranded INTEGER NOT NULL DEFAULT 0, -- liveness: events still buffered at the horizon
+  stranded INTEGER NOT NULL DEFAULT 0, -- liveness: events still buffered after the drain
   refused INTEGER NOT NULL DEFAULT 0, -- messages refused on arrival (bound, foreign): not expected
+  livelock INTEGER NOT NULL DEFAULT 0, -- seeds that exhausted their step budget
+  errors INTEGER NOT NULL DEFAULT 0, -- seeds whose setup or simulation failed
   trace_hash TEXT NOT NULL,       -- 16 hex digits: identifies the run
   steps INTEGER NOT NULL,         -- trace steps
   events INTEGER NOT NULL DEFAULT 0, -- engine events processed

@@ -95,20 +95,18 @@ int rep_synth_seed(const rep_synth_spec *sp, uint64_t seed, sim_seed_result *out
             if (w < 0.85)
                 c[SIM_COUNT_SILENT_LOSS]++;
             else
-                c[SIM_COUNT_LOST_REJECTED]++;
+                c[SIM_COUNT_CLIENT_TOLD]++;
         } else if (w < 0.35) {
-            c[SIM_COUNT_LOST_EXPIRED]++;
+            c[SIM_COUNT_CORE_REPORTED]++;
         } else if (w < 0.70) {
-            c[SIM_COUNT_LOST_FALLBACK]++;
+            c[SIM_COUNT_CLIENT_TOLD]++;
             c[SIM_COUNT_NOTIFICATIONS]++;
         } else if (w < 0.80) {
-            c[SIM_COUNT_LOST_DROPPED]++;
+            c[SIM_COUNT_TRANSPORT_LOST]++;
         } else if (w < 0.90) {
-            c[SIM_COUNT_LOST_UNROUTABLE]++;
-        } else if (w < 0.97) {
-            c[SIM_COUNT_LOST_REJECTED]++;
+            c[SIM_COUNT_IN_FLIGHT_AT_CLOSE]++;
         } else {
-            c[SIM_COUNT_LOST_OTHER]++;
+            c[SIM_COUNT_CORE_REPORTED]++;
         }
     }
     if (legacy && unif(&x) < 0.2)

@@ -22,6 +22,28 @@ static const char *const COUNT_NAMES[SIM_COUNT__N] = {
 #undef SIM_COUNT_NAME
 };
 
+static const char *const CAUSE_NAMES[SIM_CAUSE__N] = {
+#define SIM_CAUSE_NAME(id, name, count, doc) #name,
+    SIM_CAUSES(SIM_CAUSE_NAME)
+#undef SIM_CAUSE_NAME
+};
+
+static const int CAUSE_COUNTS[SIM_CAUSE__N] = {
+#define SIM_CAUSE_COUNT(id, name, count, doc) SIM_COUNT_##count,
+    SIM_CAUSES(SIM_CAUSE_COUNT)
+#undef SIM_CAUSE_COUNT
+};
+
+const char *sim_cause_name(int cause)
+{
+    return cause >= 0 && cause < SIM_CAUSE__N ? CAUSE_NAMES[cause] : "?";
+}
+
+int sim_cause_count(int cause)
+{
+    return cause >= 0 && cause < SIM_CAUSE__N ? CAUSE_COUNTS[cause] : -1;
+}
+
 #define LAST_BUCKET (8 * 61 + 7)
 
 const char *sim_count_name(int id)

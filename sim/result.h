@@ -9,14 +9,47 @@
 #include <stdint.h>
 
 /*
- * The oracle's counts (DESIGN.md section 4), per seed, summed per sweep.
- * X(id, name, doc).  Every lost (event, client) pair is also classified by
- * what the core said about it: lost = lost_expired + lost_fallback +
- * lost_dropped + lost_unroutable + lost_rejected + lost_other_reported +
- * silent_loss.  A message the core refuses on arrival (an error returned to
- * the sender: a full queue, a foreign thread) promised nothing: its run's
- * events are not expected, it is counted in `refused`; a message accepted and
- * rejected later (pending deadline, association given up) is a loss.
+ * Why a lost (event, tab) pair was lost: exactly one cause each, the first
+ * that applies in this order (docs/oracle.md gives the rules and an
+ * example of each).  X(id, name, count, doc): `count` is the SIM_COUNTS
+ * entry the cause is counted in.  Only CORE_SILENT is a silent loss.
+ */
+#define SIM_CAUSES(X)                                                                              \
+    X(CLIENT_TOLD, client_told, CLIENT_TOLD,                                                       \
+      "the client got a notice that covers it (SWITCH_FAILED, MESSAGE_REJECTED, fallback)")        \
+    X(CORE_REPORTED, core_reported, CORE_REPORTED,                                                 \
+      "the core reported it to the host (expired, dropped_full, unroutable, replay gap, ...)")     \
+    X(TRANSPORT_LOST, transport_lost, TRANSPORT_LOST,                                              \
+      "sent, dropped by a transport that died, not recovered by replay")                           \
+    X(IN_FLIGHT_AT_CLOSE, in_flight_at_close, IN_FLIGHT_AT_CLOSE,                                  \
+      "sent, still in flight when the tab closed (or when observation ended)")                     \
+    X(NEVER_STARTED, never_started, NEVER_STARTED,                                                 \
+      "its message was accepted, its run never started or never got run_go; nobody was told")      \
+    X(CORE_SILENT, core_silent, SILENT_LOSS,                                                       \
+      "never sent to the tab, and neither the host nor the client was told")
+
+typedef enum sim_cause {
+#define SIM_CAUSE_ENUM(id, name, count, doc) SIM_CAUSE_##id,
+    SIM_CAUSES(SIM_CAUSE_ENUM)
+#undef SIM_CAUSE_ENUM
+        SIM_CAUSE__N
+} sim_cause;
+
+/* sim_cause_name returns "client_told", ...; "?" out of range. */
+const char *sim_cause_name(int cause);
+/* sim_cause_count returns the sim_count_id a cause is counted in; -1 out of range. */
+int sim_cause_count(int cause);
+
+/*
+ * The oracle's counts (DESIGN.md section 4, docs/oracle.md), per seed,
+ * summed per sweep.  X(id, name, doc).  Every lost (event, tab) pair has
+ * exactly one cause (SIM_CAUSES): lost = client_told + core_reported +
+ * transport_lost + in_flight_at_close + never_started + silent_loss.  A
+ * message the core refuses on arrival (an error returned to the sender: a
+ * full queue, a foreign thread) promised nothing: its run's events are not
+ * expected, it is counted in `refused`; a message accepted and rejected
+ * later (pending deadline, association given up) is a loss.  `livelock` and
+ * `errors` count seeds, not events.
  */
 #define SIM_COUNTS(X)                                                                              \
     X(EXPECTED, expected, "events a client had to receive")                                        \
@@ -24,23 +57,25 @@
     X(LATE, late, "received after the deadline")                                                   \
     X(LOST, lost, "never received")                                                                \
     X(MISROUTED, misrouted, "received by a connection of another user")                            \
-    X(STRAY, stray, "received by the user's connection while viewing another thread")              \
+    X(STRAY, stray, "shown while viewing another thread, on a binding the core had not shown")     \
     X(DUPLICATED, duplicated, "received more than once")                                           \
     X(OUT_OF_ORDER, out_of_order, "received before an earlier event of its run")                   \
-    X(SILENT_LOSS, silent_loss, "lost and never reported by the core")                             \
-    X(LOST_EXPIRED, lost_expired, "lost, core reported expired")                                   \
-    X(LOST_FALLBACK, lost_fallback, "lost, core sent a fallback notification")                     \
-    X(LOST_DROPPED, lost_dropped, "lost, core reported dropped_full")                              \
-    X(LOST_UNROUTABLE, lost_unroutable, "lost, core reported unroutable")                          \
-    X(LOST_REJECTED, lost_rejected, "lost, message rejected explicitly")                           \
-    X(LOST_OTHER, lost_other, "lost, another explicit report")                                     \
+    X(REORDERED_MESSAGES, reordered_messages, "messages of a tab dispatched out of send order")    \
+    X(SILENT_LOSS, silent_loss, "lost, cause core_silent: nobody was ever told")                   \
+    X(CLIENT_TOLD, client_told, "lost, cause client_told: a notice covered it")                    \
+    X(CORE_REPORTED, core_reported, "lost, cause core_reported: reported to the host")             \
+    X(TRANSPORT_LOST, transport_lost, "lost, cause transport_lost: dropped with a transport")      \
+    X(IN_FLIGHT_AT_CLOSE, in_flight_at_close, "lost, cause in_flight_at_close")                    \
+    X(NEVER_STARTED, never_started, "lost, cause never_started: its run never went")               \
     X(EMITTED, emitted, "events the agents emitted")                                               \
     X(MESSAGES, messages, "client messages sent")                                                  \
     X(RUNS, runs, "agent runs started")                                                            \
     X(NOTIFICATIONS, notifications, "fallback notifications received")                             \
     X(STUCK_PENDING, stuck_pending, "liveness: connections given a thread never READY")            \
-    X(STRANDED, stranded, "liveness: events still buffered at the horizon")                        \
-    X(REFUSED, refused, "messages refused on arrival (bound, foreign): not expected")
+    X(STRANDED, stranded, "liveness: events still buffered after the drain")                       \
+    X(REFUSED, refused, "messages refused on arrival (bound, foreign): not expected")              \
+    X(LIVELOCK, livelock, "seeds that exhausted their step budget")                                \
+    X(ERRORS, errors, "seeds whose setup or simulation failed")
 
 typedef enum sim_count_id {
 #define SIM_COUNT_ENUM(id, name, doc) SIM_COUNT_##id,

@@ -76,8 +76,7 @@ START_TEST(test_oracle_lost_silent_and_reported)
     ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 3);
     ck_assert_uint_eq(c[SIM_COUNT_LOST], 3);
     ck_assert_uint_eq(c[SIM_COUNT_SILENT_LOSS], 1);
-    ck_assert_uint_eq(c[SIM_COUNT_LOST_EXPIRED], 1);
-    ck_assert_uint_eq(c[SIM_COUNT_LOST_UNROUTABLE], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_CORE_REPORTED], 2);
 }
 END_TEST
 
@@ -164,7 +163,7 @@ START_TEST(test_oracle_run_never_started)
     ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 10);
     ck_assert_uint_eq(c[SIM_COUNT_LOST], 10);
     ck_assert_uint_eq(c[SIM_COUNT_SILENT_LOSS], 5);
-    ck_assert_uint_eq(c[SIM_COUNT_LOST_REJECTED], 5);
+    ck_assert_uint_eq(c[SIM_COUNT_CLIENT_TOLD], 5);
     ck_assert_uint_eq(c[SIM_COUNT_REFUSED], 1);
     ck_assert_uint_eq(c[SIM_COUNT_MESSAGES], 3);
 }

@@ -424,8 +424,8 @@ static void section_outcomes(const out2 *o, const rep_model *m, const rep_chart 
         heading(o, 3, prof[p], t);
         figure(o, cs[p]);
         static const char *const cols[] = {
-            "scenario",    "expected",        "delivered %",   "late %",
-            "client told %", "core reported %", "transport lost %", "in flight at close %",
+            "scenario",        "expected",        "delivered %",      "late %",
+            "client told %",   "core reported %", "transport lost %", "in flight at close %",
             "never started %", "silent %"};
         _Static_assert(SIM_CAUSE__N == 6, "one column per loss cause");
         table_head(o, cols, 10, "lnnnnnnnnn");

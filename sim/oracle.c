@@ -1,4 +1,4 @@
-/* oracle.c - the client-side oracle (see oracle.h). */
+/* oracle.c - the client-side oracle (see oracle.h and docs/oracle.md). */
 #include "sim/oracle.h"
 
 #include "sim/grow.h"
@@ -6,48 +6,58 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A change of view of one tab. */
-typedef struct view_change {
+/* A change of one of a tab's histories (choice, display, link). */
+typedef struct change {
     uint64_t at;
-    int32_t thread;
-} view_change;
+    int32_t v;
+} change;
+
+typedef struct history {
+    change *v; /* owned, in time order */
+    size_t n, cap;
+} history;
 
 typedef struct tab {
     uint32_t user;
-    view_change *views; /* owned, in time order */
-    size_t nviews, capviews;
-    int64_t last_none;  /* latest message sent "for the thread I will be given", -1 */
-    view_change *links; /* transport up (1) / down (0) changes, in time order (owned) */
-    size_t nlinks, caplinks;
+    history choice;         /* thread index, SIM_VIEW_NONE, SIM_VIEW_CLOSED */
+    history display;        /* same values: what the tab shows */
+    history link;           /* 1 up, 0 down */
+    history failed;         /* SWITCH_FAILED received: thread */
+    int64_t last_none;      /* latest message sent "for the thread I will be given", -1 */
+    int64_t max_dispatched; /* highest ws message id of this tab dispatched, -1 */
 } tab;
 
 /* What tab (first_tab + k) saw of one event. */
 typedef struct seen {
     uint64_t first_at; /* UINT64_MAX: never arrived */
     uint32_t arrivals;
-    uint8_t expected;
-    uint8_t sent; /* the core sent it on one of this tab's connections */
+    uint64_t gone_at; /* when the last copy sent was lost */
+    uint8_t sent;     /* the core sent it on one of this tab's connections */
+    uint8_t gone;     /* SIM_GONE_* of the last copy sent, 0 while it may still arrive */
 } seen;
+
+#define GONE_STRAY 3 /* the last copy arrived as stray: shown on the wrong binding */
 
 typedef struct event {
     int64_t msg;
     uint32_t user;
-    int32_t thread;
     uint32_t index; /* in its run */
     uint64_t emitted_at;
-    uint8_t said;    /* sim_said */
-    size_t seen_off; /* into o->seen: one per tab of the user */
+    uint8_t said;     /* sim_said */
+    uint8_t notified; /* a fallback notification of it reached a tab of the user */
+    size_t seen_off;  /* into o->seen: one per tab of the user */
 } event;
 
 typedef struct message {
     uint32_t tab;
     int32_t thread;
     uint32_t nevents;
+    uint32_t emitted; /* events of its run emitted so far */
     uint64_t sent_at;
-    uint8_t started;
+    uint64_t accepted_at;
+    uint8_t flags; /* SIM_MSG_* */
+    uint8_t accepted, started, refused, told;
     uint8_t said;
-    uint8_t counts; /* does a lost run count (the client meant a thread it owns) */
-    uint8_t refused;
     int64_t prev_none; /* previous pending "none" message of the same tab, -1 */
     size_t maxidx_off; /* into o->maxidx: per tab of the user, highest index seen + 1 */
 } message;
@@ -67,8 +77,100 @@ struct sim_oracle {
     size_t nmsgs, capmsgs;
     uint32_t *maxidx;
     size_t nmaxidx, capmaxidx;
-    uint64_t misrouted, stray, duplicated, out_of_order, notifications;
+    uint64_t misrouted, stray, duplicated, out_of_order, notifications, reordered;
 };
+
+/* ---- histories ------------------------------------------------------------ */
+
+static int hist_push(history *h, uint64_t at, int32_t v)
+{
+    if (h->n && h->v[h->n - 1].v == v)
+        return 0;
+    if (sim_grow((void **)&h->v, &h->cap, h->n + 1, sizeof(change)))
+        return -1;
+    h->v[h->n++] = (change){at, v};
+    return 0;
+}
+
+static int32_t hist_last(const history *h, int32_t none)
+{
+    return h->n ? h->v[h->n - 1].v : none;
+}
+
+/* chose_by: had tab t chosen `thread` at some time <= at?  O(choices). */
+static int chose_by(const tab *t, int32_t thread, uint64_t at)
+{
+    for (size_t i = 0; i < t->choice.n && t->choice.v[i].at <= at; i++)
+        if (t->choice.v[i].v == thread)
+            return 1;
+    return 0;
+}
+
+/* failed_after: did tab t receive SWITCH_FAILED for `thread` at or after
+ * `at`?  O(notices). */
+static int failed_after(const tab *t, int32_t thread, uint64_t at)
+{
+    for (size_t i = 0; i < t->failed.n; i++)
+        if (t->failed.v[i].v == thread && t->failed.v[i].at >= at)
+            return 1;
+    return 0;
+}
+
+/*
+ * owed_window: the obligation of tab t for an event of `thread` emitted at
+ * `at` that first arrived at `arrived` (UINT64_MAX: never).  Watch periods
+ * [a, b) (choice == thread, link up) ending after `at` are taken in order;
+ * with from = max(a, at):
+ *   - an arrival at or before min(b, from + deadline) settles it: owed and
+ *     delivered (an event that arrived while the user looked elsewhere is
+ *     there when the user returns);
+ *   - else a period lasting a whole deadline from `from` owes it, due at
+ *     from + deadline (arriving later: late; never: lost);
+ *   - else the user left (or the link dropped) before the deadline: the
+ *     obligation moves to the next period (the return).
+ * A period still open at `end` lasts until `end` (UINT64_MAX: forever).
+ * Returns 1 with *from and *due, or 0 (not owed, or not decidable by
+ * `end`).  O(choices + links): both histories are merged in one pass.
+ */
+static int owed_window(const tab *t, int32_t thread, uint64_t at, uint64_t arrived,
+                       uint64_t deadline, uint64_t end, uint64_t *from, uint64_t *due)
+{
+    size_t i = 0, j = 0;
+    int32_t choice = SIM_VIEW_CLOSED;
+    int up = t->link.n == 0; /* a tab with no link history (unit tests) is always up */
+    int on = 0;
+    uint64_t start = 0;
+    for (;;) {
+        uint64_t ta = i < t->choice.n ? t->choice.v[i].at : UINT64_MAX;
+        uint64_t tb = j < t->link.n ? t->link.v[j].at : UINT64_MAX;
+        uint64_t now = ta < tb ? ta : tb;
+        if (now > end)
+            now = end;
+        /* Apply every change at `now`, then see whether a period ended. */
+        int done = now == end;
+        while (!done && i < t->choice.n && t->choice.v[i].at == now)
+            choice = t->choice.v[i++].v;
+        while (!done && j < t->link.n && t->link.v[j].at == now)
+            up = t->link.v[j++].v;
+        int next = !done && choice == thread && up;
+        if (on && (!next || done) && now > at) {
+            uint64_t b = now, a = start > at ? start : at;
+            uint64_t d = a > UINT64_MAX - deadline ? UINT64_MAX : a + deadline;
+            if (arrived <= (b < d ? b : d) || (b >= d && d <= end)) {
+                *from = a;
+                *due = d;
+                return 1;
+            }
+        }
+        if (done)
+            return 0;
+        if (!on && next)
+            start = now;
+        on = next;
+    }
+}
+
+/* ---- construction --------------------------------------------------------- */
 
 int sim_oracle_new(sim_oracle **out, uint32_t nclients, const uint32_t *user_of, uint64_t deadline)
 {
@@ -92,6 +194,7 @@ int sim_oracle_new(sim_oracle **out, uint32_t nclients, const uint32_t *user_of,
     for (uint32_t c = nclients; c-- > 0;) {
         o->tabs[c].user = user_of[c];
         o->tabs[c].last_none = -1;
+        o->tabs[c].max_dispatched = -1;
         o->first_tab[user_of[c]] = c;
         o->tab_count[user_of[c]]++;
     }
@@ -104,8 +207,10 @@ void sim_oracle_free(sim_oracle *o)
     if (!o)
         return;
     for (uint32_t c = 0; c < o->ntabs && o->tabs; c++) {
-        free(o->tabs[c].views);
-        free(o->tabs[c].links);
+        free(o->tabs[c].choice.v);
+        free(o->tabs[c].display.v);
+        free(o->tabs[c].link.v);
+        free(o->tabs[c].failed.v);
     }
     free(o->tabs);
     free(o->first_tab);
@@ -117,20 +222,23 @@ void sim_oracle_free(sim_oracle *o)
     free(o);
 }
 
+/* ---- what the clients do -------------------------------------------------- */
+
 int32_t sim_oracle_view_of(const sim_oracle *o, uint32_t c)
 {
-    const tab *t = &o->tabs[c];
-    return t->nviews ? t->views[t->nviews - 1].thread : SIM_VIEW_CLOSED;
+    return hist_last(&o->tabs[c].display, SIM_VIEW_CLOSED);
 }
 
-int sim_oracle_view(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread)
+int32_t sim_oracle_choice_of(const sim_oracle *o, uint32_t c)
+{
+    return hist_last(&o->tabs[c].choice, SIM_VIEW_CLOSED);
+}
+
+int sim_oracle_choose(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread)
 {
     tab *t = &o->tabs[c];
-    if (sim_oracle_view_of(o, c) == thread)
-        return 0;
-    if (sim_grow((void **)&t->views, &t->capviews, t->nviews + 1, sizeof(view_change)))
+    if (hist_push(&t->choice, now, thread))
         return -1;
-    t->views[t->nviews++] = (view_change){now, thread};
     /* Messages sent "for the thread I will be given" get this one.  O(k)
      * for the k such messages of this tab, each visited once. */
     if (thread >= 0) {
@@ -141,61 +249,27 @@ int sim_oracle_view(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread)
     return 0;
 }
 
+int sim_oracle_view(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread)
+{
+    return hist_push(&o->tabs[c].display, now, thread);
+}
+
 int sim_oracle_link(sim_oracle *o, uint32_t c, uint64_t now, int up)
 {
-    tab *t = &o->tabs[c];
-    if (t->nlinks && t->links[t->nlinks - 1].thread == up)
-        return 0;
-    if (sim_grow((void **)&t->links, &t->caplinks, t->nlinks + 1, sizeof(view_change)))
+    return hist_push(&o->tabs[c].link, now, up ? 1 : 0);
+}
+
+int sim_oracle_switch_failed(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread)
+{
+    history *h = &o->tabs[c].failed;
+    if (sim_grow((void **)&h->v, &h->cap, h->n + 1, sizeof(change)))
         return -1;
-    t->links[t->nlinks++] = (view_change){now, up};
+    h->v[h->n++] = (change){now, thread};
     return 0;
 }
 
-/* link_at: did tab t have a transport up at time `at`?  O(log l). */
-static int link_at(const tab *t, uint64_t at)
-{
-    size_t lo = 0, hi = t->nlinks;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (t->links[mid].at <= at)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo ? t->links[lo - 1].thread : 0;
-}
-
-/* view_at returns tab c's view at time t (the last change at or before t).
- * O(log v) by binary search over the tab's view history. */
-static int32_t view_at(const tab *t, uint64_t at)
-{
-    size_t lo = 0, hi = t->nviews;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (t->views[mid].at <= at)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo ? t->views[lo - 1].thread : SIM_VIEW_CLOSED;
-}
-
-/* stays_open: was tab t open during the whole of [from, to], with its
- * transport up at `to` (a tab still reconnecting when the deadline passes
- * could at best get it late)?  O(v) over the tab's view changes. */
-static int stays_open(const tab *t, uint64_t from, uint64_t to)
-{
-    if (view_at(t, from) == SIM_VIEW_CLOSED || (t->nlinks && !link_at(t, to)))
-        return 0;
-    for (size_t i = 0; i < t->nviews; i++)
-        if (t->views[i].at > from && t->views[i].at <= to && t->views[i].thread == SIM_VIEW_CLOSED)
-            return 0;
-    return 1;
-}
-
 int64_t sim_oracle_message(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread,
-                           uint32_t nevents, int counts)
+                           uint32_t nevents, int flags)
 {
     if (sim_grow((void **)&o->msgs, &o->capmsgs, o->nmsgs + 1, sizeof(message)))
         return -1;
@@ -209,7 +283,7 @@ int64_t sim_oracle_message(sim_oracle *o, uint32_t c, uint64_t now, int32_t thre
     m->thread = thread;
     m->nevents = nevents;
     m->sent_at = now;
-    m->counts = (uint8_t)(counts != 0);
+    m->flags = (uint8_t)flags;
     m->maxidx_off = o->nmaxidx;
     m->prev_none = -1;
     if (thread == SIM_VIEW_NONE) {
@@ -221,182 +295,323 @@ int64_t sim_oracle_message(sim_oracle *o, uint32_t c, uint64_t now, int32_t thre
     return (int64_t)o->nmsgs++;
 }
 
+static message *msg_at(sim_oracle *o, int64_t msg)
+{
+    return (msg >= 0 && (size_t)msg < o->nmsgs) ? &o->msgs[msg] : NULL;
+}
+
+void sim_oracle_message_accepted(sim_oracle *o, int64_t msg, uint64_t now)
+{
+    message *m = msg_at(o, msg);
+    if (m && !m->accepted) {
+        m->accepted = 1;
+        m->accepted_at = now;
+    }
+}
+
 void sim_oracle_message_started(sim_oracle *o, int64_t msg)
 {
-    if (msg >= 0 && (size_t)msg < o->nmsgs)
-        o->msgs[msg].started = 1;
+    message *m = msg_at(o, msg);
+    if (m)
+        m->started = 1;
 }
 
 void sim_oracle_message_refused(sim_oracle *o, int64_t msg)
 {
-    if (msg >= 0 && (size_t)msg < o->nmsgs)
-        o->msgs[msg].refused = 1;
+    message *m = msg_at(o, msg);
+    if (m)
+        m->refused = 1;
 }
 
 void sim_oracle_message_said(sim_oracle *o, int64_t msg, sim_said said)
 {
-    if (msg >= 0 && (size_t)msg < o->nmsgs && o->msgs[msg].said == SIM_SAID_NOTHING)
-        o->msgs[msg].said = (uint8_t)said;
+    message *m = msg_at(o, msg);
+    if (m && m->said == SIM_SAID_NOTHING)
+        m->said = (uint8_t)said;
 }
 
-int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t user, int32_t thread,
-                        uint32_t index)
+void sim_oracle_message_told(sim_oracle *o, int64_t msg)
 {
-    if (sim_grow((void **)&o->events, &o->capevents, o->nevents + 1, sizeof(event)))
+    message *m = msg_at(o, msg);
+    if (m)
+        m->told = 1;
+}
+
+void sim_oracle_message_dispatched(sim_oracle *o, int64_t msg)
+{
+    message *m = msg_at(o, msg);
+    if (!m || (m->flags & SIM_MSG_HTTP))
+        return;
+    tab *t = &o->tabs[m->tab];
+    if (t->max_dispatched > msg)
+        o->reordered++;
+    else
+        t->max_dispatched = msg;
+}
+
+int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t index)
+{
+    message *m = msg_at(o, msg);
+    if (!m || sim_grow((void **)&o->events, &o->capevents, o->nevents + 1, sizeof(event)))
         return -1;
-    uint32_t first = o->first_tab[user], k = o->tab_count[user];
+    uint32_t user = o->tabs[m->tab].user, k = o->tab_count[user];
     if (sim_grow((void **)&o->seen, &o->capseen, o->nseen + k, sizeof(seen)))
         return -1;
     event *e = &o->events[o->nevents];
+    memset(e, 0, sizeof(*e));
     e->msg = msg;
     e->user = user;
-    e->thread = thread;
     e->index = index;
     e->emitted_at = now;
-    e->said = SIM_SAID_NOTHING;
     e->seen_off = o->nseen;
-    for (uint32_t j = 0; j < k; j++) {
-        seen *s = &o->seen[o->nseen + j];
-        s->first_at = UINT64_MAX;
-        s->arrivals = 0;
-        s->sent = 0;
-        /* Owed if viewing the thread right now; whether the tab stays on it
-         * is decided at the end, when the whole view history is known. */
-        s->expected = (uint8_t)(thread >= 0 && msg >= 0 && o->msgs[msg].counts &&
-                                sim_oracle_view_of(o, first + j) == thread);
-    }
+    for (uint32_t j = 0; j < k; j++)
+        o->seen[o->nseen + j] = (seen){.first_at = UINT64_MAX};
     o->nseen += k;
+    if (index + 1 > m->emitted)
+        m->emitted = index + 1;
     return (int64_t)o->nevents++;
+}
+
+static event *event_at(sim_oracle *o, int64_t ev)
+{
+    return (ev >= 0 && (size_t)ev < o->nevents) ? &o->events[ev] : NULL;
 }
 
 void sim_oracle_event_said(sim_oracle *o, int64_t ev, sim_said said)
 {
-    if (ev >= 0 && (size_t)ev < o->nevents && o->events[ev].said == SIM_SAID_NOTHING)
-        o->events[ev].said = (uint8_t)said;
+    event *e = event_at(o, ev);
+    if (e && e->said == SIM_SAID_NOTHING)
+        e->said = (uint8_t)said;
+}
+
+/* seen_of: tab c's record of event e, NULL when c is another user's. */
+static seen *seen_of(sim_oracle *o, uint32_t c, const event *e)
+{
+    if (c >= o->ntabs || o->tabs[c].user != e->user)
+        return NULL;
+    return &o->seen[e->seen_off + (c - o->first_tab[e->user])];
 }
 
 void sim_oracle_sent(sim_oracle *o, uint32_t c, int64_t ev)
 {
-    if (ev < 0 || (size_t)ev >= o->nevents || o->tabs[c].user != o->events[ev].user)
-        return;
-    const event *e = &o->events[ev];
-    o->seen[e->seen_off + (c - o->first_tab[e->user])].sent = 1;
+    event *e = event_at(o, ev);
+    seen *s = e ? seen_of(o, c, e) : NULL;
+    if (s) {
+        s->sent = 1;
+        s->gone = 0; /* a new copy is on its way */
+    }
+}
+
+void sim_oracle_discarded(sim_oracle *o, uint32_t c, uint64_t now, int64_t ev, int how)
+{
+    event *e = event_at(o, ev);
+    seen *s = e ? seen_of(o, c, e) : NULL;
+    if (s) {
+        s->gone = (uint8_t)how;
+        s->gone_at = now;
+    }
 }
 
 const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t ev,
                                int notification, int consistent)
 {
-    if (ev < 0 || (size_t)ev >= o->nevents)
+    event *e = event_at(o, ev);
+    if (!e)
         return "unknown";
-    event *e = &o->events[ev];
-    const tab *t = &o->tabs[c];
-    if (t->user != e->user) {
+    seen *s = seen_of(o, c, e);
+    if (!s) {
         o->misrouted++; /* a security failure, whatever the flags say */
         return "MISROUTED";
     }
     if (notification) {
         o->notifications++;
+        e->notified = 1;
         return "notification";
     }
+    const message *m = &o->msgs[e->msg];
     const char *how = "ok";
-    if (sim_oracle_view_of(o, c) != e->thread) {
+    if (sim_oracle_view_of(o, c) != m->thread) {
         if (!consistent) {
             o->stray++;
+            s->gone = GONE_STRAY;
+            s->gone_at = now;
             return "stray";
         }
         /* It reached the tab as the core had promised; the user had just
-         * clicked elsewhere.  Delivered, not shown. */
+         * clicked elsewhere.  An arrival, not shown yet. */
         how = "ok (raced a click)";
     }
-    seen *s = &o->seen[e->seen_off + (c - o->first_tab[e->user])];
     if (s->arrivals++ > 0) {
         o->duplicated++;
         return "duplicate";
     }
     s->first_at = now;
-    if (e->msg >= 0) {
-        uint32_t *mx = &o->maxidx[o->msgs[e->msg].maxidx_off + (c - o->first_tab[e->user])];
-        if (e->index + 1 < *mx) {
-            o->out_of_order++;
-            return "out-of-order";
-        }
-        *mx = e->index + 1;
+    uint32_t *mx = &o->maxidx[m->maxidx_off + (c - o->first_tab[e->user])];
+    if (e->index + 1 < *mx) {
+        o->out_of_order++;
+        return "out-of-order";
     }
-    return s->expected ? how : "ok (not owed)";
+    *mx = e->index + 1;
+    return how;
 }
 
-/* classify adds one lost (event, tab) pair to the count of what the core
- * said about it. */
-static void classify(uint64_t *counts, sim_said said)
+/* ---- judging ---------------------------------------------------------------- */
+
+/* owes: does message m promise anything at all? */
+static int owes(const message *m)
 {
-    static const sim_count_id lost_as[] = {
-        [SIM_SAID_NOTHING] = SIM_COUNT_SILENT_LOSS,
-        [SIM_SAID_EXPIRED] = SIM_COUNT_CORE_REPORTED,
-        [SIM_SAID_FALLBACK] = SIM_COUNT_CLIENT_TOLD,
-        [SIM_SAID_DROPPED] = SIM_COUNT_CORE_REPORTED,
-        [SIM_SAID_UNROUTABLE] = SIM_COUNT_CORE_REPORTED,
-        [SIM_SAID_REJECTED] = SIM_COUNT_CLIENT_TOLD,
-        [SIM_SAID_OTHER] = SIM_COUNT_CORE_REPORTED,
-    };
-    counts[SIM_COUNT_LOST]++;
-    counts[lost_as[said]]++;
+    return (m->flags & SIM_MSG_COUNTS) && m->accepted && !m->refused && m->thread >= 0;
 }
 
-int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *latency)
+/*
+ * cause_of classifies one lost pair; e is NULL for an event never emitted
+ * (then s is NULL too).  The order is SIM_CAUSES's.  O(notices of the tab).
+ */
+static sim_cause cause_of(const sim_oracle *o, const message *m, const event *e, const seen *s,
+                          uint32_t c, uint64_t at, uint64_t from)
+{
+    const tab *t = &o->tabs[c];
+    if (m->told || (e && e->notified) || failed_after(t, m->thread, at))
+        return SIM_CAUSE_CLIENT_TOLD;
+    if (m->said != SIM_SAID_NOTHING || (e && e->said != SIM_SAID_NOTHING))
+        return SIM_CAUSE_CORE_REPORTED;
+    if (!e)
+        return SIM_CAUSE_NEVER_STARTED;
+    /* A copy on its way while the event was owed: the transport's loss.
+     * No copy then (never sent, or the last one died before the tab came
+     * back and the core did not send it again): the core's. */
+    if (s->sent && s->gone != GONE_STRAY && (!s->gone || s->gone_at >= from))
+        return s->gone == SIM_GONE_TRANSPORT ? SIM_CAUSE_TRANSPORT_LOST
+                                             : SIM_CAUSE_IN_FLIGHT_AT_CLOSE;
+    return SIM_CAUSE_CORE_SILENT;
+}
+
+/*
+ * judge_all walks every owed pair, in event order, then the never-emitted
+ * events of each message; for each it calls `fn` (counts, or explain).
+ * O(events x tabs of a user x tab history).
+ */
+typedef void (*pair_fn)(void *arg, const sim_verdict *v, uint64_t arrived_at);
+
+static void judge_all(const sim_oracle *o, uint64_t end, pair_fn fn, void *arg)
 {
     uint64_t dl = o->deadline;
     for (size_t i = 0; i < o->nevents; i++) {
         const event *e = &o->events[i];
+        const message *m = &o->msgs[e->msg];
+        if (!owes(m))
+            continue;
         uint32_t first = o->first_tab[e->user], k = o->tab_count[e->user];
         for (uint32_t j = 0; j < k; j++) {
-            const seen *s = &o->seen[e->seen_off + j];
-            if (!s->expected)
-                continue;
             const tab *t = &o->tabs[first + j];
-            if (s->arrivals) {
-                uint64_t lat = s->first_at - e->emitted_at;
-                counts[SIM_COUNT_EXPECTED]++;
-                if (lat <= dl) {
-                    counts[SIM_COUNT_DELIVERED]++;
-                    sim_hist_add(latency, lat);
-                } else {
-                    counts[SIM_COUNT_LATE]++;
-                }
+            const seen *s = &o->seen[e->seen_off + j];
+            uint64_t from, due;
+            if (first + j != m->tab && !chose_by(t, m->thread, e->emitted_at))
+                continue; /* the tab never chose this thread before the event */
+            if (!owed_window(t, m->thread, e->emitted_at, s->arrivals ? s->first_at : UINT64_MAX,
+                             dl, end, &from, &due))
                 continue;
-            }
-            if (e->emitted_at + dl > end)
-                continue; /* the run ended before its deadline: undecidable */
-            if (!stays_open(t, e->emitted_at, e->emitted_at + dl))
-                continue; /* the tab closed: not owed */
-            if (s->sent && view_at(t, e->emitted_at + dl) != e->thread)
-                continue; /* sent, lost in transit after the tab moved on */
-            counts[SIM_COUNT_EXPECTED]++;
-            classify(counts, (sim_said)e->said);
+            sim_verdict v = {.event = (int64_t)i,
+                             .msg = e->msg,
+                             .index = e->index,
+                             .tab = first + j,
+                             .thread = m->thread,
+                             .emitted_at = e->emitted_at,
+                             .owed_from = from,
+                             .due = due,
+                             .said = (sim_said)(e->said ? e->said : m->said)};
+            if (!s->arrivals)
+                v.cause = cause_of(o, m, e, s, first + j, e->emitted_at, from);
+            fn(arg, &v, s->arrivals ? s->first_at : UINT64_MAX);
         }
     }
-    /* Messages whose run never started: all their events are lost. */
+    /* Events never emitted: owed to the sending tab from the acceptance. */
     for (size_t i = 0; i < o->nmsgs; i++) {
         const message *m = &o->msgs[i];
-        if (m->refused)
-            counts[SIM_COUNT_REFUSED]++;
-        if (m->started || m->refused || !m->counts || m->thread < 0 || m->sent_at + dl > end)
+        if (!owes(m) || m->emitted >= m->nevents)
             continue;
-        if (!stays_open(&o->tabs[m->tab], m->sent_at, m->sent_at + dl))
+        uint64_t from, due;
+        if (!owed_window(&o->tabs[m->tab], m->thread, m->accepted_at, UINT64_MAX, dl, end, &from,
+                         &due))
             continue;
-        for (uint32_t n = 0; n < m->nevents; n++) {
-            counts[SIM_COUNT_EXPECTED]++;
-            classify(counts, (sim_said)m->said);
+        for (uint32_t n = m->emitted; n < m->nevents; n++) {
+            sim_verdict v = {.event = -1,
+                             .msg = (int64_t)i,
+                             .index = n,
+                             .tab = m->tab,
+                             .thread = m->thread,
+                             .emitted_at = m->accepted_at,
+                             .owed_from = from,
+                             .due = due,
+                             .said = (sim_said)m->said};
+            v.cause = cause_of(o, m, NULL, NULL, m->tab, m->accepted_at, from);
+            fn(arg, &v, UINT64_MAX);
         }
     }
+}
+
+typedef struct count_arg {
+    uint64_t *counts;
+    sim_hist *latency;
+} count_arg;
+
+static void count_pair(void *arg, const sim_verdict *v, uint64_t arrived_at)
+{
+    count_arg *a = arg;
+    a->counts[SIM_COUNT_EXPECTED]++;
+    if (arrived_at == UINT64_MAX) {
+        a->counts[SIM_COUNT_LOST]++;
+        a->counts[sim_cause_count(v->cause)]++;
+    } else if (arrived_at <= v->due) {
+        a->counts[SIM_COUNT_DELIVERED]++;
+        sim_hist_add(a->latency, arrived_at > v->owed_from ? arrived_at - v->owed_from : 0);
+    } else {
+        a->counts[SIM_COUNT_LATE]++;
+    }
+}
+
+int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *latency)
+{
+    count_arg a = {counts, latency};
+    judge_all(o, end, count_pair, &a);
+    for (size_t i = 0; i < o->nmsgs; i++)
+        counts[SIM_COUNT_REFUSED] += o->msgs[i].refused;
     counts[SIM_COUNT_MISROUTED] += o->misrouted;
     counts[SIM_COUNT_STRAY] += o->stray;
     counts[SIM_COUNT_DUPLICATED] += o->duplicated;
     counts[SIM_COUNT_OUT_OF_ORDER] += o->out_of_order;
+    counts[SIM_COUNT_REORDERED_MESSAGES] += o->reordered;
     counts[SIM_COUNT_NOTIFICATIONS] += o->notifications;
     counts[SIM_COUNT_EMITTED] += o->nevents;
     counts[SIM_COUNT_MESSAGES] += o->nmsgs;
     return 0;
 }
+
+typedef struct explain_arg {
+    void (*fn)(void *arg, const sim_verdict *v);
+    void *arg;
+} explain_arg;
+
+static void explain_pair(void *arg, const sim_verdict *v, uint64_t arrived_at)
+{
+    explain_arg *a = arg;
+    if (arrived_at != UINT64_MAX && arrived_at <= v->due)
+        return;
+    sim_verdict x = *v;
+    x.kind = arrived_at == UINT64_MAX ? "lost" : "late";
+    if (arrived_at != UINT64_MAX)
+        x.latency = arrived_at - v->owed_from;
+    a->fn(a->arg, &x);
+}
+
+void sim_oracle_explain(const sim_oracle *o, uint64_t end,
+                        void (*fn)(void *arg, const sim_verdict *v), void *arg)
+{
+    explain_arg a = {fn, arg};
+    judge_all(o, end, explain_pair, &a);
+}
+
+/* ---- accessors -------------------------------------------------------------- */
 
 int32_t sim_oracle_message_thread(const sim_oracle *o, int64_t msg)
 {
@@ -413,58 +628,14 @@ uint32_t sim_oracle_message_user(const sim_oracle *o, int64_t msg)
     return o->tabs[sim_oracle_message_tab(o, msg)].user;
 }
 
-const char *sim_said_name(sim_said s)
+uint64_t sim_oracle_event_time(const sim_oracle *o, int64_t ev)
 {
-    static const char *const names[] = {"nothing (silent)", "expired",    "fallback",
-                                        "dropped_full",     "unroutable", "rejected",
-                                        "other report"};
-    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+    return (ev >= 0 && (size_t)ev < o->nevents) ? o->events[ev].emitted_at : 0;
 }
 
-void sim_oracle_explain(const sim_oracle *o, uint64_t end,
-                        void (*fn)(void *arg, const sim_verdict *v), void *arg)
+const char *sim_said_name(sim_said s)
 {
-    uint64_t dl = o->deadline;
-    for (size_t i = 0; i < o->nevents; i++) {
-        const event *e = &o->events[i];
-        uint32_t first = o->first_tab[e->user], k = o->tab_count[e->user];
-        for (uint32_t j = 0; j < k; j++) {
-            const seen *s = &o->seen[e->seen_off + j];
-            if (!s->expected)
-                continue;
-            sim_verdict v = {.event = (int64_t)i,
-                             .msg = e->msg,
-                             .tab = first + j,
-                             .thread = e->thread,
-                             .emitted_at = e->emitted_at,
-                             .said = (sim_said)e->said};
-            if (s->arrivals) {
-                v.latency = s->first_at - e->emitted_at;
-                if (v.latency <= dl)
-                    continue;
-                v.kind = "late";
-            } else {
-                if (e->emitted_at + dl > end ||
-                    !stays_open(&o->tabs[first + j], e->emitted_at, e->emitted_at + dl) ||
-                    (s->sent && view_at(&o->tabs[first + j], e->emitted_at + dl) != e->thread))
-                    continue;
-                v.kind = "lost";
-            }
-            fn(arg, &v);
-        }
-    }
-    for (size_t i = 0; i < o->nmsgs; i++) {
-        const message *m = &o->msgs[i];
-        if (m->started || m->refused || !m->counts || m->thread < 0 || m->sent_at + dl > end ||
-            !stays_open(&o->tabs[m->tab], m->sent_at, m->sent_at + dl))
-            continue;
-        sim_verdict v = {.kind = "lost",
-                         .event = -1,
-                         .msg = (int64_t)i,
-                         .tab = m->tab,
-                         .thread = m->thread,
-                         .emitted_at = m->sent_at,
-                         .said = (sim_said)m->said};
-        fn(arg, &v);
-    }
+    static const char *const names[] = {"nothing",    "expired",  "fallback",    "dropped_full",
+                                        "unroutable", "rejected", "other report"};
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }

@@ -9,28 +9,20 @@
  * *said* about an event or a message (an outcome report, an error return, a
  * rejection notice), to tell explicit losses from silent ones.
  *
- * Definitions (DESIGN.md section 4):
- *  expected(e, c): tab c of e's user was open and viewing e's thread when e
- *    was emitted, and stayed open for the delivery deadline, with its
- *    transport up when the deadline passed (a tab that
- *    closes is not owed it; one that clicks elsewhere still is, unless the
- *    core did send it and the transport lost it after the tab had moved
- *    on: the tab resumes the thread it shows, not the one it left);
- *  delivered / late: first arrival within / after the deadline;
- *  lost: expected and never arrived;
- *  misrouted: arrived on a tab of another user;
- *  stray: arrived on the right user's tab while it viewed another thread,
- *    and the core sent it on a connection it had shown another binding
- *    (a THREAD_SWITCHED notice, or events of a newer binding generation,
- *    for another thread; or no binding at all).  An event the core sent
- *    consistently with the binding it had shown, overtaken by the user
- *    clicking elsewhere, reached the tab as promised: it counts as
- *    arrived, not as stray;
- *  duplicated: arrived again on the same tab;
- *  out_of_order: arrived after a later event of the same run on that tab;
- *  silent_loss: lost, and the core never reported anything about it.
- * A message whose run never started (queued forever, rejected, lost)
- * counts all its run's events as expected at its send time.
+ * The rules (docs/oracle.md, which the truth-table tests pin):
+ *  choice: a tab's latest `send` or `switch` (sim_oracle_choose); display:
+ *    what it shows (sim_oracle_view, used for stray and the timeline only);
+ *  watch period of tab c for thread t: c's choice is t and its link is up;
+ *  owed(e, c): c had chosen e's thread at or before e's emission T (or c
+ *    sent e's message), and the first watch period for it that ends after
+ *    T lasts a whole deadline from max(start, T): due at max(start, T) + D;
+ *    an accepted message owes its whole event list: events never emitted
+ *    are owed to the sending tab from the acceptance time;
+ *  delivered / late: first arrival at or before / after the due time;
+ *  lost: owed, never arrived; exactly one cause each (SIM_CAUSES order):
+ *    client_told, core_reported, transport_lost, in_flight_at_close,
+ *    never_started, core_silent (= silent_loss);
+ *  misrouted, stray, duplicated, out_of_order, reordered_messages.
  */
 #ifndef SIM_ORACLE_H
 #define SIM_ORACLE_H
@@ -43,7 +35,7 @@
 #define SIM_VIEW_NONE   (-1) /* open, viewing no thread */
 #define SIM_VIEW_CLOSED (-2) /* tab closed (or not yet opened) */
 
-/* What the core said about an event or message. */
+/* What the core said to the host about an event or message. */
 typedef enum sim_said {
     SIM_SAID_NOTHING = 0,
     SIM_SAID_EXPIRED,
@@ -54,6 +46,14 @@ typedef enum sim_said {
     SIM_SAID_OTHER
 } sim_said;
 
+/* Message flags (sim_oracle_message). */
+#define SIM_MSG_COUNTS 1 /* meant for a thread of the user's own: its run is owed */
+#define SIM_MSG_HTTP   2 /* posted over HTTP: not ordered with the tab's ws messages */
+
+/* How a sent event failed to arrive (sim_oracle_discarded). */
+#define SIM_GONE_TRANSPORT 1 /* the transport died with it in flight */
+#define SIM_GONE_CLOSE     2 /* the tab closed with it in flight */
+
 typedef struct sim_oracle sim_oracle;
 
 /* sim_oracle_new: `nclients` tabs; tab c belongs to user user_of[c]; the
@@ -61,61 +61,88 @@ typedef struct sim_oracle sim_oracle;
 int sim_oracle_new(sim_oracle **out, uint32_t nclients, const uint32_t *user_of, uint64_t deadline);
 void sim_oracle_free(sim_oracle *o);
 
-/* sim_oracle_view: tab c now views `thread` (an index, SIM_VIEW_NONE or
- * SIM_VIEW_CLOSED).  Times never decrease.  0 or -1. */
+/* sim_oracle_choose: the user's latest choice on tab c is now `thread` (an
+ * index, SIM_VIEW_NONE or SIM_VIEW_CLOSED): what decides what is owed.
+ * Pending "none" messages of the tab take a thread chosen here.  Times
+ * never decrease.  0 or -1. */
+int sim_oracle_choose(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread);
+
+/* sim_oracle_view: tab c now displays `thread` (confirmed view).  Only
+ * stray and the timeline read it.  0 or -1. */
 int sim_oracle_view(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread);
 
-/* sim_oracle_link: tab c's transport is now up (1) or down (0).  A tab
- * whose transport is down when an event's deadline passes is not owed it
- * (it could be late at best).  0 or -1. */
+/* sim_oracle_link: tab c's transport is now up (1) or down (0).  0 or -1. */
 int sim_oracle_link(sim_oracle *o, uint32_t c, uint64_t now, int up);
 
 /* sim_oracle_message: tab c sent a message meant for `thread` (or
- * SIM_VIEW_NONE: "the thread I will be given"), whose run has `nevents`
- * events.  Returns the message id (>= 0) or -1. */
+ * SIM_VIEW_NONE: "the thread I will be given"; -3: foreign), whose run
+ * has `nevents` events; flags SIM_MSG_*.  Returns the message id (>= 0,
+ * increasing in send order) or -1. */
 int64_t sim_oracle_message(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread,
-                           uint32_t nevents, int counts);
+                           uint32_t nevents, int flags);
+/* sim_oracle_message_accepted: the core took the message (first time
+ * only): from now on its run's events are owed. */
+void sim_oracle_message_accepted(sim_oracle *o, int64_t msg, uint64_t now);
 /* sim_oracle_message_started: the message's run started. */
 void sim_oracle_message_started(sim_oracle *o, int64_t msg);
 /* sim_oracle_message_refused: the core refused the message on arrival (an
- * error returned to the sender): its events are not expected. */
+ * error returned to the sender): nothing is owed. */
 void sim_oracle_message_refused(sim_oracle *o, int64_t msg);
-/* sim_oracle_message_said: the core said `said` about the message. */
+/* sim_oracle_message_said: the core reported the message to the host. */
 void sim_oracle_message_said(sim_oracle *o, int64_t msg, sim_said said);
+/* sim_oracle_message_told: the sending tab received MESSAGE_REJECTED. */
+void sim_oracle_message_told(sim_oracle *o, int64_t msg);
+/* sim_oracle_message_dispatched: the core handed the message to the
+ * application; counts reordered_messages when a later ws message of the
+ * same tab went first.  O(1). */
+void sim_oracle_message_dispatched(sim_oracle *o, int64_t msg);
 
 /* sim_oracle_emit: an agent emitted event `index` of the run of message
- * `msg`, meant for (user, thread).  Returns the event id (>= 0) or -1. */
-int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t user, int32_t thread,
-                        uint32_t index);
-/* sim_oracle_event_said: the core said `said` about event `ev`. */
+ * `msg` (the thread it is meant for is the message's).  Returns the event
+ * id (>= 0) or -1.  O(tabs of the user). */
+int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t index);
+/* sim_oracle_event_said: the core reported event `ev` to the host. */
 void sim_oracle_event_said(sim_oracle *o, int64_t ev, sim_said said);
 
 /* sim_oracle_sent: the core sent event `ev` on a connection of tab c (what
  * the transport does with it is another matter).  O(1). */
 void sim_oracle_sent(sim_oracle *o, uint32_t c, int64_t ev);
+/* sim_oracle_discarded: the copy of `ev` last sent to tab c was lost at
+ * `now`: `how` is SIM_GONE_TRANSPORT or SIM_GONE_CLOSE.  O(1). */
+void sim_oracle_discarded(sim_oracle *o, uint32_t c, uint64_t now, int64_t ev, int how);
+/* sim_oracle_switch_failed: tab c received SWITCH_FAILED for `thread`.
+ * 0 or -1. */
+int sim_oracle_switch_failed(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread);
 
 /* sim_oracle_receive: event `ev` arrived on tab c; notification != 0 for a
- * fallback notification.  Returns what the oracle made of it (for the
- * timeline): "ok", "duplicate", "stray", "MISROUTED", "notification",
- * "out-of-order".  O(tabs of the user). */
+ * fallback notification; consistent != 0 when the core sent it on the
+ * binding it had shown that connection.  Returns what the oracle made of
+ * it (for the timeline): "ok", "ok (raced a click)", "duplicate",
+ * "stray", "MISROUTED", "notification", "out-of-order".  O(1). */
 const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t ev,
                                int notification, int consistent);
 
-/* sim_oracle_finish computes the counts (indexed by sim_count_id) and the
- * latency histogram at the end of the run (`end`: no expectation whose
- * deadline falls after `end` is counted).  0 or -1. */
+/* sim_oracle_finish computes the counts (indexed by sim_count_id, added
+ * to) and the latency histogram.  `end` is the end of observation:
+ * UINT64_MAX when the world went quiet (watch periods still open last
+ * forever); pairs due after `end` are undecidable and not counted.
+ * 0 or -1.  O(pairs x history of a tab). */
 int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *latency);
 
-/* One verdict on an (event, tab) pair or a never-started message. */
+/* One verdict on an owed (event, tab) pair that was late or lost. */
 typedef struct sim_verdict {
     const char *kind; /* "late", "lost" */
-    int64_t event;    /* -1 for a message whose run never started */
+    int64_t event;    /* -1: event `index` of message `msg` was never emitted */
     int64_t msg;
+    uint32_t index;
     uint32_t tab;
     int32_t thread;
-    uint64_t emitted_at; /* or sent_at */
-    uint64_t latency;    /* late: arrival - emission */
-    sim_said said;
+    uint64_t emitted_at; /* or the message's acceptance time */
+    uint64_t owed_from;  /* the start of the obligation (emission or return) */
+    uint64_t due;
+    uint64_t latency; /* late: arrival - owed_from */
+    sim_cause cause;  /* lost only */
+    sim_said said;    /* what the core said to the host */
 } sim_verdict;
 
 /* sim_oracle_explain calls fn for every late or lost pair, in event order
@@ -123,16 +150,19 @@ typedef struct sim_verdict {
 void sim_oracle_explain(const sim_oracle *o, uint64_t end,
                         void (*fn)(void *arg, const sim_verdict *v), void *arg);
 
-/* sim_said_name returns "nothing" (silent), "expired", ... */
+/* sim_said_name returns "nothing", "expired", ... */
 const char *sim_said_name(sim_said s);
 
 /* Accessors of a message: the thread it is meant for (resolved late for
- * "none"), the sending tab and its user. */
+ * "none"), the sending tab and its user; of an event: its emission time. */
 int32_t sim_oracle_message_thread(const sim_oracle *o, int64_t msg);
 uint32_t sim_oracle_message_tab(const sim_oracle *o, int64_t msg);
 uint32_t sim_oracle_message_user(const sim_oracle *o, int64_t msg);
+uint64_t sim_oracle_event_time(const sim_oracle *o, int64_t ev);
 
-/* sim_oracle_view_of returns tab c's current view. */
+/* sim_oracle_view_of returns tab c's current display; sim_oracle_choice_of
+ * its current choice. */
 int32_t sim_oracle_view_of(const sim_oracle *o, uint32_t c);
+int32_t sim_oracle_choice_of(const sim_oracle *o, uint32_t c);
 
 #endif

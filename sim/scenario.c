@@ -1266,12 +1266,13 @@ enum {
     K_FAULTS,
     K_CLIENT,
     K_EXPECT,
+    K_DRAIN,
     K__N
 };
 
 static const char *const top_keys[K__N] = {
     "version",          "name",     "summary", "seeds",  "horizon", "profile", "policy", "users",
-    "clients_per_user", "deadline", "network", "server", "faults",  "client",  "expect"};
+    "clients_per_user", "deadline", "network", "server", "faults",  "client",  "expect", "drain"};
 
 /* Required at the top level (network and server too: their contents are). */
 static const int top_required[] = {K_VERSION, K_NAME,    K_SUMMARY, K_HORIZON,
@@ -1353,6 +1354,13 @@ static int parse_top_value(lctx *c, size_t key, const ynode *v)
             return -1;
         if (s->horizon == 0)
             return fail(c, v->line, v->col, "'horizon' must be longer than 0");
+        return 0;
+    case K_DRAIN:
+        if (get_duration(c, v, "drain", &s->drain))
+            return -1;
+        if (s->drain == 0)
+            return fail(c, v->line, v->col,
+                        "'drain' must be longer than 0 (leave it out for the default bound)");
         return 0;
     case K_PROFILE:
         if (need_scalar(c, v, "profile", "a profile (fixed or legacy)"))

@@ -72,6 +72,7 @@ typedef struct sim_scenario {
     char *summary; /* owned */
     uint32_t seeds;
     uint64_t horizon; /* ns */
+    uint64_t drain;   /* ns: bound of the drain phase; 0: the default (sim_world_drain_bound) */
     cr_profile profile;
     sim_policy_override *policy; /* owned */
     size_t npolicy;

@@ -68,6 +68,8 @@ typedef struct sconn {
     int32_t evid_thread;   /* the binding the core has shown this conn: its last THREAD_SWITCHED */
     uint64_t evid_gen;     /* notice, or the thread of an event of a newer generation; -1 none */
     int32_t deferred_switch; /* a switch that arrived before authentication, -1 */
+    uint8_t gone;            /* SIM_GONE_* once the client side is gone */
+    uint64_t gone_at;        /* and since when */
     uint64_t deferred_last_seq;
 } sconn;
 
@@ -159,6 +161,9 @@ typedef struct world {
     size_t cap_msg_state;
     srun *runs; /* indexed by core run id */
     size_t capruns;
+    uint32_t ndone;    /* clients whose script has finished */
+    int draining;      /* the drain phase has started */
+    uint64_t drain_at; /* when it started */
     int failed;
     char why[200];
 } world;
@@ -433,6 +438,7 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
     int32_t ct = thread_lookup(w, d->user, d->thread);
     at(w, now + delay, EV_AGENT_START, (uint32_t)(ct + 1), d->msg_id, d->tag & ~MSG_TAG_BIT);
     msg_state_set(w, m, 1);
+    sim_oracle_message_dispatched(w->oracle, m);
     if (k >= 0 && w->conns[k].client_open)
         send_ack(w, (uint32_t)k, m);
 }
@@ -460,13 +466,13 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
                                         "closing"};
     TR(w, "core", "notify", "conn=%" PRIu64 " %s thread=%s err=%s", conn, kinds[n->kind & 3],
        n->thread ? n->thread : "-", n->error ? cr_errname(n->error) : "-");
-    if (n->kind == CR_NOTICE_MESSAGE_REJECTED && (n->msg_tag & MSG_TAG_BIT))
-        sim_oracle_message_said(w->oracle, (int64_t)(n->msg_tag & ~MSG_TAG_BIT) - 1,
-                                SIM_SAID_REJECTED);
     uint32_t p = pkt_new(w);
     if (p == NO_PKT)
         return;
     w->pkts[p].kind = PK_NOTICE;
+    w->pkts[p].msg = -1;
+    if (n->kind == CR_NOTICE_MESSAGE_REJECTED && (n->msg_tag & MSG_TAG_BIT))
+        w->pkts[p].msg = (int64_t)(n->msg_tag & ~MSG_TAG_BIT) - 1; /* told on arrival */
     w->pkts[p].notice = (uint8_t)n->kind;
     sconn *kc = &w->conns[k];
     const char *u = w->user_id[w->clients[kc->client].user];
@@ -528,7 +534,9 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
        r->kind == CR_REPORT_OUTCOME ? cr_outcome_name(r->outcome) : "",
        r->error ? cr_errname(r->error) : "", r->conn, r->seq, r->message);
     if (r->tag & MSG_TAG_BIT) {
-        sim_oracle_message_said(w->oracle, (int64_t)(r->tag & ~MSG_TAG_BIT) - 1, SIM_SAID_REJECTED);
+        sim_oracle_message_said(w->oracle, (int64_t)(r->tag & ~MSG_TAG_BIT) - 1,
+                                r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome)
+                                                             : SIM_SAID_REJECTED);
     } else if (r->tag) {
         sim_said said = r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome) : SIM_SAID_OTHER;
         if (said != SIM_SAID_NOTHING)
@@ -544,9 +552,17 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
 
 /* ---- clients ----------------------------------------------------------------- */
 
+/* view: tab c now displays t; choose: the user's latest choice on tab c
+ * is t (what decides what is owed: docs/oracle.md). */
 static void view(world *w, uint32_t c, int32_t t)
 {
     if (sim_oracle_view(w->oracle, c, w->eng.now, t) != 0)
+        fail(w, "out of memory (oracle)");
+}
+
+static void choose(world *w, uint32_t c, int32_t t)
+{
+    if (sim_oracle_choose(w->oracle, c, w->eng.now, t) != 0)
         fail(w, "out of memory (oracle)");
 }
 
@@ -608,6 +624,8 @@ static void drop(world *w, uint32_t c)
         return;
     sconn *k = &w->conns[cl->conn];
     k->client_open = 0;
+    k->gone = SIM_GONE_TRANSPORT;
+    k->gone_at = w->eng.now;
     sim_channel_drop(&k->up);
     sim_channel_drop(&k->down);
     at(w, w->eng.now + sim_dist_sample_ns(&w->sc->uplink, &cl->net), EV_SERVER_CLOSE, 0,
@@ -711,11 +729,13 @@ static void step_send(world *w, uint32_t c, const sim_step *s)
     if (!foreign && t >= 0) {
         cl->selected = t;
         cl->selection++;
+        choose(w, c, t);
         view(w, c, t); /* the user is typing into that thread */
     }
-    int64_t m = sim_oracle_message(w->oracle, c, w->eng.now,
-                                   t >= 0 ? t : (s->ref.kind == SIM_REF_NONE ? SIM_VIEW_NONE : -3),
-                                   (uint32_t)w->sc->nagent_events, !foreign);
+    int64_t m = sim_oracle_message(
+        w->oracle, c, w->eng.now, t >= 0 ? t : (s->ref.kind == SIM_REF_NONE ? SIM_VIEW_NONE : -3),
+        (uint32_t)w->sc->nagent_events,
+        (foreign ? 0 : SIM_MSG_COUNTS) | (s->via_http ? SIM_MSG_HTTP : 0));
     if (m < 0)
         return fail(w, "out of memory (oracle)");
     TR(w, cname(w, c), "send", "msg=%" PRId64 " thread=%s via=%s", m, tname(w, t),
@@ -758,12 +778,13 @@ static void step_send(world *w, uint32_t c, const sim_step *s)
 static void client_step(world *w, uint32_t c)
 {
     client *cl = &w->clients[c];
-    if (cl->done)
-        return;
+    if (cl->done || w->draining)
+        return; /* no new step starts in the drain */
     const sim_step *s = cl->stashed ? cl->stashed : next_step(cl);
     cl->stashed = NULL;
     if (!s) {
         cl->done = 1;
+        w->ndone++;
         return;
     }
     /* While the transport is being re-established, steps that need it
@@ -779,6 +800,7 @@ static void client_step(world *w, uint32_t c)
         TR(w, cname(w, c), "connect", "sock=%zu", w->nconns);
         if (!cl->live) {
             cl->live = 1;
+            choose(w, c, cl->selected >= 0 ? cl->selected : SIM_VIEW_NONE);
             view(w, c, cl->selected >= 0 ? cl->selected : SIM_VIEW_NONE);
         }
         if (cl->conn >= 0)
@@ -799,6 +821,7 @@ static void client_step(world *w, uint32_t c)
         if (t >= 0 && s->ref.kind != SIM_REF_FOREIGN) {
             cl->selected = t;
             cl->selection++;
+            choose(w, c, t);
         }
         send_switch(w, c, t);
         break;
@@ -825,13 +848,17 @@ static void client_step(world *w, uint32_t c)
         if (cl->conn >= 0) {
             sconn *k = &w->conns[cl->conn];
             k->client_open = 0;
+            k->gone = SIM_GONE_CLOSE;
+            k->gone_at = w->eng.now;
             sim_channel_drop(&k->down);
             at(w, w->eng.now + sim_dist_sample_ns(&w->sc->uplink, &cl->net), EV_SERVER_CLOSE, 0,
                (uint64_t)cl->conn, CR_CLOSE_CLIENT);
             cl->conn = -1;
         }
         cl->live = 0;
+        choose(w, c, SIM_VIEW_CLOSED);
         view(w, c, SIM_VIEW_CLOSED);
+        sim_oracle_link(w->oracle, c, w->eng.now, 0);
         break;
     case SIM_STEP_REPEAT:
         break; /* flattened by next_step */
@@ -940,6 +967,8 @@ static void on_up(world *w, uint32_t p)
         rc = cr_conn_message(w->core, w->eng.now, k->core, &msg, &mid);
         TR(w, "server", "message", "conn=%" PRIu64 " msg=%" PRId64 " thread=%s rc=%s", k->core,
            pk.msg, msg.thread ? msg.thread : "-", rc ? cr_errname(rc) : "ok");
+        if (rc == 0) /* (dispatch may already have run inside the call) */
+            sim_oracle_message_accepted(w->oracle, pk.msg, w->eng.now);
         if (rc == 0 && msg_state_get(w, pk.msg) == 0)
             msg_state_set(w, pk.msg, 3);
         if (rc != 0) {
@@ -981,8 +1010,13 @@ static void on_down(world *w, uint32_t p)
     sconn *k = &w->conns[pk.conn];
     uint32_t c = k->client;
     client *cl = &w->clients[c];
-    if (!k->client_open || pk.epoch != k->down.epoch)
-        return; /* lost with the transport */
+    if (!k->client_open || pk.epoch != k->down.epoch) {
+        /* Lost with the transport (or the tab closed with it in flight). */
+        if (pk.kind == PK_EVENT && !(pk.flags & CR_EVENT_NOTIFICATION))
+            sim_oracle_discarded(w->oracle, c, k->gone ? k->gone_at : w->eng.now, pk.ev,
+                                 k->gone ? k->gone : SIM_GONE_TRANSPORT);
+        return;
+    }
     if (pk.kind == PK_EVENT) {
         int notification = (pk.flags & CR_EVENT_NOTIFICATION) != 0;
         const char *verdict =
@@ -1003,6 +1037,15 @@ static void on_down(world *w, uint32_t p)
         return;
     }
     switch (pk.notice) {
+    case CR_NOTICE_SWITCH_FAILED:
+        TR(w, cname(w, c), "switch-failed", "thread=%s", tname(w, pk.thread));
+        if (pk.thread >= 0 && sim_oracle_switch_failed(w->oracle, c, w->eng.now, pk.thread) != 0)
+            fail(w, "out of memory (oracle)");
+        break;
+    case CR_NOTICE_MESSAGE_REJECTED:
+        TR(w, cname(w, c), "message-rejected", "msg=%" PRId64, pk.msg);
+        sim_oracle_message_told(w->oracle, pk.msg);
+        break;
     case CR_NOTICE_THREAD_SWITCHED:
         TR(w, cname(w, c), "switched", "thread=%s", tname(w, pk.thread));
         /* The UI shows the thread it asked for once the server confirms its
@@ -1013,6 +1056,8 @@ static void on_down(world *w, uint32_t p)
     case CR_NOTICE_CLOSING:
         TR(w, cname(w, c), "closed-by-server", "sock=%" PRIu32, pk.conn);
         k->client_open = 0;
+        k->gone = SIM_GONE_TRANSPORT;
+        k->gone_at = w->eng.now;
         cl->conn = -1;
         sim_oracle_link(w->oracle, c, w->eng.now, 0);
         start_reconnect(w, c);
@@ -1054,6 +1099,7 @@ static void on_agent_http(world *w, int64_t m, int32_t t)
         sim_oracle_message_refused(w->oracle, m);
         return core_rc(w, "cr_run_start_for", rc);
     }
+    sim_oracle_message_accepted(w->oracle, m, w->eng.now);
     sim_oracle_message_started(w->oracle, m);
     if (sim_grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
         return fail(w, "out of memory (runs)");
@@ -1070,10 +1116,8 @@ static void on_agent_emit(world *w, cr_run_id run)
     int64_t m = r->msg;
     uint32_t i = r->next++;
     /* What the client meant: its user, and the thread of its message. */
-    int32_t t = sim_oracle_message_thread(w->oracle, m);
-    uint32_t user = sim_oracle_message_user(w->oracle, m);
     uint32_t c = sim_oracle_message_tab(w->oracle, m);
-    int64_t ev = sim_oracle_emit(w->oracle, w->eng.now, m, user, t, i);
+    int64_t ev = sim_oracle_emit(w->oracle, w->eng.now, m, i);
     if (ev < 0)
         return fail(w, "out of memory (oracle)");
     cr_event_in in = {
@@ -1186,15 +1230,16 @@ static void handle(world *w, const sim_event *e)
     }
     case EV_FAULT_DROP: {
         client *cl = &w->clients[e->a];
-        if (cl->conn != (int64_t)e->b || !cl->live)
-            break; /* that connection is already gone */
+        if (cl->conn != (int64_t)e->b || !cl->live || w->draining)
+            break; /* that connection is already gone, or no fault starts in the drain */
         TR(w, cname(w, (uint32_t)e->a), "fault-drop", "sock=%" PRIu64, e->b);
         drop(w, (uint32_t)e->a);
         start_reconnect(w, (uint32_t)e->a);
         break;
     }
     case EV_RECONNECT:
-        on_reconnect(w, (uint32_t)e->a);
+        if (!w->draining) /* transports that are down stay down in the drain */
+            on_reconnect(w, (uint32_t)e->a);
         break;
     }
     arm_core_timer(w);
@@ -1204,15 +1249,21 @@ static void handle(world *w, const sim_event *e)
 static void explain(void *arg, const sim_verdict *v)
 {
     world *w = arg;
+    char what[48];
     if (v->event >= 0)
+        snprintf(what, sizeof what, "ev=%" PRId64, v->event);
+    else
+        snprintf(what, sizeof what, "never emitted: event %" PRIu32 " of", v->index);
+    if (v->latency)
         TR(w, "oracle", v->kind,
-           "ev=%" PRId64 " msg=%" PRId64 " %s thread=%s emitted=%" PRIu64 "ns%s core said: %s",
-           v->event, v->msg, cname(w, v->tab), tname(w, v->thread), v->emitted_at,
-           v->latency ? " late by more than the deadline;" : "", sim_said_name(v->said));
+           "%s msg=%" PRId64 " %s thread=%s owed from %.6f s, due %.6f s, arrived %.3f s after",
+           what, v->msg, cname(w, v->tab), tname(w, v->thread), (double)v->owed_from / 1e9,
+           (double)v->due / 1e9, (double)v->latency / 1e9);
     else
         TR(w, "oracle", v->kind,
-           "msg=%" PRId64 " %s thread=%s sent=%" PRIu64 "ns: its run never started; core said: %s",
-           v->msg, cname(w, v->tab), tname(w, v->thread), v->emitted_at, sim_said_name(v->said));
+           "%s msg=%" PRId64 " %s thread=%s owed from %.6f s, due %.6f s; cause %s (core said: %s)",
+           what, v->msg, cname(w, v->tab), tname(w, v->thread), (double)v->owed_from / 1e9,
+           (double)v->due / 1e9, sim_cause_name(v->cause), sim_said_name(v->said));
 }
 
 static void world_free(world *w)
@@ -1346,8 +1397,125 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
         return -1;
     if (sim_trace_new(&w->trace, w->opts.keep_trace) != 0)
         return -1;
-    for (uint32_t c = 0; c < total; c++)
+    for (uint32_t c = 0; c < total; c++) {
+        if (sim_oracle_link(w->oracle, c, 0, 0) != 0)
+            return -1; /* no transport until the tab connects */
         schedule_step(w, c, 0);
+    }
+    return 0;
+}
+
+/* ---- drain, watchdog, liveness ------------------------------------------------- */
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+    return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* sim_world_drain_bound: the scenario's `drain:`, or the longest of
+ * event_ttl, pending_deadline, exec_grace and the full retry backoff
+ * (update_backoff doubling over update_retries), plus the deadline. */
+uint64_t sim_world_drain_bound(const sim_scenario *sc, const cr_policy *policy)
+{
+    if (sc->drain)
+        return sc->drain;
+    uint64_t ttl = 0, pend = 0, grace = 0, retries = 0, backoff = 0, full = 0;
+    cr_policy_get(policy, "event_ttl", &ttl);
+    cr_policy_get(policy, "pending_deadline", &pend);
+    cr_policy_get(policy, "exec_grace", &grace);
+    cr_policy_get(policy, "update_retries", &retries);
+    cr_policy_get(policy, "update_backoff", &backoff);
+    for (uint64_t k = 0; k < retries && k < 63; k++)
+        full = sat_add(full, sat_mul(backoff, UINT64_C(1) << k));
+    uint64_t m = ttl;
+    m = pend > m ? pend : m;
+    m = grace > m ? grace : m;
+    m = full > m ? full : m;
+    return sat_add(m, sc->deadline);
+}
+
+/* expanded_steps: how many steps a script runs, repeats unrolled
+ * (saturating).  O(steps in the file). */
+static uint64_t expanded_steps(const sim_step *steps, size_t n)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total = sat_add(
+            total, steps[i].kind == SIM_STEP_REPEAT
+                       ? sat_mul(steps[i].times, expanded_steps(steps[i].steps, steps[i].nsteps))
+                       : 1);
+    return total;
+}
+
+/* sim_world_step_budget: the default --max-steps of a scenario: generous
+ * (16x) over the engine events its scripts can cause, each step counted
+ * with a full agent run and its deliveries to every tab of the user. */
+uint64_t sim_world_step_budget(const sim_scenario *sc, uint32_t nclients)
+{
+    uint64_t per_step = 64 + 16 * (uint64_t)sc->nagent_events;
+    uint64_t per_client = sat_add(256, sat_mul(expanded_steps(sc->steps, sc->nsteps), per_step));
+    return sat_add(1000000, sat_mul(16, sat_mul(nclients ? nclients : 1, per_client)));
+}
+
+static const char *ev_kind_name(uint32_t k)
+{
+    static const char *const names[] = {"?",          "client-step", "uplink",       "downlink",
+                                        "auth-done",  "assoc-done",  "agent-start",  "agent-http",
+                                        "agent-emit", "core-timer",  "server-close", "fault-drop",
+                                        "reconnect"};
+    return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
+typedef struct dump_arg {
+    world *w;
+    uint64_t end;
+    char *out;
+    size_t len;
+    int shown;
+} dump_arg;
+
+/* field: the value of "key=" in a cr_ctx_dump line, copied into buf. */
+static const char *field(const char *line, const char *key, char *buf, size_t len)
+{
+    const char *p = strstr(line, key);
+    size_t n = 0;
+    if (p)
+        for (p += strlen(key); *p && *p != ' ' && *p != '\n' && n + 1 < len; p++)
+            buf[n++] = *p;
+    buf[n] = '\0';
+    return buf;
+}
+
+/* stranded_line names, from the core's diagnostics dump, the streams that
+ * still hold undelivered events: user, thread, first seq and its wait. */
+static int stranded_line(void *arg, const char *line, size_t len)
+{
+    dump_arg *a = arg;
+    (void)len;
+    char user[64], thread[64], undel[24], first[24];
+    if (strncmp(line, "stream ", 7) != 0 ||
+        strcmp(field(line, "undelivered=", undel, sizeof undel), "0") == 0 || a->shown >= 3)
+        return 0;
+    field(line, "user=", user, sizeof user);
+    field(line, "thread=", thread, sizeof thread);
+    field(line, "first_seq=", first, sizeof first);
+    uint64_t seq = strtoull(first, NULL, 10);
+    int32_t t = thread_lookup(a->w, user, thread);
+    double waited = -1;
+    if (t >= 0 && seq >= 1 && seq <= a->w->threads[t].nseq)
+        waited = (double)(a->end -
+                          sim_oracle_event_time(a->w->oracle, a->w->threads[t].seq_ev[seq - 1])) /
+                 1e9;
+    size_t o = strlen(a->out);
+    if (o + 1 < a->len)
+        snprintf(a->out + o, a->len - o, "%s%s/%s seq %s (%s undelivered, waited %.3f s)",
+                 a->shown ? "; " : "", user, thread, first, undel, waited);
+    a->shown++;
     return 0;
 }
 
@@ -1362,37 +1530,61 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     if (world_init(&w, sc, policy) != 0) {
         snprintf(res->reason, sizeof(res->reason), "setup failed: %s",
                  w.failed ? w.why : "out of memory");
+        res->c[SIM_COUNT_ERRORS] = 1;
         sim_trace_free(w.trace);
         world_free(&w);
         return -1;
     }
-    sim_event e;
-    uint64_t events = 0, qsum = 0;
-    while (!w.failed && sim_engine_peek_time(&w.eng) <= w.horizon && sim_engine_pop(&w.eng, &e)) {
+    uint64_t budget = opts->max_steps ? opts->max_steps : sim_world_step_budget(sc, w.nclients);
+    uint64_t drain_bound = sim_world_drain_bound(sc, policy);
+    sim_event e, ring[8];
+    uint64_t events = 0, qsum = 0, drain_end = UINT64_MAX;
+    int livelock = 0;
+    for (;;) {
+        if (w.failed)
+            break;
+        uint64_t next = sim_engine_peek_time(&w.eng);
+        /* The drain starts at the horizon, or once every script has
+         * finished: from then on no step, fault or reconnect starts. */
+        if (!w.draining && (next > w.horizon || w.ndone == w.nclients)) {
+            w.draining = 1;
+            w.drain_at = w.ndone == w.nclients && w.eng.now < w.horizon ? w.eng.now : w.horizon;
+            drain_end = sat_add(w.drain_at, drain_bound);
+            uint64_t now = w.eng.now;
+            w.eng.now = w.drain_at > now ? w.drain_at : now;
+            TR(&w, "world", "drain",
+               "no new steps, faults or reconnects; in flight and core timers go on until %.3f s",
+               (double)drain_end / 1e9);
+            w.eng.now = now;
+        }
+        if (next > drain_end || !sim_engine_pop(&w.eng, &e))
+            break;
+        if (events >= budget) {
+            livelock = 1;
+            break;
+        }
+        ring[events % 8] = e;
         events++;
         qsum += w.eng.len + 1;
         if (w.eng.len + 1 > res->queue_peak)
             res->queue_peak = w.eng.len + 1;
         handle(&w, &e);
     }
+    /* Quiet: nothing left to happen, so what is owed and missing never
+     * comes; otherwise observation ends at the drain bound. */
+    int quiet = !livelock && !w.failed && sim_engine_peek_time(&w.eng) == UINT64_MAX;
+    uint64_t end = quiet ? UINT64_MAX : (livelock || w.failed) ? w.eng.now : drain_end;
     res->events = events;
     res->queue_mean = events ? qsum / events : 0;
-    /* A ws message that never reached the server (lost with a transport,
-     * or still in flight) is no loss of the core's: the client saw no
-     * acknowledgement and can tell its user. */
-    for (uint32_t c = 0; c < w.nclients; c++)
-        for (size_t i = 0; i < w.clients[c].noutbox; i++)
-            if (msg_state_get(&w, w.clients[c].outbox[i].msg) == 0)
-                sim_oracle_message_said(w.oracle, w.clients[c].outbox[i].msg, SIM_SAID_OTHER);
     res->end_time = w.eng.now;
-    sim_oracle_finish(w.oracle, w.horizon, res->c, &res->latency);
+    sim_oracle_finish(w.oracle, end, res->c, &res->latency);
     /* The run's identity is the trace of what happened; the oracle's
      * verdicts appended below (replay) are commentary, outside the hash. */
     res->trace_hash = sim_trace_hash(w.trace);
     res->steps = sim_trace_steps(w.trace);
     if (opts->keep_trace)
-        sim_oracle_explain(w.oracle, w.horizon, explain, &w);
-    /* Liveness, read off the core at the horizon: connections that were
+        sim_oracle_explain(w.oracle, end, explain, &w);
+    /* Liveness, read off the core after the drain: connections that were
      * given a thread but never became READY, and events still waiting. */
     for (size_t k = 0; k < w.nconns; k++) {
         const sconn *kc = &w.conns[k];
@@ -1407,9 +1599,30 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     res->c[SIM_COUNT_STRANDED] = st.events_buffered_now;
     res->c[SIM_COUNT_RUNS] = st.runs_started;
     int rc = 0;
-    if (w.failed) {
-        snprintf(res->reason, sizeof(res->reason), "simulation error: %s", w.why);
+    if (livelock) {
+        int n = snprintf(res->reason, sizeof(res->reason),
+                         "livelock: step budget of %" PRIu64 " exhausted at %.6f s; last steps:",
+                         budget, (double)w.eng.now / 1e9);
+        for (uint64_t i = events >= 8 ? events - 8 : 0; i < events && n > 0; i++) {
+            const sim_event *r = &ring[i % 8];
+            size_t o = strlen(res->reason);
+            if (o + 1 < sizeof(res->reason))
+                snprintf(res->reason + o, sizeof(res->reason) - o, " %s@%.6f",
+                         ev_kind_name(r->kind), (double)r->time / 1e9);
+        }
+        res->c[SIM_COUNT_LIVELOCK] = 1;
         rc = -1;
+    } else if (w.failed) {
+        snprintf(res->reason, sizeof(res->reason), "simulation error: %s", w.why);
+        res->c[SIM_COUNT_ERRORS] = 1;
+        rc = -1;
+    } else if (res->c[SIM_COUNT_STRANDED]) {
+        char names[160] = "";
+        dump_arg a = {&w, w.eng.now, names, sizeof names, 0};
+        cr_ctx_dump(w.core, stranded_line, &a);
+        snprintf(res->reason, sizeof(res->reason),
+                 "stranded: %" PRIu64 " event(s) still buffered %.3f s after the drain began: %s",
+                 res->c[SIM_COUNT_STRANDED], (double)(w.eng.now - w.drain_at) / 1e9, names);
     }
     if (trace_out)
         *trace_out = w.trace;

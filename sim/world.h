@@ -22,17 +22,33 @@
 
 typedef struct sim_world_opts {
     uint64_t seed;
-    int explore;    /* reorder simultaneous events by a seeded priority */
-    int keep_trace; /* keep every trace record (replay, determinism check) */
-    int no_trace;   /* skip trace formatting and hashing (benchmarks only) */
+    int explore;        /* reorder simultaneous events by a seeded priority */
+    int keep_trace;     /* keep every trace record (replay, determinism check) */
+    int no_trace;       /* skip trace formatting and hashing (benchmarks only) */
+    uint64_t max_steps; /* engine events before the seed fails as livelock; 0: the default */
 } sim_world_opts;
 
-/* sim_world_run runs one seed to the scenario's horizon and fills *res
- * (counts, trace hash, latency; not the verdict: see sim_seed_judge).
+/* sim_world_run runs one seed to the scenario's horizon, then drains it
+ * (docs/oracle.md: no new step, fault or reconnect; what is in flight and
+ * the core's timers go on until the world is quiet or the drain bound
+ * passes), and fills *res (counts, trace hash, latency; not the verdict:
+ * see sim_seed_judge).  A seed that exceeds its step budget stops with
+ * res->c[SIM_COUNT_LIVELOCK] = 1; a setup or simulation error sets
+ * res->c[SIM_COUNT_ERRORS] = 1; either way res->reason says why.
  * With trace_out non-NULL the trace is handed over (caller frees it with
  * sim_trace_free).  Returns 0, or -1 on allocation failure or a core error
  * the simulator cannot continue after (message in res->reason). */
 int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_world_opts *opts,
                   sim_seed_result *res, sim_trace **trace_out);
+
+/* sim_world_drain_bound returns how long the drain may last: the
+ * scenario's `drain:`, or the longest of event_ttl, pending_deadline,
+ * exec_grace and the full retry backoff, plus the deadline.  O(retries). */
+uint64_t sim_world_drain_bound(const sim_scenario *sc, const cr_policy *policy);
+
+/* sim_world_step_budget returns the default step budget (max_steps) of a
+ * seed of `sc` with `nclients` tabs: 16x what its scripts can cause.
+ * O(steps in the file). */
+uint64_t sim_world_step_budget(const sim_scenario *sc, uint32_t nclients);
 
 #endif

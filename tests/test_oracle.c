@@ -14,6 +14,13 @@ static sim_oracle *o;
 static uint64_t c[SIM_COUNT__N];
 static sim_hist h;
 
+/* show: the user chooses thread t on tab c and the tab displays it. */
+static void show(uint32_t c_, uint64_t at, int32_t t)
+{
+    ck_assert_int_eq(sim_oracle_choose(o, c_, at, t), 0);
+    ck_assert_int_eq(sim_oracle_view(o, c_, at, t), 0);
+}
+
 static void setup(void)
 {
     static const uint32_t user_of[] = {0, 0, 1};
@@ -21,7 +28,7 @@ static void setup(void)
     memset(c, 0, sizeof(c));
     memset(&h, 0, sizeof(h));
     for (uint32_t t = 0; t < 3; t++)
-        ck_assert_int_eq(sim_oracle_view(o, t, 0, SIM_VIEW_NONE), 0);
+        show(t, 0, SIM_VIEW_NONE);
 }
 
 static void teardown(void)
@@ -33,8 +40,9 @@ static void teardown(void)
 /* started: tab 0 sends a message for thread 7 whose run (n events) starts. */
 static int64_t started(uint32_t n)
 {
-    int64_t m = sim_oracle_message(o, 0, 0, 7, n, 1);
+    int64_t m = sim_oracle_message(o, 0, 0, 7, n, SIM_MSG_COUNTS);
     ck_assert_int_ge(m, 0);
+    sim_oracle_message_accepted(o, m, 0);
     sim_oracle_message_started(o, m);
     return m;
 }
@@ -46,10 +54,10 @@ static void finish(uint64_t end)
 
 START_TEST(test_oracle_delivered_and_late)
 {
-    sim_oracle_view(o, 0, 0, 7);
+    show(0, 0, 7);
     int64_t m = started(2);
-    int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
-    int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 0, 7, 1);
+    int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0);
+    int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 1);
     sim_oracle_receive(o, 0, 30 * MS, e0, 0, 0);         /* 20 ms: on time */
     sim_oracle_receive(o, 0, 20 * MS + 2 * S, e1, 0, 0); /* 2 s: late */
     finish(60 * S);
@@ -64,11 +72,11 @@ END_TEST
 
 START_TEST(test_oracle_lost_silent_and_reported)
 {
-    sim_oracle_view(o, 0, 0, 7);
+    show(0, 0, 7);
     int64_t m = started(3);
-    int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
-    int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 0, 7, 1);
-    int64_t e2 = sim_oracle_emit(o, 30 * MS, m, 0, 7, 2);
+    int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0);
+    int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 1);
+    int64_t e2 = sim_oracle_emit(o, 30 * MS, m, 2);
     (void)e0;
     sim_oracle_event_said(o, e1, SIM_SAID_EXPIRED);
     sim_oracle_event_said(o, e2, SIM_SAID_UNROUTABLE);
@@ -82,26 +90,32 @@ END_TEST
 
 START_TEST(test_oracle_not_owed_after_leaving)
 {
-    /* Tab 0 views 7 then clicks 8 within the deadline: still owed (lost).
-     * Tab 1 closes within the deadline: not owed. */
-    sim_oracle_view(o, 0, 0, 7);
-    sim_oracle_view(o, 1, 0, 7);
+    /* Tab 0 chooses 7, then 8 at 500 ms, before the 1 s deadline: the
+     * user left, nothing owed now; tab 1 closes within the deadline: not
+     * owed.  Tab 0 returns to 7 at 2 s and stays: owed again, due 3 s. */
+    show(0, 0, 7);
+    show(1, 0, 7);
     int64_t m = started(1);
-    sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
-    sim_oracle_view(o, 0, 500 * MS, 8);
-    sim_oracle_view(o, 1, 600 * MS, SIM_VIEW_CLOSED);
+    sim_oracle_emit(o, 10 * MS, m, 0);
+    show(0, 500 * MS, 8);
+    show(1, 600 * MS, SIM_VIEW_CLOSED);
+    uint64_t early[SIM_COUNT__N] = {0};
+    ck_assert_int_eq(sim_oracle_finish(o, 1900 * MS, early, &h), 0);
+    ck_assert_uint_eq(early[SIM_COUNT_EXPECTED], 0);
+    show(0, 2 * S, 7);
     finish(60 * S);
     ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 1);
     ck_assert_uint_eq(c[SIM_COUNT_LOST], 1);
+    ck_assert_uint_eq(c[SIM_COUNT_SILENT_LOSS], 1);
 }
 END_TEST
 
 START_TEST(test_oracle_both_tabs_owed)
 {
-    sim_oracle_view(o, 0, 0, 7);
-    sim_oracle_view(o, 1, 0, 7);
+    show(0, 0, 7);
+    show(1, 0, 7);
     int64_t m = started(1);
-    int64_t e = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
+    int64_t e = sim_oracle_emit(o, 10 * MS, m, 0);
     sim_oracle_receive(o, 1, 40 * MS, e, 0, 0);
     finish(60 * S);
     ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 2);
@@ -112,10 +126,10 @@ END_TEST
 
 START_TEST(test_oracle_misrouted_stray_duplicate)
 {
-    sim_oracle_view(o, 0, 0, 7);
-    sim_oracle_view(o, 1, 0, 9);
+    show(0, 0, 7);
+    show(1, 0, 9);
     int64_t m = started(1);
-    int64_t e = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
+    int64_t e = sim_oracle_emit(o, 10 * MS, m, 0);
     sim_oracle_receive(o, 2, 20 * MS, e, 0, 0); /* user 1: misrouted */
     sim_oracle_receive(o, 2, 21 * MS, e, 1, 0); /* even as a notification */
     sim_oracle_receive(o, 1, 22 * MS, e, 0, 0); /* user 0 tab on thread 9: stray */
@@ -123,7 +137,7 @@ START_TEST(test_oracle_misrouted_stray_duplicate)
     sim_oracle_receive(o, 0, 24 * MS, e, 0, 0); /* again: duplicated */
     sim_oracle_receive(o, 1, 25 * MS, e, 1, 0); /* notification: neither */
     /* sent while the server still knew tab 1 on thread 7: a race, not stray */
-    ck_assert_str_eq(sim_oracle_receive(o, 1, 26 * MS, e, 0, 1), "ok (not owed)");
+    ck_assert_str_eq(sim_oracle_receive(o, 1, 26 * MS, e, 0, 1), "ok (raced a click)");
     finish(60 * S);
     ck_assert_uint_eq(c[SIM_COUNT_MISROUTED], 2);
     ck_assert_uint_eq(c[SIM_COUNT_STRAY], 1);
@@ -136,11 +150,11 @@ END_TEST
 
 START_TEST(test_oracle_out_of_order)
 {
-    sim_oracle_view(o, 0, 0, 7);
+    show(0, 0, 7);
     int64_t m = started(3);
-    int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0, 7, 0);
-    int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 0, 7, 1);
-    int64_t e2 = sim_oracle_emit(o, 30 * MS, m, 0, 7, 2);
+    int64_t e0 = sim_oracle_emit(o, 10 * MS, m, 0);
+    int64_t e1 = sim_oracle_emit(o, 20 * MS, m, 1);
+    int64_t e2 = sim_oracle_emit(o, 30 * MS, m, 2);
     sim_oracle_receive(o, 0, 40 * MS, e0, 0, 0);
     sim_oracle_receive(o, 0, 41 * MS, e2, 0, 0);
     sim_oracle_receive(o, 0, 42 * MS, e1, 0, 0); /* after a later one */
@@ -152,17 +166,19 @@ END_TEST
 
 START_TEST(test_oracle_run_never_started)
 {
-    sim_oracle_view(o, 0, 0, 7);
+    show(0, 0, 7);
     int64_t quiet = sim_oracle_message(o, 0, 0, 7, 5, 1);
     int64_t told = sim_oracle_message(o, 0, 1 * MS, 7, 5, 1);
     int64_t refused = sim_oracle_message(o, 0, 2 * MS, 7, 5, 1);
-    sim_oracle_message_said(o, told, SIM_SAID_REJECTED);
+    for (int64_t m = quiet; m <= refused; m++)
+        sim_oracle_message_accepted(o, m, (uint64_t)m * MS);
+    sim_oracle_message_told(o, told);
     sim_oracle_message_refused(o, refused);
-    (void)quiet;
     finish(60 * S);
     ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 10);
     ck_assert_uint_eq(c[SIM_COUNT_LOST], 10);
-    ck_assert_uint_eq(c[SIM_COUNT_SILENT_LOSS], 5);
+    ck_assert_uint_eq(c[SIM_COUNT_NEVER_STARTED], 5);
+    ck_assert_uint_eq(c[SIM_COUNT_SILENT_LOSS], 0);
     ck_assert_uint_eq(c[SIM_COUNT_CLIENT_TOLD], 5);
     ck_assert_uint_eq(c[SIM_COUNT_REFUSED], 1);
     ck_assert_uint_eq(c[SIM_COUNT_MESSAGES], 3);
@@ -173,10 +189,11 @@ START_TEST(test_oracle_none_message_takes_next_thread)
 {
     int64_t m = sim_oracle_message(o, 0, 0, SIM_VIEW_NONE, 1, 1);
     ck_assert_int_eq(sim_oracle_message_thread(o, m), SIM_VIEW_NONE);
-    sim_oracle_view(o, 0, 100 * MS, 4);
+    show(0, 100 * MS, 4);
     ck_assert_int_eq(sim_oracle_message_thread(o, m), 4);
+    sim_oracle_message_accepted(o, m, 150 * MS);
     sim_oracle_message_started(o, m);
-    int64_t e = sim_oracle_emit(o, 200 * MS, m, 0, sim_oracle_message_thread(o, m), 0);
+    int64_t e = sim_oracle_emit(o, 200 * MS, m, 0);
     sim_oracle_receive(o, 0, 220 * MS, e, 0, 0);
     finish(60 * S);
     ck_assert_uint_eq(c[SIM_COUNT_DELIVERED], 1);
@@ -187,9 +204,9 @@ END_TEST
 
 START_TEST(test_oracle_deadline_past_end_undecided)
 {
-    sim_oracle_view(o, 0, 0, 7);
+    show(0, 0, 7);
     int64_t m = started(1);
-    sim_oracle_emit(o, 59500 * MS, m, 0, 7, 0);
+    sim_oracle_emit(o, 59500 * MS, m, 0);
     finish(60 * S); /* its 1 s deadline ends after the run: not counted */
     ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 0);
     ck_assert_uint_eq(c[SIM_COUNT_EMITTED], 1);
@@ -198,7 +215,7 @@ END_TEST
 
 START_TEST(test_oracle_foreign_message_expects_nothing)
 {
-    sim_oracle_view(o, 0, 0, 7);
+    show(0, 0, 7);
     int64_t m = sim_oracle_message(o, 0, 0, 7, 5, 0);
     finish(60 * S);
     ck_assert_uint_eq(c[SIM_COUNT_EXPECTED], 0);

@@ -121,7 +121,7 @@ static const bad_case bad[] = {
     {"unknown_thread_name", 17, 20, "unknown thread name 'a' (bind it with as: first)", 0, 0},
     {"unknown_top_key", 5, 1,
      "unknown key 'userz' (expected: version, name, summary, seeds, horizon, profile, policy, "
-     "users, clients_per_user, deadline, network, server, faults, client, expect)",
+     "users, clients_per_user, deadline, network, server, faults, client, expect, drain)",
      0, 0},
     {"users_not_integer", 5, 8, "expected an integer for 'users', got 'many'", 0, 0},
     {"version_2", 1, 10, "unsupported version '2' (this ctxsim reads version: 1)", 0, 0},

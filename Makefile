@@ -6,6 +6,7 @@
 #   make bench      benchmarks (ns/event against a bare-heap floor)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make determinism  gcc/clang x -O0/-O2 must give the same trace hashes
+#   make mutants    plant each bug of tests/mutants/catalogue.txt, the suite must catch it
 #
 # Variables: CC, OPT (-O2), SANITIZE=1 (ASan+UBSan), PREFIX, DESTDIR.
 
@@ -64,7 +65,7 @@ LIBSIM_A   := $(O)/libctxsim.a
 LIBREP_A   := $(O)/libctxrep.a
 CTXSIM     := $(O)/ctxsim
 
-.PHONY: all deps test bench demo install uninstall clean determinism format check-format fuzz
+.PHONY: all deps test bench demo install uninstall clean determinism format check-format fuzz mutants
 # Keep every intermediate object (test objects come through a pattern chain).
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -118,8 +119,16 @@ $(O)/tests/%: $(O)/tests/%.o $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A) $(DEP_LIBS)
 
 # Every suite runs from the repository root; CTXSIM names the binary under test.
+# Then the mutant catalogue: every entry must still apply, and (not under
+# SANITIZE, to keep .ci/run short) the gate subset must be killed.
 test: all
 	@CTXSIM=$(CTXSIM) CK_DEFAULT_TIMEOUT=600 tests/run-suites.sh $(TEST_BIN)
+	@tests/mutants.sh --check
+	$(if $(SANITIZE),,@CC="$(CC)" OPT="$(OPT)" tests/mutants.sh --gate)
+
+# Every mutant of the catalogue (MUTANT_ARGS: e.g. --seeds 100, or ids).
+mutants: | $(DEPS_STAMP)
+	@CC="$(CC)" OPT="$(OPT)" tests/mutants.sh $(MUTANT_ARGS)
 
 bench: all
 	@CTXSIM=$(CTXSIM) tests/run-bench.sh $(BENCH_BIN)

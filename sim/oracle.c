@@ -337,16 +337,18 @@ void sim_oracle_message_told(sim_oracle *o, int64_t msg)
         m->told = 1;
 }
 
-void sim_oracle_message_dispatched(sim_oracle *o, int64_t msg)
+int sim_oracle_message_dispatched(sim_oracle *o, int64_t msg)
 {
     message *m = msg_at(o, msg);
     if (!m || (m->flags & SIM_MSG_HTTP))
-        return;
+        return 0;
     tab *t = &o->tabs[m->tab];
-    if (t->max_dispatched > msg)
+    if (t->max_dispatched > msg) {
         o->reordered++;
-    else
-        t->max_dispatched = msg;
+        return 1;
+    }
+    t->max_dispatched = msg;
+    return 0;
 }
 
 int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t index)

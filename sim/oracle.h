@@ -94,8 +94,8 @@ void sim_oracle_message_said(sim_oracle *o, int64_t msg, sim_said said);
 void sim_oracle_message_told(sim_oracle *o, int64_t msg);
 /* sim_oracle_message_dispatched: the core handed the message to the
  * application; counts reordered_messages when a later ws message of the
- * same tab went first.  O(1). */
-void sim_oracle_message_dispatched(sim_oracle *o, int64_t msg);
+ * same tab went first, and then returns 1 (else 0).  O(1). */
+int sim_oracle_message_dispatched(sim_oracle *o, int64_t msg);
 
 /* sim_oracle_emit: an agent emitted event `index` of the run of message
  * `msg` (the thread it is meant for is the message's).  Returns the event

@@ -438,7 +438,9 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
     int32_t ct = thread_lookup(w, d->user, d->thread);
     at(w, now + delay, EV_AGENT_START, (uint32_t)(ct + 1), d->msg_id, d->tag & ~MSG_TAG_BIT);
     msg_state_set(w, m, 1);
-    sim_oracle_message_dispatched(w->oracle, m);
+    if (sim_oracle_message_dispatched(w->oracle, m))
+        TR(w, "oracle", "REORDERED", "msg=%" PRId64 " dispatched after a later message of %s", m,
+           cname(w, sim_oracle_message_tab(w->oracle, m)));
     if (k >= 0 && w->conns[k].client_open)
         send_ack(w, (uint32_t)k, m);
 }
@@ -1003,6 +1005,17 @@ static void on_up(world *w, uint32_t p)
     }
 }
 
+/* outbox_remove: message m was answered (acknowledged or rejected). */
+static void outbox_remove(client *cl, int64_t m)
+{
+    for (size_t i = 0; i < cl->noutbox; i++)
+        if (cl->outbox[i].msg == m) {
+            memmove(&cl->outbox[i], &cl->outbox[i + 1], (cl->noutbox - i - 1) * sizeof(outmsg));
+            cl->noutbox--;
+            return;
+        }
+}
+
 static void on_down(world *w, uint32_t p)
 {
     packet pk = w->pkts[p];
@@ -1028,12 +1041,7 @@ static void on_down(world *w, uint32_t p)
         return;
     }
     if (pk.kind == PK_ACK) {
-        for (size_t i = 0; i < cl->noutbox; i++)
-            if (cl->outbox[i].msg == pk.msg) {
-                memmove(&cl->outbox[i], &cl->outbox[i + 1], (cl->noutbox - i - 1) * sizeof(outmsg));
-                cl->noutbox--;
-                break;
-            }
+        outbox_remove(cl, pk.msg);
         return;
     }
     switch (pk.notice) {
@@ -1045,6 +1053,7 @@ static void on_down(world *w, uint32_t p)
     case CR_NOTICE_MESSAGE_REJECTED:
         TR(w, cname(w, c), "message-rejected", "msg=%" PRId64, pk.msg);
         sim_oracle_message_told(w->oracle, pk.msg);
+        outbox_remove(cl, pk.msg); /* answered: a rejected message is not resent */
         break;
     case CR_NOTICE_THREAD_SWITCHED:
         TR(w, cname(w, c), "switched", "thread=%s", tname(w, pk.thread));

@@ -12,6 +12,7 @@
 
 #include "sim/scenario.h"
 #include "sim/sweep.h"
+#include "sim/world.h"
 
 /* Fewer seeds than a full sweep keep the suite quick under sanitizers; the
  * expectations must hold on any prefix of seeds the suite runs. */
@@ -101,8 +102,89 @@ START_TEST(test_suite_fixed_meets_every_expect)
     ck_assert_uint_gt(r.c[SIM_COUNT_EXPECTED], 0);
     ck_assert_uint_eq(r.c[SIM_COUNT_MISROUTED], 0);
     ck_assert_uint_eq(r.c[SIM_COUNT_SILENT_LOSS], 0);
+    ck_assert_uint_eq(r.c[SIM_COUNT_REORDERED_MESSAGES], 0);
+    ck_assert_uint_eq(r.c[SIM_COUNT_STRANDED], 0);
+    ck_assert_uint_eq(r.c[SIM_COUNT_ERRORS] + r.c[SIM_COUNT_LIVELOCK], 0);
     ck_assert(r.delivery_rate >= 0.99);
     sim_sweep_result_free(&r);
+}
+END_TEST
+
+/*
+ * The four false-FAIL classes of issue 7 (tests/data/false_fail, written
+ * as a newcomer would): each passes under fixed with no silent loss, and
+ * its losses carry the cause the class is about (docs/oracle.md).
+ */
+START_TEST(test_suite_false_fail_classes_pass_with_their_cause)
+{
+    static const struct {
+        const char *file;
+        int cause; /* the count that must be > 0, or -1: nothing lost */
+    } cls[] = {
+        {"tests/data/false_fail/horizon_vs_ttl.yaml", -1},
+        {"tests/data/false_fail/head_of_line.yaml", SIM_COUNT_IN_FLIGHT_AT_CLOSE},
+        {"tests/data/false_fail/dead_transport.yaml", SIM_COUNT_CLIENT_TOLD},
+        {"tests/data/false_fail/clicked_away.yaml", -1},
+    };
+    sim_scenario *sc = NULL;
+    sim_scenario_error err;
+    ck_assert_msg(sim_scenario_load(cls[_i].file, &sc, &err) == 0, "%s: %s", cls[_i].file, err.msg);
+    sim_sweep_result r;
+    sweep(sc, CR_PROFILE_FIXED, 0, 60, 1, &r);
+    ck_assert_msg(r.pass, "%s: %s", sc->name, r.reason);
+    ck_assert_uint_eq(r.failed_seeds, 0);
+    ck_assert_uint_gt(r.c[SIM_COUNT_EXPECTED], 0);
+    ck_assert_uint_eq(r.c[SIM_COUNT_SILENT_LOSS], 0);
+    ck_assert_uint_eq(r.c[SIM_COUNT_STRANDED], 0);
+    if (cls[_i].cause >= 0)
+        ck_assert_msg(r.c[cls[_i].cause] > 0 && r.c[cls[_i].cause] * 10 >= r.c[SIM_COUNT_LOST] * 9,
+                      "%s: %s %llu of %llu lost", sc->name, sim_count_name(cls[_i].cause),
+                      (unsigned long long)r.c[cls[_i].cause],
+                      (unsigned long long)r.c[SIM_COUNT_LOST]);
+    else
+        ck_assert_uint_eq(r.c[SIM_COUNT_LOST], 0);
+    sim_sweep_result_free(&r);
+    sim_scenario_free(sc);
+}
+END_TEST
+
+/* A seed over its step budget stops, in bounded time, as livelock with
+ * its last steps; the budget is the only thing that changed. */
+START_TEST(test_suite_livelock_watchdog_stops_a_seed)
+{
+    sim_scenario *sc = find("production_mix");
+    cr_policy pol;
+    ck_assert_int_eq(sim_scenario_policy(sc, -1, &pol), 0);
+    sim_world_opts wo = {.seed = 1, .max_steps = 5000};
+    sim_seed_result *res = calloc(1, sizeof(*res));
+    ck_assert_int_eq(sim_world_run(sc, &pol, &wo, res, NULL), -1);
+    ck_assert_uint_eq(res->c[SIM_COUNT_LIVELOCK], 1);
+    ck_assert_uint_eq(res->events, 5000);
+    ck_assert_msg(strncmp(res->reason, "livelock: step budget of 5000", 29) == 0, "%s",
+                  res->reason);
+    ck_assert_ptr_nonnull(strstr(res->reason, "last steps:"));
+    wo.max_steps = 0; /* the default budget: the seed ends normally */
+    ck_assert_int_eq(sim_world_run(sc, &pol, &wo, res, NULL), 0);
+    ck_assert_uint_eq(res->c[SIM_COUNT_LIVELOCK], 0);
+    ck_assert_uint_lt(res->events, sim_world_step_budget(sc, 1));
+    free(res);
+}
+END_TEST
+
+/* A core that cannot start (a policy cr_ctx_new refuses) fails the seed
+ * as an error, with the core's reason; nothing is skipped. */
+START_TEST(test_suite_setup_failure_is_an_error)
+{
+    sim_scenario *sc = find("message_before_thread");
+    cr_policy pol;
+    ck_assert_int_eq(sim_scenario_policy(sc, -1, &pol), 0);
+    pol.verify_before_notify = 2; /* a boolean knob out of range: cr_ctx_new says EINVAL */
+    sim_world_opts wo = {.seed = 1};
+    sim_seed_result *res = calloc(1, sizeof(*res));
+    ck_assert_int_eq(sim_world_run(sc, &pol, &wo, res, NULL), -1);
+    ck_assert_uint_eq(res->c[SIM_COUNT_ERRORS], 1);
+    ck_assert_msg(strncmp(res->reason, "setup failed: cr_ctx_new", 24) == 0, "%s", res->reason);
+    free(res);
 }
 END_TEST
 
@@ -222,6 +304,9 @@ static Suite *suite_suite(void)
     tcase_set_timeout(tc, 1200);
     tcase_add_test(tc, test_suite_covers_the_design_list);
     tcase_add_loop_test(tc, test_suite_fixed_meets_every_expect, 0, 13);
+    tcase_add_loop_test(tc, test_suite_false_fail_classes_pass_with_their_cause, 0, 4);
+    tcase_add_test(tc, test_suite_livelock_watchdog_stops_a_seed);
+    tcase_add_test(tc, test_suite_setup_failure_is_an_error);
     tcase_add_test(tc, test_suite_legacy_reproduces_the_audit);
     tcase_add_test(tc, test_suite_legacy_never_misroutes);
     tcase_add_loop_test(tc, test_suite_ablation_catches_every_fix, 0, 9);

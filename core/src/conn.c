@@ -159,7 +159,10 @@ static route decide(const cr_ctx *ctx, const cr_conn *c, const char *thread)
             r.assoc = r.named;
         }
     }
-    int not_ready = !c->bound || c->assoc_target || r.assoc || (r.named && r.named != c->bound);
+    /* Older messages still queued: this one waits behind them (the queue
+     * is FIFO per connection, even when this one could go now). */
+    int not_ready = !c->bound || c->assoc_target || r.assoc || (r.named && r.named != c->bound) ||
+                    c->queue_head;
     if (not_ready && p->queue_until_context) {
         if (c->queue_len >= p->pending_max) {
             r.kind = ROUTE_FULL; /* refused whole: no association either */

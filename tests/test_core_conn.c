@@ -802,6 +802,35 @@ START_TEST(test_core_conn_queue_keeps_order_across_threads)
 }
 END_TEST
 
+/* A message that could go at once still waits behind older queued
+ * messages of its connection (the queue is FIFO): m1 waits for t1's
+ * superseded association, the connection binds t2 (m2 waits behind m1),
+ * then m3 for t2 arrives, which the bound connection could take at once;
+ * it goes out only after m1 (reordered_messages found this race in the
+ * simulator: m3 used to overtake m1). */
+START_TEST(test_core_conn_ready_message_waits_behind_queue)
+{
+    rec r;
+    cr_conn_id c;
+    cr_ctx *ctx = queued_t1_then_t2(&r, &c);
+    rec_since(&r);
+    ck_assert_int_eq(cr_assoc_complete(ctx, 3, 2, 1), 0); /* t2 lands first */
+    ck_assert_str_eq(rec_since(&r), "");                  /* m1 heads the queue, waiting for t1 */
+    cr_conn_info info;
+    cr_conn_get_info(ctx, c, &info);
+    ck_assert_str_eq(info.thread, "t2");
+    cr_message m3 = rec_message("t2", 0, 3);
+    ck_assert_int_eq(cr_conn_message(ctx, 4, c, &m3, NULL), 0);
+    ck_assert_str_eq(rec_since(&r), "");                  /* behind m1 (and m2) */
+    ck_assert_int_eq(cr_assoc_complete(ctx, 5, 1, 1), 0); /* t1's superseded answer */
+    ck_assert_str_eq(rec_since(&r), "5 dispatch c=1 msg=1 alice/t1 tag=1\n"
+                                    "5 dispatch c=1 msg=2 alice/t2 tag=2\n"
+                                    "5 dispatch c=1 msg=3 alice/t2 tag=3\n");
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
 /* The superseded association fails: once the latest lands, the waiting
  * message asks for its own thread again, and goes out when it lands. */
 START_TEST(test_core_conn_queue_superseded_failure_reasks)
@@ -1017,6 +1046,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_core_conn_preauth_flood_bounded);
     tcase_add_test(tc, test_core_conn_queue_keeps_order_across_threads);
     tcase_add_test(tc, test_core_conn_queue_superseded_failure_reasks);
+    tcase_add_test(tc, test_core_conn_ready_message_waits_behind_queue);
     tcase_add_test(tc, test_core_conn_no_queue_dispatches_current_context);
     tcase_add_test(tc, test_core_conn_misuse_changes_nothing);
     tcase_add_test(tc, test_core_conn_thread_add_idempotent_and_per_user);

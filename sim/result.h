@@ -41,7 +41,7 @@ const char *sim_cause_name(int cause);
 int sim_cause_count(int cause);
 
 /*
- * The oracle's counts (DESIGN.md section 4, docs/oracle.md), per seed,
+ * The oracle's counts (docs/oracle.md), per seed,
  * summed per sweep.  X(id, name, doc).  Every lost (event, tab) pair has
  * exactly one cause (SIM_CAUSES): lost = client_told + core_reported +
  * transport_lost + in_flight_at_close + never_started + silent_loss.  A

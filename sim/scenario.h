@@ -1,5 +1,5 @@
 /*
- * scenario.h - the scenario file format, version 1 (DESIGN.md section 5),
+ * scenario.h - the scenario file format, version 1 (docs/scenarios.md),
  * loaded with libyaml.  Every error carries file:line:column.
  */
 #ifndef SIM_SCENARIO_H

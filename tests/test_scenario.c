@@ -459,7 +459,7 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* well-formed files                                                        */
 
-/* DESIGN.md section 5, verbatim. */
+/* The design contract's example scenario (docs/scenarios.md), verbatim. */
 START_TEST(test_scenario_design_example_every_field)
 {
     sim_scenario *s = load_good("design_example");

@@ -773,7 +773,8 @@ static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char 
     fprintf(f, ")\n");
     fprintf(f, "plot 'ablation.dat' using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 border "
                "lc rgb '#ffffff' fc palette notitle, \\\n"
-               "     '' using 1:2:(sprintf('%%.1f%%s', $3, (int($4) == 1) ? '' : ' x')) with labels font ',9' "
+               "     '' using 1:2:(sprintf('%%.1f%%s', $3, (int($4) == 1) ? '' : ' x')) with "
+               "labels font ',9' "
                "notitle\n");
     return draw(f, dir, name, w, h, drawn, err, errlen);
 }

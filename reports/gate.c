@@ -119,7 +119,8 @@ int rep_gate_compare(const rep_sweep *now, size_t nnow, const rep_sweep *base, s
             g->verdict = REP_VERDICT_NEW;
         }
         /* informational sweeps never fail on their rate */
-        g->fails = !g->expect_pass || (g->verdict == REP_VERDICT_REGRESSION && g->role == SIM_ROLE_GATE);
+        g->fails =
+            !g->expect_pass || (g->verdict == REP_VERDICT_REGRESSION && g->role == SIM_ROLE_GATE);
     }
     for (size_t i = 0; i < nbase; i++) {
         if (used[i])
@@ -280,7 +281,8 @@ static void print_details(rep_store *s, const rep_gate_row *rows, size_t n, cons
                    100 * g->base_rate, 100 * g->now_rate, 100 * g->delta,
                    g->expect_pass ? "" : ";");
         if (!g->expect_pass)
-            printf(" %s: %s", g->role == SIM_ROLE_GATE ? sim_verdict_name(g->sweep_verdict) : "ablation",
+            printf(" %s: %s",
+                   g->role == SIM_ROLE_GATE ? sim_verdict_name(g->sweep_verdict) : "ablation",
                    g->reason);
         printf("\n");
         rep_failure *f = NULL;

@@ -57,8 +57,8 @@ typedef struct rep_gate_row {
     int sweep_verdict;  /* sim_verdict of the sweep now */
     char outcome[32];   /* sim_sweep_outcome now: PASS, FAIL, INCONCLUSIVE, caught, ... */
     char reason[1024];  /* every miss (gate), or the matrix note */
-    int64_t now_id; /* scenario_results.id now, 0 if missing */
-    int fails;      /* this row fails the gate */
+    int64_t now_id;     /* scenario_results.id now, 0 if missing */
+    int fails;          /* this row fails the gate */
 } rep_gate_row;
 
 /*

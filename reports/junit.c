@@ -91,10 +91,9 @@ static void counts_text(sbuf *b, const sim_sweep_result *r)
     sb_printf(b, "role %s, verdict %s (%s)\n", sim_role_name(r->role), sim_verdict_name(r->verdict),
               sim_sweep_outcome(r));
     sb_printf(b,
-              "delivery_rate %.4f [%.4f, %.4f] over %" PRIu32 " seeds (%" PRIu32
-              " failed, %" PRIu32 " worst)",
-              r->delivery_rate, r->rate_lo, r->rate_hi, r->nseeds, r->failed_seeds,
-              r->worst_seeds);
+              "delivery_rate %.4f [%.4f, %.4f] over %" PRIu32 " seeds (%" PRIu32 " failed, %" PRIu32
+              " worst)",
+              r->delivery_rate, r->rate_lo, r->rate_hi, r->nseeds, r->failed_seeds, r->worst_seeds);
     if (r->expect_rate >= 0)
         sb_printf(b, ", expected >= %.4g", r->expect_rate);
     sb_printf(b, "\n");
@@ -127,8 +126,9 @@ static void replays_text(sbuf *f, const sim_sweep_result *r)
         sb_printf(f, "%s   # %s\n", line, why);
     }
     if (total > k)
-        sb_printf(f, "# ... and %zu more (%" PRIu32 " failing, %" PRIu32
-                     " worst in all: sqlite3 ... SELECT replay FROM failures)\n",
+        sb_printf(f,
+                  "# ... and %zu more (%" PRIu32 " failing, %" PRIu32
+                  " worst in all: sqlite3 ... SELECT replay FROM failures)\n",
                   total - k, r->failed_seeds, r->worst_seeds);
 }
 
@@ -219,15 +219,14 @@ int rep_junit_write(const char *path, const sim_sweep_result *const *results, si
         free(tmp);
         return -1;
     }
-    int bad = xmlTextWriterSetIndent(w, 1) < 0 ||
-              xmlTextWriterSetIndentString(w, BAD_CAST "  ") < 0 ||
-              xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 ||
-              xmlTextWriterStartElement(w, BAD_CAST "testsuites") < 0 || attr(w, "name", suite) ||
-              attr_u(w, "tests", n) || attr_u(w, "failures", failures) || attr_u(w, "errors", 0) ||
-              attr_u(w, "skipped", skipped) ||
-              xmlTextWriterStartElement(w, BAD_CAST "testsuite") < 0 || attr(w, "name", suite) ||
-              attr_u(w, "tests", n) || attr_u(w, "failures", failures) || attr_u(w, "errors", 0) ||
-              attr_u(w, "skipped", skipped);
+    int bad =
+        xmlTextWriterSetIndent(w, 1) < 0 || xmlTextWriterSetIndentString(w, BAD_CAST "  ") < 0 ||
+        xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 ||
+        xmlTextWriterStartElement(w, BAD_CAST "testsuites") < 0 || attr(w, "name", suite) ||
+        attr_u(w, "tests", n) || attr_u(w, "failures", failures) || attr_u(w, "errors", 0) ||
+        attr_u(w, "skipped", skipped) || xmlTextWriterStartElement(w, BAD_CAST "testsuite") < 0 ||
+        attr(w, "name", suite) || attr_u(w, "tests", n) || attr_u(w, "failures", failures) ||
+        attr_u(w, "errors", 0) || attr_u(w, "skipped", skipped);
     for (size_t i = 0; !bad && i < n; i++)
         bad = testcase(w, results[i]) != 0;
     if (!bad)

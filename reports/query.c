@@ -150,7 +150,7 @@ static int load_seeds(sqlite3 *db, int64_t id, sim_sweep_result *r)
     static const char sql[] =
         "SELECT seed, trace_hash, steps, events, end_time_ns, pass, queue_peak, queue_mean, "
         "reason, worst" SIM_COUNTS(COL_NAME) " FROM seed_results "
-                                      "WHERE scenario_result_id = ? ORDER BY seed, id";
+                                             "WHERE scenario_result_id = ? ORDER BY seed, id";
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return -EIO;
@@ -285,9 +285,8 @@ int rep_sweeps_load(rep_store *s, int64_t run_id, unsigned flags, rep_sweep **ou
     static const char sql[] =
         "SELECT id, run_id, scenario, path, profile, policy, ablated_fix, seeds, expect_json, "
         "p50_ns, p90_ns, p99_ns, max_ns, failed_seeds, pass, reason, role, verdict, matrix, "
-        "worst_seeds" SIM_COUNTS(
-            COL_NAME) " FROM scenario_results WHERE run_id = ? "
-                      "ORDER BY scenario, profile, policy, ablated_fix, id";
+        "worst_seeds" SIM_COUNTS(COL_NAME) " FROM scenario_results WHERE run_id = ? "
+                                           "ORDER BY scenario, profile, policy, ablated_fix, id";
     sqlite3 *db = rep_store_db(s);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -390,7 +389,8 @@ int rep_failures_load(rep_store *s, int64_t scenario_result_id, size_t max, rep_
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT seed, kind, detail, replay FROM failures WHERE "
-                           "scenario_result_id = ? ORDER BY seed, id LIMIT ?",
+                           "scenario_result_id = ? ORDER BY kind = 'worst', "
+                           "CASE WHEN kind = 'worst' THEN id ELSE seed END, id LIMIT ?",
                            -1, &st, NULL) != SQLITE_OK) {
         free(v);
         return -EIO;

@@ -104,8 +104,9 @@ typedef struct rep_failure {
 
 /*
  * rep_failures_load reads up to `max` failures of sweep scenario_result_id,
- * by seed, into *out (malloc'd, caller frees), *n entries; *total is the
- * count of all its failures (may exceed max).  Returns 0, -ENOMEM, -EIO.
+ * failing seeds by seed, then the worst seeds (kind "worst") by rank, into *out (malloc'd, caller
+ * frees), *n entries; *total is the count of all its failures (may exceed max).  Returns 0,
+ * -ENOMEM, -EIO.
  */
 int rep_failures_load(rep_store *s, int64_t scenario_result_id, size_t max, rep_failure **out,
                       size_t *n, size_t *total);

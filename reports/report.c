@@ -311,7 +311,7 @@ static void section_results(const out2 *o, const rep_model *m)
         cellf(o, 1, NULL, "%" PRIu32, r->failed_seeds);
         cell(o, 0, NULL, sim_role_name(r->role));
         /* The verdict record as the table, JSON and JUnit show it. */
-        const char *cls = r->fails_ci                           ? "fail"
+        const char *cls = r->fails_ci                              ? "fail"
                           : r->verdict == SIM_VERDICT_INCONCLUSIVE ? "inconclusive"
                           : r->role != SIM_ROLE_GATE               ? NULL
                                                                    : "pass";
@@ -436,8 +436,8 @@ static void section_outcomes(const out2 *o, const rep_model *m, const rep_chart 
         heading(o, 3, prof[p], t);
         figure(o, cs[p]);
         static const char *const cols[] = {
-            "scenario",    "expected",        "delivered %",   "late %",
-            "client told %", "core reported %", "transport lost %", "in flight at close %",
+            "scenario",        "expected",        "delivered %",      "late %",
+            "client told %",   "core reported %", "transport lost %", "in flight at close %",
             "never started %", "silent %"};
         _Static_assert(SIM_CAUSE__N == 6, "one column per loss cause");
         table_head(o, cols, 10, "lnnnnnnnnn");
@@ -541,36 +541,6 @@ typedef struct listed {
     char why[400];
 } listed;
 
-/* Loads the worst seeds of sweep w (rank order), at most max. */
-static size_t load_worst(rep_store *s, const rep_sweep *w, listed *out, size_t max, size_t *total)
-{
-    sqlite3_stmt *st = NULL;
-    size_t n = 0;
-    *total = 0;
-    if (sqlite3_prepare_v2(rep_store_db(s),
-                           "SELECT seed, worst, expected, delivered FROM seed_results WHERE "
-                           "scenario_result_id = ? AND worst > 0 ORDER BY worst",
-                           -1, &st, NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_int64(st, 1, w->id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        (*total)++;
-        if (n >= max)
-            continue;
-        uint64_t seed = (uint64_t)sqlite3_column_int64(st, 0);
-        uint64_t e = (uint64_t)sqlite3_column_int64(st, 2);
-        uint64_t d = (uint64_t)sqlite3_column_int64(st, 3);
-        if (rep_replay_command(&w->r, seed, out[n].replay, sizeof out[n].replay) != 0)
-            snprintf(out[n].replay, sizeof out[n].replay, "(replay line too long)");
-        snprintf(out[n].why, sizeof out[n].why,
-                 "worst seed #%d: delivery_rate %.4f (%" PRIu64 "/%" PRIu64 "), not a failure",
-                 sqlite3_column_int(st, 1), e ? (double)d / (double)e : 1.0, d, e);
-        n++;
-    }
-    sqlite3_finalize(st);
-    return n;
-}
-
 /* The longest run of backticks in s. */
 static size_t backtick_run(const char *s)
 {
@@ -609,8 +579,10 @@ static void section_failures(const out2 *o, rep_store *s, const rep_model *m)
                 snprintf(l[k].why, sizeof l[k].why, "%s: %s", f[k].kind, f[k].detail);
         }
         free(f);
-        nworst = load_worst(s, w, l + n, FAILURES_SHOWN - n, &wtotal);
-        size_t shown = n + nworst;
+        wtotal = w->r.worst_seeds;
+        total = total > wtotal ? total - wtotal : 0;
+        (void)nworst;
+        size_t shown = n;
         if (shown == 0)
             continue;
         if (!any++) {

@@ -89,8 +89,8 @@ CREATE TABLE scenario_results ( -- one sweep: scenario x profile x policy over s
   failed_seeds INTEGER NOT NULL,
   pass INTEGER NOT NULL,           -- 1: verdict = 'pass'
   reason TEXT NOT NULL DEFAULT '', -- every expectation missed, '; '-separated
-  role TEXT NOT NULL DEFAULT 'gate', -- (v4) gate: what was asked for (fails CI unless it
-                                   -- passes); informational: legacy beside fixed, the
+  role TEXT NOT NULL DEFAULT 'gate', -- (v4) gate: what was asked for, fails CI unless it
+                                   -- passes. informational: legacy beside fixed, the
                                    -- --ablation matrix (never fails CI, except a fix the
                                    -- whole matrix does not catch)
   verdict TEXT NOT NULL DEFAULT 'pass', -- (v4) pass | fail | inconclusive (no expected event
@@ -130,19 +130,20 @@ CREATE TABLE seed_results (
   steps INTEGER NOT NULL,         -- trace steps
   events INTEGER NOT NULL DEFAULT 0, -- engine events processed
   end_time_ns INTEGER NOT NULL DEFAULT 0, -- virtual time of the last event
-  pass INTEGER NOT NULL,           -- 1: the per-seed rule holds (no safety count, silent
-                                   -- loss, liveness, livelock or error); a low rate alone
-                                   -- is not a seed failure (see worst)
+  pass INTEGER NOT NULL,           -- 1: the per-seed rule holds: no count bounded at 0
+                                   -- (safety, silent loss, liveness), no livelock, no error.
+                                   -- A low rate alone is not a seed failure, see worst
   reason TEXT NOT NULL DEFAULT '', -- every miss, '; '-separated
   queue_peak INTEGER NOT NULL DEFAULT 0, -- (v3) most events pending in the engine at once
   queue_mean INTEGER NOT NULL DEFAULT 0, -- (v3) mean events pending, over the events processed
   worst INTEGER NOT NULL DEFAULT 0 -- (v4) 0, or its rank (1 = lowest rate) among the worst seeds
 );
-CREATE TABLE failures ( -- one row per failing seed
+CREATE TABLE failures ( -- one row per failing seed, then one per worst seed (kind 'worst')
   id INTEGER PRIMARY KEY,
   scenario_result_id INTEGER NOT NULL REFERENCES scenario_results(id) ON DELETE CASCADE,
   seed INTEGER NOT NULL,
-  kind TEXT NOT NULL,              -- livelock, errors, or the first count broken
+  kind TEXT NOT NULL,              -- livelock, errors, the first count broken; or worst:
+                                   -- not a failure, a seed whose own rate is below the line
   detail TEXT NOT NULL,            -- the seed's reason
   replay TEXT NOT NULL             -- the ctxsim replay line
 );

@@ -535,6 +535,33 @@ static int insert_sweep(rep_store *s, int64_t run_id, const sim_sweep_result *r)
         if (step_reset(st) != 0)
             return db_fail(s, "recording a failure");
     }
+    /* The worst seeds, in rank order (rep_failures_load lists them after
+     * the failing ones): their replay lines, kind 'worst'. */
+    uint32_t *idx = calloc(r->nseeds ? r->nseeds : 1, sizeof *idx);
+    size_t nlist = idx ? sim_sweep_replay_seeds(r, idx, r->nseeds, NULL) : 0;
+    for (size_t k = 0; k < nlist; k++) {
+        const sim_seed_result *x = &r->seeds[idx[k]];
+        if (!x->pass)
+            continue;
+        char why[160];
+        uint64_t e = x->c[SIM_COUNT_EXPECTED], d = x->c[SIM_COUNT_DELIVERED];
+        snprintf(why, sizeof why,
+                 "worst seed #%d: delivery_rate %.4f (%" PRIu64 "/%" PRIu64 "), not a failure",
+                 x->worst, e ? (double)d / (double)e : 1.0, d, e);
+        if (rep_replay_command(r, x->seed, replay, sizeof replay) != 0)
+            snprintf(replay, sizeof replay, "(replay line too long)");
+        st = s->ins_fail;
+        sqlite3_bind_int64(st, 1, sr);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)x->seed);
+        sqlite3_bind_text(st, 3, "worst", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, why, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, replay, -1, SQLITE_TRANSIENT);
+        if (step_reset(st) != 0) {
+            free(idx);
+            return db_fail(s, "recording a worst seed");
+        }
+    }
+    free(idx);
     for (int i = 0; i < SIM_HIST_BUCKETS; i++) {
         if (!r->latency.b[i])
             continue;

@@ -143,13 +143,13 @@ typedef struct sim_sweep_result {
     uint32_t failed_seeds;
     uint32_t worst_seeds; /* passing seeds with their own rate below expect_rate */
     /* The verdict record (sim/verdict.h): drives every output. */
-    int verdict;      /* sim_verdict: pass, fail, inconclusive */
-    int role;         /* sim_role: gate, informational */
-    int matrix;       /* 1: a sweep of the --ablation matrix (informational) */
-    int fails_ci;     /* 1: this sweep fails CI (exit 1, JUnit failure, gate) */
-    int pass;         /* verdict == pass */
-    char reason[1024]; /* every expectation missed, "; "-separated, "" if none */
-    char note[256];    /* what the verdict means for CI, "" for a plain gate sweep */
+    int verdict;            /* sim_verdict: pass, fail, inconclusive */
+    int role;               /* sim_role: gate, informational */
+    int matrix;             /* 1: a sweep of the --ablation matrix (informational) */
+    int fails_ci;           /* 1: this sweep fails CI (exit 1, JUnit failure, gate) */
+    int pass;               /* verdict == pass */
+    char reason[1024];      /* every expectation missed, "; "-separated, "" if none */
+    char note[256];         /* what the verdict means for CI, "" for a plain gate sweep */
     sim_seed_result *seeds; /* nseeds entries (owned) */
     int explore;            /* simultaneous events reordered (replay needs --explore) */
 } sim_sweep_result;

@@ -1193,8 +1193,9 @@ static int count_boundable(int id)
 
 void sim_expect_strict_default(sim_expect *e)
 {
-    static const int zero[] = {SIM_COUNT_MISROUTED,     SIM_COUNT_DUPLICATED, SIM_COUNT_OUT_OF_ORDER,
-                               SIM_COUNT_STRAY,         SIM_COUNT_SILENT_LOSS, SIM_COUNT_STRANDED,
+    static const int zero[] = {SIM_COUNT_MISROUTED,     SIM_COUNT_DUPLICATED,
+                               SIM_COUNT_OUT_OF_ORDER,  SIM_COUNT_STRAY,
+                               SIM_COUNT_SILENT_LOSS,   SIM_COUNT_STRANDED,
                                SIM_COUNT_STUCK_PENDING, SIM_COUNT_REORDERED_MESSAGES};
     for (int i = 0; i < SIM_COUNT__N; i++)
         e->max[i] = -1;
@@ -1227,9 +1228,8 @@ static int parse_expect(lctx *c, const ynode *m)
             /* `expected: 0` declares that the scenario expects no event: a
              * sweep with none is then a pass, not inconclusive. */
             if (seen[id])
-                return fail(c, k->line, k->col,
-                            "duplicate key '%s' in expect (first at line %d)", k->str,
-                            seen[id]->line);
+                return fail(c, k->line, k->col, "duplicate key '%s' in expect (first at line %d)",
+                            k->str, seen[id]->line);
             seen[id] = k;
             if (get_uint(c, v, "expect.expected", 0, INT64_MAX, &x))
                 return -1;

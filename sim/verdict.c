@@ -299,28 +299,39 @@ void sim_ablation_resolve(sim_sweep_result *const *v, size_t n)
     }
 }
 
+/* qsort order of worst seeds: rank, then index. */
+static int cmp_rank(const void *a, const void *b)
+{
+    const worst_key *x = a, *y = b;
+    if (x->rate != y->rate)
+        return x->rate < y->rate ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
 size_t sim_sweep_replay_seeds(const sim_sweep_result *r, uint32_t *idx, size_t max, size_t *total)
 {
-    size_t w = 0, all = 0;
-    for (uint32_t i = 0; r->seeds && i < r->nseeds; i++)
+    size_t w = 0, all = 0, nworst = 0;
+    for (uint32_t i = 0; r->seeds && i < r->nseeds; i++) {
         if (!r->seeds[i].pass) {
             if (w < max)
                 idx[w++] = i;
             all++;
-        }
-    /* Worst seeds by rank: rank k sits at some index; one pass per rank
-     * would be O(n * worst); place them through a small scan instead. */
-    size_t start = w, nworst = 0;
-    for (uint32_t i = 0; r->seeds && i < r->nseeds; i++)
-        if (r->seeds[i].pass && r->seeds[i].worst > 0) {
+        } else if (r->seeds[i].worst > 0) {
             nworst++;
-            size_t rank = (size_t)r->seeds[i].worst - 1;
-            if (start + rank < max)
-                idx[start + rank] = i;
         }
+    }
     all += nworst;
-    size_t room = max > start ? max - start : 0;
-    w = start + (nworst < room ? nworst : room);
+    /* The worst seeds by rank (a doctored record may have gaps). */
+    worst_key *k = nworst && w < max ? calloc(nworst, sizeof *k) : NULL;
+    size_t n = 0;
+    for (uint32_t i = 0; k && i < r->nseeds; i++)
+        if (r->seeds[i].pass && r->seeds[i].worst > 0)
+            k[n++] = (worst_key){(double)r->seeds[i].worst, r->seeds[i].seed, i};
+    if (k)
+        qsort(k, n, sizeof *k, cmp_rank);
+    for (size_t j = 0; j < n && w < max; j++)
+        idx[w++] = k[j].index;
+    free(k);
     if (total)
         *total = all;
     return w;

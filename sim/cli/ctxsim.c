@@ -24,6 +24,7 @@
 #include "reports/replay.h"
 #include "reports/report.h"
 #include "reports/store.h"
+#include "reports/text.h"
 #include "sim/dist.h"
 #include "sim/scenario.h"
 #include "sim/sweep.h"
@@ -772,9 +773,8 @@ static int cmd_run(int argc, char **argv)
             if (p < ra.nprofiles) {
                 o.profile = ra.profiles[p];
                 /* legacy beside another profile is the comparison */
-                o.role = ra.nprofiles > 1 && o.profile == CR_PROFILE_LEGACY
-                             ? SIM_ROLE_INFORMATIONAL
-                             : SIM_ROLE_GATE;
+                o.role = ra.nprofiles > 1 && o.profile == CR_PROFILE_LEGACY ? SIM_ROLE_INFORMATIONAL
+                                                                            : SIM_ROLE_GATE;
             } else {
                 o.profile = CR_PROFILE_FIXED;
                 o.ablate_fix = p - ra.nprofiles + 1;
@@ -1277,8 +1277,13 @@ static int cmd_shrink(int argc, char **argv)
     fclose(w);
     printf("smallest failing: users %" PRIu32 " (was %" PRIu32 "), written to %s\n", best, users,
            out_path);
-    printf("  replay: ctxsim replay %s --seed %" PRIu64 " --profile %s", out_path, seed,
-           sim_profile_name(o.profile >= 0 ? o.profile : CR_PROFILE_FIXED));
+    char qpath[2100];
+    if (rep_shell_quote(out_path, qpath, sizeof qpath) != 0)
+        snprintf(qpath, sizeof qpath, "%s", out_path);
+    printf("  replay: %s replay %s --seed %" PRIu64 " --profile %s", rep_replay_program(), qpath,
+           seed, sim_profile_name(o.profile >= 0 ? o.profile : CR_PROFILE_FIXED));
+    if (o.ablate_fix)
+        printf(" --ablate %d", o.ablate_fix);
     for (size_t i = 0; i < o.noverrides; i++)
         printf(" --policy %s=%" PRIu64, o.overrides[i].name, o.overrides[i].value);
     printf("\n");

@@ -327,12 +327,18 @@ static void print_sweep(const sim_sweep_result *r, long max_replays)
         snprintf(prof, sizeof prof, "%s-F%d", r->profile, r->ablated_fix);
     else
         snprintf(prof, sizeof prof, "%s", r->profile);
-    printf("%-30s %-9s %-22s %6" PRIu32 " %9" PRIu64 " %9" PRIu64 " %7.3f%% [%6.2f%%,%6.2f%%] "
+    char rate[48];
+    if (r->c[SIM_COUNT_EXPECTED])
+        snprintf(rate, sizeof rate, "%7.3f%% [%6.2f%%,%6.2f%%]", 100 * r->delivery_rate,
+                 100 * r->rate_lo, 100 * r->rate_hi);
+    else
+        snprintf(rate, sizeof rate, "%-27s", "     n/a (nothing expected)");
+    printf("%-30s %-9s %-22s %6" PRIu32 " %9" PRIu64 " %9" PRIu64 " %s "
            "%6" PRIu64 " %6" PRIu64 " %5" PRIu64 " %4" PRIu64 " %4" PRIu64 " %5" PRIu64 "  %s\n",
            r->scenario, prof, pol, r->nseeds, r->c[SIM_COUNT_EXPECTED], r->c[SIM_COUNT_DELIVERED],
-           100 * r->delivery_rate, 100 * r->rate_lo, 100 * r->rate_hi, r->c[SIM_COUNT_LOST],
-           r->c[SIM_COUNT_SILENT_LOSS], r->c[SIM_COUNT_MISROUTED], r->c[SIM_COUNT_DUPLICATED],
-           r->c[SIM_COUNT_OUT_OF_ORDER], r->c[SIM_COUNT_STRAY], sim_sweep_outcome(r));
+           rate, r->c[SIM_COUNT_LOST], r->c[SIM_COUNT_SILENT_LOSS], r->c[SIM_COUNT_MISROUTED],
+           r->c[SIM_COUNT_DUPLICATED], r->c[SIM_COUNT_OUT_OF_ORDER], r->c[SIM_COUNT_STRAY],
+           sim_sweep_outcome(r));
     if (r->reason[0])
         printf("    %s: %s\n", r->verdict == SIM_VERDICT_FAIL ? "missed" : "note", r->reason);
     if (r->role != SIM_ROLE_GATE || max_replays == 0)

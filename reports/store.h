@@ -94,7 +94,8 @@ int rep_run_begin(rep_store *s, const rep_run_meta *m, int64_t *run_id);
  * the verdict record: role, verdict, matrix, worst_seeds),
  * one seed_results row per seed, one failures row per failing seed (kind
  * from rep_seed_failure_kind, detail = the seed's reason, its
- * rep_replay_command line) and the non-empty buckets of r->latency; all or
+ * rep_replay_command line), then one per worst seed in rank order (kind
+ * "worst", not a failure) and the non-empty buckets of r->latency; all or
  * nothing.  The run must exist and still be 'running'.  Returns 0, -EINVAL
  * (NULL, seeds missing, run not running) or -EIO.  O(nseeds + buckets)
  * row inserts.

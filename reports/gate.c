@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "reports/cmdline.h"
+#include "sim/verdict.h"
 
 const char *rep_verdict_name(rep_verdict v)
 {
@@ -87,11 +88,15 @@ int rep_gate_compare(const rep_sweep *now, size_t nnow, const rep_sweep *base, s
         g->now_rate = r->delivery_rate;
         g->now_lo = r->rate_lo;
         g->now_hi = r->rate_hi;
-        g->expect_checked = r->ablated_fix == 0;
-        if (g->expect_checked)
-            rep_sweep_judge(a[i], &g->expect_pass, g->reason, sizeof g->reason);
-        else
-            g->expect_pass = 1;
+        /* The verdict record, as rep_sweeps_load judged it (sim/verdict.h). */
+        g->expect_checked = 1;
+        g->role = r->role;
+        g->matrix = r->matrix;
+        g->sweep_verdict = r->verdict;
+        snprintf(g->outcome, sizeof g->outcome, "%s", sim_sweep_outcome(r));
+        g->expect_pass = !r->fails_ci;
+        snprintf(g->reason, sizeof g->reason, "%s",
+                 r->role == SIM_ROLE_GATE || !r->note[0] ? r->reason : r->note);
         while (j < nbase && key_cmp(&b[j]->r, r) < 0)
             j++;
         if (j < nbase && key_cmp(&b[j]->r, r) == 0) {
@@ -113,7 +118,9 @@ int rep_gate_compare(const rep_sweep *now, size_t nnow, const rep_sweep *base, s
         } else {
             g->verdict = REP_VERDICT_NEW;
         }
-        g->fails = !g->expect_pass || g->verdict == REP_VERDICT_REGRESSION;
+        /* informational sweeps never fail on their rate */
+        g->fails =
+            !g->expect_pass || (g->verdict == REP_VERDICT_REGRESSION && g->role == SIM_ROLE_GATE);
     }
     for (size_t i = 0; i < nbase; i++) {
         if (used[i])
@@ -126,8 +133,11 @@ int rep_gate_compare(const rep_sweep *now, size_t nnow, const rep_sweep *base, s
         g->base_lo = q->rate_lo;
         g->base_hi = q->rate_hi;
         g->expect_pass = 1;
+        g->role = q->role;
+        g->matrix = q->matrix;
+        snprintf(g->outcome, sizeof g->outcome, "-");
         g->verdict = REP_VERDICT_MISSING;
-        g->fails = 1;
+        g->fails = q->role == SIM_ROLE_GATE; /* a gate sweep that vanished */
     }
     free(a);
     free(b);
@@ -210,11 +220,7 @@ static void print_table(const rep_gate_row *rows, size_t n)
             snprintf(r[5], 320, "%+.2f", fabs(g->delta) < 5e-5 ? 0.0 : 100 * g->delta);
         else
             snprintf(r[5], 320, "-");
-        snprintf(r[6], 320, "%s",
-                 !g->has_now          ? "-"
-                 : !g->expect_checked ? "n/a"
-                 : g->expect_pass     ? "pass"
-                                      : "FAIL");
+        snprintf(r[6], 320, "%s", !g->has_now ? "-" : g->outcome);
         snprintf(r[7], 320, "%s", rep_verdict_name(g->verdict));
     }
     for (size_t i = 0; i <= n; i++)
@@ -269,17 +275,20 @@ static void print_details(rep_store *s, const rep_gate_row *rows, size_t n, cons
             printf(" missing: in baseline %s, absent from this run\n", base_name);
             continue;
         }
-        if (g->verdict == REP_VERDICT_REGRESSION)
+        if (g->verdict == REP_VERDICT_REGRESSION && g->role == SIM_ROLE_GATE)
             printf(" regression: %.2f%% -> %.2f%% (%+.2f pp, tolerance exceeded, 95%% intervals "
                    "do not overlap)%s",
                    100 * g->base_rate, 100 * g->now_rate, 100 * g->delta,
                    g->expect_pass ? "" : ";");
         if (!g->expect_pass)
-            printf(" expectation: %s", g->reason);
+            printf(" %s: %s",
+                   g->role == SIM_ROLE_GATE ? sim_verdict_name(g->sweep_verdict) : "ablation",
+                   g->reason);
         printf("\n");
         rep_failure *f = NULL;
         size_t nf = 0, total = 0;
-        if (!g->expect_pass && rep_failures_load(s, g->now_id, 3, &f, &nf, &total) == 0) {
+        if (!g->expect_pass && g->role == SIM_ROLE_GATE &&
+            rep_failures_load(s, g->now_id, 3, &f, &nf, &total) == 0) {
             for (size_t k = 0; k < nf; k++)
                 printf("    %s   # %s\n", f[k].replay, f[k].detail);
             if (total > nf)

@@ -3,18 +3,18 @@
  * scenario's delivery rate fall against a baseline run?
  *
  * Sweeps are matched by (scenario, profile, policy, ablated_fix).  For each
- * sweep of the run: its own expectation (rep_sweep_judge: its counts, and
- * the verdict recorded with it; not judged for ablation sweeps, which
- * switch a fix off precisely to show its fault come back), then against
+ * sweep of the run: its verdict record (sim/verdict.h, as rep_sweeps_load
+ * judged it: a gate sweep fails unless it passes; an informational one
+ * never, except a fix the ablation matrix does not catch), then against
  * the baseline the delta of delivery rate, classified with the 95% Wilson
- * intervals:
+ * intervals (a regression fails only a gate sweep):
  *   regression  fell by more than the tolerance, intervals do not overlap
  *   noise       fell by more than the tolerance, intervals overlap (reported,
  *               does not fail)
  *   improved    rose by more than the tolerance
  *   ok          within the tolerance
  *   new         not in the baseline
- *   missing     in the baseline, absent now (fails)
+ *   missing     in the baseline, absent now (fails when it was a gate sweep)
  */
 #ifndef REP_GATE_H
 #define REP_GATE_H
@@ -50,11 +50,15 @@ typedef struct rep_gate_row {
     double base_rate, base_lo, base_hi; /* valid when has_base */
     double delta;                       /* now - base, when both */
     rep_verdict verdict;
-    int expect_checked; /* the expectation was judged (has_now, no fix ablated) */
-    int expect_pass;    /* 1 when it met its expectations (or was not judged) */
-    char reason[512];
-    int64_t now_id; /* scenario_results.id now, 0 if missing */
-    int fails;      /* this row fails the gate */
+    int expect_checked; /* the verdict record was read (has_now) */
+    int expect_pass;    /* 1 unless the sweep's verdict record fails CI (fails_ci) */
+    int role;           /* sim_role of the sweep (now, else the baseline's) */
+    int matrix;         /* a sweep of the ablation matrix */
+    int sweep_verdict;  /* sim_verdict of the sweep now */
+    char outcome[32];   /* sim_sweep_outcome now: PASS, FAIL, INCONCLUSIVE, caught, ... */
+    char reason[1024];  /* every miss (gate), or the matrix note */
+    int64_t now_id;     /* scenario_results.id now, 0 if missing */
+    int fails;          /* this row fails the gate */
 } rep_gate_row;
 
 /*

@@ -14,6 +14,7 @@
 #include "reports/fsutil.h"
 #include "reports/replay.h"
 #include "reports/text.h"
+#include "sim/verdict.h"
 
 /* A growing string for element text. */
 typedef struct sbuf {
@@ -87,8 +88,12 @@ static int text(xmlTextWriterPtr w, const char *s)
 
 static void counts_text(sbuf *b, const sim_sweep_result *r)
 {
-    sb_printf(b, "delivery_rate %.4f [%.4f, %.4f] over %" PRIu32 " seeds (%" PRIu32 " failed)",
-              r->delivery_rate, r->rate_lo, r->rate_hi, r->nseeds, r->failed_seeds);
+    sb_printf(b, "role %s, verdict %s (%s)\n", sim_role_name(r->role), sim_verdict_name(r->verdict),
+              sim_sweep_outcome(r));
+    sb_printf(b,
+              "delivery_rate %.4f [%.4f, %.4f] over %" PRIu32 " seeds (%" PRIu32 " failed, %" PRIu32
+              " worst)",
+              r->delivery_rate, r->rate_lo, r->rate_hi, r->nseeds, r->failed_seeds, r->worst_seeds);
     if (r->expect_rate >= 0)
         sb_printf(b, ", expected >= %.4g", r->expect_rate);
     sb_printf(b, "\n");
@@ -99,14 +104,43 @@ static void counts_text(sbuf *b, const sim_sweep_result *r)
               (double)r->p90 / 1e6, (double)r->p99 / 1e6, (double)r->pmax / 1e6);
 }
 
+/* The replay lines of r: failing seeds, then the worst, at most
+ * REP_JUNIT_REPLAYS, then "and N more".  A '#' comment never holds a
+ * newline, so a pasted block runs only the replay lines. */
+static void replays_text(sbuf *f, const sim_sweep_result *r)
+{
+    uint32_t idx[REP_JUNIT_REPLAYS];
+    size_t total = 0, k = r->seeds ? sim_sweep_replay_seeds(r, idx, REP_JUNIT_REPLAYS, &total) : 0;
+    char line[2048], why[300];
+    for (size_t i = 0; i < k; i++) {
+        const sim_seed_result *s = &r->seeds[idx[i]];
+        if (rep_replay_command(r, s->seed, line, sizeof line) != 0)
+            snprintf(line, sizeof line, "(replay line too long) seed %" PRIu64, s->seed);
+        if (s->pass)
+            snprintf(why, sizeof why, "worst seed #%d (not a failure)", s->worst);
+        else
+            snprintf(why, sizeof why, "%s", s->reason);
+        for (char *p = why; *p; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+        sb_printf(f, "%s   # %s\n", line, why);
+    }
+    if (total > k)
+        sb_printf(f,
+                  "# ... and %zu more (%" PRIu32 " failing, %" PRIu32
+                  " worst in all: sqlite3 ... SELECT replay FROM failures)\n",
+                  total - k, r->failed_seeds, r->worst_seeds);
+}
+
 static int testcase(xmlTextWriterPtr w, const sim_sweep_result *r)
 {
     char cls[64], name[sizeof r->scenario + sizeof r->policy + 16];
     snprintf(cls, sizeof cls, "ctxsim.%s", r->profile);
-    if (r->policy[0])
+    if (r->ablated_fix > 0)
+        snprintf(name, sizeof name, "%s F%d-off%s%s", r->scenario, r->ablated_fix,
+                 r->policy[0] ? " " : "", r->policy);
+    else if (r->policy[0])
         snprintf(name, sizeof name, "%s %s", r->scenario, r->policy);
-    else if (r->ablated_fix > 0)
-        snprintf(name, sizeof name, "%s F%d-off", r->scenario, r->ablated_fix);
     else
         snprintf(name, sizeof name, "%s", r->scenario);
     if (xmlTextWriterStartElement(w, BAD_CAST "testcase") < 0 || attr(w, "classname", cls) ||
@@ -115,24 +149,33 @@ static int testcase(xmlTextWriterPtr w, const sim_sweep_result *r)
     sbuf b = {0};
     counts_text(&b, r);
     int rc = 0;
-    if (!r->pass) {
+    if (r->fails_ci) {
+        /* gate: its reasons; a fix the matrix does not catch: the note */
+        const char *msg = r->role == SIM_ROLE_GATE ? r->reason : r->note;
+        char type[32];
+        snprintf(type, sizeof type, "%s",
+                 r->role == SIM_ROLE_GATE ? sim_verdict_name(r->verdict) : "not_caught");
         rc = xmlTextWriterStartElement(w, BAD_CAST "failure") < 0 ||
-             attr(w, "message", r->reason[0] ? r->reason : "expectation not met") ||
-             attr(w, "type", "expectation");
+             attr(w, "message", msg[0] ? msg : "expectation not met") || attr(w, "type", type);
         sbuf f = {0};
-        sb_printf(&f, "%s\n%s", r->reason, b.p ? b.p : "");
-        char line[2048];
-        for (uint32_t i = 0; r->seeds && i < r->nseeds; i++) {
-            const sim_seed_result *s = &r->seeds[i];
-            if (s->pass)
-                continue;
-            if (rep_replay_command(r, s->seed, line, sizeof line) != 0)
-                snprintf(line, sizeof line, "(replay line too long) seed %" PRIu64, s->seed);
-            sb_printf(&f, "%s   # %s\n", line, s->reason);
-        }
+        sb_printf(&f, "%s\n%s", msg, b.p ? b.p : "");
+        if (r->role == SIM_ROLE_GATE)
+            replays_text(&f, r);
         if (!rc)
             rc = f.oom || text(w, f.p ? f.p : "") || xmlTextWriterEndElement(w) < 0;
         free(f.p);
+    } else if (r->role != SIM_ROLE_GATE) {
+        /* informational: skipped, the numbers in the message */
+        sbuf m = {0};
+        sb_printf(&m, "informational, %s: delivery_rate %.4f [%.4f, %.4f] over %" PRIu32 " seeds",
+                  sim_sweep_outcome(r), r->delivery_rate, r->rate_lo, r->rate_hi, r->nseeds);
+        if (r->note[0])
+            sb_printf(&m, "; %s", r->note);
+        if (r->reason[0])
+            sb_printf(&m, "; missed: %s", r->reason);
+        rc = m.oom || xmlTextWriterStartElement(w, BAD_CAST "skipped") < 0 ||
+             attr(w, "message", m.p ? m.p : "") || xmlTextWriterEndElement(w) < 0;
+        free(m.p);
     }
     if (!rc)
         rc = xmlTextWriterStartElement(w, BAD_CAST "system-out") < 0 || b.oom ||
@@ -157,9 +200,11 @@ int rep_junit_write(const char *path, const sim_sweep_result *const *results, si
         snprintf(err, errlen, "%s: %s", path, strerror(-rc));
         return -1;
     }
-    size_t failures = 0;
-    for (size_t i = 0; i < n; i++)
-        failures += !results[i]->pass;
+    size_t failures = 0, skipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        failures += results[i]->fails_ci != 0;
+        skipped += !results[i]->fails_ci && results[i]->role != SIM_ROLE_GATE;
+    }
     /* Write to a temporary name and rename, so a reader never sees half a file. */
     size_t tl = strlen(path) + 8;
     char *tmp = malloc(tl);
@@ -174,14 +219,14 @@ int rep_junit_write(const char *path, const sim_sweep_result *const *results, si
         free(tmp);
         return -1;
     }
-    int bad = xmlTextWriterSetIndent(w, 1) < 0 ||
-              xmlTextWriterSetIndentString(w, BAD_CAST "  ") < 0 ||
-              xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 ||
-              xmlTextWriterStartElement(w, BAD_CAST "testsuites") < 0 || attr(w, "name", suite) ||
-              attr_u(w, "tests", n) || attr_u(w, "failures", failures) || attr_u(w, "errors", 0) ||
-              xmlTextWriterStartElement(w, BAD_CAST "testsuite") < 0 || attr(w, "name", suite) ||
-              attr_u(w, "tests", n) || attr_u(w, "failures", failures) || attr_u(w, "errors", 0) ||
-              attr_u(w, "skipped", 0);
+    int bad =
+        xmlTextWriterSetIndent(w, 1) < 0 || xmlTextWriterSetIndentString(w, BAD_CAST "  ") < 0 ||
+        xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 ||
+        xmlTextWriterStartElement(w, BAD_CAST "testsuites") < 0 || attr(w, "name", suite) ||
+        attr_u(w, "tests", n) || attr_u(w, "failures", failures) || attr_u(w, "errors", 0) ||
+        attr_u(w, "skipped", skipped) || xmlTextWriterStartElement(w, BAD_CAST "testsuite") < 0 ||
+        attr(w, "name", suite) || attr_u(w, "tests", n) || attr_u(w, "failures", failures) ||
+        attr_u(w, "errors", 0) || attr_u(w, "skipped", skipped);
     for (size_t i = 0; !bad && i < n; i++)
         bad = testcase(w, results[i]) != 0;
     if (!bad)

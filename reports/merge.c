@@ -13,6 +13,7 @@
 #include "reports/query.h"
 #include "reports/store.h"
 #include "reports/verdict.h"
+#include "sim/verdict.h"
 
 static int seed_cmp(const void *a, const void *b)
 {
@@ -83,15 +84,15 @@ int rep_merge_sweeps(const sim_sweep_result *const *parts, size_t n, sim_sweep_r
         }
         for (int c = 0; c < SIM_COUNT__N; c++)
             out->c[c] += s->c[c];
-        out->failed_seeds += !s->pass;
     }
     out->nseeds = (uint32_t)total;
-    rep_rate(out->c, &out->delivery_rate, &out->rate_lo, &out->rate_hi);
     out->p50 = sim_hist_quantile(&out->latency, 0.50);
     out->p90 = sim_hist_quantile(&out->latency, 0.90);
     out->p99 = sim_hist_quantile(&out->latency, 0.99);
     out->pmax = out->latency.max;
-    rep_sweep_evaluate(out, &out->pass, out->reason, sizeof out->reason);
+    out->role = p0->role;
+    out->matrix = p0->matrix;
+    sim_sweep_verdict(out); /* re-judges the seeds: failed and worst seeds */
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "reports/verdict.h"
+#include "sim/verdict.h"
 
 #define COL_NAME(id, name, doc) ", " #name
 
@@ -148,8 +149,8 @@ static int load_seeds(sqlite3 *db, int64_t id, sim_sweep_result *r)
 {
     static const char sql[] =
         "SELECT seed, trace_hash, steps, events, end_time_ns, pass, queue_peak, queue_mean, "
-        "reason" SIM_COUNTS(COL_NAME) " FROM seed_results "
-                                      "WHERE scenario_result_id = ? ORDER BY seed, id";
+        "reason, worst" SIM_COUNTS(COL_NAME) " FROM seed_results "
+                                             "WHERE scenario_result_id = ? ORDER BY seed, id";
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return -EIO;
@@ -180,8 +181,9 @@ static int load_seeds(sqlite3 *db, int64_t id, sim_sweep_result *r)
         x->queue_peak = (uint64_t)sqlite3_column_int64(st, 6);
         x->queue_mean = (uint64_t)sqlite3_column_int64(st, 7);
         col_text(st, 8, x->reason, sizeof x->reason);
+        x->worst = sqlite3_column_int(st, 9);
         for (int i = 0; i < SIM_COUNT__N; i++)
-            x->c[i] = (uint64_t)sqlite3_column_int64(st, 9 + i);
+            x->c[i] = (uint64_t)sqlite3_column_int64(st, 10 + i);
     }
     if (rc == SQLITE_DONE)
         rc = 0;
@@ -233,11 +235,44 @@ int rep_sweep_judge(const rep_sweep *w, int *pass, char *reason, size_t len)
 {
     if (!w || !pass || !reason || len == 0)
         return -EINVAL;
-    int ok = 0;
-    rep_sweep_evaluate(&w->r, &ok, reason, len);
-    if (ok && !w->stored_pass)
-        snprintf(reason, len, "%s", w->r.reason[0] ? w->r.reason : "recorded as failed");
-    *pass = ok && w->stored_pass;
+    *pass = w->r.pass;
+    snprintf(reason, len, "%s", w->r.reason);
+    return 0;
+}
+
+/* How bad a verdict is: pass < inconclusive < fail. */
+static int badness(int v)
+{
+    return v == SIM_VERDICT_FAIL ? 2 : v == SIM_VERDICT_INCONCLUSIVE ? 1 : 0;
+}
+
+/*
+ * Judges loaded sweeps by the one rule (sim_sweep_verdict on their
+ * counts), keeps the recorded verdict when it is worse (the simulator may
+ * have known more), then resolves the ablation matrix across the run.
+ */
+static int judge_loaded(rep_sweep *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        sim_sweep_result *r = &v[i].r;
+        char stored_reason[sizeof r->reason];
+        memcpy(stored_reason, r->reason, sizeof stored_reason);
+        sim_sweep_verdict(r);
+        if (badness(v[i].stored_verdict) > badness(r->verdict)) {
+            r->verdict = v[i].stored_verdict;
+            r->pass = 0;
+            snprintf(r->reason, sizeof r->reason, "%s",
+                     stored_reason[0] ? stored_reason : "recorded as failed");
+            sim_sweep_apply_role(r);
+        }
+    }
+    sim_sweep_result **p = calloc(n ? n : 1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        p[i] = &v[i].r;
+    sim_ablation_resolve(p, n);
+    free(p);
     return 0;
 }
 
@@ -249,9 +284,9 @@ int rep_sweeps_load(rep_store *s, int64_t run_id, unsigned flags, rep_sweep **ou
     *n = 0;
     static const char sql[] =
         "SELECT id, run_id, scenario, path, profile, policy, ablated_fix, seeds, expect_json, "
-        "p50_ns, p90_ns, p99_ns, max_ns, failed_seeds, pass, reason" SIM_COUNTS(
-            COL_NAME) " FROM scenario_results WHERE run_id = ? "
-                      "ORDER BY scenario, profile, policy, ablated_fix, id";
+        "p50_ns, p90_ns, p99_ns, max_ns, failed_seeds, pass, reason, role, verdict, matrix, "
+        "worst_seeds" SIM_COUNTS(COL_NAME) " FROM scenario_results WHERE run_id = ? "
+                                           "ORDER BY scenario, profile, policy, ablated_fix, id";
     sqlite3 *db = rep_store_db(s);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -293,9 +328,20 @@ int rep_sweeps_load(rep_store *s, int64_t run_id, unsigned flags, rep_sweep **ou
         w->stored_pass = sqlite3_column_int(st, 14);
         r->pass = w->stored_pass;
         col_text(st, 15, r->reason, sizeof r->reason);
+        char word[32];
+        col_text(st, 16, word, sizeof word);
+        r->role = sim_role_lookup(word) == SIM_ROLE_INFORMATIONAL ? SIM_ROLE_INFORMATIONAL
+                                                                  : SIM_ROLE_GATE;
+        col_text(st, 17, word, sizeof word);
+        w->stored_verdict = sim_verdict_lookup(word);
+        if (w->stored_verdict < 0)
+            w->stored_verdict = w->stored_pass ? SIM_VERDICT_PASS : SIM_VERDICT_FAIL;
+        if (!w->stored_pass && w->stored_verdict == SIM_VERDICT_PASS)
+            w->stored_verdict = SIM_VERDICT_FAIL; /* pass edited to 0 */
+        r->matrix = sqlite3_column_int(st, 18) != 0;
+        r->worst_seeds = (uint32_t)sqlite3_column_int64(st, 19);
         for (int i = 0; i < SIM_COUNT__N; i++)
-            r->c[i] = (uint64_t)sqlite3_column_int64(st, 16 + i);
-        rep_rate(r->c, &r->delivery_rate, &r->rate_lo, &r->rate_hi);
+            r->c[i] = (uint64_t)sqlite3_column_int64(st, 20 + i);
     }
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE)
@@ -308,6 +354,8 @@ int rep_sweeps_load(rep_store *s, int64_t run_id, unsigned flags, rep_sweep **ou
         if (rc == 0 && (flags & REP_LOAD_HIST))
             rc = load_hist(db, v[i].id, &v[i].r);
     }
+    if (rc == 0)
+        rc = judge_loaded(v, cnt);
     if (rc != 0) {
         rep_sweeps_free(v, cnt);
         return rc;
@@ -341,7 +389,8 @@ int rep_failures_load(rep_store *s, int64_t scenario_result_id, size_t max, rep_
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT seed, kind, detail, replay FROM failures WHERE "
-                           "scenario_result_id = ? ORDER BY seed, id LIMIT ?",
+                           "scenario_result_id = ? ORDER BY kind = 'worst', "
+                           "CASE WHEN kind = 'worst' THEN id ELSE seed END, id LIMIT ?",
                            -1, &st, NULL) != SQLITE_OK) {
         free(v);
         return -EIO;

@@ -63,6 +63,7 @@ typedef struct rep_sweep {
     int64_t id; /* scenario_results.id */
     int64_t run_id;
     int stored_pass;    /* the pass column as recorded */
+    int stored_verdict; /* the verdict column as recorded (sim_verdict) */
     sim_sweep_result r; /* r.seeds owned; NULL unless loaded */
 } rep_sweep;
 
@@ -72,7 +73,8 @@ typedef struct rep_sweep {
 /*
  * rep_sweeps_load reads every sweep of run_id, ordered by (scenario,
  * profile, policy, ablated_fix, id), into *out (owned: rep_sweeps_free),
- * *n entries; expectations come from expect_json.  Returns 0, -ENOMEM or
+ * *n entries; expectations come from expect_json; every sweep is judged
+ * (see rep_sweep_judge).  Returns 0, -ENOMEM or
  * -EIO.  Cost: one query per sweep for seeds/histogram when asked; O(rows
  * read), plus O(SIM_HIST_BUCKETS) per histogram row because each stored
  * bucket is located with rep_hist_bucket_of (a few us per row).
@@ -83,10 +85,12 @@ int rep_sweeps_load(rep_store *s, int64_t run_id, unsigned flags, rep_sweep **ou
 void rep_sweeps_free(rep_sweep *v, size_t n);
 
 /*
- * rep_sweep_judge decides whether a stored sweep met its expectations:
- * rep_sweep_evaluate on its counts AND the verdict recorded with it (the
- * simulator may know more).  *pass is 1 or 0; reason[len] says why not.
- * Returns 0 or -EINVAL.
+ * rep_sweep_judge returns the verdict of a loaded sweep: *pass = r.pass,
+ * reason[len] = r.reason.  rep_sweeps_load has judged it by the one rule
+ * (sim_sweep_verdict on its counts; the recorded verdict when that is
+ * worse: the simulator may have known more) and resolved the ablation
+ * matrix of the run (sim_ablation_resolve), so r.verdict, r.fails_ci and
+ * r.note are set too.  Returns 0 or -EINVAL.
  */
 int rep_sweep_judge(const rep_sweep *w, int *pass, char *reason, size_t len);
 
@@ -100,8 +104,9 @@ typedef struct rep_failure {
 
 /*
  * rep_failures_load reads up to `max` failures of sweep scenario_result_id,
- * by seed, into *out (malloc'd, caller frees), *n entries; *total is the
- * count of all its failures (may exceed max).  Returns 0, -ENOMEM, -EIO.
+ * failing seeds by seed, then the worst seeds (kind "worst") by rank, into *out (malloc'd, caller
+ * frees), *n entries; *total is the count of all its failures (may exceed max).  Returns 0,
+ * -ENOMEM, -EIO.
  */
 int rep_failures_load(rep_store *s, int64_t scenario_result_id, size_t max, rep_failure **out,
                       size_t *n, size_t *total);

@@ -21,6 +21,30 @@ static int append(char *buf, size_t len, size_t *o, const char *str)
     return 0;
 }
 
+/* The program the lines name: "ctxsim", or argv[0] shell-quoted. */
+static char program[1100] = "ctxsim";
+
+int rep_replay_set_program(const char *argv0)
+{
+    if (!argv0 || !strchr(argv0, '/')) {
+        snprintf(program, sizeof program, "ctxsim");
+        return 0;
+    }
+    char q[sizeof program];
+    int rc = rep_shell_quote(argv0, q, sizeof q);
+    if (rc != 0) {
+        snprintf(program, sizeof program, "ctxsim");
+        return rc;
+    }
+    memcpy(program, q, sizeof program);
+    return 0;
+}
+
+const char *rep_replay_program(void)
+{
+    return program;
+}
+
 int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size_t len)
 {
     if (!r || !buf || len == 0)
@@ -31,7 +55,9 @@ int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size
     buf[0] = '\0';
     int rc = rep_shell_quote(r->path[0] ? r->path : r->scenario, q, sizeof q);
     if (rc == 0)
-        rc = append(buf, len, &o, "ctxsim replay ");
+        rc = append(buf, len, &o, program);
+    if (rc == 0)
+        rc = append(buf, len, &o, " replay ");
     if (rc == 0)
         rc = append(buf, len, &o, q);
     snprintf(num, sizeof num, " --seed %" PRIu64, seed);
@@ -43,6 +69,10 @@ int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size
         rc = rep_shell_quote(r->profile, q, sizeof q);
     if (rc == 0)
         rc = append(buf, len, &o, q);
+    if (rc == 0 && r->ablated_fix > 0) {
+        snprintf(num, sizeof num, " --ablate %d", r->ablated_fix);
+        rc = append(buf, len, &o, num);
+    }
     /* One --policy per comma-separated item. */
     const char *p = r->policy;
     while (rc == 0 && *p) {

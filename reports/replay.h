@@ -11,15 +11,29 @@
 #include "sim/result.h"
 
 /*
+ * rep_replay_set_program sets the program every replay line names: argv0
+ * shell-quoted when it contains a '/' (the binary as it was invoked, e.g.
+ * build/cc-O2/ctxsim), else "ctxsim" (an installed one, found in PATH;
+ * also for NULL).  Process-wide; call it once from main.  Returns 0, or
+ * -ENOSPC (argv0 too long: "ctxsim" is used).
+ */
+int rep_replay_set_program(const char *argv0);
+
+/* rep_replay_program returns the program the lines name (never NULL). */
+const char *rep_replay_program(void);
+
+/*
  * rep_replay_command writes into buf[len]
- *   ctxsim replay <path> --seed <seed> --profile <profile>[ --policy k=v]...
- * with one --policy per comma-separated k=v of r->policy (empty items are
- * skipped).  r->ablated_fix is not printed: an ablation sweep must carry
- * the knob it switched off in r->policy for its line to reproduce it.
- * " --explore" ends the line of a sweep run with reordered simultaneous
- * events (r->explore).
+ *   PROGRAM replay <path> --seed <seed> --profile <profile>[ --ablate N]
+ *       [ --policy k=v]...[ --explore]
+ * PROGRAM as set by rep_replay_set_program ("ctxsim" by default); --ablate
+ * when r->ablated_fix > 0; one --policy per comma-separated k=v of
+ * r->policy (empty items are skipped: the overrides on top of the profile
+ * and the ablation); " --explore" for a sweep run with reordered
+ * simultaneous events (r->explore).
  * The path and every k=v are shell-quoted when they hold characters a
- * shell would interpret, so the line can be pasted as is.
+ * shell would interpret, so the line can be pasted as is and reproduces
+ * the seed (same trace hash, same verdict).
  * Returns 0, -EINVAL (NULL argument), or -ENOSPC when buf is too small
  * (buf then holds ""). O(strlen(path) + strlen(policy)).
  */

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "reports/cmdline.h"
 #include "reports/fsutil.h"
 #include "reports/text.h"
+#include "reports/replay.h"
+#include "sim/verdict.h"
 
 #define FAILURES_SHOWN 10 /* replay lines per sweep in the report */
 
@@ -178,6 +181,10 @@ static void figure(const out2 *o, const rep_chart *c)
 
 static void rate_text(char *buf, size_t len, const sim_sweep_result *r)
 {
+    if (r->c[SIM_COUNT_EXPECTED] == 0) {
+        snprintf(buf, len, "n/a (no expected event)");
+        return;
+    }
     snprintf(buf, len, "%.2f [%.2f, %.2f]", 100 * r->delivery_rate, 100 * r->rate_lo,
              100 * r->rate_hi);
 }
@@ -247,34 +254,32 @@ static void section_run(const out2 *o, const rep_model *m)
 static void section_results(const out2 *o, const rep_model *m)
 {
     heading(o, 2, "results", "Results of every sweep");
-    size_t failing = 0;
+    size_t failing = 0, info = 0;
     for (size_t i = 0; i < m->nsw; i++) {
-        int pass = 0;
-        char why[512];
-        rep_sweep_judge(&m->sw[i], &pass, why, sizeof why);
-        failing += !pass && m->sw[i].r.ablated_fix == 0;
+        failing += m->sw[i].r.fails_ci != 0;
+        info += m->sw[i].r.role != SIM_ROLE_GATE;
     }
-    char text[400];
+    char text[600];
     snprintf(text, sizeof text,
-             "%zu sweeps, %zu failing their scenario's expectations (ablation sweeps, with one "
-             "fix switched off, are expected to miss them and are not counted). Rates in %%, "
+             "%zu sweeps, %zu failing CI. Every sweep has one verdict (pass, fail, or "
+             "inconclusive: no expected event) and a role: gate (what was asked for) or "
+             "informational (%zu here: legacy beside fixed, the ablation matrix), which never "
+             "fails CI except a fix that no sweep of the ablation matrix catches. Rates in %%, "
              "with the 95%% Wilson interval; latency in ms.",
-             m->nsw, failing);
+             m->nsw, failing, info);
     para(o, text);
     static const char *const cols[] = {
         "scenario",    "profile",          "policy",          "fix off",
         "seeds",       "expected",         "delivered",       "late",
         "lost",        "misrouted",        "duplicated",      "out of order",
         "silent loss", "stuck / stranded", "rate % [95% CI]", "gate %",
-        "p50 ms",      "p99 ms",           "failed seeds",    "verdict"};
-    table_head(o, cols, 20, "llllnnnnnnnnnnnnnnnl");
+        "p50 ms",      "p99 ms",           "failed seeds",    "role",
+        "verdict"};
+    table_head(o, cols, 21, "llllnnnnnnnnnnnnnnnll");
     char b[256];
     for (size_t i = 0; i < m->nsw; i++) {
         const sim_sweep_result *r = &m->sw[i].r;
         const uint64_t *c = r->c;
-        int pass = 0;
-        char why[512];
-        rep_sweep_judge(&m->sw[i], &pass, why, sizeof why);
         row_begin(o);
         cell(o, 0, NULL, r->scenario);
         cell(o, 0, NULL, r->profile);
@@ -304,12 +309,19 @@ static void section_results(const out2 *o, const rep_model *m)
         ms_text(b, sizeof b, r->p99);
         cell(o, 1, NULL, b);
         cellf(o, 1, NULL, "%" PRIu32, r->failed_seeds);
-        if (pass)
-            cell(o, 0, "pass", "pass");
-        else if (r->ablated_fix > 0)
-            cellf(o, 0, NULL, "fix off, misses expect: %s", why);
+        cell(o, 0, NULL, sim_role_name(r->role));
+        /* The verdict record as the table, JSON and JUnit show it. */
+        const char *cls = r->fails_ci                              ? "fail"
+                          : r->verdict == SIM_VERDICT_INCONCLUSIVE ? "inconclusive"
+                          : r->role != SIM_ROLE_GATE               ? NULL
+                                                                   : "pass";
+        if (r->role == SIM_ROLE_GATE && r->reason[0])
+            cellf(o, 0, cls, "%s: %s", sim_sweep_outcome(r), r->reason);
+        else if (r->role == SIM_ROLE_GATE)
+            cell(o, 0, cls, sim_sweep_outcome(r));
         else
-            cellf(o, 0, "fail", "FAIL: %s", why);
+            cellf(o, 0, cls, "%s: %s%s%s", sim_sweep_outcome(r), r->note,
+                  r->reason[0] ? "; missed: " : "", r->reason);
         row_end(o);
     }
     table_end(o);
@@ -523,68 +535,107 @@ static void section_ablation(const out2 *o, const rep_model *m, const rep_chart 
     table_end(o);
 }
 
+/* One listed seed: its replay line and why it is listed. */
+typedef struct listed {
+    char replay[1400];
+    char why[400];
+} listed;
+
+/* The longest run of backticks in s. */
+static size_t backtick_run(const char *s)
+{
+    size_t best = 0, cur = 0;
+    for (; *s; s++) {
+        cur = *s == '`' ? cur + 1 : 0;
+        if (cur > best)
+            best = cur;
+    }
+    return best;
+}
+
 static void section_failures(const out2 *o, rep_store *s, const rep_model *m)
 {
-    heading(o, 2, "failures", "Failing seeds");
+    heading(o, 2, "failures", "Failing and worst seeds");
     int any = 0;
-    size_t ablated = 0;
+    size_t info = 0;
+    listed *l = calloc(FAILURES_SHOWN, sizeof *l);
+    if (!l)
+        return;
     for (size_t i = 0; i < m->nsw; i++) {
         const rep_sweep *w = &m->sw[i];
+        if (w->r.role != SIM_ROLE_GATE) {
+            info += w->r.failed_seeds > 0;
+            continue; /* informational: in the failures table */
+        }
         rep_failure *f = NULL;
-        size_t n = 0, total = 0;
-        if (w->r.ablated_fix > 0) {
-            ablated += w->r.failed_seeds > 0;
-            continue; /* failing there is the point of the sweep */
+        size_t n = 0, total = 0, nworst = 0, wtotal = 0;
+        if (rep_failures_load(s, w->id, FAILURES_SHOWN, &f, &n, &total) != 0)
+            n = total = 0;
+        for (size_t k = 0; k < n; k++) {
+            snprintf(l[k].replay, sizeof l[k].replay, "%s", f[k].replay);
+            if (strncmp(f[k].detail, f[k].kind, strlen(f[k].kind)) == 0)
+                snprintf(l[k].why, sizeof l[k].why, "%s", f[k].detail);
+            else
+                snprintf(l[k].why, sizeof l[k].why, "%s: %s", f[k].kind, f[k].detail);
         }
-        if (rep_failures_load(s, w->id, FAILURES_SHOWN, &f, &n, &total) != 0 || n == 0) {
-            free(f);
+        free(f);
+        wtotal = w->r.worst_seeds;
+        total = total > wtotal ? total - wtotal : 0;
+        (void)nworst;
+        size_t shown = n;
+        if (shown == 0)
             continue;
-        }
         if (!any++) {
-            para(o, "Each line reproduces one failing seed. sqlite3: SELECT replay FROM failures "
-                    "lists them all.");
+            para(o, "Each line reproduces one seed of a gate sweep: failing seeds first, then "
+                    "the worst (lowest delivery rate; not failures: the rate is judged per "
+                    "sweep). sqlite3: SELECT replay FROM failures lists every failing seed.");
         }
         char t[400];
-        snprintf(t, sizeof t, "%s / %s%s%s: %zu failing seeds%s", w->r.scenario, w->r.profile,
-                 w->r.policy[0] ? " / " : "", w->r.policy, total,
-                 total > n ? " (first ones shown)" : "");
+        snprintf(t, sizeof t, "%s / %s%s%s: %zu failing, %zu worst seeds%s", w->r.scenario,
+                 w->r.profile, w->r.policy[0] ? " / " : "", w->r.policy, total, wtotal,
+                 total + wtotal > shown ? " (first ones shown)" : "");
         hf(o, "<h3>");
         h(o, t);
         hf(o, "</h3>\n<pre>");
         mf(o, "\n**");
         md(o, t);
-        mf(o, "**\n\n```\n");
-        for (size_t k = 0; k < n; k++) {
-            /* "# detail", with the kind first when the detail does not say it */
-            char why[400];
-            if (strncmp(f[k].detail, f[k].kind, strlen(f[k].kind)) == 0)
-                snprintf(why, sizeof why, "%s", f[k].detail);
-            else
-                snprintf(why, sizeof why, "%s: %s", f[k].kind, f[k].detail);
-            h(o, f[k].replay);
+        mf(o, "**\n\n");
+        /* A fence longer than any run of backticks inside: the lines are
+         * copied verbatim, so a pasted line is the command itself. */
+        size_t fence = 3;
+        for (size_t k = 0; k < shown; k++) {
+            size_t r = backtick_run(l[k].replay);
+            if (r + 1 > fence)
+                fence = r + 1;
+        }
+        for (size_t k = 0; k < fence; k++)
+            mf(o, "`");
+        mf(o, "sh\n");
+        for (size_t k = 0; k < shown; k++) {
+            /* the comment stays on its line: no newline, no backtick fence */
+            for (char *p = l[k].why; *p; p++)
+                if (*p == '\n' || *p == '\r' || *p == '`')
+                    *p = ' ';
+            h(o, l[k].replay);
             hf(o, "   # ");
-            h(o, why);
+            h(o, l[k].why);
             hf(o, "\n");
-            /* in a fenced block only a line of backticks could end it */
-            char line[1500];
-            snprintf(line, sizeof line, "%s   # %s", f[k].replay, why);
-            for (char *p = line; *p; p++)
-                if (*p == '`' || *p == '\n')
-                    *p = '\'';
-            mf(o, "%s\n", line);
+            mf(o, "%s   # %s\n", l[k].replay, l[k].why);
         }
         hf(o, "</pre>\n");
-        mf(o, "```\n");
-        free(f);
+        for (size_t k = 0; k < fence; k++)
+            mf(o, "`");
+        mf(o, "\n");
     }
+    free(l);
     if (!any)
-        para(o, "No seed failed.");
-    if (ablated) {
+        para(o, "No seed of a gate sweep failed or fell below its scenario's rate.");
+    if (info) {
         char t[200];
         snprintf(t, sizeof t,
-                 "Not listed: the failing seeds of %zu ablation sweeps (one fix switched off); "
+                 "Not listed: the failing seeds of %zu informational sweeps (legacy, ablation); "
                  "they are in the failures table.",
-                 ablated);
+                 info);
         para(o, t);
     }
 }
@@ -619,6 +670,7 @@ int rep_report_write(rep_store *s, const rep_model *m, const rep_chart *charts, 
            ".l { text-align: left; }\n"
            ".fail { color: #b00; font-weight: bold; }\n"
            ".pass { color: #070; }\n"
+           ".inconclusive { color: #a60; font-weight: bold; }\n"
            ".warn { background: #fee; border: 1px solid #b00; padding: .5em; }\n"
            "figure { margin: 1em 0; }\n"
            "img { max-width: 100%%; border: 1px solid #eee; }\n"

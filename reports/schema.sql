@@ -2,7 +2,9 @@
 --
 -- Documentation only: the schema is created and migrated by reports/store.c
 -- (PRAGMA user_version; v1 = the tables, v2 = runs.host/runs.pid and the
--- indexes, v3 = seed_results.queue_peak/queue_mean), with the count columns generated from SIM_COUNTS in
+-- indexes, v3 = seed_results.queue_peak/queue_mean, v4 = the verdict record:
+-- scenario_results.role/verdict/matrix/worst_seeds, seed_results.worst),
+-- with the count columns generated from SIM_COUNTS in
 -- sim/result.h.  `sqlite3 out/results.db .schema` shows the same, comments
 -- included.  tests/test_store.c checks every column is listed here.
 --
@@ -18,6 +20,9 @@
 --          round(100.0 * delivery_rate, 2) AS rate_pct, pass
 --     FROM scenario_results WHERE run_id = (SELECT max(id) FROM runs)
 --    ORDER BY scenario, profile;
+--   -- what failed CI in the latest run: gate sweeps that did not pass
+--   SELECT scenario, profile, policy, ablated_fix, verdict, reason FROM scenario_results
+--    WHERE run_id = (SELECT max(id) FROM runs) AND role = 'gate' AND verdict <> 'pass';
 --   -- the replay lines of every failing seed of run 3
 --   SELECT f.replay, f.kind, f.detail FROM failures f
 --     JOIN scenario_results r ON r.id = f.scenario_result_id WHERE r.run_id = 3;
@@ -82,8 +87,16 @@ CREATE TABLE scenario_results ( -- one sweep: scenario x profile x policy over s
   p99_ns INTEGER NOT NULL,
   max_ns INTEGER NOT NULL,
   failed_seeds INTEGER NOT NULL,
-  pass INTEGER NOT NULL,           -- 1: met its expectations
-  reason TEXT NOT NULL DEFAULT ''  -- why not
+  pass INTEGER NOT NULL,           -- 1: verdict = 'pass'
+  reason TEXT NOT NULL DEFAULT '', -- every expectation missed, '; '-separated
+  role TEXT NOT NULL DEFAULT 'gate', -- (v4) gate: what was asked for, fails CI unless it
+                                   -- passes. informational: legacy beside fixed, the
+                                   -- --ablation matrix (never fails CI, except a fix the
+                                   -- whole matrix does not catch)
+  verdict TEXT NOT NULL DEFAULT 'pass', -- (v4) pass | fail | inconclusive (no expected event
+                                   -- and the scenario did not declare expect: {expected: 0})
+  matrix INTEGER NOT NULL DEFAULT 0, -- (v4) 1: a sweep of the --ablation matrix
+  worst_seeds INTEGER NOT NULL DEFAULT 0 -- (v4) passing seeds whose own rate is below expect_rate
 );
 CREATE TABLE seed_results (
   id INTEGER PRIMARY KEY,
@@ -117,16 +130,20 @@ CREATE TABLE seed_results (
   steps INTEGER NOT NULL,         -- trace steps
   events INTEGER NOT NULL DEFAULT 0, -- engine events processed
   end_time_ns INTEGER NOT NULL DEFAULT 0, -- virtual time of the last event
-  pass INTEGER NOT NULL,
-  reason TEXT NOT NULL DEFAULT '',
+  pass INTEGER NOT NULL,           -- 1: the per-seed rule holds: no count bounded at 0
+                                   -- (safety, silent loss, liveness), no livelock, no error.
+                                   -- A low rate alone is not a seed failure, see worst
+  reason TEXT NOT NULL DEFAULT '', -- every miss, '; '-separated
   queue_peak INTEGER NOT NULL DEFAULT 0, -- (v3) most events pending in the engine at once
-  queue_mean INTEGER NOT NULL DEFAULT 0  -- (v3) mean events pending, over the events processed
+  queue_mean INTEGER NOT NULL DEFAULT 0, -- (v3) mean events pending, over the events processed
+  worst INTEGER NOT NULL DEFAULT 0 -- (v4) 0, or its rank (1 = lowest rate) among the worst seeds
 );
-CREATE TABLE failures ( -- one row per failing seed
+CREATE TABLE failures ( -- one row per failing seed, then one per worst seed (kind 'worst')
   id INTEGER PRIMARY KEY,
   scenario_result_id INTEGER NOT NULL REFERENCES scenario_results(id) ON DELETE CASCADE,
   seed INTEGER NOT NULL,
-  kind TEXT NOT NULL,              -- the count broken, or delivery_rate
+  kind TEXT NOT NULL,              -- livelock, errors, the first count broken; or worst:
+                                   -- not a failure, a seed whose own rate is below the line
   detail TEXT NOT NULL,            -- the seed's reason
   replay TEXT NOT NULL             -- the ctxsim replay line
 );

@@ -15,6 +15,7 @@
 
 #include "reports/fsutil.h"
 #include "reports/verdict.h"
+#include "sim/verdict.h"
 
 struct rep_store {
     sqlite3 *db;
@@ -114,24 +115,42 @@ static const char *const migrations[] = {
     /* v3: the engine's queue depth per seed (0 in seeds recorded before). */
     ("ALTER TABLE seed_results ADD COLUMN queue_peak INTEGER NOT NULL DEFAULT 0;\n"
      "ALTER TABLE seed_results ADD COLUMN queue_mean INTEGER NOT NULL DEFAULT 0;\n"),
+
+    /* v4: the verdict record (sim/verdict.h): role and verdict of every
+     * sweep, the worst seeds.  Sweeps recorded before keep their pass
+     * column as verdict; ablation sweeps were informational (the matrix),
+     * legacy beside fixed in one run too. */
+    ("ALTER TABLE scenario_results ADD COLUMN role TEXT NOT NULL DEFAULT 'gate'\n"
+     "  CHECK (role IN ('gate', 'informational'));\n"
+     "ALTER TABLE scenario_results ADD COLUMN verdict TEXT NOT NULL DEFAULT 'pass'\n"
+     "  CHECK (verdict IN ('pass', 'fail', 'inconclusive'));\n"
+     "ALTER TABLE scenario_results ADD COLUMN matrix INTEGER NOT NULL DEFAULT 0;\n"
+     "ALTER TABLE scenario_results ADD COLUMN worst_seeds INTEGER NOT NULL DEFAULT 0;\n"
+     "ALTER TABLE seed_results ADD COLUMN worst INTEGER NOT NULL DEFAULT 0;\n"
+     "UPDATE scenario_results SET verdict = CASE WHEN pass THEN 'pass' ELSE 'fail' END;\n"
+     "UPDATE scenario_results SET role = 'informational', matrix = 1 WHERE ablated_fix > 0;\n"
+     "UPDATE scenario_results SET role = 'informational'\n"
+     "  WHERE profile = 'legacy' AND ablated_fix = 0 AND EXISTS (SELECT 1 FROM scenario_results f\n"
+     "    WHERE f.run_id = scenario_results.run_id AND f.scenario = scenario_results.scenario\n"
+     "      AND f.profile = 'fixed');\n"),
 };
 
 static const char sql_ins_sweep[] =
     "INSERT INTO scenario_results (run_id, scenario, path, profile, policy, ablated_fix, seeds, "
     SIM_COUNTS(COL_NAME)
     "delivery_rate, rate_lo, rate_hi, expect_rate, expect_json, p50_ns, p90_ns, p99_ns, max_ns, "
-    "failed_seeds, pass, reason) "
+    "failed_seeds, pass, reason, role, verdict, matrix, worst_seeds) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, "
     SIM_COUNTS(COL_Q)
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static const char sql_ins_seed[] =
     "INSERT INTO seed_results (scenario_result_id, seed, "
     SIM_COUNTS(COL_NAME)
-    "trace_hash, steps, events, end_time_ns, pass, reason, queue_peak, queue_mean) "
+    "trace_hash, steps, events, end_time_ns, pass, reason, queue_peak, queue_mean, worst) "
     "VALUES (?, ?, "
     SIM_COUNTS(COL_Q)
-    "?, ?, ?, ?, ?, ?, ?, ?)";
+    "?, ?, ?, ?, ?, ?, ?, ?, ?)";
 /* clang-format on */
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == REP_SCHEMA_VERSION,
@@ -472,6 +491,10 @@ static int insert_sweep(rep_store *s, int64_t run_id, const sim_sweep_result *r)
     sqlite3_bind_int64(st, p++, r->failed_seeds);
     sqlite3_bind_int(st, p++, r->pass ? 1 : 0);
     sqlite3_bind_text(st, p++, r->reason, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, p++, sim_role_name(r->role), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, p++, sim_verdict_name(r->verdict), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, p++, r->matrix ? 1 : 0);
+    sqlite3_bind_int64(st, p++, r->worst_seeds);
     free(expect);
     if (step_reset(st) != 0)
         return db_fail(s, "recording a sweep");
@@ -496,6 +519,7 @@ static int insert_sweep(rep_store *s, int64_t run_id, const sim_sweep_result *r)
         sqlite3_bind_text(st, p++, x->reason, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, p++, (sqlite3_int64)x->queue_peak);
         sqlite3_bind_int64(st, p++, (sqlite3_int64)x->queue_mean);
+        sqlite3_bind_int(st, p++, x->worst);
         if (step_reset(st) != 0)
             return db_fail(s, "recording a seed");
         if (x->pass)
@@ -511,6 +535,33 @@ static int insert_sweep(rep_store *s, int64_t run_id, const sim_sweep_result *r)
         if (step_reset(st) != 0)
             return db_fail(s, "recording a failure");
     }
+    /* The worst seeds, in rank order (rep_failures_load lists them after
+     * the failing ones): their replay lines, kind 'worst'. */
+    uint32_t *idx = calloc(r->nseeds ? r->nseeds : 1, sizeof *idx);
+    size_t nlist = idx ? sim_sweep_replay_seeds(r, idx, r->nseeds, NULL) : 0;
+    for (size_t k = 0; k < nlist; k++) {
+        const sim_seed_result *x = &r->seeds[idx[k]];
+        if (!x->pass)
+            continue;
+        char why[160];
+        uint64_t e = x->c[SIM_COUNT_EXPECTED], d = x->c[SIM_COUNT_DELIVERED];
+        snprintf(why, sizeof why,
+                 "worst seed #%d: delivery_rate %.4f (%" PRIu64 "/%" PRIu64 "), not a failure",
+                 x->worst, e ? (double)d / (double)e : 1.0, d, e);
+        if (rep_replay_command(r, x->seed, replay, sizeof replay) != 0)
+            snprintf(replay, sizeof replay, "(replay line too long)");
+        st = s->ins_fail;
+        sqlite3_bind_int64(st, 1, sr);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)x->seed);
+        sqlite3_bind_text(st, 3, "worst", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, why, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, replay, -1, SQLITE_TRANSIENT);
+        if (step_reset(st) != 0) {
+            free(idx);
+            return db_fail(s, "recording a worst seed");
+        }
+    }
+    free(idx);
     for (int i = 0; i < SIM_HIST_BUCKETS; i++) {
         if (!r->latency.b[i])
             continue;

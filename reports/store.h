@@ -30,7 +30,7 @@
 struct sqlite3;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define REP_SCHEMA_VERSION 3
+#define REP_SCHEMA_VERSION 4
 
 typedef struct rep_store rep_store;
 
@@ -90,10 +90,12 @@ int rep_run_begin(rep_store *s, const rep_run_meta *m, int64_t *run_id);
 
 /*
  * rep_run_add_sweep records one sweep in ONE transaction: its
- * scenario_results row (with r->expect_rate/expect_max as expect_json),
+ * scenario_results row (with r->expect_rate/expect_max as expect_json, and
+ * the verdict record: role, verdict, matrix, worst_seeds),
  * one seed_results row per seed, one failures row per failing seed (kind
  * from rep_seed_failure_kind, detail = the seed's reason, its
- * rep_replay_command line) and the non-empty buckets of r->latency; all or
+ * rep_replay_command line), then one per worst seed in rank order (kind
+ * "worst", not a failure) and the non-empty buckets of r->latency; all or
  * nothing.  The run must exist and still be 'running'.  Returns 0, -EINVAL
  * (NULL, seeds missing, run not running) or -EIO.  O(nseeds + buckets)
  * row inserts.

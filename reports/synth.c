@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "reports/verdict.h"
+#include "sim/verdict.h"
 
 static uint64_t splitmix(uint64_t *x)
 {
@@ -55,6 +56,8 @@ static void expectations(const rep_synth_spec *sp, double *rate, int64_t max[SIM
     max[SIM_COUNT_MISROUTED] = 0;
     max[SIM_COUNT_DUPLICATED] = 0;
     max[SIM_COUNT_SILENT_LOSS] = 0;
+    if (sp->expect_none)
+        max[SIM_COUNT_EXPECTED] = 0;
 }
 
 int rep_synth_seed(const rep_synth_spec *sp, uint64_t seed, sim_seed_result *out)
@@ -119,25 +122,11 @@ int rep_synth_seed(const rep_synth_spec *sp, uint64_t seed, sim_seed_result *out
     out->end_time = 1000000000ull * (5 + (uint64_t)(unif(&x) * 20));
     out->queue_peak = 8 + out->trace_hash % (4ull * n + 1);
     out->queue_mean = 1 + out->queue_peak / 3;
-    /* The seed's verdict by the sweep's expectations. */
-    sim_sweep_result *tmp = calloc(1, sizeof *tmp);
-    if (!tmp)
-        return -ENOMEM;
-    expectations(sp, &tmp->expect_rate, tmp->expect_max);
-    const char *kind = rep_seed_failure_kind(tmp, out);
-    free(tmp);
-    out->pass = strcmp(kind, "other") == 0;
-    if (!out->pass) {
-        if (strcmp(kind, "delivery_rate") == 0)
-            snprintf(out->reason, sizeof out->reason,
-                     "delivery_rate %.4f < %.4g (%" PRIu64 "/%" PRIu64 ")",
-                     (double)c[SIM_COUNT_DELIVERED] /
-                         (double)(c[SIM_COUNT_EXPECTED] ? c[SIM_COUNT_EXPECTED] : 1),
-                     sp->expect_rate, c[SIM_COUNT_DELIVERED], c[SIM_COUNT_EXPECTED]);
-        else
-            snprintf(out->reason, sizeof out->reason, "%s %" PRIu64 " > 0", kind,
-                     c[sim_count_lookup(kind)]);
-    }
+    /* The seed's verdict by the sweep's expectations (the one rule). */
+    double rate;
+    int64_t max[SIM_COUNT__N];
+    expectations(sp, &rate, max);
+    sim_seed_verdict(max, out);
     return 0;
 }
 
@@ -147,19 +136,17 @@ int rep_synth_totals(sim_sweep_result *r)
         return -EINVAL;
     memset(r->c, 0, sizeof r->c);
     memset(&r->latency, 0, sizeof r->latency);
-    r->failed_seeds = 0;
     for (uint32_t i = 0; i < r->nseeds; i++) {
         for (int k = 0; k < SIM_COUNT__N; k++)
             r->c[k] += r->seeds[i].c[k];
         sim_hist_merge(&r->latency, &r->seeds[i].latency);
-        r->failed_seeds += !r->seeds[i].pass;
     }
-    rep_rate(r->c, &r->delivery_rate, &r->rate_lo, &r->rate_hi);
     r->p50 = sim_hist_quantile(&r->latency, 0.50);
     r->p90 = sim_hist_quantile(&r->latency, 0.90);
     r->p99 = sim_hist_quantile(&r->latency, 0.99);
     r->pmax = r->latency.max;
-    return rep_sweep_evaluate(r, &r->pass, r->reason, sizeof r->reason);
+    sim_sweep_verdict(r);
+    return 0;
 }
 
 int rep_synth_sweep(const rep_synth_spec *sp, const uint64_t *seeds, uint32_t nseeds,
@@ -176,6 +163,8 @@ int rep_synth_sweep(const rep_synth_spec *sp, const uint64_t *seeds, uint32_t ns
     snprintf(out->profile, sizeof out->profile, "%s", sp->profile);
     snprintf(out->policy, sizeof out->policy, "%s", sp->policy ? sp->policy : "");
     out->ablated_fix = sp->ablated_fix;
+    out->role = sp->role;
+    out->matrix = sp->matrix;
     expectations(sp, &out->expect_rate, out->expect_max);
     out->seeds = calloc(nseeds ? nseeds : 1, sizeof *out->seeds);
     if (!out->seeds)

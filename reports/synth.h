@@ -28,6 +28,9 @@ typedef struct rep_synth_spec {
     double expect_rate;       /* the gate line, -1 for none */
     uint64_t latency_ns;      /* median delivery latency */
     uint64_t salt;            /* varies everything else */
+    int role;                 /* sim_role of the sweep (0: gate) */
+    int matrix;               /* 1: a sweep of the --ablation matrix */
+    int expect_none;          /* 1: declares expect: {expected: 0} */
 } rep_synth_spec;
 
 /*

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/verdict.h"
+
 int rep_expect_json(const sim_sweep_result *r, char **out)
 {
     if (!r || !out)
@@ -79,53 +81,20 @@ void rep_rate(const uint64_t c[SIM_COUNT__N], double *rate, double *lo, double *
     sim_wilson(k, n, lo, hi);
 }
 
-/* The maximum that applies to count i: liveness counts default to 0. */
-static int64_t limit_of(const int64_t max[SIM_COUNT__N], int i)
-{
-    if (max[i] < 0 && (i == SIM_COUNT_STUCK_PENDING || i == SIM_COUNT_STRANDED))
-        return 0;
-    return max[i];
-}
-
-/* Appends "; "-separated text to reason; silently truncates. */
-static void add_reason(char *reason, size_t len, const char *text)
-{
-    size_t o = strlen(reason);
-    if (o + 1 >= len)
-        return;
-    snprintf(reason + o, len - o, "%s%s", o ? "; " : "", text);
-}
-
 int rep_sweep_evaluate(const sim_sweep_result *r, int *pass, char *reason, size_t len)
 {
     if (!r || !pass || (!reason && len))
         return -EINVAL;
-    char tmp[160];
-    char dummy[1];
-    if (!reason) {
-        reason = dummy;
-        len = sizeof dummy;
-    }
-    reason[0] = '\0';
-    *pass = 1;
-    double rate, lo, hi;
-    rep_rate(r->c, &rate, &lo, &hi);
-    if (r->expect_rate >= 0 && rate < r->expect_rate) {
-        *pass = 0;
-        snprintf(tmp, sizeof tmp, "delivery_rate %.4f < %.4g (%" PRIu64 "/%" PRIu64 ")", rate,
-                 r->expect_rate, r->c[SIM_COUNT_DELIVERED], r->c[SIM_COUNT_EXPECTED]);
-        add_reason(reason, len, tmp);
-    }
-    for (int i = 0; i < SIM_COUNT__N; i++) {
-        int64_t lim = limit_of(r->expect_max, i);
-        if (lim >= 0 && r->c[i] > (uint64_t)lim) {
-            *pass = 0;
-            int live = i == SIM_COUNT_STUCK_PENDING || i == SIM_COUNT_STRANDED;
-            snprintf(tmp, sizeof tmp, "%s%s %" PRIu64 " > %" PRId64, live ? "liveness: " : "",
-                     sim_count_name(i), r->c[i], lim);
-            add_reason(reason, len, tmp);
-        }
-    }
+    sim_sweep_result *t = malloc(sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    *t = *r;
+    t->seeds = NULL; /* the sweep's counts only; the seeds keep their verdicts */
+    sim_sweep_verdict(t);
+    *pass = t->pass;
+    if (reason && len)
+        snprintf(reason, len, "%s", t->reason);
+    free(t);
     return 0;
 }
 
@@ -133,14 +102,5 @@ const char *rep_seed_failure_kind(const sim_sweep_result *r, const sim_seed_resu
 {
     if (!r || !s)
         return "other";
-    for (int i = 0; i < SIM_COUNT__N; i++) {
-        int64_t lim = limit_of(r->expect_max, i);
-        if (lim >= 0 && s->c[i] > (uint64_t)lim)
-            return sim_count_name(i);
-    }
-    double rate, lo, hi;
-    rep_rate(s->c, &rate, &lo, &hi);
-    if (r->expect_rate >= 0 && rate < r->expect_rate)
-        return "delivery_rate";
-    return "other";
+    return sim_seed_failure_kind(r->expect_max, s);
 }

@@ -3,12 +3,8 @@
  * simulator hands it over in sim_sweep_result) and the pass/fail rule,
  * so that stored, merged and doctored results are judged the same way.
  *
- * The rule: a sweep passes when
- *   - its delivery rate sum(delivered)/sum(expected) (1 when nothing was
- *     expected) is >= expect_rate (when expect_rate >= 0), and
- *   - every summed count is <= its maximum (when the maximum is >= 0), and
- *   - no liveness count (stuck_pending, stranded) is above 0, unless the
- *     scenario sets a higher maximum for it.
+ * The rule itself is sim/verdict.h (sim_sweep_verdict, sim_seed_verdict):
+ * the functions here only call it on stored or merged results.
  */
 #ifndef REP_VERDICT_H
 #define REP_VERDICT_H
@@ -41,20 +37,18 @@ int rep_expect_parse(const char *json, double *rate, int64_t max[SIM_COUNT__N]);
 void rep_rate(const uint64_t c[SIM_COUNT__N], double *rate, double *lo, double *hi);
 
 /*
- * rep_sweep_evaluate judges r->c against r->expect_rate and r->expect_max
- * with the rule above (r->delivery_rate and r->pass are not read: the rate
- * is recomputed from the counts).  *pass is 1 or 0; reason[len] lists every
- * expectation missed, "; "-separated, "" on pass (truncated to fit).
- * Returns 0 or -EINVAL.  O(SIM_COUNT__N).
+ * rep_sweep_evaluate judges r's counts against r->expect_rate and
+ * r->expect_max by sim_sweep_verdict (on a copy without seeds; r is not
+ * changed).  *pass is 1 when the verdict is pass (fail and inconclusive
+ * are 0); reason[len] lists every miss, "; "-separated, "" on pass
+ * (truncated to fit).  Returns 0, -EINVAL or -ENOMEM.  O(SIM_COUNT__N).
  */
 int rep_sweep_evaluate(const sim_sweep_result *r, int *pass, char *reason, size_t len);
 
 /*
- * rep_seed_failure_kind names what a failing seed broke, judging s->c by
- * the sweep's expectations: the first count (SIM_COUNTS order) above its
- * maximum or a liveness count above 0 ("misrouted", "stuck_pending", ...),
- * else "delivery_rate" when the seed's own rate is below expect_rate, else
- * "other".  The string is static.  O(SIM_COUNT__N).
+ * rep_seed_failure_kind names what a failing seed broke
+ * (sim_seed_failure_kind under r->expect_max): "livelock", "errors", the
+ * first count above its per-seed limit, else "other".  Static string.
  */
 const char *rep_seed_failure_kind(const sim_sweep_result *r, const sim_seed_result *s);
 

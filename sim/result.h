@@ -117,8 +117,9 @@ typedef struct sim_seed_result {
     uint64_t steps;      /* trace steps */
     uint64_t events;     /* engine events processed */
     uint64_t end_time;   /* virtual ns of the last event */
-    int pass;            /* met the scenario's expect (and liveness) */
-    char reason[256];    /* why it failed, "" if pass */
+    int pass;            /* the per-seed rule (sim/verdict.h) holds */
+    int worst;           /* 0, or its rank (1 = lowest rate) among the worst seeds */
+    char reason[256];    /* every miss, "; "-separated, "" if pass */
     sim_hist latency;    /* delivery latency (emit -> client receive) */
     uint64_t queue_peak; /* most events pending in the engine at once */
     uint64_t queue_mean; /* mean events pending, over the events processed */
@@ -140,8 +141,15 @@ typedef struct sim_sweep_result {
     uint64_t p50, p90, p99, pmax;     /* delivery latency ns */
     sim_hist latency;
     uint32_t failed_seeds;
-    int pass;
-    char reason[512];       /* first expectation missed, "" if pass */
+    uint32_t worst_seeds; /* passing seeds with their own rate below expect_rate */
+    /* The verdict record (sim/verdict.h): drives every output. */
+    int verdict;            /* sim_verdict: pass, fail, inconclusive */
+    int role;               /* sim_role: gate, informational */
+    int matrix;             /* 1: a sweep of the --ablation matrix (informational) */
+    int fails_ci;           /* 1: this sweep fails CI (exit 1, JUnit failure, gate) */
+    int pass;               /* verdict == pass */
+    char reason[1024];      /* every expectation missed, "; "-separated, "" if none */
+    char note[256];         /* what the verdict means for CI, "" for a plain gate sweep */
     sim_seed_result *seeds; /* nseeds entries (owned) */
     int explore;            /* simultaneous events reordered (replay needs --explore) */
 } sim_sweep_result;

@@ -1191,6 +1191,21 @@ static int count_boundable(int id)
            id != SIM_COUNT_MESSAGES && id != SIM_COUNT_RUNS && id != SIM_COUNT_NOTIFICATIONS;
 }
 
+void sim_expect_strict_default(sim_expect *e)
+{
+    static const int zero[] = {SIM_COUNT_MISROUTED,     SIM_COUNT_DUPLICATED,
+                               SIM_COUNT_OUT_OF_ORDER,  SIM_COUNT_STRAY,
+                               SIM_COUNT_SILENT_LOSS,   SIM_COUNT_STRANDED,
+                               SIM_COUNT_STUCK_PENDING, SIM_COUNT_REORDERED_MESSAGES};
+    for (int i = 0; i < SIM_COUNT__N; i++)
+        e->max[i] = -1;
+    e->has_rate = 1;
+    e->delivery_rate = SIM_STRICT_RATE;
+    for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
+        e->max[zero[i]] = 0;
+    e->is_default = 1;
+}
+
 static int parse_expect(lctx *c, const ynode *m)
 {
     sim_expect *e = &c->s->expect;
@@ -1209,6 +1224,22 @@ static int parse_expect(lctx *c, const ynode *m)
             return fail(c, k->line, k->col, "expected a key name in expect, got %s",
                         describe(k, b));
         id = strcmp(k->str, "delivery_rate") == 0 ? SIM_COUNT__N : sim_count_lookup(k->str);
+        if (id == SIM_COUNT_EXPECTED) {
+            /* `expected: 0` declares that the scenario expects no event: a
+             * sweep with none is then a pass, not inconclusive. */
+            if (seen[id])
+                return fail(c, k->line, k->col, "duplicate key '%s' in expect (first at line %d)",
+                            k->str, seen[id]->line);
+            seen[id] = k;
+            if (get_uint(c, v, "expect.expected", 0, INT64_MAX, &x))
+                return -1;
+            if (x != 0)
+                return fail(c, v->line, v->col,
+                            "'expect.expected' only takes 0 (the scenario expects no event); "
+                            "use delivery_rate for what must arrive");
+            e->max[id] = 0;
+            continue;
+        }
         if (id >= 0 && id < SIM_COUNT__N && !count_boundable(id))
             return fail(c, k->line, k->col,
                         "'%s' cannot be bounded in expect (use delivery_rate for what must "
@@ -1419,6 +1450,8 @@ static int parse_root(lctx *c, const ynode *root)
     for (size_t i = 0; i < sizeof top_required / sizeof top_required[0]; i++)
         if (!seen[top_required[i]])
             return missing(c, root, NULL, top_keys[top_required[i]]);
+    if (!seen[K_EXPECT])
+        sim_expect_strict_default(&c->s->expect);
     return 0;
 }
 

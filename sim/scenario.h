@@ -59,12 +59,27 @@ typedef struct sim_policy_override {
 #define SIM_MAX_AGENT_EVENTS 32
 #define SIM_NAME_MAX         64
 
-/* The scenario's gate.  A count limit of -1 means "not checked". */
+/* The scenario's gate.  A count limit of -1 means "not checked";
+ * max[SIM_COUNT_EXPECTED] == 0 is `expect: {expected: 0}`, the declaration
+ * that the scenario expects no event (a sweep without any is then a pass,
+ * not inconclusive). */
 typedef struct sim_expect {
     int has_rate;
     double delivery_rate;
     int64_t max[SIM_COUNT__N]; /* indexed by sim_count_id; -1 unchecked */
+    int is_default;            /* 1: no `expect:` block, the strict default applies */
 } sim_expect;
+
+/* The delivery rate of the strict default expect. */
+#define SIM_STRICT_RATE 0.99
+
+/*
+ * sim_expect_strict_default sets *e to the expect of a scenario without an
+ * `expect:` block: delivery_rate 0.99; misrouted, duplicated,
+ * out_of_order, stray, silent_loss, stranded, stuck_pending and
+ * reordered_messages 0 (is_default = 1).
+ */
+void sim_expect_strict_default(sim_expect *e);
 
 typedef struct sim_scenario {
     char *path; /* as given (owned) */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sim/trace.h"
+#include "sim/verdict.h"
 #include "sim/world.h"
 
 const char *sim_profile_name(int profile)
@@ -25,12 +26,12 @@ int sim_sweep_policy(const sim_scenario *sc, const sim_sweep_opts *o, cr_policy 
     int rc = sim_scenario_policy(sc, o->profile, &base);
     if (rc != 0)
         return rc;
-    *out = base;
     if (o->ablate_fix) {
-        rc = cr_policy_disable_fix(out, o->ablate_fix);
+        rc = cr_policy_disable_fix(&base, o->ablate_fix);
         if (rc != 0)
             return rc;
     }
+    *out = base;
     for (size_t i = 0; i < o->noverrides; i++) {
         rc = cr_policy_set(out, o->overrides[i].name, o->overrides[i].value);
         if (rc != 0)
@@ -57,46 +58,19 @@ int sim_sweep_policy(const sim_scenario *sc, const sim_sweep_opts *o, cr_policy 
 
 void sim_seed_judge(const sim_scenario *sc, sim_seed_result *res)
 {
-    const sim_expect *x = &sc->expect;
-    if (res->reason[0]) { /* a simulation error */
-        res->pass = 0;
-        return;
-    }
-    res->pass = 1;
-    const uint64_t *c = res->c;
-    if (c[SIM_COUNT_STUCK_PENDING]) {
-        snprintf(res->reason, sizeof(res->reason),
-                 "liveness: %" PRIu64 " connection(s) given a thread never became READY",
-                 c[SIM_COUNT_STUCK_PENDING]);
-        res->pass = 0;
-        return;
-    }
-    if (c[SIM_COUNT_STRANDED]) {
-        snprintf(res->reason, sizeof(res->reason),
-                 "liveness: %" PRIu64 " event(s) still buffered at the horizon",
-                 c[SIM_COUNT_STRANDED]);
-        res->pass = 0;
-        return;
-    }
-    if (x->has_rate && c[SIM_COUNT_EXPECTED]) {
-        double rate = (double)c[SIM_COUNT_DELIVERED] / (double)c[SIM_COUNT_EXPECTED];
-        if (rate < x->delivery_rate) {
-            snprintf(res->reason, sizeof(res->reason),
-                     "delivery_rate %.4f < %.4f (%" PRIu64 "/%" PRIu64 " delivered, %" PRIu64
-                     " lost, %" PRIu64 " silent)",
-                     rate, x->delivery_rate, c[SIM_COUNT_DELIVERED], c[SIM_COUNT_EXPECTED],
-                     c[SIM_COUNT_LOST], c[SIM_COUNT_SILENT_LOSS]);
-            res->pass = 0;
-            return;
-        }
-    }
-    for (int i = 0; i < SIM_COUNT__N; i++) {
-        if (x->max[i] >= 0 && c[i] > (uint64_t)x->max[i]) {
-            snprintf(res->reason, sizeof(res->reason), "%s %" PRIu64 " > %" PRId64,
-                     sim_count_name(i), c[i], x->max[i]);
-            res->pass = 0;
-            return;
-        }
+    sim_seed_normalize(res);
+    sim_seed_verdict(sc->expect.max, res);
+}
+
+void sim_seed_normalize(sim_seed_result *res)
+{
+    /* A world that only wrote a reason: "livelock: ..." or a setup or
+     * simulation error.  Either way the seed could not be judged. */
+    if (res->reason[0] && !res->c[SIM_COUNT_LIVELOCK] && !res->c[SIM_COUNT_ERRORS]) {
+        if (strncmp(res->reason, "livelock", 8) == 0)
+            res->c[SIM_COUNT_LIVELOCK] = 1;
+        else
+            res->c[SIM_COUNT_ERRORS] = 1;
     }
 }
 
@@ -105,18 +79,12 @@ void sim_sweep_judge(const sim_scenario *sc, sim_sweep_result *r)
     const sim_expect *x = &sc->expect;
     memset(r->c, 0, sizeof(r->c));
     memset(&r->latency, 0, sizeof(r->latency));
-    r->failed_seeds = 0;
     for (uint32_t i = 0; i < r->nseeds; i++) {
         const sim_seed_result *s = &r->seeds[i];
         for (int k = 0; k < SIM_COUNT__N; k++)
             r->c[k] += s->c[k];
         sim_hist_merge(&r->latency, &s->latency);
-        if (!s->pass)
-            r->failed_seeds++;
     }
-    uint64_t e = r->c[SIM_COUNT_EXPECTED], d = r->c[SIM_COUNT_DELIVERED];
-    r->delivery_rate = e ? (double)d / (double)e : 1.0;
-    sim_wilson(d, e, &r->rate_lo, &r->rate_hi);
     r->p50 = sim_hist_quantile(&r->latency, 0.50);
     r->p90 = sim_hist_quantile(&r->latency, 0.90);
     r->p99 = sim_hist_quantile(&r->latency, 0.99);
@@ -124,30 +92,7 @@ void sim_sweep_judge(const sim_scenario *sc, sim_sweep_result *r)
     r->expect_rate = x->has_rate ? x->delivery_rate : -1;
     for (int k = 0; k < SIM_COUNT__N; k++)
         r->expect_max[k] = x->max[k];
-    r->pass = 1;
-    r->reason[0] = '\0';
-    for (uint32_t i = 0; i < r->nseeds; i++)
-        if (strncmp(r->seeds[i].reason, "simulation error", 16) == 0 ||
-            strncmp(r->seeds[i].reason, "liveness", 8) == 0) {
-            snprintf(r->reason, sizeof(r->reason), "seed %" PRIu64 ": %s", r->seeds[i].seed,
-                     r->seeds[i].reason);
-            r->pass = 0;
-            return;
-        }
-    if (x->has_rate && r->delivery_rate < x->delivery_rate) {
-        snprintf(r->reason, sizeof(r->reason),
-                 "delivery_rate %.4f < %.4f (%" PRIu64 "/%" PRIu64 " delivered)", r->delivery_rate,
-                 x->delivery_rate, d, e);
-        r->pass = 0;
-        return;
-    }
-    for (int k = 0; k < SIM_COUNT__N; k++)
-        if (x->max[k] >= 0 && r->c[k] > (uint64_t)x->max[k]) {
-            snprintf(r->reason, sizeof(r->reason), "%s %" PRIu64 " > %" PRId64, sim_count_name(k),
-                     r->c[k], x->max[k]);
-            r->pass = 0;
-            return;
-        }
+    sim_sweep_verdict(r);
 }
 
 /* run_one runs and judges one seed. */
@@ -328,6 +273,8 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_res
              sim_profile_name(o->profile >= 0 ? o->profile : (int)sc->profile));
     out->ablated_fix = o->ablate_fix;
     out->explore = o->explore;
+    out->role = o->role;
+    out->matrix = o->matrix;
 
     uint32_t total = o->seeds ? o->seeds : sc->seeds;
     uint64_t *seeds = calloc(total ? total : 1, sizeof(uint64_t));

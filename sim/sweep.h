@@ -28,6 +28,8 @@ typedef struct sim_sweep_opts {
     int profile;        /* -1: the scenario's, else a cr_profile */
     int ablate_fix;     /* 1..9: switch that fix off on top; 0 none */
     int progress;       /* print progress on stderr */
+    int role;           /* sim_role of the sweep (sim/verdict.h): 0 gate */
+    int matrix;         /* 1: a sweep of the --ablation matrix (informational) */
     size_t noverrides;  /* --policy k=v, applied last */
     struct {
         char name[48];
@@ -37,7 +39,8 @@ typedef struct sim_sweep_opts {
 
 /* sim_sweep_policy computes the effective policy of a sweep, and in `diff`
  * (may be NULL) the knobs that differ from the scenario's own policy under
- * the chosen profile, as "k=v,k=v" (what a replay line must repeat).
+ * the chosen profile with the ablated fix (o->ablate_fix) switched off, as
+ * "k=v,k=v" (what a replay line must repeat besides --ablate N).
  * Returns 0 or a CR_E* code. */
 int sim_sweep_policy(const sim_scenario *sc, const sim_sweep_opts *o, cr_policy *out, char *diff,
                      size_t difflen);
@@ -50,13 +53,19 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_res
 
 void sim_sweep_result_free(sim_sweep_result *r);
 
-/* sim_seed_judge sets res->pass and res->reason from the scenario's expect
- * (a seed fails when its own rate is below delivery_rate, it breaks any
- * count, or liveness failed). */
+/* sim_seed_judge judges one seed by the per-seed rule of sim/verdict.h
+ * (sim_seed_verdict) against the scenario's expect, after
+ * sim_seed_normalize; sets res->pass and res->reason. */
 void sim_seed_judge(const sim_scenario *sc, sim_seed_result *res);
 
-/* sim_sweep_judge sums the seeds and sets rate, interval, percentiles, pass
- * and reason of the whole sweep. */
+/* sim_seed_normalize counts a seed the world gave a reason but no count
+ * for (a setup or simulation error, "livelock: ...") in errors or
+ * livelock, so that no failed seed is ever skipped. */
+void sim_seed_normalize(sim_seed_result *res);
+
+/* sim_sweep_judge sums the seeds, sets percentiles and the expectations
+ * from the scenario, then the verdict record (sim_sweep_verdict; role and
+ * matrix as set in r). */
 void sim_sweep_judge(const sim_scenario *sc, sim_sweep_result *r);
 
 /* sim_profile_name returns "fixed" or "legacy". */

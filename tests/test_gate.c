@@ -18,6 +18,7 @@
 #include "reports/query.h"
 #include "reports/store.h"
 #include "reports/synth.h"
+#include "sim/verdict.h"
 #include "tests/lib/rep_fixture.h"
 
 static char db[512];
@@ -50,6 +51,7 @@ typedef struct sw {
     double rate, expect;
     uint32_t seeds, events;
     int ablated;
+    int role; /* sim_role; an ablated sweep is a sweep of the matrix */
 } sw;
 
 static rep_store *open_db(void)
@@ -72,7 +74,9 @@ static int64_t record_run(const char *label, const sw *v, size_t n, const char *
                              .ablated_fix = v[i].ablated,
                              .policy = v[i].ablated ? "knob=0" : NULL,
                              .latency_ns = 20000000,
-                             .salt = 5};
+                             .salt = 5,
+                             .role = v[i].ablated ? SIM_ROLE_INFORMATIONAL : v[i].role,
+                             .matrix = v[i].ablated > 0};
         fx_add_sweep(s, run, &sp, NULL, v[i].seeds);
     }
     if (status)
@@ -92,9 +96,9 @@ static void sql(const char *text)
 
 /* Three scenarios, fixed profile, large samples, lenient expectations. */
 static const sw three[] = {
-    {"alpha", "fixed", 0.995, 0.5, 30, 400, 0},
-    {"bravo", "fixed", 0.995, 0.5, 30, 400, 0},
-    {"charlie", "fixed", 0.995, 0.5, 30, 400, 0},
+    {"alpha", "fixed", 0.995, 0.5, 30, 400, 0, 0},
+    {"bravo", "fixed", 0.995, 0.5, 30, 400, 0, 0},
+    {"charlie", "fixed", 0.995, 0.5, 30, 400, 0, 0},
 };
 
 static char out[1 << 16];
@@ -130,7 +134,7 @@ START_TEST(test_gate_doctored_regression_fails_and_names_it)
     ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 1);
     const char *l = line_with(out, "bravo", "fixed");
     ck_assert_msg(l && strstr(l, "regression"), "%s", out);
-    ck_assert_ptr_nonnull(strstr(l, "pass")); /* its own expectation still holds */
+    ck_assert_ptr_nonnull(strstr(l, "PASS")); /* its own expectation still holds */
     ck_assert_ptr_nonnull(line_with(out, "alpha", " ok"));
     ck_assert_ptr_nonnull(line_with(out, "charlie", " ok"));
     ck_assert_ptr_nonnull(line_with(out, "bravo / fixed", "regression:"));
@@ -157,7 +161,7 @@ END_TEST
 
 START_TEST(test_gate_noise_does_not_fail)
 {
-    const sw small[] = {{"delta", "fixed", 0.96, 0.5, 5, 10, 0}};
+    const sw small[] = {{"delta", "fixed", 0.96, 0.5, 5, 10, 0, 0}};
     int64_t base = record_run("base", small, 1, "complete");
     int64_t now = record_run("now", small, 1, "complete");
     char q[256];
@@ -188,13 +192,13 @@ END_TEST
 
 START_TEST(test_gate_expectation_failure_fails)
 {
-    const sw v[] = {{"echo", "fixed", 0.95, 0.99, 10, 100, 0}, three[0]};
+    const sw v[] = {{"echo", "fixed", 0.95, 0.99, 10, 100, 0, 0}, three[0]};
     record_run("only", v, 2, "complete");
     const char *a[] = {"gate", "--db", db, NULL};
     ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 1);
     const char *l = line_with(out, "echo", "fixed");
     ck_assert_msg(l && strstr(l, "FAIL") && strstr(l, "new"), "%s", out);
-    ck_assert_ptr_nonnull(line_with(out, "echo / fixed", "expectation: delivery_rate"));
+    ck_assert_ptr_nonnull(line_with(out, "echo / fixed", "fail: delivery_rate"));
     ck_assert_ptr_nonnull(line_with(out, "ctxsim replay scenarios/echo.yaml", "--seed"));
     ck_assert_ptr_nonnull(strstr(out, "no baseline"));
 }
@@ -264,20 +268,32 @@ END_TEST
 START_TEST(test_gate_profile_filter_and_ablation)
 {
     const sw v[] = {
-        {"alpha", "fixed", 0.995, 0.99, 20, 200, 0},
-        {"alpha", "legacy", 0.80, 0.99, 20, 200, 0}, /* misses expect */
-        {"alpha", "fixed", 0.70, 0.99, 20, 200, 4},  /* F4 off: misses expect */
+        {"alpha", "fixed", 0.995, 0.99, 20, 200, 0, SIM_ROLE_GATE},
+        {"alpha", "legacy", 0.80, 0.99, 20, 200, 0, SIM_ROLE_INFORMATIONAL}, /* misses expect */
+        {"alpha", "fixed", 0.70, 0.99, 20, 200, 4, 0}, /* F4 off: misses expect: caught */
     };
     record_run("mixed", v, 3, "complete");
     const char *a[] = {"gate", "--db", db, NULL};
-    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 1);
-    ck_assert_ptr_nonnull(line_with(out, "legacy", "FAIL"));
+    /* informational sweeps never fail the gate: legacy misses by design,
+     * the ablation sweep catches its fix */
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, a, NULL, out, sizeof out), 0);
+    ck_assert_msg(line_with(out, "legacy", "fail (info)") != NULL, "%s", out);
     const char *l = line_with(out, "F4 off", NULL);
-    ck_assert_msg(l && strstr(l, "n/a"), "%s", out);
-    ck_assert_ptr_nonnull(strstr(out, "1 expectation failed"));
+    ck_assert_msg(l && strstr(l, "caught"), "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "0 expectation failed"));
     const char *b[] = {"gate", "--db", db, "--profile", "fixed", NULL};
     ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, b, NULL, out, sizeof out), 0);
     ck_assert_ptr_null(line_with(out, "legacy", NULL));
+    /* a fix no sweep of the matrix catches fails the gate, named */
+    const sw w[] = {
+        {"alpha", "fixed", 0.995, 0.99, 20, 200, 0, SIM_ROLE_GATE},
+        {"alpha", "fixed", 0.995, 0.99, 20, 200, 6, 0}, /* F6 off: meets expect */
+    };
+    record_run("uncaught", w, 2, "complete");
+    const char *c[] = {"gate", "--db", db, "--run", "uncaught", NULL};
+    ck_assert_int_eq(fx_run_cmd(rep_cmd_gate, c, NULL, out, sizeof out), 1);
+    ck_assert_msg(line_with(out, "F6 off", "NOT CAUGHT") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "fix F6 (cache_preauth) not caught") != NULL, "%s", out);
 }
 END_TEST
 

@@ -515,6 +515,30 @@ START_TEST(test_scenario_design_example_every_field)
 }
 END_TEST
 
+/* `expect: {expected: 0}` declares that no event is expected; any other
+ * number is refused (delivery_rate says what must arrive). */
+START_TEST(test_scenario_expect_expected_zero_declares_none)
+{
+    static const char base[] =
+        "version: 1\nname: quiet\nsummary: nothing to expect\nhorizon: 1s\nusers: 1\n"
+        "network: {uplink: 10ms, downlink: 10ms}\n"
+        "server: {auth: 1ms, thread_lookup: 2ms, agent_start: 3ms, event_gap: 4ms}\n"
+        "client: [connect]\n";
+    char text[1024];
+    sim_scenario *s = NULL;
+    sim_scenario_error err;
+    snprintf(text, sizeof text, "%sexpect: {expected: 0, misrouted: 0}\n", base);
+    ck_assert_int_eq(sim_scenario_load_string("q.yaml", text, strlen(text), &s, &err), 0);
+    ck_assert_int_eq(s->expect.max[SIM_COUNT_EXPECTED], 0);
+    ck_assert_int_eq(s->expect.is_default, 0);
+    ck_assert_int_eq(s->expect.has_rate, 0);
+    sim_scenario_free(s);
+    snprintf(text, sizeof text, "%sexpect: {expected: 5}\n", base);
+    ck_assert_int_eq(sim_scenario_load_string("q.yaml", text, strlen(text), &s, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "only takes 0"));
+}
+END_TEST
+
 START_TEST(test_scenario_minimal_gets_defaults)
 {
     sim_scenario *s = load_good("minimal");
@@ -540,8 +564,16 @@ START_TEST(test_scenario_minimal_gets_defaults)
     ck_assert(s->disconnect == 0.0);
     ck_assert_uint_eq(s->nsteps, 1);
     assert_step(&s->steps[0], SIM_STEP_CONNECT, 8, 10);
-    ck_assert_int_eq(s->expect.has_rate, 0);
-    assert_expect_only(&s->expect, NULL, NULL, 0);
+    /* no expect: the strict default, never a vacuous pass */
+    ck_assert_int_eq(s->expect.is_default, 1);
+    ck_assert_int_eq(s->expect.has_rate, 1);
+    ck_assert(s->expect.delivery_rate == 0.99);
+    static const char *const zero[] = {"misrouted",     "duplicated",        "out_of_order",
+                                       "stray",         "silent_loss",       "stranded",
+                                       "stuck_pending", "reordered_messages"};
+    for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
+        ck_assert_int_eq(s->expect.max[sim_count_lookup(zero[i])], 0);
+    ck_assert_int_eq(s->expect.max[SIM_COUNT_LOST], -1);
     ck_assert_uint_eq(s->nnames, 0);
     ck_assert_ptr_null(s->names);
     sim_scenario_free(s);
@@ -949,6 +981,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(tc, test_scenario_null_arguments_rejected);
     tcase_add_test(tc, test_scenario_design_example_every_field);
     tcase_add_test(tc, test_scenario_minimal_gets_defaults);
+    tcase_add_test(tc, test_scenario_expect_expected_zero_declares_none);
     tcase_add_test(tc, test_scenario_full_every_feature);
     tcase_add_test(tc, test_scenario_crlf_and_bom_accepted);
     tcase_add_loop_test(tc, test_scenario_load_string_matches_file, 0, NGOOD);

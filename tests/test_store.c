@@ -350,12 +350,15 @@ START_TEST(test_store_sweep_round_trips)
         for (int k = 0; k < SIM_COUNT__N; k++)
             ck_assert_uint_eq(q->seeds[i].c[k], r.seeds[i].c[k]);
     }
-    /* one failures row per failing seed, with its replay line */
+    /* one failures row per failing seed, with its replay line, then one
+     * per worst seed (kind 'worst') */
     rep_failure *f = NULL;
     size_t nf = 0, total = 0;
     ck_assert_int_eq(rep_failures_load(s, v[0].id, 1000, &f, &nf, &total), 0);
-    ck_assert_uint_eq(total, r.failed_seeds);
+    ck_assert_uint_eq(total, r.failed_seeds + r.worst_seeds);
     ck_assert_uint_eq(nf, total);
+    for (size_t j = r.failed_seeds; j < nf; j++)
+        ck_assert_str_eq(f[j].kind, "worst");
     size_t k = 0;
     for (uint32_t i = 0; i < r.nseeds; i++) {
         if (r.seeds[i].pass)
@@ -548,7 +551,7 @@ START_TEST(test_store_sigkill_keeps_finished_sweeps)
                          0);
         ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM scenario_results r WHERE failed_seeds "
                                      "!= (SELECT count(*) FROM failures WHERE "
-                                     "scenario_result_id = r.id)"),
+                                     "scenario_result_id = r.id AND kind <> 'worst')"),
                          0);
         int64_t run = 0;
         ck_assert_int_eq(rep_run_resolve(s, "killed", &run), 0);
@@ -729,10 +732,27 @@ START_TEST(test_store_verdict_rule)
     rep_sweep_evaluate(r, &pass, why, sizeof why);
     ck_assert_int_eq(pass, 0);
     ck_assert_ptr_nonnull(strstr(why, "liveness: stranded"));
-    /* nothing expected: rate 1 */
+    /* nothing expected: inconclusive, never a pass... */
     memset(r->c, 0, sizeof r->c);
     rep_sweep_evaluate(r, &pass, why, sizeof why);
+    ck_assert_int_eq(pass, 0);
+    ck_assert_ptr_nonnull(strstr(why, "inconclusive"));
+    /* ...unless the scenario declares it expects none */
+    r->expect_max[SIM_COUNT_EXPECTED] = 0;
+    rep_sweep_evaluate(r, &pass, why, sizeof why);
     ck_assert_int_eq(pass, 1);
+    ck_assert_str_eq(why, "");
+    /* every miss is listed */
+    r->expect_max[SIM_COUNT_EXPECTED] = -1;
+    r->c[SIM_COUNT_EXPECTED] = 100;
+    r->c[SIM_COUNT_DELIVERED] = 50;
+    r->c[SIM_COUNT_MISROUTED] = 1;
+    r->c[SIM_COUNT_STRANDED] = 3;
+    rep_sweep_evaluate(r, &pass, why, sizeof why);
+    ck_assert_int_eq(pass, 0);
+    ck_assert_ptr_nonnull(strstr(why, "delivery_rate 0.5000"));
+    ck_assert_ptr_nonnull(strstr(why, "; misrouted 1 > 0"));
+    ck_assert_ptr_nonnull(strstr(why, "; liveness: stranded 3 > 0"));
     free(r);
 }
 END_TEST

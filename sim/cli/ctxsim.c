@@ -24,10 +24,12 @@
 #include "reports/replay.h"
 #include "reports/report.h"
 #include "reports/store.h"
+#include "reports/text.h"
 #include "sim/dist.h"
 #include "sim/scenario.h"
 #include "sim/sweep.h"
 #include "sim/trace.h"
+#include "sim/verdict.h"
 #include "sim/world.h"
 
 #define EXIT_FAIL  1
@@ -179,8 +181,17 @@ static int load_all(char **args, int nargs, scen_list *sl, int quiet_ok)
             sl->v = q;
         }
         sl->v[sl->n++] = s;
-        if (!quiet_ok)
+        if (!quiet_ok) {
             printf("%s: ok (%s)\n", paths[i], s->name);
+            if (s->expect.is_default)
+                printf("%s: no expect: strict default applies (delivery_rate %.2f; misrouted, "
+                       "duplicated, out_of_order, stray, silent_loss, stranded, stuck_pending, "
+                       "reordered_messages 0)\n",
+                       paths[i], SIM_STRICT_RATE);
+            else if (s->expect.max[SIM_COUNT_EXPECTED] == 0)
+                printf("%s: expect: {expected: 0}: a sweep with no expected event passes\n",
+                       paths[i]);
+        }
     }
     free_paths(paths, np);
     return bad ? -1 : 0;
@@ -279,12 +290,27 @@ static int parse_profile(const char *s, int *p)
 
 static void print_header(void)
 {
-    printf("%-30s %-7s %-22s %6s %9s %9s %8s %-17s %6s %6s %5s %4s %4s %5s  %s\n", "scenario",
+    printf("%-30s %-9s %-22s %6s %9s %9s %8s %-17s %6s %6s %5s %4s %4s %5s  %s\n", "scenario",
            "profile", "policy", "seeds", "expected", "delivered", "rate", "95% interval", "lost",
            "silent", "misr", "dup", "ooo", "stray", "verdict");
 }
 
-static void print_sweep(const sim_sweep_result *r, int print_replays)
+/* seed_note describes why seed s is listed: its failure, or (a worst
+ * seed) its own rate against the sweep's line. */
+static void seed_note(const sim_sweep_result *r, const sim_seed_result *s, char *buf, size_t len)
+{
+    if (!s->pass) {
+        snprintf(buf, len, "%s", s->reason);
+        return;
+    }
+    uint64_t e = s->c[SIM_COUNT_EXPECTED], d = s->c[SIM_COUNT_DELIVERED];
+    snprintf(buf, len,
+             "worst #%d: delivery_rate %.4f (%" PRIu64 "/%" PRIu64
+             ") < %.4g, not a seed failure (the rate is judged per sweep)",
+             s->worst, e ? (double)d / (double)e : 1.0, d, e, r->expect_rate);
+}
+
+static void print_sweep(const sim_sweep_result *r, long max_replays)
 {
     /* The policy column holds 22 characters; longer ones are cut with "...". */
     char pol[24];
@@ -296,25 +322,72 @@ static void print_sweep(const sim_sweep_result *r, int print_replays)
     } else {
         memcpy(pol, src, n + 1);
     }
-    printf("%-30s %-7s %-22s %6" PRIu32 " %9" PRIu64 " %9" PRIu64 " %7.3f%% [%6.2f%%,%6.2f%%] "
+    char prof[24];
+    if (r->ablated_fix > 0)
+        snprintf(prof, sizeof prof, "%s-F%d", r->profile, r->ablated_fix);
+    else
+        snprintf(prof, sizeof prof, "%s", r->profile);
+    char rate[48];
+    if (r->c[SIM_COUNT_EXPECTED])
+        snprintf(rate, sizeof rate, "%7.3f%% [%6.2f%%,%6.2f%%]", 100 * r->delivery_rate,
+                 100 * r->rate_lo, 100 * r->rate_hi);
+    else
+        snprintf(rate, sizeof rate, "%-27s", "     n/a (nothing expected)");
+    printf("%-30s %-9s %-22s %6" PRIu32 " %9" PRIu64 " %9" PRIu64 " %s "
            "%6" PRIu64 " %6" PRIu64 " %5" PRIu64 " %4" PRIu64 " %4" PRIu64 " %5" PRIu64 "  %s\n",
-           r->scenario, r->profile, pol, r->nseeds, r->c[SIM_COUNT_EXPECTED],
-           r->c[SIM_COUNT_DELIVERED], 100 * r->delivery_rate, 100 * r->rate_lo, 100 * r->rate_hi,
-           r->c[SIM_COUNT_LOST], r->c[SIM_COUNT_SILENT_LOSS], r->c[SIM_COUNT_MISROUTED],
+           r->scenario, prof, pol, r->nseeds, r->c[SIM_COUNT_EXPECTED], r->c[SIM_COUNT_DELIVERED],
+           rate, r->c[SIM_COUNT_LOST], r->c[SIM_COUNT_SILENT_LOSS], r->c[SIM_COUNT_MISROUTED],
            r->c[SIM_COUNT_DUPLICATED], r->c[SIM_COUNT_OUT_OF_ORDER], r->c[SIM_COUNT_STRAY],
-           r->pass ? "PASS" : "FAIL");
-    if (!r->pass)
-        printf("    missed: %s\n", r->reason);
-    if (!print_replays)
+           sim_sweep_outcome(r));
+    if (r->reason[0])
+        printf("    %s: %s\n", r->verdict == SIM_VERDICT_FAIL ? "missed" : "note", r->reason);
+    if (r->role != SIM_ROLE_GATE || max_replays == 0)
         return;
-    for (uint32_t i = 0; i < r->nseeds; i++) {
-        if (r->seeds[i].pass)
-            continue;
-        char line[1024];
-        rep_replay_command(r, r->seeds[i].seed, line, sizeof(line));
-        printf("    seed %-6" PRIu64 " %s\n      replay: %s\n", r->seeds[i].seed,
-               r->seeds[i].reason, line);
+    size_t cap = max_replays < 0 ? r->nseeds : (size_t)max_replays;
+    uint32_t *idx = calloc(cap ? cap : 1, sizeof *idx);
+    size_t total = 0, k = idx ? sim_sweep_replay_seeds(r, idx, cap, &total) : 0;
+    for (size_t i = 0; i < k; i++) {
+        const sim_seed_result *s = &r->seeds[idx[i]];
+        char line[1400], why[400];
+        rep_replay_command(r, s->seed, line, sizeof(line));
+        seed_note(r, s, why, sizeof why);
+        printf("    %s %-6" PRIu64 " %s\n      replay: %s\n", s->pass ? "worst seed" : "seed",
+               s->seed, why, line);
     }
+    if (total > k)
+        printf("    ... and %zu more (%" PRIu32 " failing, %" PRIu32
+               " worst in all; --max-replays N, or the failures table)\n",
+               total - k, r->failed_seeds, r->worst_seeds);
+    free(idx);
+}
+
+/* seed_json is one listed seed: number, reason, trace hash, replay line. */
+static json_t *seed_json(const sim_sweep_result *r, const sim_seed_result *s)
+{
+    char line[1400], hash[24], why[400];
+    rep_replay_command(r, s->seed, line, sizeof(line));
+    snprintf(hash, sizeof(hash), "%016" PRIx64, s->trace_hash);
+    seed_note(r, s, why, sizeof why);
+    json_t *f = json_object();
+    json_object_set_new(f, "seed", json_integer((json_int_t)s->seed));
+    json_object_set_new(f, "reason", json_string(why));
+    json_object_set_new(f, "trace_hash", json_string(hash));
+    json_object_set_new(f, "replay", json_string(line));
+    return f;
+}
+
+/* split_reasons turns a "; "-separated reason into a JSON array. */
+static json_t *split_reasons(const char *reason)
+{
+    json_t *a = json_array();
+    const char *p = reason;
+    while (p && *p) {
+        const char *e = strstr(p, "; ");
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        json_array_append_new(a, json_stringn(p, n));
+        p = e ? e + 2 : NULL;
+    }
+    return a;
 }
 
 static json_t *sweep_json(const sim_sweep_result *r)
@@ -340,23 +413,28 @@ static json_t *sweep_json(const sim_sweep_result *r)
     json_object_set_new(lat, "p99_ns", json_integer((json_int_t)r->p99));
     json_object_set_new(lat, "max_ns", json_integer((json_int_t)r->pmax));
     json_object_set_new(o, "latency", lat);
+    json_object_set_new(o, "role", json_string(sim_role_name(r->role)));
+    json_object_set_new(o, "matrix", json_boolean(r->matrix));
+    json_object_set_new(o, "verdict", json_string(sim_verdict_name(r->verdict)));
+    json_object_set_new(o, "outcome", json_string(sim_sweep_outcome(r)));
+    json_object_set_new(o, "fails_ci", json_boolean(r->fails_ci));
+    json_object_set_new(o, "note", json_string(r->note));
     json_object_set_new(o, "pass", json_boolean(r->pass));
     json_object_set_new(o, "reason", json_string(r->reason));
-    json_t *fails = json_array();
-    for (uint32_t i = 0; i < r->nseeds; i++) {
-        if (r->seeds[i].pass)
-            continue;
-        char line[1024], hash[24];
-        rep_replay_command(r, r->seeds[i].seed, line, sizeof(line));
-        snprintf(hash, sizeof(hash), "%016" PRIx64, r->seeds[i].trace_hash);
-        json_t *f = json_object();
-        json_object_set_new(f, "seed", json_integer((json_int_t)r->seeds[i].seed));
-        json_object_set_new(f, "reason", json_string(r->seeds[i].reason));
-        json_object_set_new(f, "trace_hash", json_string(hash));
-        json_object_set_new(f, "replay", json_string(line));
-        json_array_append_new(fails, f);
+    json_object_set_new(o, "reasons", split_reasons(r->reason));
+    json_object_set_new(o, "failed_seeds", json_integer(r->failed_seeds));
+    json_object_set_new(o, "worst_seeds", json_integer(r->worst_seeds));
+    size_t total = 0;
+    uint32_t *idx = calloc(r->nseeds ? r->nseeds : 1, sizeof *idx);
+    size_t k = idx ? sim_sweep_replay_seeds(r, idx, r->nseeds, &total) : 0;
+    json_t *fails = json_array(), *worst = json_array();
+    for (size_t i = 0; i < k; i++) {
+        const sim_seed_result *s = &r->seeds[idx[i]];
+        json_array_append_new(s->pass ? worst : fails, seed_json(r, s));
     }
+    free(idx);
     json_object_set_new(o, "failing_seeds", fails);
+    json_object_set_new(o, "worst_seeds_list", worst);
     json_t *all = json_array();
     for (uint32_t i = 0; i < r->nseeds; i++) {
         char hash[24];
@@ -392,9 +470,14 @@ static const char run_usage[] =
     "  --format text|json    json: machine-readable results on stdout\n"
     "  --check-determinism   run every seed twice and compare the traces\n"
     "  --explore             reorder simultaneous events by a seeded priority\n"
-    "  --max-replays N       replay lines printed per scenario (default: all)\n"
-    "Exit status: 0 every expectation met, 1 one missed (ablation sweeps excluded),\n"
-    "2 bad usage or bad input (nothing run, nothing recorded).\n";
+    "  --max-replays N       replay lines printed per sweep: failing seeds, then the worst\n"
+    "                        (default 5; 0 none)\n"
+    "Every sweep has one verdict (pass, fail, inconclusive: no expected event) and a role:\n"
+    "gate (what was asked for, --ablate N and --policy included) or informational (legacy\n"
+    "beside another profile, the --ablation matrix).\n"
+    "Exit status: 0 every gate sweep passed, 1 a gate sweep failed or was inconclusive, or\n"
+    "a fix of the --ablation matrix is caught by none of its sweeps; 2 bad usage or bad\n"
+    "input (nothing run, nothing recorded).\n";
 
 typedef struct run_args {
     sim_sweep_opts base;
@@ -418,7 +501,7 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
     ra->base.profile = -1;
     ra->base.jobs = 1;
     ra->db = "out/results.db";
-    ra->max_replays = -1;
+    ra->max_replays = 5;
     char **f = calloc((size_t)argc + 1, sizeof(char *));
     int nf = 0;
     if (!f)
@@ -695,9 +778,14 @@ static int cmd_run(int argc, char **argv)
             sim_sweep_opts o = ra.base;
             if (p < ra.nprofiles) {
                 o.profile = ra.profiles[p];
+                /* legacy beside another profile is the comparison */
+                o.role = ra.nprofiles > 1 && o.profile == CR_PROFILE_LEGACY ? SIM_ROLE_INFORMATIONAL
+                                                                            : SIM_ROLE_GATE;
             } else {
                 o.profile = CR_PROFILE_FIXED;
                 o.ablate_fix = p - ra.nprofiles + 1;
+                o.role = SIM_ROLE_INFORMATIONAL;
+                o.matrix = 1;
             }
             sim_sweep_result *r = &res[nres];
             char err[512];
@@ -714,36 +802,50 @@ static int cmd_run(int argc, char **argv)
                 fprintf(stderr, "ctxsim: recording %s failed\n", r->scenario);
                 error = 1;
             }
-            int informational = o.ablate_fix != 0;
-            if (!r->pass && !informational)
-                status = EXIT_FAIL;
-            if (jarr) {
+            if (jarr)
                 json_array_append_new(jarr, sweep_json(r));
-            } else {
-                int show = !informational;
-                print_sweep(r, 0);
-                if (show && !r->pass) {
-                    long shown = 0;
-                    for (uint32_t s = 0; s < r->nseeds; s++) {
-                        if (r->seeds[s].pass)
-                            continue;
-                        if (ra.max_replays >= 0 && shown >= ra.max_replays) {
-                            printf("    ... %" PRIu32
-                                   " failing seeds in all (ctxsim run --max-replays N,"
-                                   " or the failures table)\n",
-                                   r->failed_seeds);
-                            break;
-                        }
-                        char line[1024];
-                        rep_replay_command(r, r->seeds[s].seed, line, sizeof(line));
-                        printf("    seed %-6" PRIu64 " %s\n      replay: %s\n", r->seeds[s].seed,
-                               r->seeds[s].reason, line);
-                        shown++;
-                    }
-                }
-                fflush(stdout);
-            }
+            else
+                print_sweep(r, ra.max_replays);
+            fflush(stdout);
         }
+    }
+    /* The matrix rule needs every sweep of a fix; then the exit status. */
+    sim_sweep_result **all = calloc(nres ? nres : 1, sizeof *all);
+    for (size_t k = 0; all && k < nres; k++)
+        all[k] = &res[k];
+    if (all)
+        sim_ablation_resolve(all, nres);
+    free(all);
+    size_t ngate = 0, gate_bad = 0, ninfo = 0, info_bad = 0;
+    for (size_t k = 0; k < nres; k++) {
+        if (res[k].role == SIM_ROLE_GATE) {
+            ngate++;
+            gate_bad += res[k].fails_ci;
+        } else {
+            ninfo++;
+            info_bad += res[k].fails_ci;
+        }
+        if (res[k].fails_ci)
+            status = EXIT_FAIL;
+    }
+    if (!jarr && nres) {
+        /* The ablation matrix, fix by fix (one line each). */
+        for (int fix = 1; fix <= 9; fix++) {
+            const sim_sweep_result *any = NULL;
+            size_t caught = 0, total = 0;
+            for (size_t k = 0; k < nres; k++)
+                if (res[k].matrix && res[k].ablated_fix == fix) {
+                    any = &res[k];
+                    total++;
+                    caught += res[k].verdict == SIM_VERDICT_FAIL;
+                }
+            if (any)
+                printf("ablation F%d (%s): %s by %zu of %zu sweeps\n", fix, sim_fix_knob(fix),
+                       caught ? "caught" : "NOT CAUGHT", caught, total);
+        }
+        printf("verdict: %s: %zu gate sweep(s), %zu failing; %zu informational, %zu failing "
+               "(a fix the ablation matrix does not catch)\n",
+               status ? "FAIL" : "PASS", ngate, gate_bad, ninfo, info_bad);
     }
     if (jarr) {
         char *txt = json_dumps(jarr, JSON_INDENT(2));
@@ -865,7 +967,14 @@ static int cmd_replay(int argc, char **argv)
                       : 1.0;
     printf("  delivery_rate    %.4f\n", rate);
     printf("trace hash %016" PRIx64 " (%" PRIu64 " steps)\n", res->trace_hash, res->steps);
+    /* The per-seed rule of the sweep (sim/verdict.h): a low rate alone is
+     * the sweep's business, not this seed's. */
     printf("verdict: %s%s%s\n", res->pass ? "PASS" : "FAIL", res->pass ? "" : ": ", res->reason);
+    if (res->pass && sc->expect.has_rate && sim_seed_is_worst(sc->expect.delivery_rate, res))
+        printf("note: this seed's delivery_rate %.4f is below the scenario's %.4g: the rate is "
+               "judged over the sweep (with its Wilson interval), a seed fails only on a count "
+               "bounded at 0, livelock or errors\n",
+               rate, sc->expect.delivery_rate);
     int rc = res->pass ? 0 : EXIT_FAIL;
     sim_trace_free(tr);
     free(res);
@@ -1174,8 +1283,13 @@ static int cmd_shrink(int argc, char **argv)
     fclose(w);
     printf("smallest failing: users %" PRIu32 " (was %" PRIu32 "), written to %s\n", best, users,
            out_path);
-    printf("  replay: ctxsim replay %s --seed %" PRIu64 " --profile %s", out_path, seed,
-           sim_profile_name(o.profile >= 0 ? o.profile : CR_PROFILE_FIXED));
+    char qpath[2100];
+    if (rep_shell_quote(out_path, qpath, sizeof qpath) != 0)
+        snprintf(qpath, sizeof qpath, "%s", out_path);
+    printf("  replay: %s replay %s --seed %" PRIu64 " --profile %s", rep_replay_program(), qpath,
+           seed, sim_profile_name(o.profile >= 0 ? o.profile : CR_PROFILE_FIXED));
+    if (o.ablate_fix)
+        printf(" --ablate %d", o.ablate_fix);
     for (size_t i = 0; i < o.noverrides; i++)
         printf(" --policy %s=%" PRIu64, o.overrides[i].name, o.overrides[i].value);
     printf("\n");
@@ -1205,6 +1319,7 @@ static const char main_usage[] =
 
 int main(int argc, char **argv)
 {
+    rep_replay_set_program(argv[0]);
     if (argc < 2) {
         fputs(main_usage, stderr);
         return EXIT_USAGE;

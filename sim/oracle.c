@@ -493,7 +493,7 @@ static sim_cause cause_of(const sim_oracle *o, const message *m, const event *e,
  * events of each message; for each it calls `fn` (counts, or explain).
  * O(events x tabs of a user x tab history).
  */
-typedef void (*pair_fn)(void *arg, const sim_verdict *v, uint64_t arrived_at);
+typedef void (*pair_fn)(void *arg, const sim_pair_verdict *v, uint64_t arrived_at);
 
 static void judge_all(const sim_oracle *o, uint64_t end, pair_fn fn, void *arg)
 {
@@ -513,15 +513,15 @@ static void judge_all(const sim_oracle *o, uint64_t end, pair_fn fn, void *arg)
             if (!owed_window(t, m->thread, e->emitted_at, s->arrivals ? s->first_at : UINT64_MAX,
                              dl, end, &from, &due))
                 continue;
-            sim_verdict v = {.event = (int64_t)i,
-                             .msg = e->msg,
-                             .index = e->index,
-                             .tab = first + j,
-                             .thread = m->thread,
-                             .emitted_at = e->emitted_at,
-                             .owed_from = from,
-                             .due = due,
-                             .said = (sim_said)(e->said ? e->said : m->said)};
+            sim_pair_verdict v = {.event = (int64_t)i,
+                                  .msg = e->msg,
+                                  .index = e->index,
+                                  .tab = first + j,
+                                  .thread = m->thread,
+                                  .emitted_at = e->emitted_at,
+                                  .owed_from = from,
+                                  .due = due,
+                                  .said = (sim_said)(e->said ? e->said : m->said)};
             if (!s->arrivals)
                 v.cause = cause_of(o, m, e, s, first + j, e->emitted_at, from);
             fn(arg, &v, s->arrivals ? s->first_at : UINT64_MAX);
@@ -537,15 +537,15 @@ static void judge_all(const sim_oracle *o, uint64_t end, pair_fn fn, void *arg)
                          &due))
             continue;
         for (uint32_t n = m->emitted; n < m->nevents; n++) {
-            sim_verdict v = {.event = -1,
-                             .msg = (int64_t)i,
-                             .index = n,
-                             .tab = m->tab,
-                             .thread = m->thread,
-                             .emitted_at = m->accepted_at,
-                             .owed_from = from,
-                             .due = due,
-                             .said = (sim_said)m->said};
+            sim_pair_verdict v = {.event = -1,
+                                  .msg = (int64_t)i,
+                                  .index = n,
+                                  .tab = m->tab,
+                                  .thread = m->thread,
+                                  .emitted_at = m->accepted_at,
+                                  .owed_from = from,
+                                  .due = due,
+                                  .said = (sim_said)m->said};
             v.cause = cause_of(o, m, NULL, NULL, m->tab, m->accepted_at, from);
             fn(arg, &v, UINT64_MAX);
         }
@@ -557,7 +557,7 @@ typedef struct count_arg {
     sim_hist *latency;
 } count_arg;
 
-static void count_pair(void *arg, const sim_verdict *v, uint64_t arrived_at)
+static void count_pair(void *arg, const sim_pair_verdict *v, uint64_t arrived_at)
 {
     count_arg *a = arg;
     a->counts[SIM_COUNT_EXPECTED]++;
@@ -590,16 +590,16 @@ int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *l
 }
 
 typedef struct explain_arg {
-    void (*fn)(void *arg, const sim_verdict *v);
+    void (*fn)(void *arg, const sim_pair_verdict *v);
     void *arg;
 } explain_arg;
 
-static void explain_pair(void *arg, const sim_verdict *v, uint64_t arrived_at)
+static void explain_pair(void *arg, const sim_pair_verdict *v, uint64_t arrived_at)
 {
     explain_arg *a = arg;
     if (arrived_at != UINT64_MAX && arrived_at <= v->due)
         return;
-    sim_verdict x = *v;
+    sim_pair_verdict x = *v;
     x.kind = arrived_at == UINT64_MAX ? "lost" : "late";
     if (arrived_at != UINT64_MAX)
         x.latency = arrived_at - v->owed_from;
@@ -607,7 +607,7 @@ static void explain_pair(void *arg, const sim_verdict *v, uint64_t arrived_at)
 }
 
 void sim_oracle_explain(const sim_oracle *o, uint64_t end,
-                        void (*fn)(void *arg, const sim_verdict *v), void *arg)
+                        void (*fn)(void *arg, const sim_pair_verdict *v), void *arg)
 {
     explain_arg a = {fn, arg};
     judge_all(o, end, explain_pair, &a);

@@ -130,7 +130,7 @@ const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t 
 int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *latency);
 
 /* One verdict on an owed (event, tab) pair that was late or lost. */
-typedef struct sim_verdict {
+typedef struct sim_pair_verdict {
     const char *kind; /* "late", "lost" */
     int64_t event;    /* -1: event `index` of message `msg` was never emitted */
     int64_t msg;
@@ -143,12 +143,12 @@ typedef struct sim_verdict {
     uint64_t latency; /* late: arrival - owed_from */
     sim_cause cause;  /* lost only */
     sim_said said;    /* what the core said to the host */
-} sim_verdict;
+} sim_pair_verdict;
 
 /* sim_oracle_explain calls fn for every late or lost pair, in event order
  * (for the replay timeline).  Same rules as sim_oracle_finish. */
 void sim_oracle_explain(const sim_oracle *o, uint64_t end,
-                        void (*fn)(void *arg, const sim_verdict *v), void *arg);
+                        void (*fn)(void *arg, const sim_pair_verdict *v), void *arg);
 
 /* sim_said_name returns "nothing", "expired", ... */
 const char *sim_said_name(sim_said s);

@@ -1255,7 +1255,7 @@ static void handle(world *w, const sim_event *e)
 }
 
 /* explain writes the oracle's verdicts into the trace (replay timeline). */
-static void explain(void *arg, const sim_verdict *v)
+static void explain(void *arg, const sim_pair_verdict *v)
 {
     world *w = arg;
     char what[48];

@@ -50,7 +50,7 @@ int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size
     if (!r || !buf || len == 0)
         return -EINVAL;
     char q[sizeof r->path * 4 + 3];
-    char num[32];
+    char num[48];
     size_t o = 0;
     buf[0] = '\0';
     int rc = rep_shell_quote(r->path[0] ? r->path : r->scenario, q, sizeof q);
@@ -99,6 +99,10 @@ int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size
     }
     if (rc == 0 && r->explore)
         rc = append(buf, len, &o, " --explore");
+    if (rc == 0 && r->max_steps) {
+        snprintf(num, sizeof num, " --max-steps %" PRIu64, r->max_steps);
+        rc = append(buf, len, &o, num);
+    }
     if (rc != 0) {
         buf[0] = '\0';
         return rc == -ENOSPC ? -ENOSPC : rc;

@@ -152,6 +152,7 @@ typedef struct sim_sweep_result {
     char note[256];         /* what the verdict means for CI, "" for a plain gate sweep */
     sim_seed_result *seeds; /* nseeds entries (owned) */
     int explore;            /* simultaneous events reordered (replay needs --explore) */
+    uint64_t max_steps;     /* --max-steps of the sweep, 0: the default (replay repeats it) */
 } sim_sweep_result;
 
 /* sim_wilson computes the 95% Wilson score interval of k successes in n. */

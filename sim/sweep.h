@@ -25,6 +25,7 @@ typedef struct sim_sweep_opts {
     uint32_t shard_n;   /* 0: no sharding */
     int jobs;           /* worker processes (<= 1: in process) */
     int explore;        /* seeded reordering of simultaneous events */
+    uint64_t max_steps; /* per-seed step budget (livelock watchdog); 0: the scenario's default */
     int profile;        /* -1: the scenario's, else a cr_profile */
     int ablate_fix;     /* 1..9: switch that fix off on top; 0 none */
     int progress;       /* print progress on stderr */

@@ -1595,7 +1595,7 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
         sim_oracle_explain(w.oracle, end, explain, &w);
     /* Liveness, read off the core after the drain: connections that were
      * given a thread but never became READY, and events still waiting. */
-    for (size_t k = 0; k < w.nconns; k++) {
+    for (size_t k = 0; k < w.nconns && !livelock && !w.failed; k++) {
         const sconn *kc = &w.conns[k];
         cr_conn_info info;
         if (!kc->server_open || !kc->given_thread || cr_conn_get_info(w.core, kc->core, &info) != 0)
@@ -1605,7 +1605,7 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     }
     cr_stats st;
     cr_ctx_get_stats(w.core, &st);
-    res->c[SIM_COUNT_STRANDED] = st.events_buffered_now;
+    res->c[SIM_COUNT_STRANDED] = livelock || w.failed ? 0 : st.events_buffered_now; /* unfinished */
     res->c[SIM_COUNT_RUNS] = st.runs_started;
     int rc = 0;
     if (livelock) {

@@ -470,6 +470,8 @@ static const char run_usage[] =
     "  --format text|json    json: machine-readable results on stdout\n"
     "  --check-determinism   run every seed twice and compare the traces\n"
     "  --explore             reorder simultaneous events by a seeded priority\n"
+    "  --max-steps N         a seed over N engine steps fails as livelock (default: 16x what\n"
+    "                        the scenario's scripts can cause)\n"
     "  --max-replays N       replay lines printed per sweep: failing seeds, then the worst\n"
     "                        (default 5; 0 none)\n"
     "Every sweep has one verdict (pass, fail, inconclusive: no expected event) and a role:\n"
@@ -611,6 +613,13 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             }
         } else if (!replay_mode && !strcmp(a, "--check-determinism")) {
             ra->check_det = 1;
+        } else if (!strcmp(a, "--max-steps")) {
+            NEED_VALUE;
+            if (parse_u64(v, &x) || x == 0) {
+                fprintf(stderr, "ctxsim: --max-steps expects a positive step count, got '%s'\n", v);
+                goto bad;
+            }
+            ra->base.max_steps = x;
         } else if (!replay_mode && !strcmp(a, "--max-replays")) {
             NEED_VALUE;
             if (parse_u64(v, &x)) {
@@ -888,7 +897,7 @@ static int cmd_run(int argc, char **argv)
 
 static const char replay_usage[] =
     "usage: ctxsim replay SCENARIO --seed S [--profile P] [--policy k=v]... [--ablate N]\n"
-    "                     [--explore] [--trace FILE.json] [--timeline FILE]\n"
+    "                     [--explore] [--max-steps N] [--trace FILE.json] [--timeline FILE]\n"
     "Re-run one seed and print its timeline (virtual time, actor, step, core outcome,\n"
     "oracle verdict), its counts and its trace hash.  --trace writes Chrome/Perfetto\n"
     "trace-event JSON (open it in ui.perfetto.dev or chrome://tracing); --timeline writes\n"
@@ -932,7 +941,8 @@ static int cmd_replay(int argc, char **argv)
         sim_scenario_free(sc);
         return EXIT_USAGE;
     }
-    sim_world_opts wo = {.seed = o.only_seed, .explore = o.explore, .keep_trace = 1};
+    sim_world_opts wo = {
+        .seed = o.only_seed, .explore = o.explore, .keep_trace = 1, .max_steps = o.max_steps};
     sim_seed_result *res = calloc(1, sizeof(*res));
     sim_trace *tr = NULL;
     if (!res) {

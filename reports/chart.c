@@ -343,15 +343,24 @@ static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err
     FILE *f = open_out(dir, name, "dat", err, errlen);
     if (!f)
         return -1;
-    fprintf(f, "# delivery rate per scenario, percent; NaN: not recorded\n"
-               "# x scenario legacy legacy_lo legacy_hi fixed fixed_lo fixed_hi gate\n");
+    fprintf(f, "# delivery rate per scenario, percent; NaN: not recorded, or no expected event\n"
+               "# x scenario legacy legacy_lo legacy_hi fixed fixed_lo fixed_hi gate na_y\n");
+    int has_na = 0;
     for (size_t i = 0; i < m->nscen; i++) {
         fprintf(f, "%zu ", i);
         dat_str(f, m->scen[i]);
         const rep_sweep *pr[2] = {m->legacy[i], m->fixed[i]};
         double gate = NAN;
+        int na = 0;
         for (int k = 0; k < 2; k++) {
-            if (pr[k]) {
+            if (pr[k] && pr[k]->r.c[SIM_COUNT_EXPECTED] == 0) {
+                /* Inconclusive: nothing was expected, so there is no rate to
+                 * draw (never a 100% bar); an "n/a" label stands there. */
+                fprintf(f, " NaN NaN NaN");
+                na = 1;
+                if (pr[k]->r.expect_rate >= 0 && (isnan(gate) || pct(pr[k]->r.expect_rate) > gate))
+                    gate = pct(pr[k]->r.expect_rate);
+            } else if (pr[k]) {
                 const sim_sweep_result *r = &pr[k]->r;
                 fprintf(f, " %.4f %.4f %.4f", pct(r->delivery_rate), pct(r->rate_lo),
                         pct(r->rate_hi));
@@ -366,9 +375,11 @@ static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err
         has_fixed |= pr[1] != NULL;
         has_gate |= !isnan(gate);
         if (isnan(gate))
-            fprintf(f, " NaN\n");
+            fprintf(f, " NaN");
         else
-            fprintf(f, " %.4f\n", gate);
+            fprintf(f, " %.4f", gate);
+        fprintf(f, na ? " 12\n" : " NaN\n");
+        has_na |= na;
     }
     if (close_out(f, dir, name, "dat", err, errlen) != 0)
         return -1;
@@ -414,6 +425,11 @@ static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err
                 "%s'rate.dat' using ($1-0.4):9:(0.8):(0) with vectors nohead lw 2.5 dt 2 "
                 "lc rgb '#1f3f9a' title 'gate: expect delivery_rate'",
                 sep);
+    if (has_na)
+        fprintf(f,
+                "%s'rate.dat' using 1:10:(\"n/a: no\\nexpected\\nevent\") with labels "
+                "tc rgb '#b36b00' notitle",
+                (has_legacy || has_fixed || has_gate) ? ", \\\n     " : "");
     fprintf(f, "\n");
     return draw(f, dir, name, w, h, drawn, err, errlen);
 }

@@ -719,6 +719,14 @@ START_TEST(test_cli_zero_expected_is_inconclusive_and_fails_the_gate)
     ck_assert_ptr_nonnull(strstr(md, "INCONCLUSIVE"));
     ck_assert_ptr_nonnull(strstr(md, "n/a (no expected event)"));
     free(md);
+    /* the rate chart draws no bar for it (NaN rate), an n/a label instead */
+    char *dat = read_text("rep/rate.dat");
+    ck_assert_ptr_nonnull(strstr(dat, " NaN NaN NaN "));
+    ck_assert_ptr_null(strstr(dat, " 100.0000 "));
+    free(dat);
+    char *gp = read_text("rep/rate.gp");
+    ck_assert_ptr_nonnull(strstr(gp, "n/a: no"));
+    free(gp);
     /* declared: expect {expected: 0} makes it a pass */
     char *y = strdup(quiet_yaml);
     char *x = strstr(y, "expect: {");

@@ -635,6 +635,17 @@ uint64_t sim_oracle_event_time(const sim_oracle *o, int64_t ev)
     return (ev >= 0 && (size_t)ev < o->nevents) ? o->events[ev].emitted_at : 0;
 }
 
+int sim_oracle_event_sent(const sim_oracle *o, int64_t ev)
+{
+    if (ev < 0 || (size_t)ev >= o->nevents)
+        return 0;
+    const event *e = &o->events[ev];
+    for (uint32_t j = 0; j < o->tab_count[e->user]; j++)
+        if (o->seen[e->seen_off + j].sent)
+            return 1;
+    return 0;
+}
+
 const char *sim_said_name(sim_said s)
 {
     static const char *const names[] = {"nothing",    "expired",  "fallback",    "dropped_full",

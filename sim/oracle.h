@@ -160,6 +160,10 @@ uint32_t sim_oracle_message_tab(const sim_oracle *o, int64_t msg);
 uint32_t sim_oracle_message_user(const sim_oracle *o, int64_t msg);
 uint64_t sim_oracle_event_time(const sim_oracle *o, int64_t ev);
 
+/* sim_oracle_event_sent: did the core send event `ev` to any tab?  O(tabs
+ * of the user). */
+int sim_oracle_event_sent(const sim_oracle *o, int64_t ev);
+
 /* sim_oracle_view_of returns tab c's current display; sim_oracle_choice_of
  * its current choice. */
 int32_t sim_oracle_view_of(const sim_oracle *o, uint32_t c);

@@ -58,20 +58,7 @@ int sim_sweep_policy(const sim_scenario *sc, const sim_sweep_opts *o, cr_policy 
 
 void sim_seed_judge(const sim_scenario *sc, sim_seed_result *res)
 {
-    sim_seed_normalize(res);
     sim_seed_verdict(sc->expect.max, res);
-}
-
-void sim_seed_normalize(sim_seed_result *res)
-{
-    /* A world that only wrote a reason: "livelock: ..." or a setup or
-     * simulation error.  Either way the seed could not be judged. */
-    if (res->reason[0] && !res->c[SIM_COUNT_LIVELOCK] && !res->c[SIM_COUNT_ERRORS]) {
-        if (strncmp(res->reason, "livelock", 8) == 0)
-            res->c[SIM_COUNT_LIVELOCK] = 1;
-        else
-            res->c[SIM_COUNT_ERRORS] = 1;
-    }
 }
 
 void sim_sweep_judge(const sim_scenario *sc, sim_sweep_result *r)

@@ -55,14 +55,10 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_res
 void sim_sweep_result_free(sim_sweep_result *r);
 
 /* sim_seed_judge judges one seed by the per-seed rule of sim/verdict.h
- * (sim_seed_verdict) against the scenario's expect, after
- * sim_seed_normalize; sets res->pass and res->reason. */
+ * (sim_seed_verdict) against the scenario's expect; sets res->pass and
+ * res->reason.  (The world counts livelock and errors itself, with its
+ * reason: no failed seed is ever skipped.) */
 void sim_seed_judge(const sim_scenario *sc, sim_seed_result *res);
-
-/* sim_seed_normalize counts a seed the world gave a reason but no count
- * for (a setup or simulation error, "livelock: ...") in errors or
- * livelock, so that no failed seed is ever skipped. */
-void sim_seed_normalize(sim_seed_result *res);
 
 /* sim_sweep_judge sums the seeds, sets percentiles and the expectations
  * from the scenario, then the verdict record (sim_sweep_verdict; role and

@@ -110,8 +110,11 @@ void sim_seed_verdict(const int64_t max[SIM_COUNT__N], sim_seed_result *s)
         if (i == SIM_COUNT_EXPECTED || sim_expect_limit(max, i) != 0 || s->c[i] == 0)
             continue;
         s->pass = 0;
-        add(s->reason, sizeof s->reason, "%s%s %" PRIu64 " > 0", is_liveness(i) ? "liveness: " : "",
-            sim_count_name(i), s->c[i]);
+        add(s->reason, sizeof s->reason, "%s%s %" PRIu64 " > 0%s%s%s",
+            is_liveness(i) ? "liveness: " : "", sim_count_name(i), s->c[i],
+            i == SIM_COUNT_STRANDED && s->stranded[0] ? " (" : "",
+            i == SIM_COUNT_STRANDED ? s->stranded : "",
+            i == SIM_COUNT_STRANDED && s->stranded[0] ? ")" : "");
     }
 }
 

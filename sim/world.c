@@ -1501,29 +1501,31 @@ static const char *field(const char *line, const char *key, char *buf, size_t le
 }
 
 /* stranded_line names, from the core's diagnostics dump, the streams that
- * still hold undelivered events: user, thread, first seq and its wait. */
+ * still hold undelivered events: user/thread, how many, and the oldest
+ * event the core never sent to anyone (its seq and how long it waited). */
 static int stranded_line(void *arg, const char *line, size_t len)
 {
     dump_arg *a = arg;
     (void)len;
-    char user[64], thread[64], undel[24], first[24];
+    char user[64], thread[64], undel[24];
     if (strncmp(line, "stream ", 7) != 0 ||
         strcmp(field(line, "undelivered=", undel, sizeof undel), "0") == 0 || a->shown >= 3)
         return 0;
     field(line, "user=", user, sizeof user);
     field(line, "thread=", thread, sizeof thread);
-    field(line, "first_seq=", first, sizeof first);
-    uint64_t seq = strtoull(first, NULL, 10);
     int32_t t = thread_lookup(a->w, user, thread);
-    double waited = -1;
-    if (t >= 0 && seq >= 1 && seq <= a->w->threads[t].nseq)
-        waited = (double)(a->end -
-                          sim_oracle_event_time(a->w->oracle, a->w->threads[t].seq_ev[seq - 1])) /
-                 1e9;
+    uint64_t seq = 0, at = 0;
+    for (size_t i = 0; t >= 0 && i < a->w->threads[t].nseq && !seq; i++) /* O(stream) */
+        if (!sim_oracle_event_sent(a->w->oracle, a->w->threads[t].seq_ev[i])) {
+            seq = i + 1;
+            at = sim_oracle_event_time(a->w->oracle, a->w->threads[t].seq_ev[i]);
+        }
     size_t o = strlen(a->out);
     if (o + 1 < a->len)
-        snprintf(a->out + o, a->len - o, "%s%s/%s seq %s (%s undelivered, waited %.3f s)",
-                 a->shown ? "; " : "", user, thread, first, undel, waited);
+        snprintf(a->out + o, a->len - o,
+                 "%s%s/%s: %s undelivered, oldest seq %" PRIu64 " waited %.3f s",
+                 a->shown ? "; " : "", user, thread, undel, seq,
+                 seq ? (double)(a->end - at) / 1e9 : 0.0);
     a->shown++;
     return 0;
 }
@@ -1626,12 +1628,14 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
         res->c[SIM_COUNT_ERRORS] = 1;
         rc = -1;
     } else if (res->c[SIM_COUNT_STRANDED]) {
-        char names[160] = "";
-        dump_arg a = {&w, w.eng.now, names, sizeof names, 0};
+        /* Observed until the drain bound (or, quiet, until the last step). */
+        uint64_t until = quiet ? (w.eng.now > w.drain_at ? w.eng.now : w.drain_at) : drain_end;
+        char names[128] = "";
+        dump_arg a = {&w, until, names, sizeof names, 0};
         cr_ctx_dump(w.core, stranded_line, &a);
-        snprintf(res->reason, sizeof(res->reason),
-                 "stranded: %" PRIu64 " event(s) still buffered %.3f s after the drain began: %s",
-                 res->c[SIM_COUNT_STRANDED], (double)(w.eng.now - w.drain_at) / 1e9, names);
+        snprintf(res->stranded, sizeof(res->stranded),
+                 "still buffered %.3f s after the drain began: %s",
+                 (double)(until - w.drain_at) / 1e9, names);
     }
     if (trace_out)
         *trace_out = w.trace;

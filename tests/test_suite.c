@@ -148,6 +148,47 @@ START_TEST(test_suite_false_fail_classes_pass_with_their_cause)
 }
 END_TEST
 
+/* An event the drain bound leaves buffered is stranded, and the seed says
+ * where: user/thread, the oldest undelivered seq and how long it waited.
+ * With the default bound (event_ttl + deadline) the same event expires
+ * with a report during the drain, and nothing is stranded. */
+START_TEST(test_suite_stranded_after_drain_is_named)
+{
+    static const char yaml[] =
+        "version: 1\nname: stranded_probe\nsummary: s\nseeds: 1\nhorizon: 10s\n"
+        "profile: fixed\npolicy: {event_ttl: 60s}\ndrain: 2s\nusers: 1\n"
+        "network: {uplink: 10ms, downlink: 10ms}\n"
+        "server: {auth: 5ms, thread_lookup: 5ms, agent_start: 1ms, agent_events: [a, b, c], "
+        "event_gap: 100ms}\n"
+        "client: [connect, authenticate, {send: {thread: new}}, {wait: 150ms}, "
+        "{switch: {thread: new}}, {wait: 20s}]\n";
+    for (int bounded = 1; bounded >= 0; bounded--) {
+        char text[sizeof yaml];
+        snprintf(text, sizeof text, "%s", yaml);
+        if (!bounded)
+            memcpy(strstr(text, "drain: 2s"), "         ", 9); /* the default bound */
+        sim_scenario *sc = NULL;
+        sim_scenario_error err;
+        ck_assert_msg(sim_scenario_load_string("s.yaml", text, strlen(text), &sc, &err) == 0,
+                      "%d:%d: %s", err.line, err.col, err.msg);
+        sim_sweep_result r;
+        sweep(sc, CR_PROFILE_FIXED, 0, 1, 1, &r);
+        if (bounded) {
+            ck_assert_uint_eq(r.c[SIM_COUNT_STRANDED], 1);
+            ck_assert(!r.pass);
+            ck_assert_msg(strstr(r.seeds[0].reason, "u0/t1: 1 undelivered, oldest seq 3 waited") &&
+                              strstr(r.seeds[0].reason, "2.000 s after the drain began"),
+                          "%s", r.seeds[0].reason);
+        } else {
+            ck_assert_uint_eq(r.c[SIM_COUNT_STRANDED], 0);
+            ck_assert_msg(r.pass, "%s", r.reason);
+        }
+        sim_sweep_result_free(&r);
+        sim_scenario_free(sc);
+    }
+}
+END_TEST
+
 /* A seed over its step budget stops, in bounded time, as livelock with
  * its last steps; the budget is the only thing that changed. */
 START_TEST(test_suite_livelock_watchdog_stops_a_seed)
@@ -306,6 +347,7 @@ static Suite *suite_suite(void)
     tcase_add_loop_test(tc, test_suite_fixed_meets_every_expect, 0, 13);
     tcase_add_loop_test(tc, test_suite_false_fail_classes_pass_with_their_cause, 0, 4);
     tcase_add_test(tc, test_suite_livelock_watchdog_stops_a_seed);
+    tcase_add_test(tc, test_suite_stranded_after_drain_is_named);
     tcase_add_test(tc, test_suite_setup_failure_is_an_error);
     tcase_add_test(tc, test_suite_legacy_reproduces_the_audit);
     tcase_add_test(tc, test_suite_legacy_never_misroutes);

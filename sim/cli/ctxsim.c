@@ -339,6 +339,13 @@ static void print_sweep(const sim_sweep_result *r, long max_replays)
            rate, r->c[SIM_COUNT_LOST], r->c[SIM_COUNT_SILENT_LOSS], r->c[SIM_COUNT_MISROUTED],
            r->c[SIM_COUNT_DUPLICATED], r->c[SIM_COUNT_OUT_OF_ORDER], r->c[SIM_COUNT_STRAY],
            sim_sweep_outcome(r));
+    if (r->c[SIM_COUNT_LOST]) { /* every lost event has one cause (docs/oracle.md) */
+        printf("    lost by cause:");
+        for (int k = 0; k < SIM_CAUSE__N; k++)
+            if (r->c[sim_cause_count(k)])
+                printf(" %s %" PRIu64, sim_cause_name(k), r->c[sim_cause_count(k)]);
+        printf("\n");
+    }
     if (r->reason[0])
         printf("    %s: %s\n", r->verdict == SIM_VERDICT_FAIL ? "missed" : "note", r->reason);
     if (r->role != SIM_ROLE_GATE || max_replays == 0)

@@ -286,7 +286,9 @@ int64_t sim_oracle_message(sim_oracle *o, uint32_t c, uint64_t now, int32_t thre
     m->flags = (uint8_t)flags;
     m->maxidx_off = o->nmaxidx;
     m->prev_none = -1;
-    if (thread == SIM_VIEW_NONE) {
+    if (thread == SIM_VIEW_NONE && sim_oracle_choice_of(o, c) >= 0) {
+        m->thread = sim_oracle_choice_of(o, c); /* no thread id: the one the tab is on */
+    } else if (thread == SIM_VIEW_NONE) {
         m->prev_none = o->tabs[c].last_none;
         o->tabs[c].last_none = (int64_t)o->nmsgs;
     }

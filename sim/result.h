@@ -120,7 +120,7 @@ typedef struct sim_seed_result {
     int pass;            /* the per-seed rule (sim/verdict.h) holds */
     int worst;           /* 0, or its rank (1 = lowest rate) among the worst seeds */
     char reason[256];    /* every miss, "; "-separated, "" if pass */
-    char stranded[160];  /* the world's account of what is stranded: user/thread, seq, wait */
+    char stranded[200];  /* the world's account of what is stranded: user/thread, seq, wait */
     sim_hist latency;    /* delivery latency (emit -> client receive) */
     uint64_t queue_peak; /* most events pending in the engine at once */
     uint64_t queue_mean; /* mean events pending, over the events processed */

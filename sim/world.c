@@ -1633,9 +1633,10 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
         char names[128] = "";
         dump_arg a = {&w, until, names, sizeof names, 0};
         cr_ctx_dump(w.core, stranded_line, &a);
+        uint64_t ms = (until - w.drain_at) / 1000000;
         snprintf(res->stranded, sizeof(res->stranded),
-                 "still buffered %.3f s after the drain began: %s",
-                 (double)(until - w.drain_at) / 1e9, names);
+                 "still buffered %" PRIu64 ".%03u s after the drain began: %.120s", ms / 1000,
+                 (unsigned)(ms % 1000), names);
     }
     if (trace_out)
         *trace_out = w.trace;

@@ -202,6 +202,18 @@ START_TEST(test_oracle_none_message_takes_next_thread)
 }
 END_TEST
 
+/* A message with no thread id from a tab already on a thread is meant for
+ * that thread (docs/oracle.md, Terms). */
+START_TEST(test_oracle_none_message_on_a_chosen_thread)
+{
+    show(0, 0, 4);
+    int64_t m = sim_oracle_message(o, 0, 10 * MS, SIM_VIEW_NONE, 1, SIM_MSG_COUNTS);
+    ck_assert_int_eq(sim_oracle_message_thread(o, m), 4);
+    show(0, 20 * MS, 5); /* a later choice does not take it */
+    ck_assert_int_eq(sim_oracle_message_thread(o, m), 4);
+}
+END_TEST
+
 START_TEST(test_oracle_deadline_past_end_undecided)
 {
     show(0, 0, 7);
@@ -236,6 +248,7 @@ static Suite *oracle_suite(void)
     tcase_add_test(tc, test_oracle_out_of_order);
     tcase_add_test(tc, test_oracle_run_never_started);
     tcase_add_test(tc, test_oracle_none_message_takes_next_thread);
+    tcase_add_test(tc, test_oracle_none_message_on_a_chosen_thread);
     tcase_add_test(tc, test_oracle_deadline_past_end_undecided);
     tcase_add_test(tc, test_oracle_foreign_message_expects_nothing);
     suite_add_tcase(s, tc);

@@ -9,12 +9,19 @@
  * the rule that decides each count.  Every SIM_COUNTS entry is asserted:
  * a count not listed in a test's table must be 0.
  *
+ * Every micro-scenario is written by one template, truth_yaml: a test
+ * gives only its name, the keys it changes of the standard scenario below
+ * and its client script (TRUTH_OPEN / TRUTH_START for the standard
+ * opening); truth_yaml writes each key once, the test's value or the
+ * standard one.
+ *
  * Common timings (unless a test says otherwise): uplink and downlink 10 ms,
  * auth 5 ms, thread_lookup 5 ms, agent_start 1 ms, event_gap 100 ms, events
- * [a, b, c], one user, one tab.  Packets on one channel arrive strictly one
- * after the other (sim/net.c: +1 ns when they would tie), so the steps
- * `connect, authenticate, send` at 0 arrive at the server at 10 ms,
- * 10 ms + 1 ns and 10 ms + 2 ns.
+ * [a, b, c], one user, one tab; profile fixed, deadline 1 s, horizon 10 s,
+ * reconnect_backoff 50 ms, no policy overrides, no faults.  Packets on one
+ * channel arrive strictly one after the other (sim/net.c: +1 ns when they
+ * would tie), so the steps `connect, authenticate, send` at 0 arrive at the
+ * server at 10 ms, 10 ms + 1 ns and 10 ms + 2 ns.
  *
  * The standard start (fixed profile, `connect, authenticate, send: {thread:
  * new}` at 0), used by most tests:
@@ -56,6 +63,7 @@
  * timelines are chosen so that none of these arises.
  */
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +134,96 @@ static void expect_counts(const char *yaml, const char *table)
     ck_assert_msg(diff[0] == '\0', "%s:%s", name, diff);
 }
 
+/* ---- the micro-scenarios ------------------------------------------------- */
+
+/*
+ * truth_scenario says what one micro-scenario changes of the standard one;
+ * truth_yaml writes the YAML.  A field left out (NULL) takes the standard
+ * value noted beside it, "" leaves the key out of the YAML (the loader's
+ * default applies); `policy`, `clients_per_user` and `faults` are absent
+ * unless given.  `client` is the script, one step a string (the text after
+ * "- "), up to the first NULL.  Every key is written once, whatever a test
+ * changes.
+ */
+typedef struct {
+    const char *name;
+    const char *horizon;           /* 10s */
+    const char *profile;           /* fixed */
+    const char *users;             /* 1 */
+    const char *deadline;          /* 1s */
+    const char *policy;            /* absent; a flow mapping, "{event_ttl: 1s}" */
+    const char *clients_per_user;  /* absent */
+    const char *uplink;            /* 10ms */
+    const char *downlink;          /* 10ms */
+    const char *reconnect_backoff; /* 50ms */
+    const char *auth;              /* 5ms */
+    const char *thread_lookup;     /* 5ms */
+    const char *agent_start;       /* 1ms */
+    const char *agent_events;      /* [a, b, c] */
+    const char *event_gap;         /* 100ms */
+    const char *faults;            /* absent; the line under faults:, "k: v" */
+    const char *client[16];
+} truth_scenario;
+
+/* The standard client opening, and the standard start built on it. */
+#define TRUTH_OPEN  "connect", "authenticate"
+#define TRUTH_START TRUTH_OPEN, "send: {thread: new}"
+
+typedef struct {
+    char text[2048];
+    size_t used;
+} truth_buf;
+
+static void truth_put(truth_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    b->used += (size_t)vsnprintf(b->text + b->used, sizeof(b->text) - b->used, fmt, ap);
+    va_end(ap);
+    ck_assert_msg(b->used < sizeof(b->text), "truth_yaml: the scenario does not fit");
+}
+
+/* `indent key: value`, value being the test's or else the standard one. */
+static void truth_key(truth_buf *b, const char *indent, const char *key, const char *value,
+                      const char *standard)
+{
+    const char *v = value ? value : standard;
+    if (v == NULL || v[0] == '\0')
+        return;
+    truth_put(b, "%s%s: %s\n", indent, key, v);
+}
+
+/* The YAML of `t` (a static buffer: one scenario at a time). */
+static const char *truth_yaml(const truth_scenario *t)
+{
+    static truth_buf b;
+    b.used = 0;
+    b.text[0] = '\0';
+    truth_put(&b, "version: 1\nname: %s\nsummary: oracle truth table\nseeds: 1\n", t->name);
+    truth_key(&b, "", "horizon", t->horizon, "10s");
+    truth_key(&b, "", "profile", t->profile, "fixed");
+    truth_key(&b, "", "users", t->users, "1");
+    truth_key(&b, "", "deadline", t->deadline, "1s");
+    truth_key(&b, "", "policy", t->policy, NULL);
+    truth_key(&b, "", "clients_per_user", t->clients_per_user, NULL);
+    truth_put(&b, "network:\n");
+    truth_key(&b, "  ", "uplink", t->uplink, "10ms");
+    truth_key(&b, "  ", "downlink", t->downlink, "10ms");
+    truth_key(&b, "  ", "reconnect_backoff", t->reconnect_backoff, "50ms");
+    truth_put(&b, "server:\n");
+    truth_key(&b, "  ", "auth", t->auth, "5ms");
+    truth_key(&b, "  ", "thread_lookup", t->thread_lookup, "5ms");
+    truth_key(&b, "  ", "agent_start", t->agent_start, "1ms");
+    truth_key(&b, "  ", "agent_events", t->agent_events, "[a, b, c]");
+    truth_key(&b, "  ", "event_gap", t->event_gap, "100ms");
+    if (t->faults)
+        truth_put(&b, "faults:\n  %s\n", t->faults);
+    truth_put(&b, "client:\n");
+    for (size_t i = 0; i < sizeof(t->client) / sizeof(t->client[0]) && t->client[i]; i++)
+        truth_put(&b, "  - %s\n", t->client[i]);
+    return b.text;
+}
+
 /* ---- arrival: delivered, late, lost at the deadline boundary ------------ */
 
 /*
@@ -137,30 +235,10 @@ static void expect_counts(const char *yaml, const char *table)
  */
 START_TEST(test_oracle_truth_delivered_within_deadline)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: delivered_within_deadline\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "delivered_within_deadline",
+        .client = {TRUTH_START, "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 delivered=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -172,30 +250,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_delivered_exactly_at_due)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: delivered_exactly_at_due\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 10ms\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "delivered_exactly_at_due",
+        .deadline = "10ms",
+        .client = {TRUTH_START, "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 delivered=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -207,30 +266,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_late_one_ns_past_due)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: late_one_ns_past_due\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 9999999ns\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "late_one_ns_past_due",
+        .deadline = "9999999ns",
+        .client = {TRUTH_START, "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 late=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -248,31 +288,12 @@ END_TEST
  */
 START_TEST(test_oracle_truth_lost_close_exactly_at_due)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: lost_close_exactly_at_due\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 5ms\n"
-                               "policy: {event_ttl: 1s}\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 126000001ns\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "lost_close_exactly_at_due",
+        .deadline = "5ms",
+        .policy = "{event_ttl: 1s}",
+        .client = {TRUTH_START, "wait: 126000001ns", "close"},
+    });
     expect_counts(yaml,
                   "expected=2 late=1 lost=1 in_flight_at_close=1 emitted=3 messages=1 runs=1");
 }
@@ -288,31 +309,12 @@ END_TEST
  */
 START_TEST(test_oracle_truth_not_owed_close_before_due)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: not_owed_close_before_due\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 5ms\n"
-                               "policy: {event_ttl: 1s}\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 126ms\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "not_owed_close_before_due",
+        .deadline = "5ms",
+        .policy = "{event_ttl: 1s}",
+        .client = {TRUTH_START, "wait: 126ms", "close"},
+    });
     expect_counts(yaml, "expected=1 late=1 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -337,34 +339,12 @@ END_TEST
  */
 START_TEST(test_oracle_truth_owed_on_return_replayed)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: owed_on_return_replayed\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 200ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new, as: a}\n"
-                               "  - wait: 100ms\n"
-                               "  - switch: {thread: new}\n"
-                               "  - wait: 1s\n"
-                               "  - switch: {thread: a}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "owed_on_return_replayed",
+        .agent_start = "200ms",
+        .client = {TRUTH_OPEN, "send: {thread: new, as: a}", "wait: 100ms", "switch: {thread: new}",
+                   "wait: 1s", "switch: {thread: a}", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 delivered=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -377,34 +357,13 @@ END_TEST
  */
 START_TEST(test_oracle_truth_late_on_return)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: late_on_return\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 10ms\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 200ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new, as: a}\n"
-                               "  - wait: 100ms\n"
-                               "  - switch: {thread: new}\n"
-                               "  - wait: 1s\n"
-                               "  - switch: {thread: a}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "late_on_return",
+        .deadline = "10ms",
+        .agent_start = "200ms",
+        .client = {TRUTH_OPEN, "send: {thread: new, as: a}", "wait: 100ms", "switch: {thread: new}",
+                   "wait: 1s", "switch: {thread: a}", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 late=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -420,36 +379,13 @@ END_TEST
  */
 START_TEST(test_oracle_truth_not_owed_return_shorter_than_deadline)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: not_owed_short_return\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 200ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new, as: a}\n"
-                               "  - wait: 100ms\n"
-                               "  - switch: {thread: new, as: b}\n"
-                               "  - wait: 1s\n"
-                               "  - switch: {thread: a}\n"
-                               "  - wait: 500ms\n"
-                               "  - switch: {thread: b}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "not_owed_short_return",
+        .agent_start = "200ms",
+        .client = {TRUTH_OPEN, "send: {thread: new, as: a}", "wait: 100ms",
+                   "switch: {thread: new, as: b}", "wait: 1s", "switch: {thread: a}", "wait: 500ms",
+                   "switch: {thread: b}", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 delivered=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -472,34 +408,13 @@ END_TEST
  */
 START_TEST(test_oracle_truth_clicked_away_owed_on_return_only)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: clicked_away_return\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 96ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 4ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new, as: b}\n"
-                               "  - wait: 100ms\n"
-                               "  - switch: {thread: new}\n"
-                               "  - wait: 2100ms\n"
-                               "  - switch: {thread: b}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "clicked_away_return",
+        .agent_start = "96ms",
+        .event_gap = "4ms",
+        .client = {TRUTH_OPEN, "send: {thread: new, as: b}", "wait: 100ms", "switch: {thread: new}",
+                   "wait: 2100ms", "switch: {thread: b}", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 delivered=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -515,33 +430,14 @@ END_TEST
  */
 START_TEST(test_oracle_truth_clicked_away_not_owed)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: clicked_away\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "policy: {event_ttl: 2s}\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 96ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 4ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new, as: b}\n"
-                               "  - wait: 100ms\n"
-                               "  - switch: {thread: new}\n"
-                               "  - wait: 5s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "clicked_away",
+        .policy = "{event_ttl: 2s}",
+        .agent_start = "96ms",
+        .event_gap = "4ms",
+        .client = {TRUTH_OPEN, "send: {thread: new, as: b}", "wait: 100ms", "switch: {thread: new}",
+                   "wait: 5s", "close"},
+    });
     expect_counts(yaml, "expected=0 emitted=3 messages=1 runs=1 notifications=3");
 }
 END_TEST
@@ -565,32 +461,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_horizon_within_ttl_resolves_in_drain)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: horizon_within_ttl\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 200ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 100ms\n"
-                               "  - switch: {thread: new}\n"
-                               "  - wait: 20s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "horizon_within_ttl",
+        .agent_start = "200ms",
+        .client = {TRUTH_START, "wait: 100ms", "switch: {thread: new}", "wait: 20s", "close"},
+    });
     expect_counts(yaml, "expected=0 emitted=3 messages=1 runs=1 notifications=3");
 }
 END_TEST
@@ -606,30 +481,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_drain_after_horizon_keeps_emitting)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: drain_after_horizon\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 150ms\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 5s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "drain_after_horizon",
+        .horizon = "150ms",
+        .client = {TRUTH_START, "wait: 5s", "close"},
+    });
     expect_counts(yaml, "expected=3 delivered=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -643,29 +499,10 @@ END_TEST
  */
 START_TEST(test_oracle_truth_drain_script_ends_without_close)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: drain_without_close\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 50ms\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "drain_without_close",
+        .client = {TRUTH_START, "wait: 50ms"},
+    });
     expect_counts(yaml, "expected=3 delivered=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -686,35 +523,13 @@ END_TEST
  */
 START_TEST(test_oracle_truth_core_reported_expired_before_return)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: core_reported_expired\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "policy: {event_ttl: 1s, fallback_notify: 0}\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 200ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new, as: a}\n"
-                               "  - wait: 100ms\n"
-                               "  - switch: {thread: new}\n"
-                               "  - wait: 2s\n"
-                               "  - switch: {thread: a}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "core_reported_expired",
+        .policy = "{event_ttl: 1s, fallback_notify: 0}",
+        .agent_start = "200ms",
+        .client = {TRUTH_OPEN, "send: {thread: new, as: a}", "wait: 100ms", "switch: {thread: new}",
+                   "wait: 2s", "switch: {thread: a}", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 lost=3 core_reported=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -729,35 +544,13 @@ END_TEST
  */
 START_TEST(test_oracle_truth_client_told_by_fallback)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: client_told_fallback\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "policy: {event_ttl: 1s}\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 200ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new, as: a}\n"
-                               "  - wait: 100ms\n"
-                               "  - switch: {thread: new}\n"
-                               "  - wait: 2s\n"
-                               "  - switch: {thread: a}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "client_told_fallback",
+        .policy = "{event_ttl: 1s}",
+        .agent_start = "200ms",
+        .client = {TRUTH_OPEN, "send: {thread: new, as: a}", "wait: 100ms", "switch: {thread: new}",
+                   "wait: 2s", "switch: {thread: a}", "wait: 2s", "close"},
+    });
     expect_counts(yaml,
                   "expected=3 lost=3 client_told=3 emitted=3 messages=1 runs=1 notifications=3");
 }
@@ -775,30 +568,12 @@ END_TEST
  */
 START_TEST(test_oracle_truth_in_flight_at_close_head_of_line)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: head_of_line_past_close\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 30s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 12s\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 8s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "head_of_line_past_close",
+        .horizon = "30s",
+        .downlink = "12s",
+        .client = {TRUTH_START, "wait: 8s", "close"},
+    });
     expect_counts(yaml, "expected=3 lost=3 in_flight_at_close=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -833,36 +608,14 @@ END_TEST
  */
 START_TEST(test_oracle_truth_client_told_sent_into_dead_transport)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: sent_into_dead_transport\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 50ms\n"
-                               "policy: {update_retries: 2}\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 20ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "faults:\n"
-                               "  thread_update_fail: 0.75\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 170ms\n"
-                               "  - disconnect\n"
-                               "  - reconnect\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "sent_into_dead_transport",
+        .deadline = "50ms",
+        .policy = "{update_retries: 2}",
+        .reconnect_backoff = "20ms",
+        .faults = "thread_update_fail: 0.75",
+        .client = {TRUTH_START, "wait: 170ms", "disconnect", "reconnect", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 delivered=1 lost=2 client_told=2 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -888,34 +641,14 @@ END_TEST
  */
 START_TEST(test_oracle_truth_transport_lost_not_replayed)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: transport_lost\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 50ms\n"
-                               "policy: {event_ttl: 200ms, report_undeliverable: 0}\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 500ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 115ms\n"
-                               "  - disconnect\n"
-                               "  - reconnect\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "transport_lost",
+        .deadline = "50ms",
+        .policy = "{event_ttl: 200ms, report_undeliverable: 0}",
+        .reconnect_backoff = "500ms",
+        .agent_events = "[a, b]",
+        .client = {TRUTH_START, "wait: 115ms", "disconnect", "reconnect", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=2 delivered=1 lost=1 silent_loss=1 emitted=2 messages=1 runs=1");
 }
 END_TEST
@@ -932,31 +665,17 @@ END_TEST
  */
 START_TEST(test_oracle_truth_transport_lost_in_flight)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: transport_lost_in_flight\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 50ms\n"
-                               "network:\n"
-                               "  uplink: 1ms\n"
-                               "  downlink: 100ms\n"
-                               "server:\n"
-                               "  auth: 1ms\n"
-                               "  thread_lookup: 1ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 80ms\n"
-                               "  - disconnect\n"
-                               "  - wait: 10ms\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "transport_lost_in_flight",
+        .deadline = "50ms",
+        .uplink = "1ms",
+        .downlink = "100ms",
+        .reconnect_backoff = "",
+        .auth = "1ms",
+        .thread_lookup = "1ms",
+        .agent_events = "[a]",
+        .client = {TRUTH_START, "wait: 80ms", "disconnect", "wait: 10ms", "close"},
+    });
     expect_counts(yaml, "expected=1 lost=1 transport_lost=1 emitted=1 messages=1 runs=1");
 }
 END_TEST
@@ -977,33 +696,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_reconnect_within_deadline_replayed)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: reconnect_replayed\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 50ms\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 100ms\n"
-                               "  - disconnect\n"
-                               "  - reconnect\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "reconnect_replayed",
+        .deadline = "50ms",
+        .client = {TRUTH_START, "wait: 100ms", "disconnect", "reconnect", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 delivered=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -1023,32 +720,12 @@ END_TEST
  */
 START_TEST(test_oracle_truth_never_started_run)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: never_started\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "policy: {update_retries: 0, pending_deadline: 0}\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "faults:\n"
-                               "  thread_update_fail: 1.0\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 2s\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "never_started",
+        .policy = "{update_retries: 0, pending_deadline: 0}",
+        .faults = "thread_update_fail: 1.0",
+        .client = {TRUTH_START, "wait: 2s"},
+    });
     expect_counts(yaml,
                   "expected=3 lost=3 never_started=3 stuck_pending=1 emitted=0 messages=1 runs=0");
 }
@@ -1066,32 +743,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_refused_foreign_thread)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: refused_foreign\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 2\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 1s\n"
-                               "  - send: {thread: foreign}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "refused_foreign",
+        .users = "2",
+        .client = {TRUTH_START, "wait: 1s", "send: {thread: foreign}", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=6 delivered=6 emitted=6 messages=4 runs=2 refused=2");
 }
 END_TEST
@@ -1107,33 +763,12 @@ END_TEST
  */
 START_TEST(test_oracle_truth_refused_queue_full)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: refused_queue_full\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "policy: {pending_max: 1}\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - wait: 50ms\n"
-                               "  - send: {thread: new}\n"
-                               "  - send: {thread: same}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "refused_queue_full",
+        .policy = "{pending_max: 1}",
+        .client = {TRUTH_OPEN, "wait: 50ms", "send: {thread: new}", "send: {thread: same}",
+                   "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 delivered=3 emitted=3 messages=2 runs=1 refused=1");
 }
 END_TEST
@@ -1151,32 +786,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_none_message_takes_next_choice)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: none_message\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: none}\n"
-                               "  - wait: 100ms\n"
-                               "  - switch: {thread: new}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "none_message",
+        .client = {TRUTH_OPEN, "send: {thread: none}", "wait: 100ms", "switch: {thread: new}",
+                   "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 delivered=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -1190,31 +804,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_two_messages_dispatched_in_order)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: two_messages_in_order\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - send: {thread: same}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "two_messages_in_order",
+        .agent_events = "[a, b]",
+        .client = {TRUTH_START, "send: {thread: same}", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=4 delivered=4 emitted=4 messages=2 runs=2");
 }
 END_TEST
@@ -1230,31 +824,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_not_owed_to_tab_that_never_chose)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: two_tabs_two_threads\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: fixed\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "clients_per_user: 2\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "two_tabs_two_threads",
+        .clients_per_user = "2",
+        .client = {TRUTH_START, "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=6 delivered=6 emitted=6 messages=2 runs=2");
 }
 END_TEST
@@ -1277,31 +851,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_legacy_run_before_ready_silent)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: legacy_run_before_ready\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: legacy\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - wait: 50ms\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "legacy_run_before_ready",
+        .profile = "legacy",
+        .client = {TRUTH_OPEN, "wait: 50ms", "send: {thread: new}", "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 lost=3 silent_loss=3 emitted=3 messages=1 runs=1");
 }
 END_TEST
@@ -1315,30 +869,11 @@ END_TEST
  */
 START_TEST(test_oracle_truth_legacy_message_before_auth_silent)
 {
-    static const char yaml[] = "version: 1\n"
-                               "name: legacy_message_before_auth\n"
-                               "summary: oracle truth table\n"
-                               "seeds: 1\n"
-                               "horizon: 10s\n"
-                               "profile: legacy\n"
-                               "users: 1\n"
-                               "deadline: 1s\n"
-                               "network:\n"
-                               "  uplink: 10ms\n"
-                               "  downlink: 10ms\n"
-                               "  reconnect_backoff: 50ms\n"
-                               "server:\n"
-                               "  auth: 5ms\n"
-                               "  thread_lookup: 5ms\n"
-                               "  agent_start: 1ms\n"
-                               "  agent_events: [a, b, c]\n"
-                               "  event_gap: 100ms\n"
-                               "client:\n"
-                               "  - connect\n"
-                               "  - authenticate\n"
-                               "  - send: {thread: new}\n"
-                               "  - wait: 2s\n"
-                               "  - close\n";
+    const char *yaml = truth_yaml(&(truth_scenario){
+        .name = "legacy_message_before_auth",
+        .profile = "legacy",
+        .client = {TRUTH_START, "wait: 2s", "close"},
+    });
     expect_counts(yaml, "expected=3 lost=3 silent_loss=3 emitted=3 messages=1 runs=1");
 }
 END_TEST

@@ -469,10 +469,10 @@ START_TEST(test_cli_shrink_keeps_the_failure)
 END_TEST
 
 /* read_text returns the malloc'd contents of tmpdir/name ("" if absent). */
-static char *read_text(const char *name)
+/* slurp reads a whole file (a scenario of the repository, say); "" if it
+ * cannot be opened.  Caller frees. */
+static char *slurp(const char *path)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
     FILE *f = fopen(path, "r");
     if (!f)
         return strdup("");
@@ -483,6 +483,14 @@ static char *read_text(const char *name)
     ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
     fclose(f);
     return b;
+}
+
+/* read_text reads file `name` of the test's temporary directory. */
+static char *read_text(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    return slurp(path);
 }
 
 /* count_str counts the occurrences of needle in hay. */
@@ -672,12 +680,8 @@ END_TEST
 START_TEST(test_cli_no_expect_strict_default_fails_lossy_legacy)
 {
     /* agent_before_ready without its expect block */
-    char *src = NULL;
-    FILE *f = fopen("scenarios/agent_before_ready.yaml", "r");
-    ck_assert_ptr_nonnull(f);
-    src = calloc(1 << 16, 1);
-    ck_assert_uint_gt(fread(src, 1, (1 << 16) - 1, f), 0);
-    fclose(f);
+    char *src = slurp("scenarios/agent_before_ready.yaml");
+    ck_assert_uint_gt(strlen(src), 0);
     char *x = strstr(src, "\nexpect:");
     ck_assert_ptr_nonnull(x);
     x[1] = '\0';
@@ -745,11 +749,8 @@ START_TEST(test_cli_passing_sweep_lists_no_failing_seeds_worst_replays_pass)
 {
     /* F2 off delivers ~56% of agent_before_ready: with a line of 0.54 the
      * sweep passes, and the seeds below 0.54 are its worst, not failures */
-    char *src = calloc(1 << 16, 1);
-    FILE *f = fopen("scenarios/agent_before_ready.yaml", "r");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_gt(fread(src, 1, (1 << 16) - 1, f), 0);
-    fclose(f);
+    char *src = slurp("scenarios/agent_before_ready.yaml");
+    ck_assert_uint_gt(strlen(src), 0);
     char *x = strstr(src, "delivery_rate: 0.99");
     ck_assert_ptr_nonnull(x);
     memcpy(x, "delivery_rate: 0.54", strlen("delivery_rate: 0.54"));
@@ -795,12 +796,8 @@ END_TEST
 START_TEST(test_cli_hostile_scenario_name_quoted_everywhere)
 {
     /* a file name with backticks and a ';': a pasted line must not run touch */
-    char *src = NULL;
-    FILE *f = fopen("scenarios/agent_before_ready.yaml", "r");
-    ck_assert_ptr_nonnull(f);
-    src = calloc(1 << 16, 1);
-    ck_assert_uint_gt(fread(src, 1, (1 << 16) - 1, f), 0);
-    fclose(f);
+    char *src = slurp("scenarios/agent_before_ready.yaml");
+    ck_assert_uint_gt(strlen(src), 0);
     write_file("a`;touch PWNED;`b.yaml", src);
     free(src);
     char *out, *err;

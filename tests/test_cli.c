@@ -454,6 +454,9 @@ START_TEST(test_cli_shrink_keeps_the_failure)
     /* the written scenario is valid, smaller, and the seed still fails */
     ck_assert_int_eq(run(&out, &err, "replay %s/small.yaml --seed 1 --profile legacy", tmpdir), 1);
     ck_assert_ptr_nonnull(strstr(out, "verdict: FAIL: silent_loss"));
+    /* the timeline marks the drain and gives every loss its cause */
+    ck_assert_ptr_nonnull(strstr(out, "world           drain"));
+    ck_assert_ptr_nonnull(strstr(out, "cause core_silent (core said: nothing)"));
     free(out);
     free(err);
     /* a passing seed has nothing to shrink */

@@ -56,7 +56,7 @@ typedef struct message {
     uint64_t sent_at;
     uint64_t accepted_at;
     uint8_t flags; /* SIM_MSG_* */
-    uint8_t accepted, started, refused, told;
+    uint8_t accepted, refused, told;
     uint8_t said;
     int64_t prev_none; /* previous pending "none" message of the same tab, -1 */
     size_t maxidx_off; /* into o->maxidx: per tab of the user, highest index seen + 1 */
@@ -309,13 +309,6 @@ void sim_oracle_message_accepted(sim_oracle *o, int64_t msg, uint64_t now)
         m->accepted = 1;
         m->accepted_at = now;
     }
-}
-
-void sim_oracle_message_started(sim_oracle *o, int64_t msg)
-{
-    message *m = msg_at(o, msg);
-    if (m)
-        m->started = 1;
 }
 
 void sim_oracle_message_refused(sim_oracle *o, int64_t msg)

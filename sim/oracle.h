@@ -83,8 +83,6 @@ int64_t sim_oracle_message(sim_oracle *o, uint32_t c, uint64_t now, int32_t thre
 /* sim_oracle_message_accepted: the core took the message (first time
  * only): from now on its run's events are owed. */
 void sim_oracle_message_accepted(sim_oracle *o, int64_t msg, uint64_t now);
-/* sim_oracle_message_started: the message's run started. */
-void sim_oracle_message_started(sim_oracle *o, int64_t msg);
 /* sim_oracle_message_refused: the core refused the message on arrival (an
  * error returned to the sender): nothing is owed. */
 void sim_oracle_message_refused(sim_oracle *o, int64_t msg);

@@ -536,9 +536,11 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
        r->kind == CR_REPORT_OUTCOME ? cr_outcome_name(r->outcome) : "",
        r->error ? cr_errname(r->error) : "", r->conn, r->seq, r->message);
     if (r->tag & MSG_TAG_BIT) {
-        sim_oracle_message_said(w->oracle, (int64_t)(r->tag & ~MSG_TAG_BIT) - 1,
-                                r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome)
-                                                             : SIM_SAID_REJECTED);
+        int64_t m = (int64_t)(r->tag & ~MSG_TAG_BIT) - 1;
+        sim_oracle_message_said(
+            w->oracle, m, r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome) : SIM_SAID_REJECTED);
+        if (msg_state_get(w, m) == 3)
+            msg_state_set(w, m, 0); /* the core let go of it: a resend is taken again */
     } else if (r->tag) {
         sim_said said = r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome) : SIM_SAID_OTHER;
         if (said != SIM_SAID_NOTHING)
@@ -954,6 +956,14 @@ static void on_up(world *w, uint32_t p)
             send_ack(w, pk.conn, pk.msg);
             break;
         }
+        if (st == 3) {
+            /* A resend of a message the core still holds (queued on the
+             * connection the client lost, which the server has not seen
+             * close yet): the server drops it by message id, unanswered;
+             * the held copy's dispatch or rejection answers it. */
+            TR(w, "server", "duplicate", "msg=%" PRId64 " still held by the core", pk.msg);
+            break;
+        }
         cr_message msg = {
             .thread = pk.thread >= 0 ? w->threads[pk.thread].id : NULL,
             .last_seq = pk.seq,
@@ -1086,7 +1096,6 @@ static void on_agent_start(world *w, uint64_t core_msg, uint64_t tag, int32_t co
        rc ? cr_errname(rc) : "ok");
     if (rc != 0)
         return core_rc(w, "cr_run_start", rc);
-    sim_oracle_message_started(w->oracle, m);
     if (sim_grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
         return fail(w, "out of memory (runs)");
     w->runs[run].msg = m;
@@ -1109,7 +1118,6 @@ static void on_agent_http(world *w, int64_t m, int32_t t)
         return core_rc(w, "cr_run_start_for", rc);
     }
     sim_oracle_message_accepted(w->oracle, m, w->eng.now);
-    sim_oracle_message_started(w->oracle, m);
     if (sim_grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
         return fail(w, "out of memory (runs)");
     w->runs[run].msg = m;

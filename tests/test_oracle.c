@@ -43,7 +43,6 @@ static int64_t started(uint32_t n)
     int64_t m = sim_oracle_message(o, 0, 0, 7, n, SIM_MSG_COUNTS);
     ck_assert_int_ge(m, 0);
     sim_oracle_message_accepted(o, m, 0);
-    sim_oracle_message_started(o, m);
     return m;
 }
 
@@ -192,7 +191,6 @@ START_TEST(test_oracle_none_message_takes_next_thread)
     show(0, 100 * MS, 4);
     ck_assert_int_eq(sim_oracle_message_thread(o, m), 4);
     sim_oracle_message_accepted(o, m, 150 * MS);
-    sim_oracle_message_started(o, m);
     int64_t e = sim_oracle_emit(o, 200 * MS, m, 0);
     sim_oracle_receive(o, 0, 220 * MS, e, 0, 0);
     finish(60 * S);

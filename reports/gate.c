@@ -292,7 +292,8 @@ static void print_details(rep_store *s, const rep_gate_row *rows, size_t n, cons
             for (size_t k = 0; k < nf; k++)
                 printf("    %s   # %s\n", f[k].replay, f[k].detail);
             if (total > nf)
-                printf("    ... %zu failing seeds in all (sqlite3: SELECT replay FROM failures "
+                printf("    ... %zu failing and worst seeds in all (sqlite3: SELECT replay FROM "
+                       "failures "
                        "WHERE scenario_result_id = %" PRId64 ")\n",
                        total, g->now_id);
         }

@@ -119,10 +119,12 @@ $(O)/tests/%: $(O)/tests/%.o $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A) $(DEP_LIBS)
 
 # Every suite runs from the repository root; CTXSIM names the binary under test.
-# Then the mutant catalogue: every entry must still apply, and (not under
+# Then the search budget (every detector of tests/mutants/detectors.txt on
+# the real core must find nothing), then the mutant catalogue: every entry must still apply, and (not under
 # SANITIZE, to keep .ci/run short) the gate subset must be killed.
 test: all
 	@CTXSIM=$(CTXSIM) CK_DEFAULT_TIMEOUT=600 tests/run-suites.sh $(TEST_BIN)
+	@tests/mutants.sh --baseline $(CTXSIM)
 	@tests/mutants.sh --check
 	$(if $(SANITIZE),,@CC="$(CC)" OPT="$(OPT)" tests/mutants.sh --gate)
 

@@ -7,6 +7,9 @@
 #
 #   --check        only verify that every catalogue entry still applies
 #                  (exactly one match of its `old` block); no build, no run
+#   --baseline BIN only run every detector with ctxsim binary BIN on the
+#                  real core: the CI's search budget, which must find
+#                  nothing (exit 1 on any finding)
 #   --gate         only the mutants marked `gate: yes` (what `make test` runs);
 #                  stops at the first detector that kills each one
 #   --lines        line-level mutants generated from core/src by operators
@@ -73,6 +76,7 @@ usage() { sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --check) MODE=check ;;
+    --baseline) MODE=baseline; BASE_BIN=$2; shift ;;
     --gate) MODE=gate ;;
     --lines) LINES=1 ;;
     --sample) SAMPLE=$2; shift ;;
@@ -108,6 +112,26 @@ while IFS= read -r line || [ -n "$line" ]; do
   D_NAME+=("$name"); D_CMD+=("$cmd")
 done < "$DETECTORS"
 [ ${#D_NAME[@]} -gt 0 ] || { echo "mutants: $DETECTORS lists no detector" >&2; exit 2; }
+
+# ---- --baseline: the detectors on the real core -------------------------------
+if [ $MODE = baseline ]; then
+  [ -x "$BASE_BIN" ] || { echo "mutants: --baseline: $BASE_BIN is not executable" >&2; exit 2; }
+  status=0
+  for ((k = 0; k < ${#D_NAME[@]}; k++)); do
+    t0=$(date +%s.%N) rc=0
+    # shellcheck disable=SC2086 # the command is a word list by design
+    out=$(cd "$ROOT" && timeout --kill-after=5 "$TIMEOUT" "$BASE_BIN" ${D_CMD[k]} 2>&1) || rc=$?
+    dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    if [ $rc = 0 ]; then
+      echo "detector ${D_NAME[k]}: nothing found (${dt} s): ctxsim ${D_CMD[k]}"
+    else
+      echo "detector ${D_NAME[k]}: exit $rc (${dt} s): ctxsim ${D_CMD[k]}"
+      printf '%s\n' "$out" | tail -40 | sed 's/^/    /'
+      status=1
+    fi
+  done
+  exit $status
+fi
 
 # ---- the mutants: one record per mutant --------------------------------------
 # M_FILE/M_OLD/M_NEW: the block to replace (catalogue) or, with M_AT set, the

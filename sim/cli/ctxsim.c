@@ -30,6 +30,7 @@
 #include "sim/engine.h"
 #include "sim/scenario.h"
 #include "sim/sweep.h"
+#include "sim/tdiff.h"
 #include "sim/trace.h"
 #include "sim/verdict.h"
 #include "sim/world.h"
@@ -1579,6 +1580,276 @@ static int cmd_shrink(int argc, char **argv)
     return 0;
 }
 
+/* ---- diff --------------------------------------------------------------------- */
+
+static const char diff_usage[] =
+    "usage: ctxsim diff A.trace B.trace [--context N] [--max-events N]\n"
+    "       ctxsim diff SCENARIO --seed S [--seed S2] [--profile P [--profile P2]]\n"
+    "                   [--ablate N [--ablate N2]] [--pct D:W|off [--pct D:W|off]] [--explore]\n"
+    "                   [--policy k=v]... [--policy-a k=v]... [--policy-b k=v]...\n"
+    "                   [--context N] [--max-events N]\n"
+    "Compare two runs step by step: the first divergence with N records of context on\n"
+    "both sides (default 3), where the runs get back in step, then per (message, event,\n"
+    "tab) how the outcomes differ (received, duplicated, late, lost with its cause).\n"
+    "Two trace files: as written by `ctxsim replay ... --trace-text FILE` (e.g. one seed\n"
+    "under two builds).  A scenario: an option given twice sets run A then run B, given\n"
+    "once both (--seed 1 --seed 2: two seeds; --profile fixed --profile legacy: two\n"
+    "profiles; --ablate 0 --ablate 3: fixed against fix 3 off); --policy applies to both,\n"
+    "--policy-a / --policy-b to one side.\n"
+    "Exit 0 identical, 1 they differ, 2 bad usage or input.\n";
+
+/* diff_side is one run of `ctxsim diff SCENARIO`. */
+typedef struct diff_side {
+    sim_sweep_opts o;
+    int nseed, nprof, nabl, npct;
+} diff_side;
+
+static int slurp_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "ctxsim diff: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 65536 > cap) {
+            char *q = realloc(buf, cap = cap ? cap * 2 : 1 << 20);
+            if (!q) {
+                free(buf);
+                fclose(f);
+                fprintf(stderr, "ctxsim diff: %s: out of memory\n", path);
+                return -1;
+            }
+            buf = q;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "ctxsim diff: %s: read error\n", path);
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* diff_run runs one side with its trace kept and reads it into *out. */
+static int diff_run(const sim_scenario *sc, const diff_side *d, sim_tdiff_run **out)
+{
+    cr_policy pol;
+    char pdiff[256], label[600], err[512];
+    if (sim_sweep_policy(sc, &d->o, &pol, pdiff, sizeof pdiff) != 0) {
+        fprintf(stderr, "ctxsim diff: %s: bad policy\n", sc->name);
+        return -1;
+    }
+    int n =
+        snprintf(label, sizeof label, "%s seed %" PRIu64 " profile %s", sc->name, d->o.only_seed,
+                 sim_profile_name(d->o.profile >= 0 ? d->o.profile : (int)sc->profile));
+    if (d->o.ablate_fix)
+        n += snprintf(label + n, sizeof label - (size_t)n, " fix F%d off", d->o.ablate_fix);
+    if (pdiff[0])
+        n += snprintf(label + n, sizeof label - (size_t)n, " policy %s", pdiff);
+    if (d->o.pct_depth)
+        n += snprintf(label + n, sizeof label - (size_t)n, " pct %" PRIu32 ":%" PRIu64 "ns",
+                      d->o.pct_depth, d->o.pct_window);
+    else if (d->o.explore)
+        snprintf(label + n, sizeof label - (size_t)n, " explore");
+    sim_world_opts wo = {.seed = d->o.only_seed,
+                         .explore = d->o.explore,
+                         .keep_trace = 1,
+                         .max_steps = d->o.max_steps,
+                         .pct_depth = d->o.pct_depth,
+                         .pct_window = d->o.pct_window};
+    sim_seed_result *res = calloc(1, sizeof *res);
+    sim_trace *tr = NULL;
+    if (!res)
+        return -1;
+    sim_world_run(sc, &pol, &wo, res, &tr);
+    free(res);
+    int rc = tr ? sim_tdiff_from_trace(label, tr, out, err, sizeof err) : -1;
+    sim_trace_free(tr);
+    if (rc != 0)
+        fprintf(stderr, "ctxsim diff: %s\n", tr ? err : "the run kept no trace");
+    return rc ? -1 : 0;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+    diff_side side[2];
+    memset(side, 0, sizeof side);
+    side[0].o.profile = side[1].o.profile = -1;
+    sim_tdiff_opts to = {3, 20, 0};
+    const char *pos[3];
+    int npos = 0, run_opts = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t x;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(diff_usage, stdout);
+            return 0;
+        }
+        if (a[0] != '-' || !a[1]) {
+            if (npos == 3) {
+                fprintf(stderr, "ctxsim diff: too many arguments\n%s", diff_usage);
+                return EXIT_USAGE;
+            }
+            pos[npos++] = a;
+            continue;
+        }
+        if (!strcmp(a, "--explore")) {
+            side[0].o.explore = side[1].o.explore = 1;
+            run_opts = 1;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "ctxsim diff: %s needs a value (see ctxsim diff --help)\n", a);
+            return EXIT_USAGE;
+        }
+        i++;
+        if (!strcmp(a, "--context") || !strcmp(a, "--max-events")) {
+            if (parse_u64(v, &x) || x > 100000) {
+                fprintf(stderr, "ctxsim diff: %s expects 0..100000, got '%s'\n", a, v);
+                return EXIT_USAGE;
+            }
+            if (a[2] == 'c')
+                to.context = (unsigned)x;
+            else
+                to.max_events = x ? (unsigned)x : 100000;
+            continue;
+        }
+        run_opts = 1;
+        int *cnt = !strcmp(a, "--seed")      ? &side[0].nseed
+                   : !strcmp(a, "--profile") ? &side[0].nprof
+                   : !strcmp(a, "--ablate")  ? &side[0].nabl
+                   : !strcmp(a, "--pct")     ? &side[0].npct
+                                             : NULL;
+        if (cnt) {
+            if (*cnt == 2) {
+                fprintf(
+                    stderr,
+                    "ctxsim diff: %s given more than twice (once: both runs; twice: A then B)\n",
+                    a);
+                return EXIT_USAGE;
+            }
+            sim_sweep_opts *o = &side[(*cnt)++].o;
+            if (!strcmp(a, "--seed")) {
+                if (parse_u64(v, &o->only_seed) || o->only_seed == 0) {
+                    fprintf(stderr, "ctxsim diff: --seed expects a positive integer, got '%s'\n",
+                            v);
+                    return EXIT_USAGE;
+                }
+            } else if (!strcmp(a, "--profile")) {
+                if (parse_profile(v, &o->profile))
+                    return EXIT_USAGE;
+            } else if (!strcmp(a, "--ablate")) {
+                if (parse_u64(v, &x) || x > 9) {
+                    fprintf(stderr,
+                            "ctxsim diff: --ablate expects 0 (none) or a fix 1..9, got '%s'\n", v);
+                    return EXIT_USAGE;
+                }
+                o->ablate_fix = (int)x;
+            } else if (strcmp(v, "off") && parse_pct(v, &o->pct_depth, &o->pct_window)) {
+                return EXIT_USAGE;
+            }
+            continue;
+        }
+        int who = !strcmp(a, "--policy")     ? 2
+                  : !strcmp(a, "--policy-a") ? 0
+                  : !strcmp(a, "--policy-b") ? 1
+                                             : -1;
+        if (who < 0) {
+            fprintf(stderr, "ctxsim diff: unknown option '%s' (see ctxsim diff --help)\n", a);
+            return EXIT_USAGE;
+        }
+        for (int k = 0; k < 2; k++) {
+            if (who != 2 && who != k)
+                continue;
+            sim_sweep_opts *o = &side[k].o;
+            if (o->noverrides == SIM_MAX_OVERRIDES) {
+                fprintf(stderr, "ctxsim diff: too many --policy overrides\n");
+                return EXIT_USAGE;
+            }
+            if (parse_knob(v, o->overrides[o->noverrides].name, sizeof(o->overrides[0].name),
+                           &o->overrides[o->noverrides].value))
+                return EXIT_USAGE;
+            o->noverrides++;
+        }
+    }
+    /* Given once: the same for B. */
+    if (side[0].nseed == 1)
+        side[1].o.only_seed = side[0].o.only_seed;
+    if (side[0].nprof == 1)
+        side[1].o.profile = side[0].o.profile;
+    if (side[0].nabl == 1)
+        side[1].o.ablate_fix = side[0].o.ablate_fix;
+    if (side[0].npct == 1) {
+        side[1].o.pct_depth = side[0].o.pct_depth;
+        side[1].o.pct_window = side[0].o.pct_window;
+    }
+    sim_tdiff_run *run[2] = {NULL, NULL};
+    int rc = EXIT_USAGE;
+    if (npos == 2) {
+        if (run_opts) {
+            fprintf(stderr,
+                    "ctxsim diff: two trace files take only --context and --max-events (run "
+                    "options need a SCENARIO)\n");
+            return EXIT_USAGE;
+        }
+        for (int k = 0; k < 2; k++) {
+            char *text, err[600];
+            size_t len;
+            if (slurp_file(pos[k], &text, &len) != 0)
+                goto out;
+            int prc = sim_tdiff_parse(pos[k], text, len, &run[k], err, sizeof err);
+            free(text);
+            if (prc != 0) {
+                fprintf(stderr, "ctxsim diff: %s\n", err);
+                goto out;
+            }
+        }
+    } else if (npos == 1) {
+        if (!side[0].nseed) {
+            fprintf(stderr, "ctxsim diff: a SCENARIO needs --seed S (twice for two seeds)\n%s",
+                    diff_usage);
+            return EXIT_USAGE;
+        }
+        sim_scenario *sc = NULL;
+        sim_scenario_error serr;
+        if (sim_scenario_load(pos[0], &sc, &serr) != 0) {
+            char buf[800];
+            sim_scenario_error_format(&serr, buf, sizeof(buf));
+            fprintf(stderr, "%s\n", buf);
+            return EXIT_USAGE;
+        }
+        for (int k = 0; k < 2 && rc == EXIT_USAGE; k++)
+            if (diff_run(sc, &side[k], &run[k]) != 0)
+                rc = -1;
+        sim_scenario_free(sc);
+        if (rc == -1) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    } else {
+        fprintf(stderr, "ctxsim diff: needs two trace files or one SCENARIO\n%s", diff_usage);
+        return EXIT_USAGE;
+    }
+    sim_tdiff_result res;
+    int crc = sim_tdiff_compare(run[0], run[1], &to, stdout, &res);
+    rc = crc < 0 ? EXIT_USAGE : crc ? EXIT_FAIL : 0;
+out:
+    sim_tdiff_free(run[0]);
+    sim_tdiff_free(run[1]);
+    return rc;
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 static const char main_usage[] =
@@ -1592,6 +1863,7 @@ static const char main_usage[] =
     "  list [DIR]              list scenarios (--knobs: the policy knobs)\n"
     "  explore SCENARIO...     search interleavings (random ties, or PCT: --strategy pct)\n"
     "  shrink SCENARIO --seed S  the smallest scenario on which a seed still fails\n"
+    "  diff A B                two runs step by step: first divergence, outcome changes\n"
     "  report                  charts, index.html and summary.md from the database\n"
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
@@ -1627,6 +1899,8 @@ int main(int argc, char **argv)
         return cmd_shrink(argc, argv);
     if (!strcmp(cmd, "explore"))
         return cmd_explore(argc, argv);
+    if (!strcmp(cmd, "diff"))
+        return cmd_diff(argc, argv);
     if (!strcmp(cmd, "report"))
         return rep_cmd_report(argc, argv);
     if (!strcmp(cmd, "gate"))

@@ -27,10 +27,10 @@ typedef struct pair {
     int64_t msg;
     uint32_t index;
     char tab[40];
-    uint32_t received;  /* arrivals */
-    uint64_t first_at;  /* first arrival */
-    int verdict;        /* 0 none, 1 late, 2 lost */
-    char cause[96];     /* lost: "cause X (core said: Y)"; late: "arrived ... after" */
+    uint32_t received; /* arrivals */
+    uint64_t first_at; /* first arrival */
+    int verdict;       /* 0 none, 1 late, 2 lost */
+    char cause[96];    /* lost: "cause X (core said: Y)"; late: "arrived ... after" */
 } pair;
 
 struct sim_tdiff_run {
@@ -43,7 +43,7 @@ struct sim_tdiff_run {
     struct emitted {
         int64_t key[2]; /* (message, index) */
         char core[24];  /* what the core did with it: "delivered", "unroutable", ... */
-    } *emitted;         /* every event emitted, sorted by key */
+    } * emitted;        /* every event emitted, sorted by key */
     size_t nemitted, capemitted;
 };
 
@@ -125,7 +125,8 @@ static pair *find_or_add(sim_tdiff_run *r, int64_t msg, uint32_t index, const ch
 static int outcome_of(sim_tdiff_run *r, loader *L, const rec *x)
 {
     int64_t m, run, ev, ix;
-    if (!strcmp(x->actor, "agent") && (!strcmp(x->step, "start") || !strcmp(x->step, "start-http"))) {
+    if (!strcmp(x->actor, "agent") &&
+        (!strcmp(x->step, "start") || !strcmp(x->step, "start-http"))) {
         if (field(x->detail, "msg=", &m) || field(x->detail, "run=", &run) || run < 0)
             return 0;
         size_t old = L->caprun;
@@ -222,7 +223,8 @@ int sim_tdiff_parse(const char *name, const char *text, size_t len, sim_tdiff_ru
     memcpy(r->buf, text, len);
     r->buf[len] = '\0';
     if (memchr(r->buf, '\0', len)) {
-        snprintf(err, errlen, "%s: binary data, not a trace text (ctxsim replay --trace-text)", name);
+        snprintf(err, errlen, "%s: binary data, not a trace text (ctxsim replay --trace-text)",
+                 name);
         sim_tdiff_free(r);
         return -1;
     }
@@ -423,11 +425,13 @@ int sim_tdiff_compare(const sim_tdiff_run *a, const sim_tdiff_run *b, const sim_
     tally(a, &res->lost_a, &res->late_a, &res->dup_a);
     tally(b, &res->lost_b, &res->late_b, &res->dup_b);
 
-    fprintf(sink, "A: %s: %zu records, %zu (event, tab) pairs: %" PRIu64 " lost, %" PRIu64
-                  " late, %" PRIu64 " duplicated\n",
+    fprintf(sink,
+            "A: %s: %zu records, %zu (event, tab) pairs: %" PRIu64 " lost, %" PRIu64
+            " late, %" PRIu64 " duplicated\n",
             a->name, a->n, a->npairs, res->lost_a, res->late_a, res->dup_a);
-    fprintf(sink, "B: %s: %zu records, %zu (event, tab) pairs: %" PRIu64 " lost, %" PRIu64
-                  " late, %" PRIu64 " duplicated\n",
+    fprintf(sink,
+            "B: %s: %zu records, %zu (event, tab) pairs: %" PRIu64 " lost, %" PRIu64
+            " late, %" PRIu64 " duplicated\n",
             b->name, b->n, b->npairs, res->lost_b, res->late_b, res->dup_b);
 
     /* Step by step: the first record that differs. */

@@ -56,9 +56,9 @@ typedef struct sim_tdiff_opts {
 
 /* What a comparison found (for callers and tests). */
 typedef struct sim_tdiff_result {
-    int identical;          /* 1: same records, same outcomes */
-    size_t first;           /* index (0-based) of the first differing record; SIZE_MAX none */
-    uint64_t time_a, time_b; /* the virtual times of the records at `first` (UINT64_MAX: none) */
+    int identical;             /* 1: same records, same outcomes */
+    size_t first;              /* index (0-based) of the first differing record; SIZE_MAX none */
+    uint64_t time_a, time_b;   /* the virtual times of the records at `first` (UINT64_MAX: none) */
     size_t resync_a, resync_b; /* where both go on alike; SIZE_MAX: not within the window */
     size_t pairs_a, pairs_b;   /* (message, event, tab) pairs each side knows */
     size_t outcome_diffs;      /* pairs whose outcome differs */

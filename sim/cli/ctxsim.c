@@ -1306,7 +1306,7 @@ static int cmd_explore(int argc, char **argv)
             uint64_t sn_min = UINT64_MAX, sn_max = 0, sk_min = UINT64_MAX, sk_max = 0;
             uint64_t rt = 0, rw = 0, nfail = 0;
             double lm = 0;
-            printf("%s %s%s: %s, %" PRIu32 " seeds", r.scenario, r.profile, r.ablated_fix ? "" : "",
+            printf("%s %s: %s, %" PRIu32 " seeds", r.scenario, r.profile,
                    pct ? "pct" : "random ties", r.nseeds);
             if (r.ablated_fix)
                 printf(", fix F%d off", r.ablated_fix);
@@ -1346,6 +1346,14 @@ static int cmd_explore(int argc, char **argv)
                 sweeps_failed++;
                 count_kinds(r.reason, kinds, counts, &nkinds, 32);
                 printf("  FAIL sweep: %s\n", r.reason);
+                for (uint32_t k = 0; k < r.nseeds; k++) {
+                    char line[4096];
+                    if (r.seeds[k].worst < 1 || r.seeds[k].worst > 3 ||
+                        rep_replay_command(&r, r.seeds[k].seed, line, sizeof line) != 0)
+                        continue;
+                    printf("    worst seed #%d (%" PRIu64 "): %s\n", r.seeds[k].worst,
+                           r.seeds[k].seed, line);
+                }
             }
             printf("  %" PRIu64 " of %" PRIu32 " seeds failed; reordered %" PRIu64
                    " events (%" PRIu64 " ties, %" PRIu64 " within the window)\n",

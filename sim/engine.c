@@ -33,6 +33,15 @@
 #define INITIAL_CAP 64
 #define NO_POS      SIZE_MAX
 
+/* The default mode's hot path must not pay for PCT or the tie counts. */
+#if defined(__GNUC__) || defined(__clang__)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define COLD        __attribute__((noinline, cold))
+#else
+#define UNLIKELY(x) (x)
+#define COLD
+#endif
+
 /* One actor of PCT mode: its pending events and its priority. */
 typedef struct pct_actor {
     uint64_t key;
@@ -136,8 +145,8 @@ static int grow(sim_engine *e)
     return 0;
 }
 
-static int pct_schedule(sim_engine *e, uint64_t actor, uint64_t at, uint32_t kind, uint32_t aux,
-                        uint64_t a, uint64_t b);
+static COLD int pct_schedule(sim_engine *e, uint64_t actor, uint64_t at, uint32_t kind,
+                             uint32_t aux, uint64_t a, uint64_t b);
 
 int sim_engine_schedule(sim_engine *e, uint64_t at, uint32_t kind, uint32_t aux, uint64_t a,
                         uint64_t b)
@@ -150,7 +159,7 @@ int sim_engine_schedule_as(sim_engine *e, uint64_t actor, uint64_t at, uint32_t 
 {
     if (at < e->now)
         return -1;
-    if (e->pct)
+    if (UNLIKELY(e->pct))
         return pct_schedule(e, actor, at, kind, aux, a, b);
     if (e->len == e->cap && grow(e) < 0)
         return -1;
@@ -177,11 +186,23 @@ int sim_engine_schedule_as(sim_engine *e, uint64_t actor, uint64_t at, uint32_t 
     return 0;
 }
 
-static int pct_pop(sim_engine *e, sim_event *out);
+static COLD int pct_pop(sim_engine *e, sim_event *out);
+
+/* count_tie: an event overtaken by a simultaneous later-scheduled one pops
+ * after it, its seq below the highest popped at this time (explore). */
+static COLD void count_tie(sim_engine *e, const sim_event *out)
+{
+    if (out->time == e->tie_time && out->seq < e->tie_seq)
+        e->stats.tie_reorders++;
+    else if (out->time != e->tie_time || out->seq > e->tie_seq) {
+        e->tie_time = out->time;
+        e->tie_seq = out->seq;
+    }
+}
 
 int sim_engine_pop(sim_engine *e, sim_event *out)
 {
-    if (e->pct)
+    if (UNLIKELY(e->pct))
         return pct_pop(e, out);
     if (e->len == 0)
         return 0;
@@ -222,16 +243,8 @@ int sim_engine_pop(sim_engine *e, sim_event *out)
     }
     e->now = out->time;
     e->steps++;
-    if (e->explore) {
-        /* An event overtaken by a simultaneous later-scheduled one pops
-         * after it: its seq is below the highest popped at this time. */
-        if (out->time == e->tie_time && out->seq < e->tie_seq)
-            e->stats.tie_reorders++;
-        else if (out->time != e->tie_time || out->seq > e->tie_seq) {
-            e->tie_time = out->time;
-            e->tie_seq = out->seq;
-        }
-    }
+    if (UNLIKELY(e->explore))
+        count_tie(e, out);
     return 1;
 }
 

@@ -103,7 +103,8 @@ START_TEST(test_pct_ci_budget_fixed_finds_nothing)
     if (rc != 0)
         fprintf(stderr, "%s", out);
     ck_assert_int_eq(rc, 0);
-    ck_assert_ptr_nonnull(strstr(out, "summary: pct, 520 seeds, 0 failing seeds, 0 failing sweeps"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "summary: pct, 520 seeds, 0 failing seeds, 0 failing sweeps"));
     ck_assert_ptr_null(strstr(out, "FAIL"));
     free(out);
 }
@@ -145,8 +146,9 @@ END_TEST
 START_TEST(test_pct_random_reports_tie_reorders)
 {
     char *out = NULL;
-    int rc = cli_run(tmpdir, &out, NULL,
-                     "explore scenarios/simultaneous_connections.yaml --strategy random --budget 2");
+    int rc =
+        cli_run(tmpdir, &out, NULL,
+                "explore scenarios/simultaneous_connections.yaml --strategy random --budget 2");
     ck_assert_int_eq(rc, 0);
     unsigned long long total, ties, win;
     const char *s = strstr(out, "summary: random, 2 seeds");

@@ -120,8 +120,8 @@ START_TEST(test_tdiff_parse_errors)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sim_tdiff_run *r = (sim_tdiff_run *)1;
         char err[512];
-        ck_assert_int_eq(sim_tdiff_parse("x", bad[i].text, strlen(bad[i].text), &r, err, sizeof err),
-                         -1);
+        ck_assert_int_eq(
+            sim_tdiff_parse("x", bad[i].text, strlen(bad[i].text), &r, err, sizeof err), -1);
         ck_assert_ptr_null(r);
         ck_assert_msg(strncmp(err, bad[i].msg, strlen(bad[i].msg)) == 0, "'%s'", err);
     }
@@ -161,8 +161,8 @@ START_TEST(test_tdiff_cli_identical_exit_0)
     ck_assert_int_eq(cli_run(tmpdir, &out, NULL, "diff " SCEN " --seed 3"), 0);
     ck_assert_ptr_nonnull(strstr(out, "identical: same steps, same outcomes"));
     free(out);
-    ck_assert_int_eq(cli_run(tmpdir, &out, NULL,
-                             "diff " SCEN " --seed 3 --pct 2:1ms --explore"), 0);
+    ck_assert_int_eq(cli_run(tmpdir, &out, NULL, "diff " SCEN " --seed 3 --pct 2:1ms --explore"),
+                     0);
     free(out);
 }
 END_TEST
@@ -196,7 +196,8 @@ START_TEST(test_tdiff_cli_passing_vs_failing_seed)
     ck_assert_ptr_nonnull(strstr(out, "more (--max-events N)"));
     free(out);
     /* Fix 1 off on one side only. */
-    ck_assert_int_eq(cli_run(tmpdir, &out, NULL, "diff " SCEN " --seed 3 --ablate 0 --ablate 1"), 1);
+    ck_assert_int_eq(cli_run(tmpdir, &out, NULL, "diff " SCEN " --seed 3 --ablate 0 --ablate 1"),
+                     1);
     ck_assert_ptr_nonnull(strstr(out, "B: message_before_thread seed 3 profile fixed fix F1 off"));
     ck_assert_ptr_nonnull(strstr(out, "first divergence at record "));
     free(out);
@@ -216,9 +217,8 @@ END_TEST
 START_TEST(test_tdiff_cli_trace_files)
 {
     char *out = NULL;
-    ck_assert_int_eq(cli_run(tmpdir, NULL, NULL,
-                             "replay " SCEN " --seed 3 --trace-text %s/a.trace", tmpdir),
-                     0);
+    ck_assert_int_eq(
+        cli_run(tmpdir, NULL, NULL, "replay " SCEN " --seed 3 --trace-text %s/a.trace", tmpdir), 0);
     ck_assert_int_eq(cli_run(tmpdir, NULL, NULL,
                              "replay " SCEN " --seed 3 --profile legacy --trace-text %s/b.trace",
                              tmpdir),
@@ -232,7 +232,8 @@ START_TEST(test_tdiff_cli_trace_files)
     /* The same comparison as from the scenario: same first divergence. */
     char *direct = NULL;
     ck_assert_int_eq(
-        cli_run(tmpdir, &direct, NULL, "diff " SCEN " --seed 3 --profile fixed --profile legacy"), 1);
+        cli_run(tmpdir, &direct, NULL, "diff " SCEN " --seed 3 --profile fixed --profile legacy"),
+        1);
     ck_assert_int_eq(cli_run(tmpdir, &out, NULL, "diff %s/a.trace %s/b.trace", tmpdir, tmpdir), 1);
     ck_assert_str_eq(strstr(direct, "first divergence"), strstr(out, "first divergence"));
     free(direct);
@@ -248,9 +249,8 @@ START_TEST(test_tdiff_cli_bad_input_exit_2)
     ck_assert_ptr_nonnull(f);
     fputs("0 client:u0.0 connect sock=0\nnot a line\n", f);
     fclose(f);
-    ck_assert_int_eq(cli_run(tmpdir, NULL, NULL, "replay " SCEN " --seed 1 --trace-text %s/a.trace",
-                             tmpdir),
-                     0);
+    ck_assert_int_eq(
+        cli_run(tmpdir, NULL, NULL, "replay " SCEN " --seed 1 --trace-text %s/a.trace", tmpdir), 0);
     ck_assert_int_eq(cli_run(tmpdir, NULL, &err, "diff %s/a.trace %s", tmpdir, path), 2);
     ck_assert_ptr_nonnull(strstr(err, "bad.trace:2: not a trace line"));
     free(err);

@@ -339,26 +339,93 @@ static int same(const rec *x, const rec *y)
     return x->time == y->time && same_key(x, y);
 }
 
-/* in_sync: do a from i and b from j agree (actor, step, detail) on the
- * next 3 records (or up to both ends)? */
-static int in_sync(const sim_tdiff_run *a, size_t i, const sim_tdiff_run *b, size_t j)
-{
-    for (size_t k = 0; k < 3; k++) {
-        int ea = i + k >= a->n, eb = j + k >= b->n;
-        if (ea || eb)
-            return ea && eb;
-        if (!same_key(&a->recs[i + k], &b->recs[j + k]))
-            return 0;
-    }
-    return 1;
-}
-
 static void show(FILE *f, char side, const sim_tdiff_run *r, size_t i, int mark)
 {
     const rec *x = &r->recs[i];
     fprintf(f, "%c %c %6zu  %4" PRIu64 ".%06" PRIu64 "  %-16s %-14s %s\n", mark ? '>' : ' ', side,
             x->line, x->time / 1000000000u, x->time % 1000000000u / 1000u, x->actor, x->step,
             x->detail);
+}
+
+static int same_step(const rec *x, const rec *y)
+{
+    return !strcmp(x->actor, y->actor) && !strcmp(x->step, y->step);
+}
+
+/* align: an LCS over (actor, step) of the next `window` records of each
+ * side from the divergence at i; prints the records only one side has
+ * (and the aligned ones whose detail differs), up to 12 lines, and sets
+ * the resync point: the first aligned pair that is the same step with
+ * the same detail.  Returns 0, or -1 on allocation failure. */
+static int align(FILE *f, const sim_tdiff_run *a, const sim_tdiff_run *b, size_t i,
+                 const sim_tdiff_opts *d, sim_tdiff_result *res)
+{
+    size_t na = a->n - (i < a->n ? i : a->n), nb = b->n - (i < b->n ? i : b->n);
+    if (na > d->window)
+        na = d->window;
+    if (nb > d->window)
+        nb = d->window;
+    /* L[x][y]: LCS length of a[i+x..i+na) and b[i+y..i+nb). */
+    uint16_t *L = calloc((na + 1) * (nb + 1), sizeof *L);
+    if (!L)
+        return -1;
+#define LCS(x, y) L[(x) * (nb + 1) + (y)]
+    for (size_t x = na; x-- > 0;)
+        for (size_t y = nb; y-- > 0;)
+            LCS(x, y) = same_step(&a->recs[i + x], &b->recs[i + y])
+                            ? (uint16_t)(LCS(x + 1, y + 1) + 1)
+                            : (LCS(x + 1, y) >= LCS(x, y + 1) ? LCS(x + 1, y) : LCS(x, y + 1));
+    size_t x = 0, y = 0, shown = 0, only_a = 0, only_b = 0, changed = 0;
+    fprintf(f, "aligned on (actor, step) over the next %zu of A and %zu of B:\n", na, nb);
+    while (x < na || y < nb) {
+        int op; /* 0 both, 1 A only, 2 B only */
+        if (x < na && y < nb && same_step(&a->recs[i + x], &b->recs[i + y]))
+            op = 0;
+        else if (y == nb || (x < na && LCS(x + 1, y) >= LCS(x, y + 1)))
+            op = 1;
+        else
+            op = 2;
+        if (op == 0) {
+            const rec *ra = &a->recs[i + x], *rb = &b->recs[i + y];
+            if (same_key(ra, rb)) {
+                if (res->resync_a == SIZE_MAX) {
+                    res->resync_a = i + x;
+                    res->resync_b = i + y;
+                }
+            } else {
+                changed++;
+                if (shown < 12) {
+                    show(f, 'A', a, i + x, 0);
+                    show(f, 'B', b, i + y, 0);
+                    shown += 2;
+                }
+            }
+            x++;
+            y++;
+        } else if (op == 1) {
+            only_a++;
+            if (shown++ < 12)
+                show(f, 'A', a, i + x, 1);
+            x++;
+        } else {
+            only_b++;
+            if (shown++ < 12)
+                show(f, 'B', b, i + y, 1);
+            y++;
+        }
+    }
+#undef LCS
+    free(L);
+    fprintf(f,
+            "  (> marks a record only one side has: %zu only in A, %zu only in B; %zu aligned "
+            "with another detail)\n",
+            only_a, only_b, changed);
+    if (res->resync_a == SIZE_MAX)
+        fprintf(f, "no step in common within the window: the runs part ways\n");
+    else
+        fprintf(f, "back in step at A line %zu, B line %zu (same step, same detail)\n",
+                a->recs[res->resync_a].line, b->recs[res->resync_b].line);
+    return 0;
 }
 
 /* outcome_text says what happened to pair p of run r; p NULL: the pair
@@ -408,11 +475,11 @@ static void tally(const sim_tdiff_run *r, uint64_t *lost, uint64_t *late, uint64
 int sim_tdiff_compare(const sim_tdiff_run *a, const sim_tdiff_run *b, const sim_tdiff_opts *o,
                       FILE *f, sim_tdiff_result *res)
 {
-    sim_tdiff_opts d = {3, 20, 200};
+    sim_tdiff_opts d = {3, 20, 64};
     if (o) {
         d.context = o->context;
         d.max_events = o->max_events ? o->max_events : 20;
-        d.window = o->window ? o->window : 200;
+        d.window = o->window ? o->window : 64;
     }
     FILE *sink = f ? f : fopen("/dev/null", "w");
     if (!sink)
@@ -457,30 +524,11 @@ int sim_tdiff_compare(const sim_tdiff_run *a, const sim_tdiff_run *b, const sim_
             show(sink, 'B', b, k, k == i);
         if (i >= b->n)
             fprintf(sink, "> B         (end of B)\n");
-        /* Resync: the nearest (ia, ib) from which both go on alike. */
-        for (size_t s = 0; s <= 2 * (size_t)d.window && res->resync_a == SIZE_MAX; s++)
-            for (size_t k = 0; k <= s; k++) {
-                size_t ia = i + k, ib = i + (s - k);
-                if (k > d.window || s - k > d.window || ia > a->n || ib > b->n)
-                    continue;
-                if ((ia < a->n || ib < b->n) && in_sync(a, ia, b, ib)) {
-                    res->resync_a = ia;
-                    res->resync_b = ib;
-                    break;
-                }
-            }
-        if (res->resync_a == SIZE_MAX)
-            fprintf(sink, "no resync within %u records: the runs part ways\n", d.window);
-        else if (res->resync_a == i && res->resync_b == i)
-            fprintf(sink, "same steps from there, at different times (A line %zu, B line %zu)\n",
-                    a->recs[i].line, b->recs[i].line);
-        else
-            fprintf(sink,
-                    "back in step after %zu record(s) of A and %zu of B (A line %zu, B line "
-                    "%zu)\n",
-                    res->resync_a - i, res->resync_b - i,
-                    res->resync_a < a->n ? a->recs[res->resync_a].line : a->n + 1,
-                    res->resync_b < b->n ? b->recs[res->resync_b].line : b->n + 1);
+        if (align(sink, a, b, i, &d, res) != 0) {
+            if (sink != f)
+                fclose(sink);
+            return -1;
+        }
     }
 
     /* Per event: merge the sorted pairs. */

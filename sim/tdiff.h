@@ -51,7 +51,7 @@ size_t sim_tdiff_records(const sim_tdiff_run *r);
 typedef struct sim_tdiff_opts {
     unsigned context;    /* records shown before and after the divergence (default 3) */
     unsigned max_events; /* per-event outcome differences listed (0: default 20) */
-    unsigned window;     /* resync search window, records per side (0: default 200) */
+    unsigned window;     /* alignment window after the divergence, records per side (0: 64) */
 } sim_tdiff_opts;
 
 /* What a comparison found (for callers and tests). */

@@ -281,8 +281,10 @@ int sim_tdiff_parse(const char *name, const char *text, size_t len, sim_tdiff_ru
         sim_tdiff_free(r);
         return rc;
     }
-    qsort(r->pairs, r->npairs, sizeof(pair), cmp_pair);
-    qsort(r->emitted, r->nemitted, sizeof(r->emitted[0]), cmp_key);
+    if (r->npairs)
+        qsort(r->pairs, r->npairs, sizeof(pair), cmp_pair);
+    if (r->nemitted)
+        qsort(r->emitted, r->nemitted, sizeof(r->emitted[0]), cmp_key);
     *out = r;
     return 0;
 }
@@ -436,7 +438,8 @@ static void outcome_text(const sim_tdiff_run *r, const pair *p, const pair *key,
     char dup[48] = "";
     if (!p) {
         int64_t k[2] = {key->msg, key->index};
-        const struct emitted *em = bsearch(k, r->emitted, r->nemitted, sizeof *em, cmp_key);
+        const struct emitted *em =
+            r->nemitted ? bsearch(k, r->emitted, r->nemitted, sizeof *em, cmp_key) : NULL;
         if (em)
             snprintf(buf, len, "emitted (core: %s), not received, not owed to this tab", em->core);
         else

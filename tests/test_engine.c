@@ -237,7 +237,7 @@ END_TEST
 
 /* ---- PCT ------------------------------------------------------------------------ */
 
-enum { PA = 6, PM = 20000, PW = 50 };
+enum { PA = 6, PM = 6000, PW = 50 };
 
 /* One pop of a PCT simulation, as the world sees it. */
 typedef struct pct_pop_rec {

@@ -210,6 +210,23 @@ START_TEST(test_pct_run_option)
 }
 END_TEST
 
+/* Worker processes give the same per-seed counts as one process. */
+START_TEST(test_pct_jobs_identical)
+{
+    char *a = NULL, *b = NULL;
+    ck_assert_int_eq(cli_run(tmpdir, &a, NULL,
+                             "explore scenarios/disconnect_reconnect.yaml --strategy pct "
+                             "--budget 4 --ablate 9"),
+                     cli_run(tmpdir, &b, NULL,
+                             "explore scenarios/disconnect_reconnect.yaml --strategy pct "
+                             "--budget 4 --ablate 9 --jobs 2"));
+    ck_assert_ptr_nonnull(strstr(a, "reordered"));
+    ck_assert_str_eq(a, b);
+    free(a);
+    free(b);
+}
+END_TEST
+
 static Suite *pct_suite(void)
 {
     Suite *s = suite_create("pct");
@@ -222,6 +239,7 @@ static Suite *pct_suite(void)
     tcase_add_test(tc, test_pct_random_reports_tie_reorders);
     tcase_add_test(tc, test_pct_bad_options_exit_2);
     tcase_add_test(tc, test_pct_run_option);
+    tcase_add_test(tc, test_pct_jobs_identical);
     suite_add_tcase(s, tc);
     return s;
 }

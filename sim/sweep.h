@@ -19,25 +19,27 @@
 #define SIM_MAX_OVERRIDES 32
 
 typedef struct sim_sweep_opts {
-    uint32_t seeds;      /* 0: the scenario's `seeds` */
-    uint64_t only_seed;  /* != 0: run just this seed */
-    uint32_t shard_k;    /* 1..shard_n, with shard_n > 0 */
-    uint32_t shard_n;    /* 0: no sharding */
-    int jobs;            /* worker processes (<= 1: in process) */
-    int explore;         /* seeded reordering of simultaneous events */
-    uint32_t pct_depth;  /* != 0: PCT of this depth (sim/engine.h) */
-    uint64_t pct_window; /* PCT race window, ns */
-    uint64_t max_steps;  /* per-seed step budget (livelock watchdog); 0: the scenario's default */
-    int profile;         /* -1: the scenario's, else a cr_profile */
-    int ablate_fix;      /* 1..9: switch that fix off on top; 0 none */
-    int progress;        /* print progress on stderr */
-    int role;            /* sim_role of the sweep (sim/verdict.h): 0 gate */
-    int matrix;          /* 1: a sweep of the --ablation matrix (informational) */
-    size_t noverrides;   /* --policy k=v, applied last */
+    uint32_t seeds;     /* 0: the scenario's `seeds` */
+    uint64_t only_seed; /* != 0: run just this seed */
+    uint32_t shard_k;   /* 1..shard_n, with shard_n > 0 */
+    uint32_t shard_n;   /* 0: no sharding */
+    int jobs;           /* worker processes (<= 1: in process) */
+    int explore;        /* seeded reordering of simultaneous events */
+    uint64_t max_steps; /* per-seed step budget (livelock watchdog); 0: the scenario's default */
+    int profile;        /* -1: the scenario's, else a cr_profile */
+    int ablate_fix;     /* 1..9: switch that fix off on top; 0 none */
+    int progress;       /* print progress on stderr */
+    int role;           /* sim_role of the sweep (sim/verdict.h): 0 gate */
+    int matrix;         /* 1: a sweep of the --ablation matrix (informational) */
+    size_t noverrides;  /* --policy k=v, applied last */
     struct {
         char name[48];
         uint64_t value;
     } overrides[SIM_MAX_OVERRIDES];
+
+    /* PCT (sim/engine.h, docs/pct.md); it replaces explore. */
+    uint32_t pct_depth;  /* != 0: PCT of this depth */
+    uint64_t pct_window; /* the race window W, ns */
 } sim_sweep_opts;
 
 /* sim_sweep_policy computes the effective policy of a sweep, and in `diff`

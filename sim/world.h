@@ -22,13 +22,15 @@
 
 typedef struct sim_world_opts {
     uint64_t seed;
-    int explore;         /* reorder simultaneous events by a seeded priority */
-    int keep_trace;      /* keep every trace record (replay, determinism check) */
-    int no_trace;        /* skip trace formatting and hashing (benchmarks only) */
-    uint64_t max_steps;  /* engine events before the seed fails as livelock; 0: the default */
-    uint32_t pct_depth;  /* != 0: PCT of this depth (sim/engine.h), replaces explore */
-    uint64_t pct_window; /* PCT race window W, ns */
-    uint64_t pct_steps;  /* PCT k; 0: the events the same seed runs without exploration */
+    int explore;        /* reorder simultaneous events by a seeded priority */
+    int keep_trace;     /* keep every trace record (replay, determinism check) */
+    int no_trace;       /* skip trace formatting and hashing (benchmarks only) */
+    uint64_t max_steps; /* engine events before the seed fails as livelock; 0: the default */
+
+    /* PCT (sim/engine.h, docs/pct.md); it replaces explore. */
+    uint32_t pct_depth;  /* != 0: PCT of this depth */
+    uint64_t pct_window; /* the race window W, ns */
+    uint64_t pct_steps;  /* k; 0: the events the same seed runs without exploration */
 } sim_world_opts;
 
 /* sim_world_run runs one seed to the scenario's horizon, then drains it

@@ -99,6 +99,21 @@ int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size
     }
     if (rc == 0 && r->explore)
         rc = append(buf, len, &o, " --explore");
+    if (rc == 0 && r->pct_depth) {
+        /* The window in the largest unit that holds it exactly. */
+        static const struct {
+            const char *unit;
+            uint64_t ns;
+        } units[] = {{"s", 1000000000}, {"ms", 1000000}, {"us", 1000}, {"ns", 1}};
+        size_t u = 0;
+        while (r->pct_window && r->pct_window % units[u].ns)
+            u++;
+        if (!r->pct_window)
+            u = 3;
+        snprintf(num, sizeof num, " --pct %" PRIu32 ":%" PRIu64 "%s", r->pct_depth,
+                 r->pct_window / units[u].ns, units[u].unit);
+        rc = append(buf, len, &o, num);
+    }
     if (rc == 0 && r->max_steps) {
         snprintf(num, sizeof num, " --max-steps %" PRIu64, r->max_steps);
         rc = append(buf, len, &o, num);

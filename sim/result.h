@@ -124,6 +124,13 @@ typedef struct sim_seed_result {
     sim_hist latency;    /* delivery latency (emit -> client receive) */
     uint64_t queue_peak; /* most events pending in the engine at once */
     uint64_t queue_mean; /* mean events pending, over the events processed */
+    /* What exploration did (sim/engine.h, sim_engine_stats); 0 unexplored. */
+    uint64_t tie_reorders;    /* events run before a simultaneous earlier-scheduled one */
+    uint64_t window_reorders; /* PCT: events run before an earlier-due one of another actor */
+    uint64_t max_delay;       /* PCT: longest delay within the race window, ns */
+    uint64_t pct_actors;      /* PCT: n, distinct actors */
+    uint64_t pct_steps;       /* PCT: k, the expected step count the change points came from */
+    uint64_t pct_changes;     /* PCT: change points that happened */
 } sim_seed_result;
 
 /* The sum over a sweep of one scenario under one profile/policy. */
@@ -153,6 +160,8 @@ typedef struct sim_sweep_result {
     char note[256];         /* what the verdict means for CI, "" for a plain gate sweep */
     sim_seed_result *seeds; /* nseeds entries (owned) */
     int explore;            /* simultaneous events reordered (replay needs --explore) */
+    uint32_t pct_depth;     /* PCT depth D (replay needs --pct D:W), 0 none */
+    uint64_t pct_window;    /* PCT race window W, ns */
     uint64_t max_steps;     /* --max-steps of the sweep, 0: the default (replay repeats it) */
 } sim_sweep_result;
 

@@ -86,7 +86,11 @@ void sim_sweep_judge(const sim_scenario *sc, sim_sweep_result *r)
 static void run_one(const sim_scenario *sc, const cr_policy *pol, const sim_sweep_opts *o,
                     uint64_t seed, sim_seed_result *res)
 {
-    sim_world_opts wo = {.seed = seed, .explore = o->explore, .max_steps = o->max_steps};
+    sim_world_opts wo = {.seed = seed,
+                         .explore = o->explore,
+                         .max_steps = o->max_steps,
+                         .pct_depth = o->pct_depth,
+                         .pct_window = o->pct_window};
     sim_world_run(sc, pol, &wo, res, NULL);
     sim_seed_judge(sc, res);
 }
@@ -260,6 +264,8 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_res
              sim_profile_name(o->profile >= 0 ? o->profile : (int)sc->profile));
     out->ablated_fix = o->ablate_fix;
     out->explore = o->explore;
+    out->pct_depth = o->pct_depth;
+    out->pct_window = o->pct_window;
     out->max_steps = o->max_steps;
     out->role = o->role;
     out->matrix = o->matrix;

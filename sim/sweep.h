@@ -36,6 +36,10 @@ typedef struct sim_sweep_opts {
         char name[48];
         uint64_t value;
     } overrides[SIM_MAX_OVERRIDES];
+
+    /* PCT (sim/engine.h, docs/pct.md); it replaces explore. */
+    uint32_t pct_depth;  /* != 0: PCT of this depth */
+    uint64_t pct_window; /* the race window W, ns */
 } sim_sweep_opts;
 
 /* sim_sweep_policy computes the effective policy of a sweep, and in `diff`

@@ -203,9 +203,48 @@ static const char *tname(world *w, int32_t t)
 
 /* ---- scheduling ----------------------------------------------------------- */
 
+/* actor_of names the actor an event belongs to, for PCT (sim/engine.h):
+ * the engine never reorders two events of one actor.  One client's script
+ * (steps, reconnects), one direction of one connection (the uplink also
+ * carries the server's view of the close, which follows the data), one
+ * client's HTTP channel, one connection's authentication, one thread
+ * service request, one agent start, one run's emits, the core's timer, the
+ * fault of one client.  Key: class << 56 | id. */
+static uint64_t actor_of(const world *w, uint32_t kind, uint64_t a)
+{
+    uint64_t cls = kind, id = a;
+    switch (kind) {
+    case EV_RECONNECT:
+        cls = EV_CLIENT_STEP;
+        break;
+    case EV_UP:
+        if (w->pkts[a].kind == PK_HTTP) {
+            cls = EV_AGENT_HTTP + 64; /* the client's HTTP channel */
+            id = sim_oracle_message_tab(w->oracle, w->pkts[a].msg);
+        } else {
+            id = w->pkts[a].conn;
+        }
+        break;
+    case EV_SERVER_CLOSE:
+        cls = EV_UP;
+        break;
+    case EV_DOWN:
+        id = w->pkts[a].conn;
+        break;
+    case EV_CORE_TIMER:
+        id = 0;
+        break;
+    default: /* CLIENT_STEP, AUTH_DONE (conn), ASSOC_DONE (req), AGENT_START (msg),
+                AGENT_HTTP (msg), AGENT_EMIT (run), FAULT_DROP (client) */
+        break;
+    }
+    return cls << 56 | (id & ((UINT64_C(1) << 56) - 1));
+}
+
 static void at(world *w, uint64_t when, uint32_t kind, uint32_t aux, uint64_t a, uint64_t b)
 {
-    if (sim_engine_schedule(&w->eng, when, kind, aux, a, b) != 0)
+    uint64_t actor = w->eng.pct ? actor_of(w, kind, a) : 0;
+    if (sim_engine_schedule_as(&w->eng, actor, when, kind, aux, a, b) != 0)
         fail(w, "out of memory scheduling an event");
 }
 
@@ -1325,7 +1364,13 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
     w->free_pkt = NO_PKT;
     sim_prng sched;
     sim_prng_derive(&sched, seed, SIM_STREAM_SCHEDULE, 0);
-    sim_engine_init(&w->eng, w->opts.explore, sim_prng_next(&sched));
+    uint64_t explore_seed = sim_prng_next(&sched);
+    sim_engine_init(&w->eng, w->opts.explore, explore_seed);
+    sim_pct_opts pct = {w->opts.pct_depth, w->opts.pct_window, w->opts.pct_steps};
+    if (pct.depth && sim_engine_set_pct(&w->eng, &pct, explore_seed) != 0) {
+        fail(w, "bad PCT options (depth 1..%d) or out of memory", SIM_PCT_MAX_DEPTH);
+        return -1;
+    }
     cr_callbacks cb = {
         .deliver = cb_deliver,
         .dispatch = cb_dispatch,
@@ -1544,6 +1589,11 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     world w;
     memset(&w, 0, sizeof(w));
     w.opts = *opts;
+    if (opts->pct_depth && !opts->pct_steps) { /* k: the seed's own step count, unexplored */
+        sim_world_opts plain = {.seed = opts->seed, .no_trace = 1, .max_steps = opts->max_steps};
+        sim_world_run(sc, policy, &plain, res, NULL);
+        w.opts.pct_steps = res->events ? res->events : 1;
+    }
     memset(res, 0, sizeof(*res));
     res->seed = opts->seed;
     if (world_init(&w, sc, policy) != 0) {
@@ -1595,6 +1645,14 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     uint64_t end = quiet ? UINT64_MAX : (livelock || w.failed) ? w.eng.now : drain_end;
     res->events = events;
     res->queue_mean = events ? qsum / events : 0;
+    sim_engine_stats es;
+    sim_engine_get_stats(&w.eng, &es);
+    res->tie_reorders = es.tie_reorders;
+    res->window_reorders = es.window_reorders;
+    res->max_delay = es.max_delay;
+    res->pct_actors = es.actors;
+    res->pct_steps = w.opts.pct_depth ? w.opts.pct_steps : 0;
+    res->pct_changes = es.change_points;
     res->end_time = w.eng.now;
     sim_oracle_finish(w.oracle, end, res->c, &res->latency);
     /* The run's identity is the trace of what happened; the oracle's

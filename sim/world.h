@@ -26,6 +26,11 @@ typedef struct sim_world_opts {
     int keep_trace;     /* keep every trace record (replay, determinism check) */
     int no_trace;       /* skip trace formatting and hashing (benchmarks only) */
     uint64_t max_steps; /* engine events before the seed fails as livelock; 0: the default */
+
+    /* PCT (sim/engine.h, docs/pct.md); it replaces explore. */
+    uint32_t pct_depth;  /* != 0: PCT of this depth */
+    uint64_t pct_window; /* the race window W, ns */
+    uint64_t pct_steps;  /* k; 0: the events the same seed runs without exploration */
 } sim_world_opts;
 
 /* sim_world_run runs one seed to the scenario's horizon, then drains it
@@ -35,6 +40,8 @@ typedef struct sim_world_opts {
  * see sim_seed_judge).  A seed that exceeds its step budget stops with
  * res->c[SIM_COUNT_LIVELOCK] = 1; a setup or simulation error sets
  * res->c[SIM_COUNT_ERRORS] = 1; either way res->reason says why.
+ * Under PCT res->pct_* say what the exploration did (and, with
+ * pct_steps 0, the seed first runs once unexplored to measure k).
  * With trace_out non-NULL the trace is handed over (caller frees it with
  * sim_trace_free).  Returns 0, or -1 on allocation failure or a core error
  * the simulator cannot continue after (message in res->reason). */

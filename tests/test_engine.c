@@ -1,6 +1,8 @@
 /*
  * test_engine.c - the event heap: ordering by time, FIFO ties, seeded
- * reordering of ties in exploration mode, refusal of the past, growth.
+ * reordering of ties in exploration mode, refusal of the past, growth; PCT
+ * (per-actor FIFO, the race window, monotonic time, change points,
+ * determinism per seed) and the reorder counts.
  */
 #include <check.h>
 #include <stdint.h>
@@ -233,6 +235,247 @@ START_TEST(test_engine_growth)
 }
 END_TEST
 
+/* ---- PCT ------------------------------------------------------------------------ */
+
+enum { PA = 6, PM = 6000, PW = 50 };
+
+/* One pop of a PCT simulation, as the world sees it. */
+typedef struct pct_pop_rec {
+    uint64_t due, ran, actor, id;
+} pct_pop_rec;
+
+/* pct_sim drives a PCT engine like a simulation: PA actors, events popped
+ * and new ones scheduled at now + [0, 100) for a random actor, PM pops in
+ * all; ids in `a` are per-actor counters (scheduling order).  Fills rec (PM entries) and the stats;
+ * checks the per-pop rules (window, monotonic time, the due time within W of the earliest pending).
+ */
+static void pct_sim(uint64_t seed, uint32_t depth, uint64_t window, pct_pop_rec *rec,
+                    sim_engine_stats *st)
+{
+    sim_engine e;
+    sim_prng r;
+    sim_event ev;
+    uint64_t next_id[PA] = {0};
+    sim_engine_init(&e, 0, 0);
+    sim_pct_opts o = {depth, window, PM};
+    ck_assert_int_eq(sim_engine_set_pct(&e, &o, seed), 0);
+    sim_prng_seed(&r, 5); /* the workload is the same for every seed */
+    for (int i = 0; i < 40; i++) {
+        uint64_t act = sim_prng_below(&r, PA);
+        ck_assert_int_eq(
+            sim_engine_schedule_as(&e, act, sim_prng_below(&r, 100), 0, 0, next_id[act]++, 0), 0);
+    }
+    uint64_t last_now = 0;
+    for (int k = 0; k < PM; k++) {
+        uint64_t tmin = sim_engine_peek_time(&e);
+        ck_assert_int_eq(sim_engine_pop(&e, &ev), 1);
+        ck_assert_uint_le(ev.time, tmin + window); /* picked within the window */
+        ck_assert_uint_ge(e.now, last_now);        /* time never goes back */
+        ck_assert_uint_ge(e.now, ev.time);
+        ck_assert_uint_le(e.now - ev.time, window); /* delayed within the race window */
+        last_now = e.now;
+        rec[k] = (pct_pop_rec){ev.time, e.now, ev.prio, ev.a};
+        uint64_t act = sim_prng_below(&r, PA);
+        ck_assert_int_eq(sim_engine_schedule_as(&e, act, e.now + sim_prng_below(&r, 100), 0, 0,
+                                                next_id[act]++, 0),
+                         0);
+    }
+    sim_engine_get_stats(&e, st);
+    ck_assert_uint_eq(e.len, 40);
+    ck_assert_uint_eq(e.steps, PM);
+    sim_engine_free(&e);
+    ck_assert_ptr_null(e.pct);
+}
+
+START_TEST(test_engine_pct_never_reorders_one_actor)
+{
+    static pct_pop_rec rec[PM];
+    sim_engine_stats st;
+    pct_sim(11, 3, PW, rec, &st);
+    /* Per actor, events run in (due time, scheduling order): never one
+     * before an earlier-due or an equally due, earlier scheduled one. */
+    uint64_t last_due[PA] = {0}, last_id[PA], seen[PA] = {0};
+    for (int k = 0; k < PM; k++) {
+        uint64_t a = rec[k].actor; /* the actor key travels in prio */
+        ck_assert_uint_lt(a, PA);
+        if (seen[a]++) {
+            ck_assert_uint_ge(rec[k].due, last_due[a]);
+            if (rec[k].due == last_due[a])
+                ck_assert_uint_gt(rec[k].id, last_id[a]);
+        }
+        last_due[a] = rec[k].due;
+        last_id[a] = rec[k].id;
+    }
+    ck_assert_uint_gt(st.window_reorders, 0); /* ... while other actors' events did move */
+    ck_assert_uint_eq(st.actors, PA);
+}
+END_TEST
+
+START_TEST(test_engine_pct_window_and_monotonic_time)
+{
+    static pct_pop_rec rec[PM];
+    sim_engine_stats st;
+    pct_sim(12, 2, PW, rec, &st); /* the per-pop rules are checked in pct_sim */
+    uint64_t delayed = 0, worst = 0;
+    for (int k = 0; k < PM; k++) {
+        delayed += rec[k].ran > rec[k].due;
+        if (rec[k].ran - rec[k].due > worst)
+            worst = rec[k].ran - rec[k].due;
+    }
+    ck_assert_uint_gt(delayed, 0);
+    ck_assert_uint_eq(worst, st.max_delay);
+    ck_assert_uint_le(st.max_delay, PW);
+    /* Window 0: only exact ties may move, nothing is delayed. */
+    pct_sim(12, 2, 0, rec, &st);
+    ck_assert_uint_eq(st.window_reorders, 0);
+    ck_assert_uint_eq(st.max_delay, 0);
+    for (int k = 0; k < PM; k++)
+        ck_assert_uint_eq(rec[k].ran, rec[k].due);
+}
+END_TEST
+
+START_TEST(test_engine_pct_deterministic_per_seed)
+{
+    static pct_pop_rec a[PM], b[PM], c[PM];
+    sim_engine_stats sa, sb, sc;
+    pct_sim(21, 3, PW, a, &sa);
+    pct_sim(21, 3, PW, b, &sb);
+    pct_sim(22, 3, PW, c, &sc);
+    ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+    ck_assert_int_eq(memcmp(&sa, &sb, sizeof sa), 0);
+    ck_assert_int_ne(memcmp(a, c, sizeof a), 0);
+}
+END_TEST
+
+/* Depth D: D - 1 change points within k steps; after one, the actor that
+ * just ran yields to every other actor due within the window. */
+START_TEST(test_engine_pct_change_points)
+{
+    static pct_pop_rec rec[PM];
+    sim_engine_stats st;
+    pct_sim(31, 4, PW, rec, &st);
+    ck_assert_uint_eq(st.change_points, 3);
+    pct_sim(31, 1, PW, rec, &st);
+    ck_assert_uint_eq(st.change_points, 0);
+
+    /* Two actors, each always due: without a change point the higher one
+     * runs all its events first; depth 2 with k = 1 demotes whoever ran
+     * step 1, so the other runs step 2. */
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        uint64_t first[2];
+        for (uint32_t d = 1; d <= 2; d++) {
+            sim_engine e;
+            sim_event ev;
+            sim_engine_init(&e, 0, 0);
+            sim_pct_opts o = {d, 10, 1};
+            ck_assert_int_eq(sim_engine_set_pct(&e, &o, seed), 0);
+            for (uint64_t i = 0; i < 4; i++)
+                ck_assert_int_eq(sim_engine_schedule_as(&e, i % 2, 5, 0, 0, i, 0), 0);
+            ck_assert_int_eq(sim_engine_pop(&e, &ev), 1);
+            first[0] = ev.prio;
+            ck_assert_int_eq(sim_engine_pop(&e, &ev), 1);
+            first[1] = ev.prio;
+            if (d == 1)
+                ck_assert_uint_eq(first[0], first[1]); /* the same actor, twice */
+            else
+                ck_assert_uint_ne(first[0], first[1]); /* demoted after step 1 */
+            sim_engine_free(&e);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_engine_pct_rejects_bad_options)
+{
+    sim_engine e;
+    sim_engine_init(&e, 0, 0);
+    sim_pct_opts bad_depth = {0, 10, 10}, deep = {SIM_PCT_MAX_DEPTH + 1, 10, 10},
+                 no_steps = {3, 10, 0}, ok = {3, 10, 10};
+    ck_assert_int_eq(sim_engine_set_pct(&e, &bad_depth, 1), -1);
+    ck_assert_int_eq(sim_engine_set_pct(&e, &deep, 1), -1);
+    ck_assert_int_eq(sim_engine_set_pct(&e, &no_steps, 1), -1);
+    ck_assert_int_eq(sim_engine_schedule(&e, 1, 0, 0, 0, 0), 0);
+    ck_assert_int_eq(sim_engine_set_pct(&e, &ok, 1), -1); /* not empty */
+    sim_engine_free(&e);
+    sim_engine_init(&e, 0, 0);
+    ck_assert_int_eq(sim_engine_set_pct(&e, &ok, 1), 0);
+    ck_assert_int_eq(sim_engine_schedule_as(&e, 9, 5, 0, 0, 0, 0), 0);
+    sim_event ev;
+    ck_assert_int_eq(sim_engine_pop(&e, &ev), 1);
+    ck_assert_int_eq(sim_engine_schedule_as(&e, 9, 4, 0, 0, 0, 0), -1); /* the past */
+    ck_assert_uint_eq(sim_engine_peek_time(&e), UINT64_MAX);
+    ck_assert_int_eq(sim_engine_pop(&e, &ev), 0);
+    sim_engine_free(&e);
+}
+END_TEST
+
+/* With PCT off, actor keys change nothing: the same order as
+ * sim_engine_schedule, FIFO ties, no statistics. */
+START_TEST(test_engine_pct_off_changes_nothing)
+{
+    sim_engine x, y;
+    sim_prng r;
+    sim_event ex, ey;
+    sim_engine_init(&x, 0, 0);
+    sim_engine_init(&y, 0, 0);
+    sim_prng_seed(&r, 4);
+    for (uint64_t i = 0; i < 3000; i++) {
+        uint64_t t = sim_prng_below(&r, 50);
+        ck_assert_int_eq(sim_engine_schedule(&x, t, 1, 2, i, 0), 0);
+        ck_assert_int_eq(sim_engine_schedule_as(&y, i % 7, t, 1, 2, i, 0), 0);
+    }
+    while (sim_engine_pop(&x, &ex)) {
+        ck_assert_int_eq(sim_engine_pop(&y, &ey), 1);
+        ck_assert_int_eq(memcmp(&ex, &ey, sizeof ex), 0);
+        ck_assert_uint_eq(x.now, y.now);
+    }
+    ck_assert_int_eq(sim_engine_pop(&y, &ey), 0);
+    sim_engine_stats st;
+    sim_engine_get_stats(&y, &st);
+    ck_assert_uint_eq(st.tie_reorders + st.window_reorders + st.max_delay + st.actors, 0);
+    sim_engine_free(&x);
+    sim_engine_free(&y);
+}
+END_TEST
+
+/* Random ties: the count is the events popped after a simultaneous one
+ * that was scheduled later. */
+START_TEST(test_engine_explore_counts_tie_reorders)
+{
+    sim_engine e;
+    sim_event ev;
+    sim_engine_init(&e, 1, 77);
+    for (uint64_t i = 0; i < 200; i++)
+        ck_assert_int_eq(sim_engine_schedule(&e, 10 + i / 50, 0, 0, i, 0), 0);
+    uint64_t expect = 0, maxseq = 0, t = UINT64_MAX;
+    while (sim_engine_pop(&e, &ev)) {
+        if (ev.time != t) {
+            t = ev.time;
+            maxseq = ev.seq;
+        } else if (ev.seq < maxseq) {
+            expect++;
+        } else {
+            maxseq = ev.seq;
+        }
+    }
+    sim_engine_stats st;
+    sim_engine_get_stats(&e, &st);
+    ck_assert_uint_gt(expect, 100); /* 4 random permutations of 50 */
+    ck_assert_uint_eq(st.tie_reorders, expect);
+    ck_assert_uint_eq(st.window_reorders, 0);
+    sim_engine_free(&e);
+}
+END_TEST
+
+START_TEST(test_engine_pct_bound)
+{
+    ck_assert_double_eq_tol(sim_pct_bound(10, 100, 1), 0.1, 1e-12);
+    ck_assert_double_eq_tol(sim_pct_bound(10, 100, 3), 1e-5, 1e-15);
+    ck_assert_double_eq(sim_pct_bound(0, 100, 3), 0.0);
+    ck_assert_double_eq(sim_pct_bound(5, 0, 2), 0.0);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
     Suite *s = suite_create("engine");
@@ -245,6 +488,14 @@ static Suite *engine_suite(void)
     tcase_add_test(tc, test_engine_explore_reorders_ties_per_seed);
     tcase_add_test(tc, test_engine_explore_sets_prio);
     tcase_add_test(tc, test_engine_growth);
+    tcase_add_test(tc, test_engine_pct_never_reorders_one_actor);
+    tcase_add_test(tc, test_engine_pct_window_and_monotonic_time);
+    tcase_add_test(tc, test_engine_pct_deterministic_per_seed);
+    tcase_add_test(tc, test_engine_pct_change_points);
+    tcase_add_test(tc, test_engine_pct_rejects_bad_options);
+    tcase_add_test(tc, test_engine_pct_off_changes_nothing);
+    tcase_add_test(tc, test_engine_explore_counts_tie_reorders);
+    tcase_add_test(tc, test_engine_pct_bound);
     suite_add_tcase(s, tc);
     return s;
 }

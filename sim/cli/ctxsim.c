@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,10 @@
 #include "reports/store.h"
 #include "reports/text.h"
 #include "sim/dist.h"
+#include "sim/engine.h"
 #include "sim/scenario.h"
 #include "sim/sweep.h"
+#include "sim/tdiff.h"
 #include "sim/trace.h"
 #include "sim/verdict.h"
 #include "sim/world.h"
@@ -217,6 +220,43 @@ static int parse_u64(const char *s, uint64_t *v)
         return -1;
     *v = x;
     return 0;
+}
+
+/* parse_window parses a PCT race window: a duration ("5ms", "250us") or
+ * plain nanoseconds. */
+static int parse_window(const char *v, uint64_t *ns)
+{
+    sim_parse_error pe;
+    if (parse_u64(v, ns) == 0 || sim_duration_parse(v, ns, &pe) == 0)
+        return 0;
+    fprintf(stderr, "ctxsim: the race window expects a duration (e.g. 5ms), got '%s'\n", v);
+    return -1;
+}
+
+/* parse_depth parses a PCT depth 1..SIM_PCT_MAX_DEPTH. */
+static int parse_depth(const char *v, uint32_t *d)
+{
+    uint64_t x;
+    if (parse_u64(v, &x) || x < 1 || x > SIM_PCT_MAX_DEPTH) {
+        fprintf(stderr, "ctxsim: the PCT depth expects 1..%d, got '%s'\n", SIM_PCT_MAX_DEPTH, v);
+        return -1;
+    }
+    *d = (uint32_t)x;
+    return 0;
+}
+
+/* parse_pct parses "D:W" (--pct): depth and race window. */
+static int parse_pct(const char *v, uint32_t *d, uint64_t *w)
+{
+    char buf[64];
+    const char *colon = strchr(v, ':');
+    if (!colon || (size_t)(colon - v) >= sizeof buf) {
+        fprintf(stderr, "ctxsim: --pct expects DEPTH:WINDOW (e.g. 3:5ms), got '%s'\n", v);
+        return -1;
+    }
+    memcpy(buf, v, (size_t)(colon - v));
+    buf[colon - v] = '\0';
+    return parse_depth(buf, d) || parse_window(colon + 1, w) ? -1 : 0;
 }
 
 /* parse_knob parses "name=value" against the core's knob table. */
@@ -477,6 +517,8 @@ static const char run_usage[] =
     "  --format text|json    json: machine-readable results on stdout\n"
     "  --check-determinism   run every seed twice and compare the traces\n"
     "  --explore             reorder simultaneous events by a seeded priority\n"
+    "  --pct D:W             PCT: reorder events of different actors due within W of each\n"
+    "                        other, depth D (docs/pct.md)\n"
     "  --max-steps N         a seed over N engine steps fails as livelock (default: 16x what\n"
     "                        the scenario's scripts can cause)\n"
     "  --max-replays N       replay lines printed per sweep: failing seeds, then the worst\n"
@@ -579,6 +621,10 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             ra->base.ablate_fix = (int)x;
         } else if (!strcmp(a, "--explore")) {
             ra->base.explore = 1;
+        } else if (!strcmp(a, "--pct")) {
+            NEED_VALUE;
+            if (parse_pct(v, &ra->base.pct_depth, &ra->base.pct_window))
+                goto bad;
         } else if (!replay_mode && !strcmp(a, "--ablation")) {
             ra->ablation = 1;
         } else if (!replay_mode && !strcmp(a, "--db")) {
@@ -634,7 +680,8 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
                 goto bad;
             }
             ra->max_replays = (long)x;
-        } else if (replay_mode && (!strcmp(a, "--trace") || !strcmp(a, "--timeline"))) {
+        } else if (replay_mode && (!strcmp(a, "--trace") || !strcmp(a, "--timeline") ||
+                                   !strcmp(a, "--trace-text"))) {
             i++; /* handled by the caller */
             if (!v) {
                 fprintf(stderr, "ctxsim: %s needs a file name\n", a);
@@ -900,15 +947,34 @@ static int cmd_run(int argc, char **argv)
     return error ? EXIT_USAGE : status;
 }
 
+/* ---- exploration statistics ----------------------------------------------------- */
+
+/* print_explored prints what exploration did to one seed: its reorderings
+ * and, under PCT, n, k and Burckhardt's bound for depth d. */
+static void print_explored(const char *prefix, const sim_seed_result *s, uint32_t depth)
+{
+    printf("%sreordered %" PRIu64 " events: %" PRIu64 " ties, %" PRIu64 " within the window",
+           prefix, s->tie_reorders + s->window_reorders, s->tie_reorders, s->window_reorders);
+    if (depth)
+        printf(" (max delay %.3f ms); n %" PRIu64 " actors, k %" PRIu64 " steps, %" PRIu64
+               " change points; p >= 1/(n k^%" PRIu32 ") = %.3g",
+               (double)s->max_delay / 1e6, s->pct_actors, s->pct_steps, s->pct_changes, depth - 1,
+               sim_pct_bound(s->pct_actors, s->pct_steps, depth));
+    printf("\n");
+}
+
 /* ---- replay -------------------------------------------------------------------- */
 
 static const char replay_usage[] =
     "usage: ctxsim replay SCENARIO --seed S [--profile P] [--policy k=v]... [--ablate N]\n"
-    "                     [--explore] [--max-steps N] [--trace FILE.json] [--timeline FILE]\n"
+    "                     [--explore | --pct D:W] [--max-steps N] [--trace FILE.json]\n"
+    "                     [--timeline FILE] [--trace-text FILE]\n"
     "Re-run one seed and print its timeline (virtual time, actor, step, core outcome,\n"
     "oracle verdict), its counts and its trace hash.  --trace writes Chrome/Perfetto\n"
     "trace-event JSON (open it in ui.perfetto.dev or chrome://tracing); --timeline writes\n"
-    "the timeline to FILE instead of stdout.  Exit 1 if the seed misses the expect.\n";
+    "the timeline to FILE instead of stdout; --trace-text writes the canonical trace text\n"
+    "(what the trace hash covers, then the oracle's verdicts) for `ctxsim diff`.\n"
+    "Exit 1 if the seed misses the expect.\n";
 
 static int cmd_replay(int argc, char **argv)
 {
@@ -917,12 +983,14 @@ static int cmd_replay(int argc, char **argv)
     int nfiles;
     if (parse_run_opts(argc, argv, &ra, &files, &nfiles, replay_usage, 1) != 0)
         return EXIT_USAGE;
-    const char *trace_file = NULL, *timeline_file = NULL;
+    const char *trace_file = NULL, *timeline_file = NULL, *text_file = NULL;
     for (int i = 1; i + 1 < argc; i++) {
         if (!strcmp(argv[i], "--trace"))
             trace_file = argv[i + 1];
         if (!strcmp(argv[i], "--timeline"))
             timeline_file = argv[i + 1];
+        if (!strcmp(argv[i], "--trace-text"))
+            text_file = argv[i + 1];
     }
     if (nfiles != 1 || !ra.base.only_seed) {
         fprintf(stderr, "ctxsim replay: needs exactly one SCENARIO and --seed S\n%s", replay_usage);
@@ -948,8 +1016,12 @@ static int cmd_replay(int argc, char **argv)
         sim_scenario_free(sc);
         return EXIT_USAGE;
     }
-    sim_world_opts wo = {
-        .seed = o.only_seed, .explore = o.explore, .keep_trace = 1, .max_steps = o.max_steps};
+    sim_world_opts wo = {.seed = o.only_seed,
+                         .explore = o.explore,
+                         .keep_trace = 1,
+                         .max_steps = o.max_steps,
+                         .pct_depth = o.pct_depth,
+                         .pct_window = o.pct_window};
     sim_seed_result *res = calloc(1, sizeof(*res));
     sim_trace *tr = NULL;
     if (!res) {
@@ -974,9 +1046,21 @@ static int cmd_replay(int argc, char **argv)
         if (f)
             fclose(f);
     }
+    if (text_file && tr) {
+        FILE *f = fopen(text_file, "w");
+        if (!f || sim_trace_write_text(tr, f) != 0)
+            fprintf(stderr, "ctxsim replay: %s: cannot write\n", text_file);
+        if (f)
+            fclose(f);
+    }
     printf("\nscenario %s  profile %s  policy %s  seed %" PRIu64 "%s\n", sc->name,
            sim_profile_name(o.profile >= 0 ? o.profile : (int)sc->profile), diff[0] ? diff : "-",
-           o.only_seed, o.explore ? "  (explore)" : "");
+           o.only_seed,
+           o.pct_depth ? "  (pct)"
+           : o.explore ? "  (explore)"
+                       : "");
+    if (o.explore || o.pct_depth)
+        print_explored("  ", res, o.pct_depth);
     for (int i = 0; i < SIM_COUNT__N; i++)
         printf("  %-16s %" PRIu64 "\n", sim_count_name(i), res->c[i]);
     double rate = res->c[SIM_COUNT_EXPECTED]
@@ -1070,58 +1154,246 @@ static int cmd_list(int argc, char **argv)
     return 0;
 }
 
+static const char explore_usage[] =
+    "usage: ctxsim explore SCENARIO... [--strategy random|pct] [--budget N] [--depth D]\n"
+    "                      [--window W] [--profile P] [--policy k=v]... [--ablate N]\n"
+    "                      [--jobs N] [--max-steps N] [--quiet]\n"
+    "Search for failing interleavings: run seeds 1..N (--budget, default 200) of each\n"
+    "scenario with the schedule perturbed, judge every seed, and print the replay line\n"
+    "of each failure.\n"
+    "  --strategy random     reorder exactly simultaneous events by a seeded priority\n"
+    "  --strategy pct        PCT (Burckhardt et al. 2010): events of different actors due\n"
+    "                        within --window W (default 5ms) of each other may be reordered,\n"
+    "                        D - 1 priority change points (--depth D, default 3); an event\n"
+    "                        overtaken runs later, delayed within the race window\n"
+    "  --quiet               no per-seed line, only failures and the summary\n"
+    "Per seed: how many events were reordered (ties, within the window) and, for pct, n\n"
+    "actors, k steps and the bound p >= 1/(n k^(D-1)) of finding a bug of depth D; the\n"
+    "summary gives failures by kind and the bound over the budget, 1 - prod(1 - p).\n"
+    "See docs/pct.md.  Exit 0 nothing found, 1 a failure found, 2 bad usage.\n";
+
+/* count_kinds adds each miss kind of a failure reason ("stray 1 > 0; lost ...")
+ * to kinds/counts (at most max entries). */
+static void count_kinds(const char *reason, char (*kinds)[32], uint32_t *counts, size_t *n,
+                        size_t max)
+{
+    const char *p = reason;
+    while (*p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        size_t len = strcspn(p, " :;");
+        if (len == 0)
+            break;
+        char k[32];
+        snprintf(k, sizeof k, "%.*s", (int)(len < 31 ? len : 31), p);
+        size_t i = 0;
+        while (i < *n && strcmp(kinds[i], k))
+            i++;
+        if (i == *n && *n < max)
+            snprintf(kinds[(*n)++], 32, "%s", k);
+        if (i < *n)
+            counts[i]++;
+        p += strcspn(p, ";");
+    }
+}
+
 static int cmd_explore(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: ctxsim explore SCENARIO [--budget N] [--strategy random] [--profile P]\n"
-        "                      [--policy k=v]...\n"
-        "Search for failing interleavings: run N seeds with simultaneous events reordered\n"
-        "by a seeded priority (strategy random) and print the replay line of each failure.\n";
     uint64_t budget = 200;
+    uint32_t depth = 3;
+    uint64_t window = 5000000;
+    int pct = 0, quiet = 0, depth_set = 0, window_set = 0;
+    char **args = calloc((size_t)argc + 1, sizeof(char *));
     int nargs = 0;
-    char **args = calloc((size_t)argc + 2, sizeof(char *));
     if (!args)
         return EXIT_USAGE;
     args[nargs++] = argv[0];
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = !strcmp(a, "--budget") || !strcmp(a, "--strategy") || !strcmp(a, "--depth") ||
+                    !strcmp(a, "--window");
+        if (takes && !v) {
+            fprintf(stderr, "ctxsim explore: %s needs a value\n", a);
+            goto bad;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(explore_usage, stdout);
             free(args);
             return 0;
-        } else if (!strcmp(argv[i], "--budget") && i + 1 < argc) {
-            if (parse_u64(argv[++i], &budget) || budget == 0) {
-                fprintf(stderr, "ctxsim explore: --budget expects a positive number\n");
-                free(args);
-                return EXIT_USAGE;
-            }
-        } else if (!strcmp(argv[i], "--strategy") && i + 1 < argc) {
-            if (strcmp(argv[++i], "random") != 0) {
-                fprintf(stderr,
-                        "ctxsim explore: strategy '%s' is not implemented (available: random)\n",
+        } else if (!strcmp(a, "--budget")) {
+            if (parse_u64(argv[++i], &budget) || budget == 0 || budget > 10000000) {
+                fprintf(stderr, "ctxsim explore: --budget expects 1..10000000 seeds, got '%s'\n",
                         argv[i]);
-                free(args);
-                return EXIT_USAGE;
+                goto bad;
             }
+        } else if (!strcmp(a, "--strategy")) {
+            if (!strcmp(argv[++i], "pct"))
+                pct = 1;
+            else if (!strcmp(argv[i], "random"))
+                pct = 0;
+            else {
+                fprintf(stderr,
+                        "ctxsim explore: strategy '%s' is not implemented (available: random, "
+                        "pct)\n",
+                        argv[i]);
+                goto bad;
+            }
+        } else if (!strcmp(a, "--depth")) {
+            if (parse_depth(argv[++i], &depth))
+                goto bad;
+            depth_set = 1;
+        } else if (!strcmp(a, "--window")) {
+            if (parse_window(argv[++i], &window))
+                goto bad;
+            window_set = 1;
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else if (!strcmp(a, "--seeds") || !strcmp(a, "--seed") || !strcmp(a, "--pct") ||
+                   !strcmp(a, "--explore")) {
+            fprintf(stderr, "ctxsim explore: %s is set by --budget/--strategy here\n", a);
+            goto bad;
         } else {
             args[nargs++] = argv[i];
         }
     }
-    char seeds[32];
-    snprintf(seeds, sizeof(seeds), "%" PRIu64, budget);
-    args[nargs++] = "--explore";
-    args[nargs++] = "--no-db";
-    char **full = calloc((size_t)nargs + 3, sizeof(char *));
-    if (!full) {
-        free(args);
+    if (!pct && (depth_set || window_set)) {
+        fprintf(stderr, "ctxsim explore: --depth and --window need --strategy pct\n");
+        goto bad;
+    }
+    run_args ra;
+    char **files;
+    int nfiles;
+    if (parse_run_opts(nargs, args, &ra, &files, &nfiles, explore_usage, 0) != 0)
+        goto bad;
+    free(args);
+    args = NULL;
+    if (nfiles == 0) {
+        fprintf(stderr, "ctxsim explore: needs a SCENARIO\n%s", explore_usage);
+        free(files);
         return EXIT_USAGE;
     }
-    memcpy(full, args, (size_t)nargs * sizeof(char *));
-    full[nargs] = "--seeds";
-    full[nargs + 1] = seeds;
-    int rc = cmd_run(nargs + 2, full);
-    free(full);
+    scen_list sl = {0};
+    if (load_all(files, nfiles, &sl, 1) != 0) {
+        free(files);
+        free_all(&sl);
+        fprintf(stderr, "ctxsim: bad input: nothing was run\n");
+        return EXIT_USAGE;
+    }
+    free(files);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    uint64_t seeds = 0, failures = 0, ties = 0, windows = 0, sweeps_failed = 0;
+    char kinds[32][32];
+    uint32_t counts[32] = {0};
+    size_t nkinds = 0;
+    double log_miss = 0; /* sum of log(1 - p) over every PCT seed */
+    int status = 0;
+    for (size_t i = 0; i < sl.n && !interrupted && status != EXIT_USAGE; i++)
+        for (int p = 0; p < ra.nprofiles && !interrupted; p++) {
+            sim_sweep_opts o = ra.base;
+            o.profile = ra.profiles[p];
+            o.seeds = (uint32_t)budget;
+            o.explore = !pct;
+            o.pct_depth = pct ? depth : 0;
+            o.pct_window = pct ? window : 0;
+            sim_sweep_result r;
+            char err[512];
+            if (sim_sweep_run(sl.v[i], &o, &r, err, sizeof err) != 0) {
+                fprintf(stderr, "ctxsim explore: %s: %s\n", sl.v[i]->name, err);
+                status = EXIT_USAGE;
+                break;
+            }
+            uint64_t sn_min = UINT64_MAX, sn_max = 0, sk_min = UINT64_MAX, sk_max = 0;
+            uint64_t rt = 0, rw = 0, nfail = 0;
+            double lm = 0;
+            printf("%s %s: %s, %" PRIu32 " seeds", r.scenario, r.profile,
+                   pct ? "pct" : "random ties", r.nseeds);
+            if (r.ablated_fix)
+                printf(", fix F%d off", r.ablated_fix);
+            if (pct)
+                printf(", depth %" PRIu32 ", window %.3f ms", depth, (double)window / 1e6);
+            printf("\n");
+            for (uint32_t k = 0; k < r.nseeds; k++) {
+                const sim_seed_result *sd = &r.seeds[k];
+                rt += sd->tie_reorders;
+                rw += sd->window_reorders;
+                if (pct) {
+                    double pb = sim_pct_bound(sd->pct_actors, sd->pct_steps, depth);
+                    lm += log1p(-pb);
+                    sn_min = sd->pct_actors < sn_min ? sd->pct_actors : sn_min;
+                    sn_max = sd->pct_actors > sn_max ? sd->pct_actors : sn_max;
+                    sk_min = sd->pct_steps < sk_min ? sd->pct_steps : sk_min;
+                    sk_max = sd->pct_steps > sk_max ? sd->pct_steps : sk_max;
+                }
+                if (!quiet) {
+                    char pre[64];
+                    snprintf(pre, sizeof pre, "  seed %-6" PRIu64 " %s ", sd->seed,
+                             sd->pass ? "ok  " : "FAIL");
+                    print_explored(pre, sd, pct ? depth : 0);
+                }
+                if (!sd->pass) {
+                    char line[4096];
+                    nfail++;
+                    count_kinds(sd->reason, kinds, counts, &nkinds, 32);
+                    if (rep_replay_command(&r, sd->seed, line, sizeof line) != 0)
+                        snprintf(line, sizeof line, "(replay line too long)");
+                    printf("  FAIL seed %" PRIu64 ": %s\n    replay: %s\n", sd->seed, sd->reason,
+                           line);
+                }
+            }
+            if (r.verdict == SIM_VERDICT_FAIL && !nfail) {
+                /* No single seed failed, the sweep did (its rate). */
+                sweeps_failed++;
+                count_kinds(r.reason, kinds, counts, &nkinds, 32);
+                printf("  FAIL sweep: %s\n", r.reason);
+                for (uint32_t k = 0; k < r.nseeds; k++) {
+                    char line[4096];
+                    if (r.seeds[k].worst < 1 || r.seeds[k].worst > 3 ||
+                        rep_replay_command(&r, r.seeds[k].seed, line, sizeof line) != 0)
+                        continue;
+                    printf("    worst seed #%d (%" PRIu64 "): %s\n", r.seeds[k].worst,
+                           r.seeds[k].seed, line);
+                }
+            }
+            printf("  %" PRIu64 " of %" PRIu32 " seeds failed; reordered %" PRIu64
+                   " events (%" PRIu64 " ties, %" PRIu64 " within the window)\n",
+                   nfail, r.nseeds, rt + rw, rt, rw);
+            if (pct && r.nseeds)
+                printf("  bound: n %" PRIu64 "..%" PRIu64 " actors, k %" PRIu64 "..%" PRIu64
+                       " steps: a bug of depth %" PRIu32 " is found with probability >= %.3g over "
+                       "these %" PRIu32 " seeds (1 - prod(1 - 1/(n k^%" PRIu32 ")))\n",
+                       sn_min, sn_max, sk_min, sk_max, depth, -expm1(lm), r.nseeds, depth - 1);
+            seeds += r.nseeds;
+            failures += nfail;
+            ties += rt;
+            windows += rw;
+            log_miss += lm;
+            sim_sweep_result_free(&r);
+            fflush(stdout);
+        }
+    free_all(&sl);
+    if (status == EXIT_USAGE)
+        return status;
+    printf("summary: %s, %" PRIu64 " seeds, %" PRIu64 " failing seeds, %" PRIu64
+           " failing sweeps; reordered %" PRIu64 " events (%" PRIu64 " ties, %" PRIu64
+           " within the window)\n",
+           pct ? "pct" : "random", seeds, failures, sweeps_failed, ties + windows, ties, windows);
+    if (nkinds) {
+        printf("failures by kind:");
+        for (size_t k = 0; k < nkinds; k++)
+            printf(" %s %" PRIu32, kinds[k], counts[k]);
+        printf("\n");
+    }
+    if (pct)
+        printf("bound: a bug of depth %" PRIu32
+               " is found with probability >= %.3g over all %" PRIu64 " seeds\n",
+               depth, -expm1(log_miss), seeds);
+    if (interrupted)
+        return 128 + interrupted;
+    return failures || sweeps_failed ? EXIT_FAIL : 0;
+bad:
     free(args);
-    return rc;
+    return EXIT_USAGE;
 }
 
 /* ---- shrink -------------------------------------------------------------------- */
@@ -1316,6 +1588,276 @@ static int cmd_shrink(int argc, char **argv)
     return 0;
 }
 
+/* ---- diff --------------------------------------------------------------------- */
+
+static const char diff_usage[] =
+    "usage: ctxsim diff A.trace B.trace [--context N] [--max-events N]\n"
+    "       ctxsim diff SCENARIO --seed S [--seed S2] [--profile P [--profile P2]]\n"
+    "                   [--ablate N [--ablate N2]] [--pct D:W|off [--pct D:W|off]] [--explore]\n"
+    "                   [--policy k=v]... [--policy-a k=v]... [--policy-b k=v]...\n"
+    "                   [--context N] [--max-events N]\n"
+    "Compare two runs step by step: the first divergence with N records of context on\n"
+    "both sides (default 3), where the runs get back in step, then per (message, event,\n"
+    "tab) how the outcomes differ (received, duplicated, late, lost with its cause).\n"
+    "Two trace files: as written by `ctxsim replay ... --trace-text FILE` (e.g. one seed\n"
+    "under two builds).  A scenario: an option given twice sets run A then run B, given\n"
+    "once both (--seed 1 --seed 2: two seeds; --profile fixed --profile legacy: two\n"
+    "profiles; --ablate 0 --ablate 3: fixed against fix 3 off); --policy applies to both,\n"
+    "--policy-a / --policy-b to one side.\n"
+    "Exit 0 identical, 1 they differ, 2 bad usage or input.\n";
+
+/* diff_side is one run of `ctxsim diff SCENARIO`. */
+typedef struct diff_side {
+    sim_sweep_opts o;
+    int nseed, nprof, nabl, npct;
+} diff_side;
+
+static int slurp_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "ctxsim diff: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 65536 > cap) {
+            char *q = realloc(buf, cap = cap ? cap * 2 : 1 << 20);
+            if (!q) {
+                free(buf);
+                fclose(f);
+                fprintf(stderr, "ctxsim diff: %s: out of memory\n", path);
+                return -1;
+            }
+            buf = q;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "ctxsim diff: %s: read error\n", path);
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* diff_run runs one side with its trace kept and reads it into *out. */
+static int diff_run(const sim_scenario *sc, const diff_side *d, sim_tdiff_run **out)
+{
+    cr_policy pol;
+    char pdiff[256], label[600], err[512];
+    if (sim_sweep_policy(sc, &d->o, &pol, pdiff, sizeof pdiff) != 0) {
+        fprintf(stderr, "ctxsim diff: %s: bad policy\n", sc->name);
+        return -1;
+    }
+    int n =
+        snprintf(label, sizeof label, "%s seed %" PRIu64 " profile %s", sc->name, d->o.only_seed,
+                 sim_profile_name(d->o.profile >= 0 ? d->o.profile : (int)sc->profile));
+    if (d->o.ablate_fix)
+        n += snprintf(label + n, sizeof label - (size_t)n, " fix F%d off", d->o.ablate_fix);
+    if (pdiff[0])
+        n += snprintf(label + n, sizeof label - (size_t)n, " policy %s", pdiff);
+    if (d->o.pct_depth)
+        n += snprintf(label + n, sizeof label - (size_t)n, " pct %" PRIu32 ":%" PRIu64 "ns",
+                      d->o.pct_depth, d->o.pct_window);
+    else if (d->o.explore)
+        snprintf(label + n, sizeof label - (size_t)n, " explore");
+    sim_world_opts wo = {.seed = d->o.only_seed,
+                         .explore = d->o.explore,
+                         .keep_trace = 1,
+                         .max_steps = d->o.max_steps,
+                         .pct_depth = d->o.pct_depth,
+                         .pct_window = d->o.pct_window};
+    sim_seed_result *res = calloc(1, sizeof *res);
+    sim_trace *tr = NULL;
+    if (!res)
+        return -1;
+    sim_world_run(sc, &pol, &wo, res, &tr);
+    free(res);
+    int rc = tr ? sim_tdiff_from_trace(label, tr, out, err, sizeof err) : -1;
+    sim_trace_free(tr);
+    if (rc != 0)
+        fprintf(stderr, "ctxsim diff: %s\n", tr ? err : "the run kept no trace");
+    return rc ? -1 : 0;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+    diff_side side[2];
+    memset(side, 0, sizeof side);
+    side[0].o.profile = side[1].o.profile = -1;
+    sim_tdiff_opts to = {3, 20, 0};
+    const char *pos[3];
+    int npos = 0, run_opts = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t x;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(diff_usage, stdout);
+            return 0;
+        }
+        if (a[0] != '-' || !a[1]) {
+            if (npos == 3) {
+                fprintf(stderr, "ctxsim diff: too many arguments\n%s", diff_usage);
+                return EXIT_USAGE;
+            }
+            pos[npos++] = a;
+            continue;
+        }
+        if (!strcmp(a, "--explore")) {
+            side[0].o.explore = side[1].o.explore = 1;
+            run_opts = 1;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "ctxsim diff: %s needs a value (see ctxsim diff --help)\n", a);
+            return EXIT_USAGE;
+        }
+        i++;
+        if (!strcmp(a, "--context") || !strcmp(a, "--max-events")) {
+            if (parse_u64(v, &x) || x > 100000) {
+                fprintf(stderr, "ctxsim diff: %s expects 0..100000, got '%s'\n", a, v);
+                return EXIT_USAGE;
+            }
+            if (a[2] == 'c')
+                to.context = (unsigned)x;
+            else
+                to.max_events = x ? (unsigned)x : 100000;
+            continue;
+        }
+        run_opts = 1;
+        int *cnt = !strcmp(a, "--seed")      ? &side[0].nseed
+                   : !strcmp(a, "--profile") ? &side[0].nprof
+                   : !strcmp(a, "--ablate")  ? &side[0].nabl
+                   : !strcmp(a, "--pct")     ? &side[0].npct
+                                             : NULL;
+        if (cnt) {
+            if (*cnt == 2) {
+                fprintf(
+                    stderr,
+                    "ctxsim diff: %s given more than twice (once: both runs; twice: A then B)\n",
+                    a);
+                return EXIT_USAGE;
+            }
+            sim_sweep_opts *o = &side[(*cnt)++].o;
+            if (!strcmp(a, "--seed")) {
+                if (parse_u64(v, &o->only_seed) || o->only_seed == 0) {
+                    fprintf(stderr, "ctxsim diff: --seed expects a positive integer, got '%s'\n",
+                            v);
+                    return EXIT_USAGE;
+                }
+            } else if (!strcmp(a, "--profile")) {
+                if (parse_profile(v, &o->profile))
+                    return EXIT_USAGE;
+            } else if (!strcmp(a, "--ablate")) {
+                if (parse_u64(v, &x) || x > 9) {
+                    fprintf(stderr,
+                            "ctxsim diff: --ablate expects 0 (none) or a fix 1..9, got '%s'\n", v);
+                    return EXIT_USAGE;
+                }
+                o->ablate_fix = (int)x;
+            } else if (strcmp(v, "off") && parse_pct(v, &o->pct_depth, &o->pct_window)) {
+                return EXIT_USAGE;
+            }
+            continue;
+        }
+        int who = !strcmp(a, "--policy")     ? 2
+                  : !strcmp(a, "--policy-a") ? 0
+                  : !strcmp(a, "--policy-b") ? 1
+                                             : -1;
+        if (who < 0) {
+            fprintf(stderr, "ctxsim diff: unknown option '%s' (see ctxsim diff --help)\n", a);
+            return EXIT_USAGE;
+        }
+        for (int k = 0; k < 2; k++) {
+            if (who != 2 && who != k)
+                continue;
+            sim_sweep_opts *o = &side[k].o;
+            if (o->noverrides == SIM_MAX_OVERRIDES) {
+                fprintf(stderr, "ctxsim diff: too many --policy overrides\n");
+                return EXIT_USAGE;
+            }
+            if (parse_knob(v, o->overrides[o->noverrides].name, sizeof(o->overrides[0].name),
+                           &o->overrides[o->noverrides].value))
+                return EXIT_USAGE;
+            o->noverrides++;
+        }
+    }
+    /* Given once: the same for B. */
+    if (side[0].nseed == 1)
+        side[1].o.only_seed = side[0].o.only_seed;
+    if (side[0].nprof == 1)
+        side[1].o.profile = side[0].o.profile;
+    if (side[0].nabl == 1)
+        side[1].o.ablate_fix = side[0].o.ablate_fix;
+    if (side[0].npct == 1) {
+        side[1].o.pct_depth = side[0].o.pct_depth;
+        side[1].o.pct_window = side[0].o.pct_window;
+    }
+    sim_tdiff_run *run[2] = {NULL, NULL};
+    int rc = EXIT_USAGE;
+    if (npos == 2) {
+        if (run_opts) {
+            fprintf(stderr,
+                    "ctxsim diff: two trace files take only --context and --max-events (run "
+                    "options need a SCENARIO)\n");
+            return EXIT_USAGE;
+        }
+        for (int k = 0; k < 2; k++) {
+            char *text, err[600];
+            size_t len;
+            if (slurp_file(pos[k], &text, &len) != 0)
+                goto out;
+            int prc = sim_tdiff_parse(pos[k], text, len, &run[k], err, sizeof err);
+            free(text);
+            if (prc != 0) {
+                fprintf(stderr, "ctxsim diff: %s\n", err);
+                goto out;
+            }
+        }
+    } else if (npos == 1) {
+        if (!side[0].nseed) {
+            fprintf(stderr, "ctxsim diff: a SCENARIO needs --seed S (twice for two seeds)\n%s",
+                    diff_usage);
+            return EXIT_USAGE;
+        }
+        sim_scenario *sc = NULL;
+        sim_scenario_error serr;
+        if (sim_scenario_load(pos[0], &sc, &serr) != 0) {
+            char buf[800];
+            sim_scenario_error_format(&serr, buf, sizeof(buf));
+            fprintf(stderr, "%s\n", buf);
+            return EXIT_USAGE;
+        }
+        for (int k = 0; k < 2 && rc == EXIT_USAGE; k++)
+            if (diff_run(sc, &side[k], &run[k]) != 0)
+                rc = -1;
+        sim_scenario_free(sc);
+        if (rc == -1) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    } else {
+        fprintf(stderr, "ctxsim diff: needs two trace files or one SCENARIO\n%s", diff_usage);
+        return EXIT_USAGE;
+    }
+    sim_tdiff_result res;
+    int crc = sim_tdiff_compare(run[0], run[1], &to, stdout, &res);
+    rc = crc < 0 ? EXIT_USAGE : crc ? EXIT_FAIL : 0;
+out:
+    sim_tdiff_free(run[0]);
+    sim_tdiff_free(run[1]);
+    return rc;
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 static const char main_usage[] =
@@ -1327,8 +1869,9 @@ static const char main_usage[] =
     "  replay SCENARIO --seed S  re-run one seed: timeline, counts, trace hash\n"
     "  validate SCENARIO...    check scenario files\n"
     "  list [DIR]              list scenarios (--knobs: the policy knobs)\n"
-    "  explore SCENARIO        search interleavings of simultaneous events\n"
+    "  explore SCENARIO...     search interleavings (random ties, or PCT: --strategy pct)\n"
     "  shrink SCENARIO --seed S  the smallest scenario on which a seed still fails\n"
+    "  diff A B                two runs step by step: first divergence, outcome changes\n"
     "  report                  charts, index.html and summary.md from the database\n"
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
@@ -1364,6 +1907,8 @@ int main(int argc, char **argv)
         return cmd_shrink(argc, argv);
     if (!strcmp(cmd, "explore"))
         return cmd_explore(argc, argv);
+    if (!strcmp(cmd, "diff"))
+        return cmd_diff(argc, argv);
     if (!strcmp(cmd, "report"))
         return rep_cmd_report(argc, argv);
     if (!strcmp(cmd, "gate"))

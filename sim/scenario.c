@@ -1193,10 +1193,10 @@ static int count_boundable(int id)
 
 void sim_expect_strict_default(sim_expect *e)
 {
-    static const int zero[] = {SIM_COUNT_MISROUTED,     SIM_COUNT_DUPLICATED,
-                               SIM_COUNT_OUT_OF_ORDER,  SIM_COUNT_STRAY,
-                               SIM_COUNT_SILENT_LOSS,   SIM_COUNT_STRANDED,
-                               SIM_COUNT_STUCK_PENDING, SIM_COUNT_REORDERED_MESSAGES};
+    static const int zero[] = {
+        SIM_COUNT_MISROUTED,     SIM_COUNT_DUPLICATED,         SIM_COUNT_OUT_OF_ORDER,
+        SIM_COUNT_STRAY,         SIM_COUNT_SILENT_LOSS,        SIM_COUNT_STRANDED,
+        SIM_COUNT_STUCK_PENDING, SIM_COUNT_REORDERED_MESSAGES, SIM_COUNT_ACCOUNTING};
     for (int i = 0; i < SIM_COUNT__N; i++)
         e->max[i] = -1;
     e->has_rate = 1;

@@ -76,8 +76,8 @@ typedef struct sim_expect {
 /*
  * sim_expect_strict_default sets *e to the expect of a scenario without an
  * `expect:` block: delivery_rate 0.99; misrouted, duplicated,
- * out_of_order, stray, silent_loss, stranded, stuck_pending and
- * reordered_messages 0 (is_default = 1).
+ * out_of_order, stray, silent_loss, stranded, stuck_pending,
+ * reordered_messages and accounting 0 (is_default = 1).
  */
 void sim_expect_strict_default(sim_expect *e);
 

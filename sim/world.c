@@ -837,8 +837,22 @@ static const sim_step *next_step(client *cl)
     return NULL;
 }
 
+/* sibling_thread: the thread the lowest-numbered other tab of c's user
+ * that views a thread now is viewing; -1 if none.  O(tabs of the user). */
+static int32_t sibling_thread(world *w, uint32_t c)
+{
+    uint32_t u = w->clients[c].user;
+    uint32_t end = u + 1 < w->nusers ? w->first_client[u + 1] : w->nclients;
+    for (uint32_t o = w->first_client[u]; o < end; o++) {
+        int32_t t = o == c ? -1 : sim_oracle_view_of(w->oracle, o);
+        if (t >= 0)
+            return t;
+    }
+    return -1;
+}
+
 /* resolve turns a thread reference into a thread index (creating threads
- * for `new` and `foreign`); -1 for `none`. */
+ * for `new`, `foreign` and a `sibling` nobody views); -1 for `none`. */
 static int32_t resolve(world *w, uint32_t c, const sim_thread_ref *ref)
 {
     client *cl = &w->clients[c];
@@ -861,6 +875,11 @@ static int32_t resolve(world *w, uint32_t c, const sim_thread_ref *ref)
         t = thread_new(w, other, (int)cl->user);
         break;
     }
+    case SIM_REF_SIBLING:
+        t = sibling_thread(w, c);
+        if (t < 0)
+            t = thread_new(w, cl->user, -1);
+        break;
     }
     if (ref->as >= 0 && (size_t)ref->as < w->sc->nnames)
         cl->names[ref->as] = t;

@@ -19,18 +19,18 @@
 #include "ctxready.h"
 
 typedef struct sim_account {
-    uint64_t emitted;                /* cr_run_emit calls the core took (0 or CR_EFULL) */
-    uint64_t out[CR_OUTCOME_COUNT];  /* outcomes seen returned or reported, once per event */
-    uint64_t pending;                /* events seen buffered and not resolved yet */
-    uint64_t received;               /* cr_conn_message calls the core counted */
-    uint64_t dispatched;             /* dispatch callbacks */
-    uint64_t rejected;               /* error reports about a message */
-    uint64_t notices;                /* notify callbacks */
-    uint64_t runs_started;           /* cr_run_start / cr_run_start_for returning 0 */
-    uint64_t conns_opened;           /* cr_conn_open returning 0 */
-    uint64_t conns_open;             /* opened, not closed (by the host or the core) */
-    uint64_t closed_by_core;         /* close callbacks */
-    uint64_t streams;                /* threads registered (cr_thread_add) */
+    uint64_t emitted;               /* cr_run_emit calls the core took (0 or CR_EFULL) */
+    uint64_t out[CR_OUTCOME_COUNT]; /* outcomes seen returned or reported, once per event */
+    uint64_t pending;               /* events seen buffered and not resolved yet */
+    uint64_t received;              /* cr_conn_message calls the core counted */
+    uint64_t dispatched;            /* dispatch callbacks */
+    uint64_t rejected;              /* error reports about a message */
+    uint64_t notices;               /* notify callbacks */
+    uint64_t runs_started;          /* cr_run_start / cr_run_start_for returning 0 */
+    uint64_t conns_opened;          /* cr_conn_open returning 0 */
+    uint64_t conns_open;            /* opened, not closed (by the host or the core) */
+    uint64_t closed_by_core;        /* close callbacks */
+    uint64_t streams;               /* threads registered (cr_thread_add) */
 } sim_account;
 
 /*

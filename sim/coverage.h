@@ -49,7 +49,7 @@
     X(STALE_ANSWER, stale_answer, 1, "a superseded association's answer arrived")                  \
     X(SAME_THREAD_TABS, same_thread_tabs, 1,                                                       \
       "one event delivered live to two tabs of one user on the same thread")                       \
-    X(SWITCH_TO_BOUND, switch_to_bound, 1, "a switch to the thread the connection is bound to")   \
+    X(SWITCH_TO_BOUND, switch_to_bound, 1, "a switch to the thread the connection is bound to")    \
     X(SERVER_CLOSE, server_close, 1, "a tab saw the server close its connection")                  \
     X(FOREIGN_REFUSED, foreign_refused, 1, "a message or switch refused with CR_EFOREIGN")         \
     X(HTTP_RUN, http_run, 1, "a run started for a message posted over HTTP")                       \

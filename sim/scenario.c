@@ -830,7 +830,7 @@ static const struct {
     {"new", SIM_REF_NEW},         {"same", SIM_REF_SAME},       {"none", SIM_REF_NONE},
     {"foreign", SIM_REF_FOREIGN}, {"sibling", SIM_REF_SIBLING},
 };
-#define NREF_WORDS (sizeof REF_WORDS / sizeof REF_WORDS[0])
+#define NREF_WORDS     (sizeof REF_WORDS / sizeof REF_WORDS[0])
 #define REF_WORDS_TEXT "new, same, none, foreign, sibling"
 
 const char *sim_ref_kind_name(sim_ref_kind kind)

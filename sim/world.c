@@ -1430,6 +1430,15 @@ static void observe_emit(world *w, const srun *r, int64_t ev, uint32_t len, int 
         if (th) {
             th->undel_n++;
             th->undel_bytes += len;
+            /* Undelivered events are held, and what a stream holds stays
+             * within its bounds (exact with F9 on: every resolution is seen). */
+            if (p->report_undeliverable &&
+                (th->undel_n > p->event_buffer_max || th->undel_bytes > p->event_buffer_max_bytes))
+                acct_fail(w,
+                          "stream %s/%s holds %" PRIu64 " undelivered events (%" PRIu64
+                          " bytes), over event_buffer_max %" PRIu64 " / _bytes %" PRIu64,
+                          w->user_id[th->owner], th->id, th->undel_n, th->undel_bytes,
+                          p->event_buffer_max, p->event_buffer_max_bytes);
         }
         break;
     case CR_OUTCOME_DELIVERED:

@@ -25,6 +25,7 @@
 #include "sim/net.h"
 #include "sim/oracle.h"
 #include "sim/prng.h"
+#include "sim/quarantine.h"
 
 enum ev_kind {
     EV_CLIENT_STEP = 1, /* a = client */
@@ -185,6 +186,7 @@ typedef struct world {
     char why[200];
 
     /* What the world observed of the core (sim/account.h, sim/coverage.h). */
+    sim_quarantine heap; /* the core's allocator */
     cr_policy pol;
     sim_account acct;
     cr_stats st;           /* the core's counters after the previous step */
@@ -202,8 +204,10 @@ typedef struct world {
     size_t capreq;
 } world;
 
-#define NO_PKT      UINT32_MAX
-#define MSG_TAG_BIT (UINT64_C(1) << 62)
+#define NO_PKT UINT32_MAX
+/* Freed core blocks kept poisoned before reuse (sim/quarantine.h). */
+#define QUARANTINE_BLOCKS 4096
+#define MSG_TAG_BIT       (UINT64_C(1) << 62)
 
 static void fail(world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(world *w, const char *fmt, ...)
@@ -665,6 +669,8 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
        r->error ? cr_errname(r->error) : "", r->conn, r->seq, r->message);
     if (r->kind == CR_REPORT_ERROR && (r->tag & MSG_TAG_BIT))
         w->acct.rejected++; /* every rejected message is reported once, with its tag */
+    if (r->kind == CR_REPORT_ERROR && r->error == CR_EFOREIGN)
+        cover(w, SIM_BEH_FOREIGN_REFUSED); /* on arrival, cached, or a switch */
     if (r->kind == CR_REPORT_OUTCOME && r->tag && !(r->tag & MSG_TAG_BIT)) {
         int64_t ev = (int64_t)r->tag - 1;
         if (ev_known(w, ev) && w->evs[ev].state == EVS_PENDING &&
@@ -1711,6 +1717,7 @@ static void world_free(world *w)
     free(w->evs);
     free(w->req_conn);
     cr_ctx_del(w->core);
+    sim_quarantine_free(&w->heap);
     sim_oracle_free(w->oracle);
     sim_engine_free(&w->eng);
 }
@@ -1734,7 +1741,10 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
         .close = cb_close,
         .report = cb_report,
     };
-    int rc = cr_ctx_new(&w->core, policy, &cb, NULL, w);
+    cr_allocator mem;
+    if (sim_quarantine_init(&w->heap, QUARANTINE_BLOCKS, &mem) != 0)
+        return -1;
+    int rc = cr_ctx_new(&w->core, policy, &cb, &mem, w);
     if (rc != 0) {
         fail(w, "cr_ctx_new: %s", cr_strerror(rc));
         return -1;
@@ -1956,6 +1966,9 @@ static void audit_end(world *w)
         if (w->conns[k].server_open && w->conns[k].core)
             conn_audit(w, &w->conns[k], &info);
     }
+    uint64_t written = sim_quarantine_check(&w->heap);
+    if (written)
+        acct_fail(w, "the core wrote into %" PRIu64 " block(s) after freeing them", written);
 }
 
 int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_world_opts *opts,

@@ -70,6 +70,47 @@ int sim_coverage_missing(sim_coverage want, sim_coverage have, char *buf, size_t
     return n;
 }
 
+int sim_coverage_format(sim_coverage c, char *buf, size_t len)
+{
+    size_t o = 0;
+    if (!len)
+        return -1;
+    buf[0] = '\0';
+    for (int b = 0; b < SIM_BEH__N; b++) {
+        if (!(c & SIM_COV_BIT(b)))
+            continue;
+        int k = snprintf(buf + o, len - o, "%s%s", o ? "," : "", ROWS[b].name);
+        if (k < 0 || (size_t)k >= len - o)
+            return -1;
+        o += (size_t)k;
+    }
+    return 0;
+}
+
+int sim_coverage_parse(const char *text, sim_coverage *out)
+{
+    int unknown = 0;
+    *out = 0;
+    while (text && *text) {
+        const char *end = strchr(text, ',');
+        size_t n = end ? (size_t)(end - text) : strlen(text);
+        char name[64];
+        if (n && n < sizeof name) {
+            memcpy(name, text, n);
+            name[n] = '\0';
+            int b = sim_behaviour_lookup(name);
+            if (b >= 0)
+                *out |= SIM_COV_BIT(b);
+            else
+                unknown++;
+        } else if (n) {
+            unknown++;
+        }
+        text = end ? end + 1 : text + n;
+    }
+    return unknown;
+}
+
 int sim_coverage_print(FILE *f, const sim_coverage_col *cols, size_t ncols)
 {
     sim_coverage all = 0;

@@ -85,6 +85,17 @@ sim_coverage sim_coverage_required(void);
  * there are.  O(rows). */
 int sim_coverage_missing(sim_coverage want, sim_coverage have, char *buf, size_t len);
 
+/* sim_coverage_format writes the names of the behaviours of c into buf,
+ * ","-separated in table order ("" for none).  Returns 0, or -1 when buf
+ * is too small (truncated).  O(rows). */
+int sim_coverage_format(sim_coverage c, char *buf, size_t len);
+
+/* sim_coverage_parse reads a ","-separated list of behaviour names (as
+ * sim_coverage_format writes it) into *out; names it does not know (a
+ * behaviour since removed) are skipped and counted in the return value.
+ * O(names x rows). */
+int sim_coverage_parse(const char *text, sim_coverage *out);
+
 /* One column of the matrix: a sweep's label and its coverage. */
 typedef struct sim_coverage_col {
     const char *label;

@@ -39,15 +39,16 @@ static void micro_yaml(const micro *m, char *buf, size_t len)
 {
     size_t o = (size_t)snprintf(
         buf, len,
-        "version: 1\nname: micro\nsummary: A coverage micro-scenario.\nseeds: 1\nhorizon: 10s\ndeadline: 1s\nprofile: %s\nusers: %s\n"
+        "version: 1\nname: micro\nsummary: A coverage micro-scenario.\nseeds: 1\nhorizon: "
+        "10s\ndeadline: 1s\nprofile: %s\nusers: %s\n"
         "clients_per_user: %s\n%s%s%s"
         "network:\n  uplink: 10ms\n  downlink: 10ms\n  reconnect_backoff: 50ms\n"
         "server:\n  auth: %s\n  thread_lookup: %s\n  agent_start: 1ms\n  event_gap: 100ms\n"
         "  agent_events: [a, b, c]\n%s%s%sclient:\n",
-        m->profile ? m->profile : "fixed", m->users ? m->users : "1", m->tabs ? m->tabs : "1", m->policy ? "policy: " : "",
-        m->policy ? m->policy : "", m->policy ? "\n" : "", m->auth ? m->auth : "5ms",
-        m->thread_lookup ? m->thread_lookup : "5ms", m->faults ? "faults:\n  " : "",
-        m->faults ? m->faults : "", m->faults ? "\n" : "");
+        m->profile ? m->profile : "fixed", m->users ? m->users : "1", m->tabs ? m->tabs : "1",
+        m->policy ? "policy: " : "", m->policy ? m->policy : "", m->policy ? "\n" : "",
+        m->auth ? m->auth : "5ms", m->thread_lookup ? m->thread_lookup : "5ms",
+        m->faults ? "faults:\n  " : "", m->faults ? m->faults : "", m->faults ? "\n" : "");
     for (int i = 0; i < 12 && m->client[i] && o < len; i++)
         o += (size_t)snprintf(buf + o, len - o, "  - %s\n", m->client[i]);
     ck_assert_uint_lt(o, len);
@@ -79,8 +80,7 @@ static void has_lacks(const micro *with, const micro *without, sim_behaviour b)
     run_micro(with, &r);
     ck_assert_msg(r.coverage & SIM_COV_BIT(b), "%s not recorded", sim_behaviour_name(b));
     run_micro(without, &r);
-    ck_assert_msg(!(r.coverage & SIM_COV_BIT(b)), "%s recorded without it",
-                  sim_behaviour_name(b));
+    ck_assert_msg(!(r.coverage & SIM_COV_BIT(b)), "%s recorded without it", sim_behaviour_name(b));
 }
 
 #define OPEN "connect", "authenticate"
@@ -153,8 +153,7 @@ END_TEST
  * both; with `new` each tab has its own thread. */
 START_TEST(test_coverage_same_thread_tabs)
 {
-    micro with = {.tabs = "2",
-                  .client = {OPEN, "send: {thread: sibling}", "wait: 1s", "close"}};
+    micro with = {.tabs = "2", .client = {OPEN, "send: {thread: sibling}", "wait: 1s", "close"}};
     micro without = {.tabs = "2", .client = {OPEN, "send: {thread: new}", "wait: 1s", "close"}};
     has_lacks(&with, &without, SIM_BEH_SAME_THREAD_TABS);
 }
@@ -175,9 +174,9 @@ END_TEST
  * are delivered live. */
 START_TEST(test_coverage_buffer_bound)
 {
-    micro with = {.policy = "{event_buffer_max: 2}",
-                  .client = {OPEN, "send: {thread: new}", "switch: {thread: new}", "wait: 1s",
-                             "close"}};
+    micro with = {
+        .policy = "{event_buffer_max: 2}",
+        .client = {OPEN, "send: {thread: new}", "switch: {thread: new}", "wait: 1s", "close"}};
     micro without = {.policy = "{event_buffer_max: 2}",
                      .client = {OPEN, "send: {thread: new}", "wait: 1s", "close"}};
     has_lacks(&with, &without, SIM_BEH_BUFFER_FULL_COUNT);
@@ -226,12 +225,12 @@ START_TEST(test_coverage_preauth_full)
 {
     micro with = {.policy = "{preauth_max: 1}",
                   .auth = "200ms",
-                  .client = {"connect", "authenticate", "send: {thread: new}", "send: {thread: same}",
-                             "wait: 1s", "close"}};
-    micro without = {.policy = "{preauth_max: 1}",
-                     .auth = "200ms",
-                     .client = {"connect", "authenticate", "send: {thread: new}", "wait: 1s",
-                                "close"}};
+                  .client = {"connect", "authenticate", "send: {thread: new}",
+                             "send: {thread: same}", "wait: 1s", "close"}};
+    micro without = {
+        .policy = "{preauth_max: 1}",
+        .auth = "200ms",
+        .client = {"connect", "authenticate", "send: {thread: new}", "wait: 1s", "close"}};
     has_lacks(&with, &without, SIM_BEH_PREAUTH_FULL);
     sim_seed_result r;
     run_micro(&without, &r);
@@ -241,9 +240,9 @@ END_TEST
 
 START_TEST(test_coverage_foreign_refused)
 {
-    micro with = {.users = "2",
-                  .client = {OPEN, "send: {thread: new}", "send: {thread: foreign}", "wait: 1s",
-                             "close"}};
+    micro with = {
+        .users = "2",
+        .client = {OPEN, "send: {thread: new}", "send: {thread: foreign}", "wait: 1s", "close"}};
     micro without = {.users = "2", .client = {OPEN, "send: {thread: new}", "wait: 1s", "close"}};
     has_lacks(&with, &without, SIM_BEH_FOREIGN_REFUSED);
 }
@@ -408,7 +407,8 @@ END_TEST
 START_TEST(test_coverage_cli_missing_fails)
 {
     static char out[65536];
-    int rc = run_cli(out, sizeof out, "run scenarios/pool_pending.yaml --seeds 2 --no-db --coverage");
+    int rc =
+        run_cli(out, sizeof out, "run scenarios/pool_pending.yaml --seeds 2 --no-db --coverage");
     ck_assert_int_eq(rc, 1);
     ck_assert_ptr_nonnull(strstr(out, "coverage: FAIL"));
     ck_assert_ptr_nonnull(strstr(out, "timer_pending"));

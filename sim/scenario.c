@@ -951,8 +951,8 @@ static int parse_thread_args(lctx *c, const ynode *m, int is_send, sim_step *st)
         return -1;
     if (!is_send && st->ref.kind == SIM_REF_NONE)
         return fail(c, val[0]->line, val[0]->col,
-                    "switch needs a thread to view: new, same, foreign or a bound name (none is "
-                    "only for send)");
+                    "switch needs a thread to view: new, same, foreign, sibling or a bound name "
+                    "(none is only for send)");
     if (val[1]) {
         if (st->ref.kind != SIM_REF_NEW)
             return fail(c, seen[1]->line, seen[1]->col,

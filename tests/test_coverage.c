@@ -418,6 +418,51 @@ START_TEST(test_coverage_cli_missing_fails)
 }
 END_TEST
 
+/* write_micro writes a micro-scenario to path. */
+static void write_micro(const char *path, const micro *m)
+{
+    char yaml[4096];
+    micro_yaml(m, yaml, sizeof yaml);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(yaml, f);
+    fclose(f);
+}
+
+/* `ctxsim gate` fails when the run no longer exercises a behaviour its
+ * baseline did: the same scenario (same key), edited so that its tab no
+ * longer outlives the pending deadline. */
+START_TEST(test_coverage_cli_gate_lost_behaviour)
+{
+    char dir[] = "/tmp/ctxsim-cov-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char yaml[256], dbp[256], args[1024];
+    static char out[65536];
+    snprintf(yaml, sizeof yaml, "%s/idle.yaml", dir);
+    snprintf(dbp, sizeof dbp, "%s/results.db", dir);
+    micro idle = {.policy = "{pending_deadline: 1s}",
+                  .client = {OPEN, "wait: 1500ms", "send: {thread: new}", "wait: 1s", "close"}};
+    write_micro(yaml, &idle);
+    snprintf(args, sizeof args, "run %s --seeds 2 --db %s --label base", yaml, dbp);
+    ck_assert_int_eq(run_cli(out, sizeof out, args), 0);
+    micro busy = idle;
+    busy.client[2] = "wait: 500ms";
+    write_micro(yaml, &busy);
+    snprintf(args, sizeof args, "run %s --seeds 2 --db %s --label now", yaml, dbp);
+    ck_assert_int_eq(run_cli(out, sizeof out, args), 0);
+    snprintf(args, sizeof args, "gate --db %s --run now --baseline base", dbp);
+    ck_assert_int_eq(run_cli(out, sizeof out, args), 1);
+    ck_assert_ptr_nonnull(strstr(out, "coverage: FAIL"));
+    ck_assert_ptr_nonnull(strstr(out, "timer_pending"));
+    /* the other way round nothing is lost */
+    snprintf(args, sizeof args, "gate --db %s --run base --baseline now", dbp);
+    ck_assert_int_eq(run_cli(out, sizeof out, args), 0);
+    ck_assert_ptr_nonnull(strstr(out, "every behaviour the baseline exercised is still exercised"));
+    snprintf(args, sizeof args, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 static Suite *coverage_suite(void)
 {
     Suite *s = suite_create("coverage");
@@ -446,6 +491,7 @@ static Suite *coverage_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_coverage_cli_suite_gate);
     tcase_add_test(tc, test_coverage_cli_missing_fails);
+    tcase_add_test(tc, test_coverage_cli_gate_lost_behaviour);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,8 +2,8 @@
  * quarantine.c - a poisoning, delayed-reuse allocator for the core.
  *
  * Every block carries a header with its size; a freed block is filled with
- * POISON and appended to the ring; when the ring is full the oldest block
- * is checked and returned to libc.
+ * POISON (its first POISON_MAX bytes) and appended to the ring; when the ring is full the oldest
+ * block is checked and returned to libc.
  */
 #include "sim/quarantine.h"
 
@@ -11,6 +11,9 @@
 #include <string.h>
 
 #define POISON 0xA5
+/* Bytes poisoned (and checked) at the start of a block: the core's records
+ * keep their links there; a large payload tail is left as it was. */
+#define POISON_MAX 256
 
 typedef union qhdr {
     struct {
@@ -40,7 +43,8 @@ static void *q_malloc(size_t n, void *ud)
 static int intact(const qhdr *h)
 {
     const unsigned char *p = (const unsigned char *)(h + 1);
-    for (size_t i = 0; i < h->h.size; i++)
+    size_t n = h->h.size < POISON_MAX ? h->h.size : POISON_MAX;
+    for (size_t i = 0; i < n; i++)
         if (p[i] != POISON)
             return 0;
     return 1;
@@ -52,7 +56,7 @@ static void q_free(void *ptr, void *ud)
     if (!ptr)
         return;
     qhdr *h = hdr_of(ptr);
-    memset(ptr, POISON, h->h.size);
+    memset(ptr, POISON, h->h.size < POISON_MAX ? h->h.size : POISON_MAX);
     if (q->n == q->cap) {
         qhdr *old = q->ring[q->head];
         if (!old->h.checked && !intact(old))

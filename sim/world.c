@@ -189,7 +189,8 @@ typedef struct world {
     sim_quarantine heap; /* the core's allocator */
     cr_policy pol;
     sim_account acct;
-    cr_stats st;           /* the core's counters after the previous step */
+    cr_stats stbuf[2];     /* the core's counters after this step and the previous one */
+    const cr_stats *st;    /* after the previous step: one of stbuf */
     sim_coverage cov;      /* behaviours exercised */
     uint64_t acct_bad;     /* disagreements found */
     int acct_counters_bad; /* the counter comparison failed once (not repeated) */
@@ -206,7 +207,7 @@ typedef struct world {
 
 #define NO_PKT UINT32_MAX
 /* Freed core blocks kept poisoned before reuse (sim/quarantine.h). */
-#define QUARANTINE_BLOCKS 4096
+#define QUARANTINE_BLOCKS 1024
 #define MSG_TAG_BIT       (UINT64_C(1) << 62)
 
 static void fail(world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1348,7 +1349,7 @@ static void on_assoc_done(world *w, uint64_t req, int ok)
         cover(w, SIM_BEH_STALE_ANSWER);
     cr_conn_info before;
     int check = current && !ok && conn_audit(w, kc, &before) == 0 && before.assoc_target;
-    uint64_t retried = w->st.assoc_retried;
+    uint64_t retried = w->st->assoc_retried;
     int rc = cr_assoc_complete(w->core, w->eng.now, req, ok);
     TR(w, "threadsvc", "answer", "req=%" PRIu64 " %s rc=%s", req, ok ? "ok" : "failed",
        rc ? cr_errname(rc) : "ok");
@@ -1526,37 +1527,38 @@ static void on_agent_emit(world *w, cr_run_id run)
  * accounting against the world's (sim_account_check).  O(1). */
 static void observe_step(world *w, int timer)
 {
-    cr_stats st;
-    cr_ctx_get_stats(w->core, &st);
-    const cr_stats *o = &w->st;
+    /* Double-buffered: one copy of the counters per step. */
+    cr_stats *now = &w->stbuf[w->st == &w->stbuf[0]];
+    cr_ctx_get_stats(w->core, now);
+    const cr_stats *o = w->st;
     static const sim_behaviour out_beh[CR_OUTCOME_COUNT] = {
         SIM_BEH_OUT_DELIVERED, SIM_BEH_OUT_BUFFERED_DELIVERED, SIM_BEH_OUT_EXPIRED,
         SIM_BEH_OUT_FALLBACK,  SIM_BEH_OUT_DROPPED_FULL,       SIM_BEH_OUT_UNROUTABLE};
     for (int k = 0; k < CR_OUTCOME_COUNT; k++)
-        if (st.outcomes[k] > o->outcomes[k])
+        if (now->outcomes[k] > o->outcomes[k])
             cover(w, out_beh[k]);
     if (timer) {
-        if (st.conns_closed_pending_timeout > o->conns_closed_pending_timeout)
+        if (now->conns_closed_pending_timeout > o->conns_closed_pending_timeout)
             cover(w, SIM_BEH_TIMER_PENDING);
-        if (st.assoc_requested > o->assoc_requested)
+        if (now->assoc_requested > o->assoc_requested)
             cover(w, SIM_BEH_TIMER_RETRY);
-        if (st.outcomes[CR_OUTCOME_EXPIRED] > o->outcomes[CR_OUTCOME_EXPIRED])
+        if (now->outcomes[CR_OUTCOME_EXPIRED] > o->outcomes[CR_OUTCOME_EXPIRED])
             cover(w, SIM_BEH_TIMER_TTL);
-        if (st.runs_context_lost > o->runs_context_lost && w->pol.exec_grace > 0)
+        if (now->runs_context_lost > o->runs_context_lost && w->pol.exec_grace > 0)
             cover(w, SIM_BEH_GRACE_EXPIRED);
     }
-    if (st.messages_preauth_now > o->messages_preauth_now)
+    if (now->messages_preauth_now > o->messages_preauth_now)
         cover(w, SIM_BEH_PREAUTH_CACHED);
-    if (st.messages_queued_now > o->messages_queued_now)
+    if (now->messages_queued_now > o->messages_queued_now)
         cover(w, SIM_BEH_QUEUED);
     if (!w->acct_counters_bad) {
         char why[160];
-        if (sim_account_check(&w->acct, &st, &w->pol, why, sizeof why)) {
+        if (sim_account_check(&w->acct, now, &w->pol, why, sizeof why)) {
             w->acct_counters_bad = 1;
             acct_fail(w, "%s", why);
         }
     }
-    w->st = st;
+    w->st = now;
 }
 
 static void handle(world *w, const sim_event *e)
@@ -1751,7 +1753,8 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
     }
     w->pol = *policy;
     w->emit_ev = -1;
-    cr_ctx_get_stats(w->core, &w->st);
+    cr_ctx_get_stats(w->core, &w->stbuf[0]);
+    w->st = &w->stbuf[0];
     w->nusers = sc->users;
     w->first_client = calloc(w->nusers, sizeof(uint32_t));
     w->user_threads = calloc(w->nusers, sizeof(int32_t *));

@@ -347,6 +347,10 @@ static void print_sweep(const sim_sweep_result *r, long max_replays)
                 printf(" %s %" PRIu64, sim_cause_name(k), r->c[sim_cause_count(k)]);
         printf("\n");
     }
+    if (r->c[SIM_COUNT_ACCOUNTING]) /* the core's counters vs the world (docs/oracle.md) */
+        printf("    accounting: %" PRIu64
+               " disagreement(s) of the core's account with the world's\n",
+               r->c[SIM_COUNT_ACCOUNTING]);
     if (r->reason[0])
         printf("    %s: %s\n", r->verdict == SIM_VERDICT_FAIL ? "missed" : "note", r->reason);
     if (r->role != SIM_ROLE_GATE || max_replays == 0)

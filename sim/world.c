@@ -631,6 +631,13 @@ static void cb_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason re
     int64_t k = sim_conn_of(w, conn);
     TR(w, "core", "close", "conn=%" PRIu64 " reason=%s", conn, cr_close_reason_name(reason));
     w->acct.closed_by_core++;
+    /* The pending deadline closes only a connection that never had
+     * context (a query: allowed inside a callback). */
+    cr_conn_info info;
+    if (reason == CR_CLOSE_PENDING_TIMEOUT && cr_conn_get_info(w->core, conn, &info) == 0 &&
+        info.ready_at)
+        acct_fail(w, "conn %" PRIu64 " closed by the pending deadline though READY since %.6f s",
+                  conn, (double)info.ready_at / 1e9);
     if (k >= 0 && w->conns[k].server_open) {
         w->conns[k].server_open = 0;
         w->conns[k].owed_switch = -1;

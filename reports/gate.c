@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "reports/cmdline.h"
+#include "sim/coverage.h"
 #include "sim/verdict.h"
 
 const char *rep_verdict_name(rep_verdict v)
@@ -57,6 +58,28 @@ static void set_key(rep_gate_row *g, const sim_sweep_result *r)
     snprintf(g->profile, sizeof g->profile, "%s", r->profile);
     snprintf(g->policy, sizeof g->policy, "%s", r->policy);
     g->ablated_fix = r->ablated_fix;
+}
+
+static uint64_t coverage_union(const rep_sweep *v, size_t n, int *any)
+{
+    uint64_t c = 0;
+    *any = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].has_coverage) {
+            *any = 1;
+            c |= v[i].r.coverage;
+        }
+    return c;
+}
+
+int rep_gate_coverage(const rep_sweep *now, size_t nnow, const rep_sweep *base, size_t nbase,
+                      uint64_t *lost)
+{
+    int any_now, any_base;
+    uint64_t n = coverage_union(now, nnow, &any_now);
+    uint64_t b = coverage_union(base, nbase, &any_base);
+    *lost = any_now && any_base ? b & ~n : 0;
+    return any_now && any_base;
 }
 
 int rep_gate_compare(const rep_sweep *now, size_t nnow, const rep_sweep *base, size_t nbase,
@@ -159,8 +182,10 @@ static void usage(FILE *f)
             "Fails (exit 1) when a sweep of the run misses its scenario's expect:, when\n"
             "its delivery rate fell by more than X against the baseline with 95%% Wilson\n"
             "intervals that do not overlap (a drop within overlapping intervals is shown\n"
-            "as noise and does not fail), when a baseline sweep is missing, or when the\n"
-            "run is incomplete.  Prints a table of every sweep.  Ablation sweeps (one fix\n"
+            "as noise and does not fail), when a baseline sweep is missing, when a core\n"
+            "behaviour the baseline exercised is exercised by no sweep of the run (both\n"
+            "recorded coverage, schema v5), or when the run is incomplete.  Prints a\n"
+            "table of every sweep.  Ablation sweeps (one fix\n"
             "switched off) are compared with the baseline but not held to expect:.\n"
             "\n"
             "  --db PATH          results database (default %s)\n"
@@ -433,6 +458,19 @@ int rep_cmd_gate(int argc, char **argv)
     printf("\n");
     print_table(rows, nrows);
     print_details(s, rows, nrows, bname);
+    uint64_t lost = 0;
+    int cov_lost = 0;
+    if (base_id && rep_gate_coverage(now, nnow, base, nbase, &lost)) {
+        char names[1024];
+        sim_coverage_missing(lost, 0, names, sizeof names);
+        cov_lost = lost != 0;
+        if (cov_lost)
+            printf("\ncoverage: FAIL: %d behaviour(s) the baseline exercised are no longer "
+                   "exercised: %s\n",
+                   __builtin_popcountll(lost), names);
+        else
+            printf("\ncoverage: every behaviour the baseline exercised is still exercised\n");
+    }
 
     size_t cnt[REP_VERDICT_MISSING + 1] = {0}, expect_failed = 0, failing = 0;
     for (size_t i = 0; i < nrows; i++) {
@@ -453,7 +491,7 @@ int rep_cmd_gate(int argc, char **argv)
         why = "recorded no sweeps";
     if (why)
         printf("\nrun %s %s: the sweeps it finished are shown above\n", rname, why);
-    int fail = failing > 0 || why != NULL;
+    int fail = failing > 0 || why != NULL || cov_lost;
     printf("\ngate: %s: %zu sweeps; %zu regression, %zu missing, %zu expectation failed; "
            "%zu noise, %zu ok, %zu improved, %zu new%s%s\n",
            fail ? "FAIL" : "PASS", nnow, cnt[REP_VERDICT_REGRESSION], cnt[REP_VERDICT_MISSING],

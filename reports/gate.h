@@ -62,6 +62,17 @@ typedef struct rep_gate_row {
 } rep_gate_row;
 
 /*
+ * rep_gate_coverage compares the core behaviours the run exercised (the
+ * union over its sweeps that recorded coverage, sim/coverage.h) with the
+ * baseline's: *lost receives those the baseline exercised and the run no
+ * longer does.  Returns 1 when both runs recorded coverage (then a
+ * non-empty *lost fails the gate), 0 when either did not (*lost = 0).
+ * O(nnow + nbase).
+ */
+int rep_gate_coverage(const rep_sweep *now, size_t nnow, const rep_sweep *base, size_t nbase,
+                      uint64_t *lost);
+
+/*
  * rep_gate_compare builds the gate's rows from the sweeps of the run (now)
  * and of the baseline (base, may be empty): one row per sweep of now in
  * key order, then one per baseline sweep missing now.  *rows is malloc'd

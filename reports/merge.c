@@ -71,6 +71,7 @@ int rep_merge_sweeps(const sim_sweep_result *const *parts, size_t n, sim_sweep_r
             memcpy(out->seeds + k, parts[i]->seeds, parts[i]->nseeds * sizeof *out->seeds);
         k += parts[i]->nseeds;
         sim_hist_merge(&out->latency, &parts[i]->latency);
+        out->coverage |= parts[i]->coverage; /* (seeds loaded from the store carry none) */
     }
     qsort(out->seeds, total, sizeof *out->seeds, seed_cmp);
     for (size_t i = 0; i < total; i++) {

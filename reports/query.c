@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "reports/verdict.h"
+#include "sim/coverage.h"
 #include "sim/verdict.h"
 
 #define COL_NAME(id, name, doc) ", " #name
@@ -285,7 +286,7 @@ int rep_sweeps_load(rep_store *s, int64_t run_id, unsigned flags, rep_sweep **ou
     static const char sql[] =
         "SELECT id, run_id, scenario, path, profile, policy, ablated_fix, seeds, expect_json, "
         "p50_ns, p90_ns, p99_ns, max_ns, failed_seeds, pass, reason, role, verdict, matrix, "
-        "worst_seeds" SIM_COUNTS(COL_NAME) " FROM scenario_results WHERE run_id = ? "
+        "worst_seeds" SIM_COUNTS(COL_NAME) ", coverage FROM scenario_results WHERE run_id = ? "
                                            "ORDER BY scenario, profile, policy, ablated_fix, id";
     sqlite3 *db = rep_store_db(s);
     sqlite3_stmt *st = NULL;
@@ -342,6 +343,10 @@ int rep_sweeps_load(rep_store *s, int64_t run_id, unsigned flags, rep_sweep **ou
         r->worst_seeds = (uint32_t)sqlite3_column_int64(st, 19);
         for (int i = 0; i < SIM_COUNT__N; i++)
             r->c[i] = (uint64_t)sqlite3_column_int64(st, 20 + i);
+        const unsigned char *cov = sqlite3_column_text(st, 20 + SIM_COUNT__N);
+        w->has_coverage = cov != NULL;
+        if (cov)
+            sim_coverage_parse((const char *)cov, &r->coverage);
     }
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE)

@@ -64,6 +64,7 @@ typedef struct rep_sweep {
     int64_t run_id;
     int stored_pass;    /* the pass column as recorded */
     int stored_verdict; /* the verdict column as recorded (sim_verdict) */
+    int has_coverage;   /* coverage recorded (schema v5 on), in r.coverage */
     sim_sweep_result r; /* r.seeds owned; NULL unless loaded */
 } rep_sweep;
 

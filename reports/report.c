@@ -269,13 +269,13 @@ static void section_results(const out2 *o, const rep_model *m)
              m->nsw, failing, info);
     para(o, text);
     static const char *const cols[] = {
-        "scenario",    "profile",          "policy",          "fix off",
-        "seeds",       "expected",         "delivered",       "late",
-        "lost",        "misrouted",        "duplicated",      "out of order",
-        "silent loss", "stuck / stranded", "rate % [95% CI]", "gate %",
-        "p50 ms",      "p99 ms",           "failed seeds",    "role",
-        "verdict"};
-    table_head(o, cols, 21, "llllnnnnnnnnnnnnnnnll");
+        "scenario",    "profile",          "policy",     "fix off",
+        "seeds",       "expected",         "delivered",  "late",
+        "lost",        "misrouted",        "duplicated", "out of order",
+        "silent loss", "stuck / stranded", "accounting", "rate % [95% CI]",
+        "gate %",      "p50 ms",           "p99 ms",     "failed seeds",
+        "role",        "verdict"};
+    table_head(o, cols, 22, "llllnnnnnnnnnnnnnnnnll");
     char b[256];
     for (size_t i = 0; i < m->nsw; i++) {
         const sim_sweep_result *r = &m->sw[i].r;
@@ -300,6 +300,7 @@ static void section_results(const out2 *o, const rep_model *m)
         cellf(o, 1, NULL, "%" PRIu64, c[SIM_COUNT_SILENT_LOSS]);
         cellf(o, 1, c[SIM_COUNT_STUCK_PENDING] || c[SIM_COUNT_STRANDED] ? "fail" : NULL,
               "%" PRIu64 " / %" PRIu64, c[SIM_COUNT_STUCK_PENDING], c[SIM_COUNT_STRANDED]);
+        cellf(o, 1, c[SIM_COUNT_ACCOUNTING] ? "fail" : NULL, "%" PRIu64, c[SIM_COUNT_ACCOUNTING]);
         rate_text(b, sizeof b, r);
         cell(o, 1, NULL, b);
         gate_text(b, sizeof b, r);

@@ -3,7 +3,8 @@
 -- Documentation only: the schema is created and migrated by reports/store.c
 -- (PRAGMA user_version; v1 = the tables, v2 = runs.host/runs.pid and the
 -- indexes, v3 = seed_results.queue_peak/queue_mean, v4 = the verdict record:
--- scenario_results.role/verdict/matrix/worst_seeds, seed_results.worst),
+-- scenario_results.role/verdict/matrix/worst_seeds, seed_results.worst,
+-- v5 = scenario_results.coverage),
 -- with the count columns generated from SIM_COUNTS in
 -- sim/result.h.  `sqlite3 out/results.db .schema` shows the same, comments
 -- included.  tests/test_store.c checks every column is listed here.
@@ -75,6 +76,7 @@ CREATE TABLE scenario_results ( -- one sweep: scenario x profile x policy over s
   stuck_pending INTEGER NOT NULL DEFAULT 0, -- liveness: connections given a thread never READY
   stranded INTEGER NOT NULL DEFAULT 0, -- liveness: events still buffered after the drain
   refused INTEGER NOT NULL DEFAULT 0, -- messages refused on arrival (bound, foreign): not expected
+  accounting INTEGER NOT NULL DEFAULT 0, -- the core's counters or promises disagreed with the world's view
   livelock INTEGER NOT NULL DEFAULT 0, -- seeds that exhausted their step budget
   errors INTEGER NOT NULL DEFAULT 0, -- seeds whose setup or simulation failed
   delivery_rate REAL NOT NULL,     -- delivered / expected (1 if none expected)
@@ -96,7 +98,9 @@ CREATE TABLE scenario_results ( -- one sweep: scenario x profile x policy over s
   verdict TEXT NOT NULL DEFAULT 'pass', -- (v4) pass | fail | inconclusive (no expected event
                                    -- and the scenario did not declare expect: {expected: 0})
   matrix INTEGER NOT NULL DEFAULT 0, -- (v4) 1: a sweep of the --ablation matrix
-  worst_seeds INTEGER NOT NULL DEFAULT 0 -- (v4) passing seeds whose own rate is below expect_rate
+  worst_seeds INTEGER NOT NULL DEFAULT 0, -- (v4) passing seeds whose own rate is below expect_rate
+  coverage TEXT                    -- (v5) core behaviours some seed exercised (sim/coverage.h),
+                                   -- ','-separated names; NULL: recorded before v5
 );
 CREATE TABLE seed_results (
   id INTEGER PRIMARY KEY,
@@ -124,6 +128,7 @@ CREATE TABLE seed_results (
   stuck_pending INTEGER NOT NULL DEFAULT 0, -- liveness: connections given a thread never READY
   stranded INTEGER NOT NULL DEFAULT 0, -- liveness: events still buffered after the drain
   refused INTEGER NOT NULL DEFAULT 0, -- messages refused on arrival (bound, foreign): not expected
+  accounting INTEGER NOT NULL DEFAULT 0, -- the core's counters or promises disagreed with the world's view
   livelock INTEGER NOT NULL DEFAULT 0, -- seeds that exhausted their step budget
   errors INTEGER NOT NULL DEFAULT 0, -- seeds whose setup or simulation failed
   trace_hash TEXT NOT NULL,       -- 16 hex digits: identifies the run

@@ -15,6 +15,7 @@
 
 #include "reports/fsutil.h"
 #include "reports/verdict.h"
+#include "sim/coverage.h"
 #include "sim/verdict.h"
 
 struct rep_store {
@@ -133,16 +134,20 @@ static const char *const migrations[] = {
      "  WHERE profile = 'legacy' AND ablated_fix = 0 AND EXISTS (SELECT 1 FROM scenario_results f\n"
      "    WHERE f.run_id = scenario_results.run_id AND f.scenario = scenario_results.scenario\n"
      "      AND f.profile = 'fixed');\n"),
+
+    /* v5: the core behaviours each sweep exercised (sim/coverage.h), names
+     * ","-separated; NULL: recorded before coverage was. */
+    "ALTER TABLE scenario_results ADD COLUMN coverage TEXT;\n",
 };
 
 static const char sql_ins_sweep[] =
     "INSERT INTO scenario_results (run_id, scenario, path, profile, policy, ablated_fix, seeds, "
     SIM_COUNTS(COL_NAME)
     "delivery_rate, rate_lo, rate_hi, expect_rate, expect_json, p50_ns, p90_ns, p99_ns, max_ns, "
-    "failed_seeds, pass, reason, role, verdict, matrix, worst_seeds) "
+    "failed_seeds, pass, reason, role, verdict, matrix, worst_seeds, coverage) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, "
     SIM_COUNTS(COL_Q)
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static const char sql_ins_seed[] =
     "INSERT INTO seed_results (scenario_result_id, seed, "
@@ -495,6 +500,9 @@ static int insert_sweep(rep_store *s, int64_t run_id, const sim_sweep_result *r)
     sqlite3_bind_text(st, p++, sim_verdict_name(r->verdict), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, p++, r->matrix ? 1 : 0);
     sqlite3_bind_int64(st, p++, r->worst_seeds);
+    char cov[1024];
+    sim_coverage_format(r->coverage, cov, sizeof cov);
+    sqlite3_bind_text(st, p++, cov, -1, SQLITE_TRANSIENT);
     free(expect);
     if (step_reset(st) != 0)
         return db_fail(s, "recording a sweep");

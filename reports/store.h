@@ -30,7 +30,7 @@
 struct sqlite3;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define REP_SCHEMA_VERSION 4
+#define REP_SCHEMA_VERSION 5
 
 typedef struct rep_store rep_store;
 

@@ -74,6 +74,7 @@ int sim_cause_count(int cause);
     X(STUCK_PENDING, stuck_pending, "liveness: connections given a thread never READY")            \
     X(STRANDED, stranded, "liveness: events still buffered after the drain")                       \
     X(REFUSED, refused, "messages refused on arrival (bound, foreign): not expected")              \
+    X(ACCOUNTING, accounting, "the core's counters or promises disagreed with the world's view")   \
     X(LIVELOCK, livelock, "seeds that exhausted their step budget")                                \
     X(ERRORS, errors, "seeds whose setup or simulation failed")
 
@@ -114,16 +115,18 @@ typedef struct sim_seed_result {
     uint64_t seed;
     uint64_t c[SIM_COUNT__N];
     uint64_t trace_hash;
-    uint64_t steps;      /* trace steps */
-    uint64_t events;     /* engine events processed */
-    uint64_t end_time;   /* virtual ns of the last event */
-    int pass;            /* the per-seed rule (sim/verdict.h) holds */
-    int worst;           /* 0, or its rank (1 = lowest rate) among the worst seeds */
-    char reason[256];    /* every miss, "; "-separated, "" if pass */
-    char stranded[200];  /* the world's account of what is stranded: user/thread, seq, wait */
-    sim_hist latency;    /* delivery latency (emit -> client receive) */
-    uint64_t queue_peak; /* most events pending in the engine at once */
-    uint64_t queue_mean; /* mean events pending, over the events processed */
+    uint64_t steps;       /* trace steps */
+    uint64_t events;      /* engine events processed */
+    uint64_t end_time;    /* virtual ns of the last event */
+    int pass;             /* the per-seed rule (sim/verdict.h) holds */
+    int worst;            /* 0, or its rank (1 = lowest rate) among the worst seeds */
+    char reason[256];     /* every miss, "; "-separated, "" if pass */
+    char stranded[200];   /* the world's account of what is stranded: user/thread, seq, wait */
+    sim_hist latency;     /* delivery latency (emit -> client receive) */
+    uint64_t queue_peak;  /* most events pending in the engine at once */
+    uint64_t queue_mean;  /* mean events pending, over the events processed */
+    uint64_t coverage;    /* sim_coverage (sim/coverage.h): behaviours this seed exercised */
+    char accounting[200]; /* the first accounting disagreement (sim/account.h), "" if none */
     /* What exploration did (sim/engine.h, sim_engine_stats); 0 unexplored. */
     uint64_t tie_reorders;    /* events run before a simultaneous earlier-scheduled one */
     uint64_t window_reorders; /* PCT: events run before an earlier-due one of another actor */
@@ -163,6 +166,7 @@ typedef struct sim_sweep_result {
     uint32_t pct_depth;     /* PCT depth D (replay needs --pct D:W), 0 none */
     uint64_t pct_window;    /* PCT race window W, ns */
     uint64_t max_steps;     /* --max-steps of the sweep, 0: the default (replay repeats it) */
+    uint64_t coverage;      /* sim_coverage: the OR of the seeds' (sim_sweep_judge) */
 } sim_sweep_result;
 
 /* sim_wilson computes the 95% Wilson score interval of k successes in n. */

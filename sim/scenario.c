@@ -821,9 +821,38 @@ static int name_hash_rebuild(lctx *c, size_t want)
     return 0;
 }
 
+/* The keyword thread references: one row per keyword (a NAMED reference
+ * is written as its name). */
+static const struct {
+    const char *word;
+    sim_ref_kind kind;
+} REF_WORDS[] = {
+    {"new", SIM_REF_NEW},         {"same", SIM_REF_SAME},       {"none", SIM_REF_NONE},
+    {"foreign", SIM_REF_FOREIGN}, {"sibling", SIM_REF_SIBLING},
+};
+#define NREF_WORDS     (sizeof REF_WORDS / sizeof REF_WORDS[0])
+#define REF_WORDS_TEXT "new, same, none, foreign, sibling"
+
+const char *sim_ref_kind_name(sim_ref_kind kind)
+{
+    for (size_t i = 0; i < NREF_WORDS; i++)
+        if (REF_WORDS[i].kind == kind)
+            return REF_WORDS[i].word;
+    return kind == SIM_REF_NAMED ? "named" : "?";
+}
+
+/* ref_word returns the row of a keyword reference, or -1. */
+static int ref_word(const char *s)
+{
+    for (size_t i = 0; i < NREF_WORDS; i++)
+        if (!strcmp(s, REF_WORDS[i].word))
+            return (int)i;
+    return -1;
+}
+
 static int is_reserved_ref(const char *s)
 {
-    return !strcmp(s, "new") || !strcmp(s, "same") || !strcmp(s, "none") || !strcmp(s, "foreign");
+    return ref_word(s) >= 0;
 }
 
 /* parse_ref reads a thread REF; names must have been bound earlier. */
@@ -832,16 +861,11 @@ static int parse_ref(lctx *c, const ynode *v, sim_thread_ref *ref)
     char b[CLIP_MAX + 4];
     ref->name = -1;
     ref->as = -1;
-    if (need_scalar(c, v, "thread", "a thread reference (new, same, none, foreign or a name)"))
+    if (need_scalar(c, v, "thread", "a thread reference (" REF_WORDS_TEXT " or a name)"))
         return -1;
-    if (!strcmp(v->str, "new"))
-        ref->kind = SIM_REF_NEW;
-    else if (!strcmp(v->str, "same"))
-        ref->kind = SIM_REF_SAME;
-    else if (!strcmp(v->str, "none"))
-        ref->kind = SIM_REF_NONE;
-    else if (!strcmp(v->str, "foreign"))
-        ref->kind = SIM_REF_FOREIGN;
+    int w = ref_word(v->str);
+    if (w >= 0)
+        ref->kind = REF_WORDS[w].kind;
     else if (is_ident(v->str, v->len, THREAD_NAME_MAX, 1)) {
         ref->kind = SIM_REF_NAMED;
         ref->name = name_find(c, v->str);
@@ -850,7 +874,7 @@ static int parse_ref(lctx *c, const ynode *v, sim_thread_ref *ref)
                         v->str);
     } else
         return fail(c, v->line, v->col,
-                    "invalid thread reference '%s' (expected new, same, none, foreign or a name "
+                    "invalid thread reference '%s' (expected " REF_WORDS_TEXT " or a name "
                     "bound with as:)",
                     clip(v->str, v->len, b));
     return 0;
@@ -927,8 +951,8 @@ static int parse_thread_args(lctx *c, const ynode *m, int is_send, sim_step *st)
         return -1;
     if (!is_send && st->ref.kind == SIM_REF_NONE)
         return fail(c, val[0]->line, val[0]->col,
-                    "switch needs a thread to view: new, same, foreign or a bound name (none is "
-                    "only for send)");
+                    "switch needs a thread to view: new, same, foreign, sibling or a bound name "
+                    "(none is only for send)");
     if (val[1]) {
         if (st->ref.kind != SIM_REF_NEW)
             return fail(c, seen[1]->line, seen[1]->col,
@@ -1193,10 +1217,10 @@ static int count_boundable(int id)
 
 void sim_expect_strict_default(sim_expect *e)
 {
-    static const int zero[] = {SIM_COUNT_MISROUTED,     SIM_COUNT_DUPLICATED,
-                               SIM_COUNT_OUT_OF_ORDER,  SIM_COUNT_STRAY,
-                               SIM_COUNT_SILENT_LOSS,   SIM_COUNT_STRANDED,
-                               SIM_COUNT_STUCK_PENDING, SIM_COUNT_REORDERED_MESSAGES};
+    static const int zero[] = {
+        SIM_COUNT_MISROUTED,     SIM_COUNT_DUPLICATED,         SIM_COUNT_OUT_OF_ORDER,
+        SIM_COUNT_STRAY,         SIM_COUNT_SILENT_LOSS,        SIM_COUNT_STRANDED,
+        SIM_COUNT_STUCK_PENDING, SIM_COUNT_REORDERED_MESSAGES, SIM_COUNT_ACCOUNTING};
     for (int i = 0; i < SIM_COUNT__N; i++)
         e->max[i] = -1;
     e->has_rate = 1;

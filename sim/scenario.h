@@ -29,8 +29,14 @@ typedef enum sim_ref_kind {
     SIM_REF_SAME,    /* the thread being viewed */
     SIM_REF_NAMED,   /* a thread named earlier with `as` */
     SIM_REF_NONE,    /* no thread id in the message */
-    SIM_REF_FOREIGN  /* a thread owned by another user */
+    SIM_REF_FOREIGN, /* a thread owned by another user */
+    SIM_REF_SIBLING  /* the thread another tab of the user views now (lowest-numbered such
+                        tab), or a fresh one (as NEW) if none */
 } sim_ref_kind;
+
+/* sim_ref_kind_name returns the keyword of a reference kind ("new", "same",
+ * "none", "foreign", "sibling"), "named" for SIM_REF_NAMED, "?" otherwise. */
+const char *sim_ref_kind_name(sim_ref_kind kind);
 
 typedef struct sim_thread_ref {
     sim_ref_kind kind;
@@ -76,8 +82,8 @@ typedef struct sim_expect {
 /*
  * sim_expect_strict_default sets *e to the expect of a scenario without an
  * `expect:` block: delivery_rate 0.99; misrouted, duplicated,
- * out_of_order, stray, silent_loss, stranded, stuck_pending and
- * reordered_messages 0 (is_default = 1).
+ * out_of_order, stray, silent_loss, stranded, stuck_pending,
+ * reordered_messages and accounting 0 (is_default = 1).
  */
 void sim_expect_strict_default(sim_expect *e);
 

@@ -66,8 +66,10 @@ void sim_sweep_judge(const sim_scenario *sc, sim_sweep_result *r)
     const sim_expect *x = &sc->expect;
     memset(r->c, 0, sizeof(r->c));
     memset(&r->latency, 0, sizeof(r->latency));
+    r->coverage = 0;
     for (uint32_t i = 0; i < r->nseeds; i++) {
         const sim_seed_result *s = &r->seeds[i];
+        r->coverage |= s->coverage;
         for (int k = 0; k < SIM_COUNT__N; k++)
             r->c[k] += s->c[k];
         sim_hist_merge(&r->latency, &s->latency);

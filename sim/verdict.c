@@ -51,13 +51,20 @@ static int is_seed_flag(int id)
     return id == SIM_COUNT_LIVELOCK || id == SIM_COUNT_ERRORS;
 }
 
+/* The core's accounting is checked everywhere, like liveness: 0 unless the
+ * scenario sets a higher maximum. */
+static int is_core_check(int id)
+{
+    return id == SIM_COUNT_ACCOUNTING;
+}
+
 int64_t sim_expect_limit(const int64_t max[SIM_COUNT__N], int id)
 {
     if (id < 0 || id >= SIM_COUNT__N)
         return -1;
     if (is_seed_flag(id))
         return 0;
-    if (is_liveness(id) && max[id] < 0)
+    if ((is_liveness(id) || is_core_check(id)) && max[id] < 0)
         return 0;
     return max[id];
 }
@@ -110,11 +117,12 @@ void sim_seed_verdict(const int64_t max[SIM_COUNT__N], sim_seed_result *s)
         if (i == SIM_COUNT_EXPECTED || sim_expect_limit(max, i) != 0 || s->c[i] == 0)
             continue;
         s->pass = 0;
+        const char *detail = i == SIM_COUNT_STRANDED     ? s->stranded
+                             : i == SIM_COUNT_ACCOUNTING ? s->accounting
+                                                         : "";
         add(s->reason, sizeof s->reason, "%s%s %" PRIu64 " > 0%s%s%s",
-            is_liveness(i) ? "liveness: " : "", sim_count_name(i), s->c[i],
-            i == SIM_COUNT_STRANDED && s->stranded[0] ? " (" : "",
-            i == SIM_COUNT_STRANDED ? s->stranded : "",
-            i == SIM_COUNT_STRANDED && s->stranded[0] ? ")" : "");
+            is_liveness(i) ? "liveness: " : "", sim_count_name(i), s->c[i], detail[0] ? " (" : "",
+            detail, detail[0] ? ")" : "");
     }
 }
 

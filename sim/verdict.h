@@ -13,7 +13,8 @@
  *   - any count bounded at 0 by the expectation (expected excepted) that
  *     the seed has: misrouted, stray, duplicated, out_of_order,
  *     reordered_messages, silent_loss, stranded, stuck_pending, ...
- *     Liveness counts (stranded, stuck_pending) are bounded at 0 unless the
+ *     Liveness counts (stranded, stuck_pending) and the core's accounting
+ *     (accounting, sim/account.h) are bounded at 0 unless the
  *     scenario sets a higher maximum.
  * A seed whose own delivery rate is below the sweep's line does NOT fail:
  * the rate is a property of the sweep.  Such seeds are the sweep's WORST

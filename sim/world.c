@@ -18,11 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/account.h"
+#include "sim/coverage.h"
 #include "sim/engine.h"
 #include "sim/grow.h"
 #include "sim/net.h"
 #include "sim/oracle.h"
 #include "sim/prng.h"
+#include "sim/quarantine.h"
 
 enum ev_kind {
     EV_CLIENT_STEP = 1, /* a = client */
@@ -71,6 +74,8 @@ typedef struct sconn {
     uint8_t gone;            /* SIM_GONE_* once the client side is gone */
     uint64_t gone_at;        /* and since when */
     uint64_t deferred_last_seq;
+    uint64_t assoc_req;  /* the latest association the core issued for it, 0 none */
+    int32_t owed_switch; /* a switch the core owes THREAD_SWITCHED for, -1 none */
 } sconn;
 
 typedef struct frame {
@@ -117,7 +122,17 @@ typedef struct sthread {
     char id[24];
     int64_t *seq_ev; /* stream seq - 1 -> oracle event (owned) */
     size_t nseq, capseq;
+    uint64_t undel_n, undel_bytes; /* events seen buffered, unresolved (and their bytes) */
 } sthread;
+
+/* What the world saw of one emitted event (indexed by oracle event). */
+typedef struct evseen {
+    int32_t thread; /* its stream's thread, -1 none */
+    uint32_t len;   /* payload bytes */
+    uint8_t state;  /* EVS_* */
+} evseen;
+
+enum { EVS_NONE = 0, EVS_PENDING, EVS_RESOLVED };
 
 typedef struct srun {
     int64_t msg;         /* oracle message */
@@ -125,6 +140,9 @@ typedef struct srun {
     uint32_t user;
     uint32_t client;
     uint32_t next;
+    uint64_t started_at; /* when cr_run_start(_for) returned it */
+    uint8_t started;     /* the world started it */
+    uint8_t went;        /* run_go was called */
 } srun;
 
 typedef struct world {
@@ -166,10 +184,31 @@ typedef struct world {
     uint64_t drain_at; /* when it started */
     int failed;
     char why[200];
+
+    /* What the world observed of the core (sim/account.h, sim/coverage.h). */
+    sim_quarantine heap; /* the core's allocator */
+    cr_policy pol;
+    sim_account acct;
+    cr_stats stbuf[2];     /* the core's counters after this step and the previous one */
+    const cr_stats *st;    /* after the previous step: one of stbuf */
+    sim_coverage cov;      /* behaviours exercised */
+    uint64_t acct_bad;     /* disagreements found */
+    int acct_counters_bad; /* the counter comparison failed once (not repeated) */
+    char acct_why[200];    /* the first one */
+    int in_timer;          /* inside cr_ctx_handle_expiry */
+    evseen *evs;           /* per oracle event (owned) */
+    size_t capevs;
+    int64_t emit_ev; /* the event of the cr_run_emit in progress, -1 none */
+    uint32_t emit_live, emit_notif;
+    int64_t emit_client; /* the first tab it was delivered to live, -1 */
+    int64_t *req_conn;   /* association request id -> sim conn (owned) */
+    size_t capreq;
 } world;
 
-#define NO_PKT      UINT32_MAX
-#define MSG_TAG_BIT (UINT64_C(1) << 62)
+#define NO_PKT UINT32_MAX
+/* Freed core blocks kept poisoned before reuse (sim/quarantine.h). */
+#define QUARANTINE_BLOCKS 1024
+#define MSG_TAG_BIT       (UINT64_C(1) << 62)
 
 static void fail(world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(world *w, const char *fmt, ...)
@@ -181,6 +220,26 @@ static void fail(world *w, const char *fmt, ...)
     vsnprintf(w->why, sizeof(w->why), fmt, ap);
     va_end(ap);
     w->failed = 1;
+}
+
+/* acct_fail records a disagreement between the core's account and what
+ * the world observed (the `accounting` count; the first one is kept). */
+static void acct_fail(world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void acct_fail(world *w, const char *fmt, ...)
+{
+    if (w->acct_bad++)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(w->acct_why, sizeof(w->acct_why), "at %.6f s: ", (double)w->eng.now / 1e9);
+    if (n > 0 && (size_t)n < sizeof(w->acct_why))
+        vsnprintf(w->acct_why + n, sizeof(w->acct_why) - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static void cover(world *w, sim_behaviour b)
+{
+    w->cov |= SIM_COV_BIT(b);
 }
 
 /* ---- trace ---------------------------------------------------------------- */
@@ -331,6 +390,8 @@ static int32_t thread_new(world *w, uint32_t owner, int foreign_for)
     int rc = cr_thread_add(w->core, w->eng.now, w->user_id[owner], w->threads[t].id);
     if (rc != 0)
         fail(w, "cr_thread_add: %s", cr_strerror(rc));
+    else
+        w->acct.streams++;
     return t;
 }
 
@@ -431,6 +492,48 @@ static int64_t sim_conn_of(world *w, cr_conn_id id)
     return id < w->cap_by_core ? w->conn_by_core[id] : -1;
 }
 
+/* resolve_pending: a buffered event the world saw pending got its final
+ * outcome o. */
+static void resolve_pending(world *w, int64_t ev, cr_outcome o)
+{
+    evseen *e = &w->evs[ev];
+    e->state = EVS_RESOLVED;
+    w->acct.pending--;
+    w->acct.out[o]++;
+    if (e->thread >= 0) {
+        sthread *th = &w->threads[e->thread];
+        th->undel_n--;
+        th->undel_bytes -= e->len;
+    }
+}
+
+static int ev_known(const world *w, int64_t ev)
+{
+    return ev >= 0 && (size_t)ev < w->capevs;
+}
+
+/* observe_delivery: the core sent event ev to a connection of tab c. */
+static void observe_delivery(world *w, uint32_t c, int64_t ev, uint32_t flags)
+{
+    if (flags & CR_EVENT_REPLAY) {
+        cover(w, SIM_BEH_REPLAY);
+        if (ev_known(w, ev) && w->evs[ev].state == EVS_PENDING)
+            resolve_pending(w, ev, CR_OUTCOME_BUFFERED_DELIVERED); /* its first delivery */
+        return;
+    }
+    if (ev != w->emit_ev || ev < 0)
+        return; /* (a fallback copy of an expiring event: its report tells) */
+    if (flags & CR_EVENT_NOTIFICATION) {
+        w->emit_notif++;
+        return;
+    }
+    w->emit_live++;
+    if (w->emit_client < 0)
+        w->emit_client = c;
+    else if (w->emit_client != (int64_t)c && w->clients[w->emit_client].user == w->clients[c].user)
+        cover(w, SIM_BEH_SAME_THREAD_TABS);
+}
+
 static void cb_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *ev)
 {
     world *w = ud;
@@ -457,6 +560,7 @@ static void cb_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *
     pk->for_view = pk->thread >= 0 && pk->thread == kc->evid_thread;
     if (!(ev->flags & CR_EVENT_NOTIFICATION))
         sim_oracle_sent(w->oracle, kc->client, pk->ev);
+    observe_delivery(w, kc->client, pk->ev, ev->flags);
     TR(w, "core", "deliver",
        "conn=%" PRIu64 " %s/%s seq=%" PRIu64 " gen=%" PRIu64 " ev=%" PRId64 "%s%s", conn, ev->user,
        ev->thread, ev->seq, ev->generation, pk->ev, (ev->flags & CR_EVENT_REPLAY) ? " replay" : "",
@@ -470,6 +574,7 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
     world *w = ud;
     int64_t k = sim_conn_of(w, conn);
     uint32_t c = k >= 0 ? w->conns[k].client : 0;
+    w->acct.dispatched++;
     TR(w, "core", "dispatch", "conn=%" PRIu64 " msg=%" PRIu64 " ctx=%s/%s", conn, d->msg_id,
        d->user ? d->user : "-", d->thread ? d->thread : "-");
     uint64_t delay = sim_dist_sample_ns(&w->sc->agent_start, &w->clients[c].srv);
@@ -490,6 +595,17 @@ static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, 
     world *w = ud;
     int64_t k = sim_conn_of(w, conn);
     client *c = &w->clients[k >= 0 ? w->conns[k].client : 0];
+    if (k >= 0) {
+        sconn *kc = &w->conns[k];
+        kc->assoc_req = req;
+        /* The core forgets an owed THREAD_SWITCHED when the connection
+         * associates to another thread (the client moved on). */
+        if (kc->owed_switch >= 0 && strcmp(w->threads[kc->owed_switch].id, thread) != 0)
+            kc->owed_switch = -1;
+        if (sim_grow((void **)&w->req_conn, &w->capreq, req + 1, sizeof(int64_t)))
+            return fail(w, "out of memory (requests)");
+        w->req_conn[req] = k + 1;
+    }
     int ok = sim_prng_double(&c->flt) >= w->sc->thread_update_fail;
     uint64_t delay = sim_dist_sample_ns(&w->sc->thread_lookup, &c->srv);
     TR(w, "threadsvc", "associate", "req=%" PRIu64 " conn=%" PRIu64 " %s/%s -> %s in %" PRIu64 "ns",
@@ -501,6 +617,11 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
 {
     world *w = ud;
     int64_t k = sim_conn_of(w, conn);
+    w->acct.notices++;
+    static const sim_behaviour notice_beh[] = {SIM_BEH_NOTICE_SWITCHED,
+                                               SIM_BEH_NOTICE_SWITCH_FAILED,
+                                               SIM_BEH_NOTICE_REJECTED, SIM_BEH_NOTICE_CLOSING};
+    cover(w, notice_beh[n->kind & 3]);
     if (k < 0)
         return;
     static const char *const kinds[] = {"thread_switched", "switch_failed", "message_rejected",
@@ -520,6 +641,9 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
     w->pkts[p].thread = n->thread ? thread_lookup(w, u, n->thread) : -1;
     if (n->kind == CR_NOTICE_THREAD_SWITCHED)
         kc->evid_thread = w->pkts[p].thread;
+    if ((n->kind == CR_NOTICE_THREAD_SWITCHED || n->kind == CR_NOTICE_SWITCH_FAILED) &&
+        w->pkts[p].thread == kc->owed_switch)
+        kc->owed_switch = -1; /* the promise kept */
     /* The server echoes the number of the selection the notice answers, as
      * a real protocol would (the client ignores answers to stale ones). */
     if (w->pkts[p].thread >= 0 && w->pkts[p].thread == kc->switch_thread)
@@ -532,6 +656,11 @@ static void cb_run_go(void *ud, uint64_t now, cr_run_id run)
 {
     world *w = ud;
     TR(w, "core", "run_go", "run=%" PRIu64, run);
+    if (sim_grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
+        return fail(w, "out of memory (runs)");
+    w->runs[run].went = 1;
+    if (w->in_timer)
+        cover(w, SIM_BEH_TIMER_RUN);
     at(w, now, EV_AGENT_EMIT, 0, run, 0);
 }
 
@@ -540,8 +669,19 @@ static void cb_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason re
     world *w = ud;
     int64_t k = sim_conn_of(w, conn);
     TR(w, "core", "close", "conn=%" PRIu64 " reason=%s", conn, cr_close_reason_name(reason));
-    if (k >= 0)
+    w->acct.closed_by_core++;
+    /* The pending deadline closes only a connection that never had
+     * context (a query: allowed inside a callback). */
+    cr_conn_info info;
+    if (reason == CR_CLOSE_PENDING_TIMEOUT && cr_conn_get_info(w->core, conn, &info) == 0 &&
+        info.ready_at)
+        acct_fail(w, "conn %" PRIu64 " closed by the pending deadline though READY since %.6f s",
+                  conn, (double)info.ready_at / 1e9);
+    if (k >= 0 && w->conns[k].server_open) {
         w->conns[k].server_open = 0;
+        w->conns[k].owed_switch = -1;
+        w->acct.conns_open--;
+    }
     (void)now;
 }
 
@@ -574,6 +714,21 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
        "%s%s conn=%" PRIu64 " seq=%" PRIu64 " %s",
        r->kind == CR_REPORT_OUTCOME ? cr_outcome_name(r->outcome) : "",
        r->error ? cr_errname(r->error) : "", r->conn, r->seq, r->message);
+    if (r->kind == CR_REPORT_ERROR && (r->tag & MSG_TAG_BIT))
+        w->acct.rejected++; /* every rejected message is reported once, with its tag */
+    if (r->kind == CR_REPORT_ERROR && r->error == CR_EFOREIGN)
+        cover(w, SIM_BEH_FOREIGN_REFUSED); /* on arrival, cached, or a switch */
+    if (r->kind == CR_REPORT_OUTCOME && r->tag && !(r->tag & MSG_TAG_BIT)) {
+        int64_t ev = (int64_t)r->tag - 1;
+        if (ev_known(w, ev) && w->evs[ev].state == EVS_PENDING &&
+            (r->outcome == CR_OUTCOME_EXPIRED || r->outcome == CR_OUTCOME_FALLBACK))
+            resolve_pending(w, ev, r->outcome);
+        else if (r->outcome == CR_OUTCOME_BUFFERED_DELIVERED &&
+                 !(ev_known(w, ev) && w->evs[ev].state == EVS_RESOLVED))
+            acct_fail(w, "event %" PRId64 " reported buffered_delivered, never seen replayed", ev);
+    }
+    if (r->kind == CR_REPORT_INFO && !r->tag && r->seq && r->thread)
+        cover(w, SIM_BEH_REPLAY_GAP);
     if (r->tag & MSG_TAG_BIT) {
         int64_t m = (int64_t)(r->tag & ~MSG_TAG_BIT) - 1;
         sim_oracle_message_said(
@@ -620,6 +775,7 @@ static void conn_open(world *w, uint32_t c)
     w->conns[k].client_open = 1;
     w->conns[k].deferred_switch = -1;
     w->conns[k].evid_thread = -1;
+    w->conns[k].owed_switch = -1;
     w->clients[c].conn = k;
     if (sim_oracle_link(w->oracle, c, w->eng.now, 1) != 0)
         fail(w, "out of memory (oracle)");
@@ -734,8 +890,22 @@ static const sim_step *next_step(client *cl)
     return NULL;
 }
 
+/* sibling_thread: the thread the lowest-numbered other tab of c's user
+ * that views a thread now is viewing; -1 if none.  O(tabs of the user). */
+static int32_t sibling_thread(world *w, uint32_t c)
+{
+    uint32_t u = w->clients[c].user;
+    uint32_t end = u + 1 < w->nusers ? w->first_client[u + 1] : w->nclients;
+    for (uint32_t o = w->first_client[u]; o < end; o++) {
+        int32_t t = o == c ? -1 : sim_oracle_view_of(w->oracle, o);
+        if (t >= 0)
+            return t;
+    }
+    return -1;
+}
+
 /* resolve turns a thread reference into a thread index (creating threads
- * for `new` and `foreign`); -1 for `none`. */
+ * for `new`, `foreign` and a `sibling` nobody views); -1 for `none`. */
 static int32_t resolve(world *w, uint32_t c, const sim_thread_ref *ref)
 {
     client *cl = &w->clients[c];
@@ -758,6 +928,11 @@ static int32_t resolve(world *w, uint32_t c, const sim_thread_ref *ref)
         t = thread_new(w, other, (int)cl->user);
         break;
     }
+    case SIM_REF_SIBLING:
+        t = sibling_thread(w, c);
+        if (t < 0)
+            t = thread_new(w, cl->user, -1);
+        break;
     }
     if (ref->as >= 0 && (size_t)ref->as < w->sc->nnames)
         cl->names[ref->as] = t;
@@ -949,6 +1124,51 @@ static void core_rc(world *w, const char *call, int rc)
         fail(w, "%s: %s", call, cr_strerror(rc));
 }
 
+/* check_owed: a switch whose binding landed (the connection is READY on
+ * it, nothing in flight) must have been answered with THREAD_SWITCHED. */
+static void check_owed(world *w, sconn *k, const cr_conn_info *info)
+{
+    if (k->owed_switch < 0 || info->state != CR_CONN_READY || info->assoc_target || !info->thread ||
+        strcmp(info->thread, w->threads[k->owed_switch].id) != 0)
+        return;
+    acct_fail(w,
+              "conn %" PRIu64 " is bound to %s, the thread it switched to, and was never sent "
+              "THREAD_SWITCHED",
+              k->core, info->thread);
+    k->owed_switch = -1;
+}
+
+/* conn_audit reads the core's view of sim conn k (the server is about to
+ * call the core for it) into *info and checks it against the world's:
+ * open where the world believes it open, closed by the pending deadline
+ * once it passed without context, its queue and cache within their
+ * bounds.  Returns 0, or -1 when the core does not know it.  O(1). */
+static int conn_audit(world *w, sconn *k, cr_conn_info *info)
+{
+    if (cr_conn_get_info(w->core, k->core, info) != 0)
+        return -1;
+    if (!k->server_open)
+        return 0;
+    const cr_policy *p = &w->pol;
+    if (info->state == CR_CONN_CLOSED)
+        acct_fail(w, "conn %" PRIu64 " is closed in the core, which never said so", k->core);
+    else if (p->pending_deadline && !info->ready_at &&
+             w->eng.now > info->opened_at + p->pending_deadline)
+        acct_fail(w,
+                  "conn %" PRIu64 " still open without context %.3f s after it opened "
+                  "(pending_deadline %.3f s)",
+                  k->core, (double)(w->eng.now - info->opened_at) / 1e9,
+                  (double)p->pending_deadline / 1e9);
+    if (p->queue_until_context && info->queued_messages > p->pending_max)
+        acct_fail(w, "conn %" PRIu64 " queues %zu messages, pending_max %" PRIu64, k->core,
+                  info->queued_messages, p->pending_max);
+    if (p->cache_preauth && info->preauth_messages > p->preauth_max)
+        acct_fail(w, "conn %" PRIu64 " caches %zu messages, preauth_max %" PRIu64, k->core,
+                  info->preauth_messages, p->preauth_max);
+    check_owed(w, k, info);
+    return 0;
+}
+
 static void on_up(world *w, uint32_t p)
 {
     packet pk = w->pkts[p];
@@ -976,6 +1196,8 @@ static void on_up(world *w, uint32_t p)
         }
         k->core = id;
         k->server_open = 1;
+        w->acct.conns_opened++;
+        w->acct.conns_open++;
         if (sim_grow((void **)&w->conn_by_core, &w->cap_by_core, id + 1, sizeof(int64_t)))
             return fail(w, "out of memory");
         w->conn_by_core[id] = pk.conn;
@@ -1015,7 +1237,17 @@ static void on_up(world *w, uint32_t p)
             k->switch_req = pk.req;
         }
         uint64_t mid = 0;
+        cr_conn_info before;
+        int known = conn_audit(w, k, &before) == 0;
         rc = cr_conn_message(w->core, w->eng.now, k->core, &msg, &mid);
+        if (rc == 0 || rc == CR_EFOREIGN || rc == CR_EFULL)
+            w->acct.received++;
+        if (rc == CR_EFOREIGN)
+            cover(w, SIM_BEH_FOREIGN_REFUSED);
+        if (rc == CR_EFULL && known)
+            cover(w, before.user ? SIM_BEH_PENDING_FULL : SIM_BEH_PREAUTH_FULL);
+        cr_conn_info after;
+        conn_audit(w, k, &after);
         TR(w, "server", "message", "conn=%" PRIu64 " msg=%" PRId64 " thread=%s rc=%s", k->core,
            pk.msg, msg.thread ? msg.thread : "-", rc ? cr_errname(rc) : "ok");
         if (rc == 0) /* (dispatch may already have run inside the call) */
@@ -1035,7 +1267,16 @@ static void on_up(world *w, uint32_t p)
             break;
         k->switch_thread = pk.thread;
         k->switch_req = pk.req;
+        cr_conn_info before;
+        if (conn_audit(w, k, &before) == 0 && before.thread && !before.assoc_target &&
+            strcmp(before.thread, w->threads[pk.thread].id) == 0)
+            cover(w, SIM_BEH_SWITCH_TO_BOUND);
+        k->owed_switch = pk.thread; /* answered inside the call, or once bound */
         rc = cr_conn_switch(w->core, w->eng.now, k->core, w->threads[pk.thread].id, pk.seq);
+        if (rc != 0)
+            k->owed_switch = -1;
+        if (rc == CR_EFOREIGN)
+            cover(w, SIM_BEH_FOREIGN_REFUSED);
         TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s last_seq=%" PRIu64 " rc=%s", k->core,
            w->threads[pk.thread].id, pk.seq, rc ? cr_errname(rc) : "ok");
         if (rc == CR_ESTATE) {
@@ -1113,6 +1354,7 @@ static void on_down(world *w, uint32_t p)
         break;
     case CR_NOTICE_CLOSING:
         TR(w, cname(w, c), "closed-by-server", "sock=%" PRIu32, pk.conn);
+        cover(w, SIM_BEH_SERVER_CLOSE);
         k->client_open = 0;
         k->gone = SIM_GONE_TRANSPORT;
         k->gone_at = w->eng.now;
@@ -1126,6 +1368,55 @@ static void on_down(world *w, uint32_t p)
     }
 }
 
+/* run_started records a run the core started (run_go may already have
+ * been called inside the call). */
+static void run_started(world *w, cr_run_id run, int64_t m, int32_t core_thread)
+{
+    if (sim_grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
+        return fail(w, "out of memory (runs)");
+    srun *r = &w->runs[run];
+    r->msg = m;
+    r->core_thread = core_thread;
+    r->next = 0;
+    r->started = 1;
+    r->started_at = w->eng.now;
+    w->acct.runs_started++;
+}
+
+/* on_assoc_done: the thread service answers association req.  A failed
+ * answer to a connection's current association must be retried while
+ * retries are left (attempt a of update_retries + 1) and given up after. */
+static void on_assoc_done(world *w, uint64_t req, int ok)
+{
+    int64_t k = req < w->capreq ? w->req_conn[req] - 1 : -1;
+    sconn *kc = k >= 0 ? &w->conns[k] : NULL;
+    int current = kc && kc->server_open && kc->assoc_req == req;
+    if (kc && kc->server_open && !current)
+        cover(w, SIM_BEH_STALE_ANSWER);
+    cr_conn_info before;
+    int check = current && !ok && conn_audit(w, kc, &before) == 0 && before.assoc_target;
+    uint64_t retried = w->st->assoc_retried;
+    int rc = cr_assoc_complete(w->core, w->eng.now, req, ok);
+    TR(w, "threadsvc", "answer", "req=%" PRIu64 " %s rc=%s", req, ok ? "ok" : "failed",
+       rc ? cr_errname(rc) : "ok");
+    if (rc != 0)
+        return core_rc(w, "cr_assoc_complete", rc);
+    if (!check || !w->pol.update_retries)
+        return; /* (update_retries 0: kept waiting, as the legacy did) */
+    cr_stats st;
+    cr_ctx_get_stats(w->core, &st);
+    int want = before.assoc_attempts <= w->pol.update_retries;
+    int did = st.assoc_retried > retried;
+    if (want != did)
+        acct_fail(w,
+                  "association req=%" PRIu64 " of conn %" PRIu64 " failed on attempt %" PRIu32
+                  " of %" PRIu64 ": the core %s",
+                  req, kc->core, before.assoc_attempts, w->pol.update_retries + 1,
+                  did ? "retried it" : "gave it up");
+    if (!did)
+        cover(w, SIM_BEH_RETRIES_EXHAUSTED);
+}
+
 static void on_agent_start(world *w, uint64_t core_msg, uint64_t tag, int32_t core_thread)
 {
     int64_t m = (int64_t)tag - 1;
@@ -1135,11 +1426,7 @@ static void on_agent_start(world *w, uint64_t core_msg, uint64_t tag, int32_t co
        rc ? cr_errname(rc) : "ok");
     if (rc != 0)
         return core_rc(w, "cr_run_start", rc);
-    if (sim_grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
-        return fail(w, "out of memory (runs)");
-    w->runs[run].msg = m;
-    w->runs[run].core_thread = core_thread;
-    w->runs[run].next = 0;
+    run_started(w, run, m, core_thread);
 }
 
 static void on_agent_http(world *w, int64_t m, int32_t t)
@@ -1157,11 +1444,73 @@ static void on_agent_http(world *w, int64_t m, int32_t t)
         return core_rc(w, "cr_run_start_for", rc);
     }
     sim_oracle_message_accepted(w->oracle, m, w->eng.now);
-    if (sim_grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
-        return fail(w, "out of memory (runs)");
-    w->runs[run].msg = m;
-    w->runs[run].core_thread = t;
-    w->runs[run].next = 0;
+    cover(w, SIM_BEH_HTTP_RUN);
+    run_started(w, run, m, t);
+}
+
+/* observe_emit: what the world makes of one cr_run_emit's result (the
+ * outcome returned, the deliveries made during the call), per the
+ * contract of cr_run_emit. */
+static void observe_emit(world *w, const srun *r, int64_t ev, uint32_t len, int rc, cr_outcome out)
+{
+    if (rc != 0 && rc != CR_EFULL)
+        return; /* not taken */
+    w->acct.emitted++;
+    const cr_policy *p = &w->pol;
+    evseen *e = &w->evs[ev];
+    e->thread = r->core_thread;
+    e->len = len;
+    sthread *th = r->core_thread >= 0 ? &w->threads[r->core_thread] : NULL;
+    if (rc == CR_EFULL || out == CR_OUTCOME_DROPPED_FULL) {
+        if (rc != CR_EFULL || out != CR_OUTCOME_DROPPED_FULL)
+            return acct_fail(w, "event %" PRId64 ": cr_run_emit returned %s with outcome %s", ev,
+                             cr_errname(rc),
+                             out < CR_OUTCOME_COUNT ? cr_outcome_name(out) : "pending");
+        w->acct.out[CR_OUTCOME_DROPPED_FULL]++;
+        /* Which bound: the undelivered events could not make room. */
+        if (th && th->undel_n + 1 > p->event_buffer_max)
+            cover(w, SIM_BEH_BUFFER_FULL_COUNT);
+        if (th && th->undel_bytes + len > p->event_buffer_max_bytes)
+            cover(w, SIM_BEH_BUFFER_FULL_BYTES);
+        return;
+    }
+    switch (out) {
+    case CR_OUTCOME_COUNT: /* buffered, pending */
+        if (w->emit_live || w->emit_notif)
+            acct_fail(w, "event %" PRId64 " buffered as pending but delivered during the call", ev);
+        e->state = EVS_PENDING;
+        w->acct.pending++;
+        if (th) {
+            th->undel_n++;
+            th->undel_bytes += len;
+            /* Undelivered events are held, and what a stream holds stays
+             * within its bounds (exact with F9 on: every resolution is seen). */
+            if (p->report_undeliverable &&
+                (th->undel_n > p->event_buffer_max || th->undel_bytes > p->event_buffer_max_bytes))
+                acct_fail(w,
+                          "stream %s/%s holds %" PRIu64 " undelivered events (%" PRIu64
+                          " bytes), over event_buffer_max %" PRIu64 " / _bytes %" PRIu64,
+                          w->user_id[th->owner], th->id, th->undel_n, th->undel_bytes,
+                          p->event_buffer_max, p->event_buffer_max_bytes);
+        }
+        break;
+    case CR_OUTCOME_DELIVERED:
+        if (w->emit_live)
+            w->acct.out[CR_OUTCOME_DELIVERED]++;
+        else if (p->report_undeliverable)
+            acct_fail(w, "event %" PRId64 " returned delivered, sent to no connection", ev);
+        /* else: the legacy router "sent" it to nobody; it vanishes, uncounted */
+        break;
+    case CR_OUTCOME_FALLBACK:
+        if (w->emit_notif != 1)
+            acct_fail(w, "event %" PRId64 " returned fallback, %" PRIu32 " notifications sent", ev,
+                      w->emit_notif);
+        w->acct.out[CR_OUTCOME_FALLBACK]++;
+        break;
+    default:
+        w->acct.out[out]++;
+        break;
+    }
 }
 
 static void on_agent_emit(world *w, cr_run_id run)
@@ -1184,7 +1533,14 @@ static void on_agent_emit(world *w, cr_run_id run)
     };
     uint64_t seq = 0;
     cr_outcome out = CR_OUTCOME_COUNT;
+    if (sim_grow((void **)&w->evs, &w->capevs, (size_t)ev + 1, sizeof(evseen)))
+        return fail(w, "out of memory (events)");
+    w->emit_ev = ev;
+    w->emit_live = w->emit_notif = 0;
+    w->emit_client = -1;
     int rc = cr_run_emit(w->core, w->eng.now, run, &in, &seq, &out);
+    w->emit_ev = -1;
+    observe_emit(w, r, ev, (uint32_t)in.payload_len, rc, out);
     TR(w, "agent", "emit", "run=%" PRIu64 " %s ev=%" PRId64 " seq=%" PRIu64 " -> %s", run,
        w->sc->agent_events[i], ev, seq,
        rc                       ? cr_errname(rc)
@@ -1212,6 +1568,45 @@ static void on_agent_emit(world *w, cr_run_id run)
 
 /* ---- the loop ------------------------------------------------------------------ */
 
+/* observe_step: after every step, the behaviours the core's counters say
+ * it exercised (deltas since the previous step), then the core's
+ * accounting against the world's (sim_account_check).  O(1). */
+static void observe_step(world *w, int timer)
+{
+    /* Double-buffered: one copy of the counters per step. */
+    cr_stats *now = &w->stbuf[w->st == &w->stbuf[0]];
+    cr_ctx_get_stats(w->core, now);
+    const cr_stats *o = w->st;
+    static const sim_behaviour out_beh[CR_OUTCOME_COUNT] = {
+        SIM_BEH_OUT_DELIVERED, SIM_BEH_OUT_BUFFERED_DELIVERED, SIM_BEH_OUT_EXPIRED,
+        SIM_BEH_OUT_FALLBACK,  SIM_BEH_OUT_DROPPED_FULL,       SIM_BEH_OUT_UNROUTABLE};
+    for (int k = 0; k < CR_OUTCOME_COUNT; k++)
+        if (now->outcomes[k] > o->outcomes[k])
+            cover(w, out_beh[k]);
+    if (timer) {
+        if (now->conns_closed_pending_timeout > o->conns_closed_pending_timeout)
+            cover(w, SIM_BEH_TIMER_PENDING);
+        if (now->assoc_requested > o->assoc_requested)
+            cover(w, SIM_BEH_TIMER_RETRY);
+        if (now->outcomes[CR_OUTCOME_EXPIRED] > o->outcomes[CR_OUTCOME_EXPIRED])
+            cover(w, SIM_BEH_TIMER_TTL);
+        if (now->runs_context_lost > o->runs_context_lost && w->pol.exec_grace > 0)
+            cover(w, SIM_BEH_GRACE_EXPIRED);
+    }
+    if (now->messages_preauth_now > o->messages_preauth_now)
+        cover(w, SIM_BEH_PREAUTH_CACHED);
+    if (now->messages_queued_now > o->messages_queued_now)
+        cover(w, SIM_BEH_QUEUED);
+    if (!w->acct_counters_bad) {
+        char why[160];
+        if (sim_account_check(&w->acct, now, &w->pol, why, sizeof why)) {
+            w->acct_counters_bad = 1;
+            acct_fail(w, "%s", why);
+        }
+    }
+    w->st = now;
+}
+
 static void handle(world *w, const sim_event *e)
 {
     int rc;
@@ -1230,6 +1625,8 @@ static void handle(world *w, const sim_event *e)
         if (!k->server_open)
             break;
         const char *u = w->user_id[w->clients[k->client].user];
+        cr_conn_info info;
+        conn_audit(w, k, &info);
         rc = cr_conn_authenticate(w->core, w->eng.now, k->core, u);
         TR(w, "auth", "authenticated", "conn=%" PRIu64 " %s rc=%s", k->core, u,
            rc ? cr_errname(rc) : "ok");
@@ -1240,8 +1637,11 @@ static void handle(world *w, const sim_event *e)
         if (k->deferred_switch >= 0) {
             int32_t t = k->deferred_switch;
             k->deferred_switch = -1;
+            k->owed_switch = t;
             rc = cr_conn_switch(w->core, w->eng.now, k->core, w->threads[t].id,
                                 k->deferred_last_seq);
+            if (rc != 0)
+                k->owed_switch = -1;
             TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s (held until auth) rc=%s", k->core,
                w->threads[t].id, rc ? cr_errname(rc) : "ok");
             if (rc != 0)
@@ -1250,11 +1650,7 @@ static void handle(world *w, const sim_event *e)
         break;
     }
     case EV_ASSOC_DONE:
-        rc = cr_assoc_complete(w->core, w->eng.now, e->a, (int)e->aux);
-        TR(w, "threadsvc", "answer", "req=%" PRIu64 " %s rc=%s", e->a, e->aux ? "ok" : "failed",
-           rc ? cr_errname(rc) : "ok");
-        if (rc != 0)
-            core_rc(w, "cr_assoc_complete", rc);
+        on_assoc_done(w, e->a, (int)e->aux);
         break;
     case EV_AGENT_START:
         on_agent_start(w, e->a, e->b, (int32_t)e->aux - 1);
@@ -1269,7 +1665,9 @@ static void handle(world *w, const sim_event *e)
         if (e->time >= w->timer_at)
             w->timer_at = UINT64_MAX;
         if (cr_ctx_get_expiry(w->core) <= w->eng.now) {
+            w->in_timer = 1;
             rc = cr_ctx_handle_expiry(w->core, w->eng.now);
+            w->in_timer = 0;
             if (rc != 0)
                 core_rc(w, "cr_ctx_handle_expiry", rc);
         }
@@ -1278,8 +1676,21 @@ static void handle(world *w, const sim_event *e)
         sconn *k = &w->conns[e->a];
         if (!k->server_open)
             break;
+        /* What the core holds for it is rejected, one report each. */
+        cr_conn_info info;
+        int known = conn_audit(w, k, &info) == 0;
+        uint64_t rejected = w->acct.rejected;
         k->server_open = 0;
+        k->owed_switch = -1;
+        w->acct.conns_open--;
         rc = cr_conn_close(w->core, w->eng.now, k->core, (cr_close_reason)e->b);
+        if (rc == 0 && known &&
+            w->acct.rejected - rejected != info.queued_messages + info.preauth_messages)
+            acct_fail(w,
+                      "closing conn %" PRIu64
+                      " that queued %zu and cached %zu messages rejected %" PRIu64,
+                      k->core, info.queued_messages, info.preauth_messages,
+                      w->acct.rejected - rejected);
         TR(w, "server", "closed", "conn=%" PRIu64 " %s rc=%s", k->core,
            cr_close_reason_name((cr_close_reason)e->b), rc ? cr_errname(rc) : "ok");
         break;
@@ -1298,6 +1709,7 @@ static void handle(world *w, const sim_event *e)
             on_reconnect(w, (uint32_t)e->a);
         break;
     }
+    observe_step(w, e->kind == EV_CORE_TIMER);
     arm_core_timer(w);
 }
 
@@ -1350,7 +1762,10 @@ static void world_free(world *w)
     free(w->pkts);
     free(w->runs);
     free(w->msg_state);
+    free(w->evs);
+    free(w->req_conn);
     cr_ctx_del(w->core);
+    sim_quarantine_free(&w->heap);
     sim_oracle_free(w->oracle);
     sim_engine_free(&w->eng);
 }
@@ -1380,11 +1795,18 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
         .close = cb_close,
         .report = cb_report,
     };
-    int rc = cr_ctx_new(&w->core, policy, &cb, NULL, w);
+    cr_allocator mem;
+    if (sim_quarantine_init(&w->heap, QUARANTINE_BLOCKS, &mem) != 0)
+        return -1;
+    int rc = cr_ctx_new(&w->core, policy, &cb, &mem, w);
     if (rc != 0) {
         fail(w, "cr_ctx_new: %s", cr_strerror(rc));
         return -1;
     }
+    w->pol = *policy;
+    w->emit_ev = -1;
+    cr_ctx_get_stats(w->core, &w->stbuf[0]);
+    w->st = &w->stbuf[0];
     w->nusers = sc->users;
     w->first_client = calloc(w->nusers, sizeof(uint32_t));
     w->user_threads = calloc(w->nusers, sizeof(int32_t *));
@@ -1583,6 +2005,27 @@ static int stranded_line(void *arg, const char *line, size_t len)
     return 0;
 }
 
+/* audit_end: the promises checked once the world stopped: every run
+ * whose exec_grace ended got run_go, every landed switch its
+ * THREAD_SWITCHED.  O(runs + conns). */
+static void audit_end(world *w)
+{
+    for (size_t i = 0; i < w->capruns; i++) {
+        const srun *r = &w->runs[i];
+        if (r->started && !r->went && w->eng.now > sat_add(r->started_at, w->pol.exec_grace))
+            acct_fail(w, "run %zu started at %.6f s never got run_go (exec_grace %.3f s)", i,
+                      (double)r->started_at / 1e9, (double)w->pol.exec_grace / 1e9);
+    }
+    for (size_t k = 0; k < w->nconns; k++) {
+        cr_conn_info info;
+        if (w->conns[k].server_open && w->conns[k].core)
+            conn_audit(w, &w->conns[k], &info);
+    }
+    uint64_t written = sim_quarantine_check(&w->heap);
+    if (written)
+        acct_fail(w, "the core wrote into %" PRIu64 " block(s) after freeing them", written);
+}
+
 int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_world_opts *opts,
                   sim_seed_result *res, sim_trace **trace_out)
 {
@@ -1671,6 +2114,11 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
         if (info.state != CR_CONN_READY)
             res->c[SIM_COUNT_STUCK_PENDING]++;
     }
+    if (!livelock && !w.failed)
+        audit_end(&w);
+    res->coverage = w.cov;
+    res->c[SIM_COUNT_ACCOUNTING] = livelock || w.failed ? 0 : w.acct_bad;
+    snprintf(res->accounting, sizeof res->accounting, "%s", w.acct_why);
     cr_stats st;
     cr_ctx_get_stats(w.core, &st);
     res->c[SIM_COUNT_STRANDED] = livelock || w.failed ? 0 : st.events_buffered_now; /* unfinished */

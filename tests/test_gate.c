@@ -18,6 +18,7 @@
 #include "reports/query.h"
 #include "reports/store.h"
 #include "reports/synth.h"
+#include "sim/coverage.h"
 #include "sim/verdict.h"
 #include "tests/lib/rep_fixture.h"
 
@@ -297,6 +298,35 @@ START_TEST(test_gate_profile_filter_and_ablation)
 }
 END_TEST
 
+/* A behaviour the baseline exercised (in any sweep) and no sweep of the
+ * run does is lost; runs that did not record coverage are not compared. */
+START_TEST(test_gate_coverage_lost_behaviour)
+{
+    rep_sweep base[2], now[2];
+    memset(base, 0, sizeof base);
+    memset(now, 0, sizeof now);
+    uint64_t a = SIM_COV_BIT(SIM_BEH_TIMER_PENDING), b = SIM_COV_BIT(SIM_BEH_REPLAY_GAP),
+             c = SIM_COV_BIT(SIM_BEH_SAME_THREAD_TABS);
+    base[0].has_coverage = base[1].has_coverage = 1;
+    base[0].r.coverage = a;
+    base[1].r.coverage = b | c;
+    now[0].has_coverage = now[1].has_coverage = 1;
+    now[0].r.coverage = b;     /* a moved to the other sweep: not lost */
+    now[1].r.coverage = a | b; /* c no longer exercised */
+    uint64_t lost = 0;
+    ck_assert_int_eq(rep_gate_coverage(now, 2, base, 2, &lost), 1);
+    ck_assert_uint_eq(lost, c);
+    now[1].r.coverage |= c;
+    ck_assert_int_eq(rep_gate_coverage(now, 2, base, 2, &lost), 1);
+    ck_assert_uint_eq(lost, 0);
+    /* a baseline recorded before coverage was: nothing to compare */
+    base[0].has_coverage = base[1].has_coverage = 0;
+    now[1].r.coverage = 0;
+    ck_assert_int_eq(rep_gate_coverage(now, 2, base, 2, &lost), 0);
+    ck_assert_uint_eq(lost, 0);
+}
+END_TEST
+
 START_TEST(test_gate_usage_and_bad_input)
 {
     const char *h[] = {"gate", "--help", NULL};
@@ -409,6 +439,7 @@ static Suite *gate_suite(void)
     tcase_add_test(tc, test_gate_explicit_run_and_baseline);
     tcase_add_test(tc, test_gate_profile_filter_and_ablation);
     tcase_add_test(tc, test_gate_usage_and_bad_input);
+    tcase_add_test(tc, test_gate_coverage_lost_behaviour);
     tcase_add_test(tc, test_gate_compare_classifies_with_wilson_intervals);
     suite_add_tcase(s, tc);
     return s;

@@ -102,8 +102,9 @@ static const bad_case bad[] = {
     {"step_two_keys", 18, 5,
      "a step mapping must have exactly one key, got 2 (one step per '- ' line)", 0, 0},
     {"switch_none", 18, 22,
-     "switch needs a thread to view: new, same, foreign or a bound name (none is only for send)", 0,
-     0},
+     "switch needs a thread to view: new, same, foreign, sibling or a bound name (none is only for "
+     "send)",
+     0, 0},
     {"tag", 5, 8, "YAML tags (tag:yaml.org,2002:int) are not supported in scenario files", 0, 0},
     {"two_documents", 19, 1, "more than one YAML document (a scenario file holds exactly one)", 0,
      0},
@@ -947,6 +948,45 @@ START_TEST(test_scenario_many_thread_names_resolve)
 }
 END_TEST
 
+/* The thread REF `sibling` (docs/scenarios.md): in send and switch, not
+ * bindable with `as`, not usable as a name, and named by the kind table. */
+START_TEST(test_scenario_sibling_ref)
+{
+    static const char head[] = "version: 1\nname: sib\nsummary: s\nhorizon: 1s\nusers: 1\n"
+                               "network: {uplink: 1ms, downlink: 1ms}\n"
+                               "server: {auth: 1ms, thread_lookup: 1ms, agent_start: 1ms, "
+                               "event_gap: 1ms}\nclient:\n  - connect\n";
+    char text[1024];
+    sim_scenario *s = NULL;
+    sim_scenario_error err;
+    int n = snprintf(text, sizeof text, "%s%s", head,
+                     "  - send: {thread: sibling}\n  - switch: {thread: sibling}\n");
+    ck_assert_int_eq(sim_scenario_load_string("sib", text, (size_t)n, &s, &err), 0);
+    ck_assert_int_eq(s->steps[1].ref.kind, SIM_REF_SIBLING);
+    ck_assert_int_eq(s->steps[2].ref.kind, SIM_REF_SIBLING);
+    ck_assert_int_eq(s->steps[1].ref.as, -1);
+    sim_scenario_free(s);
+    /* a reserved word: not a name for as: */
+    n = snprintf(text, sizeof text, "%s%s", head, "  - send: {thread: new, as: sibling}\n");
+    ck_assert_int_eq(sim_scenario_load_string("sib", text, (size_t)n, &s, &err), -1);
+    ck_assert_str_eq(err.msg,
+                     "'sibling' is a reserved thread reference; choose another name for as:");
+    /* as: binds only a new thread */
+    n = snprintf(text, sizeof text, "%s%s", head, "  - send: {thread: sibling, as: x}\n");
+    ck_assert_int_eq(sim_scenario_load_string("sib", text, (size_t)n, &s, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "got thread: sibling"));
+    /* the names of the kinds */
+    ck_assert_str_eq(sim_ref_kind_name(SIM_REF_SIBLING), "sibling");
+    ck_assert_str_eq(sim_ref_kind_name(SIM_REF_NEW), "new");
+    ck_assert_str_eq(sim_ref_kind_name(SIM_REF_FOREIGN), "foreign");
+    ck_assert_str_eq(sim_ref_kind_name(SIM_REF_NAMED), "named");
+    /* the error for a bad reference lists it */
+    n = snprintf(text, sizeof text, "%s%s", head, "  - send: {thread: Bad-Ref}\n");
+    ck_assert_int_eq(sim_scenario_load_string("sib", text, (size_t)n, &s, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "new, same, none, foreign, sibling"));
+}
+END_TEST
+
 /* An oversized input is refused before parsing. */
 START_TEST(test_scenario_oversized_input_refused)
 {
@@ -990,6 +1030,7 @@ static Suite *scenario_suite(void)
     tcase_add_loop_test(tc, test_scenario_truncations_and_mutations_fail_cleanly, 0, NGOOD);
     tcase_add_test(tc, test_scenario_repeated_loads_identical);
     tcase_add_test(tc, test_scenario_many_thread_names_resolve);
+    tcase_add_test(tc, test_scenario_sibling_ref);
     tcase_add_test(tc, test_scenario_oversized_input_refused);
     suite_add_tcase(s, tc);
     return s;

@@ -19,6 +19,7 @@
 #include "reports/store.h"
 #include "reports/synth.h"
 #include "reports/verdict.h"
+#include "sim/coverage.h"
 #include "tests/lib/rep_fixture.h"
 
 static void setup(void)
@@ -211,6 +212,9 @@ START_TEST(test_store_migrates_v1_keeping_data)
     ck_assert(has_column(db, "runs", "host"));
     ck_assert(has_column(db, "seed_results", "queue_peak"));
     ck_assert(has_column(db, "seed_results", "queue_mean"));
+    ck_assert(has_column(db, "scenario_results", "coverage")); /* v5 */
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM scenario_results WHERE coverage IS NULL"),
+                     1);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
                                  "name = 'scenario_results_run'"),
                      1);
@@ -220,6 +224,8 @@ START_TEST(test_store_migrates_v1_keeping_data)
     ck_assert_int_eq(rep_sweeps_load(s, 7, REP_LOAD_SEEDS, &v, &n), 0);
     ck_assert_uint_eq(n, 1);
     ck_assert_uint_eq(v[0].r.c[SIM_COUNT_DELIVERED], 97);
+    ck_assert_int_eq(v[0].has_coverage, 0); /* recorded before v5: no coverage */
+    ck_assert_uint_eq(v[0].r.coverage, 0);
     /* a seed recorded before v3 reads back with no queue depth */
     ck_assert_uint_eq(v[0].r.nseeds, 1);
     ck_assert_uint_eq(v[0].r.seeds[0].trace_hash, 0xab);
@@ -309,6 +315,8 @@ START_TEST(test_store_sweep_round_trips)
     sim_sweep_result r;
     ck_assert_int_eq(rep_synth_sweep(&sp, NULL, 30, &r), 0);
     ck_assert_int_gt(r.failed_seeds, 0); /* legacy: some seeds fail */
+    r.coverage = SIM_COV_BIT(SIM_BEH_TIMER_PENDING) | SIM_COV_BIT(SIM_BEH_QUEUED) |
+                 SIM_COV_BIT(SIM_BEH_SAME_THREAD_TABS);
     ck_assert_int_eq(rep_run_add_sweep(s, run, &r), 0);
     ck_assert_int_eq(rep_run_finish(s, run, "complete"), 0);
 
@@ -332,6 +340,8 @@ START_TEST(test_store_sweep_round_trips)
     ck_assert_uint_eq(q->pmax, r.pmax);
     ck_assert_int_eq(q->pass, r.pass);
     ck_assert_str_eq(q->reason, r.reason);
+    ck_assert_int_eq(v[0].has_coverage, 1);
+    ck_assert_uint_eq(q->coverage, r.coverage);
     ck_assert_uint_eq(q->latency.count, r.latency.count);
     for (int i = 0; i < SIM_HIST_BUCKETS; i++)
         ck_assert_uint_eq(q->latency.b[i], r.latency.b[i]);

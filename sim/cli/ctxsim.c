@@ -26,6 +26,7 @@
 #include "reports/report.h"
 #include "reports/store.h"
 #include "reports/text.h"
+#include "sim/coverage.h"
 #include "sim/dist.h"
 #include "sim/engine.h"
 #include "sim/scenario.h"
@@ -386,6 +387,10 @@ static void print_sweep(const sim_sweep_result *r, long max_replays)
                 printf(" %s %" PRIu64, sim_cause_name(k), r->c[sim_cause_count(k)]);
         printf("\n");
     }
+    if (r->c[SIM_COUNT_ACCOUNTING]) /* the core's counters vs the world (docs/oracle.md) */
+        printf("    accounting: %" PRIu64
+               " disagreement(s) of the core's account with the world's\n",
+               r->c[SIM_COUNT_ACCOUNTING]);
     if (r->reason[0])
         printf("    %s: %s\n", r->verdict == SIM_VERDICT_FAIL ? "missed" : "note", r->reason);
     if (r->role != SIM_ROLE_GATE || max_replays == 0)
@@ -450,6 +455,11 @@ static json_t *sweep_json(const sim_sweep_result *r)
     for (int i = 0; i < SIM_COUNT__N; i++)
         json_object_set_new(c, sim_count_name(i), json_integer((json_int_t)r->c[i]));
     json_object_set_new(o, "counts", c);
+    json_t *cov = json_array();
+    for (int b = 0; b < SIM_BEH__N; b++)
+        if (r->coverage & SIM_COV_BIT(b))
+            json_array_append_new(cov, json_string(sim_behaviour_name(b)));
+    json_object_set_new(o, "coverage", cov);
     json_object_set_new(o, "delivery_rate", json_real(r->delivery_rate));
     json_object_set_new(o, "rate_lo", json_real(r->rate_lo));
     json_object_set_new(o, "rate_hi", json_real(r->rate_hi));
@@ -523,6 +533,8 @@ static const char run_usage[] =
     "                        the scenario's scripts can cause)\n"
     "  --max-replays N       replay lines printed per sweep: failing seeds, then the worst\n"
     "                        (default 5; 0 none)\n"
+    "  --coverage            print the coverage matrix (core behaviour x sweep) and fail\n"
+    "                        (exit 1) when a required behaviour is exercised by no sweep\n"
     "Every sweep has one verdict (pass, fail, inconclusive: no expected event) and a role:\n"
     "gate (what was asked for, --ablate N and --policy included) or informational (legacy\n"
     "beside another profile, the --ablation matrix).\n"
@@ -543,6 +555,7 @@ typedef struct run_args {
     int check_det;
     long max_replays;
     char *shard;
+    int coverage;
 } run_args;
 
 static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, int *nfiles,
@@ -664,6 +677,8 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
                 fprintf(stderr, "ctxsim: --format expects text or json, got '%s'\n", v);
                 goto bad;
             }
+        } else if (!replay_mode && !strcmp(a, "--coverage")) {
+            ra->coverage = 1;
         } else if (!replay_mode && !strcmp(a, "--check-determinism")) {
             ra->check_det = 1;
         } else if (!strcmp(a, "--max-steps")) {
@@ -734,6 +749,33 @@ static char *join_args(int argc, char **argv)
         strcat(s, argv[i]);
     }
     return s;
+}
+
+/* print_coverage prints the coverage matrix of the sweeps; returns how
+ * many required behaviours no sweep exercised. */
+static int print_coverage(FILE *f, const sim_sweep_result *res, size_t nres)
+{
+    sim_coverage_col *cols = calloc(nres, sizeof *cols);
+    char(*labels)[160] = calloc(nres, sizeof *labels);
+    int missing = -1;
+    if (cols && labels) {
+        for (size_t k = 0; k < nres; k++) {
+            const sim_sweep_result *r = &res[k];
+            if (r->ablated_fix)
+                snprintf(labels[k], sizeof labels[k], "%s %s ablate F%d", r->scenario, r->profile,
+                         r->ablated_fix);
+            else
+                snprintf(labels[k], sizeof labels[k], "%s %s%s%s", r->scenario, r->profile,
+                         r->policy[0] ? " " : "", r->policy);
+            cols[k] = (sim_coverage_col){labels[k], r->coverage};
+        }
+        missing = sim_coverage_print(f, cols, nres);
+    } else {
+        fprintf(stderr, "ctxsim: out of memory (coverage)\n");
+    }
+    free(cols);
+    free(labels);
+    return missing;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -910,6 +952,9 @@ static int cmd_run(int argc, char **argv)
                "(a fix the ablation matrix does not catch)\n",
                status ? "FAIL" : "PASS", ngate, gate_bad, ninfo, info_bad);
     }
+    if (ra.coverage && nres && !interrupted && !error &&
+        print_coverage(jarr ? stderr : stdout, res, nres) != 0)
+        status = EXIT_FAIL;
     if (jarr) {
         char *txt = json_dumps(jarr, JSON_INDENT(2));
         if (txt) {

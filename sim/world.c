@@ -177,6 +177,9 @@ typedef struct world {
     uint8_t *msg_state; /* per oracle message: 0 never reached the server, 1 dispatched,
                            2 refused, 3 reached the server (accepted, not dispatched) */
     size_t cap_msg_state;
+    uint32_t *parked; /* per oracle message: 1 + the packet of a resend parked while the
+                         core holds the first copy, 0 none */
+    size_t cap_parked;
     srun *runs; /* indexed by core run id */
     size_t capruns;
     uint32_t ndone;    /* clients whose script has finished */
@@ -474,6 +477,37 @@ static uint8_t msg_state_get(const world *w, int64_t m)
     return (m >= 0 && (size_t)m < w->cap_msg_state) ? w->msg_state[m] : 0;
 }
 
+/* A resend that reached the server while the core still holds the first
+ * copy (queued on a connection the server has not seen close yet) is
+ * parked by message id: if the core lets go of the held copy (rejected at
+ * that close), the parked resend is taken then, as if it arrived at that
+ * moment; if the held copy is dispatched, the parked resend is answered. */
+static void park_resend(world *w, const packet *pk)
+{
+    if (pk->msg < 0 ||
+        sim_grow((void **)&w->parked, &w->cap_parked, (size_t)pk->msg + 1, sizeof(uint32_t))) {
+        fail(w, "out of memory (parked resends)");
+        return;
+    }
+    uint32_t p = pkt_new(w);
+    if (p == NO_PKT)
+        return;
+    w->pkts[p] = *pk;
+    if (w->parked[pk->msg])
+        pkt_free(w, w->parked[pk->msg] - 1); /* a later resend replaces it */
+    w->parked[pk->msg] = p + 1;
+}
+
+/* unpark takes message m's parked resend out: its packet, or NO_PKT. */
+static uint32_t unpark(world *w, int64_t m)
+{
+    if (m < 0 || (size_t)m >= w->cap_parked || !w->parked[m])
+        return NO_PKT;
+    uint32_t p = w->parked[m] - 1;
+    w->parked[m] = 0;
+    return p;
+}
+
 /* send_ack tells the client of sim conn k that message m was taken. */
 static void send_ack(world *w, uint32_t k, int64_t m)
 {
@@ -582,6 +616,13 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
     int32_t ct = thread_lookup(w, d->user, d->thread);
     at(w, now + delay, EV_AGENT_START, (uint32_t)(ct + 1), d->msg_id, d->tag & ~MSG_TAG_BIT);
     msg_state_set(w, m, 1);
+    uint32_t parked = unpark(w, m);
+    if (parked != NO_PKT) {
+        uint32_t pc = w->pkts[parked].conn;
+        if (w->pkts[parked].epoch == w->conns[pc].up.epoch && w->conns[pc].client_open)
+            send_ack(w, pc, m); /* the parked resend is answered */
+        pkt_free(w, parked);
+    }
     if (sim_oracle_message_dispatched(w->oracle, m))
         TR(w, "oracle", "REORDERED", "msg=%" PRId64 " dispatched after a later message of %s", m,
            cname(w, sim_oracle_message_tab(w->oracle, m)));
@@ -733,8 +774,14 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
         int64_t m = (int64_t)(r->tag & ~MSG_TAG_BIT) - 1;
         sim_oracle_message_said(
             w->oracle, m, r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome) : SIM_SAID_REJECTED);
-        if (msg_state_get(w, m) == 3)
+        if (msg_state_get(w, m) == 3) {
             msg_state_set(w, m, 0); /* the core let go of it: a resend is taken again */
+            uint32_t parked = unpark(w, m);
+            if (parked != NO_PKT) {
+                TR(w, "server", "unpark", "msg=%" PRId64 " resend taken now", m);
+                at(w, now, EV_UP, 0, parked, 0);
+            }
+        }
     } else if (r->tag) {
         sim_said said = r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome) : SIM_SAID_OTHER;
         if (said != SIM_SAID_NOTHING)
@@ -1221,8 +1268,10 @@ static void on_up(world *w, uint32_t p)
             /* A resend of a message the core still holds (queued on the
              * connection the client lost, which the server has not seen
              * close yet): the server drops it by message id, unanswered;
-             * the held copy's dispatch or rejection answers it. */
-            TR(w, "server", "duplicate", "msg=%" PRId64 " still held by the core", pk.msg);
+             * the resend is parked until the held copy is dispatched
+             * (then answered) or rejected (then taken). */
+            TR(w, "server", "duplicate", "msg=%" PRId64 " still held by the core: parked", pk.msg);
+            park_resend(w, &pk);
             break;
         }
         cr_message msg = {
@@ -1762,6 +1811,7 @@ static void world_free(world *w)
     free(w->pkts);
     free(w->runs);
     free(w->msg_state);
+    free(w->parked);
     free(w->evs);
     free(w->req_conn);
     cr_ctx_del(w->core);

@@ -1443,8 +1443,8 @@ static void set_result(ck_world *w, sim_check_result *r)
     snprintf(r->reason, sizeof r->reason, "%s", w->why);
 }
 
-int sim_check_execute(const sim_check_opts *o, const sim_check_input *in, size_t n,
-                      sim_check_result *r, FILE *log)
+static int execute(const sim_check_opts *o, const sim_check_input *in, size_t n,
+                   sim_check_result *r, FILE *log, uint64_t *fp)
 {
     memset(r, 0, sizeof *r);
     if (n > SIM_CHECK_MAX_DEPTH) {
@@ -1485,7 +1485,26 @@ int sim_check_execute(const sim_check_opts *o, const sim_check_input *in, size_t
     }
     if (rc == -1 && !r->reason[0])
         snprintf(r->reason, sizeof r->reason, "%s", w.why);
+    if (rc == 0 && fp)
+        *fp = fingerprint(&w);
     world_free(&w);
+    return rc;
+}
+
+int sim_check_execute(const sim_check_opts *o, const sim_check_input *in, size_t n,
+                      sim_check_result *r, FILE *log)
+{
+    return execute(o, in, n, r, log, NULL);
+}
+
+int sim_check_fingerprint(const sim_check_opts *o, const sim_check_input *in, size_t n,
+                          uint64_t *fp)
+{
+    sim_check_result *r = malloc(sizeof *r);
+    if (!r)
+        return -1;
+    int rc = execute(o, in, n, r, NULL, fp);
+    free(r);
     return rc;
 }
 

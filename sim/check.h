@@ -157,6 +157,13 @@ int sim_check_run(const sim_check_opts *o, sim_check_result *r, FILE *progress);
 int sim_check_execute(const sim_check_opts *o, const sim_check_input *in, size_t n,
                       sim_check_result *r, FILE *log);
 
+/* sim_check_fingerprint executes inputs in[0..n) from a fresh context (as
+ * sim_check_execute, no log) and gives the fingerprint of the state
+ * reached in *fp: equal fingerprints are the same state to the search.
+ * Returns 0, -2 (an input not possible) or -1.  O(n + state size). */
+int sim_check_fingerprint(const sim_check_opts *o, const sim_check_input *in, size_t n,
+                          uint64_t *fp);
+
 /* sim_check_format_input writes the replay-file form of one input ("msg 1
  * t2").  Returns buf. */
 char *sim_check_format_input(const sim_check_input *in, char *buf, size_t len);

@@ -213,10 +213,12 @@ typedef struct ck_req {
 
 typedef struct ck_conn {
     uint8_t used, open;
-    int8_t user;  /* -1 before authentication */
-    int8_t want;  /* thread of the latest association request, -1 none */
-    uint8_t told; /* the client was told it failed */
-    int8_t bound; /* bound thread (last observed), -1 none */
+    int8_t user;        /* -1 before authentication */
+    int8_t want;        /* thread of the latest association request, -1 none */
+    uint8_t told;       /* the client was told it failed */
+    int8_t switch_owed; /* thread of a switch not yet answered by a notice, -1 */
+    uint8_t last_disp;  /* tag of the last message dispatched, 0 none */
+    int8_t bound;       /* bound thread (last observed), -1 none */
     uint8_t state;
     uint8_t pad;
     uint64_t gen, bound_at;
@@ -473,6 +475,15 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
     }
     m->fate = M_DISPATCHED;
     m->id = d->msg_id;
+    if (conn >= 1 && conn <= (cr_conn_id)MAXC) {
+        ck_conn *cc = &w->m.c[conn];
+        if (cc->last_disp > d->tag)
+            violate(w, SIM_CHECK_V_REORDERED,
+                    "message %" PRIu64 " of conn %" PRIu64 " dispatched after message %u, which "
+                    "it sent later",
+                    d->tag, conn, cc->last_disp);
+        cc->last_disp = (uint8_t)d->tag;
+    }
     m->du = (int8_t)user_idx(w, d->user);
     m->dt = (int8_t)thread_idx(w, d->thread);
     cr_conn_info in;
@@ -544,6 +555,8 @@ static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, 
     ck_conn *c = &w->m.c[conn];
     c->want = (int8_t)t;
     c->told = 0;
+    if (c->switch_owed >= 0 && c->switch_owed != t)
+        c->switch_owed = -1; /* the client moved on: no notice owed */
 }
 
 static const char *notice_name(cr_notice_kind k)
@@ -573,6 +586,9 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
         return;
     }
     ck_conn *c = &w->m.c[conn];
+    if ((n->kind == CR_NOTICE_THREAD_SWITCHED || n->kind == CR_NOTICE_SWITCH_FAILED) &&
+        c->switch_owed == thread_idx(w, n->thread))
+        c->switch_owed = -1;
     if (n->kind == CR_NOTICE_THREAD_SWITCHED) {
         cr_conn_info in;
         if (get_info(w, conn, &in) != 0)
@@ -709,8 +725,9 @@ static int world_fresh(ck_world *w)
     w->viol = 0;
     w->harness = 0;
     cr_allocator al = {ar_malloc, ar_realloc, ar_free, w->ar};
-    if (cr_ctx_new(&w->ctx, &w->o->policy, &callbacks, &al, w) != 0) {
-        harness(w, "cr_ctx_new failed (arena too small?)");
+    int rc = cr_ctx_new(&w->ctx, &w->o->policy, &callbacks, &al, w);
+    if (rc != 0) {
+        violate(w, SIM_CHECK_V_CORE_ERROR, "cr_ctx_new returned %s on the policy", cr_errname(rc));
         return -1;
     }
     for (int u = 0; u < w->o->users; u++)
@@ -985,7 +1002,7 @@ static void do_input(ck_world *w, const sim_check_input *in)
             ck_conn *c = &m->c[id];
             memset(c, 0, sizeof *c);
             c->used = c->open = 1;
-            c->user = c->want = c->bound = -1;
+            c->user = c->want = c->bound = c->switch_owed = -1;
             c->state = CR_CONN_OPEN;
         }
         logf_(w, "    -> conn %" PRIu64 "\n", id);
@@ -1031,6 +1048,7 @@ static void do_input(ck_world *w, const sim_check_input *in)
         int t = in->b - 1;
         if (t + 1 > m->nthreads)
             m->nthreads = t + 1;
+        m->c[in->a].switch_owed = (int8_t)t; /* before: the notice may come at once */
         rc = cr_conn_switch(ctx, now, in->a, thread_name(t), last_seq_of(w, in->a, t));
         core_rc(w, "cr_conn_switch", rc);
         break;
@@ -1270,6 +1288,12 @@ static void after_step(ck_world *w)
                     m->m[i].named < 0 ? "no thread" : thread_name(m->m[i].named));
             return;
         }
+    for (int i = 0; i < m->nrun; i++)
+        if (m->r[i].st == R_WAIT) {
+            violate(w, SIM_CHECK_V_STUCK,
+                    "at quiescence run %" PRIu64 " was started and never got run_go", m->r[i].id);
+            return;
+        }
     if (st.events_buffered_now) {
         violate(w, SIM_CHECK_V_STRANDED, "at quiescence %" PRIu64 " events are still buffered",
                 st.events_buffered_now);
@@ -1277,6 +1301,13 @@ static void after_step(ck_world *w)
     }
     for (int c = 1; c <= m->nconns; c++) {
         const ck_conn *cc = &m->c[c];
+        if (cc->open && cc->switch_owed >= 0) {
+            violate(w, SIM_CHECK_V_UNANSWERED,
+                    "at quiescence conn %d switched to %s and got neither THREAD_SWITCHED nor "
+                    "SWITCH_FAILED",
+                    c, thread_name(cc->switch_owed));
+            return;
+        }
         if (cc->open && cc->want >= 0 && cc->want < MAXT && cc->bound != cc->want && !cc->told) {
             violate(w, SIM_CHECK_V_UNANSWERED,
                     "at quiescence conn %d asked for %s, is bound to %s, and was never told the "
@@ -1366,8 +1397,9 @@ static uint64_t fingerprint(ck_world *w)
     fp_put(w, hdr, sizeof hdr);
     for (int c = 1; c <= m->nconns; c++) {
         const ck_conn *cc = &m->c[c];
-        int8_t b[6] = {(int8_t)cc->open, cc->user,  cc->want,
-                       (int8_t)cc->told, cc->bound, (int8_t)cc->state};
+        int8_t b[8] = {
+            (int8_t)cc->open, cc->user,          cc->want,        (int8_t)cc->told,
+            cc->bound,        (int8_t)cc->state, cc->switch_owed, (int8_t)(cc->last_disp > 0)};
         fp_put(w, b, sizeof b);
         fp_u64(w, cc->state == CR_CONN_READY ? rel(w, cc->bound_at) : 0);
         fp_put(w, cc->rcv, sizeof cc->rcv);
@@ -1457,6 +1489,12 @@ static int execute(const sim_check_opts *o, const sim_check_input *in, size_t n,
         return -1;
     }
     int rc = world_fresh(&w) == 0 ? 0 : -1;
+    if (rc && w.viol) {
+        logf_(&w, "violation before step 1: %s: %s\n", sim_check_violation_name(w.viol), w.why);
+        set_result(&w, r);
+        rc = 0;
+        n = 0;
+    }
     sim_check_input en[MAX_ENABLED];
     for (size_t i = 0; rc == 0 && i < n; i++) {
         size_t ne = enabled(&w, en, MAX_ENABLED);
@@ -1575,8 +1613,12 @@ int sim_check_run(const sim_check_opts *o, sim_check_result *r, FILE *progress)
         goto out;                                                                                  \
     } while (0)
 
-    if (world_fresh(&w) != 0)
-        FAIL("%s", w.why);
+    if (world_fresh(&w) != 0) {
+        if (!w.viol)
+            FAIL("%s", w.why);
+        set_result(&w, r); /* the core refused to start: a violation at step 0 */
+        goto out;
+    }
     ncap = 1024;
     nodes = malloc(ncap * sizeof *nodes);
     if (!nodes || fpset_add(&seen, fingerprint(&w)) < 0)

@@ -90,7 +90,8 @@ typedef struct sim_check_input {
     X(LOST, "lost")                                                                                \
     X(STUCK, "stuck")                                                                              \
     X(STRANDED, "stranded")                                                                        \
-    X(UNANSWERED, "unanswered")
+    X(UNANSWERED, "unanswered")                                                                    \
+    X(REORDERED, "reordered_messages")
 
 typedef enum sim_check_violation {
     SIM_CHECK_V_NONE = 0,

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A gauge above this has been decremented below zero. */
@@ -265,6 +266,49 @@ int sim_invariant_check_conn(const cr_ctx *ctx, cr_conn_id conn, char *why, size
     return conn_rules(ctx, &in, cr_ctx_policy(ctx), why, len);
 }
 
+/* The per-stream bounds, from cr_ctx_dump's stream lines. */
+typedef struct stream_walk {
+    const cr_policy *p;
+    char *why;
+    size_t len;
+    int bad;
+} stream_walk;
+
+/* field returns the number after " key=" in line, or UINT64_MAX. */
+static uint64_t field(const char *line, const char *key)
+{
+    const char *f = strstr(line, key);
+    return f ? strtoull(f + strlen(key), NULL, 10) : UINT64_MAX;
+}
+
+static int stream_line(void *arg, const char *line, size_t n)
+{
+    stream_walk *sw = arg;
+    (void)n;
+    if (strncmp(line, "stream ", 7) != 0)
+        return 0;
+    const cr_policy *p = sw->p;
+    uint64_t buffered = field(line, " buffered="), undelivered = field(line, " undelivered=");
+    uint64_t bytes = field(line, " bytes="), seq = field(line, " seq="),
+             first = field(line, " first_seq=");
+    const char *rule = NULL;
+    if (buffered == UINT64_MAX || undelivered == UINT64_MAX || bytes == UINT64_MAX ||
+        seq == UINT64_MAX || first == UINT64_MAX)
+        rule = "a field is missing";
+    else if (buffered > p->event_buffer_max || bytes > p->event_buffer_max_bytes)
+        rule = "over event_buffer_max or event_buffer_max_bytes";
+    else if (undelivered > buffered || buffered == 0)
+        rule = "undelivered > buffered, or listed while empty";
+    else if (first < 1 || first > seq || buffered > seq - first + 1)
+        rule = "its entries are not within seq first_seq..seq";
+    if (!rule)
+        return 0;
+    size_t l = strcspn(line, "\n");
+    fail(sw->why, sw->len, "%.*s: %s", (int)(l < 300 ? l : 300), line, rule);
+    sw->bad = 1;
+    return -1;
+}
+
 int sim_invariant_check_all(const cr_ctx *ctx, const sim_invariant_scope *scope, char *why,
                             size_t len)
 {
@@ -289,5 +333,13 @@ int sim_invariant_check_all(const cr_ctx *ctx, const sim_invariant_scope *scope,
         if (scope->conns && by_state[s] != st.conns_by_state[s])
             return fail(why, len, "%" PRIu64 " connections are %s, conns_by_state says %" PRIu64,
                         by_state[s], cr_conn_state_name((cr_conn_state)s), st.conns_by_state[s]);
+    if (!st.buffer_events_now)
+        return 0; /* no stream holds anything: no stream line to check */
+    stream_walk sw = {p, why, len, 0};
+    int rc = cr_ctx_dump(ctx, stream_line, &sw);
+    if (sw.bad)
+        return -1;
+    if (rc != 0)
+        return fail(why, len, "cr_ctx_dump: %s", cr_errname(rc));
     return 0;
 }

@@ -11,7 +11,9 @@
  *  - the connections (O(n)): each state has the fields it must have (READY
  *    => user, bound thread, generation > 0, routable; OPEN => no user, ...),
  *    queues within pending_max / preauth_max, and, over all connections,
- *    the per-state counts equal conns_by_state.
+ *    the per-state counts equal conns_by_state; and each stream that
+ *    holds events (cr_ctx_dump) within event_buffer_max and
+ *    event_buffer_max_bytes, its entries within its seqs.
  * Every rule is stated in docs/check.md and holds for every policy (the
  * legacy profile included), so a violation is a core bug, never a fault.
  *
@@ -48,8 +50,10 @@ int sim_invariant_check_stats(const cr_ctx *ctx, char *why, size_t len);
 int sim_invariant_check_conn(const cr_ctx *ctx, cr_conn_id conn, char *why, size_t len);
 
 /* sim_invariant_check_all checks the counters with scope, every connection
- * 1..scope->conns, and that the number of connections in each state equals
- * conns_by_state.  scope must give conns.  0 or -1.  O(conns). */
+ * 1..scope->conns, that the number of connections in each state equals
+ * conns_by_state, and every buffered stream's bounds (through
+ * cr_ctx_dump).  scope must give conns.  0 or -1.  O(conns + streams log
+ * streams). */
 int sim_invariant_check_all(const cr_ctx *ctx, const sim_invariant_scope *scope, char *why,
                             size_t len);
 

@@ -114,6 +114,30 @@ START_TEST(test_check_fixed_finds_nothing_at_default_bounds)
 }
 END_TEST
 
+/* The fixed core with its bounds shrunk to 1 (so the bounds are hit within
+ * the scope) is clean as well. */
+START_TEST(test_check_fixed_with_tiny_bounds_finds_nothing)
+{
+    sim_check_opts o;
+    sim_check_opts_init(&o);
+    static const char *const knobs[] = {"preauth_max", "pending_max", "event_buffer_max",
+                                        "update_retries"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(o.overrides[i].name, sizeof o.overrides[i].name, "%s", knobs[i]);
+        o.overrides[i].value = 1;
+    }
+    o.noverrides = 4;
+    char err[256];
+    ck_assert_int_eq(sim_check_opts_policy(&o, err, sizeof err), 0);
+    ck_assert_uint_eq(o.policy.pending_max, 1);
+    sim_check_result *r = search(&o);
+    ck_assert_msg(r->violation == SIM_CHECK_V_NONE, "%s: %s",
+                  sim_check_violation_name(r->violation), r->reason);
+    ck_assert_int_eq(r->complete, 1);
+    free(r);
+}
+END_TEST
+
 /* Each fix switched off alone (loop index = fix) is found within the default
  * bounds; the counterexample replays to the same violation at its last
  * step, also after a round trip through the file format. */
@@ -248,6 +272,23 @@ START_TEST(test_check_core_findings_stay_fixed)
 }
 END_TEST
 
+/* A core that refuses the policy is a violation before the first step
+ * (core_error, no steps), not a harness failure. */
+START_TEST(test_check_core_refusing_the_policy_is_a_violation)
+{
+    sim_check_opts o;
+    sim_check_opts_init(&o);
+    o.policy.cache_preauth = 2; /* a bool knob out of range: cr_ctx_new says CR_EINVAL */
+    sim_check_result *r = search(&o);
+    ck_assert_int_eq(r->violation, SIM_CHECK_V_CORE_ERROR);
+    ck_assert_uint_eq(r->nsteps, 0);
+    ck_assert_ptr_nonnull(strstr(r->reason, "CR_EINVAL"));
+    ck_assert_int_eq(sim_check_execute(&o, NULL, 0, r, NULL), 0);
+    ck_assert_int_eq(r->violation, SIM_CHECK_V_CORE_ERROR);
+    free(r);
+}
+END_TEST
+
 /* A state cap stops the search early, marked incomplete. */
 START_TEST(test_check_max_states_stops)
 {
@@ -361,10 +402,12 @@ static Suite *check_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_check_fixed_finds_nothing_at_default_bounds);
+    tcase_add_test(tc, test_check_fixed_with_tiny_bounds_finds_nothing);
     tcase_add_loop_test(tc, test_check_each_ablation_found_and_replays, 1, 10);
     tcase_add_test(tc, test_check_tiny_scope_counted_by_hand);
     tcase_add_test(tc, test_check_fingerprint_collides_equivalent_states);
     tcase_add_test(tc, test_check_core_findings_stay_fixed);
+    tcase_add_test(tc, test_check_core_refusing_the_policy_is_a_violation);
     tcase_add_test(tc, test_check_max_states_stops);
     tcase_add_test(tc, test_check_bad_replay_files);
     tcase_add_test(tc, test_check_cli_end_to_end);

@@ -138,6 +138,23 @@ START_TEST(test_check_fixed_with_tiny_bounds_finds_nothing)
 }
 END_TEST
 
+/* A narrow but deep scope (1 user, 1 connection, 2 threads, depth 9: a
+ * connection leaving a thread and coming back with a replay) is clean. */
+START_TEST(test_check_fixed_deep_narrow_scope_finds_nothing)
+{
+    sim_check_opts o;
+    sim_check_opts_init(&o);
+    o.users = o.conns = 1;
+    o.depth = 9;
+    sim_check_result *r = search(&o);
+    ck_assert_msg(r->violation == SIM_CHECK_V_NONE, "%s: %s",
+                  sim_check_violation_name(r->violation), r->reason);
+    ck_assert_int_eq(r->complete, 1);
+    ck_assert_int_eq(r->depth_reached, 9);
+    free(r);
+}
+END_TEST
+
 /* Each fix switched off alone (loop index = fix) is found within the default
  * bounds; the counterexample replays to the same violation at its last
  * step, also after a round trip through the file format. */
@@ -403,6 +420,7 @@ static Suite *check_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_check_fixed_finds_nothing_at_default_bounds);
     tcase_add_test(tc, test_check_fixed_with_tiny_bounds_finds_nothing);
+    tcase_add_test(tc, test_check_fixed_deep_narrow_scope_finds_nothing);
     tcase_add_loop_test(tc, test_check_each_ablation_found_and_replays, 1, 10);
     tcase_add_test(tc, test_check_tiny_scope_counted_by_hand);
     tcase_add_test(tc, test_check_fingerprint_collides_equivalent_states);

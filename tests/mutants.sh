@@ -31,7 +31,7 @@
 # line; $SEEDS and $JOBS are substituted) are the things `.ci/run` runs that
 # can see a core bug: the scenario suite, the swarm and PCT explorers, the
 # small-scope checker.  A detector catches a mutant when it exits 1.  A
-# catalogue entry's own `catch:` command is one more detector for it.
+# catalogue entry's own `catch:` command is one more detector for it, run first.
 #
 # How: the working tree (without build/, out/, .git) is copied into a
 # mktemp directory (removed on exit), ctxsim is built there once
@@ -320,12 +320,13 @@ run_catch() {
   (cd "$TREE" && timeout --kill-after=5 "$TIMEOUT" "$BIN" $1) > "$2" 2>&1 || rc=$?
   echo "$rc"
 }
-# The detectors of mutant i: every detector, then its own catch command.
+# The detectors of mutant i: its own catch command (the targeted one) first,
+# then every detector.
 detectors_of() {
   local i=$1 k
   DET_NAME=() DET_CMD=()
-  for ((k = 0; k < ${#D_NAME[@]}; k++)); do DET_NAME+=("${D_NAME[k]}"); DET_CMD+=("${D_CMD[k]}"); done
   if [ -n "${M_CATCH[i]}" ]; then DET_NAME+=(catch); DET_CMD+=("${M_CATCH[i]}"); fi
+  for ((k = 0; k < ${#D_NAME[@]}; k++)); do DET_NAME+=("${D_NAME[k]}"); DET_CMD+=("${D_CMD[k]}"); done
 }
 declare -A BASE_OK=()
 for ((i = 0; i <= n; i++)); do
@@ -349,7 +350,7 @@ done
 # ---- the mutants ------------------------------------------------------------
 marks_head=""
 for name in "${D_NAME[@]}"; do marks_head+="${name:0:1}"; done
-printf '\nDetectors: %s (one mark each, in this order; a last mark for a catch: command)\n' "${D_NAME[*]}"
+printf '\nDetectors: %s (one mark each, in this order, after a first mark for a catch: command)\n' "${D_NAME[*]}"
 printf '%-36s %-6s %-12s %7s  %s\n' mutant "$marks_head" result seconds description
 printf '%-36s %-6s %-12s %7s  %s\n' ------------------------------------ ------ ------------ ------- -----------
 killed=0 survived=0 failed=0 equiv=0 unbuilt=0 total=0

@@ -850,6 +850,28 @@ START_TEST(test_core_conn_queue_superseded_failure_reasks)
 }
 END_TEST
 
+/* The superseded association fails after the latest has landed: the
+ * waiting message asks for its own thread again at once, as when the
+ * failure comes first (above).  It used to wait forever, holding up the
+ * queue behind it (found by `ctxsim check`: msg t1, msg t2, ok t2, fail
+ * t1). */
+START_TEST(test_core_conn_queue_superseded_failure_after_landing)
+{
+    rec r;
+    cr_ctx *ctx = queued_t1_then_t2(&r, NULL);
+    rec_since(&r);
+    ck_assert_int_eq(cr_assoc_complete(ctx, 3, 2, 1), 0);
+    ck_assert_str_eq(rec_since(&r), ""); /* m1 may still get t1: both wait */
+    ck_assert_int_eq(cr_assoc_complete(ctx, 4, 1, 0), 0);
+    ck_assert_str_eq(rec_since(&r), "4 associate req=3 c=1 alice/t1\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 5, 3, 1), 0);
+    ck_assert_str_eq(rec_since(&r), "5 dispatch c=1 msg=1 alice/t1 tag=1\n"
+                                    "5 dispatch c=1 msg=2 alice/t2 tag=2\n");
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
 /* F5 off: a message that is not ready is dispatched at once with the
  * connection's current context. */
 START_TEST(test_core_conn_no_queue_dispatches_current_context)
@@ -1046,6 +1068,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_core_conn_preauth_flood_bounded);
     tcase_add_test(tc, test_core_conn_queue_keeps_order_across_threads);
     tcase_add_test(tc, test_core_conn_queue_superseded_failure_reasks);
+    tcase_add_test(tc, test_core_conn_queue_superseded_failure_after_landing);
     tcase_add_test(tc, test_core_conn_ready_message_waits_behind_queue);
     tcase_add_test(tc, test_core_conn_no_queue_dispatches_current_context);
     tcase_add_test(tc, test_core_conn_misuse_changes_nothing);

@@ -400,6 +400,34 @@ START_TEST(test_core_route_buffer_byte_bound)
 }
 END_TEST
 
+/* A delivered event too big for the history is not kept for replay; a
+ * later binding is told of the gap, as for an evicted one (found by
+ * `ctxsim check --policy event_buffer_max_bytes=0`: the second connection
+ * bound with no replay and no report). */
+START_TEST(test_core_route_history_skipped_is_a_reported_gap)
+{
+    rec r;
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_buffer_max_bytes=0", NULL);
+    cr_thread_add(ctx, 0, "alice", "t1");
+    cr_conn_id a = rec_open_auth(ctx, 0, "alice");
+    bind_to(ctx, &r, a, "t1", 0, 0);
+    cr_run_id run = 0;
+    ck_assert_int_eq(cr_run_start_for(ctx, 1, "alice", "t1", &run), 0);
+    cr_outcome o;
+    uint64_t seq;
+    ck_assert_int_eq(emit(ctx, 2, run, 7, &o, &seq), 0);
+    ck_assert_int_eq(o, CR_OUTCOME_DELIVERED);
+    cr_conn_id b = rec_open_auth(ctx, 3, "alice");
+    rec_since(&r);
+    bind_to(ctx, &r, b, "t1", 4, 0);
+    const char *out = rec_since(&r);
+    ck_assert_msg(strstr(out, "report INFO") && strstr(out, "seq=1"), "%s", out);
+    ck_assert_ptr_null(strstr(out, "deliver"));
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
 /* Legacy: an event routed to nobody vanishes: 0 returned, "delivered",
  * nothing counted, nothing reported.  F9 alone makes it explicit. */
 START_TEST(test_core_route_legacy_loss_is_silent)
@@ -868,6 +896,7 @@ static Suite *route_suite(void)
     tcase_add_test(tc, test_core_route_buffer_bound_drops_explicitly);
     tcase_add_test(tc, test_core_route_buffer_evicts_history_first);
     tcase_add_test(tc, test_core_route_buffer_byte_bound);
+    tcase_add_test(tc, test_core_route_history_skipped_is_a_reported_gap);
     tcase_add_test(tc, test_core_route_legacy_loss_is_silent);
     tcase_add_test(tc, test_core_route_dropped_full_counted_without_reporting);
     tcase_add_test(tc, test_core_route_pool_pending_marking);

@@ -440,8 +440,12 @@ int cr_conn_close(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason re
  * the client's last_seq replayed, then queued messages dispatched, then
  * THREAD_SWITCHED if pending).  ok == 0: retried after update_backoff
  * doubling (F8) or given up (queued messages rejected; with F8 off,
- * silently kept waiting as the legacy did).  A stale req_id (superseded by
- * a newer association of the same connection) is ignored and returns 0.
+ * silently kept waiting as the legacy did).  A superseded req_id (a newer
+ * association of the same connection replaced it) does not rebind: ok
+ * establishes its thread context, and either answer lets the queued
+ * messages that waited for it go on (dispatched, or asking for their thread
+ * again); an id forgotten or of a closed connection is ignored.  Both
+ * return 0.
  * Returns 0, CR_ENOTFOUND (never issued), CR_ENOMEM. */
 int cr_assoc_complete(cr_ctx *ctx, uint64_t now, uint64_t req_id, int ok);
 

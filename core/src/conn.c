@@ -512,10 +512,11 @@ int cr_assoc_complete(cr_ctx *ctx, uint64_t now, uint64_t req_id, int ok)
              * for it may go. */
             cr_stream *s = c->stale_stream[i];
             stale_forget(ctx, c, i);
-            if (ok) {
+            if (ok)
                 s->established = 1;
-                drain(ctx, now, c);
-            }
+            /* A failure too: the messages that waited for it must not
+             * wait forever (nobody retries a superseded association). */
+            drain(ctx, now, c);
         } else {
             cr_map_del(&ctx->reqs, req_id, NULL);
             c->assoc_req = 0;

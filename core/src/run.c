@@ -307,12 +307,17 @@ int cr_run_emit(cr_ctx *ctx, uint64_t now, cr_run_id run, const cr_event_in *in,
             o = CR_OUTCOME_DELIVERED;
             ctx->st.outcomes[o]++;
             if (e) {
-                /* History for reconnect replay; skipped if it cannot fit. */
+                /* History for reconnect replay; skipped if it cannot fit,
+                 * and then gone like an evicted entry (a replay after it
+                 * reports the gap). */
                 e->delivered = 1;
-                if (cr_stream_make_room(ctx, s, e->len))
+                if (cr_stream_make_room(ctx, s, e->len)) {
                     cr_stream_append(ctx, s, e);
-                else
+                } else {
                     cr_mem_free(&ctx->mem, e);
+                    if (ev.seq > s->history_gone)
+                        s->history_gone = ev.seq;
+                }
             }
         } else if (e) {
             if (cr_stream_make_room(ctx, s, e->len)) {

@@ -27,6 +27,7 @@
 #include "reports/store.h"
 #include "reports/text.h"
 #include "sim/coverage.h"
+#include "sim/check.h"
 #include "sim/dist.h"
 #include "sim/engine.h"
 #include "sim/scenario.h"
@@ -1903,6 +1904,216 @@ out:
     return rc;
 }
 
+/* ---- check: small-scope exhaustive checking (docs/check.md) --------------------- */
+
+static const char check_usage[] =
+    "usage: ctxsim check [--users N] [--conns N] [--threads N] [--depth K] [--profile P]\n"
+    "                    [--policy k=v]... [--ablate N] [--max-states N] [--out FILE] [--quiet]\n"
+    "       ctxsim check --replay FILE\n"
+    "Drives the real core through its API with every interleaving of a bounded alphabet of\n"
+    "inputs (open, auth, msg, switch, ok, fail, start, post, emit, end, close, wait) up to\n"
+    "depth K, breadth first, each state (fingerprint) expanded once, and checks the oracle of\n"
+    "docs/check.md after every step.  Prints states, transitions, depth and time; on a\n"
+    "violation its kind, reason and the shortest input sequence found (written to FILE with\n"
+    "--out, in the format --replay reads).\n"
+    "  --users N (2) --conns N (3) --threads N (2) --depth K (7)   the bounds\n"
+    "  --profile P           fixed (default) or legacy\n"
+    "  --policy k=v          override a knob (repeatable)\n"
+    "  --ablate N            switch fix N (1-9) off on top of the profile\n"
+    "  --max-states N        stop after N distinct states (default 2000000)\n"
+    "  --out FILE            write the counterexample to FILE\n"
+    "  --replay FILE         replay a counterexample step by step\n"
+    "  --quiet               no per-depth progress, no counterexample listing\n"
+    "Exit: 0 no violation, 1 a violation (found, or reproduced by --replay), 2 bad usage or\n"
+    "bad replay file.\n";
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void check_describe(const sim_check_opts *o)
+{
+    printf("check: profile %s", sim_profile_name(o->profile));
+    if (o->ablate)
+        printf(" with fix F%d off", o->ablate);
+    for (size_t i = 0; i < o->noverrides; i++)
+        printf(" %s=%" PRIu64, o->overrides[i].name, o->overrides[i].value);
+    printf(", %d user%s, %d connection%s, %d thread%s per user\n", o->users,
+           o->users == 1 ? "" : "s", o->conns, o->conns == 1 ? "" : "s", o->threads,
+           o->threads == 1 ? "" : "s");
+}
+
+static int check_replay(const char *path)
+{
+    sim_check_opts o;
+    sim_check_input in[SIM_CHECK_MAX_DEPTH];
+    size_t n;
+    int expect;
+    char err[512];
+    if (sim_check_parse(path, &o, in, &n, &expect, err, sizeof err) != 0) {
+        fprintf(stderr, "ctxsim check: %s\n", err);
+        return EXIT_USAGE;
+    }
+    check_describe(&o);
+    printf("replaying %s: %zu steps%s%s\n", path, n, expect ? ", expected violation " : "",
+           expect ? sim_check_violation_name(expect) : "");
+    sim_check_result r;
+    int rc = sim_check_execute(&o, in, n, &r, stdout);
+    if (rc == -2) {
+        /* the step line of the file that could not be applied */
+        fprintf(stderr, "ctxsim check: %s: %s\n", path, r.reason);
+        return EXIT_USAGE;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "ctxsim check: %s\n", r.reason);
+        return EXIT_USAGE;
+    }
+    if (!r.violation) {
+        printf("no violation: the sequence does not reproduce%s%s\n", expect ? " " : "",
+               expect ? sim_check_violation_name(expect) : "");
+        return 0;
+    }
+    if (expect && (int)r.violation != expect)
+        printf("reproduced a different violation: %s (the file expects %s)\n",
+               sim_check_violation_name(r.violation), sim_check_violation_name(expect));
+    else
+        printf("reproduced: %s at step %zu\n", sim_check_violation_name(r.violation), r.nsteps);
+    return EXIT_FAIL;
+}
+
+static int check_int_opt(const char *opt, const char *v, long lo, long hi, long *out)
+{
+    uint64_t x;
+    if (!v || parse_u64(v, &x) != 0 || x < (uint64_t)lo || x > (uint64_t)hi) {
+        fprintf(stderr, "ctxsim check: %s expects a number %ld..%ld, got '%s'\n", opt, lo, hi,
+                v ? v : "");
+        return -1;
+    }
+    *out = (long)x;
+    return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    sim_check_opts o;
+    sim_check_opts_init(&o);
+    const char *replay = NULL, *out_path = NULL;
+    int quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long x = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(check_usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = 1;
+            continue;
+        } else if (!strcmp(a, "--users")) {
+            if (check_int_opt(a, v, 1, SIM_CHECK_MAX_USERS, &x))
+                return EXIT_USAGE;
+            o.users = (int)x;
+        } else if (!strcmp(a, "--conns")) {
+            if (check_int_opt(a, v, 1, SIM_CHECK_MAX_CONNS, &x))
+                return EXIT_USAGE;
+            o.conns = (int)x;
+        } else if (!strcmp(a, "--threads")) {
+            if (check_int_opt(a, v, 1, SIM_CHECK_MAX_THREADS, &x))
+                return EXIT_USAGE;
+            o.threads = (int)x;
+        } else if (!strcmp(a, "--depth")) {
+            if (check_int_opt(a, v, 1, SIM_CHECK_MAX_DEPTH, &x))
+                return EXIT_USAGE;
+            o.depth = (int)x;
+        } else if (!strcmp(a, "--ablate")) {
+            if (check_int_opt(a, v, 1, 9, &x))
+                return EXIT_USAGE;
+            o.ablate = (int)x;
+        } else if (!strcmp(a, "--max-states")) {
+            if (check_int_opt(a, v, 1, 2000000000L, &x))
+                return EXIT_USAGE;
+            o.max_states = (uint64_t)x;
+        } else if (!strcmp(a, "--profile")) {
+            if (!v || parse_profile(v, &o.profile) != 0)
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--policy")) {
+            size_t k = o.noverrides;
+            if (!v || k == sizeof o.overrides / sizeof o.overrides[0] ||
+                parse_knob(v, o.overrides[k].name, sizeof o.overrides[k].name,
+                           &o.overrides[k].value) != 0) {
+                if (!v)
+                    fprintf(stderr, "ctxsim check: --policy expects knob=value\n");
+                return EXIT_USAGE;
+            }
+            o.noverrides++;
+        } else if (!strcmp(a, "--replay")) {
+            if (!v) {
+                fprintf(stderr, "ctxsim check: --replay expects a FILE\n");
+                return EXIT_USAGE;
+            }
+            replay = v;
+        } else if (!strcmp(a, "--out")) {
+            if (!v) {
+                fprintf(stderr, "ctxsim check: --out expects a FILE\n");
+                return EXIT_USAGE;
+            }
+            out_path = v;
+        } else {
+            fprintf(stderr, "ctxsim check: unknown option '%s'\n%s", a, check_usage);
+            return EXIT_USAGE;
+        }
+        i++;
+    }
+    if (replay)
+        return check_replay(replay);
+    char err[512];
+    if (sim_check_opts_policy(&o, err, sizeof err) != 0) {
+        fprintf(stderr, "ctxsim check: %s\n", err);
+        return EXIT_USAGE;
+    }
+    check_describe(&o);
+    double t0 = mono_seconds();
+    sim_check_result r;
+    if (sim_check_run(&o, &r, quiet ? NULL : stdout) != 0) {
+        fprintf(stderr, "ctxsim check: %s\n", r.reason);
+        return EXIT_USAGE;
+    }
+    double dt = mono_seconds() - t0;
+    printf("explored %" PRIu64 " states, %" PRIu64 " transitions, depth %d of %d (%s)\n", r.states,
+           r.transitions, r.depth_reached, o.depth,
+           r.violation  ? "stopped at the first violation"
+           : r.complete ? "complete"
+                        : "stopped at --max-states");
+    int rc = 0;
+    if (r.violation) {
+        printf("violation: %s: %s\n", sim_check_violation_name(r.violation), r.reason);
+        if (!quiet) {
+            printf("shortest input sequence (%zu steps):\n", r.nsteps);
+            for (size_t i = 0; i < r.nsteps; i++) {
+                char buf[64];
+                printf("  %2zu  %s\n", i + 1, sim_check_format_input(&r.steps[i], buf, sizeof buf));
+            }
+        } else {
+            printf("counterexample: %zu steps\n", r.nsteps);
+        }
+        if (out_path) {
+            FILE *f = fopen(out_path, "w");
+            if (!f || sim_check_write(f, &o, &r) != 0 || fclose(f) != 0) {
+                fprintf(stderr, "ctxsim check: %s: %s\n", out_path, strerror(errno));
+                return EXIT_USAGE;
+            }
+            printf("written to %s (replay: ctxsim check --replay %s)\n", out_path, out_path);
+        }
+        rc = EXIT_FAIL;
+    } else {
+        printf("no violation\n");
+    }
+    printf("time: %.2f s\n", dt);
+    return rc;
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 static const char main_usage[] =
@@ -1917,6 +2128,7 @@ static const char main_usage[] =
     "  explore SCENARIO...     search interleavings (random ties, or PCT: --strategy pct)\n"
     "  shrink SCENARIO --seed S  the smallest scenario on which a seed still fails\n"
     "  diff A B                two runs step by step: first divergence, outcome changes\n"
+    "  check                   exhaustive small-scope check of the real core (docs/check.md)\n"
     "  report                  charts, index.html and summary.md from the database\n"
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
@@ -1954,6 +2166,8 @@ int main(int argc, char **argv)
         return cmd_explore(argc, argv);
     if (!strcmp(cmd, "diff"))
         return cmd_diff(argc, argv);
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc, argv);
     if (!strcmp(cmd, "report"))
         return rep_cmd_report(argc, argv);
     if (!strcmp(cmd, "gate"))

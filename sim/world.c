@@ -21,6 +21,7 @@
 #include "sim/account.h"
 #include "sim/coverage.h"
 #include "sim/engine.h"
+#include "sim/invariant.h"
 #include "sim/grow.h"
 #include "sim/net.h"
 #include "sim/oracle.h"
@@ -1619,7 +1620,8 @@ static void on_agent_emit(world *w, cr_run_id run)
 
 /* observe_step: after every step, the behaviours the core's counters say
  * it exercised (deltas since the previous step), then the core's
- * accounting against the world's (sim_account_check).  O(1). */
+ * accounting against the world's (sim_account_check) and the counters'
+ * own invariants (sim_invariant_check_values).  O(1). */
 static void observe_step(world *w, int timer)
 {
     /* Double-buffered: one copy of the counters per step. */
@@ -1648,7 +1650,9 @@ static void observe_step(world *w, int timer)
         cover(w, SIM_BEH_QUEUED);
     if (!w->acct_counters_bad) {
         char why[160];
-        if (sim_account_check(&w->acct, now, &w->pol, why, sizeof why)) {
+        sim_invariant_scope scope = {.streams = w->nthreads, .conns = w->acct.conns_opened};
+        if (sim_account_check(&w->acct, now, &w->pol, why, sizeof why) ||
+            sim_invariant_check_values(now, &w->pol, &scope, why, sizeof why)) {
             w->acct_counters_bad = 1;
             acct_fail(w, "%s", why);
         }
@@ -2136,6 +2140,15 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
      * comes; otherwise observation ends at the drain bound. */
     int quiet = !livelock && !w.failed && sim_engine_peek_time(&w.eng) == UINT64_MAX;
     uint64_t end = quiet ? UINT64_MAX : (livelock || w.failed) ? w.eng.now : drain_end;
+    if (!livelock && !w.failed && !w.acct_counters_bad) {
+        /* Once per seed, the O(connections) level of the core's invariants:
+         * every connection's fields, the per-state counts, every stream's
+         * buffer bounds (sim/invariant.h). */
+        char why[160];
+        sim_invariant_scope scope = {.streams = w.nthreads, .conns = w.acct.conns_opened};
+        if (sim_invariant_check_all(w.core, &scope, why, sizeof why))
+            acct_fail(&w, "%s", why);
+    }
     res->events = events;
     res->queue_mean = events ? qsum / events : 0;
     sim_engine_stats es;

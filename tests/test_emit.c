@@ -56,8 +56,8 @@ static void check_file(const char *path)
     cap_users(a);
     ck_assert_int_eq(sim_scenario_emit(a, &t1, &n1), 0);
     ck_assert_uint_eq(strlen(t1), n1);
-    ck_assert_msg(sim_scenario_load_string(path, t1, n1, &b, &err) == 0, "%s: reload: %d:%d: %s\n%s",
-                  path, err.line, err.col, err.msg, t1);
+    ck_assert_msg(sim_scenario_load_string(path, t1, n1, &b, &err) == 0,
+                  "%s: reload: %d:%d: %s\n%s", path, err.line, err.col, err.msg, t1);
     ck_assert_int_eq(sim_scenario_emit(b, &t2, &n2), 0);
     ck_assert_msg(strcmp(t1, t2) == 0, "%s: second emit differs:\n%s\n----\n%s", path, t1, t2);
     /* the loaded scenarios are equal where it matters: the runs */
@@ -116,7 +116,7 @@ static char *emit(const sim_scenario *s)
 }
 
 #define HEAD                                                                                       \
-    "version: 1\nname: t\nsummary: s\nhorizon: 10s\nusers: 2\nnetwork: {uplink: 1ms, downlink: "  \
+    "version: 1\nname: t\nsummary: s\nhorizon: 10s\nusers: 2\nnetwork: {uplink: 1ms, downlink: "   \
     "1ms}\nserver: {auth: 1ms, thread_lookup: 1ms, agent_start: 1ms, event_gap: 1ms}\n"
 
 START_TEST(test_emit_strict_default_has_no_expect)

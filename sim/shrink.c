@@ -44,6 +44,9 @@ int sim_failure_judge(const sim_scenario *sc, const sim_sweep_opts *so, const si
     sim_world_run(sc, &pol, wo, res, NULL); /* a livelock or error is in the counts */
     sim_seed_judge(sc, res);
     memcpy(out->counts, res->c, sizeof out->counts);
+    for (int i = 0; i < SIM_COUNT__N && i < 64; i++)
+        if (i != SIM_COUNT_EXPECTED && sim_expect_limit(sc->expect.max, i) == 0 && res->c[i] > 0)
+            out->misses |= UINT64_C(1) << i;
     out->trace_hash = res->trace_hash;
     if (!res->pass) {
         out->failed = 1;
@@ -59,12 +62,11 @@ int sim_failure_judge(const sim_scenario *sc, const sim_sweep_opts *so, const si
             }
         out->failed = 1;
         snprintf(out->kind, sizeof out->kind, "delivery_rate");
-        snprintf(out->reason, sizeof out->reason,
-                 "delivery_rate %.4f (%" PRIu64 "/%" PRIu64 ") < %.4g, mostly %s (%" PRIu64
-                 " lost)",
-                 seed_rate(res), res->c[SIM_COUNT_DELIVERED], res->c[SIM_COUNT_EXPECTED],
-                 sc->expect.delivery_rate, out->cause >= 0 ? sim_cause_name(out->cause) : "-",
-                 best);
+        snprintf(
+            out->reason, sizeof out->reason,
+            "delivery_rate %.4f (%" PRIu64 "/%" PRIu64 ") < %.4g, mostly %s (%" PRIu64 " lost)",
+            seed_rate(res), res->c[SIM_COUNT_DELIVERED], res->c[SIM_COUNT_EXPECTED],
+            sc->expect.delivery_rate, out->cause >= 0 ? sim_cause_name(out->cause) : "-", best);
     }
     free(res);
     return 0;
@@ -72,7 +74,8 @@ int sim_failure_judge(const sim_scenario *sc, const sim_sweep_opts *so, const si
 
 int sim_failure_same(const sim_failure *a, const sim_failure *b)
 {
-    return a->failed && b->failed && strcmp(a->kind, b->kind) == 0 && a->cause == b->cause;
+    return a->failed && b->failed && strcmp(a->kind, b->kind) == 0 && a->cause == b->cause &&
+           (b->misses & ~a->misses) == 0;
 }
 
 /* ---- sizes ------------------------------------------------------------------ */
@@ -168,7 +171,7 @@ static int try_cand(shr *x, sim_scenario *c)
     }
     x->runs++;
     if (sim_failure_judge(v, x->o->sweep, &x->o->world, x->o->with_rate, &f) != 0 ||
-        !sim_failure_same(&f, &x->want)) {
+        !sim_failure_same(&x->want, &f)) {
         sim_scenario_free(v);
         return 0;
     }
@@ -442,9 +445,8 @@ static void collect_waits(sim_step *st, size_t n, sim_dist **v, size_t *k, size_
 static size_t dists_of(sim_scenario *s, sim_dist **v)
 {
     size_t k = 0;
-    sim_dist *fixed[] = {&s->uplink,        &s->downlink,  &s->reconnect_backoff,
-                         &s->auth,          &s->thread_lookup, &s->agent_start,
-                         &s->event_gap};
+    sim_dist *fixed[] = {&s->uplink,        &s->downlink,    &s->reconnect_backoff, &s->auth,
+                         &s->thread_lookup, &s->agent_start, &s->event_gap};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         v[k++] = fixed[i];
     collect_waits(s->steps, s->nsteps, v, &k, MAX_DISTS);
@@ -534,7 +536,7 @@ int sim_shrink(const sim_scenario *sc, const sim_shrink_opts *o, sim_shrink_resu
     /* the copy must fail the same way (it is the same scenario) */
     sim_failure f;
     if (sim_failure_judge(x.cur, o->sweep, &o->world, o->with_rate, &f) != 0 ||
-        !sim_failure_same(&f, &x.want)) {
+        !sim_failure_same(&x.want, &f)) {
         sim_scenario_free(x.cur);
         return -1;
     }

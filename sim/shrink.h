@@ -20,11 +20,12 @@
 
 /* How one seed failed: its failure class and the reason as judged. */
 typedef struct sim_failure {
-    int failed;        /* 1: the seed fails (see `kind`), 0: it passes */
-    char kind[32];     /* sim_seed_failure_kind ("stray", "silent_loss", "livelock", ...),
-                          or "delivery_rate" for a rate failure; "" when it passes */
-    int cause;         /* delivery_rate: the sim_cause with the most lost pairs; else -1 */
-    char reason[256];  /* the seed's reason (sim_seed_verdict), or the rate's */
+    int failed;       /* 1: the seed fails (see `kind`), 0: it passes */
+    char kind[32];    /* sim_seed_failure_kind ("stray", "silent_loss", "livelock", ...),
+                         or "delivery_rate" for a rate failure; "" when it passes */
+    int cause;        /* delivery_rate: the sim_cause with the most lost pairs; else -1 */
+    char reason[256]; /* the seed's reason (sim_seed_verdict), or the rate's */
+    uint64_t misses;  /* bit i: count i is above its per-seed limit */
     uint64_t trace_hash;
     uint64_t counts[SIM_COUNT__N];
 } sim_failure;
@@ -41,14 +42,15 @@ typedef struct sim_failure {
 int sim_failure_judge(const sim_scenario *sc, const sim_sweep_opts *so, const sim_world_opts *wo,
                       int with_rate, sim_failure *out);
 
-/* sim_failure_same returns 1 when a and b are the same failure class: both
- * fail with the same kind (and, for delivery_rate, the same cause). */
+/* sim_failure_same returns 1 when b fails the way a does: both fail with
+ * the same kind (for delivery_rate, the same dominant cause) and b misses
+ * no count a does not miss. */
 int sim_failure_same(const sim_failure *a, const sim_failure *b);
 
 /* The sizes a shrink reports, before and after. */
 typedef struct sim_scenario_size {
-    size_t steps;        /* every step of the script, repeats and their bodies included */
-    uint64_t unrolled;   /* steps one tab runs, repeats unrolled (saturating) */
+    size_t steps;      /* every step of the script, repeats and their bodies included */
+    uint64_t unrolled; /* steps one tab runs, repeats unrolled (saturating) */
     uint32_t users;
     char tabs[64];       /* clients_per_user as written */
     int faults;          /* fault probabilities above 0 */
@@ -73,14 +75,14 @@ typedef struct sim_shrink_opts {
 } sim_shrink_opts;
 
 typedef struct sim_shrink_result {
-    sim_failure failure;           /* the original seed's failure */
-    sim_failure shrunk;            /* the shrunk scenario's (the same class) */
+    sim_failure failure; /* the original seed's failure */
+    sim_failure shrunk;  /* the shrunk scenario's (the same class) */
     sim_scenario_size before, after;
-    uint32_t runs;                 /* candidates run */
-    uint32_t accepted;             /* candidates that still failed the same way */
-    int rounds;                    /* passes until the fixpoint (or the budget) */
-    int budget_hit;                /* 1: max_runs stopped it before the fixpoint */
-    char *yaml;                    /* the shrunk scenario (sim_scenario_emit; owned) */
+    uint32_t runs;     /* candidates run */
+    uint32_t accepted; /* candidates that still failed the same way */
+    int rounds;        /* passes until the fixpoint (or the budget) */
+    int budget_hit;    /* 1: max_runs stopped it before the fixpoint */
+    char *yaml;        /* the shrunk scenario (sim_scenario_emit; owned) */
 } sim_shrink_result;
 
 /*

@@ -66,8 +66,8 @@ typedef struct gen {
     char *p;
     size_t len, cap;
     int bad;
-    int nnames;   /* names bound so far (file order): n0, n1, ... */
-    int nsteps;   /* steps written (bounded) */
+    int nnames; /* names bound so far (file order): n0, n1, ... */
+    int nsteps; /* steps written (bounded) */
     uint32_t users;
 } gen;
 
@@ -406,8 +406,8 @@ static void put_item(gen *g, int depth)
             if (!has(g, SIM_SWARM_REPEATS) || depth >= 2 || g->nsteps > MAX_STEPS / 2)
                 continue;
             indent(g, depth);
-            put(g, "repeat:\n%*stimes: %" PRIu64 "\n%*ssteps:\n", 6 + 6 * depth, "",
-                range(g, 1, 4), 6 + 6 * depth, "");
+            put(g, "repeat:\n%*stimes: %" PRIu64 "\n%*ssteps:\n", 6 + 6 * depth, "", range(g, 1, 4),
+                6 + 6 * depth, "");
             g->nsteps++;
             put_items(g, depth + 1, (int)range(g, 1, 4));
         }
@@ -441,8 +441,7 @@ static void put_client(gen *g, uint32_t max_body)
 
 /* ---- the scenario -------------------------------------------------------------- */
 
-int sim_swarm_generate(uint64_t seed, const sim_swarm_opts *o, char **yaml_out,
-                       uint32_t *features)
+int sim_swarm_generate(uint64_t seed, const sim_swarm_opts *o, char **yaml_out, uint32_t *features)
 {
     sim_swarm_opts def = {0};
     gen g;
@@ -459,8 +458,7 @@ int sim_swarm_generate(uint64_t seed, const sim_swarm_opts *o, char **yaml_out,
             g.on |= UINT32_C(1) << f;
     g.on = (g.on | o->force_on) & ~o->force_off;
     uint32_t max_users = o->max_users ? o->max_users : 8;
-    g.users = (uint32_t)range(&g, has(&g, SIM_SWARM_FOREIGN) && max_users >= 2 ? 2 : 1,
-                              max_users);
+    g.users = (uint32_t)range(&g, has(&g, SIM_SWARM_FOREIGN) && max_users >= 2 ? 2 : 1, max_users);
     if (g.users < 2)
         g.on &= ~(UINT32_C(1) << SIM_SWARM_FOREIGN); /* nobody to probe */
     sim_swarm_features_format(g.on, feat, sizeof feat);
@@ -485,7 +483,8 @@ int sim_swarm_generate(uint64_t seed, const sim_swarm_opts *o, char **yaml_out,
     put(&g, "\nserver:\n  auth: ");
     put_dur(&g, range(&g, 1000, 50000));
     put(&g, "\n  thread_lookup: ");
-    put_dur(&g, has(&g, SIM_SWARM_SLOW_LOOKUP) ? range(&g, 100000, 2000000) : range(&g, 1000, 40000));
+    put_dur(&g,
+            has(&g, SIM_SWARM_SLOW_LOOKUP) ? range(&g, 100000, 2000000) : range(&g, 1000, 40000));
     put(&g, "\n  agent_start: ");
     put_dur(&g, range(&g, 100, 20000));
     put(&g, "\n  event_gap: ");

@@ -58,8 +58,7 @@ const char *sim_swarm_feature_name(int f);
  * name is swarm_<seed in hex>, a comment at the top lists the features.
  * Returns 0 or -1 (out of memory).  O(size of the text), about 1-4 KiB.
  */
-int sim_swarm_generate(uint64_t seed, const sim_swarm_opts *o, char **yaml_out,
-                       uint32_t *features);
+int sim_swarm_generate(uint64_t seed, const sim_swarm_opts *o, char **yaml_out, uint32_t *features);
 
 /* sim_swarm_scenario_seed is the generator seed of scenario i of a search
  * with base seed `base` (`ctxsim explore --strategy swarm --seed BASE`):

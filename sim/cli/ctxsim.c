@@ -1636,8 +1636,11 @@ static int cmd_shrink(int argc, char **argv)
     printf("  before: %s\n  after:  %s\n  (%" PRIu32 " runs, %" PRIu32 " kept, %d rounds%s)\n",
            before, after, r.runs, r.accepted, r.rounds,
            r.budget_hit ? ", stopped by --max-runs" : "");
-    printf("  shrunk: %s: %s\nwritten to %s\n  replay: %s\n", r.shrunk.kind, r.shrunk.reason,
-           out_path, line);
+    printf("  shrunk: %s: %s\nsmallest failing: users %" PRIu32 " (was %" PRIu32
+           "), steps %zu (was "
+           "%zu), written to %s\n  replay: %s\n",
+           r.shrunk.kind, r.shrunk.reason, r.after.users, r.before.users, r.after.steps,
+           r.before.steps, out_path, line);
     sim_shrink_result_free(&r);
     return 0;
 }

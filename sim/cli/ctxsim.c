@@ -1443,8 +1443,8 @@ static int explore_swarm(int argc, char **argv)
         printf("%s%s %" PRIu32, j ? ", " : " (", kinds[j], kind_n[j]);
     printf("%s; %.1f s\n", nkinds ? ")" : "", secs);
     if (failed_scen)
-        printf("swarm: first failure: scenario %" PRIu32 ", the %" PRIu32 "th of %" PRIu64
-               " run; files in %s/\n",
+        printf("swarm: first failure: scenario %" PRIu32 " (%" PRIu32 " of the %" PRIu64
+               " scenarios run to reach it); files in %s/\n",
                first_i, first, budget, dir);
     free(recs);
     return failed_scen ? EXIT_FAIL : 0;

@@ -1081,7 +1081,7 @@ static const char swarm_usage[] =
     "usage: ctxsim explore --strategy swarm [--budget N] [--from I] [--seeds S] [--seed BASE]\n"
     "                      [--out DIR]\n"
     "                      [--profile P] [--policy k=v]... [--ablate N] [--jobs N]\n"
-    "                      [--explore] [--max-steps N]\n"
+    "                      [--explore] [--max-steps N] [--with F,F] [--without F,F]\n"
     "Swarm testing: draw N whole scenarios (default 150) from the generator (sim/swarm.h:\n"
     "a random subset of features per scenario, then users, tabs, steps, distributions,\n"
     "faults and policy values within them), run S seeds of each (default 2) and judge\n"
@@ -1090,7 +1090,9 @@ static const char swarm_usage[] =
     "(default 1) and i:\n"
     "the same command finds the same failures.  Each failing scenario is written to\n"
     "DIR/swarm-<BASE>-<i>.yaml (default DIR: out/swarm) with a header comment (generator\n"
-    "seed, features, what failed, the replay and shrink lines).  docs/explore.md.\n"
+    "seed, features, what failed, the replay and shrink lines).  --with / --without\n"
+    "force features on / off in every scenario (the same scenario numbers then draw\n"
+    "other scenarios; the header of each file says which were used).  docs/explore.md.\n"
     "Exit status: 0 nothing found, 1 a failure found, 2 bad usage.\n";
 
 /* One judged seed of one generated scenario (what a worker sends back). */
@@ -1121,6 +1123,30 @@ static void replay_line(const char *path, uint64_t seed, const sim_sweep_opts *s
 }
 
 /* swarm_judge runs the seeds of scenario i into recs[seeds]. */
+/* The generator's options of this search (--with, --without). */
+static sim_swarm_opts swarm_gen;
+
+/* parse_features turns "a,b" into feature bits; -1 on an unknown name. */
+static int parse_features(const char *list, uint32_t *bits)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        int f = 0;
+        while (f < SIM_SWARM__N && strcmp(sim_swarm_feature_name(f), tok) != 0)
+            f++;
+        if (f == SIM_SWARM__N) {
+            fprintf(stderr, "ctxsim explore: unknown swarm feature '%s' (features:", tok);
+            for (int k = 0; k < SIM_SWARM__N; k++)
+                fprintf(stderr, " %s", sim_swarm_feature_name(k));
+            fprintf(stderr, ")\n");
+            return -1;
+        }
+        *bits |= UINT32_C(1) << f;
+    }
+    return 0;
+}
+
 static void swarm_judge(uint64_t base, uint32_t i, uint32_t seeds, const sim_sweep_opts *so,
                         const sim_world_opts *wo, swarm_rec *recs)
 {
@@ -1133,7 +1159,7 @@ static void swarm_judge(uint64_t base, uint32_t i, uint32_t seeds, const sim_swe
         recs[k].index = i;
         recs[k].seedno = k + 1;
     }
-    if (sim_swarm_generate(sim_swarm_scenario_seed(base, i), NULL, &text, NULL) != 0 ||
+    if (sim_swarm_generate(sim_swarm_scenario_seed(base, i), &swarm_gen, &text, NULL) != 0 ||
         sim_scenario_load_string("swarm.yaml", text, strlen(text), &sc, &err) != 0) {
         for (uint32_t k = 0; k < seeds; k++) {
             recs[k].failed = -1;
@@ -1311,6 +1337,12 @@ static int explore_swarm(int argc, char **argv)
             wo.max_steps = x;
         } else if (!strcmp(a, "--explore")) {
             wo.explore = 1;
+        } else if (!strcmp(a, "--with")) {
+            if (parse_features(argv[++i], &swarm_gen.force_on))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--without")) {
+            if (parse_features(argv[++i], &swarm_gen.force_off))
+                return EXIT_USAGE;
         } else {
             fprintf(stderr,
                     "ctxsim explore: unknown option '%s' for --strategy swarm (see "
@@ -1370,7 +1402,7 @@ static int explore_swarm(int argc, char **argv)
         char *text = NULL, path[1200], line[1600], diff[256] = "", feat[512] = "";
         uint32_t fs = 0;
         sim_scenario *sc = NULL;
-        if (sim_swarm_generate(g, NULL, &text, &fs) != 0)
+        if (sim_swarm_generate(g, &swarm_gen, &text, &fs) != 0)
             continue;
         sim_swarm_features_format(fs, feat, sizeof feat);
         if (sim_scenario_load_string("swarm.yaml", text, strlen(text), &sc, NULL) == 0) {

@@ -757,16 +757,69 @@ static int parse_policy(lctx *c, const ynode *m)
 /* ------------------------------------------------------------------------ */
 /* client: steps                                                            */
 
-static const char *const step_names[] = {"connect",    "authenticate", "send",  "switch", "wait",
-                                         "disconnect", "reconnect",    "close", "repeat"};
-#define STEP_LIST "connect, authenticate, send, switch, wait, disconnect, reconnect, close, repeat"
+static const char *const step_names[] = {
+#define SIM_STEP_NAME(id, name) #name,
+    SIM_STEP_KINDS(SIM_STEP_NAME)
+#undef SIM_STEP_NAME
+};
 
-static int step_lookup(const char *name)
+static const char *const ref_words[] = {
+#define SIM_REF_WORD(id, keyword, doc) #keyword,
+    SIM_REF_KINDS(SIM_REF_WORD)
+#undef SIM_REF_WORD
+};
+
+#define SIM_STEP__N ((int)(sizeof step_names / sizeof step_names[0]))
+#define SIM_REF__N  ((int)(sizeof ref_words / sizeof ref_words[0]))
+
+const char *sim_step_kind_name(int kind)
 {
-    for (int i = 0; i < (int)(sizeof step_names / sizeof step_names[0]); i++)
+    return kind >= 0 && kind < SIM_STEP__N ? step_names[kind] : NULL;
+}
+
+int sim_step_kind_lookup(const char *name)
+{
+    for (int i = 0; i < SIM_STEP__N; i++)
         if (strcmp(name, step_names[i]) == 0)
             return i;
     return -1;
+}
+
+const char *sim_ref_kind_name(int kind)
+{
+    return kind >= 0 && kind < SIM_REF__N ? ref_words[kind] : NULL;
+}
+
+int sim_ref_kind_lookup(const char *word)
+{
+    for (int i = 0; i < SIM_REF__N; i++)
+        if (ref_words[i][0] && strcmp(word, ref_words[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* step_list is "connect, authenticate, ..." (the table, for messages). */
+static const char *step_list(void)
+{
+    static char list[200];
+    if (!list[0])
+        join_list(list, sizeof list, step_names, (size_t)SIM_STEP__N);
+    return list;
+}
+
+/* ref_list is "new, same, none, foreign, sibling" (the reserved words). */
+static const char *ref_list(void)
+{
+    static char list[120];
+    const char *w[SIM_REF__N];
+    size_t n = 0;
+    if (!list[0]) {
+        for (int i = 0; i < SIM_REF__N; i++)
+            if (ref_words[i][0])
+                w[n++] = ref_words[i];
+        join_list(list, sizeof list, w, n);
+    }
+    return list;
 }
 
 static void steps_free(sim_step *steps, size_t n)
@@ -821,38 +874,9 @@ static int name_hash_rebuild(lctx *c, size_t want)
     return 0;
 }
 
-/* The keyword thread references: one row per keyword (a NAMED reference
- * is written as its name). */
-static const struct {
-    const char *word;
-    sim_ref_kind kind;
-} REF_WORDS[] = {
-    {"new", SIM_REF_NEW},         {"same", SIM_REF_SAME},       {"none", SIM_REF_NONE},
-    {"foreign", SIM_REF_FOREIGN}, {"sibling", SIM_REF_SIBLING},
-};
-#define NREF_WORDS     (sizeof REF_WORDS / sizeof REF_WORDS[0])
-#define REF_WORDS_TEXT "new, same, none, foreign, sibling"
-
-const char *sim_ref_kind_name(sim_ref_kind kind)
-{
-    for (size_t i = 0; i < NREF_WORDS; i++)
-        if (REF_WORDS[i].kind == kind)
-            return REF_WORDS[i].word;
-    return kind == SIM_REF_NAMED ? "named" : "?";
-}
-
-/* ref_word returns the row of a keyword reference, or -1. */
-static int ref_word(const char *s)
-{
-    for (size_t i = 0; i < NREF_WORDS; i++)
-        if (!strcmp(s, REF_WORDS[i].word))
-            return (int)i;
-    return -1;
-}
-
 static int is_reserved_ref(const char *s)
 {
-    return ref_word(s) >= 0;
+    return sim_ref_kind_lookup(s) >= 0;
 }
 
 /* parse_ref reads a thread REF; names must have been bound earlier. */
@@ -861,11 +885,13 @@ static int parse_ref(lctx *c, const ynode *v, sim_thread_ref *ref)
     char b[CLIP_MAX + 4];
     ref->name = -1;
     ref->as = -1;
-    if (need_scalar(c, v, "thread", "a thread reference (" REF_WORDS_TEXT " or a name)"))
+    char what[160];
+    snprintf(what, sizeof what, "a thread reference (%s or a name)", ref_list());
+    if (need_scalar(c, v, "thread", what))
         return -1;
-    int w = ref_word(v->str);
-    if (w >= 0)
-        ref->kind = REF_WORDS[w].kind;
+    int kind = sim_ref_kind_lookup(v->str);
+    if (kind >= 0)
+        ref->kind = (sim_ref_kind)kind;
     else if (is_ident(v->str, v->len, THREAD_NAME_MAX, 1)) {
         ref->kind = SIM_REF_NAMED;
         ref->name = name_find(c, v->str);
@@ -874,9 +900,8 @@ static int parse_ref(lctx *c, const ynode *v, sim_thread_ref *ref)
                         v->str);
     } else
         return fail(c, v->line, v->col,
-                    "invalid thread reference '%s' (expected " REF_WORDS_TEXT " or a name "
-                    "bound with as:)",
-                    clip(v->str, v->len, b));
+                    "invalid thread reference '%s' (expected %s or a name bound with as:)",
+                    clip(v->str, v->len, b), ref_list());
     return 0;
 }
 
@@ -1042,11 +1067,10 @@ static int parse_step(lctx *c, const ynode *item, int depth, sim_step *st)
                     "expected a step (a name or a mapping with one key), got %s",
                     describe(item, b));
     if (item->type == N_SCALAR) {
-        kind = step_lookup(item->str);
+        kind = sim_step_kind_lookup(item->str);
         if (kind < 0)
-            return fail(c, item->line, item->col,
-                        "unknown step '%s' (expected one of: " STEP_LIST ")",
-                        clip(item->str, item->len, b));
+            return fail(c, item->line, item->col, "unknown step '%s' (expected one of: %s)",
+                        clip(item->str, item->len, b), step_list());
         if (usage[kind])
             return fail(c, item->line, item->col, "step '%s' needs arguments (write '%s')",
                         step_names[kind], usage[kind]);
@@ -1062,10 +1086,10 @@ static int parse_step(lctx *c, const ynode *item, int depth, sim_step *st)
     v = item->kids[1];
     if (k->type != N_SCALAR)
         return fail(c, k->line, k->col, "expected a step name, got %s", describe(k, b));
-    kind = step_lookup(k->str);
+    kind = sim_step_kind_lookup(k->str);
     if (kind < 0)
-        return fail(c, k->line, k->col, "unknown step '%s' (expected one of: " STEP_LIST ")",
-                    clip(k->str, k->len, b));
+        return fail(c, k->line, k->col, "unknown step '%s' (expected one of: %s)",
+                    clip(k->str, k->len, b), step_list());
     if (!usage[kind])
         return fail(c, k->line, k->col, "step '%s' takes no arguments (write '- %s')",
                     step_names[kind], step_names[kind]);

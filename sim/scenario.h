@@ -12,31 +12,57 @@
 #include "sim/dist.h"
 #include "sim/result.h"
 
+/* The step kinds: X(id, name) in enum order; `name` is how a file writes
+ * it.  The loader and the emitter (sim/emit.h) both read this table. */
+#define SIM_STEP_KINDS(X)                                                                          \
+    X(CONNECT, connect)                                                                            \
+    X(AUTHENTICATE, authenticate)                                                                  \
+    X(SEND, send)                                                                                  \
+    X(SWITCH, switch)                                                                              \
+    X(WAIT, wait)                                                                                  \
+    X(DISCONNECT, disconnect)                                                                      \
+    X(RECONNECT, reconnect)                                                                        \
+    X(CLOSE, close)                                                                                \
+    X(REPEAT, repeat)
+
 typedef enum sim_step_kind {
-    SIM_STEP_CONNECT = 0,
-    SIM_STEP_AUTHENTICATE,
-    SIM_STEP_SEND,
-    SIM_STEP_SWITCH,
-    SIM_STEP_WAIT,
-    SIM_STEP_DISCONNECT,
-    SIM_STEP_RECONNECT,
-    SIM_STEP_CLOSE,
-    SIM_STEP_REPEAT
+#define SIM_STEP_ENUM(id, name) SIM_STEP_##id,
+    SIM_STEP_KINDS(SIM_STEP_ENUM)
+#undef SIM_STEP_ENUM
 } sim_step_kind;
 
+/* The thread REF kinds: X(id, keyword, doc) in enum order; `keyword` is
+ * the reserved word a file writes (NAMED has none: "" , the name itself is
+ * written).  Adding a kind is one row here (plus what the world does). */
+#define SIM_REF_KINDS(X)                                                                           \
+    X(NEW, new, "a fresh thread of this user")                                                     \
+    X(SAME, same, "the thread being viewed")                                                       \
+    X(NAMED, , "a thread named earlier with `as`")                                                 \
+    X(NONE, none, "no thread id in the message")                                                   \
+    X(FOREIGN, foreign, "a thread owned by another user")                                          \
+    X(SIBLING, sibling,                                                                            \
+      "the thread another tab of the user views now (the lowest-numbered such tab), or a fresh "   \
+      "one (as new) if none")
+
 typedef enum sim_ref_kind {
-    SIM_REF_NEW = 0, /* a fresh thread of this user */
-    SIM_REF_SAME,    /* the thread being viewed */
-    SIM_REF_NAMED,   /* a thread named earlier with `as` */
-    SIM_REF_NONE,    /* no thread id in the message */
-    SIM_REF_FOREIGN, /* a thread owned by another user */
-    SIM_REF_SIBLING  /* the thread another tab of the user views now (lowest-numbered such
-                        tab), or a fresh one (as NEW) if none */
+#define SIM_REF_ENUM(id, keyword, doc) SIM_REF_##id,
+    SIM_REF_KINDS(SIM_REF_ENUM)
+#undef SIM_REF_ENUM
 } sim_ref_kind;
 
-/* sim_ref_kind_name returns the keyword of a reference kind ("new", "same",
- * "none", "foreign", "sibling"), "named" for SIM_REF_NAMED, "?" otherwise. */
-const char *sim_ref_kind_name(sim_ref_kind kind);
+/* sim_step_kind_name returns "connect", ...; NULL out of range. */
+const char *sim_step_kind_name(int kind);
+
+/* sim_step_kind_lookup returns the sim_step_kind of a name, or -1. */
+int sim_step_kind_lookup(const char *name);
+
+/* sim_ref_kind_name returns the reserved word of a REF kind ("new", ...),
+ * "" for SIM_REF_NAMED, NULL out of range. */
+const char *sim_ref_kind_name(int kind);
+
+/* sim_ref_kind_lookup returns the REF kind whose reserved word is `word`,
+ * or -1 (a name bound with `as`, or nothing valid).  O(kinds). */
+int sim_ref_kind_lookup(const char *word);
 
 typedef struct sim_thread_ref {
     sim_ref_kind kind;

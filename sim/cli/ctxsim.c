@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ctxready.h"
+#include "reports/fsutil.h"
 #include "reports/gate.h"
 #include "reports/junit.h"
 #include "reports/merge.h"
@@ -30,7 +32,10 @@
 #include "sim/check.h"
 #include "sim/dist.h"
 #include "sim/engine.h"
+#include "sim/emit.h"
 #include "sim/scenario.h"
+#include "sim/shrink.h"
+#include "sim/swarm.h"
 #include "sim/sweep.h"
 #include "sim/tdiff.h"
 #include "sim/trace.h"
@@ -1204,6 +1209,8 @@ static const char explore_usage[] =
     "usage: ctxsim explore SCENARIO... [--strategy random|pct] [--budget N] [--depth D]\n"
     "                      [--window W] [--profile P] [--policy k=v]... [--ablate N]\n"
     "                      [--jobs N] [--max-steps N] [--quiet]\n"
+    "       ctxsim explore --strategy swarm [--budget N] ...  (whole generated scenarios:\n"
+    "                      ctxsim explore --strategy swarm --help, docs/explore.md)\n"
     "Search for failing interleavings: run seeds 1..N (--budget, default 200) of each\n"
     "scenario with the schedule perturbed, judge every seed, and print the replay line\n"
     "of each failure.\n"
@@ -1243,6 +1250,413 @@ static void count_kinds(const char *reason, char (*kinds)[32], uint32_t *counts,
     }
 }
 
+/* ---- explore --strategy swarm ------------------------------------------------------ */
+
+static const char swarm_usage[] =
+    "usage: ctxsim explore --strategy swarm [--budget N] [--from I] [--seeds S] [--seed BASE]\n"
+    "                      [--out DIR]\n"
+    "                      [--profile P] [--policy k=v]... [--ablate N] [--jobs N]\n"
+    "                      [--explore] [--max-steps N] [--with F,F] [--without F,F]\n"
+    "Swarm testing: draw N whole scenarios (default 150) from the generator (sim/swarm.h:\n"
+    "a random subset of features per scenario, then users, tabs, steps, distributions,\n"
+    "faults and policy values within them), run S seeds of each (default 2) and judge\n"
+    "every seed by the per-seed rule (safety counts, silent loss, liveness, livelock,\n"
+    "errors; not the delivery rate).  Scenario i (from I, default 0) is drawn from BASE\n"
+    "(default 1) and i:\n"
+    "the same command finds the same failures.  Each failing scenario is written to\n"
+    "DIR/swarm-<BASE>-<i>.yaml (default DIR: out/swarm) with a header comment (generator\n"
+    "seed, features, what failed, the replay and shrink lines).  --with / --without\n"
+    "force features on / off in every scenario (the same scenario numbers then draw\n"
+    "other scenarios; the header of each file says which were used).  docs/explore.md.\n"
+    "Exit status: 0 nothing found, 1 a failure found, 2 bad usage.\n";
+
+/* One judged seed of one generated scenario (what a worker sends back). */
+typedef struct swarm_rec {
+    uint32_t index; /* scenario i */
+    uint32_t seedno;
+    int failed; /* 1 fails, 0 passes, -1 the scenario could not be run */
+    char kind[32];
+    char reason[256];
+} swarm_rec;
+
+/* replay_line writes the replay command of `seed` of the scenario at path. */
+static void replay_line(const char *path, uint64_t seed, const sim_sweep_opts *so, int profile,
+                        const char *policy_diff, const sim_world_opts *wo, char *buf, size_t len)
+{
+    sim_sweep_result *r = calloc(1, sizeof *r);
+    buf[0] = '\0';
+    if (!r)
+        return;
+    snprintf(r->path, sizeof r->path, "%.*s", (int)sizeof r->path - 1, path);
+    snprintf(r->profile, sizeof r->profile, "%s", sim_profile_name(profile));
+    snprintf(r->policy, sizeof r->policy, "%s", policy_diff ? policy_diff : "");
+    r->ablated_fix = so->ablate_fix;
+    r->explore = wo->explore;
+    r->max_steps = wo->max_steps;
+    rep_replay_command(r, seed, buf, len);
+    free(r);
+}
+
+/* swarm_judge runs the seeds of scenario i into recs[seeds]. */
+/* The generator's options of this search (--with, --without). */
+static sim_swarm_opts swarm_gen;
+
+/* parse_features turns "a,b" into feature bits; -1 on an unknown name. */
+static int parse_features(const char *list, uint32_t *bits)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        int f = 0;
+        while (f < SIM_SWARM__N && strcmp(sim_swarm_feature_name(f), tok) != 0)
+            f++;
+        if (f == SIM_SWARM__N) {
+            fprintf(stderr, "ctxsim explore: unknown swarm feature '%s' (features:", tok);
+            for (int k = 0; k < SIM_SWARM__N; k++)
+                fprintf(stderr, " %s", sim_swarm_feature_name(k));
+            fprintf(stderr, ")\n");
+            return -1;
+        }
+        *bits |= UINT32_C(1) << f;
+    }
+    return 0;
+}
+
+static void swarm_judge(uint64_t base, uint32_t i, uint32_t seeds, const sim_sweep_opts *so,
+                        const sim_world_opts *wo, swarm_rec *recs)
+{
+    char *text = NULL;
+    sim_scenario *sc = NULL;
+    sim_scenario_error err;
+    memset(&err, 0, sizeof err);
+    memset(recs, 0, seeds * sizeof *recs);
+    for (uint32_t k = 0; k < seeds; k++) {
+        recs[k].index = i;
+        recs[k].seedno = k + 1;
+    }
+    if (sim_swarm_generate(sim_swarm_scenario_seed(base, i), &swarm_gen, &text, NULL) != 0 ||
+        sim_scenario_load_string("swarm.yaml", text, strlen(text), &sc, &err) != 0) {
+        for (uint32_t k = 0; k < seeds; k++) {
+            recs[k].failed = -1;
+            snprintf(recs[k].kind, sizeof recs[k].kind, "generator");
+            snprintf(recs[k].reason, sizeof recs[k].reason, "%d:%d: %.200s", err.line, err.col,
+                     err.msg);
+        }
+        free(text);
+        return;
+    }
+    for (uint32_t k = 0; k < seeds; k++) {
+        sim_world_opts w = *wo;
+        sim_failure f;
+        w.seed = k + 1;
+        if (sim_failure_judge(sc, so, &w, 0, &f) != 0) {
+            recs[k].failed = -1;
+            snprintf(recs[k].kind, sizeof recs[k].kind, "policy");
+            snprintf(recs[k].reason, sizeof recs[k].reason, "the core refuses the policy");
+            continue;
+        }
+        recs[k].failed = f.failed;
+        snprintf(recs[k].kind, sizeof recs[k].kind, "%s", f.kind);
+        snprintf(recs[k].reason, sizeof recs[k].reason, "%s", f.reason);
+    }
+    sim_scenario_free(sc);
+    free(text);
+}
+
+/* swarm_run_all judges every scenario into recs[budget * seeds], in jobs
+ * worker processes (the same records whatever jobs is).  0 or -1. */
+static int swarm_run_all(uint64_t base, uint32_t from, uint32_t budget, uint32_t seeds, int jobs,
+                         const sim_sweep_opts *so, const sim_world_opts *wo, swarm_rec *recs)
+{
+    if (jobs > (int)budget)
+        jobs = (int)budget;
+    if (jobs <= 1) {
+        for (uint32_t i = 0; i < budget && !interrupted; i++)
+            swarm_judge(base, from + i, seeds, so, wo, recs + (size_t)i * seeds);
+        return interrupted ? -1 : 0;
+    }
+    pid_t pids[256];
+    FILE *in[256];
+    int started = 0, rc = 0;
+    fflush(stdout);
+    for (int j = 0; j < jobs; j++) {
+        int fd[2];
+        if (pipe(fd) != 0)
+            break;
+        pid_t p = fork();
+        if (p < 0) {
+            close(fd[0]);
+            close(fd[1]);
+            break;
+        }
+        if (p == 0) {
+            close(fd[0]);
+            FILE *o = fdopen(fd[1], "wb");
+            swarm_rec *mine = calloc(seeds, sizeof *mine);
+            for (uint32_t i = (uint32_t)j; o && mine && i < budget; i += (uint32_t)jobs) {
+                swarm_judge(base, from + i, seeds, so, wo, mine);
+                if (fwrite(mine, sizeof *mine, seeds, o) != seeds)
+                    _exit(3);
+            }
+            _exit(o && mine && fclose(o) == 0 ? 0 : 3);
+        }
+        close(fd[1]);
+        pids[started] = p;
+        in[started++] = fdopen(fd[0], "rb");
+    }
+    if (started < jobs)
+        rc = -1;
+    /* Each worker's records come in its own order; reading one pipe to the
+     * end while the others fill theirs only makes those wait. */
+    for (int j = 0; j < started; j++) {
+        swarm_rec r;
+        while (in[j] && fread(&r, sizeof r, 1, in[j]) == 1)
+            if (r.index >= from && r.index - from < budget && r.seedno >= 1 && r.seedno <= seeds)
+                recs[(size_t)(r.index - from) * seeds + r.seedno - 1] = r;
+        if (in[j])
+            fclose(in[j]);
+        int st = 0;
+        if (waitpid(pids[j], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+static int explore_swarm(int argc, char **argv)
+{
+    uint64_t budget = 150, seeds = 2, base = 1, from = 0, x;
+    const char *dir = "out/swarm";
+    int jobs = 1, profile = CR_PROFILE_FIXED;
+    sim_sweep_opts so;
+    sim_world_opts wo;
+    memset(&so, 0, sizeof so);
+    memset(&wo, 0, sizeof wo);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int need = strcmp(a, "--explore") != 0 && strcmp(a, "--help") != 0 && strcmp(a, "-h") != 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(swarm_usage, stdout);
+            return 0;
+        }
+        if (a[0] != '-' || !a[1]) {
+            fprintf(stderr,
+                    "ctxsim explore --strategy swarm: takes no scenario ('%s'); it draws "
+                    "its own\n",
+                    a);
+            return EXIT_USAGE;
+        }
+        if (need && !v) {
+            fprintf(stderr, "ctxsim explore: %s needs a value\n", a);
+            return EXIT_USAGE;
+        }
+        if (!strcmp(a, "--strategy")) {
+            i++;
+        } else if (!strcmp(a, "--budget")) {
+            if (parse_u64(argv[++i], &budget) || budget == 0 || budget > 10000000) {
+                fprintf(stderr,
+                        "ctxsim explore: --budget expects 1..10000000 scenarios, got '%s'\n", v);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--seeds")) {
+            if (parse_u64(argv[++i], &seeds) || seeds == 0 || seeds > 1000) {
+                fprintf(stderr, "ctxsim explore: --seeds expects 1..1000, got '%s'\n", v);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--seed")) {
+            if (parse_u64(argv[++i], &base)) {
+                fprintf(stderr, "ctxsim explore: --seed expects a number, got '%s'\n", v);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--from")) {
+            if (parse_u64(argv[++i], &from) || from > UINT32_MAX - 10000000) {
+                fprintf(stderr, "ctxsim explore: --from expects a scenario number, got '%s'\n", v);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--out")) {
+            dir = argv[++i];
+            if (!dir[0]) {
+                fprintf(stderr, "ctxsim explore: --out needs a directory\n");
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--profile")) {
+            if (parse_profile(argv[++i], &profile))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--policy")) {
+            if (so.noverrides == SIM_MAX_OVERRIDES) {
+                fprintf(stderr, "ctxsim explore: too many --policy overrides\n");
+                return EXIT_USAGE;
+            }
+            if (parse_knob(argv[++i], so.overrides[so.noverrides].name, sizeof so.overrides[0].name,
+                           &so.overrides[so.noverrides].value))
+                return EXIT_USAGE;
+            so.noverrides++;
+        } else if (!strcmp(a, "--ablate")) {
+            if (parse_u64(argv[++i], &x) || x < 1 || x > 9) {
+                fprintf(stderr, "ctxsim explore: --ablate expects a fix number 1..9, got '%s'\n",
+                        v);
+                return EXIT_USAGE;
+            }
+            so.ablate_fix = (int)x;
+        } else if (!strcmp(a, "--jobs")) {
+            if (parse_u64(argv[++i], &x) || x == 0 || x > 256) {
+                fprintf(stderr, "ctxsim explore: --jobs expects 1..256, got '%s'\n", v);
+                return EXIT_USAGE;
+            }
+            jobs = (int)x;
+        } else if (!strcmp(a, "--max-steps")) {
+            if (parse_u64(argv[++i], &x) || x == 0) {
+                fprintf(stderr, "ctxsim explore: --max-steps expects a positive count, got '%s'\n",
+                        v);
+                return EXIT_USAGE;
+            }
+            wo.max_steps = x;
+        } else if (!strcmp(a, "--explore")) {
+            wo.explore = 1;
+        } else if (!strcmp(a, "--with")) {
+            if (parse_features(argv[++i], &swarm_gen.force_on))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--without")) {
+            if (parse_features(argv[++i], &swarm_gen.force_off))
+                return EXIT_USAGE;
+        } else {
+            fprintf(stderr,
+                    "ctxsim explore: unknown option '%s' for --strategy swarm (see "
+                    "ctxsim explore --strategy swarm --help)\n",
+                    a);
+            return EXIT_USAGE;
+        }
+    }
+    so.profile = profile;
+    so.explore = wo.explore;
+    so.max_steps = wo.max_steps;
+    {
+        /* the overrides must be values the core takes */
+        cr_policy pol;
+        if (cr_policy_init(&pol, (cr_profile)profile) != 0)
+            return EXIT_USAGE;
+        for (size_t k = 0; k < so.noverrides; k++)
+            if (cr_policy_set(&pol, so.overrides[k].name, so.overrides[k].value) != 0) {
+                fprintf(stderr, "ctxsim explore: --policy %s=%" PRIu64 ": the core refuses it\n",
+                        so.overrides[k].name, so.overrides[k].value);
+                return EXIT_USAGE;
+            }
+    }
+    swarm_rec *recs = calloc((size_t)budget * seeds, sizeof *recs);
+    if (!recs) {
+        fprintf(stderr, "ctxsim explore: out of memory\n");
+        return EXIT_USAGE;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* wall time of the search, never inside a run */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    int rc = swarm_run_all(base, (uint32_t)from, (uint32_t)budget, (uint32_t)seeds, jobs, &so, &wo,
+                           recs);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc != 0) {
+        fprintf(stderr, "ctxsim explore: %s\n",
+                interrupted ? "interrupted" : "a worker failed (nothing is reported)");
+        free(recs);
+        return interrupted ? 128 + interrupted : EXIT_USAGE;
+    }
+    /* Report in scenario order: the same whatever --jobs was. */
+    char kinds[16][32];
+    uint32_t kind_n[16], nkinds = 0, failed_scen = 0, failed_seeds = 0, first = 0, first_i = 0;
+    int made_dir = 0;
+    for (uint32_t n = 0; n < budget; n++) {
+        const swarm_rec *r = recs + (size_t)n * seeds;
+        uint32_t i = (uint32_t)from + n;
+        int any = 0;
+        for (uint32_t k = 0; k < seeds; k++)
+            any |= r[k].failed != 0;
+        if (!any)
+            continue;
+        if (!failed_scen++)
+            first = n + 1, first_i = i;
+        uint64_t g = sim_swarm_scenario_seed(base, i);
+        char *text = NULL, path[1200], line[1600], diff[256] = "", feat[512] = "";
+        uint32_t fs = 0;
+        sim_scenario *sc = NULL;
+        if (sim_swarm_generate(g, &swarm_gen, &text, &fs) != 0)
+            continue;
+        sim_swarm_features_format(fs, feat, sizeof feat);
+        if (sim_scenario_load_string("swarm.yaml", text, strlen(text), &sc, NULL) == 0) {
+            cr_policy pol;
+            sim_sweep_policy(sc, &so, &pol, diff, sizeof diff);
+            sim_scenario_free(sc);
+        }
+        snprintf(path, sizeof path, "%s/swarm-%" PRIu64 "-%" PRIu32 ".yaml", dir, base, i);
+        if (!made_dir) {
+            int mk = rep_mkdir_p(dir);
+            if (mk != 0) {
+                fprintf(stderr, "ctxsim explore: cannot create %s: %s\n", dir, strerror(-mk));
+                free(text);
+                free(recs);
+                return EXIT_USAGE;
+            }
+            made_dir = 1;
+        }
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            fprintf(stderr, "ctxsim explore: cannot write %s: %s\n", path, strerror(errno));
+            free(text);
+            free(recs);
+            return EXIT_USAGE;
+        }
+        fprintf(f,
+                "# ctxsim explore --strategy swarm --seed %" PRIu64 ": scenario %" PRIu32
+                ", generator seed %" PRIu64 "\n# features: %s\n",
+                base, i, g, feat);
+        printf("FAIL %s (scenario %" PRIu32 ", features: %s)\n", path, i, feat);
+        for (uint32_t k = 0; k < seeds; k++) {
+            if (!r[k].failed)
+                continue;
+            failed_seeds++;
+            uint32_t j = 0;
+            while (j < nkinds && strcmp(kinds[j], r[k].kind) != 0)
+                j++;
+            if (j == nkinds && nkinds < 16) {
+                snprintf(kinds[nkinds], sizeof kinds[0], "%s", r[k].kind);
+                kind_n[nkinds++] = 0;
+            }
+            if (j < nkinds)
+                kind_n[j]++;
+            replay_line(path, r[k].seedno, &so, profile, diff, &wo, line, sizeof line);
+            fprintf(f, "# seed %" PRIu32 " failed: %s: %s\n# replay: %s\n", r[k].seedno, r[k].kind,
+                    r[k].reason, line);
+            printf("  seed %" PRIu32 ": %s: %s\n    replay: %s\n", r[k].seedno, r[k].kind,
+                   r[k].reason, line);
+            char *rp = strstr(line, " replay ");
+            if (rp)
+                printf("    shrink: %.*s shrink %s\n", (int)(rp - line), line, rp + 8);
+        }
+        /* the generator's own comment lines stay after ours */
+        fputs(text, f);
+        free(text);
+        if (fclose(f) != 0) {
+            fprintf(stderr, "ctxsim explore: cannot write %s\n", path);
+            free(recs);
+            return EXIT_USAGE;
+        }
+    }
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    char ab[32] = "";
+    if (so.ablate_fix)
+        snprintf(ab, sizeof ab, " --ablate %d", so.ablate_fix);
+    printf("swarm: %" PRIu64 " scenarios x %" PRIu64 " seeds (base %" PRIu64 ", profile %s%s): "
+           "%" PRIu32 " failing scenarios, %" PRIu32 " failing seeds",
+           budget, seeds, base, sim_profile_name(profile), ab, failed_scen, failed_seeds);
+    for (uint32_t j = 0; j < nkinds; j++)
+        printf("%s%s %" PRIu32, j ? ", " : " (", kinds[j], kind_n[j]);
+    printf("%s; %.1f s\n", nkinds ? ")" : "", secs);
+    if (failed_scen)
+        printf("swarm: first failure: scenario %" PRIu32 " (%" PRIu32 " of the %" PRIu64
+               " scenarios run to reach it); files in %s/\n",
+               first_i, first, budget, dir);
+    free(recs);
+    return failed_scen ? EXIT_FAIL : 0;
+}
+
 static int cmd_explore(int argc, char **argv)
 {
     uint64_t budget = 200;
@@ -1273,6 +1687,10 @@ static int cmd_explore(int argc, char **argv)
                 goto bad;
             }
         } else if (!strcmp(a, "--strategy")) {
+            if (!strcmp(v, "swarm")) {
+                free(args);
+                return explore_swarm(argc, argv);
+            }
             if (!strcmp(argv[++i], "pct"))
                 pct = 1;
             else if (!strcmp(argv[i], "random"))
@@ -1280,7 +1698,7 @@ static int cmd_explore(int argc, char **argv)
             else {
                 fprintf(stderr,
                         "ctxsim explore: strategy '%s' is not implemented (available: random, "
-                        "pct)\n",
+                        "pct, swarm)\n",
                         argv[i]);
                 goto bad;
             }
@@ -1445,88 +1863,40 @@ bad:
 /* ---- shrink -------------------------------------------------------------------- */
 
 static const char shrink_usage[] =
-    "usage: ctxsim shrink SCENARIO --seed S [--profile P] [--policy k=v]... [--out FILE]\n"
-    "Make a failing seed smaller: halve `users` (then step down) while the seed still\n"
-    "fails with the same kind of miss, write the smallest failing scenario to FILE\n"
-    "(default out/shrunk-<name>-seed<S>.yaml) and print its replay line.\n"
+    "usage: ctxsim shrink SCENARIO --seed S [--profile P] [--policy k=v]... [--ablate N]\n"
+    "                     [--explore] [--max-steps N] [--max-runs N] [--out FILE]\n"
+    "Make a failing seed's scenario small: delta debugging (ddmin) over its steps and\n"
+    "repeat bodies, repeats unwrapped and their times lowered, users and tabs lowered,\n"
+    "policy overrides dropped, fault rates set to 0, distributions replaced by their\n"
+    "median, agent events dropped, the horizon halved, to a fixpoint; a candidate is\n"
+    "kept only when the seed still fails the same way (the same failure kind; a seed\n"
+    "whose only miss is its delivery rate: the same dominant loss cause).  Writes the\n"
+    "result to FILE (default out/shrunk-<name>-seed<S>.yaml) with a header giving the\n"
+    "sizes before and after and the replay line.  docs/explore.md.\n"
     "Exit 0 when a failing seed was shrunk (or was already minimal), 1 when the seed\n"
     "passes (nothing to shrink), 2 on bad usage or input.\n";
-
-/* miss_kind is the first word of a seed's failure reason ("delivery_rate",
- * "stray", "liveness", ...): a shrink keeps that. */
-static void miss_kind(const char *reason, char *out, size_t len)
-{
-    size_t n = strcspn(reason, " :");
-    if (n >= len)
-        n = len - 1;
-    memcpy(out, reason, n);
-    out[n] = '\0';
-}
-
-/* with_users returns a copy of the scenario text with its top-level
- * `users:` line set to n (malloc'd), or NULL. */
-static char *with_users(const char *text, uint32_t n)
-{
-    const char *p = text;
-    while (p && *p) {
-        if (strncmp(p, "users:", 6) == 0) {
-            const char *eol = strchr(p, '\n');
-            size_t head = (size_t)(p - text), tail = eol ? strlen(eol) : 0;
-            char *out = malloc(head + tail + 32);
-            if (!out)
-                return NULL;
-            memcpy(out, text, head);
-            int w = sprintf(out + head, "users: %" PRIu32, n);
-            memcpy(out + head + (size_t)w, eol ? eol : "", tail + 1);
-            return out;
-        }
-        p = strchr(p, '\n');
-        if (p)
-            p++;
-    }
-    return NULL;
-}
-
-/* shrink_try runs `seed` of the scenario text under the options; returns
- * 1 if it fails with miss kind `kind` (any kind if kind is ""), 0 if not,
- * -1 on error. */
-static int shrink_try(const char *path, const char *text, const sim_sweep_opts *o, uint64_t seed,
-                      const char *kind, char *got, size_t gotlen)
-{
-    sim_scenario *sc = NULL;
-    sim_scenario_error err;
-    if (sim_scenario_load_string(path, text, strlen(text), &sc, &err) != 0)
-        return -1;
-    cr_policy pol;
-    int rc = -1;
-    sim_seed_result *res = calloc(1, sizeof(*res));
-    if (res && sim_sweep_policy(sc, o, &pol, NULL, 0) == 0) {
-        sim_world_opts wo = {.seed = seed, .explore = o->explore};
-        sim_world_run(sc, &pol, &wo, res, NULL);
-        sim_seed_judge(sc, res);
-        char k[64];
-        miss_kind(res->reason, k, sizeof(k));
-        rc = !res->pass && (!kind[0] || strcmp(k, kind) == 0);
-        if (got)
-            snprintf(got, gotlen, "%s", res->reason);
-    }
-    free(res);
-    sim_scenario_free(sc);
-    return rc;
-}
 
 static int cmd_shrink(int argc, char **argv)
 {
     const char *out_path = NULL;
+    uint64_t max_runs = 0;
     char **args = calloc((size_t)argc + 1, sizeof(char *));
     int nargs = 0;
     if (!args)
         return EXIT_USAGE;
     for (int i = 0; i < argc; i++) {
-        if (i > 0 && !strcmp(argv[i], "--out") && i + 1 < argc)
+        if (i > 0 && !strcmp(argv[i], "--out") && i + 1 < argc) {
             out_path = argv[++i];
-        else
+        } else if (i > 0 && !strcmp(argv[i], "--max-runs") && i + 1 < argc) {
+            if (parse_u64(argv[++i], &max_runs) || max_runs == 0 || max_runs > 10000000) {
+                fprintf(stderr, "ctxsim shrink: --max-runs expects 1..10000000, got '%s'\n",
+                        argv[i]);
+                free(args);
+                return EXIT_USAGE;
+            }
+        } else {
             args[nargs++] = argv[i];
+        }
     }
     run_args ra;
     char **files;
@@ -1542,95 +1912,85 @@ static int cmd_shrink(int argc, char **argv)
     }
     const char *path = files[0];
     free(files);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "ctxsim shrink: %s: %s\n", path, strerror(errno));
-        return EXIT_USAGE;
-    }
-    char *text = calloc(4 << 20, 1);
-    size_t len = text ? fread(text, 1, (4 << 20) - 1, f) : 0;
-    fclose(f);
-    if (!text)
-        return EXIT_USAGE;
-    text[len] = '\0';
     sim_scenario *sc = NULL;
     sim_scenario_error err;
-    if (sim_scenario_load_string(path, text, len, &sc, &err) != 0) {
+    if (sim_scenario_load(path, &sc, &err) != 0) {
         char buf[800];
         sim_scenario_error_format(&err, buf, sizeof(buf));
         fprintf(stderr, "%s\n", buf);
-        free(text);
         return EXIT_USAGE;
     }
-    uint32_t users = sc->users;
-    char name[SIM_NAME_MAX];
-    snprintf(name, sizeof(name), "%s", sc->name);
-    sim_scenario_free(sc);
     sim_sweep_opts o = ra.base;
     o.profile = ra.profiles[0];
-    uint64_t seed = o.only_seed;
-    char reason[256], kind[64];
-    if (shrink_try(path, text, &o, seed, "", reason, sizeof(reason)) != 1) {
-        printf("%s seed %" PRIu64 " passes: nothing to shrink\n", name, seed);
-        free(text);
-        return EXIT_FAIL;
-    }
-    miss_kind(reason, kind, sizeof(kind));
-    printf("%s seed %" PRIu64 " with %" PRIu32 " users: %s\n", name, seed, users, reason);
-    /* Halve while it still fails the same way, then step down one by one.
-     * Each try is one seed: O(log users + steps) runs. */
-    uint32_t best = users;
-    char *best_text = text;
-    for (uint32_t step = users / 2; step >= 1; step /= 2) {
-        while (best > step) {
-            uint32_t n = best - step;
-            char *t = with_users(best_text, n);
-            if (!t || shrink_try(path, t, &o, seed, kind, reason, sizeof(reason)) != 1) {
-                free(t);
-                break;
-            }
-            printf("  users %-6" PRIu32 " still fails: %s\n", n, reason);
-            if (best_text != text)
-                free(best_text);
-            best_text = t;
-            best = n;
-        }
-    }
-    char def[512];
-    if (!out_path) {
-        mkdir("out", 0777);
-        snprintf(def, sizeof(def), "out/shrunk-%s-seed%" PRIu64 ".yaml", name, seed);
-        out_path = def;
-    }
-    FILE *w = fopen(out_path, "w");
-    if (!w || fprintf(w,
-                      "# shrunk by ctxsim shrink from %s, seed %" PRIu64 " (users %" PRIu32
-                      " -> %" PRIu32 ")\n%s",
-                      path, seed, users, best, best_text) < 0) {
-        fprintf(stderr, "ctxsim shrink: cannot write %s\n", out_path);
-        if (w)
-            fclose(w);
-        if (best_text != text)
-            free(best_text);
-        free(text);
+    cr_policy pol;
+    if (sim_sweep_policy(sc, &o, &pol, NULL, 0) != 0) {
+        fprintf(stderr, "ctxsim shrink: the core refuses the policy\n");
+        sim_scenario_free(sc);
         return EXIT_USAGE;
     }
-    fclose(w);
-    printf("smallest failing: users %" PRIu32 " (was %" PRIu32 "), written to %s\n", best, users,
-           out_path);
-    char qpath[2100];
-    if (rep_shell_quote(out_path, qpath, sizeof qpath) != 0)
-        snprintf(qpath, sizeof qpath, "%s", out_path);
-    printf("  replay: %s replay %s --seed %" PRIu64 " --profile %s", rep_replay_program(), qpath,
-           seed, sim_profile_name(o.profile >= 0 ? o.profile : CR_PROFILE_FIXED));
-    if (o.ablate_fix)
-        printf(" --ablate %d", o.ablate_fix);
-    for (size_t i = 0; i < o.noverrides; i++)
-        printf(" --policy %s=%" PRIu64, o.overrides[i].name, o.overrides[i].value);
-    printf("\n");
-    if (best_text != text)
-        free(best_text);
-    free(text);
+    /* One copy of the world options: whatever replay would use. */
+    sim_shrink_opts so = {.sweep = &o, .with_rate = 1, .max_runs = (uint32_t)max_runs};
+    so.world.seed = o.only_seed;
+    so.world.explore = o.explore;
+    so.world.max_steps = o.max_steps;
+    sim_shrink_result r;
+    int rc = sim_shrink(sc, &so, &r);
+    char name[SIM_NAME_MAX];
+    snprintf(name, sizeof name, "%s", sc->name);
+    int profile = o.profile >= 0 ? o.profile : (int)sc->profile;
+    sim_scenario_free(sc);
+    if (rc < 0) {
+        fprintf(stderr, "ctxsim shrink: %s: cannot shrink (policy refused or out of memory)\n",
+                path);
+        return EXIT_USAGE;
+    }
+    if (rc == 1) {
+        printf("%s seed %" PRIu64 " passes: nothing to shrink\n", name, o.only_seed);
+        return EXIT_FAIL;
+    }
+    char before[400], after[400], def[600], line[1600], diff[256] = "";
+    sim_scenario_size_format(&r.before, before, sizeof before);
+    sim_scenario_size_format(&r.after, after, sizeof after);
+    printf("%s seed %" PRIu64 ": %s: %s\n", name, o.only_seed, r.failure.kind, r.failure.reason);
+    if (!out_path) {
+        int mk = rep_mkdir_p("out");
+        if (mk != 0) {
+            fprintf(stderr, "ctxsim shrink: cannot create out/: %s\n", strerror(-mk));
+            sim_shrink_result_free(&r);
+            return EXIT_USAGE;
+        }
+        snprintf(def, sizeof def, "out/shrunk-%s-seed%" PRIu64 ".yaml", name, o.only_seed);
+        out_path = def;
+    }
+    sim_scenario *shr = NULL;
+    if (sim_scenario_load_string(out_path, r.yaml, strlen(r.yaml), &shr, NULL) == 0) {
+        sim_sweep_policy(shr, &o, &pol, diff, sizeof diff);
+        sim_scenario_free(shr);
+    }
+    replay_line(out_path, o.only_seed, &o, profile, diff, &so.world, line, sizeof line);
+    FILE *w = fopen(out_path, "w");
+    if (!w ||
+        fprintf(w,
+                "# shrunk by ctxsim shrink from %s, seed %" PRIu64 " (%" PRIu32 " runs, %" PRIu32
+                " kept, %d rounds%s)\n# failure: %s: %s\n# shrunk:  %s: %s\n# before: %s\n"
+                "# after:  %s\n# replay: %s\n%s",
+                path, o.only_seed, r.runs, r.accepted, r.rounds,
+                r.budget_hit ? ", stopped by --max-runs" : "", r.failure.kind, r.failure.reason,
+                r.shrunk.kind, r.shrunk.reason, before, after, line, r.yaml) < 0 ||
+        fclose(w) != 0) {
+        fprintf(stderr, "ctxsim shrink: cannot write %s\n", out_path);
+        sim_shrink_result_free(&r);
+        return EXIT_USAGE;
+    }
+    printf("  before: %s\n  after:  %s\n  (%" PRIu32 " runs, %" PRIu32 " kept, %d rounds%s)\n",
+           before, after, r.runs, r.accepted, r.rounds,
+           r.budget_hit ? ", stopped by --max-runs" : "");
+    printf("  shrunk: %s: %s\nsmallest failing: users %" PRIu32 " (was %" PRIu32
+           "), steps %zu (was "
+           "%zu), written to %s\n  replay: %s\n",
+           r.shrunk.kind, r.shrunk.reason, r.after.users, r.before.users, r.after.steps,
+           r.before.steps, out_path, line);
+    sim_shrink_result_free(&r);
     return 0;
 }
 

@@ -243,6 +243,8 @@ typedef struct ck_model {
 typedef struct ck_obs {
     int callbacks;
     int ndel, nrep, ngap, ngo;
+    cr_conn_id last_pending_close; /* the last connection the pending deadline closed */
+    int8_t gaveup_conn, gaveup_t;  /* an association the core gave up on (conn 0: none) */
     struct {
         cr_conn_id conn;
         int8_t u, t;
@@ -635,6 +637,18 @@ static void cb_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason re
     (void)now;
     w->obs.callbacks++;
     logf_(w, "    close conn=%" PRIu64 " (%s)\n", conn, cr_close_reason_name(reason));
+    /* Timers run in (deadline, arming order) order (cr_ctx_handle_expiry):
+     * every pending deadline is armed at cr_conn_open with the same delay,
+     * and ids follow the opening order, so the connections the deadline
+     * closes in one call are closed in id order. */
+    if (reason == CR_CLOSE_PENDING_TIMEOUT) {
+        if (conn < w->obs.last_pending_close)
+            violate(w, SIM_CHECK_V_CORE_ERROR,
+                    "timers out of order: the pending deadline closed conn %" PRIu64
+                    " after conn %" PRIu64 ", which was opened later",
+                    conn, w->obs.last_pending_close);
+        w->obs.last_pending_close = conn;
+    }
 }
 
 static void cb_report(void *ud, uint64_t now, const cr_report *r)
@@ -669,6 +683,12 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
             w->obs.gap[w->obs.ngap].seq = r->seq;
             w->obs.ngap++;
         }
+    } else if (r->kind == CR_REPORT_ERROR && r->error == CR_ESTATE && !r->tag && r->conn &&
+               r->conn <= (cr_conn_id)MAXC && r->thread) {
+        /* The association of r->conn to r->thread gave up (retries
+         * exhausted): what waited on it must be rejected in this call. */
+        w->obs.gaveup_conn = (int8_t)r->conn;
+        w->obs.gaveup_t = (int8_t)thread_idx(w, r->thread);
     } else if (r->kind == CR_REPORT_ERROR && r->tag) {
         ck_msg *m = msg_by_tag(w, r->tag);
         if (m)
@@ -1203,6 +1223,20 @@ static void after_step(ck_world *w)
     char why[400];
     if (sim_invariant_check_all(w->ctx, &scope, why, sizeof why) != 0)
         violate(w, SIM_CHECK_V_INVARIANT, "%s", why);
+
+    /* Retries exhausted: the messages of that connection that named that
+     * thread are rejected in the same call (cr_assoc_complete), never kept
+     * waiting on an association nobody will make. */
+    if (w->obs.gaveup_conn)
+        for (int i = 0; i < m->nmsg; i++)
+            if (m->m[i].conn == w->obs.gaveup_conn && m->m[i].named == w->obs.gaveup_t &&
+                m->m[i].fate == M_WAIT) {
+                violate(w, SIM_CHECK_V_STUCK,
+                        "conn %d gave up its association to %s but message %d, which named it, "
+                        "is neither dispatched nor rejected",
+                        w->obs.gaveup_conn, thread_name(w->obs.gaveup_t), i + 1);
+                break;
+            }
 
     /* Which runs that went in this step lost their context. */
     uint64_t dl = st.runs_context_lost - m->prev_lost;

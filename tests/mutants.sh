@@ -14,7 +14,8 @@
 #                  stops at the first detector that kills each one
 #   --lines        line-level mutants generated from core/src by operators
 #                  (relational and logical flips, 0/1 swaps, deleted calls,
-#                  dropped negations) instead of the catalogue
+#                  dropped negations) instead of the catalogue; like --gate,
+#                  stops at the first detector that kills each one
 #   --sample N     with --lines: a deterministic sample of N mutants
 #                  (default 150; 0: all of them)
 #   --min-score P  with --lines: exit 1 when fewer than P percent of the
@@ -375,7 +376,7 @@ for ((i = 0; i <= n; i++)); do
     detectors_of "$i"
     worst=""
     for ((k = 0; k < ${#DET_CMD[@]}; k++)); do
-      if [ -n "$result" ] && [ $MODE = gate ]; then marks+="-"; continue; fi
+      if [ -n "$result" ] && { [ $MODE = gate ] || [ $LINES = 1 ]; }; then marks+="-"; continue; fi
       rc=$(run_catch "${DET_CMD[k]}" "$LOGS/$id.${DET_NAME[k]}.run")
       case $rc in
         1) marks+="K"; result=killed; BY[${DET_NAME[k]}]=$((${BY[${DET_NAME[k]}]:-0} + 1)) ;;

@@ -131,6 +131,43 @@ START_TEST(test_pct_resend_parked_while_core_holds_the_first_copy)
 }
 END_TEST
 
+/* A PCT failure shrinks like any other: the shrunk scenario, replayed with
+ * the replay line written in its header (which keeps --pct), fails the
+ * same way with fewer steps and users. */
+START_TEST(test_pct_failure_shrinks_and_replays)
+{
+    char *out = NULL, path[600];
+    snprintf(path, sizeof path, "%s/shrunk.yaml", tmpdir);
+    int rc = cli_run(tmpdir, &out, NULL,
+                     "shrink scenarios/connection_without_thread.yaml --seed 1 --profile fixed "
+                     "--ablate 1 --pct 3:5ms --out %s",
+                     path);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(strstr(out, "shrunk: reordered_messages"));
+    free(out);
+    char *text = cli_slurp(path);
+    ck_assert_ptr_nonnull(text);
+    /* a few steps: fewer than the original's nine */
+    int steps = 0;
+    for (const char *p = strstr(text, "\nclient:"); p && (p = strstr(p + 1, "\n  - ")); steps++)
+        ;
+    ck_assert_int_gt(steps, 0);
+    ck_assert_int_lt(steps, 9);
+    char *line = strstr(text, "# replay: ");
+    ck_assert_ptr_nonnull(line);
+    line += strlen("# replay: ");
+    *strchr(line, '\n') = '\0';
+    ck_assert_ptr_nonnull(strstr(line, "--pct 3:5ms"));
+    char *args = strstr(line, " replay ");
+    ck_assert_ptr_nonnull(args);
+    rc = cli_run(tmpdir, &out, NULL, "%s", args + 1);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_ptr_nonnull(strstr(out, "verdict: FAIL: reordered_messages"));
+    free(out);
+    free(text);
+}
+END_TEST
+
 /* Per seed: the reorderings and the bound, which must be 1/(n k^(d-1)). */
 START_TEST(test_pct_prints_reorders_and_bound)
 {
@@ -257,6 +294,7 @@ static Suite *pct_suite(void)
     tcase_add_test(tc, test_pct_finds_ablation_and_replays_it);
     tcase_add_test(tc, test_pct_ci_budget_fixed_finds_nothing);
     tcase_add_test(tc, test_pct_resend_parked_while_core_holds_the_first_copy);
+    tcase_add_test(tc, test_pct_failure_shrinks_and_replays);
     tcase_add_test(tc, test_pct_prints_reorders_and_bound);
     tcase_add_test(tc, test_pct_random_reports_tie_reorders);
     tcase_add_test(tc, test_pct_bad_options_exit_2);

@@ -1293,6 +1293,8 @@ static void replay_line(const char *path, uint64_t seed, const sim_sweep_opts *s
     r->ablated_fix = so->ablate_fix;
     r->explore = wo->explore;
     r->max_steps = wo->max_steps;
+    r->pct_depth = wo->pct_depth;
+    r->pct_window = wo->pct_window;
     rep_replay_command(r, seed, buf, len);
     free(r);
 }
@@ -1864,7 +1866,7 @@ bad:
 
 static const char shrink_usage[] =
     "usage: ctxsim shrink SCENARIO --seed S [--profile P] [--policy k=v]... [--ablate N]\n"
-    "                     [--explore] [--max-steps N] [--max-runs N] [--out FILE]\n"
+    "                     [--explore | --pct D:W] [--max-steps N] [--max-runs N] [--out FILE]\n"
     "Make a failing seed's scenario small: delta debugging (ddmin) over its steps and\n"
     "repeat bodies, repeats unwrapped and their times lowered, users and tabs lowered,\n"
     "policy overrides dropped, fault rates set to 0, distributions replaced by their\n"
@@ -1933,6 +1935,8 @@ static int cmd_shrink(int argc, char **argv)
     so.world.seed = o.only_seed;
     so.world.explore = o.explore;
     so.world.max_steps = o.max_steps;
+    so.world.pct_depth = o.pct_depth;
+    so.world.pct_window = o.pct_window;
     sim_shrink_result r;
     int rc = sim_shrink(sc, &so, &r);
     char name[SIM_NAME_MAX];

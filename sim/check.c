@@ -576,6 +576,27 @@ static const char *notice_name(cr_notice_kind k)
     return "?";
 }
 
+/* reject_seen: a rejection (MESSAGE_REJECTED notice or error report) of the
+ * message with `tag` sent on `conn`: it must be a message of that
+ * connection that the core still held (never one it dispatched). */
+static void reject_seen(ck_world *w, uint64_t tag, cr_conn_id conn, const char *how)
+{
+    ck_msg *m = msg_by_tag(w, tag);
+    if (!m) {
+        violate(w, SIM_CHECK_V_CORE_ERROR, "%s names message tag %" PRIu64 ", never sent", how,
+                tag);
+        return;
+    }
+    if (conn && (cr_conn_id)m->conn != conn)
+        violate(w, SIM_CHECK_V_CORE_ERROR,
+                "%s for message %" PRIu64 " on conn %" PRIu64 ", which was sent on conn %d", how,
+                tag, conn, m->conn);
+    else if (m->fate == M_DISPATCHED || m->fate == M_STARTED)
+        violate(w, SIM_CHECK_V_CORE_ERROR, "%s for message %" PRIu64 ", already dispatched", how,
+                tag);
+    m->fate = M_REJECTED;
+}
+
 static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *n)
 {
     ck_world *w = ud;
@@ -588,6 +609,28 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
         return;
     }
     ck_conn *c = &w->m.c[conn];
+    /* The fields each notice kind carries (ctxready.h, cr_notice). */
+    int well_formed = 1;
+    switch (n->kind) {
+    case CR_NOTICE_THREAD_SWITCHED:
+        well_formed = n->thread && !n->msg_tag && !n->error;
+        break;
+    case CR_NOTICE_SWITCH_FAILED:
+        well_formed = n->thread && !n->msg_tag && n->error < 0;
+        break;
+    case CR_NOTICE_MESSAGE_REJECTED:
+        well_formed = n->msg_tag && n->error < 0;
+        break;
+    case CR_NOTICE_CLOSING:
+        well_formed = !n->thread && !n->msg_tag && n->reason == CR_CLOSE_PENDING_TIMEOUT;
+        break;
+    }
+    if (!well_formed)
+        violate(w, SIM_CHECK_V_CORE_ERROR,
+                "malformed %s notice to conn %" PRIu64 ": thread %s, msg_tag %" PRIu64
+                ", error %d, reason %d",
+                notice_name(n->kind), conn, n->thread ? n->thread : "-", n->msg_tag, n->error,
+                (int)n->reason);
     if ((n->kind == CR_NOTICE_THREAD_SWITCHED || n->kind == CR_NOTICE_SWITCH_FAILED) &&
         c->switch_owed == thread_idx(w, n->thread))
         c->switch_owed = -1;
@@ -604,12 +647,10 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
         if (c->want >= 0 && c->want == thread_idx(w, n->thread))
             c->told = 1;
     } else if (n->kind == CR_NOTICE_MESSAGE_REJECTED) {
+        reject_seen(w, n->msg_tag, conn, "MESSAGE_REJECTED");
         ck_msg *m = msg_by_tag(w, n->msg_tag);
-        if (m) {
-            m->fate = M_REJECTED;
-            if (c->want >= 0 && c->want == m->named)
-                c->told = 1;
-        }
+        if (m && c->want >= 0 && c->want == m->named)
+            c->told = 1;
     }
 }
 
@@ -664,6 +705,16 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
         logf_(w, "    report %s %s conn=%" PRIu64 " seq=%" PRIu64 " tag=%" PRIu64 ": %s\n",
               r->kind == CR_REPORT_ERROR ? "error" : "info", r->error ? cr_errname(r->error) : "",
               r->conn, r->seq, r->tag, r->message);
+    /* The fields each report kind carries (ctxready.h, cr_report): only
+     * outcome reports are about an event's run; errors carry a CR_E* code. */
+    if ((r->kind == CR_REPORT_OUTCOME && (!r->run || r->outcome >= CR_OUTCOME_COUNT)) ||
+        (r->kind != CR_REPORT_OUTCOME && (r->run || r->outcome != CR_OUTCOME_COUNT)) ||
+        (r->kind == CR_REPORT_ERROR && r->error >= 0) || (r->kind == CR_REPORT_INFO && r->error) ||
+        (r->kind != CR_REPORT_OUTCOME && r->tag && r->seq) || !r->message)
+        violate(w, SIM_CHECK_V_CORE_ERROR,
+                "malformed report: kind %d, error %d, outcome %d, run %" PRIu64 ", seq %" PRIu64
+                ", tag %" PRIu64,
+                (int)r->kind, r->error, (int)r->outcome, r->run, r->seq, r->tag);
     if (r->kind == CR_REPORT_OUTCOME) {
         if (w->obs.nrep < MAXOBS) {
             w->obs.rep[w->obs.nrep].run = r->run;
@@ -690,9 +741,7 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
         w->obs.gaveup_conn = (int8_t)r->conn;
         w->obs.gaveup_t = (int8_t)thread_idx(w, r->thread);
     } else if (r->kind == CR_REPORT_ERROR && r->tag) {
-        ck_msg *m = msg_by_tag(w, r->tag);
-        if (m)
-            m->fate = M_REJECTED;
+        reject_seen(w, r->tag, r->conn, "an error report");
     }
 }
 

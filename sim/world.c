@@ -1117,8 +1117,12 @@ static void client_step(world *w, uint32_t c)
             k->gone = SIM_GONE_CLOSE;
             k->gone_at = w->eng.now;
             sim_channel_drop(&k->down);
-            at(w, w->eng.now + sim_dist_sample_ns(&w->sc->uplink, &cl->net), EV_SERVER_CLOSE, 0,
-               (uint64_t)cl->conn, CR_CLOSE_CLIENT);
+            /* A clean close (the close frame, then FIN) travels the uplink
+             * behind the socket's earlier packets: it never overtakes the
+             * open, the authentication or a message still in flight. */
+            at(w,
+               sim_channel_send(&k->up, w->eng.now, sim_dist_sample_ns(&w->sc->uplink, &cl->net)),
+               EV_SERVER_CLOSE, 0, (uint64_t)cl->conn, CR_CLOSE_CLIENT);
             cl->conn = -1;
         }
         cl->live = 0;

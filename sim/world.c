@@ -1293,6 +1293,8 @@ static void on_up(world *w, uint32_t p)
         uint64_t mid = 0;
         cr_conn_info before;
         int known = conn_audit(w, k, &before) == 0;
+        if (sim_oracle_message_arrived(w->oracle, pk.msg, pk.conn) != 0)
+            return fail(w, "out of memory (oracle)");
         rc = cr_conn_message(w->core, w->eng.now, k->core, &msg, &mid);
         if (rc == 0 || rc == CR_EFOREIGN || rc == CR_EFULL)
             w->acct.received++;

@@ -186,6 +186,7 @@ typedef struct world {
     uint32_t ndone;    /* clients whose script has finished */
     int draining;      /* the drain phase has started */
     uint64_t drain_at; /* when it started */
+    uint64_t input_at; /* the latest input the world gave the core (see gives_input) */
     int failed;
     char why[200];
 
@@ -1666,9 +1667,26 @@ static void observe_step(world *w, int timer)
     w->st = now;
 }
 
+/* gives_input: does an engine event of this kind hand the core new work
+ * whose timers start then?  A packet reaching the server (open,
+ * authentication, message, switch), an authentication completing, an agent
+ * run starting or emitting.  The drain bound is counted from the latest of
+ * these (or the drain's start): runs started in the drain by messages still
+ * in flight emit late, and their events may legitimately wait a whole
+ * event_ttl from their emission.  The core's own timers and retries are
+ * not inputs (the bound covers them), so a core that holds an event forever
+ * is still stranded once the inputs stop. */
+static int gives_input(uint32_t kind)
+{
+    return kind == EV_UP || kind == EV_AUTH_DONE || kind == EV_AGENT_START ||
+           kind == EV_AGENT_HTTP || kind == EV_AGENT_EMIT;
+}
+
 static void handle(world *w, const sim_event *e)
 {
     int rc;
+    if (gives_input(e->kind))
+        w->input_at = w->eng.now;
     switch (e->kind) {
     case EV_CLIENT_STEP:
         client_step(w, (uint32_t)e->a);
@@ -1963,7 +1981,9 @@ static uint64_t sat_mul(uint64_t a, uint64_t b)
 
 /* sim_world_drain_bound: the scenario's `drain:`, or the longest of
  * event_ttl, pending_deadline, exec_grace and the full retry backoff
- * (update_backoff doubling over update_retries), plus the deadline. */
+ * (update_backoff doubling over update_retries), plus the deadline.  The
+ * run counts it from the drain's start or its latest input to the core,
+ * whichever is later (gives_input). */
 uint64_t sim_world_drain_bound(const sim_scenario *sc, const cr_policy *policy)
 {
     if (sc->drain)
@@ -2125,10 +2145,15 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
             uint64_t now = w.eng.now;
             w.eng.now = w.drain_at > now ? w.drain_at : now;
             TR(&w, "world", "drain",
-               "no new steps, faults or reconnects; in flight and core timers go on until %.3f s",
-               (double)drain_end / 1e9);
+               "no new steps, faults or reconnects; in flight and core timers go on until %.3f s, "
+               "or %.3f s after the latest input to the core",
+               (double)drain_end / 1e9, (double)drain_bound / 1e9);
             w.eng.now = now;
         }
+        /* The bound runs from the drain's start or the latest input,
+         * whichever is later (gives_input). */
+        if (w.draining && w.input_at > w.drain_at)
+            drain_end = sat_add(w.input_at, drain_bound);
         if (next > drain_end || !sim_engine_pop(&w.eng, &e))
             break;
         if (events >= budget) {

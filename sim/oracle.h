@@ -71,7 +71,8 @@ int sim_oracle_choose(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread);
  * stray and the timeline read it.  0 or -1. */
 int sim_oracle_view(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread);
 
-/* sim_oracle_link: tab c's transport is now up (1) or down (0).  0 or -1. */
+/* sim_oracle_link: tab c's link is now up (1: it authenticated on its current
+ * connection) or down (0: the transport is gone).  0 or -1. */
 int sim_oracle_link(sim_oracle *o, uint32_t c, uint64_t now, int up);
 
 /* sim_oracle_message: tab c sent a message meant for `thread` (or

@@ -826,8 +826,6 @@ static void conn_open(world *w, uint32_t c)
     w->conns[k].evid_thread = -1;
     w->conns[k].owed_switch = -1;
     w->clients[c].conn = k;
-    if (sim_oracle_link(w->oracle, c, w->eng.now, 1) != 0)
-        fail(w, "out of memory (oracle)");
     uint32_t p = pkt_new(w);
     if (p == NO_PKT)
         return;
@@ -845,6 +843,11 @@ static void send_auth(world *w, uint32_t c)
         return;
     w->pkts[p].kind = PK_AUTH;
     send_up(w, (uint32_t)cl->conn, p);
+    /* The oracle's link is up from here, not from the open: the server can
+     * serve a connection only once it knows whose it is, and a tab that
+     * connects and never authenticates is owed nothing on it. */
+    if (sim_oracle_link(w->oracle, c, w->eng.now, 1) != 0)
+        fail(w, "out of memory (oracle)");
 }
 
 static void send_switch(world *w, uint32_t c, int32_t t)

@@ -1081,6 +1081,13 @@ static void client_step(world *w, uint32_t c)
     case SIM_STEP_AUTHENTICATE:
         TR(w, cname(w, c), "authenticate", "u%" PRIu32, cl->user);
         send_auth(w, c);
+        /* A tab that connects again keeps its choice (docs/oracle.md,
+         * Choice): like a reconnect, it resumes that thread on the new
+         * connection unless the script already gave it one. */
+        if (cl->conn >= 0 && cl->selected >= 0 && !w->conns[cl->conn].given_thread) {
+            TR(w, cname(w, c), "resume", "thread=%s", tname(w, cl->selected));
+            send_switch(w, c, cl->selected);
+        }
         break;
     case SIM_STEP_SEND:
         step_send(w, c, s);

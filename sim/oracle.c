@@ -19,12 +19,11 @@ typedef struct history {
 
 typedef struct tab {
     uint32_t user;
-    history choice;         /* thread index, SIM_VIEW_NONE, SIM_VIEW_CLOSED */
-    history display;        /* same values: what the tab shows */
-    history link;           /* 1 up, 0 down */
-    history failed;         /* SWITCH_FAILED received: thread */
-    int64_t last_none;      /* latest message sent "for the thread I will be given", -1 */
-    int64_t max_dispatched; /* highest ws message id of this tab dispatched, -1 */
+    history choice;    /* thread index, SIM_VIEW_NONE, SIM_VIEW_CLOSED */
+    history display;   /* same values: what the tab shows */
+    history link;      /* 1 up, 0 down */
+    history failed;    /* SWITCH_FAILED received: thread */
+    int64_t last_none; /* latest message sent "for the thread I will be given", -1 */
 } tab;
 
 /* What tab (first_tab + k) saw of one event. */
@@ -58,8 +57,10 @@ typedef struct message {
     uint8_t flags; /* SIM_MSG_* */
     uint8_t accepted, refused, told;
     uint8_t said;
-    int64_t prev_none; /* previous pending "none" message of the same tab, -1 */
-    size_t maxidx_off; /* into o->maxidx: per tab of the user, highest index seen + 1 */
+    uint32_t arrived_on; /* connection + 1 the server last offered it to the core on, 0 none */
+    uint64_t arrival;    /* and its number in the server's arrival order (from 1) */
+    int64_t prev_none;   /* previous pending "none" message of the same tab, -1 */
+    size_t maxidx_off;   /* into o->maxidx: per tab of the user, highest index seen + 1 */
 } message;
 
 struct sim_oracle {
@@ -78,6 +79,9 @@ struct sim_oracle {
     uint32_t *maxidx;
     size_t nmaxidx, capmaxidx;
     uint64_t misrouted, stray, duplicated, out_of_order, notifications, reordered;
+    uint64_t narrivals;     /* ws messages offered to the core so far */
+    uint64_t *conn_max_arr; /* per connection: highest arrival number dispatched, 0 none */
+    size_t capconn;
 };
 
 /* ---- histories ------------------------------------------------------------ */
@@ -194,7 +198,6 @@ int sim_oracle_new(sim_oracle **out, uint32_t nclients, const uint32_t *user_of,
     for (uint32_t c = nclients; c-- > 0;) {
         o->tabs[c].user = user_of[c];
         o->tabs[c].last_none = -1;
-        o->tabs[c].max_dispatched = -1;
         o->first_tab[user_of[c]] = c;
         o->tab_count[user_of[c]]++;
     }
@@ -219,6 +222,7 @@ void sim_oracle_free(sim_oracle *o)
     free(o->seen);
     free(o->msgs);
     free(o->maxidx);
+    free(o->conn_max_arr);
     free(o);
 }
 
@@ -332,17 +336,33 @@ void sim_oracle_message_told(sim_oracle *o, int64_t msg)
         m->told = 1;
 }
 
-int sim_oracle_message_dispatched(sim_oracle *o, int64_t msg)
+int sim_oracle_message_arrived(sim_oracle *o, int64_t msg, uint32_t conn)
 {
     message *m = msg_at(o, msg);
     if (!m || (m->flags & SIM_MSG_HTTP))
         return 0;
-    tab *t = &o->tabs[m->tab];
-    if (t->max_dispatched > msg) {
+    if (conn >= o->capconn) {
+        size_t cap = o->capconn;
+        if (sim_grow((void **)&o->conn_max_arr, &o->capconn, (size_t)conn + 1, sizeof(uint64_t)))
+            return -1;
+        memset(o->conn_max_arr + cap, 0, (o->capconn - cap) * sizeof(uint64_t));
+    }
+    m->arrived_on = conn + 1;
+    m->arrival = ++o->narrivals;
+    return 0;
+}
+
+int sim_oracle_message_dispatched(sim_oracle *o, int64_t msg)
+{
+    message *m = msg_at(o, msg);
+    if (!m || (m->flags & SIM_MSG_HTTP) || !m->arrived_on)
+        return 0;
+    uint64_t *max = &o->conn_max_arr[m->arrived_on - 1];
+    if (*max > m->arrival) {
         o->reordered++;
         return 1;
     }
-    t->max_dispatched = msg;
+    *max = m->arrival;
     return 0;
 }
 

@@ -71,7 +71,8 @@ int sim_oracle_choose(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread);
  * stray and the timeline read it.  0 or -1. */
 int sim_oracle_view(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread);
 
-/* sim_oracle_link: tab c's transport is now up (1) or down (0).  0 or -1. */
+/* sim_oracle_link: tab c's link is now up (1: it authenticated on its current
+ * connection) or down (0: the transport is gone).  0 or -1. */
 int sim_oracle_link(sim_oracle *o, uint32_t c, uint64_t now, int up);
 
 /* sim_oracle_message: tab c sent a message meant for `thread` (or
@@ -90,9 +91,19 @@ void sim_oracle_message_refused(sim_oracle *o, int64_t msg);
 void sim_oracle_message_said(sim_oracle *o, int64_t msg, sim_said said);
 /* sim_oracle_message_told: the sending tab received MESSAGE_REJECTED. */
 void sim_oracle_message_told(sim_oracle *o, int64_t msg);
+/* sim_oracle_message_arrived: the server offers a copy of ws message `msg`
+ * to the core on connection `conn` (the world's index; one connection
+ * belongs to one tab), just before the call: this copy's place in the order
+ * the server received messages.  A later copy (a resend) replaces it.
+ * Returns 0, or -1 out of memory.  O(1) amortised. */
+int sim_oracle_message_arrived(sim_oracle *o, int64_t msg, uint32_t conn);
 /* sim_oracle_message_dispatched: the core handed the message to the
- * application; counts reordered_messages when a later ws message of the
- * same tab went first, and then returns 1 (else 0).  O(1). */
+ * application; counts reordered_messages when a ws message the server
+ * received after it on the same connection was dispatched first (the queue
+ * until context is FIFO; the order the tab sent them in is not what the
+ * server saw when a copy was lost with a transport and resent later), and
+ * then returns 1 (else 0).  A message never offered on a connection (HTTP)
+ * is not ordered.  O(1). */
 int sim_oracle_message_dispatched(sim_oracle *o, int64_t msg);
 
 /* sim_oracle_emit: an agent emitted event `index` of the run of message

@@ -93,6 +93,8 @@ typedef struct lctx {
     size_t names_cap;    /* capacity of s->names and name_lines */
     uint32_t *name_hash; /* open addressing: index + 1 into s->names, 0 empty (owned) */
     size_t hash_cap;     /* a power of two, kept at least twice nnames */
+    int foreign_line;    /* the first `thread: foreign` (its value), 0 none */
+    int foreign_col;
 } lctx;
 
 static int fail(lctx *c, int line, int col, const char *fmt, ...)
@@ -890,6 +892,10 @@ static int parse_ref(lctx *c, const ynode *v, sim_thread_ref *ref)
     if (need_scalar(c, v, "thread", what))
         return -1;
     int kind = sim_ref_kind_lookup(v->str);
+    if (kind == SIM_REF_FOREIGN && !c->foreign_line) {
+        c->foreign_line = v->line; /* checked against users once the file is read */
+        c->foreign_col = v->col;
+    }
     if (kind >= 0)
         ref->kind = (sim_ref_kind)kind;
     else if (is_ident(v->str, v->len, THREAD_NAME_MAX, 1)) {
@@ -1498,6 +1504,13 @@ static int parse_root(lctx *c, const ynode *root)
     for (size_t i = 0; i < sizeof top_required / sizeof top_required[0]; i++)
         if (!seen[top_required[i]])
             return missing(c, root, NULL, top_keys[top_required[i]]);
+    /* `foreign` is "the next user, cyclically": with one user that is the
+     * user itself, and the probe would ask for its own thread. */
+    if (c->foreign_line && c->s->users < 2)
+        return fail(c, c->foreign_line, c->foreign_col,
+                    "thread 'foreign' probes another user's thread, but users is %u (line %d): "
+                    "use users: 2 or more",
+                    c->s->users, seen[K_USERS]->line);
     if (!seen[K_EXPECT])
         sim_expect_strict_default(&c->s->expect);
     return 0;

@@ -186,6 +186,7 @@ typedef struct world {
     uint32_t ndone;    /* clients whose script has finished */
     int draining;      /* the drain phase has started */
     uint64_t drain_at; /* when it started */
+    uint64_t input_at; /* the latest input the world gave the core (see gives_input) */
     int failed;
     char why[200];
 
@@ -825,8 +826,6 @@ static void conn_open(world *w, uint32_t c)
     w->conns[k].evid_thread = -1;
     w->conns[k].owed_switch = -1;
     w->clients[c].conn = k;
-    if (sim_oracle_link(w->oracle, c, w->eng.now, 1) != 0)
-        fail(w, "out of memory (oracle)");
     uint32_t p = pkt_new(w);
     if (p == NO_PKT)
         return;
@@ -844,6 +843,11 @@ static void send_auth(world *w, uint32_t c)
         return;
     w->pkts[p].kind = PK_AUTH;
     send_up(w, (uint32_t)cl->conn, p);
+    /* The oracle's link is up from here, not from the open: the server can
+     * serve a connection only once it knows whose it is, and a tab that
+     * connects and never authenticates is owed nothing on it. */
+    if (sim_oracle_link(w->oracle, c, w->eng.now, 1) != 0)
+        fail(w, "out of memory (oracle)");
 }
 
 static void send_switch(world *w, uint32_t c, int32_t t)
@@ -1077,6 +1081,13 @@ static void client_step(world *w, uint32_t c)
     case SIM_STEP_AUTHENTICATE:
         TR(w, cname(w, c), "authenticate", "u%" PRIu32, cl->user);
         send_auth(w, c);
+        /* A tab that connects again keeps its choice (docs/oracle.md,
+         * Choice): like a reconnect, it resumes that thread on the new
+         * connection unless the script already gave it one. */
+        if (cl->conn >= 0 && cl->selected >= 0 && !w->conns[cl->conn].given_thread) {
+            TR(w, cname(w, c), "resume", "thread=%s", tname(w, cl->selected));
+            send_switch(w, c, cl->selected);
+        }
         break;
     case SIM_STEP_SEND:
         step_send(w, c, s);
@@ -1117,8 +1128,12 @@ static void client_step(world *w, uint32_t c)
             k->gone = SIM_GONE_CLOSE;
             k->gone_at = w->eng.now;
             sim_channel_drop(&k->down);
-            at(w, w->eng.now + sim_dist_sample_ns(&w->sc->uplink, &cl->net), EV_SERVER_CLOSE, 0,
-               (uint64_t)cl->conn, CR_CLOSE_CLIENT);
+            /* A clean close (the close frame, then FIN) travels the uplink
+             * behind the socket's earlier packets: it never overtakes the
+             * open, the authentication or a message still in flight. */
+            at(w,
+               sim_channel_send(&k->up, w->eng.now, sim_dist_sample_ns(&w->sc->uplink, &cl->net)),
+               EV_SERVER_CLOSE, 0, (uint64_t)cl->conn, CR_CLOSE_CLIENT);
             cl->conn = -1;
         }
         cl->live = 0;
@@ -1289,6 +1304,8 @@ static void on_up(world *w, uint32_t p)
         uint64_t mid = 0;
         cr_conn_info before;
         int known = conn_audit(w, k, &before) == 0;
+        if (sim_oracle_message_arrived(w->oracle, pk.msg, pk.conn) != 0)
+            return fail(w, "out of memory (oracle)");
         rc = cr_conn_message(w->core, w->eng.now, k->core, &msg, &mid);
         if (rc == 0 || rc == CR_EFOREIGN || rc == CR_EFULL)
             w->acct.received++;
@@ -1660,9 +1677,26 @@ static void observe_step(world *w, int timer)
     w->st = now;
 }
 
+/* gives_input: does an engine event of this kind hand the core new work
+ * whose timers start then?  A packet reaching the server (open,
+ * authentication, message, switch), an authentication completing, an agent
+ * run starting or emitting.  The drain bound is counted from the latest of
+ * these (or the drain's start): runs started in the drain by messages still
+ * in flight emit late, and their events may legitimately wait a whole
+ * event_ttl from their emission.  The core's own timers and retries are
+ * not inputs (the bound covers them), so a core that holds an event forever
+ * is still stranded once the inputs stop. */
+static int gives_input(uint32_t kind)
+{
+    return kind == EV_UP || kind == EV_AUTH_DONE || kind == EV_AGENT_START ||
+           kind == EV_AGENT_HTTP || kind == EV_AGENT_EMIT;
+}
+
 static void handle(world *w, const sim_event *e)
 {
     int rc;
+    if (gives_input(e->kind))
+        w->input_at = w->eng.now;
     switch (e->kind) {
     case EV_CLIENT_STEP:
         client_step(w, (uint32_t)e->a);
@@ -1957,7 +1991,9 @@ static uint64_t sat_mul(uint64_t a, uint64_t b)
 
 /* sim_world_drain_bound: the scenario's `drain:`, or the longest of
  * event_ttl, pending_deadline, exec_grace and the full retry backoff
- * (update_backoff doubling over update_retries), plus the deadline. */
+ * (update_backoff doubling over update_retries), plus the deadline.  The
+ * run counts it from the drain's start or its latest input to the core,
+ * whichever is later (gives_input). */
 uint64_t sim_world_drain_bound(const sim_scenario *sc, const cr_policy *policy)
 {
     if (sc->drain)
@@ -2119,10 +2155,15 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
             uint64_t now = w.eng.now;
             w.eng.now = w.drain_at > now ? w.drain_at : now;
             TR(&w, "world", "drain",
-               "no new steps, faults or reconnects; in flight and core timers go on until %.3f s",
-               (double)drain_end / 1e9);
+               "no new steps, faults or reconnects; in flight and core timers go on until %.3f s, "
+               "or %.3f s after the latest input to the core",
+               (double)drain_end / 1e9, (double)drain_bound / 1e9);
             w.eng.now = now;
         }
+        /* The bound runs from the drain's start or the latest input,
+         * whichever is later (gives_input). */
+        if (w.draining && w.input_at > w.drain_at)
+            drain_end = sat_add(w.input_at, drain_bound);
         if (next > drain_end || !sim_engine_pop(&w.eng, &e))
             break;
         if (events >= budget) {

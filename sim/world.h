@@ -48,9 +48,12 @@ typedef struct sim_world_opts {
 int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_world_opts *opts,
                   sim_seed_result *res, sim_trace **trace_out);
 
-/* sim_world_drain_bound returns how long the drain may last: the
- * scenario's `drain:`, or the longest of event_ttl, pending_deadline,
- * exec_grace and the full retry backoff, plus the deadline.  O(retries). */
+/* sim_world_drain_bound returns how long the drain may last after its
+ * start or after the latest input to the core in it (a packet reaching the
+ * server, an authentication completing, an agent run starting or
+ * emitting), whichever is later: the scenario's `drain:`, or the longest of
+ * event_ttl, pending_deadline, exec_grace and the full retry backoff, plus
+ * the deadline.  O(retries). */
 uint64_t sim_world_drain_bound(const sim_scenario *sc, const cr_policy *policy);
 
 /* sim_world_step_budget returns the default step budget (max_steps) of a

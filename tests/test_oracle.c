@@ -233,6 +233,34 @@ START_TEST(test_oracle_foreign_message_expects_nothing)
 }
 END_TEST
 
+/* reordered_messages counts the order the server received messages in on
+ * one connection, not the order the tab sent them: m0 and m1 taken in that
+ * order on connection 0 and dispatched m1 first is a reorder; m0 lost with
+ * connection 0 and resent on connection 1 after m1 was dispatched is not;
+ * a message never offered on a connection (HTTP) is not ordered. */
+START_TEST(test_oracle_reordered_counts_the_servers_arrival_order)
+{
+    int64_t m[4];
+    for (int i = 0; i < 4; i++)
+        m[i] = sim_oracle_message(o, 0, 0, 7, 0, SIM_MSG_COUNTS);
+    ck_assert_int_eq(sim_oracle_message_arrived(o, m[0], 0), 0);
+    ck_assert_int_eq(sim_oracle_message_arrived(o, m[1], 0), 0);
+    ck_assert_int_eq(sim_oracle_message_dispatched(o, m[1]), 0);
+    ck_assert_int_eq(sim_oracle_message_dispatched(o, m[0]), 1); /* the queue is FIFO */
+    /* m3 reaches connection 2 first; m2's first copy died with connection 1
+     * and its resend arrives after m3 went: the server never had m2 first. */
+    ck_assert_int_eq(sim_oracle_message_arrived(o, m[2], 1), 0);
+    ck_assert_int_eq(sim_oracle_message_arrived(o, m[3], 2), 0);
+    ck_assert_int_eq(sim_oracle_message_dispatched(o, m[3]), 0);
+    ck_assert_int_eq(sim_oracle_message_arrived(o, m[2], 2), 0);
+    ck_assert_int_eq(sim_oracle_message_dispatched(o, m[2]), 0);
+    int64_t web = sim_oracle_message(o, 0, 0, 7, 0, SIM_MSG_COUNTS | SIM_MSG_HTTP);
+    ck_assert_int_eq(sim_oracle_message_dispatched(o, web), 0);
+    finish(60 * S);
+    ck_assert_uint_eq(c[SIM_COUNT_REORDERED_MESSAGES], 1);
+}
+END_TEST
+
 static Suite *oracle_suite(void)
 {
     Suite *s = suite_create("oracle");
@@ -249,6 +277,7 @@ static Suite *oracle_suite(void)
     tcase_add_test(tc, test_oracle_none_message_on_a_chosen_thread);
     tcase_add_test(tc, test_oracle_deadline_past_end_undecided);
     tcase_add_test(tc, test_oracle_foreign_message_expects_nothing);
+    tcase_add_test(tc, test_oracle_reordered_counts_the_servers_arrival_order);
     suite_add_tcase(s, tc);
     return s;
 }

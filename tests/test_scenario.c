@@ -70,6 +70,10 @@ static const bad_case bad[] = {
      "unknown key 'banana' in expect (expected: delivery_rate, late, lost, misrouted, ", PREFIX, 0},
     {"first_step_not_connect", 15, 5,
      "the first step other than 'wait' must be 'connect' (got 'authenticate')", 0, 0},
+    {"foreign_one_user", 17, 47,
+     "thread 'foreign' probes another user's thread, but users is 1 (line 5): use users: 2 or "
+     "more",
+     0, 0},
     {"knob_bad_bytes", 7, 16,
      "expected a byte count for 'policy.max_payload' (an integer, optionally with KiB, MiB or "
      "GiB), got '64KB'",

@@ -111,21 +111,29 @@ START_TEST(test_suite_fixed_meets_every_expect)
 END_TEST
 
 /*
- * The four false-FAIL classes of issue 7 (tests/data/false_fail, written
- * as a newcomer would): each passes under fixed with no silent loss, and
+ * The false-FAIL classes of issue 7 (tests/data/false_fail, written as a
+ * newcomer would) and the world/oracle errors the swarm found in issue 8
+ * (shrunk reproducers): each passes under fixed with no silent loss, and
  * its losses carry the cause the class is about (docs/oracle.md).
  */
+#define ANY_CAUSE (-2)
 START_TEST(test_suite_false_fail_classes_pass_with_their_cause)
 {
     static const struct {
         const char *file;
-        int cause; /* the count that must be > 0, or -1: nothing lost */
+        int cause; /* the count that must be > 0, -1: nothing lost, ANY_CAUSE: losses
+                      with any cause but core_silent */
     } cls[] = {
         {"tests/data/false_fail/horizon_vs_ttl.yaml", -1},
         {"tests/data/false_fail/head_of_line.yaml", SIM_COUNT_IN_FLIGHT_AT_CLOSE},
         {"tests/data/false_fail/dead_transport.yaml", SIM_COUNT_CLIENT_TOLD},
         {"tests/data/false_fail/clicked_away.yaml", -1},
         {"tests/data/false_fail/resend_while_held.yaml", -1},
+        {"tests/data/false_fail/close_before_open.yaml", SIM_COUNT_CORE_REPORTED},
+        {"tests/data/false_fail/reordered_after_resend.yaml", -1},
+        {"tests/data/false_fail/drain_bound_stranded.yaml", ANY_CAUSE},
+        {"tests/data/false_fail/unauthenticated_connect.yaml", -1},
+        {"tests/data/false_fail/reopen_resumes.yaml", ANY_CAUSE},
     };
     sim_scenario *sc = NULL;
     sim_scenario_error err;
@@ -137,7 +145,9 @@ START_TEST(test_suite_false_fail_classes_pass_with_their_cause)
     ck_assert_uint_gt(r.c[SIM_COUNT_EXPECTED], 0);
     ck_assert_uint_eq(r.c[SIM_COUNT_SILENT_LOSS], 0);
     ck_assert_uint_eq(r.c[SIM_COUNT_STRANDED], 0);
-    if (cls[_i].cause >= 0)
+    if (cls[_i].cause == ANY_CAUSE)
+        ck_assert_uint_gt(r.c[SIM_COUNT_LOST], 0);
+    else if (cls[_i].cause >= 0)
         ck_assert_msg(r.c[cls[_i].cause] > 0 && r.c[cls[_i].cause] * 10 >= r.c[SIM_COUNT_LOST] * 9,
                       "%s: %s %llu of %llu lost", sc->name, sim_count_name(cls[_i].cause),
                       (unsigned long long)r.c[cls[_i].cause],
@@ -346,7 +356,7 @@ static Suite *suite_suite(void)
     tcase_set_timeout(tc, 1200);
     tcase_add_test(tc, test_suite_covers_the_design_list);
     tcase_add_loop_test(tc, test_suite_fixed_meets_every_expect, 0, 13);
-    tcase_add_loop_test(tc, test_suite_false_fail_classes_pass_with_their_cause, 0, 5);
+    tcase_add_loop_test(tc, test_suite_false_fail_classes_pass_with_their_cause, 0, 10);
     tcase_add_test(tc, test_suite_livelock_watchdog_stops_a_seed);
     tcase_add_test(tc, test_suite_stranded_after_drain_is_named);
     tcase_add_test(tc, test_suite_setup_failure_is_an_error);

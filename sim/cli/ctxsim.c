@@ -1274,9 +1274,10 @@ static const char swarm_usage[] =
 typedef struct swarm_rec {
     uint32_t index; /* scenario i */
     uint32_t seedno;
-    int failed; /* 1 fails, 0 passes, -1 the scenario could not be run */
+    int failed;       /* 1 fails, 0 passes, -1 the scenario could not be run */
+    int attributable; /* 1: the finding is the ablation's (or, unablated, the seed's) */
     char kind[32];
-    char reason[256];
+    char reason[512];
 } swarm_rec;
 
 /* replay_line writes the replay command of `seed` of the scenario at path. */
@@ -1338,6 +1339,7 @@ static void swarm_judge(uint64_t base, uint32_t i, uint32_t seeds, const sim_swe
         sim_scenario_load_string("swarm.yaml", text, strlen(text), &sc, &err) != 0) {
         for (uint32_t k = 0; k < seeds; k++) {
             recs[k].failed = -1;
+            recs[k].attributable = 1;
             snprintf(recs[k].kind, sizeof recs[k].kind, "generator");
             snprintf(recs[k].reason, sizeof recs[k].reason, "%d:%d: %.200s", err.line, err.col,
                      err.msg);
@@ -1347,17 +1349,21 @@ static void swarm_judge(uint64_t base, uint32_t i, uint32_t seeds, const sim_swe
     }
     for (uint32_t k = 0; k < seeds; k++) {
         sim_world_opts w = *wo;
-        sim_failure f;
+        sim_swarm_verdict *v = calloc(1, sizeof *v);
         w.seed = k + 1;
-        if (sim_failure_judge(sc, so, &w, 0, &f) != 0) {
+        if (!v || sim_swarm_judge_seed(sc, so, &w, v) != 0) {
             recs[k].failed = -1;
+            recs[k].attributable = 1;
             snprintf(recs[k].kind, sizeof recs[k].kind, "policy");
             snprintf(recs[k].reason, sizeof recs[k].reason, "the core refuses the policy");
+            free(v);
             continue;
         }
-        recs[k].failed = f.failed;
-        snprintf(recs[k].kind, sizeof recs[k].kind, "%s", f.kind);
-        snprintf(recs[k].reason, sizeof recs[k].reason, "%s", f.reason);
+        recs[k].failed = v->failed;
+        recs[k].attributable = v->attributable;
+        snprintf(recs[k].kind, sizeof recs[k].kind, "%s", v->kind);
+        snprintf(recs[k].reason, sizeof recs[k].reason, "%s", v->reason);
+        free(v);
     }
     sim_scenario_free(sc);
     free(text);
@@ -1562,6 +1568,9 @@ static int explore_swarm(int argc, char **argv)
     /* Report in scenario order: the same whatever --jobs was. */
     char kinds[16][32];
     uint32_t kind_n[16], nkinds = 0, failed_scen = 0, failed_seeds = 0, first = 0, first_i = 0;
+    uint32_t attr_scen = 0, attr_first = 0, attr_first_i = 0;
+    sim_sweep_opts ref_so = so; /* the reference of a differential judge: the fix on */
+    ref_so.ablate_fix = 0;
     int made_dir = 0;
     for (uint32_t n = 0; n < budget; n++) {
         const swarm_rec *r = recs + (size_t)n * seeds;
@@ -1573,8 +1582,14 @@ static int explore_swarm(int argc, char **argv)
             continue;
         if (!failed_scen++)
             first = n + 1, first_i = i;
+        int attr = 0;
+        for (uint32_t k = 0; k < seeds; k++)
+            attr |= r[k].failed != 0 && r[k].attributable;
+        if (attr && !attr_scen++)
+            attr_first = n + 1, attr_first_i = i;
         uint64_t g = sim_swarm_scenario_seed(base, i);
-        char *text = NULL, path[1200], line[1600], diff[256] = "", feat[512] = "";
+        char *text = NULL, path[1200], line[1600], rline[1600], diff[256] = "", rdiff[256] = "",
+             feat[512] = "";
         uint32_t fs = 0;
         sim_scenario *sc = NULL;
         if (sim_swarm_generate(g, &swarm_gen, &text, &fs) != 0)
@@ -1583,6 +1598,7 @@ static int explore_swarm(int argc, char **argv)
         if (sim_scenario_load_string("swarm.yaml", text, strlen(text), &sc, NULL) == 0) {
             cr_policy pol;
             sim_sweep_policy(sc, &so, &pol, diff, sizeof diff);
+            sim_sweep_policy(sc, &ref_so, &pol, rdiff, sizeof rdiff);
             sim_scenario_free(sc);
         }
         snprintf(path, sizeof path, "%s/swarm-%" PRIu64 "-%" PRIu32 ".yaml", dir, base, i);
@@ -1612,11 +1628,13 @@ static int explore_swarm(int argc, char **argv)
             if (!r[k].failed)
                 continue;
             failed_seeds++;
+            char kn[32];
+            snprintf(kn, sizeof kn, "%.20s%s", r[k].kind, r[k].attributable ? "" : " (fix too)");
             uint32_t j = 0;
-            while (j < nkinds && strcmp(kinds[j], r[k].kind) != 0)
+            while (j < nkinds && strcmp(kinds[j], kn) != 0)
                 j++;
             if (j == nkinds && nkinds < 16) {
-                snprintf(kinds[nkinds], sizeof kinds[0], "%s", r[k].kind);
+                snprintf(kinds[nkinds], sizeof kinds[0], "%s", kn);
                 kind_n[nkinds++] = 0;
             }
             if (j < nkinds)
@@ -1626,6 +1644,11 @@ static int explore_swarm(int argc, char **argv)
                     r[k].reason, line);
             printf("  seed %" PRIu32 ": %s: %s\n    replay: %s\n", r[k].seedno, r[k].kind,
                    r[k].reason, line);
+            if (so.ablate_fix) {
+                replay_line(path, r[k].seedno, &ref_so, profile, rdiff, &wo, rline, sizeof rline);
+                fprintf(f, "# reference (the fix on): %s\n", rline);
+                printf("    reference (the fix on): %s\n", rline);
+            }
             char *rp = strstr(line, " replay ");
             if (rp)
                 printf("    shrink: %.*s shrink %s\n", (int)(rp - line), line, rp + 8);
@@ -1653,6 +1676,13 @@ static int explore_swarm(int argc, char **argv)
         printf("swarm: first failure: scenario %" PRIu32 " (%" PRIu32 " of the %" PRIu64
                " scenarios run to reach it); files in %s/\n",
                first_i, first, budget, dir);
+    if (so.ablate_fix && attr_scen)
+        printf("swarm: fix %d found: %" PRIu32 " scenarios fail because of the ablation, the "
+               "first: scenario %" PRIu32 " (%" PRIu32 " of the %" PRIu64 ")\n",
+               so.ablate_fix, attr_scen, attr_first_i, attr_first, budget);
+    else if (so.ablate_fix)
+        printf("swarm: fix %d not found: no scenario fails because of the ablation\n",
+               so.ablate_fix);
     free(recs);
     return failed_scen ? EXIT_FAIL : 0;
 }

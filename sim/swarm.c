@@ -249,6 +249,10 @@ static const knob_draw KNOBS[] = {
     {"verify_before_notify", 't', 1, 1},
     {"buffer_until_ready", 't', 1, 1},
     {"report_undeliverable", 't', 1, 1},
+    {"queue_until_context", 't', 1, 1},
+    {"cache_preauth", 't', 1, 1},
+    {"pool_pending_marking", 't', 1, 1},
+    {"fallback_notify", 't', 1, 1},
 };
 
 #define NKNOBS (sizeof KNOBS / sizeof KNOBS[0])
@@ -302,7 +306,7 @@ static void put_wait(gen *g, int depth, int quick)
 static void put_ref(gen *g, int send)
 {
     for (;;) {
-        switch (below(g, 6)) {
+        switch (below(g, 7)) {
         case 0:
         case 1:
             put(g, "new");
@@ -322,10 +326,15 @@ static void put_ref(gen *g, int send)
                 continue;
             put(g, "none");
             return;
-        default:
+        case 5:
             if (!has(g, SIM_SWARM_FOREIGN))
                 continue;
             put(g, "foreign");
+            return;
+        default: /* two tabs of one user on one thread */
+            if (!has(g, SIM_SWARM_MULTITAB))
+                continue;
+            put(g, "sibling");
             return;
         }
     }

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1369,6 +1370,99 @@ static void swarm_judge(uint64_t base, uint32_t i, uint32_t seeds, const sim_swe
     free(text);
 }
 
+/* A scenario that has not answered after this much wall time is a hang: an
+ * endless loop outside the world's step budget (inside the core).  Normal
+ * scenarios take milliseconds, so whether one is judged a hang does not
+ * depend on the machine in practice. */
+#define SWARM_HANG_MS 5000
+
+/* swarm_mark writes one kind and reason into every seed of a scenario. */
+static void swarm_mark(swarm_rec *recs, uint32_t i, uint32_t seeds, int attributable,
+                       const char *kind, const char *reason)
+{
+    for (uint32_t k = 0; k < seeds; k++) {
+        recs[k].index = i;
+        recs[k].seedno = k + 1;
+        recs[k].failed = 1;
+        recs[k].attributable = attributable;
+        snprintf(recs[k].kind, sizeof recs[k].kind, "%s", kind);
+        snprintf(recs[k].reason, sizeof recs[k].reason, "%s", reason);
+    }
+}
+
+/* swarm_judge_guarded is swarm_judge in a child process, so that a core
+ * that loops forever (kind "hang", after SWARM_HANG_MS) or crashes (kind
+ * "crash") is a finding instead of the end of the search.  Without fork it
+ * judges in process. */
+static void swarm_judge_guarded(uint64_t base, uint32_t i, uint32_t seeds, const sim_sweep_opts *so,
+                                const sim_world_opts *wo, swarm_rec *recs)
+{
+    int fd[2];
+    if (pipe(fd) != 0) {
+        swarm_judge(base, i, seeds, so, wo, recs);
+        return;
+    }
+    fflush(stdout);
+    pid_t p = fork();
+    if (p < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        swarm_judge(base, i, seeds, so, wo, recs);
+        return;
+    }
+    if (p == 0) {
+        close(fd[0]);
+        swarm_judge(base, i, seeds, so, wo, recs);
+        const char *b = (const char *)recs;
+        size_t left = seeds * sizeof *recs;
+        while (left) {
+            ssize_t n = write(fd[1], b, left);
+            if (n <= 0)
+                _exit(3);
+            b += n;
+            left -= (size_t)n;
+        }
+        _exit(0);
+    }
+    close(fd[1]);
+    size_t want = seeds * sizeof *recs, got = 0;
+    int hang = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* wall time of the guard, never inside a run */
+    while (got < want) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long spent = (long)(t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        struct pollfd pf = {.fd = fd[0], .events = POLLIN};
+        if (spent >= SWARM_HANG_MS || poll(&pf, 1, (int)(SWARM_HANG_MS - spent)) == 0) {
+            hang = 1;
+            break;
+        }
+        ssize_t n = read(fd[0], (char *)recs + got, want - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd[0]);
+    if (hang)
+        kill(p, SIGKILL);
+    int st = 0;
+    while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+        ;
+    /* a hang or crash is not credited to an ablation (the fix on may do the same) */
+    if (hang) {
+        swarm_mark(recs, i, seeds, !so->ablate_fix, "hang",
+                   "no answer after 5 s of wall time: an endless loop outside the step budget");
+    } else if (got < want) {
+        char why[96];
+        snprintf(why, sizeof why, "the run died (%s %d)",
+                 WIFSIGNALED(st) ? "signal" : "exit status",
+                 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+        swarm_mark(recs, i, seeds, !so->ablate_fix, "crash", why);
+    }
+}
+
 /* swarm_run_all judges every scenario into recs[budget * seeds], in jobs
  * worker processes (the same records whatever jobs is).  0 or -1. */
 static int swarm_run_all(uint64_t base, uint32_t from, uint32_t budget, uint32_t seeds, int jobs,
@@ -1378,7 +1472,7 @@ static int swarm_run_all(uint64_t base, uint32_t from, uint32_t budget, uint32_t
         jobs = (int)budget;
     if (jobs <= 1) {
         for (uint32_t i = 0; i < budget && !interrupted; i++)
-            swarm_judge(base, from + i, seeds, so, wo, recs + (size_t)i * seeds);
+            swarm_judge_guarded(base, from + i, seeds, so, wo, recs + (size_t)i * seeds);
         return interrupted ? -1 : 0;
     }
     pid_t pids[256];
@@ -1400,7 +1494,7 @@ static int swarm_run_all(uint64_t base, uint32_t from, uint32_t budget, uint32_t
             FILE *o = fdopen(fd[1], "wb");
             swarm_rec *mine = calloc(seeds, sizeof *mine);
             for (uint32_t i = (uint32_t)j; o && mine && i < budget; i += (uint32_t)jobs) {
-                swarm_judge(base, from + i, seeds, so, wo, mine);
+                swarm_judge_guarded(base, from + i, seeds, so, wo, mine);
                 if (fwrite(mine, sizeof *mine, seeds, o) != seeds)
                     _exit(3);
             }

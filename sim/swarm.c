@@ -249,6 +249,10 @@ static const knob_draw KNOBS[] = {
     {"verify_before_notify", 't', 1, 1},
     {"buffer_until_ready", 't', 1, 1},
     {"report_undeliverable", 't', 1, 1},
+    {"queue_until_context", 't', 1, 1},
+    {"cache_preauth", 't', 1, 1},
+    {"pool_pending_marking", 't', 1, 1},
+    {"fallback_notify", 't', 1, 1},
 };
 
 #define NKNOBS (sizeof KNOBS / sizeof KNOBS[0])
@@ -302,7 +306,7 @@ static void put_wait(gen *g, int depth, int quick)
 static void put_ref(gen *g, int send)
 {
     for (;;) {
-        switch (below(g, 6)) {
+        switch (below(g, 7)) {
         case 0:
         case 1:
             put(g, "new");
@@ -322,10 +326,15 @@ static void put_ref(gen *g, int send)
                 continue;
             put(g, "none");
             return;
-        default:
+        case 5:
             if (!has(g, SIM_SWARM_FOREIGN))
                 continue;
             put(g, "foreign");
+            return;
+        default: /* two tabs of one user on one thread */
+            if (!has(g, SIM_SWARM_MULTITAB))
+                continue;
+            put(g, "sibling");
             return;
         }
     }
@@ -514,5 +523,90 @@ int sim_swarm_generate(uint64_t seed, const sim_swarm_opts *o, char **yaml_out, 
     *yaml_out = g.p;
     if (features)
         *features = g.on;
+    return 0;
+}
+
+/* ---- the judge ----------------------------------------------------------------- */
+
+static uint64_t received(const sim_failure *f)
+{
+    return f->counts[SIM_COUNT_DELIVERED] + f->counts[SIM_COUNT_LATE];
+}
+
+int sim_swarm_differential(const sim_failure *run, const sim_failure *ref)
+{
+    return received(run) < received(ref) ||
+           run->counts[SIM_COUNT_LOST] > ref->counts[SIM_COUNT_LOST];
+}
+
+/* diff_reason writes "delivered 40 of 50 where the fix delivers 50 of 50;
+ * lost by cause: core_reported 10 (fix 0)" into buf. */
+static void diff_reason(const sim_failure *a, const sim_failure *b, char *buf, size_t len)
+{
+    size_t n = 0;
+    int w = snprintf(buf, len,
+                     "delivered %" PRIu64 " of %" PRIu64 " (%" PRIu64 " late) where the fix "
+                     "delivers %" PRIu64 " of %" PRIu64 " (%" PRIu64 " late); lost %" PRIu64
+                     " (fix %" PRIu64 ") by cause:",
+                     a->counts[SIM_COUNT_DELIVERED], a->counts[SIM_COUNT_EXPECTED],
+                     a->counts[SIM_COUNT_LATE], b->counts[SIM_COUNT_DELIVERED],
+                     b->counts[SIM_COUNT_EXPECTED], b->counts[SIM_COUNT_LATE],
+                     a->counts[SIM_COUNT_LOST], b->counts[SIM_COUNT_LOST]);
+    if (w < 0 || (size_t)w >= len)
+        return;
+    n = (size_t)w;
+    int any = 0;
+    for (int k = 0; k < SIM_CAUSE__N; k++) {
+        int c = sim_cause_count(k);
+        if (a->counts[c] == 0 && b->counts[c] == 0)
+            continue;
+        w = snprintf(buf + n, len - n, "%s %s %" PRIu64 " (fix %" PRIu64 ")", any ? "," : "",
+                     sim_cause_name(k), a->counts[c], b->counts[c]);
+        if (w < 0 || (size_t)w >= len - n)
+            return;
+        n += (size_t)w;
+        any = 1;
+    }
+    if (!any)
+        snprintf(buf + n, len - n, " none");
+    if (a->counts[SIM_COUNT_REFUSED] != b->counts[SIM_COUNT_REFUSED])
+        snprintf(buf + strlen(buf), len - strlen(buf), "; refused %" PRIu64 " (fix %" PRIu64 ")",
+                 a->counts[SIM_COUNT_REFUSED], b->counts[SIM_COUNT_REFUSED]);
+}
+
+int sim_swarm_judge_seed(const sim_scenario *sc, const sim_sweep_opts *so, const sim_world_opts *wo,
+                         sim_swarm_verdict *out)
+{
+    if (!out)
+        return -1;
+    memset(out, 0, sizeof *out);
+    if (!sc || !so || !wo || sim_failure_judge(sc, so, wo, 0, &out->run) != 0)
+        return -1;
+    out->attributable = 1;
+    if (so->ablate_fix) {
+        sim_sweep_opts r = *so;
+        r.ablate_fix = 0;
+        if (sim_failure_judge(sc, &r, wo, 0, &out->ref) != 0)
+            return -1;
+        out->has_ref = 1;
+    }
+    const sim_failure *a = &out->run, *b = &out->ref;
+    if (a->failed && (!out->has_ref || !sim_failure_same(b, a))) {
+        out->failed = 1;
+        snprintf(out->kind, sizeof out->kind, "%s", a->kind);
+        snprintf(out->reason, sizeof out->reason, "%s", a->reason);
+        if (out->has_ref && b->failed)
+            snprintf(out->reason + strlen(out->reason), sizeof out->reason - strlen(out->reason),
+                     " (the fix: %s: %.150s)", b->kind, b->reason);
+    } else if (out->has_ref && sim_swarm_differential(a, b)) {
+        out->failed = 1;
+        snprintf(out->kind, sizeof out->kind, "differential");
+        diff_reason(a, b, out->reason, sizeof out->reason);
+    } else if (a->failed) {
+        out->failed = 1;
+        out->attributable = 0;
+        snprintf(out->kind, sizeof out->kind, "%s", a->kind);
+        snprintf(out->reason, sizeof out->reason, "%.300s (the fix fails the same way)", a->reason);
+    }
     return 0;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/shrink.h"
+
 /* X(id, name, doc): the features a generated scenario may have. */
 #define SIM_SWARM_FEATURES(X)                                                                      \
     X(ASSOC_FAULTS, assoc_faults, "faults.thread_update_fail > 0")                                 \
@@ -68,5 +70,44 @@ uint64_t sim_swarm_scenario_seed(uint64_t base, uint64_t i);
 /* sim_swarm_features_format writes the names of the features in `set`,
  * space-separated ("none" when empty).  Returns 0, -1 if it does not fit. */
 int sim_swarm_features_format(uint32_t set, char *buf, size_t len);
+
+/*
+ * How the swarm judged one seed (sim_swarm_judge_seed).  With an ablation
+ * (so->ablate_fix != 0) the seed also runs under the reference policy: the
+ * same scenario text, the same seed and world options, the same overrides,
+ * only the fix switched back on.  `kind` is then, first that applies:
+ *  - the ablated run's per-seed failure kind, when the reference does not
+ *    fail the same way (attributable = 1);
+ *  - "differential" (attributable = 1) when the ablated run passes the
+ *    per-seed rule (or fails it as the reference does) but received fewer
+ *    events (delivered + late) or lost more than the reference did;
+ *  - the per-seed failure kind, attributable = 0, when the reference fails
+ *    the same way too (not the fix's doing: the reference's own failure).
+ * Without an ablation: the per-seed rule alone (attributable = 1).
+ */
+typedef struct sim_swarm_verdict {
+    int failed;       /* 1: a finding, 0: passes */
+    int attributable; /* 1: the ablated fix's absence (or, unablated, the seed) is to blame */
+    int has_ref;      /* 1: `ref` was run */
+    char kind[32];    /* "differential", a per-seed failure kind, or "" */
+    char reason[512]; /* what failed; for differential both counts and the losses by cause */
+    sim_failure run;  /* the seed as asked */
+    sim_failure ref;  /* the reference run (has_ref) */
+} sim_swarm_verdict;
+
+/* sim_swarm_differential returns 1 when `run` lost an event that `ref`
+ * (the same seed with the fix on) did not: run received fewer events
+ * (delivered + late) or lost more than ref; 0 otherwise. */
+int sim_swarm_differential(const sim_failure *run, const sim_failure *ref);
+
+/*
+ * sim_swarm_judge_seed judges seed wo->seed of `sc` under *so (profile,
+ * ablation, overrides, as sim_failure_judge) into *out, running the
+ * reference too when so->ablate_fix != 0 (see sim_swarm_verdict).
+ * Returns 0, or -1 (a policy the core refuses, out of memory).  Cost: one
+ * seed, two with an ablation.
+ */
+int sim_swarm_judge_seed(const sim_scenario *sc, const sim_sweep_opts *so, const sim_world_opts *wo,
+                         sim_swarm_verdict *out);
 
 #endif

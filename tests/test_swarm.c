@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctxready.h"
 #include "sim/emit.h"
+#include "sim/shrink.h"
 #include "sim/scenario.h"
 #include "sim/swarm.h"
+#include "tests/lib/cli_run.h"
 
 /* count_kind counts steps of `kind` in a script, repeats included. */
 static size_t count_kind(const sim_step *st, size_t n, int kind, int *http, int refs[8])
@@ -71,13 +74,48 @@ START_TEST(test_swarm_every_scenario_loads)
         ck_assert_msg(seen_on & (1u << f), "feature %s never on", sim_swarm_feature_name(f));
         ck_assert_msg(seen_off & (1u << f), "feature %s never off", sim_swarm_feature_name(f));
     }
-    for (int k = SIM_REF_NEW; k <= SIM_REF_FOREIGN; k++)
+    for (int k = SIM_REF_NEW; k <= SIM_REF_SIBLING; k++)
         ck_assert_msg(refs[k] > 0, "REF kind %d never drawn", k);
     ck_assert_int_gt(http, 0);
     ck_assert_int_gt(repeats, 300);
     ck_assert_int_gt(faults, 300);
     ck_assert_int_gt(policy, 300);
     ck_assert_int_gt(multitab, 300);
+}
+END_TEST
+
+START_TEST(test_swarm_policy_within_fixed)
+{
+    /* every override keeps each fix on (a legacy value is 0 for every fix
+     * knob), and every knob of the issue's list is drawn somewhere */
+    size_t nk = cr_policy_knob_count();
+    int drawn[64] = {0};
+    ck_assert_uint_le(nk, 64);
+    for (uint64_t seed = 1; seed <= 2000; seed++) {
+        char *t = NULL;
+        sim_scenario *s = NULL;
+        ck_assert_int_eq(sim_swarm_generate(seed, NULL, &t, NULL), 0);
+        ck_assert_int_eq(sim_scenario_load_string("swarm.yaml", t, strlen(t), &s, NULL), 0);
+        for (size_t k = 0; k < s->npolicy; k++) {
+            size_t i = 0;
+            while (i < nk && strcmp(cr_policy_knob(i)->name, s->policy[k].name) != 0)
+                i++;
+            ck_assert_uint_lt(i, nk);
+            drawn[i]++;
+            if (cr_policy_knob(i)->fix != 0 || !strcmp(s->policy[k].name, "pending_deadline"))
+                ck_assert_msg(s->policy[k].value != 0, "seed %llu: %s = 0 switches it off",
+                              (unsigned long long)seed, s->policy[k].name);
+        }
+        cr_policy pol;
+        ck_assert_int_eq(cr_policy_init(&pol, CR_PROFILE_FIXED), 0);
+        for (size_t k = 0; k < s->npolicy; k++)
+            ck_assert_int_eq(cr_policy_set(&pol, s->policy[k].name, s->policy[k].value), 0);
+        free(t);
+        sim_scenario_free(s);
+    }
+    for (size_t i = 0; i < nk; i++)
+        if (cr_policy_knob(i)->fix != 0 || !strcmp(cr_policy_knob(i)->name, "pending_deadline"))
+            ck_assert_msg(drawn[i] > 0, "knob %s never drawn", cr_policy_knob(i)->name);
 }
 END_TEST
 
@@ -119,14 +157,124 @@ START_TEST(test_swarm_forced_features)
 }
 END_TEST
 
+/* load_swarm loads generated scenario i of base 1 into *s. */
+static void load_swarm(uint32_t i, sim_scenario **s)
+{
+    char *t = NULL;
+    ck_assert_int_eq(sim_swarm_generate(sim_swarm_scenario_seed(1, i), NULL, &t, NULL), 0);
+    ck_assert_int_eq(sim_scenario_load_string("swarm.yaml", t, strlen(t), s, NULL), 0);
+    free(t);
+}
+
+START_TEST(test_swarm_differential_reports_both_counts)
+{
+    /* exec_grace off (F2): some seed of the first scenarios loses events
+     * the fix delivers, and the judge says so with both counts */
+    sim_sweep_opts so;
+    memset(&so, 0, sizeof so);
+    so.profile = CR_PROFILE_FIXED;
+    so.ablate_fix = 2;
+    int found = 0;
+    for (uint32_t i = 0; i < 40 && !found; i++) {
+        sim_scenario *s = NULL;
+        load_swarm(i, &s);
+        for (uint64_t seed = 1; seed <= 2 && !found; seed++) {
+            sim_world_opts wo = {.seed = seed};
+            sim_swarm_verdict v;
+            ck_assert_int_eq(sim_swarm_judge_seed(s, &so, &wo, &v), 0);
+            ck_assert(v.has_ref);
+            if (!v.failed || strcmp(v.kind, "differential") != 0)
+                continue;
+            found = 1;
+            ck_assert(v.attributable);
+            ck_assert(sim_swarm_differential(&v.run, &v.ref));
+            ck_assert(v.run.counts[SIM_COUNT_DELIVERED] + v.run.counts[SIM_COUNT_LATE] <
+                          v.ref.counts[SIM_COUNT_DELIVERED] + v.ref.counts[SIM_COUNT_LATE] ||
+                      v.run.counts[SIM_COUNT_LOST] > v.ref.counts[SIM_COUNT_LOST]);
+            char want[128];
+            snprintf(want, sizeof want, "delivered %llu of %llu",
+                     (unsigned long long)v.run.counts[SIM_COUNT_DELIVERED],
+                     (unsigned long long)v.run.counts[SIM_COUNT_EXPECTED]);
+            ck_assert_ptr_nonnull(strstr(v.reason, want));
+            snprintf(want, sizeof want, "where the fix delivers %llu of %llu",
+                     (unsigned long long)v.ref.counts[SIM_COUNT_DELIVERED],
+                     (unsigned long long)v.ref.counts[SIM_COUNT_EXPECTED]);
+            ck_assert_ptr_nonnull(strstr(v.reason, want));
+        }
+        sim_scenario_free(s);
+    }
+    ck_assert_msg(found, "no differential finding for --ablate 2 in 40 scenarios");
+}
+END_TEST
+
+START_TEST(test_swarm_reference_never_differential)
+{
+    /* unablated: no reference is run, nothing is differential, and a run
+     * judged against itself (the same seed twice) never differs */
+    sim_sweep_opts so;
+    memset(&so, 0, sizeof so);
+    so.profile = CR_PROFILE_FIXED;
+    for (uint32_t i = 0; i < 30; i++) {
+        sim_scenario *s = NULL;
+        load_swarm(i, &s);
+        for (uint64_t seed = 1; seed <= 2; seed++) {
+            sim_world_opts wo = {.seed = seed};
+            sim_swarm_verdict v;
+            sim_failure again;
+            ck_assert_int_eq(sim_swarm_judge_seed(s, &so, &wo, &v), 0);
+            ck_assert(!v.has_ref);
+            ck_assert_str_ne(v.kind, "differential");
+            ck_assert_int_eq(sim_failure_judge(s, &so, &wo, 0, &again), 0);
+            ck_assert_uint_eq(again.trace_hash, v.run.trace_hash);
+            ck_assert(!sim_swarm_differential(&v.run, &again));
+            ck_assert(!sim_swarm_differential(&again, &v.run));
+        }
+        sim_scenario_free(s);
+    }
+}
+END_TEST
+
+START_TEST(test_swarm_finds_every_ablation)
+{
+    /* each fix switched off alone is found (a failure attributable to the
+     * ablation) within the first 16 scenarios of base 1: a prefix of the CI
+     * budget (150 x 2 seeds) that keeps this test fast, also under ASan */
+    char dir[] = "/tmp/ctxsim-swarm-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    for (int n = 1; n <= 9; n++) {
+        char *out = NULL, want[64];
+        int rc = cli_run(dir, &out, NULL,
+                         "explore --strategy swarm --budget 16 --seeds 2 --seed 1 --ablate %d "
+                         "--jobs 2 --out %s/abl%d",
+                         n, dir, n);
+        ck_assert_int_eq(rc, 1);
+        ck_assert_ptr_nonnull(out);
+        snprintf(want, sizeof want, "swarm: fix %d found:", n);
+        ck_assert_msg(strstr(out, want), "fix %d not found:\n%s", n, out);
+        if (n == 2) { /* F2 is found by the differential judge; both replay lines */
+            ck_assert_ptr_nonnull(strstr(out, ": differential: delivered "));
+            ck_assert_ptr_nonnull(strstr(out, "reference (the fix on): "));
+        }
+        free(out);
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *swarm_suite(void)
 {
     Suite *s = suite_create("swarm");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_swarm_every_scenario_loads);
+    tcase_add_test(tc, test_swarm_policy_within_fixed);
     tcase_add_test(tc, test_swarm_deterministic_and_varied);
     tcase_add_test(tc, test_swarm_forced_features);
+    tcase_add_test(tc, test_swarm_differential_reports_both_counts);
+    tcase_add_test(tc, test_swarm_reference_never_differential);
+    tcase_add_test(tc, test_swarm_finds_every_ablation);
     suite_add_tcase(s, tc);
     return s;
 }

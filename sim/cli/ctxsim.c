@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1261,7 +1262,10 @@ static const char swarm_usage[] =
     "a random subset of features per scenario, then users, tabs, steps, distributions,\n"
     "faults and policy values within them), run S seeds of each (default 2) and judge\n"
     "every seed by the per-seed rule (safety counts, silent loss, liveness, livelock,\n"
-    "errors; not the delivery rate).  Scenario i (from I, default 0) is drawn from BASE\n"
+    "errors; not the delivery rate).  With --ablate N each seed also runs with fix N on\n"
+    "(the reference): a seed that received fewer events or lost more than the reference\n"
+    "is a finding too (differential, both counts printed).  A scenario that hangs (5 s of\n"
+    "wall time) or crashes is a finding.  Scenario i (from I, default 0) is drawn from BASE\n"
     "(default 1) and i:\n"
     "the same command finds the same failures.  Each failing scenario is written to\n"
     "DIR/swarm-<BASE>-<i>.yaml (default DIR: out/swarm) with a header comment (generator\n"
@@ -1274,9 +1278,10 @@ static const char swarm_usage[] =
 typedef struct swarm_rec {
     uint32_t index; /* scenario i */
     uint32_t seedno;
-    int failed; /* 1 fails, 0 passes, -1 the scenario could not be run */
+    int failed;       /* 1 fails, 0 passes, -1 the scenario could not be run */
+    int attributable; /* 1: the finding is the ablation's (or, unablated, the seed's) */
     char kind[32];
-    char reason[256];
+    char reason[512];
 } swarm_rec;
 
 /* replay_line writes the replay command of `seed` of the scenario at path. */
@@ -1340,6 +1345,7 @@ static void swarm_judge(uint64_t base, uint32_t i, uint32_t seeds, const sim_swe
         sim_scenario_load_string("swarm.yaml", text, strlen(text), &sc, &err) != 0) {
         for (uint32_t k = 0; k < seeds; k++) {
             recs[k].failed = -1;
+            recs[k].attributable = 1;
             snprintf(recs[k].kind, sizeof recs[k].kind, "generator");
             snprintf(recs[k].reason, sizeof recs[k].reason, "%d:%d: %.200s", err.line, err.col,
                      err.msg);
@@ -1349,20 +1355,117 @@ static void swarm_judge(uint64_t base, uint32_t i, uint32_t seeds, const sim_swe
     }
     for (uint32_t k = 0; k < seeds; k++) {
         sim_world_opts w = *wo;
-        sim_failure f;
+        sim_swarm_verdict *v = calloc(1, sizeof *v);
         w.seed = k + 1;
-        if (sim_failure_judge(sc, so, &w, 0, &f) != 0) {
+        if (!v || sim_swarm_judge_seed(sc, so, &w, v) != 0) {
             recs[k].failed = -1;
+            recs[k].attributable = 1;
             snprintf(recs[k].kind, sizeof recs[k].kind, "policy");
             snprintf(recs[k].reason, sizeof recs[k].reason, "the core refuses the policy");
+            free(v);
             continue;
         }
-        recs[k].failed = f.failed;
-        snprintf(recs[k].kind, sizeof recs[k].kind, "%s", f.kind);
-        snprintf(recs[k].reason, sizeof recs[k].reason, "%s", f.reason);
+        recs[k].failed = v->failed;
+        recs[k].attributable = v->attributable;
+        snprintf(recs[k].kind, sizeof recs[k].kind, "%s", v->kind);
+        snprintf(recs[k].reason, sizeof recs[k].reason, "%s", v->reason);
+        free(v);
     }
     sim_scenario_free(sc);
     free(text);
+}
+
+/* A scenario that has not answered after this much wall time is a hang: an
+ * endless loop outside the world's step budget (inside the core).  Normal
+ * scenarios take milliseconds, so whether one is judged a hang does not
+ * depend on the machine in practice. */
+#define SWARM_HANG_MS 5000
+
+/* swarm_mark writes one kind and reason into every seed of a scenario. */
+static void swarm_mark(swarm_rec *recs, uint32_t i, uint32_t seeds, int attributable,
+                       const char *kind, const char *reason)
+{
+    for (uint32_t k = 0; k < seeds; k++) {
+        recs[k].index = i;
+        recs[k].seedno = k + 1;
+        recs[k].failed = 1;
+        recs[k].attributable = attributable;
+        snprintf(recs[k].kind, sizeof recs[k].kind, "%s", kind);
+        snprintf(recs[k].reason, sizeof recs[k].reason, "%s", reason);
+    }
+}
+
+/* swarm_judge_guarded is swarm_judge in a child process, so that a core
+ * that loops forever (kind "hang", after SWARM_HANG_MS) or crashes (kind
+ * "crash") is a finding instead of the end of the search.  Without fork it
+ * judges in process. */
+static void swarm_judge_guarded(uint64_t base, uint32_t i, uint32_t seeds, const sim_sweep_opts *so,
+                                const sim_world_opts *wo, swarm_rec *recs)
+{
+    int fd[2];
+    if (pipe(fd) != 0) {
+        swarm_judge(base, i, seeds, so, wo, recs);
+        return;
+    }
+    fflush(stdout);
+    pid_t p = fork();
+    if (p < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        swarm_judge(base, i, seeds, so, wo, recs);
+        return;
+    }
+    if (p == 0) {
+        close(fd[0]);
+        swarm_judge(base, i, seeds, so, wo, recs);
+        const char *b = (const char *)recs;
+        size_t left = seeds * sizeof *recs;
+        while (left) {
+            ssize_t n = write(fd[1], b, left);
+            if (n <= 0)
+                _exit(3);
+            b += n;
+            left -= (size_t)n;
+        }
+        _exit(0);
+    }
+    close(fd[1]);
+    size_t want = seeds * sizeof *recs, got = 0;
+    int hang = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* wall time of the guard, never inside a run */
+    while (got < want) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long spent = (long)(t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        struct pollfd pf = {.fd = fd[0], .events = POLLIN};
+        if (spent >= SWARM_HANG_MS || poll(&pf, 1, (int)(SWARM_HANG_MS - spent)) == 0) {
+            hang = 1;
+            break;
+        }
+        ssize_t n = read(fd[0], (char *)recs + got, want - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd[0]);
+    if (hang)
+        kill(p, SIGKILL);
+    int st = 0;
+    while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+        ;
+    /* a hang or crash is not credited to an ablation (the fix on may do the same) */
+    if (hang) {
+        swarm_mark(recs, i, seeds, !so->ablate_fix, "hang",
+                   "no answer after 5 s of wall time: an endless loop outside the step budget");
+    } else if (got < want) {
+        char why[96];
+        snprintf(why, sizeof why, "the run died (%s %d)",
+                 WIFSIGNALED(st) ? "signal" : "exit status",
+                 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+        swarm_mark(recs, i, seeds, !so->ablate_fix, "crash", why);
+    }
 }
 
 /* swarm_run_all judges every scenario into recs[budget * seeds], in jobs
@@ -1374,7 +1477,7 @@ static int swarm_run_all(uint64_t base, uint32_t from, uint32_t budget, uint32_t
         jobs = (int)budget;
     if (jobs <= 1) {
         for (uint32_t i = 0; i < budget && !interrupted; i++)
-            swarm_judge(base, from + i, seeds, so, wo, recs + (size_t)i * seeds);
+            swarm_judge_guarded(base, from + i, seeds, so, wo, recs + (size_t)i * seeds);
         return interrupted ? -1 : 0;
     }
     pid_t pids[256];
@@ -1396,7 +1499,7 @@ static int swarm_run_all(uint64_t base, uint32_t from, uint32_t budget, uint32_t
             FILE *o = fdopen(fd[1], "wb");
             swarm_rec *mine = calloc(seeds, sizeof *mine);
             for (uint32_t i = (uint32_t)j; o && mine && i < budget; i += (uint32_t)jobs) {
-                swarm_judge(base, from + i, seeds, so, wo, mine);
+                swarm_judge_guarded(base, from + i, seeds, so, wo, mine);
                 if (fwrite(mine, sizeof *mine, seeds, o) != seeds)
                     _exit(3);
             }
@@ -1564,6 +1667,9 @@ static int explore_swarm(int argc, char **argv)
     /* Report in scenario order: the same whatever --jobs was. */
     char kinds[16][32];
     uint32_t kind_n[16], nkinds = 0, failed_scen = 0, failed_seeds = 0, first = 0, first_i = 0;
+    uint32_t attr_scen = 0, attr_first = 0, attr_first_i = 0;
+    sim_sweep_opts ref_so = so; /* the reference of a differential judge: the fix on */
+    ref_so.ablate_fix = 0;
     int made_dir = 0;
     for (uint32_t n = 0; n < budget; n++) {
         const swarm_rec *r = recs + (size_t)n * seeds;
@@ -1575,8 +1681,14 @@ static int explore_swarm(int argc, char **argv)
             continue;
         if (!failed_scen++)
             first = n + 1, first_i = i;
+        int attr = 0;
+        for (uint32_t k = 0; k < seeds; k++)
+            attr |= r[k].failed != 0 && r[k].attributable;
+        if (attr && !attr_scen++)
+            attr_first = n + 1, attr_first_i = i;
         uint64_t g = sim_swarm_scenario_seed(base, i);
-        char *text = NULL, path[1200], line[1600], diff[256] = "", feat[512] = "";
+        char *text = NULL, path[1200], line[1600], rline[1600], diff[256] = "", rdiff[256] = "",
+             feat[512] = "";
         uint32_t fs = 0;
         sim_scenario *sc = NULL;
         if (sim_swarm_generate(g, &swarm_gen, &text, &fs) != 0)
@@ -1585,6 +1697,7 @@ static int explore_swarm(int argc, char **argv)
         if (sim_scenario_load_string("swarm.yaml", text, strlen(text), &sc, NULL) == 0) {
             cr_policy pol;
             sim_sweep_policy(sc, &so, &pol, diff, sizeof diff);
+            sim_sweep_policy(sc, &ref_so, &pol, rdiff, sizeof rdiff);
             sim_scenario_free(sc);
         }
         snprintf(path, sizeof path, "%s/swarm-%" PRIu64 "-%" PRIu32 ".yaml", dir, base, i);
@@ -1614,11 +1727,13 @@ static int explore_swarm(int argc, char **argv)
             if (!r[k].failed)
                 continue;
             failed_seeds++;
+            char kn[32];
+            snprintf(kn, sizeof kn, "%.20s%s", r[k].kind, r[k].attributable ? "" : " (fix too)");
             uint32_t j = 0;
-            while (j < nkinds && strcmp(kinds[j], r[k].kind) != 0)
+            while (j < nkinds && strcmp(kinds[j], kn) != 0)
                 j++;
             if (j == nkinds && nkinds < 16) {
-                snprintf(kinds[nkinds], sizeof kinds[0], "%s", r[k].kind);
+                snprintf(kinds[nkinds], sizeof kinds[0], "%s", kn);
                 kind_n[nkinds++] = 0;
             }
             if (j < nkinds)
@@ -1628,6 +1743,11 @@ static int explore_swarm(int argc, char **argv)
                     r[k].reason, line);
             printf("  seed %" PRIu32 ": %s: %s\n    replay: %s\n", r[k].seedno, r[k].kind,
                    r[k].reason, line);
+            if (so.ablate_fix) {
+                replay_line(path, r[k].seedno, &ref_so, profile, rdiff, &wo, rline, sizeof rline);
+                fprintf(f, "# reference (the fix on): %s\n", rline);
+                printf("    reference (the fix on): %s\n", rline);
+            }
             char *rp = strstr(line, " replay ");
             if (rp)
                 printf("    shrink: %.*s shrink %s\n", (int)(rp - line), line, rp + 8);
@@ -1655,6 +1775,13 @@ static int explore_swarm(int argc, char **argv)
         printf("swarm: first failure: scenario %" PRIu32 " (%" PRIu32 " of the %" PRIu64
                " scenarios run to reach it); files in %s/\n",
                first_i, first, budget, dir);
+    if (so.ablate_fix && attr_scen)
+        printf("swarm: fix %d found: %" PRIu32 " scenarios fail because of the ablation, the "
+               "first: scenario %" PRIu32 " (%" PRIu32 " of the %" PRIu64 ")\n",
+               so.ablate_fix, attr_scen, attr_first_i, attr_first, budget);
+    else if (so.ablate_fix)
+        printf("swarm: fix %d not found: no scenario fails because of the ablation\n",
+               so.ablate_fix);
     free(recs);
     return failed_scen ? EXIT_FAIL : 0;
 }

@@ -193,6 +193,56 @@ START_TEST(test_core_conn_preauth_cache_replayed_in_order)
 }
 END_TEST
 
+/* F6 + F1: replaying a pre-auth cache whose messages name distinct threads
+ * issues one association per message (each superseding the previous);
+ * the requests map must have room for all of them, and every answer
+ * (stale or live) must still be handled: a full map used to make the next
+ * lookup probe forever. */
+START_TEST(test_core_conn_preauth_replay_many_associations)
+{
+    rec r;
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    enum { N = 12 };
+    char name[N][8];
+    for (int i = 0; i < N; i++) {
+        snprintf(name[i], sizeof name[i], "t%d", i + 1);
+        ck_assert_int_eq(cr_thread_add(ctx, 0, "alice", name[i]), 0);
+    }
+    /* five associations of other connections already in flight: the
+     * requests map is shared */
+    enum { OTHERS = 5 };
+    for (int i = 0; i < OTHERS; i++) {
+        cr_conn_id o = rec_open_auth(ctx, 0, "alice");
+        cr_message m = rec_message("t1", 0, 100 + (uint64_t)i);
+        ck_assert_int_eq(cr_conn_message(ctx, 0, o, &m, NULL), 0);
+    }
+    cr_conn_id c = 0;
+    ck_assert_int_eq(cr_conn_open(ctx, 0, &c), 0);
+    for (int i = 0; i < N; i++) {
+        cr_message m = rec_message(name[i], 0, (uint64_t)i + 1);
+        ck_assert_int_eq(cr_conn_message(ctx, 1, c, &m, NULL), 0);
+    }
+    ck_assert_int_eq(cr_conn_authenticate(ctx, 2, c, "alice"), 0);
+    cr_stats s = rec_stats(ctx);
+    ck_assert_uint_eq(s.assoc_requested, OTHERS + N);
+    cr_conn_info info;
+    cr_conn_get_info(ctx, c, &info);
+    ck_assert_str_eq(info.assoc_target, name[N - 1]);
+    ck_assert_uint_eq(info.queued_messages, N);
+    /* every answer, oldest first: the forgotten and superseded ones change
+     * no binding; the live one binds the last thread */
+    for (uint64_t req = 1; req <= OTHERS + N; req++)
+        ck_assert_int_eq(cr_assoc_complete(ctx, 3 + req, req, 1), 0);
+    cr_conn_get_info(ctx, c, &info);
+    ck_assert_int_eq(info.state, CR_CONN_READY);
+    /* a later message still finds its way (the map probes terminate) */
+    cr_message m = rec_message(NULL, 0, 99);
+    ck_assert_int_eq(cr_conn_message(ctx, 100, c, &m, NULL), 0);
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
 static uint64_t seen_received_at;
 static void on_dispatch_received_at(void *ud, uint64_t now, cr_conn_id c, const cr_dispatch *d)
 {
@@ -1050,6 +1100,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_core_conn_message_fixed_associates_then_dispatches);
     tcase_add_test(tc, test_core_conn_message_legacy_associates_at_run_go);
     tcase_add_test(tc, test_core_conn_preauth_cache_replayed_in_order);
+    tcase_add_test(tc, test_core_conn_preauth_replay_many_associations);
     tcase_add_test(tc, test_core_conn_waiting_message_keeps_payload_and_time);
     tcase_add_test(tc, test_core_conn_preauth_legacy_dispatches_without_context);
     tcase_add_test(tc, test_core_conn_foreign_thread_refused);

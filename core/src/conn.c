@@ -619,8 +619,10 @@ int cr_conn_authenticate(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char 
         return CR_EINVAL;
     if (c->user)
         return CR_ESTATE;
+    /* The replay below may issue one association per cached message (a
+     * superseded one keeps its entry in the stale ring): room for each. */
     if (cr_map_reserve(&ctx->msgs, &ctx->mem, c->cache_len) ||
-        cr_map_reserve(&ctx->reqs, &ctx->mem, 1))
+        cr_map_reserve(&ctx->reqs, &ctx->mem, c->cache_len ? c->cache_len : 1))
         return CR_ENOMEM;
     cr_user *u;
     int fresh;

@@ -162,7 +162,8 @@ typedef enum cr_knob_type {
     X(exec_grace, CR_KNOB_DURATION, 2, 0, 5 * CR_NS_PER_S,                                         \
       "how long a run waits for its thread context to be established; 0: validate once")           \
     X(exec_retry_interval, CR_KNOB_DURATION, 2, 0, 20 * CR_NS_PER_MS,                              \
-      "re-validation period during exec_grace")                                                    \
+      "re-validation period during exec_grace; 0: no polling, re-validated once at the "           \
+      "grace's end")                                                                               \
     X(verify_before_notify, CR_KNOB_BOOL, 3, 0, 1,                                                 \
       "send thread_switched only once the connection is bound to the new thread")                  \
     X(buffer_until_ready, CR_KNOB_BOOL, 4, 0, 1,                                                   \
@@ -479,7 +480,8 @@ int cr_ctx_is_ready(const cr_ctx *ctx, const char *user, const char *thread, int
  * inherits the dispatch's (user, thread).  Validation of the thread context
  * (has a binding of (user, thread) ever landed?): valid -> run_go now;
  * invalid and exec_grace > 0 -> re-checked every exec_retry_interval,
- * run_go once valid or when the grace ends; invalid and exec_grace == 0
+ * run_go once valid or when the grace ends (exec_retry_interval 0: checked
+ * once more, at the grace's end only); invalid and exec_grace == 0
  * (legacy) -> run_go now and the run loses its thread context (its events
  * are unroutable).  With F1 off the association the message asked for is
  * requested at run_go.  Returns 0, CR_ENOTFOUND (unknown or already started

@@ -412,8 +412,14 @@ typedef struct cr_message {
  *    with (user, named thread), association requested at the run's run_go;
  *  - "not ready" (no bound thread, or an association in flight): F5 on:
  *    queued (CR_EFULL past pending_max) and dispatched in order once the
- *    binding lands; F5 off: dispatched at once with the connection's
- *    current context (bound thread, or none);
+ *    binding lands: a queued message naming a thread goes out only once
+ *    the connection is bound to that thread (re-associating in queue
+ *    order), so that once the queue drains the connection is bound to the
+ *    thread of the last message, the user's latest choice; one queued
+ *    before a later cr_conn_switch() goes out with its own thread's
+ *    context once established, without rebinding (the switch wins the
+ *    view); F5 off: dispatched at once with the connection's current
+ *    context (bound thread, or none);
  *  - otherwise dispatched at once on the bound thread.
  * *msg_id (may be NULL) receives the message id.  Returns 0 or CR_EINVAL,
  * CR_ENOTFOUND, CR_ECLOSED, CR_EFOREIGN, CR_EFULL, CR_ETOOBIG, CR_ENOMEM. */

@@ -779,11 +779,12 @@ END_TEST
 
 /* ---- queued messages naming different threads keep their order (F5) --------
  * Fixed: m1 names A, m2 names B before anything is bound.  m2's
- * association supersedes m1's (the user's latest thread wins the view), but
- * A's superseded association still succeeds: A's context is established, so
- * m1 goes out on A at once, without binding the connection to A; m2 goes
- * out on B when B lands.  Messages leave in arrival order, each on its own
- * thread, and the connection ends on the thread the user went to last. */
+ * association supersedes m1's; A's superseded answer cannot bind, and m1
+ * heads the queue, so A is asked for again (superseding B's).  m1 goes out
+ * once the connection is bound to A (its run's events reach the tab), then
+ * m2 asks for B and goes out once bound.  Messages leave in arrival order,
+ * each on its own binding, and the connection ends on the thread the user
+ * went to last. */
 START_TEST(test_core_audit_queue_keeps_order_across_threads)
 {
     th_host h;
@@ -797,19 +798,29 @@ START_TEST(test_core_audit_queue_keeps_order_across_threads)
     ck_assert_str_eq(h.assocs.v[1].thread, "B");
     ck_assert_uint_eq(conn_info(&h, c).queued_messages, 2);
     OK(th_advance(&h, MS));
-    OK(th_assoc_answer(&h, h.assocs.v[0].req, 1)); /* superseded: A exists now */
+    OK(th_assoc_answer(&h, h.assocs.v[0].req, 1)); /* superseded: no binding */
     ck_assert_int_eq(conn_info(&h, c).state, CR_CONN_PENDING_CONTEXT);
+    ck_assert_uint_eq(h.dispatches.n, 0);
+    ck_assert_uint_eq(h.assocs.n, 3); /* m1 asks for A again */
+    ck_assert_str_eq(h.assocs.v[2].thread, "A");
+    OK(th_advance(&h, MS));
+    OK(th_assoc_answer(&h, h.assocs.v[1].req, 1)); /* superseded in turn */
+    ck_assert_uint_eq(h.dispatches.n, 0);
+    OK(th_advance(&h, MS));
+    OK(th_assoc_answer(&h, h.assocs.v[2].req, 1)); /* A lands: m1 goes */
+    ck_assert_str_eq(conn_info(&h, c).thread, "A");
     ck_assert_uint_eq(h.dispatches.n, 1);
     ck_assert_uint_eq(h.dispatches.v[0].tag, 1);
     ck_assert_str_eq(h.dispatches.v[0].thread, "A");
+    ck_assert_uint_eq(h.assocs.n, 4); /* then m2 asks for B */
+    ck_assert_str_eq(h.assocs.v[3].thread, "B");
     OK(th_advance(&h, MS));
-    OK(th_assoc_answer(&h, h.assocs.v[1].req, 1)); /* B lands: m2 goes */
+    OK(th_assoc_answer(&h, h.assocs.v[3].req, 1)); /* B lands: m2 goes */
     ck_assert_str_eq(conn_info(&h, c).thread, "B");
     ck_assert_uint_eq(h.dispatches.n, 2);
     ck_assert_uint_eq(h.dispatches.v[1].tag, 2);
     ck_assert_str_eq(h.dispatches.v[1].thread, "B");
-    ck_assert_uint_eq(h.assocs.n, 2); /* nobody asked for A again */
-    ck_assert_uint_eq(conn_info(&h, c).generation, 1);
+    ck_assert_uint_eq(conn_info(&h, c).generation, 2);
     ck_assert_uint_eq(conn_info(&h, c).queued_messages, 0);
     ck_assert_uint_eq(h.reports.n, 0);
     th_fini(&h);

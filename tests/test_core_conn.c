@@ -193,6 +193,62 @@ START_TEST(test_core_conn_preauth_cache_replayed_in_order)
 }
 END_TEST
 
+/* F6 + F1: replaying a pre-auth cache whose messages name distinct threads
+ * issues one association per message (each superseding the previous);
+ * the requests map must have room for all of them, and every answer
+ * (stale or live) must still be handled: a full map used to make the next
+ * lookup probe forever. */
+START_TEST(test_core_conn_preauth_replay_many_associations)
+{
+    rec r;
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, NULL);
+    enum { N = 12 };
+    char name[N][8];
+    for (int i = 0; i < N; i++) {
+        snprintf(name[i], sizeof name[i], "t%d", i + 1);
+        ck_assert_int_eq(cr_thread_add(ctx, 0, "alice", name[i]), 0);
+    }
+    /* five associations of other connections already in flight: the
+     * requests map is shared */
+    enum { OTHERS = 5 };
+    for (int i = 0; i < OTHERS; i++) {
+        cr_conn_id o = rec_open_auth(ctx, 0, "alice");
+        cr_message m = rec_message("t1", 0, 100 + (uint64_t)i);
+        ck_assert_int_eq(cr_conn_message(ctx, 0, o, &m, NULL), 0);
+    }
+    cr_conn_id c = 0;
+    ck_assert_int_eq(cr_conn_open(ctx, 0, &c), 0);
+    for (int i = 0; i < N; i++) {
+        cr_message m = rec_message(name[i], 0, (uint64_t)i + 1);
+        ck_assert_int_eq(cr_conn_message(ctx, 1, c, &m, NULL), 0);
+    }
+    ck_assert_int_eq(cr_conn_authenticate(ctx, 2, c, "alice"), 0);
+    cr_stats s = rec_stats(ctx);
+    ck_assert_uint_eq(s.assoc_requested, OTHERS + N);
+    cr_conn_info info;
+    cr_conn_get_info(ctx, c, &info);
+    ck_assert_str_eq(info.assoc_target, name[N - 1]);
+    ck_assert_uint_eq(info.queued_messages, N);
+    /* every answer, oldest first: the forgotten and superseded ones change
+     * no binding; the live one binds the last thread */
+    for (uint64_t req = 1; req <= OTHERS + N; req++)
+        ck_assert_int_eq(cr_assoc_complete(ctx, 3 + req, req, 1), 0);
+    /* then the queue rebinds in order, one association per message */
+    for (int i = 0; i < 2 * N && info.queued_messages; i++) {
+        ck_assert_int_eq(cr_assoc_complete(ctx, 50 + (uint64_t)i, rec_last_req(&r), 1), 0);
+        cr_conn_get_info(ctx, c, &info);
+    }
+    ck_assert_uint_eq(info.queued_messages, 0);
+    ck_assert_int_eq(info.state, CR_CONN_READY);
+    ck_assert_str_eq(info.thread, name[N - 1]);
+    /* a later message still finds its way (the map probes terminate) */
+    cr_message m = rec_message(NULL, 0, 99);
+    ck_assert_int_eq(cr_conn_message(ctx, 100, c, &m, NULL), 0);
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
 static uint64_t seen_received_at;
 static void on_dispatch_received_at(void *ud, uint64_t now, cr_conn_id c, const cr_dispatch *d)
 {
@@ -774,12 +830,12 @@ static cr_ctx *queued_t1_then_t2(rec *r, cr_conn_id *c)
     return ctx;
 }
 
-/* Queue order is kept across threads, and the user's latest thread wins
- * the view: m1 names t1, m2 names t2 (superseding t1's association).  t1's
- * superseded association still succeeds: t1's context is established, so
- * m1 goes out on t1 without rebinding the connection; m2 waits for t2,
- * which the connection binds.  Had t1's answer failed, m1 would ask for
- * t1 again once t2 landed (see the next test). */
+/* Queue order is kept across threads, each message on its own binding,
+ * and the user's latest thread (the last message's) wins the view: m1
+ * names t1, m2 names t2 (superseding t1's association).  t1's superseded
+ * answer cannot bind: m1 heads the queue, so t1 is asked for again (t2's
+ * request superseded in turn); m1 goes out once t1 is bound, then m2
+ * asks for t2 and goes out once bound. */
 START_TEST(test_core_conn_queue_keeps_order_across_threads)
 {
     rec r;
@@ -787,26 +843,95 @@ START_TEST(test_core_conn_queue_keeps_order_across_threads)
     cr_ctx *ctx = queued_t1_then_t2(&r, &c);
     ck_assert_str_eq(rec_since(&r), "1 associate req=1 c=1 alice/t1\n"
                                     "2 associate req=2 c=1 alice/t2\n");
-    ck_assert_int_eq(cr_assoc_complete(ctx, 3, 1, 1), 0); /* superseded, but t1 exists */
-    ck_assert_str_eq(rec_since(&r), "3 dispatch c=1 msg=1 alice/t1 tag=1\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 3, 1, 1), 0); /* superseded: no binding */
+    ck_assert_str_eq(rec_since(&r), "3 associate req=3 c=1 alice/t1\n");
     cr_conn_info info;
     cr_conn_get_info(ctx, c, &info);
     ck_assert_int_eq(info.state, CR_CONN_PENDING_CONTEXT); /* not bound to t1 */
-    ck_assert_int_eq(cr_assoc_complete(ctx, 4, 2, 1), 0);
-    ck_assert_str_eq(rec_since(&r), "4 dispatch c=1 msg=2 alice/t2 tag=2\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 4, 2, 1), 0);  /* superseded now */
+    ck_assert_str_eq(rec_since(&r), "");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 5, 3, 1), 0);
+    ck_assert_str_eq(rec_since(&r), "5 dispatch c=1 msg=1 alice/t1 tag=1\n"
+                                    "5 associate req=4 c=1 alice/t2\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 6, 4, 1), 0);
+    ck_assert_str_eq(rec_since(&r), "6 dispatch c=1 msg=2 alice/t2 tag=2\n");
     cr_conn_get_info(ctx, c, &info);
     ck_assert_str_eq(info.thread, "t2");
-    ck_assert_uint_eq(info.generation, 1);
+    ck_assert_uint_eq(info.generation, 2);
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
+/* One tab names t1, t2, t1, t3, t1 before any association lands (each
+ * asks for its association at once).  Each queued message goes out only
+ * once the connection is bound to its thread, re-associating in queue
+ * order; the events of each run reach the connection; once the queue
+ * drains the connection is bound to t1, the thread of the last message
+ * (the second binding used to flush t1, t3, t1 with their own context
+ * while the connection stayed on t2). */
+START_TEST(test_core_conn_queue_rebinds_in_order)
+{
+    rec r;
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "pending_deadline=0", NULL);
+    const char *order[] = {"t1", "t2", "t1", "t3", "t1"};
+    enum { N = 5 };
+    cr_thread_add(ctx, 0, "alice", "t1");
+    cr_thread_add(ctx, 0, "alice", "t2");
+    cr_thread_add(ctx, 0, "alice", "t3");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
+    for (int i = 0; i < N; i++) {
+        cr_message m = rec_message(order[i], 0, (uint64_t)i + 1);
+        ck_assert_int_eq(cr_conn_message(ctx, 1 + (uint64_t)i, c, &m, NULL), 0);
+    }
+    ck_assert_uint_eq(rec_stats(ctx).messages_queued_now, N);
+    rec_since(&r);
+    /* the live association (the last message's, t1) lands first */
+    uint64_t t = 10;
+    uint64_t req = rec_last_req(&r);
+    for (int i = 0; i < N; i++, t += 10) {
+        ck_assert_int_eq(cr_assoc_complete(ctx, t, req, 1), 0);
+        char want[256];
+        int n = snprintf(want, sizeof want, "%llu dispatch c=1 msg=%d alice/%s tag=%d\n",
+                         (unsigned long long)t, i + 1, order[i], i + 1);
+        if (i + 1 < N)
+            snprintf(want + n, sizeof want - (size_t)n, "%llu associate req=%llu c=1 alice/%s\n",
+                     (unsigned long long)t, (unsigned long long)req + 1, order[i + 1]);
+        ck_assert_str_eq(rec_since(&r), want);
+        cr_conn_info info;
+        cr_conn_get_info(ctx, c, &info);
+        ck_assert_int_eq(info.state, CR_CONN_READY);
+        ck_assert_str_eq(info.thread, order[i]);
+        ck_assert_uint_eq(info.queued_messages, (size_t)(N - 1 - i));
+        /* the run of the message just dispatched emits while the
+         * connection is still bound to its thread: delivered */
+        cr_run_id run = 0;
+        ck_assert_int_eq(cr_run_start(ctx, t + 1, (uint64_t)i + 1, &run), 0);
+        cr_event_in ev = {0, 100 + (uint64_t)i, "p", 1};
+        cr_outcome o = CR_OUTCOME_COUNT;
+        ck_assert_int_eq(cr_run_emit(ctx, t + 2, run, &ev, NULL, &o), 0);
+        ck_assert_int_eq(o, CR_OUTCOME_DELIVERED);
+        rec_since(&r);
+        req = rec_last_req(&r);
+    }
+    cr_conn_info info;
+    cr_conn_get_info(ctx, c, &info);
+    ck_assert_str_eq(info.thread, "t1");
+    ck_assert_ptr_null(info.assoc_target);
+    cr_stats s = rec_stats(ctx);
+    ck_assert_uint_eq(s.outcomes[CR_OUTCOME_DELIVERED], N);
+    ck_assert_uint_eq(s.messages_dispatched, N);
+    ck_assert_uint_eq(s.messages_queued_now, 0);
     cr_ctx_del(ctx);
     rec_free(&r);
 }
 END_TEST
 
 /* A message that could go at once still waits behind older queued
- * messages of its connection (the queue is FIFO): m1 waits for t1's
- * superseded association, the connection binds t2 (m2 waits behind m1),
- * then m3 for t2 arrives, which the bound connection could take at once;
- * it goes out only after m1 (reordered_messages found this race in the
+ * messages of its connection (the queue is FIFO): the connection binds t2
+ * first (m2 waits behind m1, which asks for t1 again), then m3 for t2
+ * arrives, which the bound connection could take at once; it goes out
+ * only after m1 and m2 (reordered_messages found this race in the
  * simulator: m3 used to overtake m1). */
 START_TEST(test_core_conn_ready_message_waits_behind_queue)
 {
@@ -815,7 +940,8 @@ START_TEST(test_core_conn_ready_message_waits_behind_queue)
     cr_ctx *ctx = queued_t1_then_t2(&r, &c);
     rec_since(&r);
     ck_assert_int_eq(cr_assoc_complete(ctx, 3, 2, 1), 0); /* t2 lands first */
-    ck_assert_str_eq(rec_since(&r), "");                  /* m1 heads the queue, waiting for t1 */
+    /* m1 heads the queue: t1 again */
+    ck_assert_str_eq(rec_since(&r), "3 associate req=3 c=1 alice/t1\n");
     cr_conn_info info;
     cr_conn_get_info(ctx, c, &info);
     ck_assert_str_eq(info.thread, "t2");
@@ -823,50 +949,58 @@ START_TEST(test_core_conn_ready_message_waits_behind_queue)
     ck_assert_int_eq(cr_conn_message(ctx, 4, c, &m3, NULL), 0);
     ck_assert_str_eq(rec_since(&r), "");                  /* behind m1 (and m2) */
     ck_assert_int_eq(cr_assoc_complete(ctx, 5, 1, 1), 0); /* t1's superseded answer */
-    ck_assert_str_eq(rec_since(&r), "5 dispatch c=1 msg=1 alice/t1 tag=1\n"
-                                    "5 dispatch c=1 msg=2 alice/t2 tag=2\n"
-                                    "5 dispatch c=1 msg=3 alice/t2 tag=3\n");
+    ck_assert_str_eq(rec_since(&r), "");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 6, 3, 1), 0);
+    ck_assert_str_eq(rec_since(&r), "6 dispatch c=1 msg=1 alice/t1 tag=1\n"
+                                    "6 associate req=4 c=1 alice/t2\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 7, 4, 1), 0);
+    ck_assert_str_eq(rec_since(&r), "7 dispatch c=1 msg=2 alice/t2 tag=2\n"
+                                    "7 dispatch c=1 msg=3 alice/t2 tag=3\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
 END_TEST
 
-/* The superseded association fails: once the latest lands, the waiting
- * message asks for its own thread again, and goes out when it lands. */
+/* The superseded association fails: the waiting message asks for its own
+ * thread again at once, and goes out when it lands; then the next. */
 START_TEST(test_core_conn_queue_superseded_failure_reasks)
 {
     rec r;
     cr_ctx *ctx = queued_t1_then_t2(&r, NULL);
     rec_since(&r);
     ck_assert_int_eq(cr_assoc_complete(ctx, 3, 1, 0), 0); /* superseded and failed */
+    ck_assert_str_eq(rec_since(&r), "3 associate req=3 c=1 alice/t1\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 4, 2, 1), 0); /* superseded in turn */
     ck_assert_str_eq(rec_since(&r), "");
-    ck_assert_int_eq(cr_assoc_complete(ctx, 4, 2, 1), 0);
-    ck_assert_str_eq(rec_since(&r), "4 associate req=3 c=1 alice/t1\n");
     ck_assert_int_eq(cr_assoc_complete(ctx, 5, 3, 1), 0);
     ck_assert_str_eq(rec_since(&r), "5 dispatch c=1 msg=1 alice/t1 tag=1\n"
-                                    "5 dispatch c=1 msg=2 alice/t2 tag=2\n");
+                                    "5 associate req=4 c=1 alice/t2\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 6, 4, 1), 0);
+    ck_assert_str_eq(rec_since(&r), "6 dispatch c=1 msg=2 alice/t2 tag=2\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
 END_TEST
 
 /* The superseded association fails after the latest has landed: the
- * waiting message asks for its own thread again at once, as when the
- * failure comes first (above).  It used to wait forever, holding up the
- * queue behind it (found by `ctxsim check`: msg t1, msg t2, ok t2, fail
- * t1). */
+ * waiting message has already asked for its own thread again when t2
+ * landed; the failure changes nothing.  It used to wait forever, holding
+ * up the queue behind it (found by `ctxsim check`: msg t1, msg t2, ok t2,
+ * fail t1). */
 START_TEST(test_core_conn_queue_superseded_failure_after_landing)
 {
     rec r;
     cr_ctx *ctx = queued_t1_then_t2(&r, NULL);
     rec_since(&r);
     ck_assert_int_eq(cr_assoc_complete(ctx, 3, 2, 1), 0);
-    ck_assert_str_eq(rec_since(&r), ""); /* m1 may still get t1: both wait */
+    ck_assert_str_eq(rec_since(&r), "3 associate req=3 c=1 alice/t1\n");
     ck_assert_int_eq(cr_assoc_complete(ctx, 4, 1, 0), 0);
-    ck_assert_str_eq(rec_since(&r), "4 associate req=3 c=1 alice/t1\n");
+    ck_assert_str_eq(rec_since(&r), "");
     ck_assert_int_eq(cr_assoc_complete(ctx, 5, 3, 1), 0);
     ck_assert_str_eq(rec_since(&r), "5 dispatch c=1 msg=1 alice/t1 tag=1\n"
-                                    "5 dispatch c=1 msg=2 alice/t2 tag=2\n");
+                                    "5 associate req=4 c=1 alice/t2\n");
+    ck_assert_int_eq(cr_assoc_complete(ctx, 6, 4, 1), 0);
+    ck_assert_str_eq(rec_since(&r), "6 dispatch c=1 msg=2 alice/t2 tag=2\n");
     cr_ctx_del(ctx);
     rec_free(&r);
 }
@@ -1050,6 +1184,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_core_conn_message_fixed_associates_then_dispatches);
     tcase_add_test(tc, test_core_conn_message_legacy_associates_at_run_go);
     tcase_add_test(tc, test_core_conn_preauth_cache_replayed_in_order);
+    tcase_add_test(tc, test_core_conn_preauth_replay_many_associations);
     tcase_add_test(tc, test_core_conn_waiting_message_keeps_payload_and_time);
     tcase_add_test(tc, test_core_conn_preauth_legacy_dispatches_without_context);
     tcase_add_test(tc, test_core_conn_foreign_thread_refused);
@@ -1067,6 +1202,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_core_conn_queue_flood_bounded);
     tcase_add_test(tc, test_core_conn_preauth_flood_bounded);
     tcase_add_test(tc, test_core_conn_queue_keeps_order_across_threads);
+    tcase_add_test(tc, test_core_conn_queue_rebinds_in_order);
     tcase_add_test(tc, test_core_conn_queue_superseded_failure_reasks);
     tcase_add_test(tc, test_core_conn_queue_superseded_failure_after_landing);
     tcase_add_test(tc, test_core_conn_ready_message_waits_behind_queue);

@@ -614,6 +614,42 @@ START_TEST(test_core_route_grace_ends_exactly)
 }
 END_TEST
 
+/* exec_retry_interval 0 with exec_grace > 0: no polling (a zero period
+ * used to re-arm the timer without end); the run is validated once more
+ * at the grace's end and goes then, with its context when a binding of
+ * its (user, thread) landed meanwhile, without otherwise. */
+START_TEST(test_core_route_grace_zero_interval_checks_at_end)
+{
+    rec r;
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "exec_grace=100", "exec_retry_interval=0",
+                              "pending_deadline=0", NULL);
+    cr_thread_add(ctx, 0, "alice", "t1");
+    cr_thread_add(ctx, 0, "alice", "t2");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
+    cr_run_id run1 = 0, run2 = 0;
+    ck_assert_int_eq(cr_run_start_for(ctx, 40, "alice", "t1", &run1), 0);
+    ck_assert_int_eq(cr_run_start_for(ctx, 50, "alice", "t2", &run2), 0);
+    cr_conn_switch(ctx, 55, c, "t1", 0);
+    cr_assoc_complete(ctx, 60, rec_last_req(&r), 1);
+    rec_since(&r);
+    uint64_t polls[8], n = 0, t;
+    while ((t = cr_ctx_get_expiry(ctx)) != CR_TIME_NEVER) {
+        ck_assert_uint_lt(n, 8);
+        polls[n++] = t;
+        ck_assert_int_eq(cr_ctx_handle_expiry(ctx, t), 0);
+    }
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(polls[0], 140);
+    ck_assert_uint_eq(polls[1], 150);
+    ck_assert_str_eq(rec_since(&r), "140 run_go run=1\n150 run_go run=2\n");
+    ck_assert_uint_eq(rec_stats(ctx).runs_context_lost, 1); /* run2: t2 never bound */
+    ck_assert_int_eq(emit(ctx, 200, run1, 1, NULL, NULL), 0);
+    ck_assert_uint_eq(rec_stats(ctx).outcomes[CR_OUTCOME_DELIVERED], 1);
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
 /* F1 off: the association the message asked for is requested at run_go,
  * i.e. only after the grace ran out (the contract's reading of "associates
  * during agent execution"). */
@@ -903,6 +939,7 @@ static Suite *route_suite(void)
     tcase_add_test(tc, test_core_route_context_lost_run_is_unroutable);
     tcase_add_test(tc, test_core_route_grace_waits_for_binding);
     tcase_add_test(tc, test_core_route_grace_ends_exactly);
+    tcase_add_test(tc, test_core_route_grace_zero_interval_checks_at_end);
     tcase_add_test(tc, test_core_route_late_association_at_run_go);
     tcase_add_test(tc, test_core_route_run_lifecycle_errors);
     tcase_add_test(tc, test_core_route_users_isolated);

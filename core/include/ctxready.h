@@ -162,7 +162,8 @@ typedef enum cr_knob_type {
     X(exec_grace, CR_KNOB_DURATION, 2, 0, 5 * CR_NS_PER_S,                                         \
       "how long a run waits for its thread context to be established; 0: validate once")           \
     X(exec_retry_interval, CR_KNOB_DURATION, 2, 0, 20 * CR_NS_PER_MS,                              \
-      "re-validation period during exec_grace")                                                    \
+      "re-validation period during exec_grace; 0: no polling, re-validated once at the "           \
+      "grace's end")                                                                               \
     X(verify_before_notify, CR_KNOB_BOOL, 3, 0, 1,                                                 \
       "send thread_switched only once the connection is bound to the new thread")                  \
     X(buffer_until_ready, CR_KNOB_BOOL, 4, 0, 1,                                                   \
@@ -411,8 +412,14 @@ typedef struct cr_message {
  *    with (user, named thread), association requested at the run's run_go;
  *  - "not ready" (no bound thread, or an association in flight): F5 on:
  *    queued (CR_EFULL past pending_max) and dispatched in order once the
- *    binding lands; F5 off: dispatched at once with the connection's
- *    current context (bound thread, or none);
+ *    binding lands: a queued message naming a thread goes out only once
+ *    the connection is bound to that thread (re-associating in queue
+ *    order), so that once the queue drains the connection is bound to the
+ *    thread of the last message, the user's latest choice; one queued
+ *    before a later cr_conn_switch() goes out with its own thread's
+ *    context once established, without rebinding (the switch wins the
+ *    view); F5 off: dispatched at once with the connection's current
+ *    context (bound thread, or none);
  *  - otherwise dispatched at once on the bound thread.
  * *msg_id (may be NULL) receives the message id.  Returns 0 or CR_EINVAL,
  * CR_ENOTFOUND, CR_ECLOSED, CR_EFOREIGN, CR_EFULL, CR_ETOOBIG, CR_ENOMEM. */
@@ -479,7 +486,8 @@ int cr_ctx_is_ready(const cr_ctx *ctx, const char *user, const char *thread, int
  * inherits the dispatch's (user, thread).  Validation of the thread context
  * (has a binding of (user, thread) ever landed?): valid -> run_go now;
  * invalid and exec_grace > 0 -> re-checked every exec_retry_interval,
- * run_go once valid or when the grace ends; invalid and exec_grace == 0
+ * run_go once valid or when the grace ends (exec_retry_interval 0: checked
+ * once more, at the grace's end only); invalid and exec_grace == 0
  * (legacy) -> run_go now and the run loses its thread context (its events
  * are unroutable).  With F1 off the association the message asked for is
  * requested at run_go.  Returns 0, CR_ENOTFOUND (unknown or already started

@@ -218,6 +218,7 @@ static void apply(cr_ctx *ctx, uint64_t now, cr_conn *c, const route *r, cr_msg 
     case ROUTE_QUEUE:
         if (r->assoc)
             cr_conn_assoc_request(ctx, now, c, r->assoc, m->last_seq);
+        m->switches = c->switches;
         msgq_push(&c->queue_head, &c->queue_tail, m);
         c->queue_len++;
         ctx->st.messages_queued_now++;
@@ -260,8 +261,12 @@ static int stale_find(const cr_conn *c, uint64_t req)
 
 /* Dispatches queued messages in order.  A message naming the bound
  * thread (or none, once bound) goes out on it.  A message naming another
- * thread T goes out with (user, T) without rebinding c when T's context is
- * established and c has since moved to another thread (the user's later
+ * thread T, queued after the user's last switch, is the user's choice at
+ * its place in the queue: it goes out only once c is bound to T, so T's
+ * association is requested (again) in queue order and everything behind
+ * it waits; after the queue drains c is bound to the last message's
+ * thread.  A message naming T queued before a later switch goes out with
+ * (user, T) without rebinding c when T's context is established (the
  * switch wins the view; T's events route to T's viewers or wait in T's
  * buffer); it waits while its own superseded association may still
  * establish T; otherwise it starts T's association and waits, with
@@ -275,6 +280,10 @@ static void drain(cr_ctx *ctx, uint64_t now, cr_conn *c)
         if (m->named && m->named != c->bound) {
             if (m->named == c->assoc_target)
                 return; /* its association is in flight */
+            if (m->switches == c->switches) {
+                cr_conn_assoc_request(ctx, now, c, m->named, m->last_seq);
+                return; /* no later switch: bind T first */
+            }
             int moved_on = c->bound || c->assoc_target;
             if (m->named->established && moved_on) {
                 ctxs = m->named;
@@ -558,11 +567,14 @@ int cr_conn_switch(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char *threa
         cr_ctx_commit(ctx, now);
         return CR_EFOREIGN;
     }
+    if (c->bound != s || c->assoc_target) {
+        if (cr_map_reserve(&ctx->reqs, &ctx->mem, 1))
+            return CR_ENOMEM;
+    }
+    c->switches++; /* older queued messages no longer decide the view */
     if (c->bound == s && !c->assoc_target) {
         cr_out_notice(ctx, now, c->id, CR_NOTICE_THREAD_SWITCHED, s->thread, 0, 0);
     } else {
-        if (cr_map_reserve(&ctx->reqs, &ctx->mem, 1))
-            return CR_ENOMEM;
         cr_conn_assoc_request(ctx, now, c, s, last_seq);
         if (ctx->pol.verify_before_notify)
             c->switch_owed = s;
@@ -619,8 +631,10 @@ int cr_conn_authenticate(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char 
         return CR_EINVAL;
     if (c->user)
         return CR_ESTATE;
+    /* The replay below may issue one association per cached message (a
+     * superseded one keeps its entry in the stale ring): room for each. */
     if (cr_map_reserve(&ctx->msgs, &ctx->mem, c->cache_len) ||
-        cr_map_reserve(&ctx->reqs, &ctx->mem, 1))
+        cr_map_reserve(&ctx->reqs, &ctx->mem, c->cache_len ? c->cache_len : 1))
         return CR_ENOMEM;
     cr_user *u;
     int fresh;

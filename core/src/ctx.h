@@ -77,6 +77,7 @@ struct cr_msg {
     cr_user *user;          /* dispatch context (borrowed), NULL: none */
     cr_stream *stream;      /* dispatch context (borrowed), NULL: none */
     cr_stream *assoc_at_go; /* F1 off: associate conn to this at run_go */
+    uint64_t switches;      /* the connection's switch count when queued */
     cr_msg *next;           /* owned: rest of the queue or cache */
     const void *payload;    /* into this block, NULL if not copied */
     size_t payload_len;
@@ -97,6 +98,7 @@ struct cr_conn {
     uint64_t assoc_last_seq; /* replay hint for assoc_target */
     uint32_t attempts;       /* of the association in flight */
     cr_stream *switch_owed;  /* F3: THREAD_SWITCHED owed once bound here */
+    uint64_t switches;       /* cr_conn_switch calls accepted so far */
     uint64_t generation;
     uint64_t opened_at, ready_at, bound_at;
     int ever_ready;

@@ -1,6 +1,7 @@
 /*
  * map.c - open-addressing hash map keyed by (number, string) (see map.h).
  */
+#include <assert.h>
 #include <string.h>
 
 #include "map.h"
@@ -38,13 +39,23 @@ static int key_eq(const cr_map_slot *s, uint64_t hash, uint64_t num, const char 
     return strcmp(s->str, str) == 0;
 }
 
-/* Places an entry known to be absent; room exists.  O(1) expected. */
+/* The invariant of the open addressing: load <= 3/4, so that every probe
+ * run ends at an empty slot (find, place and del stop there). */
+static int has_room(size_t len, size_t cap)
+{
+    return cap && len * 4 <= cap * 3;
+}
+
+/* Places an entry known to be absent; room exists (an empty slot is
+ * reached within cap probes).  O(1) expected. */
 static void place(cr_map_slot *slots, size_t cap, const cr_map_slot *e)
 {
     size_t mask = cap - 1;
     size_t i = (size_t)e->hash & mask;
-    while (slots[i].val)
+    for (size_t n = 0; slots[i].val; n++) {
+        assert(n < cap);
         i = (i + 1) & mask;
+    }
     slots[i] = *e;
 }
 
@@ -54,9 +65,9 @@ int cr_map_reserve(cr_map *m, cr_mem *mem, size_t extra)
         return CR_ENOMEM;
     size_t need = m->len + extra;
     if (need * 4 <= m->cap * 3)
-        return 0;
+        return 0; /* also when nothing is needed and nothing allocated */
     size_t cap = m->cap ? m->cap : 8;
-    while (need * 4 > cap * 3) {
+    while (!has_room(need, cap)) {
         if (cap > SIZE_MAX / 2 / sizeof(cr_map_slot))
             return CR_ENOMEM;
         cap *= 2;
@@ -81,12 +92,15 @@ static size_t find(const cr_map *m, uint64_t num, const char *str)
         return SIZE_MAX;
     uint64_t h = key_hash(num, str);
     size_t mask = m->cap - 1;
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+    /* Bounded by cap even if the invariant were broken. */
+    size_t i = (size_t)h & mask;
+    for (size_t n = 0; n < m->cap; n++, i = (i + 1) & mask) {
         if (!m->slots[i].val)
             return SIZE_MAX;
         if (key_eq(&m->slots[i], h, num, str))
             return i;
     }
+    return SIZE_MAX;
 }
 
 void *cr_map_get(const cr_map *m, uint64_t num, const char *str)
@@ -97,6 +111,9 @@ void *cr_map_get(const cr_map *m, uint64_t num, const char *str)
 
 void cr_map_put(cr_map *m, uint64_t num, const char *str, void *val)
 {
+    /* Room must have been reserved: a put past the load bound would
+     * leave no empty slot and every later probe would run forever. */
+    assert(has_room(m->len + 1, m->cap));
     cr_map_slot e = {key_hash(num, str), num, str, val};
     place(m->slots, m->cap, &e);
     m->len++;
@@ -112,7 +129,8 @@ void *cr_map_del(cr_map *m, uint64_t num, const char *str)
     /* Backward-shift deletion: move later members of the probe run into
      * the hole when their home slot allows it.  O(run length). */
     size_t hole = i;
-    for (size_t j = (i + 1) & mask; m->slots[j].val; j = (j + 1) & mask) {
+    size_t j = (i + 1) & mask;
+    for (size_t n = 1; n < m->cap && m->slots[j].val; n++, j = (j + 1) & mask) {
         size_t home = (size_t)m->slots[j].hash & mask;
         /* j may move to hole iff home is not cyclically in (hole, j]. */
         int in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);

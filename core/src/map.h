@@ -41,7 +41,8 @@ CR_INTERNAL int cr_map_reserve(cr_map *m, cr_mem *mem, size_t extra);
 CR_INTERNAL void *cr_map_get(const cr_map *m, uint64_t num, const char *str);
 
 /* cr_map_put inserts (num, str) -> val (val != NULL).  The key must be
- * absent and room reserved with cr_map_reserve.  O(1) expected. */
+ * absent and room reserved with cr_map_reserve (asserted: a put past the
+ * 3/4 load bound would leave no empty slot).  O(1) expected. */
 CR_INTERNAL void cr_map_put(cr_map *m, uint64_t num, const char *str, void *val);
 
 /* cr_map_del removes (num, str) and returns its value (NULL if absent).

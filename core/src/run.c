@@ -95,12 +95,14 @@ static void run_go(cr_ctx *ctx, uint64_t now, cr_run *r, int lost)
 }
 
 /* Arms the validation timer: the next poll, but never past the grace
- * end.  Needs one heap slot. */
+ * end; exec_retry_interval 0: no polling, the grace end only (a zero
+ * period would re-arm at the same instant forever).  Needs one heap
+ * slot. */
 static void run_wait(cr_ctx *ctx, uint64_t now, cr_run *r)
 {
-    uint64_t step = ctx->pol.exec_retry_interval ? ctx->pol.exec_retry_interval : 1;
     uint64_t end = cr_sat_add(r->started_at, ctx->pol.exec_grace);
-    uint64_t at = cr_sat_add(now, step);
+    uint64_t at =
+        ctx->pol.exec_retry_interval ? cr_sat_add(now, ctx->pol.exec_retry_interval) : end;
     r->timer = cr_heap_push(&ctx->timers, at < end ? at : end, CR_TIMER_RUN, r->id);
 }
 

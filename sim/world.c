@@ -71,9 +71,10 @@ typedef struct sconn {
     uint32_t switch_req;   /* and the number of that selection */
     int32_t evid_thread;   /* the binding the core has shown this conn: its last THREAD_SWITCHED */
     uint64_t evid_gen;     /* notice, or the thread of an event of a newer generation; -1 none */
-    int32_t deferred_switch; /* a switch that arrived before authentication, -1 */
-    uint8_t gone;            /* SIM_GONE_* once the client side is gone */
-    uint64_t gone_at;        /* and since when */
+    int32_t deferred_switch;       /* a switch that arrived before authentication, -1 */
+    uint32_t held_head, held_tail; /* packets held behind it, in arrival order (NO_PKT: none) */
+    uint8_t gone;                  /* SIM_GONE_* once the client side is gone */
+    uint64_t gone_at;              /* and since when */
     uint64_t deferred_last_seq;
     uint64_t assoc_req;  /* the latest association the core issued for it, 0 none */
     int32_t owed_switch; /* a switch the core owes THREAD_SWITCHED for, -1 none */
@@ -823,6 +824,7 @@ static void conn_open(world *w, uint32_t c)
     w->conns[k].client = c;
     w->conns[k].client_open = 1;
     w->conns[k].deferred_switch = -1;
+    w->conns[k].held_head = w->conns[k].held_tail = NO_PKT;
     w->conns[k].evid_thread = -1;
     w->conns[k].owed_switch = -1;
     w->clients[c].conn = k;
@@ -1247,6 +1249,23 @@ static void on_up(world *w, uint32_t p)
     client *cl = &w->clients[k->client];
     if (pk.epoch != k->up.epoch)
         return; /* lost with the transport */
+    if (k->deferred_switch >= 0 && k->server_open && (pk.kind == PK_MSG || pk.kind == PK_SWITCH)) {
+        /* A switch waits for the auth answer: what the client sent after
+         * it waits behind it, so the core sees the client's order. */
+        uint32_t h = pkt_new(w);
+        if (h == NO_PKT)
+            return;
+        w->pkts[h] = pk;
+        w->pkts[h].next_free = NO_PKT;
+        if (k->held_tail != NO_PKT)
+            w->pkts[k->held_tail].next_free = h;
+        else
+            k->held_head = h;
+        k->held_tail = h;
+        TR(w, "server", "hold", "conn=%" PRIu64 " msg=%" PRId64 " behind the held switch", k->core,
+           pk.kind == PK_MSG ? pk.msg : -1);
+        return;
+    }
     int rc;
     switch (pk.kind) {
     case PK_CONNECT: {
@@ -1733,6 +1752,15 @@ static void handle(world *w, const sim_event *e)
                w->threads[t].id, rc ? cr_errname(rc) : "ok");
             if (rc != 0)
                 core_rc(w, "cr_conn_switch", rc);
+            /* Then what was held behind the switch, in order. */
+            uint32_t sk = (uint32_t)e->a;
+            while (w->conns[sk].held_head != NO_PKT) {
+                uint32_t h = w->conns[sk].held_head;
+                w->conns[sk].held_head = w->pkts[h].next_free;
+                if (w->conns[sk].held_head == NO_PKT)
+                    w->conns[sk].held_tail = NO_PKT;
+                on_up(w, h);
+            }
         }
         break;
     }

@@ -134,6 +134,7 @@ START_TEST(test_suite_false_fail_classes_pass_with_their_cause)
         {"tests/data/false_fail/drain_bound_stranded.yaml", ANY_CAUSE},
         {"tests/data/false_fail/unauthenticated_connect.yaml", -1},
         {"tests/data/false_fail/reopen_resumes.yaml", ANY_CAUSE},
+        {"tests/data/false_fail/held_switch_order.yaml", -1},
     };
     sim_scenario *sc = NULL;
     sim_scenario_error err;
@@ -356,7 +357,7 @@ static Suite *suite_suite(void)
     tcase_set_timeout(tc, 1200);
     tcase_add_test(tc, test_suite_covers_the_design_list);
     tcase_add_loop_test(tc, test_suite_fixed_meets_every_expect, 0, 13);
-    tcase_add_loop_test(tc, test_suite_false_fail_classes_pass_with_their_cause, 0, 10);
+    tcase_add_loop_test(tc, test_suite_false_fail_classes_pass_with_their_cause, 0, 11);
     tcase_add_test(tc, test_suite_livelock_watchdog_stops_a_seed);
     tcase_add_test(tc, test_suite_stranded_after_drain_is_named);
     tcase_add_test(tc, test_suite_setup_failure_is_an_error);

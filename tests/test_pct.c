@@ -111,11 +111,15 @@ END_TEST
 
 /* A race PCT found with a 50 ms window on the fixed core: a message sent
  * before authentication is held by the core on a connection that drops;
- * its resend on the new connection reaches the server before the old
- * connection's close.  The server parks the resend and takes it when the
- * close rejects the held copy (it used to drop it: the message was
- * dispatched only after a later one, reordered_messages 1). */
-START_TEST(test_pct_resend_parked_while_core_holds_the_first_copy)
+ * its resend on the new connection reached the server before the old
+ * connection's close and was dropped as a duplicate (the message was then
+ * dispatched after a later one, reordered_messages 1).  The server now
+ * parks such a resend and takes it if the core rejects the held copy
+ * (sim/world.c, park_resend); later world fixes (a close travels the
+ * socket's FIFO, what follows a held switch waits behind it) changed the
+ * timing so that no known seed reaches the parking path any more.  What
+ * stays pinned: the seed, and the whole wide-window run, pass. */
+START_TEST(test_pct_wide_window_disconnect_reconnect_passes)
 {
     char *out = NULL;
     int rc = cli_run(tmpdir, &out, NULL,
@@ -124,9 +128,15 @@ START_TEST(test_pct_resend_parked_while_core_holds_the_first_copy)
     if (rc != 0)
         fprintf(stderr, "%s", out);
     ck_assert_int_eq(rc, 0);
-    ck_assert_ptr_nonnull(strstr(out, "still held by the core: parked"));
-    ck_assert_ptr_nonnull(strstr(out, "resend taken now"));
     ck_assert_ptr_nonnull(strstr(out, "verdict: PASS"));
+    free(out);
+    rc = cli_run(tmpdir, &out, NULL,
+                 "explore scenarios/disconnect_reconnect.yaml --strategy pct --depth 3 "
+                 "--window 50ms --budget 60 --quiet");
+    if (rc != 0)
+        fprintf(stderr, "%s", out);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(strstr(out, "0 failing seeds"));
     free(out);
 }
 END_TEST
@@ -293,7 +303,7 @@ static Suite *pct_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_pct_finds_ablation_and_replays_it);
     tcase_add_test(tc, test_pct_ci_budget_fixed_finds_nothing);
-    tcase_add_test(tc, test_pct_resend_parked_while_core_holds_the_first_copy);
+    tcase_add_test(tc, test_pct_wide_window_disconnect_reconnect_passes);
     tcase_add_test(tc, test_pct_failure_shrinks_and_replays);
     tcase_add_test(tc, test_pct_prints_reorders_and_bound);
     tcase_add_test(tc, test_pct_random_reports_tie_reorders);

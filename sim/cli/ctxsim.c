@@ -769,10 +769,10 @@ static int print_coverage(FILE *f, const sim_sweep_result *res, size_t nres)
         for (size_t k = 0; k < nres; k++) {
             const sim_sweep_result *r = &res[k];
             if (r->ablated_fix)
-                snprintf(labels[k], sizeof labels[k], "%s %s ablate F%d", r->scenario, r->profile,
-                         r->ablated_fix);
+                snprintf(labels[k], sizeof labels[k], "%.64s %.16s ablate F%d", r->scenario,
+                         r->profile, r->ablated_fix);
             else
-                snprintf(labels[k], sizeof labels[k], "%s %s%s%s", r->scenario, r->profile,
+                snprintf(labels[k], sizeof labels[k], "%.64s %.16s%s%.64s", r->scenario, r->profile,
                          r->policy[0] ? " " : "", r->policy);
             cols[k] = (sim_coverage_col){labels[k], r->coverage};
         }

@@ -10,7 +10,7 @@
 #
 # Variables: CC, OPT (-O2), SANITIZE=1 (ASan+UBSan), PREFIX, DESTDIR.
 
-VERSION   := 0.1.0
+VERSION   := $(shell sed -n 's/^#define CR_VERSION_STRING "\(.*\)"/\1/p' core/include/ctxready.h)
 SOVERSION := 0
 PREFIX    ?= /usr/local
 DESTDIR   ?=

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "reports/cmdline.h"
 #include "sim/coverage.h"
 #include "sim/verdict.h"
@@ -177,7 +179,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ctxsim gate [--db PATH] [--run ID|LABEL] [--baseline ID|LABEL] "
             "[--tolerance X]\n"
-            "                   [--profile P]\n"
+            "                   [--profile P] [--format text|json]\n"
             "\n"
             "Fails (exit 1) when a sweep of the run misses its scenario's expect:, when\n"
             "its delivery rate fell by more than X against the baseline with 95%% Wilson\n"
@@ -188,6 +190,8 @@ static void usage(FILE *f)
             "table of every sweep.  Ablation sweeps (one fix\n"
             "switched off) are compared with the baseline but not held to expect:.\n"
             "\n"
+            "  --format text|json the table (default), or one JSON object on stdout with the\n"
+            "                     same verdict, rows, failures and coverage\n"
             "  --db PATH          results database (default %s)\n"
             "  --run ID|LABEL     the run to gate (default: the latest)\n"
             "  --baseline ID|LABEL  compare with (default: the latest complete run before it)\n"
@@ -337,6 +341,97 @@ static void print_details(rep_store *s, const rep_gate_row *rows, size_t n, cons
     }
 }
 
+/* What the gate decided, shared by the text and the JSON output. */
+typedef struct gate_summary {
+    const rep_run_info *run, *base; /* base NULL: no baseline */
+    double tolerance;
+    const char *profile; /* NULL: every profile */
+    size_t nsweeps;
+    const size_t *cnt; /* per rep_verdict */
+    size_t expect_failed;
+    int cov_checked, cov_lost;
+    const char *cov_lost_names;
+    const char *why; /* the run's own problem, or NULL */
+    int fail;
+} gate_summary;
+
+static json_t *run_json(const rep_run_info *r)
+{
+    return json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)r->id, "label", r->label, "status",
+                     r->status, "incomplete", r->incomplete || r->live);
+}
+
+static json_t *rate_json(int has, double rate, double lo, double hi)
+{
+    return has ? json_pack("{s:f, s:f, s:f}", "rate", rate, "lo", lo, "hi", hi) : json_null();
+}
+
+/* print_json prints the gate's decision as one JSON object (docs in
+ * usage): the same rows, failures and verdict as the table.  Returns 0 or
+ * -ENOMEM. */
+static int print_json(rep_store *s, const rep_gate_row *rows, size_t n, const gate_summary *g)
+{
+    json_t *o = json_object(), *arr = json_array();
+    if (!o || !arr) {
+        json_decref(o);
+        json_decref(arr);
+        return -ENOMEM;
+    }
+    json_object_set_new(o, "verdict", json_string(g->fail ? "FAIL" : "PASS"));
+    json_object_set_new(o, "run", run_json(g->run));
+    json_object_set_new(o, "baseline", g->base ? run_json(g->base) : json_null());
+    json_object_set_new(o, "tolerance", json_real(g->tolerance));
+    json_object_set_new(o, "profile", g->profile ? json_string(g->profile) : json_null());
+    json_object_set_new(o, "run_problem", g->why ? json_string(g->why) : json_null());
+    json_t *counts = json_object();
+    for (int v = REP_VERDICT_OK; v <= REP_VERDICT_MISSING; v++)
+        json_object_set_new(counts, rep_verdict_name((rep_verdict)v),
+                            json_integer((json_int_t)g->cnt[v]));
+    json_object_set_new(counts, "expectation_failed", json_integer((json_int_t)g->expect_failed));
+    json_object_set_new(counts, "sweeps", json_integer((json_int_t)g->nsweeps));
+    json_object_set_new(o, "counts", counts);
+    json_object_set_new(o, "coverage",
+                        g->cov_checked
+                            ? json_pack("{s:b, s:i, s:s}", "pass", !g->cov_lost, "lost",
+                                        g->cov_lost, "lost_behaviours", g->cov_lost_names)
+                            : json_null());
+    for (size_t i = 0; i < n; i++) {
+        const rep_gate_row *r = &rows[i];
+        json_t *row = json_pack(
+            "{s:s, s:s, s:s, s:i, s:s, s:b, s:o, s:o, s:o, s:s, s:s, s:b, s:s, s:b}", "scenario",
+            r->scenario, "profile", r->profile, "policy", r->policy, "ablated_fix", r->ablated_fix,
+            "role", r->role == SIM_ROLE_GATE ? "gate" : "informational", "matrix", r->matrix, "now",
+            rate_json(r->has_now, r->now_rate, r->now_lo, r->now_hi), "baseline",
+            rate_json(r->has_base, r->base_rate, r->base_lo, r->base_hi), "delta",
+            r->has_now && r->has_base ? json_real(r->delta) : json_null(), "verdict",
+            rep_verdict_name(r->verdict), "outcome", r->has_now ? r->outcome : "-", "expect_pass",
+            r->expect_pass, "reason", r->reason, "fails", r->fails);
+        if (!row)
+            continue;
+        json_t *reps = json_array();
+        rep_failure *f = NULL;
+        size_t nf = 0, total = 0;
+        if (r->fails && !r->expect_pass && r->role == SIM_ROLE_GATE &&
+            rep_failures_load(s, r->now_id, 3, &f, &nf, &total) == 0)
+            for (size_t k = 0; k < nf; k++)
+                json_array_append_new(
+                    reps, json_pack("{s:I, s:s, s:s, s:s}", "seed", (json_int_t)f[k].seed, "kind",
+                                    f[k].kind, "detail", f[k].detail, "replay", f[k].replay));
+        free(f);
+        json_object_set_new(row, "replays", reps);
+        json_object_set_new(row, "replays_total", json_integer((json_int_t)total));
+        json_array_append_new(arr, row);
+    }
+    json_object_set_new(o, "rows", arr);
+    char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!txt)
+        return -ENOMEM;
+    puts(txt);
+    free(txt);
+    return 0;
+}
+
 /* Keeps the sweeps of one profile (frees the others' seeds; O(n)). */
 static void keep_profile(rep_sweep *v, size_t *n, const char *profile)
 {
@@ -354,6 +449,7 @@ int rep_cmd_gate(int argc, char **argv)
 {
     const char *db = REP_DEFAULT_DB, *run_spec = NULL, *base_spec = NULL, *tol_s = NULL,
                *profile = NULL;
+    int json = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int m;
@@ -381,6 +477,14 @@ int rep_cmd_gate(int argc, char **argv)
             if (m < 0)
                 return REP_EXIT_USAGE;
             profile = v;
+        } else if ((m = rep_opt(argc, argv, &i, "--format", &v)) != 0) {
+            if (m < 0)
+                return REP_EXIT_USAGE;
+            if (strcmp(v, "json") && strcmp(v, "text")) {
+                fprintf(stderr, "ctxsim gate: --format expects text or json, got '%s'\n", v);
+                return REP_EXIT_USAGE;
+            }
+            json = !strcmp(v, "json");
         } else {
             fprintf(stderr, "ctxsim gate: unknown argument '%s'\n", argv[i]);
             usage(stderr);
@@ -449,29 +553,13 @@ int rep_cmd_gate(int argc, char **argv)
     run_name(rname, sizeof rname, &run);
     if (base_id)
         run_name(bname, sizeof bname, &brun);
-    printf("gate: run %s vs baseline %s, tolerance %.4g%s%s\n", rname, bname, tol,
-           profile ? ", profile " : "", profile ? profile : "");
-    if (!base_id)
-        printf("no baseline: no complete run before %s; checking expectations only\n", rname);
-    if (base_id && brun.incomplete)
-        printf("warning: baseline %s is incomplete\n", bname);
-    printf("\n");
-    print_table(rows, nrows);
-    print_details(s, rows, nrows, bname);
+    /* The verdict, computed once for both formats. */
     uint64_t lost = 0;
-    int cov_lost = 0;
-    if (base_id && rep_gate_coverage(now, nnow, base, nbase, &lost)) {
-        char names[1024];
-        sim_coverage_missing(lost, 0, names, sizeof names);
-        cov_lost = lost != 0;
-        if (cov_lost)
-            printf("\ncoverage: FAIL: %d behaviour(s) the baseline exercised are no longer "
-                   "exercised: %s\n",
-                   __builtin_popcountll(lost), names);
-        else
-            printf("\ncoverage: every behaviour the baseline exercised is still exercised\n");
-    }
-
+    int cov_checked = base_id && rep_gate_coverage(now, nnow, base, nbase, &lost);
+    int cov_lost = cov_checked && lost != 0;
+    char lost_names[1024] = "";
+    if (cov_lost)
+        sim_coverage_missing(lost, 0, lost_names, sizeof lost_names);
     size_t cnt[REP_VERDICT_MISSING + 1] = {0}, expect_failed = 0, failing = 0;
     for (size_t i = 0; i < nrows; i++) {
         cnt[rows[i].verdict]++;
@@ -489,14 +577,51 @@ int rep_cmd_gate(int argc, char **argv)
         why = "failed (stopped on an error)";
     else if (nnow == 0)
         why = "recorded no sweeps";
-    if (why)
-        printf("\nrun %s %s: the sweeps it finished are shown above\n", rname, why);
     int fail = failing > 0 || why != NULL || cov_lost;
-    printf("\ngate: %s: %zu sweeps; %zu regression, %zu missing, %zu expectation failed; "
-           "%zu noise, %zu ok, %zu improved, %zu new%s%s\n",
-           fail ? "FAIL" : "PASS", nnow, cnt[REP_VERDICT_REGRESSION], cnt[REP_VERDICT_MISSING],
-           expect_failed, cnt[REP_VERDICT_NOISE], cnt[REP_VERDICT_OK], cnt[REP_VERDICT_IMPROVED],
-           cnt[REP_VERDICT_NEW], why ? "; run " : "", why ? why : "");
+    gate_summary sum = {
+        .run = &run,
+        .base = base_id ? &brun : NULL,
+        .tolerance = tol,
+        .profile = profile,
+        .nsweeps = nnow,
+        .cnt = cnt,
+        .expect_failed = expect_failed,
+        .cov_checked = cov_checked,
+        .cov_lost = cov_lost ? __builtin_popcountll(lost) : 0,
+        .cov_lost_names = lost_names,
+        .why = why,
+        .fail = fail,
+    };
+    if (json) {
+        if (print_json(s, rows, nrows, &sum) != 0) {
+            fprintf(stderr, "ctxsim gate: out of memory\n");
+            goto out;
+        }
+    } else {
+        printf("gate: run %s vs baseline %s, tolerance %.4g%s%s\n", rname, bname, tol,
+               profile ? ", profile " : "", profile ? profile : "");
+        if (!base_id)
+            printf("no baseline: no complete run before %s; checking expectations only\n", rname);
+        if (base_id && brun.incomplete)
+            printf("warning: baseline %s is incomplete\n", bname);
+        printf("\n");
+        print_table(rows, nrows);
+        print_details(s, rows, nrows, bname);
+        if (cov_lost)
+            printf("\ncoverage: FAIL: %d behaviour(s) the baseline exercised are no longer "
+                   "exercised: %s\n",
+                   sum.cov_lost, lost_names);
+        else if (cov_checked)
+            printf("\ncoverage: every behaviour the baseline exercised is still exercised\n");
+        if (why)
+            printf("\nrun %s %s: the sweeps it finished are shown above\n", rname, why);
+        printf("\ngate: %s: %zu sweeps; %zu regression, %zu missing, %zu expectation failed; "
+               "%zu noise, %zu ok, %zu improved, %zu new%s%s\n",
+               fail ? "FAIL" : "PASS", nnow, cnt[REP_VERDICT_REGRESSION], cnt[REP_VERDICT_MISSING],
+               expect_failed, cnt[REP_VERDICT_NOISE], cnt[REP_VERDICT_OK],
+               cnt[REP_VERDICT_IMPROVED], cnt[REP_VERDICT_NEW], why ? "; run " : "",
+               why ? why : "");
+    }
     code = fail ? REP_EXIT_FAIL : REP_EXIT_OK;
 out:
     fflush(stdout);

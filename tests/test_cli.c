@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <jansson.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -312,14 +313,21 @@ END_TEST
 
 /* kill_after_first_scenario starts a sweep recording into db, reads its
  * stdout until the first scenario's line (printed after its transaction
- * committed), then sends `sig`.  Returns the exit status. */
+ * committed), then sends `sig`.  Its stderr goes to db + ".err" (asserted
+ * by the caller, not left on the terminal of `make test`).  Returns the exit
+ * status. */
 static int kill_after_first_scenario(const char *db, int sig)
 {
     int p[2];
+    char errpath[600];
+    snprintf(errpath, sizeof errpath, "%s.err", db);
     ck_assert_int_eq(pipe(p), 0);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
+        int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (e >= 0)
+            dup2(e, 2);
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
@@ -381,6 +389,15 @@ START_TEST(test_cli_sweep_killed_keeps_finished_scenarios)
     snprintf(db, sizeof(db), "%s/i.db", tmpdir);
     ck_assert_int_eq(kill_after_first_scenario(db, SIGINT), 128 + SIGINT);
     check_db_after_kill(db, "interrupted");
+    char errpath[600], msg[512] = "";
+    snprintf(errpath, sizeof errpath, "%s.err", db);
+    FILE *ef = fopen(errpath, "r");
+    ck_assert_ptr_nonnull(ef);
+    size_t got = fread(msg, 1, sizeof msg - 1, ef);
+    msg[got] = 0;
+    fclose(ef);
+    ck_assert_msg(strstr(msg, "interrupted; finished scenarios are recorded") != NULL,
+                  "stderr of the interrupted run: '%s'", msg);
 }
 END_TEST
 

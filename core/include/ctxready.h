@@ -45,7 +45,15 @@
 extern "C" {
 #endif
 
+/* The version this header belongs to; cr_version() tells the version of the
+ * library actually loaded (they differ when a program built against one
+ * header runs with another libctxready.so). */
+#define CR_VERSION_MAJOR  0
+#define CR_VERSION_MINOR  1
+#define CR_VERSION_PATCH  0
 #define CR_VERSION_STRING "0.1.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, comparable with <, as CR_VERSION_NUM. */
+#define CR_VERSION_NUM (CR_VERSION_MAJOR * 10000 + CR_VERSION_MINOR * 100 + CR_VERSION_PATCH)
 
 /* Longest user or thread identifier, in bytes, without the NUL. */
 #define CR_ID_MAX 128
@@ -80,6 +88,12 @@ enum {
 /* cr_strerror returns a static string for a CR_E* code ("success" for 0,
  * "unknown error" for anything else).  Never NULL. */
 const char *cr_strerror(int err);
+
+/* cr_version returns the loaded library's version string ("0.1.0"), static;
+ * when num is not NULL it also stores CR_VERSION_NUM as the library was built
+ * with it.  A host can refuse to start when the major differs from the
+ * header's: (num / 10000 != CR_VERSION_MAJOR).  O(1), never fails. */
+const char *cr_version(int *num);
 
 /* cr_errname returns the symbolic name of a CR_E* code ("CR_EFULL"). */
 const char *cr_errname(int err);

@@ -25,6 +25,7 @@
 #include "reports/gate.h"
 #include "reports/junit.h"
 #include "reports/merge.h"
+#include "reports/prune.h"
 #include "reports/replay.h"
 #include "reports/report.h"
 #include "reports/store.h"
@@ -47,6 +48,17 @@
 #define EXIT_USAGE 2
 
 static volatile sig_atomic_t interrupted;
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Global display options (any command, any position): -q/--quiet, --color. */
+static int opt_quiet;
+static int opt_color; /* 1: colour the verdicts (a terminal, no NO_COLOR, or --color=always) */
 
 static void on_signal(int sig)
 {
@@ -358,6 +370,20 @@ static void seed_note(const sim_sweep_result *r, const sim_seed_result *s, char 
              s->worst, e ? (double)d / (double)e : 1.0, d, e, r->expect_rate);
 }
 
+/* paint wraps a verdict word in its ANSI colour when colour is on (red: fail,
+ * yellow: inconclusive, green: pass); one static buffer, used once per printf. */
+static const char *paint(int verdict, const char *word)
+{
+    static char buf[96];
+    if (!opt_color)
+        return word;
+    const char *c = verdict == SIM_VERDICT_FAIL           ? "31"
+                    : verdict == SIM_VERDICT_INCONCLUSIVE ? "33"
+                                                          : "32";
+    snprintf(buf, sizeof buf, "\033[%sm%.64s\033[0m", c, word);
+    return buf;
+}
+
 static void print_sweep(const sim_sweep_result *r, long max_replays)
 {
     /* The policy column holds 22 characters; longer ones are cut with "...". */
@@ -386,7 +412,7 @@ static void print_sweep(const sim_sweep_result *r, long max_replays)
            r->scenario, prof, pol, r->nseeds, r->c[SIM_COUNT_EXPECTED], r->c[SIM_COUNT_DELIVERED],
            rate, r->c[SIM_COUNT_LOST], r->c[SIM_COUNT_SILENT_LOSS], r->c[SIM_COUNT_MISROUTED],
            r->c[SIM_COUNT_DUPLICATED], r->c[SIM_COUNT_OUT_OF_ORDER], r->c[SIM_COUNT_STRAY],
-           sim_sweep_outcome(r));
+           paint(r->verdict, sim_sweep_outcome(r)));
     if (r->c[SIM_COUNT_LOST]) { /* every lost event has one cause (docs/oracle.md) */
         printf("    lost by cause:");
         for (int k = 0; k < SIM_CAUSE__N; k++)
@@ -882,8 +908,10 @@ static int cmd_run(int argc, char **argv)
     size_t nres = 0;
     int status = 0, error = 0;
     json_t *jarr = ra.json ? json_array() : NULL;
-    if (!ra.json)
+    if (!ra.json && !opt_quiet)
         print_header();
+    double t0 = mono_seconds(); /* the summary line's elapsed time, never inside a run */
+    uint64_t nseeds_run = 0;
     for (size_t i = 0; i < sl.n && res && !interrupted && !error; i++) {
         int nsweeps = ra.nprofiles + (ra.ablation ? 9 : 0);
         for (int p = 0; p < nsweeps && !interrupted; p++) {
@@ -910,14 +938,16 @@ static int cmd_run(int argc, char **argv)
                 break;
             }
             nres++;
+            nseeds_run += r->nseeds;
             if (db && rep_run_add_sweep(db, run_id, r) != 0) {
                 fprintf(stderr, "ctxsim: recording %s failed\n", r->scenario);
                 error = 1;
             }
             if (jarr)
                 json_array_append_new(jarr, sweep_json(r));
-            else
-                print_sweep(r, ra.max_replays);
+            else if (!opt_quiet || r->fails_ci ||
+                     (r->role == SIM_ROLE_GATE && r->verdict != SIM_VERDICT_PASS))
+                print_sweep(r, ra.max_replays); /* --quiet: what did not pass, only */
             fflush(stdout);
         }
     }
@@ -951,13 +981,14 @@ static int cmd_run(int argc, char **argv)
                     total++;
                     caught += res[k].verdict == SIM_VERDICT_FAIL;
                 }
-            if (any)
+            if (any && !opt_quiet)
                 printf("ablation F%d (%s): %s by %zu of %zu sweeps\n", fix, sim_fix_knob(fix),
                        caught ? "caught" : "NOT CAUGHT", caught, total);
         }
         printf("verdict: %s: %zu gate sweep(s), %zu failing; %zu informational, %zu failing "
                "(a fix the ablation matrix does not catch)\n",
-               status ? "FAIL" : "PASS", ngate, gate_bad, ninfo, info_bad);
+               status ? paint(SIM_VERDICT_FAIL, "FAIL") : paint(SIM_VERDICT_PASS, "PASS"), ngate,
+               gate_bad, ninfo, info_bad);
     }
     if (ra.coverage && nres && !interrupted && !error &&
         print_coverage(jarr ? stderr : stdout, res, nres) != 0)
@@ -986,12 +1017,26 @@ static int cmd_run(int argc, char **argv)
         rep_run_finish(db, run_id, st);
         rep_store_close(db);
         if (!ra.json)
-            printf("recorded as run %" PRId64 " in %s (%s)\n", run_id, ra.db, st);
+            if (!opt_quiet)
+                printf("recorded as run %" PRId64 " in %s (%s)\n", run_id, ra.db, st);
     }
+    double dt = mono_seconds() - t0;
+    /* The closing summary line, printed last (on stderr under --format json). */
+    char summary[256];
+    snprintf(summary, sizeof summary,
+             "summary: %zu scenario(s), %zu sweep(s), %" PRIu64
+             " seed(s) in %.2f s (%.0f seeds/s): "
+             "%s%s\n",
+             sl.n, nres, nseeds_run, dt, dt > 0 ? (double)nseeds_run / dt : 0.0,
+             status || error ? "FAIL" : "PASS",
+             interrupted ? " (interrupted)"
+             : error     ? " (an error stopped the run)"
+                         : "");
     for (size_t k = 0; k < nres; k++)
         sim_sweep_result_free(&res[k]);
     free(res);
     free_all(&sl);
+    fputs(summary, ra.json ? stderr : stdout);
     if (interrupted) {
         fprintf(stderr, "ctxsim: interrupted; finished scenarios are recorded\n");
         return 128 + interrupted;
@@ -2418,13 +2463,6 @@ static const char check_usage[] =
     "Exit: 0 no violation, 1 a violation (found, or reproduced by --replay), 2 bad usage or\n"
     "bad replay file.\n";
 
-static double mono_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void check_describe(const sim_check_opts *o)
 {
     printf("check: profile %s", sim_profile_name(o->profile));
@@ -2623,48 +2661,143 @@ static const char main_usage[] =
     "  report                  charts, index.html and summary.md from the database\n"
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
-    "Run `ctxsim COMMAND --help` for the options of each.\n";
+    "  db prune --keep N       delete every run but the N newest (db vacuum: reclaim space)\n"
+    "  help [COMMAND]          this text, or a command's options\n"
+    "\n"
+    "global options (any command): -q/--quiet (run: only what did not pass, and the\n"
+    "summary line), --color auto|always|never (verdict colours on a terminal; NO_COLOR\n"
+    "set in the environment turns them off), --version.  Every option takes its value\n"
+    "as `--opt value` or `--opt=value`.\n"
+    "Run `ctxsim help COMMAND` or `ctxsim COMMAND --help` for the options of each.\n"
+    "Exit status: 0 success, 1 a gate, expectation or check failed, 2 bad usage or input.\n";
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"run", cmd_run},       {"replay", cmd_replay},   {"validate", cmd_validate},
+    {"list", cmd_list},     {"shrink", cmd_shrink},   {"explore", cmd_explore},
+    {"diff", cmd_diff},     {"check", cmd_check},     {"report", rep_cmd_report},
+    {"gate", rep_cmd_gate}, {"merge", rep_cmd_merge}, {"db", rep_cmd_db},
+};
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+/* normalize_args rewrites argv in place of the caller: every `--opt=value`
+ * becomes `--opt` `value` (the first '=' splits; `--policy=k=v` is
+ * `--policy` `k=v`), and the global display options are taken out:
+ * -q/--quiet, --color WHEN (auto|always|never), --no-color.  Returns the new
+ * argc, or -1 (message printed) on a bad --color or no memory; *out is
+ * allocated (its strings point into argv or into the allocation). */
+static int normalize_args(int argc, char **argv, char ***out)
+{
+    size_t len = 0;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 2;
+    char **v = calloc((size_t)argc * 2 + 1, sizeof *v);
+    char *buf = malloc(len + 1);
+    if (!v || !buf) {
+        free(v);
+        free(buf);
+        fprintf(stderr, "ctxsim: out of memory\n");
+        return -1;
+    }
+    v[0] = (char *)buf; /* freed through v[-]: see free_args */
+    int n = 1, color = -1;
+    char *p = buf;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *eq = strchr(a, '=');
+        const char *val = NULL;
+        char *name = argv[i];
+        if (a[0] == '-' && a[1] == '-' && a[2] && eq) {
+            size_t k = (size_t)(eq - a);
+            memcpy(p, a, k);
+            p[k] = 0;
+            name = p;
+            p += k + 1;
+            val = eq + 1;
+        }
+        if (!strcmp(name, "-q") || !strcmp(name, "--quiet")) {
+            opt_quiet = 1;
+            continue;
+        }
+        if (!strcmp(name, "--no-color")) {
+            color = 0;
+            continue;
+        }
+        if (!strcmp(name, "--color")) {
+            const char *w = val ? val : i + 1 < argc ? argv[++i] : "";
+            if (!strcmp(w, "always"))
+                color = 1;
+            else if (!strcmp(w, "never"))
+                color = 0;
+            else if (!strcmp(w, "auto"))
+                color = -1;
+            else {
+                fprintf(stderr, "ctxsim: --color expects auto, always or never, got '%s'\n", w);
+                free(buf);
+                free(v);
+                return -1;
+            }
+            continue;
+        }
+        v[n++] = name;
+        if (val)
+            v[n++] = (char *)val;
+    }
+    const char *nc = getenv("NO_COLOR"); /* https://no-color.org: set and not empty */
+    opt_color = color >= 0 ? color : (isatty(1) && !(nc && nc[0]));
+    v[n] = NULL;
+    *out = v;
+    return n;
+}
 
 int main(int argc, char **argv)
 {
     rep_replay_set_program(argv[0]);
-    if (argc < 2) {
-        fputs(main_usage, stderr);
+    char **nv;
+    int nargc = normalize_args(argc, argv, &nv);
+    if (nargc < 0)
         return EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    char *argbuf = nv[0];
+    nv[0] = argv[0];
+    int rc = EXIT_USAGE;
+    const char *cmd = nargc > 1 ? nv[1] : NULL;
+    const command *c = cmd ? find_command(cmd) : NULL;
+    if (!cmd) {
+        fputs(main_usage, stderr);
+    } else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
+               (!strcmp(cmd, "help") && nargc == 2)) {
         fputs(main_usage, stdout);
-        return 0;
+        rc = 0;
+    } else if (!strcmp(cmd, "help")) {
+        /* ctxsim help CMD: the command's own --help */
+        const command *h = find_command(nv[2]);
+        if (!h) {
+            fprintf(stderr, "ctxsim help: unknown command '%s'\n\n%s", nv[2], main_usage);
+        } else {
+            char *hv[] = {(char *)h->name, "--help", NULL};
+            rc = h->fn(2, hv);
+        }
+    } else if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        int num;
+        const char *lib = cr_version(&num);
+        printf("ctxsim %s (libctxready %s)\n", CR_VERSION_STRING, lib);
+        rc = 0;
+    } else if (c) {
+        rc = c->fn(nargc - 1, nv + 1);
+    } else {
+        fprintf(stderr, "ctxsim: unknown command '%s'\n\n%s", cmd, main_usage);
     }
-    if (!strcmp(cmd, "--version")) {
-        printf("ctxsim %s\n", CR_VERSION_STRING);
-        return 0;
-    }
-    argc--;
-    argv++;
-    if (!strcmp(cmd, "run"))
-        return cmd_run(argc, argv);
-    if (!strcmp(cmd, "replay"))
-        return cmd_replay(argc, argv);
-    if (!strcmp(cmd, "validate"))
-        return cmd_validate(argc, argv);
-    if (!strcmp(cmd, "list"))
-        return cmd_list(argc, argv);
-    if (!strcmp(cmd, "shrink"))
-        return cmd_shrink(argc, argv);
-    if (!strcmp(cmd, "explore"))
-        return cmd_explore(argc, argv);
-    if (!strcmp(cmd, "diff"))
-        return cmd_diff(argc, argv);
-    if (!strcmp(cmd, "check"))
-        return cmd_check(argc, argv);
-    if (!strcmp(cmd, "report"))
-        return rep_cmd_report(argc, argv);
-    if (!strcmp(cmd, "gate"))
-        return rep_cmd_gate(argc, argv);
-    if (!strcmp(cmd, "merge"))
-        return rep_cmd_merge(argc, argv);
-    fprintf(stderr, "ctxsim: unknown command '%s'\n\n%s", cmd, main_usage);
-    return EXIT_USAGE;
+    free(argbuf);
+    free(nv);
+    return rc;
 }

@@ -97,7 +97,7 @@ $(O)/core/%.o: core/%.c core/include/ctxready.h $(wildcard core/src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
 
-$(O)/%.o: %.c $(wildcard core/include/*.h sim/*.h reports/*.h tests/lib/*.h tests/*.inc tests/fuzz_*.c) | $(DEPS_STAMP)
+$(O)/%.o: %.c $(wildcard core/include/*.h sim/*.h reports/*.h tests/lib/*.h core/examples/*.c tests/fuzz_*.c) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -126,6 +126,7 @@ test: all
 	@CTXSIM=$(CTXSIM) CK_DEFAULT_TIMEOUT=600 tests/run-suites.sh $(TEST_BIN)
 	@tests/mutants.sh --baseline $(CTXSIM)
 	@tests/mutants.sh --check
+	@CC="$(CC)" OPT="$(OPT)" SANITIZE="$(SANITIZE)" tests/install.sh
 	$(if $(SANITIZE),,@CC="$(CC)" OPT="$(OPT)" tests/mutants.sh --gate)
 
 # Every mutant of the catalogue (MUTANT_ARGS: e.g. --seeds 100, or ids).
@@ -155,20 +156,33 @@ fuzz: | $(DEPS_STAMP)
 	  clang $(FUZZ_FLAGS) tests/fuzz_core.c $(CORE_SRC) -o build/fuzz/fuzz_core $(DEP_LIBS) && \
 	  build/fuzz/fuzz_core -max_total_time=$(FUZZ_TIME) build/fuzz/corpus-core; fi
 
+# The .pc carries an rpath for a prefix the dynamic loader does not search
+# (anything but /usr), so `cc app.c $(pkg-config --libs ctxready)` runs
+# without LD_LIBRARY_PATH; under /usr/local ldconfig also refreshes the cache.
+comma := ,
+PC_RPATH = $(if $(filter /usr,$(PREFIX)),,-Wl$(comma)-rpath$(comma)$${libdir})
+MANDIR   ?= $(PREFIX)/share/man/man1
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM)
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 core/include/ctxready.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(LIBCORE_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIBCORE_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libctxready.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libctxready.so.$(SOVERSION)
 	ln -sf libctxready.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libctxready.so
 	install -m 755 $(CTXSIM) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' core/ctxready.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxready.pc
+	install -m 644 docs/ctxsim.1 $(DESTDIR)$(MANDIR)/ctxsim.1
+	install -m 644 docs/ctxsim.bash-completion $(DESTDIR)$(BASHCOMPDIR)/ctxsim
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@RPATH@|$(PC_RPATH)|g' \
+	  core/ctxready.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxready.pc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	  ldconfig 2>/dev/null || true; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/ctxready.h $(DESTDIR)$(PREFIX)/lib/libctxready.* \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxready.pc $(DESTDIR)$(PREFIX)/bin/ctxsim
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxready.pc $(DESTDIR)$(PREFIX)/bin/ctxsim \
+	  $(DESTDIR)$(MANDIR)/ctxsim.1 $(DESTDIR)$(BASHCOMPDIR)/ctxsim
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1836,7 +1836,7 @@ static int cmd_explore(int argc, char **argv)
     uint64_t budget = 200;
     uint32_t depth = 3;
     uint64_t window = 5000000;
-    int pct = 0, quiet = 0, depth_set = 0, window_set = 0;
+    int pct = 0, quiet = opt_quiet, /* -q/--quiet is global (main) */ depth_set = 0, window_set = 0;
     char **args = calloc((size_t)argc + 1, sizeof(char *));
     int nargs = 0;
     if (!args)
@@ -1884,8 +1884,6 @@ static int cmd_explore(int argc, char **argv)
             if (parse_window(argv[++i], &window))
                 goto bad;
             window_set = 1;
-        } else if (!strcmp(a, "--quiet")) {
-            quiet = 1;
         } else if (!strcmp(a, "--seeds") || !strcmp(a, "--seed") || !strcmp(a, "--pct") ||
                    !strcmp(a, "--explore")) {
             fprintf(stderr, "ctxsim explore: %s is set by --budget/--strategy here\n", a);
@@ -2530,16 +2528,13 @@ static int cmd_check(int argc, char **argv)
     sim_check_opts o;
     sim_check_opts_init(&o);
     const char *replay = NULL, *out_path = NULL;
-    int quiet = 0;
+    int quiet = opt_quiet; /* -q/--quiet is global (main) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long x = 0;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(check_usage, stdout);
             return 0;
-        } else if (!strcmp(a, "--quiet")) {
-            quiet = 1;
-            continue;
         } else if (!strcmp(a, "--users")) {
             if (check_int_opt(a, v, 1, SIM_CHECK_MAX_USERS, &x))
                 return EXIT_USAGE;

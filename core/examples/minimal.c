@@ -1,3 +1,6 @@
+/* minimal.c - a complete embedding of libctxready: one connection, one
+ * message, one agent run of three events, delivered once the thread is bound.
+ * Build: cc -Wall -Wextra -Werror minimal.c $(pkg-config --cflags --libs ctxready) */
 #include <stdio.h>
 #include <string.h>
 #include "ctxready.h"
@@ -7,22 +10,26 @@ struct app { /* callbacks must not call into the core: they leave work for the l
 static void on_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, const char *user,
                          const char *thread)
 {
+    (void)now, (void)conn, (void)user, (void)thread;
     ((struct app *)ud)->assoc_req = req; /* persist "conn is on thread", answer later */
 }
 static void on_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispatch *d)
 {
+    (void)now, (void)conn;
     ((struct app *)ud)->msg_id = d->msg_id; /* a message, with its (user, thread) */
 }
 static void on_run_go(void *ud, uint64_t now, cr_run_id run)
 {
+    (void)now;
     ((struct app *)ud)->run = run; /* the agent may execute */
 }
 static void on_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *ev)
 {
+    (void)ud, (void)now;
     printf("conn %llu <- %s/%s seq %llu: %.*s\n", (unsigned long long)conn, ev->user, ev->thread,
            (unsigned long long)ev->seq, (int)ev->payload_len, (const char *)ev->payload);
 }
-static void readme_example(void)
+static int readme_example(void)
 {
     static const char *steps[] = {"agent_started", "tool_executing", "agent_completed"};
     cr_callbacks cb = {.associate = on_associate, .dispatch = on_dispatch,
@@ -34,7 +41,7 @@ static void readme_example(void)
     cr_run_id run;
     uint64_t now = 0; /* the host's monotonic clock, in ns */
     if (cr_policy_init(&policy, CR_PROFILE_FIXED) || cr_ctx_new(&ctx, &policy, &cb, NULL, &app))
-        return;
+        return 1;
     cr_thread_add(ctx, now, "alice", "t1"); /* the thread service: t1 is alice's */
     cr_conn_open(ctx, now, &conn);          /* a WebSocket is accepted: no context yet */
     cr_conn_authenticate(ctx, now, conn, "alice");
@@ -56,4 +63,13 @@ static void readme_example(void)
             cr_run_end(ctx, now, work.run);
     }
     cr_ctx_del(ctx);
+    return 0;
+}
+int main(void)
+{
+    int num;
+    fprintf(stderr, "libctxready %s\n", cr_version(&num)); /* the library actually loaded */
+    if (num / 10000 != CR_VERSION_MAJOR)
+        return 1; /* built against another major version's header */
+    return readme_example();
 }

@@ -52,8 +52,8 @@ int rep_runs_prune(rep_store *s, size_t keep, rep_prune_result *out)
     size_t n = 0;
     int rc = run_ids(db, &ids, &n);
     sqlite3_stmt *del = NULL;
-    if (rc == 0 && sqlite3_prepare_v2(db, "DELETE FROM runs WHERE id = ?", -1, &del, NULL) !=
-                       SQLITE_OK)
+    if (rc == 0 &&
+        sqlite3_prepare_v2(db, "DELETE FROM runs WHERE id = ?", -1, &del, NULL) != SQLITE_OK)
         rc = -EIO;
     for (size_t i = keep; rc == 0 && i < n; i++) {
         rep_run_info r;
@@ -152,7 +152,8 @@ int rep_cmd_db(int argc, char **argv)
         errno = 0;
         if (!keep_s || !*keep_s || *keep_s == '-' ||
             ((keep = strtoull(keep_s, &end, 10)), errno || *end)) {
-            fprintf(stderr, "ctxsim db prune: --keep N (a number of runs, 0 or more) is required%s%s\n",
+            fprintf(stderr,
+                    "ctxsim db prune: --keep N (a number of runs, 0 or more) is required%s%s\n",
                     keep_s ? ", got " : "", keep_s ? keep_s : "");
             return REP_EXIT_USAGE;
         }

@@ -91,8 +91,8 @@ END_TEST
 
 START_TEST(test_cli_conv_help_cmd_is_the_commands_help)
 {
-    static const char *cmds[] = {"run",   "replay", "validate", "list",  "shrink", "explore",
-                                 "diff",  "check",  "report",   "gate",  "merge",  "db"};
+    static const char *cmds[] = {"run",  "replay", "validate", "list", "shrink", "explore",
+                                 "diff", "check",  "report",   "gate", "merge",  "db"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char *a, *b;
         ck_assert_int_eq(cli_run(tmpdir, &a, NULL, "help %s", cmds[i]), 0);
@@ -194,9 +194,9 @@ START_TEST(test_cli_conv_gate_json_matches_the_table)
 {
     char db[512];
     snprintf(db, sizeof db, "%s/g.db", tmpdir);
-    ck_assert_int_eq(cli_run(tmpdir, NULL, NULL,
-                             "run scenarios/agent_before_ready.yaml --seeds 2 --db %s", db),
-                     0);
+    ck_assert_int_eq(
+        cli_run(tmpdir, NULL, NULL, "run scenarios/agent_before_ready.yaml --seeds 2 --db %s", db),
+        0);
     json_t *j = gate_json(db, 0);
     ck_assert_str_eq(json_string_value(json_object_get(j, "verdict")), "PASS");
     ck_assert_int_eq(json_array_size(json_object_get(j, "rows")), 1);
@@ -213,14 +213,13 @@ START_TEST(test_cli_conv_gate_json_matches_the_table)
     ck_assert_int_eq(json_integer_value(json_object_get(row, "ablated_fix")), 2);
     json_t *reps = json_object_get(row, "replays");
     ck_assert_uint_gt(json_array_size(reps), 0);
-    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(reps, 0),
-                                                                   "replay")),
-                                 " replay "));
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(json_array_get(reps, 0), "replay")), " replay "));
     char *text;
     ck_assert_int_eq(cli_run(tmpdir, &text, NULL, "gate --db %s", db), 1);
     ck_assert_ptr_nonnull(strstr(text, "gate: FAIL: "));
-    ck_assert_ptr_nonnull(strstr(text, json_string_value(json_object_get(json_array_get(reps, 0),
-                                                                         "replay"))));
+    ck_assert_ptr_nonnull(
+        strstr(text, json_string_value(json_object_get(json_array_get(reps, 0), "replay"))));
     free(text);
     json_decref(j);
     char *err;

@@ -32,8 +32,10 @@ static void on_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *
 static int readme_example(void)
 {
     static const char *steps[] = {"agent_started", "tool_executing", "agent_completed"};
-    cr_callbacks cb = {.associate = on_associate, .dispatch = on_dispatch,
-                       .run_go = on_run_go, .deliver = on_deliver};
+    cr_callbacks cb = {.associate = on_associate,
+                       .dispatch = on_dispatch,
+                       .run_go = on_run_go,
+                       .deliver = on_deliver};
     struct app app = {0};
     cr_policy policy;
     cr_ctx *ctx;

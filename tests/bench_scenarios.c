@@ -9,7 +9,10 @@
  *  - the whole CI suite, fixed and legacy, every seed, 2 workers: seeds/s
  *    and wall time;
  *  - cost per event and peak RSS as simulated connections grow from 1e2 to
- *    1e6 (one seed each, each size in its own process so peak RSS is its own).
+ *    1e6 (one seed each, each size in its own process so peak RSS is its own);
+ *  - the ratio against a SimPy model of the same workload (tests/peers/:
+ *    workload.yaml and simpy_peer.py, Debian's python3-simpy3; skipped with a
+ *    message when absent): CPU time per delivered event, runs alternated.
  * Wall-clock time is read for the measurement only.
  */
 #include <dirent.h>
@@ -171,14 +174,128 @@ static void scaling(void)
     printf("(target: 1e6 connections in one seed within 2 GiB)\n");
 }
 
+#define PEER_ROUNDS 3
+#define PEER_PY     "/usr/bin/python3"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* peer_ctxsim runs the peer workload's seeds in this process: CPU ns per
+ * delivered event (0 on error). */
+static double peer_ctxsim(const sim_scenario *sc, uint64_t *delivered)
+{
+    cr_policy pol;
+    sim_scenario_policy(sc, CR_PROFILE_FIXED, &pol);
+    sim_seed_result *res = calloc(1, sizeof(*res));
+    if (!res)
+        return 0;
+    *delivered = 0;
+    double t0 = bench_cpu_ns();
+    for (uint64_t s = 1; s <= sc->seeds; s++) {
+        sim_world_opts o = {.seed = s};
+        sim_world_run(sc, &pol, &o, res, NULL);
+        *delivered += res->c[SIM_COUNT_DELIVERED];
+    }
+    double ns = bench_cpu_ns() - t0;
+    free(res);
+    return *delivered ? ns / (double)*delivered : 0;
+}
+
+/* peer_simpy runs the SimPy model once: its CPU ns per delivered event (0
+ * when it could not run). */
+static double peer_simpy(uint32_t seeds, uint32_t users, uint64_t *delivered)
+{
+    char cmd[256], line[256] = "";
+    snprintf(cmd, sizeof cmd, PEER_PY " tests/peers/simpy_peer.py --seeds %u --users %u", seeds,
+             users);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return 0;
+    if (!fgets(line, sizeof line, p))
+        line[0] = 0;
+    int rc = pclose(p);
+    unsigned long long d = 0, e = 0;
+    unsigned s = 0, u = 0;
+    double sec = 0;
+    if (rc != 0 ||
+        sscanf(line, "seeds %u users %u delivered %llu expected %llu seconds %lf", &s, &u, &d, &e,
+               &sec) != 5 ||
+        !d)
+        return 0;
+    *delivered = d;
+    return sec * 1e9 / (double)d;
+}
+
+static void peer(void)
+{
+    printf("\nSimPy peer (tests/peers/workload.yaml: message_before_thread, one message per "
+           "client):\n");
+    if (system(PEER_PY " -c 'import simpy' 2>/dev/null") != 0) {
+        printf("  skipped: no SimPy 3 for " PEER_PY " (apt-get install python3-simpy3)\n");
+        return;
+    }
+    sim_scenario *sc;
+    sim_scenario_error err;
+    if (sim_scenario_load("tests/peers/workload.yaml", &sc, &err) != 0) {
+        printf("  skipped: tests/peers/workload.yaml: %s\n", err.msg);
+        return;
+    }
+    double c[PEER_ROUNDS], py[PEER_ROUNDS];
+    uint64_t dc = 0, dp = 0;
+    for (int r = 0; r < PEER_ROUNDS; r++) { /* alternated: the machine's drift hits both */
+        c[r] = peer_ctxsim(sc, &dc);
+        py[r] = peer_simpy(sc->seeds, sc->users, &dp);
+        if (!c[r] || !py[r]) {
+            printf("  failed: a side did not run (ctxsim %.1f, SimPy %.1f ns)\n", c[r], py[r]);
+            sim_scenario_free(sc);
+            return;
+        }
+    }
+    qsort(c, PEER_ROUNDS, sizeof c[0], cmp_double);
+    qsort(py, PEER_ROUNDS, sizeof py[0], cmp_double);
+    double mc = c[PEER_ROUNDS / 2], mp = py[PEER_ROUNDS / 2];
+    printf("  %-8s %6u seeds x %u users: %9" PRIu64 " delivered, %9.1f CPU ns per delivered "
+           "event (median of %d)\n",
+           "ctxsim", sc->seeds, sc->users, dc, mc, PEER_ROUNDS);
+    printf("  %-8s %6u seeds x %u users: %9" PRIu64 " delivered, %9.1f CPU ns per delivered "
+           "event (median of %d)\n",
+           "SimPy", sc->seeds, sc->users, dp, mp, PEER_ROUNDS);
+    printf("  ratio: ctxsim is %.1fx faster per delivered event (target: >= 15x), while running\n"
+           "  the real core, the oracle and the trace hash on every event\n",
+           mp / mc);
+    sim_scenario_free(sc);
+}
+
+/* want: is section `name` asked for?  BENCH_ONLY=a,b selects sections
+ * (scenarios, suite, scaling, peer); unset: every one. */
+static int want(const char *name)
+{
+    const char *only = getenv("BENCH_ONLY");
+    if (!only || !*only)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = only; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+            return 1;
+    return 0;
+}
+
 int main(void)
 {
     bench_machine();
     char **paths;
     size_t n = list_scenarios(&paths);
-    per_scenario(paths, n);
-    suite(paths, n);
-    scaling();
+    if (want("scenarios"))
+        per_scenario(paths, n);
+    if (want("suite"))
+        suite(paths, n);
+    if (want("scaling"))
+        scaling();
+    if (want("peer"))
+        peer();
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
     free(paths);

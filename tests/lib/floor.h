@@ -17,6 +17,10 @@ double bench_floor_ns(size_t pending, uint64_t ops, int reps);
 /* bench_now_ns: CLOCK_MONOTONIC in ns (measurement only). */
 double bench_now_ns(void);
 
+/* bench_cpu_ns: this process's CPU time in ns (CLOCK_PROCESS_CPUTIME_ID):
+ * what a comparison with another program measures on a loaded machine. */
+double bench_cpu_ns(void);
+
 /* bench_machine prints the machine (uname, CPU model, CPUs) and compiler. */
 void bench_machine(void);
 

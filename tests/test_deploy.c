@@ -133,8 +133,8 @@ START_TEST(test_deploy_missing_shard_and_bad_index_are_errors)
     /* bad input to ctxsim is not swallowed as a verdict: 2, not 0 */
     char env2[1024];
     snprintf(env2, sizeof env2,
-             "JOB_COMPLETION_INDEX=0 SHARDS=1 OUT=%s/out2 CTXSIM=%s SCENARIOS=nosuch.yaml",
-             tmpdir, cli_bin());
+             "JOB_COMPLETION_INDEX=0 SHARDS=1 OUT=%s/out2 CTXSIM=%s SCENARIOS=nosuch.yaml", tmpdir,
+             cli_bin());
     ck_assert_int_eq(sh(env2, "deploy/shard.sh"), 2);
 }
 END_TEST

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ctxready.h"
+#include "reports/cmdline.h"
 #include "reports/fsutil.h"
 #include "reports/gate.h"
 #include "reports/junit.h"
@@ -28,6 +29,8 @@
 #include "reports/replay.h"
 #include "reports/report.h"
 #include "reports/store.h"
+#include "reports/sweepcmd.h"
+#include "reports/timing.h"
 #include "reports/text.h"
 #include "sim/coverage.h"
 #include "sim/check.h"
@@ -728,34 +731,14 @@ bad:
     return -1;
 }
 
-static char *git_rev(void)
+static const char *git_rev(void)
 {
-    static char rev[64];
-    FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
-    rev[0] = '\0';
-    if (p) {
-        if (!fgets(rev, sizeof(rev), p))
-            rev[0] = '\0';
-        pclose(p);
-    }
-    rev[strcspn(rev, "\n")] = '\0';
-    return rev[0] ? rev : "unknown";
+    return rep_git_rev();
 }
 
 static char *join_args(int argc, char **argv)
 {
-    size_t len = 16;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
-    if (!s)
-        return NULL;
-    strcpy(s, "ctxsim");
-    for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
+    return rep_join_args(argc, argv);
 }
 
 /* print_coverage prints the coverage matrix of the sweeps; returns how
@@ -2620,6 +2603,8 @@ static const char main_usage[] =
     "  shrink SCENARIO --seed S  the smallest scenario on which a seed still fails\n"
     "  diff A B                two runs step by step: first divergence, outcome changes\n"
     "  check                   exhaustive small-scope check of the real core (docs/check.md)\n"
+    "  sweep SCENARIO --vary PARAM=FROM..TO  delivery rate against a parameter: the knee\n"
+    "  timing [PLAN]           run the committed requirement sweeps, write the document\n"
     "  report                  charts, index.html and summary.md from the database\n"
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
@@ -2659,6 +2644,10 @@ int main(int argc, char **argv)
         return cmd_diff(argc, argv);
     if (!strcmp(cmd, "check"))
         return cmd_check(argc, argv);
+    if (!strcmp(cmd, "sweep"))
+        return rep_cmd_sweep(argc, argv);
+    if (!strcmp(cmd, "timing"))
+        return rep_cmd_timing(argc, argv);
     if (!strcmp(cmd, "report"))
         return rep_cmd_report(argc, argv);
     if (!strcmp(cmd, "gate"))

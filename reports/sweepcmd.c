@@ -172,8 +172,8 @@ int rep_sweep_args_parse(int argc, char **argv, rep_sweep_args *a)
 #undef OPT
     }
     if (!file)
-        return bad("no scenario given (usage: ctxsim sweep SCENARIO --vary PARAM=FROM..TO)%s%s",
-                   "", "");
+        return bad("no scenario given (usage: ctxsim sweep SCENARIO --vary PARAM=FROM..TO)%s%s", "",
+                   "");
     sim_scenario_error se;
     if (sim_scenario_load(file, &a->sc, &se) != 0) {
         char msg[700];

@@ -89,7 +89,8 @@ int sim_knee_find(sim_knee_point *pts, size_t *n, size_t cap, double target, int
     }
     if (edge < 0) {
         out->status = SIM_KNEE_NEVER;
-    } else if ((dir == SIM_KNEE_UP && edge == 0) || (dir == SIM_KNEE_DOWN && edge == (long)cnt - 1)) {
+    } else if ((dir == SIM_KNEE_UP && edge == 0) ||
+               (dir == SIM_KNEE_DOWN && edge == (long)cnt - 1)) {
         out->status = SIM_KNEE_ALL;
         out->value = pts[edge].value;
     } else {

@@ -47,7 +47,7 @@ typedef struct sim_knee {
     double resolution; /* the width the bisection stopped at */
     size_t best;       /* index (in the final points) of the highest lower bound */
     double best_value, best_lo;
-    uint32_t extra;    /* values the bisection ran */
+    uint32_t extra; /* values the bisection ran */
 } sim_knee;
 
 /* sim_knee_point_set fills p (value, k, n and the Wilson lower bound). */

@@ -211,6 +211,18 @@ static int knee_of(runner *ru, int profile, double row, sim_psweep_knee *kn)
             snprintf(ru->err, ru->errlen, "knee search failed");
         return -1;
     }
+    /* The conditions: the scenario (and policy) with A at this row. */
+    {
+        sim_scenario copy = *ru->sc;
+        sim_sweep_opts so = o->base;
+        cr_policy pol;
+        so.profile = profile;
+        if (o->nvary == 2 &&
+            sim_vary_apply(&o->vary[0].p, row, &copy, &so, ru->err, ru->errlen) != 0)
+            return -1;
+        if (sim_sweep_policy(&copy, &so, &pol, NULL, 0) == 0)
+            sim_vary_context(&copy, &pol, &v->p, kn->context, sizeof kn->context);
+    }
     /* The best point's cause, from the stored points. */
     kn->best_cause = -1;
     for (size_t i = 0; i < r->npts; i++) {
@@ -256,7 +268,7 @@ int sim_psweep_run(const sim_scenario *sc, const sim_psweep_opts *o, sim_psweep_
     for (size_t i = 0; i < o->nprofiles; i++)
         out->profiles[i] = o->profiles[i] >= 0 ? o->profiles[i] : (int)sc->profile;
     out->nprofiles = o->nprofiles;
-    out->target = o->target >= 0                 ? o->target
+    out->target = o->target >= 0        ? o->target
                   : sc->expect.has_rate ? sc->expect.delivery_rate
                                         : SIM_STRICT_RATE;
     {
@@ -323,13 +335,24 @@ void sim_psweep_sentence(const sim_psweep_result *r, const sim_psweep_knee *kn, 
     char cond[512], tgt[16], knee[48], brk[48], from[48], to[48], best[48];
     size_t n = 0;
     cond[0] = '\0';
+    const char *ctx = kn->context[0] ? kn->context : r->context;
     if (r->nvary == 2) {
-        char a[48];
-        sim_vary_format(&r->vary[0].p, kn->row, a, sizeof a);
-        n = (size_t)snprintf(cond, sizeof cond, "%.95s = %.47s", r->vary[0].p.path, a);
+        /* A as such, unless the context already shows it (A a distribution the knee's
+         * parameter works against: "thread_lookup exponential(mean=88ms)") */
+        const char *a = r->vary[0].p.path, *last = strrchr(a, '.');
+        char field[96];
+        snprintf(field, sizeof field, "%.*s ", last && r->vary[0].p.dparam[0] ? (int)(last - a) : 0,
+                 a);
+        const char *shortname = strrchr(field, '.');
+        shortname = shortname ? shortname + 1 : field;
+        if (!r->vary[0].p.dparam[0] || !strstr(ctx, shortname)) {
+            char av[48];
+            sim_vary_format(&r->vary[0].p, kn->row, av, sizeof av);
+            n = (size_t)snprintf(cond, sizeof cond, "%.95s = %.47s", a, av);
+        }
     }
-    if (r->context[0] && n < sizeof cond)
-        snprintf(cond + n, sizeof cond - n, "%s%.300s", n ? " and " : "", r->context);
+    if (ctx[0] && n < sizeof cond)
+        snprintf(cond + n, sizeof cond - n, "%s%.300s", n ? ", " : "", ctx);
     if (!cond[0])
         snprintf(cond, sizeof cond, "scenario %.63s", r->scenario);
     sim_psweep_pct(r->target, tgt, sizeof tgt);

@@ -30,11 +30,11 @@
 
 typedef struct sim_psweep_opts {
     sim_vary vary[SIM_PSWEEP_MAX_VARY];
-    size_t nvary;                           /* 1 or 2 */
-    int profiles[SIM_PSWEEP_MAX_PROFILES];  /* cr_profile, or -1: the scenario's */
-    size_t nprofiles;                       /* >= 1 */
-    double target;                          /* < 0: the scenario's expect.delivery_rate */
-    sim_sweep_opts base;                    /* seeds, jobs, --policy overrides, ... */
+    size_t nvary;                          /* 1 or 2 */
+    int profiles[SIM_PSWEEP_MAX_PROFILES]; /* cr_profile, or -1: the scenario's */
+    size_t nprofiles;                      /* >= 1 */
+    double target;                         /* < 0: the scenario's expect.delivery_rate */
+    sim_sweep_opts base;                   /* seeds, jobs, --policy overrides, ... */
     /* Called after every value that ran (grid or bisection), may be NULL. */
     void (*progress)(void *ud, size_t done, size_t planned);
     void *ud;
@@ -42,25 +42,26 @@ typedef struct sim_psweep_opts {
 
 /* One value (pair) under one profile: the sums of its seed sweep. */
 typedef struct sim_psweep_point {
-    int profile;                 /* cr_profile */
+    int profile; /* cr_profile */
     double v[SIM_PSWEEP_MAX_VARY];
-    int refined;                 /* 1: a value the knee's bisection added */
+    int refined; /* 1: a value the knee's bisection added */
     uint32_t seeds;
     uint64_t c[SIM_COUNT__N];
-    double rate, lo, hi;         /* delivery rate and its 95% Wilson interval */
-    int cause;                   /* the dominant reason an expected event was not delivered:
-                                    a sim_cause, SIM_PSWEEP_LATE, or -1 (none) */
-    uint64_t digest;             /* a hash of the seeds' trace hashes, in seed order */
-    char policy[256];            /* the policy overrides of the seed sweep ("k=v,...") */
+    double rate, lo, hi; /* delivery rate and its 95% Wilson interval */
+    int cause;           /* the dominant reason an expected event was not delivered:
+                            a sim_cause, SIM_PSWEEP_LATE, or -1 (none) */
+    uint64_t digest;     /* a hash of the seeds' trace hashes, in seed order */
+    char policy[256];    /* the policy overrides of the seed sweep ("k=v,...") */
 } sim_psweep_point;
 
 /* The knee of one curve: one profile (and one value of A with two --vary). */
 typedef struct sim_psweep_knee {
     int profile;
-    double row;          /* the value of A (2 parameters); 0 with one */
+    double row; /* the value of A (2 parameters); 0 with one */
     sim_knee k;
-    int best_cause;      /* the dominant cause at the best value (sim_psweep_point.cause) */
-    char sentence[640];  /* the requirement, in words */
+    int best_cause;     /* the dominant cause at the best value (sim_psweep_point.cause) */
+    char context[320];  /* sim_vary_context of the knee's parameter at this value of A */
+    char sentence[640]; /* the requirement, in words */
 } sim_psweep_knee;
 
 typedef struct sim_psweep_result {
@@ -71,11 +72,11 @@ typedef struct sim_psweep_result {
     int profiles[SIM_PSWEEP_MAX_PROFILES];
     size_t nprofiles;
     double target;
-    uint32_t seeds;          /* per value */
-    char context[320];       /* sim_vary_context of the knee's parameter */
-    sim_psweep_point *pts;   /* owned; ordered by profile, A, B */
+    uint32_t seeds;        /* per value */
+    char context[320];     /* sim_vary_context of the knee's parameter */
+    sim_psweep_point *pts; /* owned; ordered by profile, A, B */
     size_t npts;
-    sim_psweep_knee *knees;  /* owned; by profile, then A */
+    sim_psweep_knee *knees; /* owned; by profile, then A */
     size_t nknees;
 } sim_psweep_result;
 

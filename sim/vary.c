@@ -55,7 +55,8 @@ static const struct relation {
 };
 #define NRELATED (sizeof RELATED / sizeof RELATED[0])
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -359,8 +360,9 @@ int sim_vary_parse(const sim_scenario *sc, const char *spec, sim_vary *out, char
     if (!eq || eq == spec || !dots || (size_t)(eq - spec) >= sizeof out->p.path) {
         char list[2048];
         sim_vary_list(sc, list, sizeof list);
-        return fail(err, errlen, "--vary expects PARAM=FROM..TO (e.g. exec_grace=0..3s), got '%s' (%s)",
-                    spec, list);
+        return fail(err, errlen,
+                    "--vary expects PARAM=FROM..TO (e.g. exec_grace=0..3s), got '%s' (%s)", spec,
+                    list);
     }
     char path[96], from[64], to[64], ufrom[16], uto[16];
     snprintf(path, sizeof path, "%.*s", (int)(eq - spec), spec);
@@ -419,9 +421,8 @@ double sim_vary_default_resolution(const sim_vary *v)
     double span = fabs(v->to - v->from);
     double r;
     if (v->log) /* the smallest step of the grid */
-        r = fmin(v->from, v->to) * (pow(fmax(v->from, v->to) / fmin(v->from, v->to),
-                                        1.0 / (v->steps - 1)) -
-                                    1);
+        r = fmin(v->from, v->to) *
+            (pow(fmax(v->from, v->to) / fmin(v->from, v->to), 1.0 / (v->steps - 1)) - 1);
     else
         r = span / (v->steps - 1);
     r /= 4;
@@ -475,8 +476,8 @@ void sim_vary_context(const sim_scenario *sc, const cr_policy *pol, const sim_va
             if (k < 0 || cr_policy_get(pol, RELATED[i].knob, &v) != 0)
                 continue;
             sim_vary_param kp;
-            kp.unit = cr_policy_knob((size_t)k)->type == CR_KNOB_DURATION ? SIM_VARY_NS
-                                                                           : SIM_VARY_COUNT;
+            kp.unit =
+                cr_policy_knob((size_t)k)->type == CR_KNOB_DURATION ? SIM_VARY_NS : SIM_VARY_COUNT;
             char val[48];
             sim_vary_format(&kp, (double)v, val, sizeof val);
             snprintf(one, sizeof one, "%s %s", RELATED[i].knob, val);

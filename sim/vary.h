@@ -43,12 +43,12 @@ typedef enum sim_vary_unit {
 
 /* One resolved parameter. */
 typedef struct sim_vary_param {
-    char path[96];    /* canonical: "exec_grace", "server.thread_lookup.p99" */
+    char path[96]; /* canonical: "exec_grace", "server.thread_lookup.p99" */
     sim_vary_unit unit;
-    int knob;         /* >= 0: index in the core's knob table; -1: a scenario field */
-    int field;        /* >= 0: index of the scenario field; -1: a knob */
-    char dparam[24];  /* a distribution's parameter ("p99"), "" otherwise */
-    double min, max;  /* the values it accepts */
+    int knob;        /* >= 0: index in the core's knob table; -1: a scenario field */
+    int field;       /* >= 0: index of the scenario field; -1: a knob */
+    char dparam[24]; /* a distribution's parameter ("p99"), "" otherwise */
+    double min, max; /* the values it accepts */
 } sim_vary_param;
 
 #define SIM_VARY_MAX_STEPS 256

@@ -960,14 +960,20 @@ static int chart_sweep_rate(const sim_psweep_result *r, const char *dir, const c
     fprintf(f, "plot ");
     for (size_t p = 0; p < r->nprofiles; p++) {
         const char *c = profile_colour(r->profiles[p]), *pn = sim_profile_name(r->profiles[p]);
+        int refined = 0;
+        for (size_t i = 0; i < r->npts; i++)
+            refined |= r->pts[i].profile == r->profiles[p] && r->pts[i].refined;
         fprintf(f,
                 "%s'%s.dat' index %zu using 1:3:4 with filledcurves fs transparent solid 0.2 "
                 "noborder lc rgb '%s' title '%s: 95%% interval', \\\n"
                 "     '' index %zu using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb '%s' "
-                "title '%s: delivery rate', \\\n"
-                "     '' index %zu using 1:($5 > 0 ? $2 : NaN) with points pt 6 ps 1.6 lc rgb '%s' "
-                "title '%s: bisection value'",
-                p ? ", \\\n     " : "", name, p, c, pn, p, c, pn, p, c, pn);
+                "title '%s: delivery rate'",
+                p ? ", \\\n     " : "", name, p, c, pn, p, c, pn);
+        if (refined) /* no clause without points: gnuplot warns about those */
+            fprintf(f,
+                    ", \\\n     '' index %zu using 1:($5 > 0 ? $2 : NaN) with points pt 6 ps 1.6 "
+                    "lc rgb '%s' title '%s: bisection value'",
+                    p, c, pn);
     }
     fprintf(f, ", \\\n     %g with lines dt 3 lw 1.5 lc rgb '#222222' title 'target %s'\n",
             pct(r->target), tl);

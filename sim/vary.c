@@ -43,6 +43,7 @@ static const struct relation {
     const char *knob, *field;
 } RELATED[] = {
     {"exec_grace", "server.thread_lookup"},
+    {"exec_grace", "server.auth"},
     {"exec_retry_interval", "server.thread_lookup"},
     {"event_ttl", "network.reconnect_backoff"},
     {"update_retries", "faults.thread_update_fail"},
@@ -51,6 +52,7 @@ static const struct relation {
     {"preauth_max", "server.auth"},
     {"pending_deadline", "server.auth"},
     {"event_buffer_max", "server.event_gap"},
+    {"event_buffer_max", "network.reconnect_backoff"},
     {"event_buffer_max_bytes", "server.event_gap"},
 };
 #define NRELATED (sizeof RELATED / sizeof RELATED[0])

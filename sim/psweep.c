@@ -393,12 +393,18 @@ void sim_psweep_sentence(const sim_psweep_result *r, const sim_psweep_knee *kn, 
             sim_psweep_pct(bp->hi, hi, sizeof hi);
             cnt = cause_count(bp->c, kn->best_cause);
         }
+        char loses[96];
+        if (kn->best_cause >= 0)
+            snprintf(loses, sizeof loses, "what it loses is mostly %s (%" PRIu64 " events)",
+                     sim_psweep_cause_name(kn->best_cause), cnt);
+        else
+            snprintf(loses, sizeof loses,
+                     "it loses nothing: too few events for the bound "
+                     "(more seeds)");
         snprintf(buf, len,
                  "with %s, no %s in %s..%s keeps delivery >= %s (lower 95%% bound): the best, "
-                 "%s = %s, delivers %s [%s, %s], and what it loses is mostly %s (%" PRIu64
-                 " events) (%s, %" PRIu32 " seeds per value)",
-                 cond, name, from, to, tgt, name, best, rate, lo, hi,
-                 sim_psweep_cause_name(kn->best_cause), cnt, prof, r->seeds);
+                 "%s = %s, delivers %s [%s, %s], and %s (%s, %" PRIu32 " seeds per value)",
+                 cond, name, from, to, tgt, name, best, rate, lo, hi, loses, prof, r->seeds);
         break;
     }
     }

@@ -106,7 +106,7 @@ START_TEST(test_knee_a_dip_moves_the_knee_up)
 {
     curve c = {.edge = 0.5};
     sim_knee_point p[16];
-    size_t n = grid(&c, p, 0, 3, 7); /* 0 .5 1 1.5 2 2.5 3 */
+    size_t n = grid(&c, p, 0, 3, 7);             /* 0 .5 1 1.5 2 2.5 3 */
     sim_knee_point_set(&p[4], 2, 90000, 100000); /* fails again at 2 */
     sim_knee k;
     ck_assert_int_eq(sim_knee_find(p, &n, 16, 0.99, SIM_KNEE_UP, 0.5, 0, NULL, NULL, &k), 0);

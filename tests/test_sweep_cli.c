@@ -88,9 +88,9 @@ START_TEST(test_sweep_cli_bad_parameter_exit_2_lists_variables)
 {
     char *out = NULL, *err = NULL, db[128];
     snprintf(db, sizeof db, "%s/bad.db", dir);
-    int rc = cli_run(dir, &out, &err,
-                     "sweep scenarios/message_before_thread.yaml --vary exec_grase=0..3s --db %s",
-                     db);
+    int rc =
+        cli_run(dir, &out, &err,
+                "sweep scenarios/message_before_thread.yaml --vary exec_grase=0..3s --db %s", db);
     ck_assert_int_eq(rc, 2);
     ck_assert_ptr_nonnull(strstr(err, "exec_grase"));
     ck_assert_ptr_nonnull(strstr(err, "event_ttl"));
@@ -139,8 +139,7 @@ START_TEST(test_sweep_cli_grid_draws_heatmap)
     ck_assert_msg(rc == 0 || rc == 1, "rc %d: %s", rc, err);
     ck_assert_ptr_nonnull(strstr(out, "frontier:"));
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sweep_knees"), 3);
-    ck_assert_int_ge(sql_int(db, "SELECT count(*) FROM sweeps WHERE parameter2 = 'exec_grace'"),
-                     9);
+    ck_assert_int_ge(sql_int(db, "SELECT count(*) FROM sweeps WHERE parameter2 = 'exec_grace'"), 9);
     free(out);
     free(err);
     rc = cli_run(dir, &out, &err, "report --db %s --out %s/grid", db, dir);

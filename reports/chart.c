@@ -919,24 +919,34 @@ static int chart_sweep_rate(const sim_psweep_result *r, const char *dir, const c
     double ylo = floor((ymin - 1) / 5) * 5;
     if (ylo < 0)
         ylo = 0;
-    int w = 1000, h = 560;
-    f = open_out(dir, name, "gp", err, errlen);
-    if (!f)
+    /* Two panels: the whole range, and a zoom on the target where the
+     * band and the knee are visible.  Multiplot does not replot, so the
+     * body is written once per terminal. */
+    double zlo = fmax(ylo, floor(pct(r->target) - 2.5));
+    int w = 1300, h = 560;
+    char *body = NULL;
+    size_t blen = 0;
+    FILE *b = open_memstream(&body, &blen);
+    if (!b) {
+        set_err(err, errlen, "out of memory");
         return -1;
-    preamble(f, name, w, h);
-    sweep_title(f, r, "Delivery rate");
+    }
+    char t[512], tgt[16];
+    sim_psweep_pct(r->target, tgt, sizeof tgt);
+    snprintf(t, sizeof t, "Delivery rate: %.63s, %u seeds per value, target %s", r->scenario,
+             (unsigned)r->seeds, tgt);
+    fputs("set multiplot layout 1,2 title ", b);
+    gp_str(b, t);
+    fputs(" font ',12'\n", b);
     char xl[160];
     axis_label(xl, sizeof xl, v);
-    fputs("set xlabel ", f);
-    gp_str(f, xl);
-    fprintf(f,
-            "\nset ylabel 'delivered within the deadline (%%), 95%% Wilson band'\n"
-            "set yrange [%g:100.5]\nset grid ytics lc rgb '#dddddd'\n"
-            "set key bottom right box opaque\n"
-            "set offsets graph 0.02, graph 0.02, 0, 0\n",
-            ylo);
+    fputs("set xlabel ", b);
+    gp_str(b, xl);
+    fprintf(b, "\nset ylabel 'delivered within the deadline (%%), 95%% Wilson band'\n"
+               "set grid ytics lc rgb '#dddddd'\nset key bottom right box opaque\n"
+               "set autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n");
     if (v->log)
-        fprintf(f, "set logscale x\n");
+        fprintf(b, "set logscale x\n");
     int lab = 1;
     for (size_t i = 0; i < r->nknees; i++) {
         const sim_psweep_knee *kn = &r->knees[i];
@@ -944,40 +954,69 @@ static int chart_sweep_rate(const sim_psweep_result *r, const char *dir, const c
             continue;
         char kt[48];
         sim_vary_format(&v->p, kn->k.value, kt, sizeof kt);
-        fprintf(f,
+        fprintf(b,
                 "set arrow from %.9g, graph 0 to %.9g, graph 1 nohead dt 2 lw 1.5 lc rgb '%s'\n"
                 "set label %d ",
                 kn->k.value / sc, kn->k.value / sc, profile_colour(kn->profile), lab++);
-        char t[128];
         snprintf(t, sizeof t, " knee (%s): %s %s", sim_profile_name(kn->profile),
                  kn->k.dir == SIM_KNEE_DOWN ? "<=" : ">=", kt);
-        gp_str(f, t);
-        fprintf(f, " at %.9g, graph %.2f left tc rgb '%s' font ',10'\n", kn->k.value / sc,
-                0.94 - 0.07 * (double)i, profile_colour(kn->profile));
+        gp_str(b, t);
+        fprintf(b, " at %.9g, graph %.2f %s tc rgb '%s' font ',10'\n", kn->k.value / sc,
+                0.50 - 0.07 * (double)i, kn->k.dir == SIM_KNEE_DOWN ? "right" : "left",
+                profile_colour(kn->profile));
     }
-    char tl[64];
-    sim_psweep_pct(r->target, tl, sizeof tl);
-    fprintf(f, "plot ");
+    char plot[4096];
+    size_t pn0 = 0;
+    plot[0] = '\0';
     for (size_t p = 0; p < r->nprofiles; p++) {
         const char *c = profile_colour(r->profiles[p]), *pn = sim_profile_name(r->profiles[p]);
         int refined = 0;
         for (size_t i = 0; i < r->npts; i++)
             refined |= r->pts[i].profile == r->profiles[p] && r->pts[i].refined;
-        fprintf(f,
-                "%s'%s.dat' index %zu using 1:3:4 with filledcurves fs transparent solid 0.2 "
-                "noborder lc rgb '%s' title '%s: 95%% interval', \\\n"
-                "     '' index %zu using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb '%s' "
-                "title '%s: delivery rate'",
-                p ? ", \\\n     " : "", name, p, c, pn, p, c, pn);
-        if (refined) /* no clause without points: gnuplot warns about those */
-            fprintf(f,
-                    ", \\\n     '' index %zu using 1:($5 > 0 ? $2 : NaN) with points pt 6 ps 1.6 "
-                    "lc rgb '%s' title '%s: bisection value'",
-                    p, c, pn);
+        pn0 += (size_t)snprintf(
+            plot + pn0, sizeof plot - pn0,
+            "%s'%s.dat' index %zu using 1:3:4 with filledcurves fs transparent solid 0.25 "
+            "noborder lc rgb '%s' title '%s: 95%% interval', \\\n"
+            "     '' index %zu using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb '%s' "
+            "title '%s: delivery rate'",
+            p ? ", \\\n     " : "", name, p, c, pn, p, c, pn);
+        if (refined && pn0 < sizeof plot) /* no clause without points: gnuplot warns */
+            pn0 += (size_t)snprintf(plot + pn0, sizeof plot - pn0,
+                                    ", \\\n     '' index %zu using 1:($5 > 0 ? $2 : NaN) with "
+                                    "points pt 6 ps 1.6 lc rgb '%s' title '%s: bisection value'",
+                                    p, c, pn);
     }
-    fprintf(f, ", \\\n     %g with lines dt 3 lw 1.5 lc rgb '#222222' title 'target %s'\n",
-            pct(r->target), tl);
-    return draw(f, dir, name, w, h, drawn, err, errlen);
+    if (pn0 < sizeof plot)
+        snprintf(plot + pn0, sizeof plot - pn0,
+                 ", \\\n     %g with lines dt 3 lw 1.5 lc rgb '#222222' title 'target %s'\n",
+                 pct(r->target), tgt);
+    fprintf(b, "set title 'the whole range'\nset yrange [%g:100.5]\nplot %s", ylo, plot);
+    fprintf(b, "set title 'near the target'\nset yrange [%g:100.2]\nunset key\nplot %s", zlo, plot);
+    fprintf(b, "unset multiplot\n");
+    if (fclose(b) != 0 || !body) {
+        free(body);
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    f = open_out(dir, name, "gp", err, errlen);
+    if (!f) {
+        free(body);
+        return -1;
+    }
+    preamble(f, name, w, h);
+    fputs(body, f);
+    fprintf(f,
+            "set output\n"
+            "set terminal svg size %d,%d dynamic font 'Sans,10' noenhanced background '#ffffff'\n"
+            "set output '%s.svg'\n",
+            w, h, name);
+    fputs(body, f);
+    fprintf(f, "set output\n");
+    free(body);
+    if (close_out(f, dir, name, "gp", err, errlen) != 0 || run_gnuplot(dir, name, err, errlen) != 0)
+        return -1;
+    *drawn = 1;
+    return 0;
 }
 
 /* What the expected events that were not delivered became, stacked, by
@@ -1126,9 +1165,11 @@ static int chart_sweep_heatmap(const sim_psweep_result *r, const char *dir, cons
         fprintf(f, "NaN NaN \"\"\n");
     if (close_out(f, dir, name, "dat", err, errlen) != 0)
         return -1;
-    double cblo = floor(lo / 10.0) * 10.0;
-    if (cblo > 90)
-        cblo = 90;
+    /* The colours resolve the region around the target, where the
+     * frontier runs; lower rates are all red (their values are printed). */
+    double cblo = fmax(floor(lo), floor(pct(r->target) - 5));
+    if (cblo > 95)
+        cblo = 95;
     int w = 1000, h = 640;
     f = open_out(dir, name, "gp", err, errlen);
     if (!f)
@@ -1143,9 +1184,10 @@ static int chart_sweep_heatmap(const sim_psweep_result *r, const char *dir, cons
     gp_str(f, r->vary[1].p.path);
     fprintf(f,
             "\nset xrange [-0.5:%zu.5]\nset yrange [-0.5:%zu.5]\n"
-            "set cbrange [%.0f:100]\nset cblabel 'delivery rate (%%)'\n"
+            "set cbrange [%.0f:100]\nset cblabel 'delivery rate (%%; lower: red)'\n"
             "set palette defined (0 '#d73027', 0.5 '#fee08b', 1 '#1a9850')\n"
-            "set key outside top center horizontal\n",
+            "set key outside top center horizontal\n"
+            "set style textbox opaque noborder\n",
             na - 1, nb - 1, cblo);
     fprintf(f, "set xtics nomirror scale 0 (");
     for (size_t i = 0; i < na; i++) {
@@ -1168,8 +1210,8 @@ static int chart_sweep_heatmap(const sim_psweep_result *r, const char *dir, cons
             "     '' index 0 using 1:2:(sprintf('%%.1f', $3)) with labels font ',8' notitle, \\\n"
             "     '' index 1 using 1:2 with linespoints pt 7 ps 1.2 lw 2.5 lc rgb '#000000' "
             "title 'frontier: the knee in %s for each %s', \\\n"
-            "     '' index 1 using 1:2:3 with labels offset 0,1 font ',9' tc rgb '#000000' "
-            "notitle\n",
+            "     '' index 1 using 1:2:3 with labels left offset 1,0.6 boxed font ',9' "
+            "tc rgb '#000000' notitle\n",
             name, r->vary[1].p.path, r->vary[0].p.path);
     return draw(f, dir, name, w, h, drawn, err, errlen);
 }
@@ -1188,19 +1230,19 @@ int rep_sweep_charts_render(const sim_psweep_result *r, const char *dir, const c
     }
     if (r->nvary == 2) {
         rep_chart *c = &out[(*n)++];
-        snprintf(c->name, sizeof c->name, "%.20s_heatmap", stem);
+        snprintf(c->name, sizeof c->name, "%.40s_heatmap", stem);
         snprintf(c->title, sizeof c->title, "Delivery rate over %.40s x %.40s, and the frontier",
                  r->vary[0].p.path, r->vary[1].p.path);
         return chart_sweep_heatmap(r, dir, c->name, &c->drawn, err, errlen);
     }
     rep_chart *c = &out[(*n)++];
-    snprintf(c->name, sizeof c->name, "%.24s_rate", stem);
+    snprintf(c->name, sizeof c->name, "%.40s_rate", stem);
     snprintf(c->title, sizeof c->title, "Delivery rate against %.64s", r->vary[0].p.path);
     if (chart_sweep_rate(r, dir, c->name, &c->drawn, err, errlen) != 0)
         return -1;
     for (size_t p = 0; p < r->nprofiles; p++) {
         c = &out[(*n)++];
-        snprintf(c->name, sizeof c->name, "%.16s_causes_%s", stem,
+        snprintf(c->name, sizeof c->name, "%.40s_causes_%s", stem,
                  sim_profile_name(r->profiles[p]));
         snprintf(c->title, sizeof c->title, "Not delivered, by cause, against %.64s (%s)",
                  r->vary[0].p.path, sim_profile_name(r->profiles[p]));

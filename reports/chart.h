@@ -40,7 +40,7 @@ int rep_gnuplot_find(char *buf, size_t len);
 
 /* What rep_charts_render drew. */
 typedef struct rep_chart {
-    char name[32];   /* file stem: rate, trend, ... */
+    char name[64];   /* file stem: rate, trend, ... */
     char title[128]; /* e.g. "Delivery rate per scenario" */
     int drawn;       /* 0: no data for it (files removed) */
 } rep_chart;

@@ -244,6 +244,8 @@ CREATE TABLE sweeps ( -- one value (pair) of a parameter sweep under one profile
   delivery_rate REAL NOT NULL,
   rate_lo REAL NOT NULL,           -- 95% Wilson interval
   rate_hi REAL NOT NULL,
+  p50_ns INTEGER NOT NULL DEFAULT 0, -- delivery latency (emit -> client) percentiles
+  p99_ns INTEGER NOT NULL DEFAULT 0,
   dominant_cause TEXT NOT NULL,    -- the largest loss cause (or late), '-' if none
   policy TEXT NOT NULL DEFAULT '', -- the policy overrides of this value
   trace_digest TEXT NOT NULL       -- 16 hex digits: hash of the seeds' trace hashes

@@ -191,6 +191,8 @@ static const char *const migrations[] = {
     "  delivery_rate REAL NOT NULL,\n"
     "  rate_lo REAL NOT NULL,           -- 95% Wilson interval\n"
     "  rate_hi REAL NOT NULL,\n"
+    "  p50_ns INTEGER NOT NULL DEFAULT 0, -- delivery latency (emit -> client) percentiles\n"
+    "  p99_ns INTEGER NOT NULL DEFAULT 0,\n"
     "  dominant_cause TEXT NOT NULL,    -- the largest loss cause (or late), '-' if none\n"
     "  policy TEXT NOT NULL DEFAULT '', -- the policy overrides of this value\n"
     "  trace_digest TEXT NOT NULL       -- 16 hex digits: hash of the seeds' trace hashes\n"

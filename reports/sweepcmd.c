@@ -336,6 +336,8 @@ char *rep_sweep_json(const sim_psweep_result *r, long long sweep_id)
         json_object_set_new(j, "delivery_rate", json_real(p->rate));
         json_object_set_new(j, "rate_lo", json_real(p->lo));
         json_object_set_new(j, "rate_hi", json_real(p->hi));
+        json_object_set_new(j, "latency_p50_ns", json_integer((json_int_t)p->p50));
+        json_object_set_new(j, "latency_p99_ns", json_integer((json_int_t)p->p99));
         json_object_set_new(j, "dominant_cause", json_string(sim_psweep_cause_name(p->cause)));
         json_object_set_new(j, "policy", json_string(p->policy));
         snprintf(dg, sizeof dg, "%016" PRIx64, p->digest);

@@ -22,10 +22,10 @@ static const char sql_point[] =
     "INSERT INTO sweeps (sweep_run_id, scenario, profile, parameter, value, value_text, "
     "parameter2, value2, value2_text, refined, seeds, "
     SIM_COUNTS(COL_NAME)
-    "delivery_rate, rate_lo, rate_hi, dominant_cause, policy, trace_digest) VALUES "
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "delivery_rate, rate_lo, rate_hi, p50_ns, p99_ns, dominant_cause, policy, trace_digest) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
     SIM_COUNTS(COL_Q)
-    "?, ?, ?, ?, ?, ?)";
+    "?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_knee[] =
     "INSERT INTO sweep_knees (sweep_run_id, profile, parameter, row_value, row_text, direction, "
     "status, knee, knee_text, bracket, resolution, best_value, best_rate_lo, best_cause, "
@@ -134,6 +134,8 @@ static int insert_all(sqlite3 *db, const rep_psweep_meta *m, const sim_psweep_re
         sqlite3_bind_double(st, k++, p->rate);
         sqlite3_bind_double(st, k++, p->lo);
         sqlite3_bind_double(st, k++, p->hi);
+        sqlite3_bind_int64(st, k++, (sqlite3_int64)p->p50);
+        sqlite3_bind_int64(st, k++, (sqlite3_int64)p->p99);
         sqlite3_bind_text(st, k++, sim_psweep_cause_name(p->cause), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, k++, p->policy, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, k++, dg, -1, SQLITE_TRANSIENT);
@@ -289,9 +291,11 @@ int rep_psweep_load(rep_store *s, int64_t id, rep_psweep *out)
 #define COL_SEL(id, name, doc) n += snprintf(sql + n, sizeof sql - (size_t)n, "%s, ", #name);
     SIM_COUNTS(COL_SEL)
 #undef COL_SEL
-    snprintf(sql + n, sizeof sql - (size_t)n,
-             "delivery_rate, rate_lo, rate_hi, dominant_cause, policy, trace_digest FROM sweeps "
-             "WHERE sweep_run_id = ? ORDER BY id");
+    snprintf(
+        sql + n, sizeof sql - (size_t)n,
+        "delivery_rate, rate_lo, rate_hi, p50_ns, p99_ns, dominant_cause, policy, trace_digest "
+        "FROM sweeps "
+        "WHERE sweep_run_id = ? ORDER BY id");
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return -EIO;
     sqlite3_bind_int64(st, 1, id);
@@ -322,6 +326,8 @@ int rep_psweep_load(rep_store *s, int64_t id, rep_psweep *out)
         p->rate = sqlite3_column_double(st, c++);
         p->lo = sqlite3_column_double(st, c++);
         p->hi = sqlite3_column_double(st, c++);
+        p->p50 = (uint64_t)sqlite3_column_int64(st, c++);
+        p->p99 = (uint64_t)sqlite3_column_int64(st, c++);
         text_col(st, c++, buf, sizeof buf);
         p->cause = cause_of(buf);
         text_col(st, c++, p->policy, sizeof p->policy);

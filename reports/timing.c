@@ -137,22 +137,40 @@ static const sim_psweep_point *point_at(const sim_psweep_result *r, double v)
     return NULL;
 }
 
+/* latency_text writes a latency in ms ("-" when nothing was delivered). */
+static void latency_text(uint64_t ns, char *buf, size_t len)
+{
+    if (ns)
+        snprintf(buf, len, "%.4g ms", (double)ns / 1e6);
+    else
+        snprintf(buf, len, "-");
+}
+
 static void md_points(FILE *f, const sim_psweep_result *r)
 {
+    int two = r->nvary == 2;
     fprintf(f,
-            "\n| %s | profile | expected | delivered | rate | 95%% interval | dominant loss |\n"
-            "|---:|:---|---:|---:|---:|:---|:---|\n",
-            r->vary[0].p.path);
+            "\n| %s |%s%s%s profile | expected | delivered | rate | 95%% interval | latency p99 | "
+            "dominant loss |\n|---:|%s:---|---:|---:|---:|:---|---:|:---|\n",
+            r->vary[0].p.path, two ? " " : "", two ? r->vary[1].p.path : "", two ? " |" : "",
+            two ? "---:|" : "");
     for (size_t i = 0; i < r->npts; i++) {
         const sim_psweep_point *p = &r->pts[i];
-        char v[48];
+        char v[48], v2[64] = "", lat[48];
+        const char *mark = p->lo >= r->target ? "" : "**";
         sim_vary_format(&r->vary[0].p, p->v[0], v, sizeof v);
+        if (two) {
+            char t[48];
+            sim_vary_format(&r->vary[1].p, p->v[1], t, sizeof t);
+            snprintf(v2, sizeof v2, " %s%s |", t, p->refined ? " (bisection)" : "");
+        }
+        latency_text(p->p99, lat, sizeof lat);
         fprintf(f,
-                "| %s%s | %s | %" PRIu64 " | %" PRIu64 " | %s%.3f%%%s | [%.2f%%, %.2f%%] | %s |\n",
-                v, p->refined ? " (bisection)" : "", sim_profile_name(p->profile),
-                p->c[SIM_COUNT_EXPECTED], p->c[SIM_COUNT_DELIVERED], p->lo >= r->target ? "" : "**",
-                100 * p->rate, p->lo >= r->target ? "" : "**", 100 * p->lo, 100 * p->hi,
-                sim_psweep_cause_name(p->cause));
+                "| %s%s |%s %s | %" PRIu64 " | %" PRIu64
+                " | %s%.3f%%%s | [%.2f%%, %.2f%%] | %s | %s |\n",
+                v, p->refined && !two ? " (bisection)" : "", v2, sim_profile_name(p->profile),
+                p->c[SIM_COUNT_EXPECTED], p->c[SIM_COUNT_DELIVERED], mark, 100 * p->rate, mark,
+                100 * p->lo, 100 * p->hi, lat, sim_psweep_cause_name(p->cause));
     }
 }
 
@@ -279,7 +297,7 @@ int rep_cmd_timing(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         const sim_psweep_knee *kn = &res[i].knees[0];
         const sim_vary *kv = &res[i].vary[res[i].nvary - 1];
-        char kt[48], req[160];
+        char kt[48], req[400];
         sim_vary_format(&kv->p, kn->k.value, kt, sizeof kt);
         if (kn->k.status == SIM_KNEE_FOUND)
             snprintf(req, sizeof req, "`%s %s %s`", kv->p.path, ops[kn->k.dir == SIM_KNEE_DOWN],
@@ -289,6 +307,17 @@ int rep_cmd_timing(int argc, char **argv)
                      ops[kn->k.dir == SIM_KNEE_DOWN], kt);
         else
             snprintf(req, sizeof req, "not reachable in the range (`%s`)", kv->p.path);
+        if (res[i].nvary == 2) { /* the frontier: its ends */
+            const sim_psweep_knee *last = &res[i].knees[res[i].nknees - 1];
+            char a0[48], a1[48], k1[48];
+            sim_vary_format(&res[i].vary[0].p, kn->row, a0, sizeof a0);
+            sim_vary_format(&res[i].vary[0].p, last->row, a1, sizeof a1);
+            sim_vary_format(&kv->p, last->k.value, k1, sizeof k1);
+            snprintf(req, sizeof req, "frontier: `%s %s %s` at %s = %s ... %s at %s", kv->p.path,
+                     ops[kn->k.dir == SIM_KNEE_DOWN],
+                     kn->k.status == SIM_KNEE_NEVER ? "unreachable" : kt, res[i].vary[0].p.path, a0,
+                     last->k.status == SIM_KNEE_NEVER ? "unreachable" : k1, a1);
+        }
         fprintf(f, "| %zu | [%s](#%s) | %s | [chart](%s/%s.png) |\n", i + 1, e[i].title, e[i].id,
                 req, charts, ch[i][0].name);
     }
@@ -297,9 +326,18 @@ int rep_cmd_timing(int argc, char **argv)
         fprintf(f, "\n<a id=\"%s\"></a>\n## %zu. %s\n\n", e[i].id, i + 1, e[i].title);
         if (e[i].assumption[0])
             fprintf(f, "%s\n\n", e[i].assumption);
-        for (size_t k = 0; k < r->nknees; k++)
-            fprintf(f, "**Requirement%s.** %s.\n\n", r->nknees > 1 ? " (one curve)" : "",
-                    r->knees[k].sentence);
+        for (size_t k = 0; k < r->nknees; k++) {
+            const char *st = r->knees[k].sentence;
+            char lab[160] = "Requirement";
+            if (r->nvary == 2) {
+                char a[48];
+                sim_vary_format(&r->vary[0].p, r->knees[k].row, a, sizeof a);
+                snprintf(lab, sizeof lab, "Frontier at %.40s = %s", r->vary[0].p.path, a);
+            }
+            fprintf(f, "**%s%s%s.** %c%s.\n\n", lab, r->nprofiles > 1 ? ", " : "",
+                    r->nprofiles > 1 ? sim_profile_name(r->knees[k].profile) : "",
+                    st[0] >= 'a' && st[0] <= 'z' ? st[0] - 'a' + 'A' : st[0], st[0] ? st + 1 : "");
+        }
         for (size_t k = 0; k < nch[i]; k++)
             if (ch[i][k].drawn)
                 fprintf(f, "![%s](%s/%s.png)\n\n", ch[i][k].title, charts, ch[i][k].name);
@@ -317,13 +355,19 @@ int rep_cmd_timing(int argc, char **argv)
                "`outcomes[unroutable]`) exceed 1%% of `events_emitted`. The rows below give, per "
                "requirement, the non-delivery measured at the requirement (healthy) and one step "
                "beyond it (the first failing value: alert there), the loss cause that rises first "
-               "and the counter or histogram that shows it.\n\n"
+               "and the counter or histogram that shows it, and the delivery latency p99 "
+               "measured at the requirement (emit to client: the bound for the `buffer_delay` "
+               "histogram's p99; above it the deployment is slower than the conditions "
+               "measured).\n\n"
                "| requirement | signal (cr_stats) | not delivered at the requirement | one step "
-               "beyond | rises first |\n|:---|:---|---:|---:|:---|\n");
+               "beyond | rises first | latency p99 at the requirement |\n"
+               "|:---|:---|---:|---:|:---|---:|\n");
     for (size_t i = 0; i < n; i++) {
         const sim_psweep_result *r = &res[i];
         const sim_psweep_knee *kn = &r->knees[0];
         const sim_vary *kv = &r->vary[r->nvary - 1];
+        if (r->nvary == 2) /* a frontier: its sections give the knee per value */
+            continue;
         const sim_psweep_point *at = kn->k.status != SIM_KNEE_NEVER ? point_at(r, kn->k.value)
                                                                     : point_at(r, kn->k.best_value);
         const sim_psweep_point *bad =
@@ -336,12 +380,13 @@ int rep_cmd_timing(int argc, char **argv)
             sim_vary_format(&kv->p, kn->k.bracket, bt, sizeof bt);
             snprintf(b, sizeof b, "%.3f%% (%s)", 100 * (1 - bad->rate), bt);
         }
-        fprintf(f, "| %s %s %s | %s | %s | %s | %s |\n", kv->p.path,
+        char lat[48] = "-";
+        if (at)
+            latency_text(at->p99, lat, sizeof lat);
+        int cause = bad ? bad->cause : at ? at->cause : -1;
+        fprintf(f, "| %s %s %s | %s | %s | %s | %s | %s |\n", kv->p.path,
                 ops[kn->k.dir == SIM_KNEE_DOWN], kn->k.status == SIM_KNEE_NEVER ? "-" : kt,
-                e[i].signal[0] ? e[i].signal : "-", a, b,
-                sim_psweep_cause_name(bad  ? bad->cause
-                                      : at ? at->cause
-                                           : -1));
+                e[i].signal[0] ? e[i].signal : "-", a, b, sim_psweep_cause_name(cause), lat);
     }
     fprintf(f, "\nLoss causes map onto the core's counters: `core_reported` is "
                "`outcomes[expired]` + `outcomes[dropped_full]` + `outcomes[unroutable]` "

@@ -105,6 +105,8 @@ static int run_point(runner *ru, int profile, const double *v, int refined)
     pt.rate = res.delivery_rate;
     pt.lo = res.rate_lo;
     pt.hi = res.rate_hi;
+    pt.p50 = res.p50;
+    pt.p99 = res.p99;
     pt.cause = sim_psweep_point_cause(res.c);
     uint64_t d = 0xcbf29ce484222325ull;
     for (uint32_t i = 0; i < res.nseeds; i++)

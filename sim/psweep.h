@@ -48,6 +48,7 @@ typedef struct sim_psweep_point {
     uint32_t seeds;
     uint64_t c[SIM_COUNT__N];
     double rate, lo, hi; /* delivery rate and its 95% Wilson interval */
+    uint64_t p50, p99;   /* delivery latency (emit -> client), ns */
     int cause;           /* the dominant reason an expected event was not delivered:
                             a sim_cause, SIM_PSWEEP_LATE, or -1 (none) */
     uint64_t digest;     /* a hash of the seeds' trace hashes, in seed order */

@@ -7,6 +7,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make determinism  gcc/clang x -O0/-O2 must give the same trace hashes
 #   make mutants    plant each bug of tests/mutants/catalogue.txt, the suite must catch it
+#   make timing     run the requirement sweeps, write docs/timing-requirements.md
 #
 # Variables: CC, OPT (-O2), SANITIZE=1 (ASan+UBSan), PREFIX, DESTDIR.
 
@@ -65,7 +66,7 @@ LIBSIM_A   := $(O)/libctxsim.a
 LIBREP_A   := $(O)/libctxrep.a
 CTXSIM     := $(O)/ctxsim
 
-.PHONY: all deps test bench demo install uninstall clean determinism format check-format fuzz mutants
+.PHONY: all deps test bench demo install uninstall clean determinism format check-format fuzz mutants timing
 # Keep every intermediate object (test objects come through a pattern chain).
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -138,6 +139,11 @@ bench: all
 
 demo: all
 	@CTXSIM=$(CTXSIM) tests/demo.sh
+
+# The timing-requirements document: every sweep of the committed plan
+# (docs/sweep.md), docs/timing-requirements.md and its charts in docs/timing/.
+timing: $(CTXSIM)
+	$(CTXSIM) timing scenarios/requirements/plan.txt --out docs/timing-requirements.md --charts timing --jobs 2
 
 # gcc and clang, -O0 and -O2: the whole suite must hash identically.
 determinism:

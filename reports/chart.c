@@ -850,3 +850,404 @@ int rep_charts_render(const rep_model *m, const char *dir, rep_chart out[REP_CHA
     }
     return 0;
 }
+
+/* ---- parameter sweeps (ctxsim sweep) --------------------------------------- */
+
+/* The display unit of a parameter's axis: durations in s, ms or us by the
+ * range, other values as they are. */
+static double axis_scale(const sim_vary *v, const char **unit)
+{
+    *unit = "";
+    if (v->p.unit != SIM_VARY_NS)
+        return 1;
+    double m = fmax(fabs(v->from), fabs(v->to));
+    *unit = m >= 1e9 ? "s" : m >= 1e6 ? "ms" : "us";
+    return m >= 1e9 ? 1e9 : m >= 1e6 ? 1e6 : 1e3;
+}
+
+static void axis_label(char *buf, size_t len, const sim_vary *v)
+{
+    const char *u;
+    axis_scale(v, &u);
+    snprintf(buf, len, "%s%s%s%s", v->p.path, u[0] ? " (" : "", u, u[0] ? ")" : "");
+}
+
+static void sweep_title(FILE *f, const sim_psweep_result *r, const char *what)
+{
+    char t[512], tgt[16];
+    sim_psweep_pct(r->target, tgt, sizeof tgt);
+    snprintf(t, sizeof t, "%s: %.63s, %u seeds per value, target %s", what, r->scenario,
+             (unsigned)r->seeds, tgt);
+    fputs("set title ", f);
+    gp_str(f, t);
+    fputs(" font ',12'\n", f);
+}
+
+static const char *profile_colour(int profile)
+{
+    return profile == CR_PROFILE_LEGACY ? "#d62728" : "#1f77b4";
+}
+
+/* The delivery rate against the value: Wilson band, target, knee. */
+static int chart_sweep_rate(const sim_psweep_result *r, const char *dir, const char *name,
+                            int *drawn, char *err, size_t errlen)
+{
+    const sim_vary *v = &r->vary[0];
+    const char *u;
+    double sc = axis_scale(v, &u), ymin = 100;
+    FILE *f = open_out(dir, name, "dat", err, errlen);
+    if (!f)
+        return -1;
+    fprintf(f,
+            "# %s: delivery rate (percent) against %s; one block per profile\n"
+            "# value rate lo hi refined\n",
+            name, v->p.path);
+    for (size_t p = 0; p < r->nprofiles; p++) {
+        fprintf(f, "%s# profile %s\n", p ? "\n\n" : "", sim_profile_name(r->profiles[p]));
+        for (size_t i = 0; i < r->npts; i++) {
+            const sim_psweep_point *q = &r->pts[i];
+            if (q->profile != r->profiles[p])
+                continue;
+            fprintf(f, "%.9g %.4f %.4f %.4f %d\n", q->v[0] / sc, pct(q->rate), pct(q->lo),
+                    pct(q->hi), q->refined);
+            ymin = fmin(ymin, pct(q->lo));
+        }
+    }
+    if (close_out(f, dir, name, "dat", err, errlen) != 0)
+        return -1;
+    ymin = fmin(ymin, pct(r->target));
+    double ylo = floor((ymin - 1) / 5) * 5;
+    if (ylo < 0)
+        ylo = 0;
+    /* Two panels: the whole range, and a zoom on the target where the
+     * band and the knee are visible.  Multiplot does not replot, so the
+     * body is written once per terminal. */
+    double zlo = fmax(ylo, floor(pct(r->target) - 2.5));
+    int w = 1300, h = 560;
+    char *body = NULL;
+    size_t blen = 0;
+    FILE *b = open_memstream(&body, &blen);
+    if (!b) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    char t[512], tgt[16];
+    sim_psweep_pct(r->target, tgt, sizeof tgt);
+    snprintf(t, sizeof t, "Delivery rate: %.63s, %u seeds per value, target %s", r->scenario,
+             (unsigned)r->seeds, tgt);
+    fputs("set multiplot layout 1,2 title ", b);
+    gp_str(b, t);
+    fputs(" font ',12'\n", b);
+    char xl[160];
+    axis_label(xl, sizeof xl, v);
+    fputs("set xlabel ", b);
+    gp_str(b, xl);
+    fprintf(b, "\nset ylabel 'delivered within the deadline (%%), 95%% Wilson band'\n"
+               "set grid ytics lc rgb '#dddddd'\nset key bottom right box opaque\n"
+               "set autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n");
+    if (v->log)
+        fprintf(b, "set logscale x\n");
+    int lab = 1;
+    for (size_t i = 0; i < r->nknees; i++) {
+        const sim_psweep_knee *kn = &r->knees[i];
+        if (kn->k.status == SIM_KNEE_NEVER)
+            continue;
+        char kt[48];
+        sim_vary_format(&v->p, kn->k.value, kt, sizeof kt);
+        fprintf(b,
+                "set arrow from %.9g, graph 0 to %.9g, graph 1 nohead dt 2 lw 1.5 lc rgb '%s'\n"
+                "set label %d ",
+                kn->k.value / sc, kn->k.value / sc, profile_colour(kn->profile), lab++);
+        snprintf(t, sizeof t, " knee (%s): %s %s", sim_profile_name(kn->profile),
+                 kn->k.dir == SIM_KNEE_DOWN ? "<=" : ">=", kt);
+        gp_str(b, t);
+        fprintf(b, " at %.9g, graph %.2f %s tc rgb '%s' font ',10'\n", kn->k.value / sc,
+                0.50 - 0.07 * (double)i, kn->k.dir == SIM_KNEE_DOWN ? "right" : "left",
+                profile_colour(kn->profile));
+    }
+    char plot[4096];
+    size_t pn0 = 0;
+    plot[0] = '\0';
+    for (size_t p = 0; p < r->nprofiles; p++) {
+        const char *c = profile_colour(r->profiles[p]), *pn = sim_profile_name(r->profiles[p]);
+        int refined = 0;
+        for (size_t i = 0; i < r->npts; i++)
+            refined |= r->pts[i].profile == r->profiles[p] && r->pts[i].refined;
+        pn0 += (size_t)snprintf(
+            plot + pn0, sizeof plot - pn0,
+            "%s'%s.dat' index %zu using 1:3:4 with filledcurves fs transparent solid 0.25 "
+            "noborder lc rgb '%s' title '%s: 95%% interval', \\\n"
+            "     '' index %zu using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb '%s' "
+            "title '%s: delivery rate'",
+            p ? ", \\\n     " : "", name, p, c, pn, p, c, pn);
+        if (refined && pn0 < sizeof plot) /* no clause without points: gnuplot warns */
+            pn0 += (size_t)snprintf(plot + pn0, sizeof plot - pn0,
+                                    ", \\\n     '' index %zu using 1:($5 > 0 ? $2 : NaN) with "
+                                    "points pt 6 ps 1.6 lc rgb '%s' title '%s: bisection value'",
+                                    p, c, pn);
+    }
+    if (pn0 < sizeof plot)
+        snprintf(plot + pn0, sizeof plot - pn0,
+                 ", \\\n     %g with lines dt 3 lw 1.5 lc rgb '#222222' title 'target %s'\n",
+                 pct(r->target), tgt);
+    fprintf(b, "set title 'the whole range'\nset yrange [%g:100.5]\nplot %s", ylo, plot);
+    fprintf(b, "set title 'near the target'\nset yrange [%g:100.2]\nunset key\nplot %s", zlo, plot);
+    fprintf(b, "unset multiplot\n");
+    if (fclose(b) != 0 || !body) {
+        free(body);
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    f = open_out(dir, name, "gp", err, errlen);
+    if (!f) {
+        free(body);
+        return -1;
+    }
+    preamble(f, name, w, h);
+    fputs(body, f);
+    fprintf(f,
+            "set output\n"
+            "set terminal svg size %d,%d dynamic font 'Sans,10' noenhanced background '#ffffff'\n"
+            "set output '%s.svg'\n",
+            w, h, name);
+    fputs(body, f);
+    fprintf(f, "set output\n");
+    free(body);
+    if (close_out(f, dir, name, "gp", err, errlen) != 0 || run_gnuplot(dir, name, err, errlen) != 0)
+        return -1;
+    *drawn = 1;
+    return 0;
+}
+
+/* What the expected events that were not delivered became, stacked, by
+ * value, for one profile. */
+static int chart_sweep_causes(const sim_psweep_result *r, int profile, const char *dir,
+                              const char *name, int *drawn, char *err, size_t errlen)
+{
+    static const char *const colours[SIM_PSWEEP_LATE + 1] = {
+        "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#7f7f7f", "#d62728", "#bcbd22"};
+    const sim_vary *v = &r->vary[0];
+    size_t n = 0;
+    int used[SIM_PSWEEP_LATE + 1] = {0};
+    for (size_t i = 0; i < r->npts; i++) {
+        const sim_psweep_point *q = &r->pts[i];
+        if (q->profile != profile)
+            continue;
+        n++;
+        for (int c = 0; c <= SIM_PSWEEP_LATE; c++)
+            if ((c == SIM_PSWEEP_LATE ? q->c[SIM_COUNT_LATE] : q->c[sim_cause_count(c)]) > 0)
+                used[c] = 1;
+    }
+    int any = 0;
+    for (int c = 0; c <= SIM_PSWEEP_LATE; c++)
+        any |= used[c];
+    if (!n) {
+        remove_chart(dir, name);
+        return 0;
+    }
+    FILE *f = open_out(dir, name, "dat", err, errlen);
+    if (!f)
+        return -1;
+    fprintf(f,
+            "# %s: expected events not delivered, %% of expected, by cause (%s profile)\n"
+            "# value",
+            name, sim_profile_name(profile));
+    for (int c = 0; c <= SIM_PSWEEP_LATE; c++)
+        fprintf(f, " %s", sim_psweep_cause_name(c));
+    fprintf(f, "\n");
+    for (size_t i = 0; i < r->npts; i++) {
+        const sim_psweep_point *q = &r->pts[i];
+        if (q->profile != profile)
+            continue;
+        char vt[48];
+        sim_vary_format(&v->p, q->v[0], vt, sizeof vt);
+        if (q->refined)
+            strcat(vt, "*");
+        dat_str(f, vt);
+        double e = q->c[SIM_COUNT_EXPECTED] ? (double)q->c[SIM_COUNT_EXPECTED] : 1;
+        for (int c = 0; c <= SIM_PSWEEP_LATE; c++)
+            fprintf(f, " %.5f",
+                    100.0 *
+                        (double)(c == SIM_PSWEEP_LATE ? q->c[SIM_COUNT_LATE]
+                                                      : q->c[sim_cause_count(c)]) /
+                        e);
+        fprintf(f, "\n");
+    }
+    if (close_out(f, dir, name, "dat", err, errlen) != 0)
+        return -1;
+    int w = 1000, h = 520;
+    f = open_out(dir, name, "gp", err, errlen);
+    if (!f)
+        return -1;
+    preamble(f, name, w, h);
+    char what[96];
+    snprintf(what, sizeof what, "Not delivered, by cause (%s)", sim_profile_name(profile));
+    sweep_title(f, r, what);
+    fputs("set xlabel ", f);
+    gp_str(f, v->p.path);
+    fprintf(f, "\nset ylabel 'expected events not delivered (%% of expected)'\n"
+               "set style data histograms\nset style histogram rowstacked\n"
+               "set style fill solid 0.85 border lc rgb '#ffffff'\nset boxwidth 0.8\n"
+               "set grid ytics lc rgb '#dddddd'\nset key top right box opaque\n"
+               "set yrange [0:*]\nset xtics rotate by -35 left nomirror\n");
+    if (!any)
+        fprintf(f, "set yrange [0:1]\nset label 1 'every expected event was delivered' at "
+                   "graph 0.5, graph 0.5 center\n");
+    fprintf(f, "plot ");
+    int first = 1;
+    for (int c = 0; c <= SIM_PSWEEP_LATE; c++) {
+        if (!used[c] && (any || c > 0))
+            continue;
+        fprintf(f, "%s'%s.dat' using %d:xtic(1) lc rgb '%s' title '%s'", first ? "" : ", \\\n     ",
+                name, c + 2, colours[c], sim_psweep_cause_name(c));
+        first = 0;
+    }
+    fprintf(f, "\n");
+    return draw(f, dir, name, w, h, drawn, err, errlen);
+}
+
+/* index_of maps value x onto the grid g[n] (ascending) as a fractional
+ * index, linear between grid values. */
+static double index_of(const double *g, size_t n, double x)
+{
+    if (n < 2 || x <= g[0])
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (x <= g[i])
+            return (double)(i - 1) + (x - g[i - 1]) / (g[i] - g[i - 1]);
+    return (double)(n - 1);
+}
+
+/* Two parameters: delivery rate over the grid (first profile), and the
+ * frontier: for each value of A, the knee in B. */
+static int chart_sweep_heatmap(const sim_psweep_result *r, const char *dir, const char *name,
+                               int *drawn, char *err, size_t errlen)
+{
+    const int prof = r->profiles[0];
+    double ga[SIM_VARY_MAX_STEPS], gb[SIM_VARY_MAX_STEPS];
+    size_t na = 0, nb = 0;
+    if (sim_vary_grid(&r->vary[0], ga, SIM_VARY_MAX_STEPS, &na) != 0 ||
+        sim_vary_grid(&r->vary[1], gb, SIM_VARY_MAX_STEPS, &nb) != 0 || !na || !nb) {
+        remove_chart(dir, name);
+        return 0;
+    }
+    double lo = 100;
+    FILE *f = open_out(dir, name, "dat", err, errlen);
+    if (!f)
+        return -1;
+    fprintf(f,
+            "# %s: delivery rate (percent) over %s x %s (%s profile)\n"
+            "# a_index b_index rate lower_bound_passes\n",
+            name, r->vary[0].p.path, r->vary[1].p.path, sim_profile_name(prof));
+    for (size_t i = 0; i < r->npts; i++) {
+        const sim_psweep_point *q = &r->pts[i];
+        if (q->profile != prof || q->refined)
+            continue;
+        double rv = pct(q->rate);
+        lo = fmin(lo, rv);
+        fprintf(f, "%.6f %.6f %.4f %d\n", index_of(ga, na, q->v[0]), index_of(gb, nb, q->v[1]), rv,
+                q->lo >= r->target);
+    }
+    fprintf(f, "\n\n# frontier: a_index b_index(knee) label\n");
+    int nfront = 0;
+    for (size_t i = 0; i < r->nknees; i++) {
+        const sim_psweep_knee *kn = &r->knees[i];
+        if (kn->profile != prof || kn->k.status == SIM_KNEE_NEVER)
+            continue;
+        char kt[48];
+        sim_vary_format(&r->vary[1].p, kn->k.value, kt, sizeof kt);
+        fprintf(f, "%.6f %.6f ", index_of(ga, na, kn->row), index_of(gb, nb, kn->k.value));
+        dat_str(f, kt);
+        fprintf(f, "\n");
+        nfront++;
+    }
+    if (!nfront)
+        fprintf(f, "NaN NaN \"\"\n");
+    if (close_out(f, dir, name, "dat", err, errlen) != 0)
+        return -1;
+    /* The colours resolve the region around the target, where the
+     * frontier runs; lower rates are all red (their values are printed). */
+    double cblo = fmax(floor(lo), floor(pct(r->target) - 5));
+    if (cblo > 95)
+        cblo = 95;
+    int w = 1000, h = 640;
+    f = open_out(dir, name, "gp", err, errlen);
+    if (!f)
+        return -1;
+    preamble(f, name, w, h);
+    char what[96];
+    snprintf(what, sizeof what, "Delivery rate and frontier (%s)", sim_profile_name(prof));
+    sweep_title(f, r, what);
+    fputs("set xlabel ", f);
+    gp_str(f, r->vary[0].p.path);
+    fputs("\nset ylabel ", f);
+    gp_str(f, r->vary[1].p.path);
+    fprintf(f,
+            "\nset xrange [-0.5:%zu.5]\nset yrange [-0.5:%zu.5]\n"
+            "set cbrange [%.0f:100]\nset cblabel 'delivery rate (%%; lower: red)'\n"
+            "set palette defined (0 '#d73027', 0.5 '#fee08b', 1 '#1a9850')\n"
+            "set key outside top center horizontal\n"
+            "set style textbox opaque noborder\n",
+            na - 1, nb - 1, cblo);
+    fprintf(f, "set xtics nomirror scale 0 (");
+    for (size_t i = 0; i < na; i++) {
+        char t[48];
+        sim_vary_format(&r->vary[0].p, ga[i], t, sizeof t);
+        gp_str(f, t);
+        fprintf(f, " %zu%s", i, i + 1 < na ? ", " : "");
+    }
+    fprintf(f, ")\nset ytics nomirror scale 0 (");
+    for (size_t i = 0; i < nb; i++) {
+        char t[48];
+        sim_vary_format(&r->vary[1].p, gb[i], t, sizeof t);
+        gp_str(f, t);
+        fprintf(f, " %zu%s", i, i + 1 < nb ? ", " : "");
+    }
+    fprintf(f, ")\n");
+    fprintf(f,
+            "plot '%s.dat' index 0 using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 border "
+            "lc rgb '#ffffff' fc palette notitle, \\\n"
+            "     '' index 0 using 1:2:(sprintf('%%.1f', $3)) with labels font ',8' notitle, \\\n"
+            "     '' index 1 using 1:2 with linespoints pt 7 ps 1.2 lw 2.5 lc rgb '#000000' "
+            "title 'frontier: the knee in %s for each %s', \\\n"
+            "     '' index 1 using 1:2:3 with labels left offset 1,0.6 boxed font ',9' "
+            "tc rgb '#000000' notitle\n",
+            name, r->vary[1].p.path, r->vary[0].p.path);
+    return draw(f, dir, name, w, h, drawn, err, errlen);
+}
+
+int rep_sweep_charts_render(const sim_psweep_result *r, const char *dir, const char *stem,
+                            rep_chart out[REP_SWEEP_CHART_MAX], size_t *n, char *err, size_t errlen)
+{
+    *n = 0;
+    char gp[4096];
+    if (rep_gnuplot_find(gp, sizeof gp) != 0) {
+        set_err(err, errlen,
+                "gnuplot is not installed (not found in PATH): install it, e.g. on "
+                "Debian/Ubuntu: apt-get install %s",
+                REP_GNUPLOT_PACKAGE);
+        return -1;
+    }
+    if (r->nvary == 2) {
+        rep_chart *c = &out[(*n)++];
+        snprintf(c->name, sizeof c->name, "%.40s_heatmap", stem);
+        snprintf(c->title, sizeof c->title, "Delivery rate over %.40s x %.40s, and the frontier",
+                 r->vary[0].p.path, r->vary[1].p.path);
+        return chart_sweep_heatmap(r, dir, c->name, &c->drawn, err, errlen);
+    }
+    rep_chart *c = &out[(*n)++];
+    snprintf(c->name, sizeof c->name, "%.40s_rate", stem);
+    snprintf(c->title, sizeof c->title, "Delivery rate against %.64s", r->vary[0].p.path);
+    if (chart_sweep_rate(r, dir, c->name, &c->drawn, err, errlen) != 0)
+        return -1;
+    for (size_t p = 0; p < r->nprofiles; p++) {
+        c = &out[(*n)++];
+        snprintf(c->name, sizeof c->name, "%.40s_causes_%s", stem,
+                 sim_profile_name(r->profiles[p]));
+        snprintf(c->title, sizeof c->title, "Not delivered, by cause, against %.64s (%s)",
+                 r->vary[0].p.path, sim_profile_name(r->profiles[p]));
+        if (chart_sweep_causes(r, r->profiles[p], dir, c->name, &c->drawn, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}

@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "reports/model.h"
+#include "sim/psweep.h"
 
 #define REP_GNUPLOT_PACKAGE "gnuplot-nox"
 
@@ -39,7 +40,7 @@ int rep_gnuplot_find(char *buf, size_t len);
 
 /* What rep_charts_render drew. */
 typedef struct rep_chart {
-    char name[32];   /* file stem: rate, trend, ... */
+    char name[64];   /* file stem: rate, trend, ... */
     char title[128]; /* e.g. "Delivery rate per scenario" */
     int drawn;       /* 0: no data for it (files removed) */
 } rep_chart;
@@ -56,5 +57,23 @@ typedef struct rep_chart {
  */
 int rep_charts_render(const rep_model *m, const char *dir, rep_chart out[REP_CHART_MAX], size_t *n,
                       char *err, size_t errlen);
+
+/* Charts of one parameter sweep: heatmap, or rate + causes per profile. */
+#define REP_SWEEP_CHART_MAX (1 + SIM_PSWEEP_MAX_PROFILES)
+
+/*
+ * rep_sweep_charts_render draws the charts of parameter sweep r into dir,
+ * file stems STEM_rate (delivery rate against the value, the 95% Wilson
+ * band, the target line, the knee marked, one curve per profile: fixed and
+ * legacy on one chart) and STEM_causes_PROFILE (the expected events not
+ * delivered, stacked by loss cause and late, against the value), or, with
+ * two parameters, STEM_heatmap (the rate over the grid, first profile,
+ * and the frontier: the knee in B for each A).  out[*n] as for
+ * rep_charts_render.  Returns 0 or -1 with err (gnuplot missing or failing,
+ * a write error).
+ */
+int rep_sweep_charts_render(const sim_psweep_result *r, const char *dir, const char *stem,
+                            rep_chart out[REP_SWEEP_CHART_MAX], size_t *n, char *err,
+                            size_t errlen);
 
 #endif

@@ -4,6 +4,7 @@
 #include "reports/cmdline.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int rep_opt(int argc, char **argv, int *i, const char *name, const char **val)
@@ -30,4 +31,34 @@ int rep_opt(int argc, char **argv, int *i, const char *name, const char **val)
 int rep_is_help(const char *arg)
 {
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+const char *rep_git_rev(void)
+{
+    static char rev[64];
+    FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+    rev[0] = '\0';
+    if (p) {
+        if (!fgets(rev, sizeof(rev), p))
+            rev[0] = '\0';
+        pclose(p);
+    }
+    rev[strcspn(rev, "\n")] = '\0';
+    return rev[0] ? rev : "unknown";
+}
+
+char *rep_join_args(int argc, char **argv)
+{
+    size_t len = 16;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    strcpy(s, "ctxsim");
+    for (int i = 0; i < argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
 }

@@ -18,6 +18,17 @@ int rep_opt(int argc, char **argv, int *i, const char *name, const char **val);
 /* rep_is_help returns 1 for "--help" and "-h", else 0. */
 int rep_is_help(const char *arg);
 
+/*
+ * rep_git_rev returns the short git revision of the working directory's
+ * repository ("unknown" outside one), in a static buffer: metadata of what
+ * a run or sweep records, never an input of a run.  Runs `git` once per call.
+ */
+const char *rep_git_rev(void);
+
+/* rep_join_args returns "ctxsim ARGV[0] ARGV[1] ..." (malloc'd; NULL when
+ * out of memory), the command line a run records. */
+char *rep_join_args(int argc, char **argv);
+
 /* Defaults of the commands. */
 #define REP_DEFAULT_DB         "out/results.db"
 #define REP_DEFAULT_REPORT_DIR "out/report"

@@ -36,6 +36,8 @@ typedef struct rep_model {
     char (*abl_scen)[64];  /* scenarios with an ablation sweep (owned) */
     const rep_sweep **abl; /* [abl_nscen * (REP_FIXES + 1)]: [s * 10 + 0] the
                               primary sweep, [s * 10 + k] fix k off; NULL absent */
+    int sweeps_page;       /* 1: the report also wrote sweeps.html (parameter sweeps; set
+                              by rep_cmd_report, not by rep_model_load) */
 } rep_model;
 
 /*

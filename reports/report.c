@@ -19,7 +19,8 @@
 #include "reports/replay.h"
 #include "sim/verdict.h"
 
-#define FAILURES_SHOWN 10 /* replay lines per sweep in the report */
+#define FAILURES_SHOWN   10 /* replay lines per sweep in the report */
+#define REP_SWEEPS_SHOWN 16 /* parameter sweeps drawn by default */
 
 static const char *const fix_names[REP_FIXES + 1] = {
     "none",
@@ -679,10 +680,14 @@ int rep_report_write(rep_store *s, const rep_model *m, const rep_chart *charts, 
            "nav a { margin-right: 1em; }\n"
            "</style>\n</head>\n<body>\n<h1>");
     h(&o, title);
-    hf(&o, "</h1>\n<nav><a href=\"#results\">results</a><a href=\"#rate\">delivery rate</a>"
-           "<a href=\"#trend\">trend</a><a href=\"#outcomes\">outcomes</a>"
-           "<a href=\"#latency\">latency</a><a href=\"#ablation\">ablation</a>"
-           "<a href=\"#failures\">failing seeds</a></nav>\n");
+    hf(&o,
+       "</h1>\n<nav><a href=\"#results\">results</a><a href=\"#rate\">delivery rate</a>"
+       "<a href=\"#trend\">trend</a><a href=\"#outcomes\">outcomes</a>"
+       "<a href=\"#latency\">latency</a><a href=\"#ablation\">ablation</a>"
+       "<a href=\"#failures\">failing seeds</a>%s</nav>\n",
+       m->sweeps_page ? "<a href=\"sweeps.html\">parameter sweeps</a>" : "");
+    if (m->sweeps_page)
+        mf(&o, "\nParameter sweeps: [sweeps.md](sweeps.md)\n");
     mf(&o, "# ");
     md(&o, title);
     mf(&o, "\n");
@@ -712,7 +717,7 @@ int rep_report_write(rep_store *s, const rep_model *m, const rep_chart *charts, 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: ctxsim report [--db PATH] [--out DIR] [--run ID|LABEL]\n"
+            "usage: ctxsim report [--db PATH] [--out DIR] [--run ID|LABEL] [--sweep ID]\n"
             "\n"
             "Draws the charts of a recorded run with gnuplot (PNG and SVG): delivery rate per\n"
             "scenario (legacy beside fixed, with the gate line), delivery rate across runs,\n"
@@ -722,6 +727,8 @@ static void usage(FILE *f)
             "  --db PATH        results database (default %s)\n"
             "  --out DIR        output directory (default %s)\n"
             "  --run ID|LABEL   the run to report (default: the latest)\n"
+            "  --sweep ID       the parameter sweep to draw (default: the latest of every\n"
+            "                   scenario and parameter), into DIR/sweeps.html and sweeps.md\n"
             "\n"
             "Needs gnuplot (Debian/Ubuntu package %s).\n"
             "Exit: 0 written, 2 bad usage or input, or the report could not be produced.\n",
@@ -731,6 +738,7 @@ static void usage(FILE *f)
 int rep_cmd_report(int argc, char **argv)
 {
     const char *db = REP_DEFAULT_DB, *dir = REP_DEFAULT_REPORT_DIR, *run_spec = NULL;
+    const char *sweep_spec = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int mt;
@@ -750,6 +758,10 @@ int rep_cmd_report(int argc, char **argv)
             if (mt < 0)
                 return REP_EXIT_USAGE;
             run_spec = v;
+        } else if ((mt = rep_opt(argc, argv, &i, "--sweep", &v)) != 0) {
+            if (mt < 0)
+                return REP_EXIT_USAGE;
+            sweep_spec = v;
         } else {
             fprintf(stderr, "ctxsim report: unknown argument '%s'\n", argv[i]);
             usage(stderr);
@@ -772,9 +784,29 @@ int rep_cmd_report(int argc, char **argv)
     int code = REP_EXIT_USAGE;
     rep_model m;
     memset(&m, 0, sizeof m);
+    int64_t sweep_ids[REP_SWEEPS_SHOWN];
+    size_t nps = 0;
+    rep_psweep *ps = NULL;
+    rep_chart(*pch)[REP_SWEEP_CHART_MAX] = NULL;
+    size_t *pnch = NULL;
+    if (sweep_spec) {
+        char *end;
+        long long x = strtoll(sweep_spec, &end, 10);
+        if (*end || x <= 0) {
+            fprintf(stderr, "ctxsim report: --sweep expects a sweep id, got '%s'\n", sweep_spec);
+            goto out;
+        }
+        sweep_ids[nps++] = x;
+    } else if (rep_psweep_list(s, sweep_ids, REP_SWEEPS_SHOWN, &nps) != 0) {
+        fprintf(stderr, "ctxsim report: %s: cannot read the parameter sweeps\n", db);
+        goto out;
+    }
     int64_t run = 0;
     int rc = rep_run_resolve(s, run_spec, &run);
-    if (rc == -ENOENT) {
+    int runs = 1;
+    if (rc == -ENOENT && !run_spec && nps) {
+        runs = 0;
+    } else if (rc == -ENOENT) {
         if (run_spec)
             fprintf(stderr, "ctxsim report: no run '%s' in %s\n", run_spec, db);
         else
@@ -784,20 +816,22 @@ int rep_cmd_report(int argc, char **argv)
                     db);
         goto out;
     }
-    if (rc == 0)
+    if (runs && rc == 0)
         rc = rep_model_load(s, run, &m);
-    if (rc != 0) {
+    if (runs && rc != 0) {
         fprintf(stderr, "ctxsim report: %s: cannot read the results (%s)\n", db,
                 rc == -ENOMEM ? "out of memory" : "database error");
         goto out;
     }
-    if (m.nsw == 0) {
+    if (runs && m.nsw == 0 && !nps) {
         fprintf(stderr,
                 "ctxsim report: run #%" PRId64 " in %s recorded no sweeps: nothing to "
                 "report\n",
                 run, db);
         goto out;
     }
+    if (runs && m.nsw == 0)
+        runs = 0;
     if (rep_gnuplot_find(gp, sizeof gp) != 0) {
         fprintf(stderr,
                 "ctxsim report: gnuplot is not installed (not found in PATH); install it, on "
@@ -810,25 +844,170 @@ int rep_cmd_report(int argc, char **argv)
         fprintf(stderr, "ctxsim report: cannot create %s: %s\n", dir, strerror(-rc));
         goto out;
     }
-    rep_chart charts[REP_CHART_MAX];
-    size_t nch = 0;
-    if (rep_charts_render(&m, dir, charts, &nch, err, sizeof err) != 0) {
-        fprintf(stderr, "ctxsim report: %s\n", err);
-        goto out;
+    if (nps) {
+        ps = calloc(nps, sizeof *ps);
+        pch = calloc(nps, sizeof *pch);
+        pnch = calloc(nps, sizeof *pnch);
+        if (!ps || !pch || !pnch) {
+            fprintf(stderr, "ctxsim report: out of memory\n");
+            goto out;
+        }
+        size_t drawn = 0;
+        for (size_t i = 0; i < nps; i++) {
+            char stem[32];
+            rc = rep_psweep_load(s, sweep_ids[i], &ps[i]);
+            if (rc != 0) {
+                fprintf(stderr, "ctxsim report: no parameter sweep %" PRId64 " in %s\n",
+                        sweep_ids[i], db);
+                goto out;
+            }
+            snprintf(stem, sizeof stem, "sweep%" PRId64, sweep_ids[i]);
+            if (rep_sweep_charts_render(&ps[i].r, dir, stem, pch[i], &pnch[i], err, sizeof err) !=
+                0) {
+                fprintf(stderr, "ctxsim report: %s\n", err);
+                goto out;
+            }
+            for (size_t k = 0; k < pnch[i]; k++)
+                drawn += pch[i][k].drawn;
+        }
+        if (rep_sweep_report_write(dir, ps, nps, (const rep_chart(*)[REP_SWEEP_CHART_MAX])pch, pnch,
+                                   err, sizeof err) != 0) {
+            fprintf(stderr, "ctxsim report: %s\n", err);
+            goto out;
+        }
+        printf("report: %s/sweeps.html (%zu parameter sweeps, %zu charts)\n", dir, nps, drawn);
+        m.sweeps_page = 1;
     }
-    if (rep_report_write(s, &m, charts, nch, dir, err, sizeof err) != 0) {
-        fprintf(stderr, "ctxsim report: %s\n", err);
-        goto out;
+    if (runs) {
+        rep_chart charts[REP_CHART_MAX];
+        size_t nch = 0;
+        if (rep_charts_render(&m, dir, charts, &nch, err, sizeof err) != 0) {
+            fprintf(stderr, "ctxsim report: %s\n", err);
+            goto out;
+        }
+        if (rep_report_write(s, &m, charts, nch, dir, err, sizeof err) != 0) {
+            fprintf(stderr, "ctxsim report: %s\n", err);
+            goto out;
+        }
+        size_t drawn = 0;
+        for (size_t i = 0; i < nch; i++)
+            drawn += charts[i].drawn;
+        printf("report: %s/index.html (run #%" PRId64 ", %zu sweeps, %zu charts)%s\n", dir, run,
+               m.nsw, drawn, m.run.incomplete ? " - run incomplete" : "");
     }
-    size_t drawn = 0;
-    for (size_t i = 0; i < nch; i++)
-        drawn += charts[i].drawn;
-    printf("report: %s/index.html (run #%" PRId64 ", %zu sweeps, %zu charts)%s\n", dir, run, m.nsw,
-           drawn, m.run.incomplete ? " - run incomplete" : "");
     code = REP_EXIT_OK;
 out:
     fflush(stdout);
+    for (size_t i = 0; ps && i < nps; i++)
+        rep_psweep_free(&ps[i]);
+    free(ps);
+    free(pch);
+    free(pnch);
     rep_model_free(&m);
     rep_store_close(s);
     return code;
+}
+
+/* ---- parameter sweeps (sweeps.html, sweeps.md) ----------------------------------- */
+
+static void sweep_section(const out2 *o, const rep_psweep *w, const rep_chart *ch, size_t nch)
+{
+    const sim_psweep_result *r = &w->r;
+    char t[512], id[32];
+    snprintf(id, sizeof id, "sweep%" PRId64, w->id);
+    if (r->nvary == 2)
+        snprintf(t, sizeof t, "Sweep #%" PRId64 ": %.63s, %.95s x %.95s", w->id, r->scenario,
+                 r->vary[0].p.path, r->vary[1].p.path);
+    else
+        snprintf(t, sizeof t, "Sweep #%" PRId64 ": %.63s, %.95s", w->id, r->scenario,
+                 r->vary[0].p.path);
+    heading(o, 2, id, t);
+    snprintf(t, sizeof t, "Recorded at git %.63s with: %.400s", w->git_rev, w->args);
+    para(o, t);
+    for (size_t i = 0; i < r->nknees; i++)
+        para(o, r->knees[i].sentence);
+    for (size_t i = 0; i < nch; i++)
+        if (ch[i].drawn)
+            figure(o, &ch[i]);
+    const char *cols[] = {r->vary[0].p.path,
+                          r->nvary > 1 ? r->vary[1].p.path : "",
+                          "profile",
+                          "seeds",
+                          "expected",
+                          "delivered",
+                          "rate",
+                          "95% interval",
+                          "dominant loss"};
+    const char num[] = "llllnnnnll";
+    if (r->nvary > 1) {
+        table_head(o, cols, 9, num);
+    } else {
+        const char *c1[] = {cols[0], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8]};
+        table_head(o, c1, 8, "llnnnnll");
+    }
+    for (size_t i = 0; i < r->npts; i++) {
+        const sim_psweep_point *p = &r->pts[i];
+        char v[48];
+        row_begin(o);
+        sim_vary_format(&r->vary[0].p, p->v[0], v, sizeof v);
+        cellf(o, 0, NULL, "%s%s", v, p->refined && r->nvary == 1 ? " (bisection)" : "");
+        if (r->nvary > 1) {
+            sim_vary_format(&r->vary[1].p, p->v[1], v, sizeof v);
+            cellf(o, 0, NULL, "%s%s", v, p->refined ? " (bisection)" : "");
+        }
+        cell(o, 0, NULL, sim_profile_name(p->profile));
+        cellf(o, 1, NULL, "%" PRIu32, p->seeds);
+        cellf(o, 1, NULL, "%" PRIu64, p->c[SIM_COUNT_EXPECTED]);
+        cellf(o, 1, NULL, "%" PRIu64, p->c[SIM_COUNT_DELIVERED]);
+        cellf(o, 1, p->lo >= r->target ? "pass" : "fail", "%.3f%%", 100 * p->rate);
+        cellf(o, 1, NULL, "[%.2f%%, %.2f%%]", 100 * p->lo, 100 * p->hi);
+        cell(o, 0, NULL, sim_psweep_cause_name(p->cause));
+        row_end(o);
+    }
+    table_end(o);
+}
+
+int rep_sweep_report_write(const char *dir, const rep_psweep *ws, size_t n,
+                           const rep_chart (*charts)[REP_SWEEP_CHART_MAX], const size_t *nch,
+                           char *err, size_t errlen)
+{
+    char hp[4096], mp[4096];
+    snprintf(hp, sizeof hp, "%s/sweeps.html", dir);
+    snprintf(mp, sizeof mp, "%s/sweeps.md", dir);
+    out2 o = {fopen(hp, "w"), fopen(mp, "w")};
+    if (!o.h || !o.md) {
+        snprintf(err, errlen, "%s: %s", o.h ? mp : hp, strerror(errno));
+        if (o.h)
+            fclose(o.h);
+        if (o.md)
+            fclose(o.md);
+        return -1;
+    }
+    hf(&o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+           "<title>ctxsim report: parameter sweeps</title>\n<style>\n"
+           "body { font-family: sans-serif; margin: 1em auto; max-width: 1400px; padding: 0 1em; "
+           "color: #222; }\n"
+           "table { border-collapse: collapse; font-size: 13px; margin: .5em 0 1.5em; }\n"
+           "th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; "
+           "white-space: nowrap; }\n"
+           "th { background: #f2f2f2; }\n.l { text-align: left; }\n"
+           ".fail { color: #b00; }\n.pass { color: #070; }\n"
+           "img { max-width: 100%%; border: 1px solid #eee; }\n"
+           "</style>\n</head>\n<body>\n<h1>ctxsim report: parameter sweeps</h1>\n"
+           "<p><a href=\"index.html\">the run report</a></p>\n");
+    mf(&o, "# ctxsim report: parameter sweeps\n");
+    para(&o, "The latest parameter sweep of every scenario and parameter (ctxsim sweep; "
+             "docs/sweep.md). Each knee is the smallest (or largest) value whose lower 95% "
+             "Wilson bound reaches the target; a rate in red misses it.");
+    for (size_t i = 0; i < n; i++)
+        sweep_section(&o, &ws[i], charts[i], nch[i]);
+    hf(&o, "</body>\n</html>\n");
+    int bad = ferror(o.h) || ferror(o.md);
+    bad |= fclose(o.h) != 0;
+    bad |= fclose(o.md) != 0;
+    if (bad) {
+        snprintf(err, errlen, "%s: write error", dir);
+        return -1;
+    }
+    return 0;
 }

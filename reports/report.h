@@ -10,6 +10,7 @@
 #include "reports/chart.h"
 #include "reports/model.h"
 #include "reports/store.h"
+#include "reports/sweepdb.h"
 
 /*
  * rep_report_write writes DIR/index.html (well-formed XHTML-compatible
@@ -24,12 +25,24 @@ int rep_report_write(rep_store *s, const rep_model *m, const rep_chart *charts, 
                      const char *dir, char *err, size_t errlen);
 
 /*
- * rep_cmd_report is `ctxsim report [--db PATH] [--out DIR] [--run ID|LABEL]`;
- * argv[0] is "report".  Defaults: out/results.db, out/report, the latest
- * run.  Nothing is written when the database is missing or empty, the run
- * does not exist, or gnuplot is not installed (the message names the
- * package).  Prints the path of index.html.  Returns the exit code: 0, or
- * 2 for bad usage or input and when the report could not be produced.
+ * rep_sweep_report_write writes DIR/sweeps.html and DIR/sweeps.md: for each
+ * parameter sweep ws[i] its command, knee sentences, charts charts[i]
+ * (nch[i] of them, drawn by rep_sweep_charts_render) and one table row per
+ * value.  Returns 0, or -1 with a message in err[errlen].
+ */
+int rep_sweep_report_write(const char *dir, const rep_psweep *ws, size_t n,
+                           const rep_chart (*charts)[REP_SWEEP_CHART_MAX], const size_t *nch,
+                           char *err, size_t errlen);
+
+/*
+ * rep_cmd_report is `ctxsim report [--db PATH] [--out DIR] [--run ID|LABEL]
+ * [--sweep ID]`; argv[0] is "report".  It also draws the latest parameter
+ * sweep of every (scenario, parameter) (or --sweep ID) into DIR/sweeps.html
+ * and sweeps.md; a database holding only parameter sweeps gets only those.  Defaults:
+ * out/results.db, out/report, the latest run.  Nothing is written when the database is missing or
+ * empty, the run does not exist, or gnuplot is not installed (the message names the package).
+ * Prints the path of index.html.  Returns the exit code: 0, or 2 for bad usage or input and when
+ * the report could not be produced.
  */
 int rep_cmd_report(int argc, char **argv);
 

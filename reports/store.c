@@ -138,6 +138,87 @@ static const char *const migrations[] = {
     /* v5: the core behaviours each sweep exercised (sim/coverage.h), names
      * ","-separated; NULL: recorded before coverage was. */
     "ALTER TABLE scenario_results ADD COLUMN coverage TEXT;\n",
+
+    /* v6: parameter sweeps (ctxsim sweep, docs/sweep.md): one sweep_runs
+     * row per invocation, one sweeps row per value (pair) x profile, one
+     * sweep_knees row per curve.  Apart from runs: `ctxsim run` and the
+     * gate never see them. */
+    "CREATE TABLE sweep_runs ( -- one ctxsim sweep: a parameter (or two) over a range\n"
+    "  id INTEGER PRIMARY KEY,          -- what report --sweep ID takes\n"
+    "  started_at INTEGER NOT NULL,     -- unix seconds, metadata only\n"
+    "  finished_at INTEGER,\n"
+    "  label TEXT,\n"
+    "  git_rev TEXT,\n"
+    "  tool_version TEXT,\n"
+    "  args TEXT,                       -- the command line\n"
+    "  status TEXT NOT NULL DEFAULT 'running'\n"
+    "    CHECK (status IN ('running', 'complete', 'failed', 'interrupted')),\n"
+    "  scenario TEXT NOT NULL,\n"
+    "  path TEXT NOT NULL,\n"
+    "  parameter TEXT NOT NULL,         -- the first --vary (A)\n"
+    "  range TEXT NOT NULL,             -- 'FROM..TO' of A, as canonical values\n"
+    "  range_from REAL NOT NULL,        -- the same in the parameter's unit\n"
+    "  range_to REAL NOT NULL,\n"
+    "  steps INTEGER NOT NULL,\n"
+    "  log INTEGER NOT NULL DEFAULT 0,  -- 1: geometric grid\n"
+    "  parameter2 TEXT,                 -- the second --vary (B), NULL: one parameter\n"
+    "  range2 TEXT,\n"
+    "  range2_from REAL,\n"
+    "  range2_to REAL,\n"
+    "  steps2 INTEGER,\n"
+    "  log2 INTEGER,\n"
+    "  unit TEXT NOT NULL,              -- ns | count | number: the values of A\n"
+    "  unit2 TEXT,\n"
+    "  profiles TEXT NOT NULL,          -- 'fixed' or 'fixed,legacy'\n"
+    "  seeds INTEGER NOT NULL,          -- per value, the same seeds 1..N at every value\n"
+    "  target REAL NOT NULL,            -- the delivery rate the knee is searched for\n"
+    "  context TEXT NOT NULL DEFAULT '' -- the conditions of the requirement\n"
+    ");\n"
+    "CREATE TABLE sweeps ( -- one value (pair) of a parameter sweep under one profile\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  sweep_run_id INTEGER NOT NULL REFERENCES sweep_runs(id) ON DELETE CASCADE,\n"
+    "  scenario TEXT NOT NULL,\n"
+    "  profile TEXT NOT NULL,\n"
+    "  parameter TEXT NOT NULL,\n"
+    "  value REAL NOT NULL,             -- in the parameter's unit (ns for durations)\n"
+    "  value_text TEXT NOT NULL,        -- e.g. '1.9s'\n"
+    "  parameter2 TEXT,                 -- two parameters: B and its value\n"
+    "  value2 REAL,\n"
+    "  value2_text TEXT,\n"
+    "  refined INTEGER NOT NULL DEFAULT 0, -- 1: run by the knee's bisection, off the grid\n"
+    "  seeds INTEGER NOT NULL,\n"
+    SIM_COUNTS(COL_DEF)
+    "  delivery_rate REAL NOT NULL,\n"
+    "  rate_lo REAL NOT NULL,           -- 95% Wilson interval\n"
+    "  rate_hi REAL NOT NULL,\n"
+    "  p50_ns INTEGER NOT NULL DEFAULT 0, -- delivery latency (emit -> client) percentiles\n"
+    "  p99_ns INTEGER NOT NULL DEFAULT 0,\n"
+    "  dominant_cause TEXT NOT NULL,    -- the largest loss cause (or late), '-' if none\n"
+    "  policy TEXT NOT NULL DEFAULT '', -- the policy overrides of this value\n"
+    "  trace_digest TEXT NOT NULL       -- 16 hex digits: hash of the seeds' trace hashes\n"
+    ");\n"
+    "CREATE TABLE sweep_knees ( -- the knee of one curve (profile, and the value of A with two)\n"
+    "  sweep_run_id INTEGER NOT NULL REFERENCES sweep_runs(id) ON DELETE CASCADE,\n"
+    "  profile TEXT NOT NULL,\n"
+    "  parameter TEXT NOT NULL,         -- the parameter the knee is in\n"
+    "  row_value REAL,                  -- two parameters: the value of A\n"
+    "  row_text TEXT,\n"
+    "  direction TEXT NOT NULL,         -- '>=' (larger is better) | '<='\n"
+    "  status TEXT NOT NULL CHECK (status IN ('found', 'all', 'never')),\n"
+    "  knee REAL,                       -- found: the requirement; all: the range's end\n"
+    "  knee_text TEXT,\n"
+    "  bracket REAL,                    -- found: the failing value next to it\n"
+    "  resolution REAL NOT NULL,\n"
+    "  best_value REAL NOT NULL,        -- the value with the highest lower bound\n"
+    "  best_rate_lo REAL NOT NULL,\n"
+    "  best_cause TEXT NOT NULL,        -- the dominant loss cause there\n"
+    "  extra_values INTEGER NOT NULL,   -- values the bisection ran\n"
+    "  target REAL NOT NULL,\n"
+    "  sentence TEXT NOT NULL           -- the requirement in words\n"
+    ");\n"
+    "CREATE INDEX sweeps_run ON sweeps(sweep_run_id, profile, value2, value);\n"
+    "CREATE INDEX sweep_knees_run ON sweep_knees(sweep_run_id);\n"
+    "CREATE INDEX sweep_runs_key ON sweep_runs(scenario, parameter, id);\n",
 };
 
 static const char sql_ins_sweep[] =
@@ -308,6 +389,7 @@ static int open_db(const char *path, int create, int target, int reconcile, sqli
         (reconcile && (exec(db, "BEGIN IMMEDIATE", e2, sizeof e2) != 0 ||
                        add_count_columns(db, "scenario_results", e2, sizeof e2) != 0 ||
                        add_count_columns(db, "seed_results", e2, sizeof e2) != 0 ||
+                       (target >= 6 && add_count_columns(db, "sweeps", e2, sizeof e2) != 0) ||
                        exec(db, "COMMIT", e2, sizeof e2) != 0))) {
         set_err(err, errlen, "%s: %s", path, e2);
         sqlite3_close(db);

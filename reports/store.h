@@ -30,7 +30,7 @@
 struct sqlite3;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define REP_SCHEMA_VERSION 5
+#define REP_SCHEMA_VERSION 6
 
 typedef struct rep_store rep_store;
 

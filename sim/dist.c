@@ -931,3 +931,192 @@ int sim_dist_format(const sim_dist *d, char *buf, size_t len)
     }
     return 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Parameters by name (ctxsim sweep, sim/vary.h)                            */
+
+/* stat_quantile recognises a statistic name: "median" (0.5) or "pNN"
+ * (NN/100, 0 < NN < 100, decimals allowed).  Returns 1 with *q set. */
+static int stat_quantile(const char *name, double *q)
+{
+    if (strcmp(name, "median") == 0) {
+        *q = 0.5;
+        return 1;
+    }
+    if (name[0] != 'p' || !is_digit(name[1]))
+        return 0;
+    char *end;
+    double x = strtod(name + 1, &end);
+    if (*end || !(x > 0 && x < 100))
+        return 0;
+    *q = x / 100;
+    return 1;
+}
+
+/* own_param returns the index (0 or 1) of `name` among the parameters of
+ * d's kind, an empirical point index + 2, or -1. */
+static int own_param(const sim_dist *d, const char *name)
+{
+    const dist_spec *sp = spec_of(d->kind);
+    if (!sp)
+        return -1;
+    if (d->kind == SIM_DIST_EMPIRICAL) {
+        double q;
+        if (!stat_quantile(name, &q) && strcmp(name, "p100") != 0 && strcmp(name, "p0") != 0)
+            return -1;
+        q = strcmp(name, "p100") == 0 ? 1 : strcmp(name, "p0") == 0 ? 0 : q;
+        for (int i = 0; i < d->n; i++)
+            if (fabs(d->p[i] - q) < 1e-12)
+                return i + 2;
+        return -1;
+    }
+    for (int k = 0; k < sp->nparams; k++)
+        if (strcmp(sp->params[k], name) == 0)
+            return k;
+    return -1;
+}
+
+int sim_dist_get(const sim_dist *d, const char *name, double *value)
+{
+    int k = own_param(d, name);
+    double q;
+    if (k >= 2) {
+        *value = d->v[k - 2];
+        return 0;
+    }
+    if (k >= 0) {
+        if (d->kind == SIM_DIST_LOGNORMAL)
+            *value = k == 0 ? exp(d->a) : exp(d->a + Z99 * d->b);
+        else
+            *value = k == 0 ? d->a : d->b;
+        return 0;
+    }
+    if (strcmp(name, "mean") == 0) {
+        *value = sim_dist_mean(d);
+        return 0;
+    }
+    if (stat_quantile(name, &q)) {
+        *value = sim_dist_quantile(d, q);
+        return 0;
+    }
+    return -1;
+}
+
+/* scale multiplies every value of d by f (> 0, or 0 where the kind allows). */
+static void scale(sim_dist *d, double f)
+{
+    switch (d->kind) {
+    case SIM_DIST_LOGNORMAL:
+        d->a += log(f);
+        break;
+    case SIM_DIST_PARETO:
+        d->a *= f;
+        break;
+    case SIM_DIST_EMPIRICAL:
+        for (int i = 0; i < d->n; i++)
+            d->v[i] *= f;
+        break;
+    default:
+        d->a *= f;
+        d->b *= f;
+        break;
+    }
+}
+
+static int set_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int sim_dist_set(sim_dist *d, const char *name, double value, char *err, size_t errlen)
+{
+    if (!(value >= 0) || !isfinite(value))
+        return set_fail(err, errlen, "%s must be a finite value >= 0", name);
+    sim_dist n = *d;
+    int k = own_param(d, name);
+    double q, cur;
+    if (k >= 2) {
+        int i = k - 2;
+        if ((i > 0 && value < n.v[i - 1]) || (i + 1 < n.n && value > n.v[i + 1]))
+            return set_fail(err, errlen, "%s must stay between its neighbouring percentiles", name);
+        n.v[i] = value;
+    } else if (k >= 0) {
+        switch (n.kind) {
+        case SIM_DIST_LOGNORMAL: {
+            double median = exp(n.a), p99 = exp(n.a + Z99 * n.b);
+            if (k == 0)
+                median = value;
+            else
+                p99 = value;
+            if (!(median > 0) || !(p99 > median))
+                return set_fail(err, errlen,
+                                "lognormal needs 0 < median < p99 (median %g, p99 %g ns)", median,
+                                p99);
+            lognormal_params(median, p99, &n.a, &n.b);
+            break;
+        }
+        case SIM_DIST_UNIFORM:
+            if (k == 0)
+                n.a = value;
+            else
+                n.b = value;
+            if (n.b < n.a)
+                return set_fail(err, errlen, "uniform needs min <= max");
+            break;
+        case SIM_DIST_EXPONENTIAL:
+        case SIM_DIST_PARETO:
+            if (!(value > 0))
+                return set_fail(err, errlen, "%s must be > 0", name);
+            /* fall through */
+        default:
+            if (k == 0)
+                n.a = value;
+            else
+                n.b = value;
+            break;
+        }
+    } else if (strcmp(name, "mean") == 0 || stat_quantile(name, &q)) {
+        if (sim_dist_get(d, name, &cur) != 0 || !(cur > 0) || !isfinite(cur))
+            return set_fail(err, errlen, "cannot scale a distribution whose %s is %g", name, cur);
+        if (n.kind == SIM_DIST_LOGNORMAL && !(value > 0))
+            return set_fail(err, errlen, "a lognormal's %s must be > 0", name);
+        scale(&n, value / cur);
+    } else {
+        char names[160];
+        sim_dist_param_names(d, names, sizeof names);
+        return set_fail(err, errlen, "no parameter '%s' (expected: %s)", name, names);
+    }
+    *d = n;
+    return 0;
+}
+
+void sim_dist_param_names(const sim_dist *d, char *buf, size_t len)
+{
+    sbuf b = {buf, len, 0, 0};
+    const dist_spec *sp = spec_of(d->kind);
+    if (!buf || !len)
+        return;
+    buf[0] = '\0';
+    if (sp && d->kind == SIM_DIST_EMPIRICAL) {
+        for (int i = 0; i < d->n; i++) {
+            if (i == 0 && d->n > 1 && d->p[0] == 0 && d->v[0] == 0)
+                continue;
+            put(&b, "p");
+            put_percent(&b, d->p[i] * 100, accept_pct, &d->p[i]);
+            put(&b, ", ");
+        }
+    } else if (sp) {
+        for (int k = 0; k < sp->nparams; k++)
+            put(&b, "%s, ", sp->params[k]);
+    }
+    put(&b, "or mean, median, pNN (the whole distribution scaled)");
+}

@@ -79,4 +79,27 @@ double sim_dist_quantile(const sim_dist *d, double q);
 /* sim_dist_format writes the canonical text of *d into buf. */
 int sim_dist_format(const sim_dist *d, char *buf, size_t len);
 
+/*
+ * sim_dist_get reads parameter `name` of *d: one of its own (the keys of
+ * its text: value, min, max, mean, sd, median, p99, scale, shape; an
+ * empirical's pNN points), else a statistic: mean, median or pNN (the
+ * quantile).  Returns 0 or -1 (no such name).
+ */
+int sim_dist_get(const sim_dist *d, const char *name, double *value);
+
+/*
+ * sim_dist_set sets parameter `name` of *d to `value` (in the
+ * distribution's units: ns for durations) and keeps the others: an own
+ * parameter is replaced (lognormal(median, p99) keeps the other of the
+ * two), a statistic that is not an own parameter (exponential's p99, a
+ * uniform's median, ...) scales the whole distribution so that it takes
+ * that value.  Returns 0, or -1 with err filled (no such parameter, listing
+ * what is accepted; a value that breaks the distribution: p99 <= median,
+ * min > max, a zero distribution scaled); *d unchanged on error.
+ */
+int sim_dist_set(sim_dist *d, const char *name, double value, char *err, size_t errlen);
+
+/* sim_dist_param_names writes the names sim_dist_set accepts for *d. */
+void sim_dist_param_names(const sim_dist *d, char *buf, size_t len);
+
 #endif

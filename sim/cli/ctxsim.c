@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ctxready.h"
+#include "reports/cmdline.h"
 #include "reports/fsutil.h"
 #include "reports/gate.h"
 #include "reports/junit.h"
@@ -29,6 +30,8 @@
 #include "reports/replay.h"
 #include "reports/report.h"
 #include "reports/store.h"
+#include "reports/sweepcmd.h"
+#include "reports/timing.h"
 #include "reports/text.h"
 #include "sim/coverage.h"
 #include "sim/check.h"
@@ -754,34 +757,14 @@ bad:
     return -1;
 }
 
-static char *git_rev(void)
+static const char *git_rev(void)
 {
-    static char rev[64];
-    FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
-    rev[0] = '\0';
-    if (p) {
-        if (!fgets(rev, sizeof(rev), p))
-            rev[0] = '\0';
-        pclose(p);
-    }
-    rev[strcspn(rev, "\n")] = '\0';
-    return rev[0] ? rev : "unknown";
+    return rep_git_rev();
 }
 
 static char *join_args(int argc, char **argv)
 {
-    size_t len = 16;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
-    if (!s)
-        return NULL;
-    strcpy(s, "ctxsim");
-    for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
+    return rep_join_args(argc, argv);
 }
 
 /* print_coverage prints the coverage matrix of the sweeps; returns how
@@ -2653,6 +2636,8 @@ static const char main_usage[] =
     "  shrink SCENARIO --seed S  the smallest scenario on which a seed still fails\n"
     "  diff A B                two runs step by step: first divergence, outcome changes\n"
     "  check                   exhaustive small-scope check of the real core (docs/check.md)\n"
+    "  sweep SCENARIO --vary PARAM=FROM..TO  delivery rate against a parameter: the knee\n"
+    "  timing [PLAN]           run the committed requirement sweeps, write the document\n"
     "  report                  charts, index.html and summary.md from the database\n"
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
@@ -2672,10 +2657,11 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"run", cmd_run},       {"replay", cmd_replay},   {"validate", cmd_validate},
-    {"list", cmd_list},     {"shrink", cmd_shrink},   {"explore", cmd_explore},
-    {"diff", cmd_diff},     {"check", cmd_check},     {"report", rep_cmd_report},
-    {"gate", rep_cmd_gate}, {"merge", rep_cmd_merge}, {"db", rep_cmd_db},
+    {"run", cmd_run},         {"replay", cmd_replay},     {"validate", cmd_validate},
+    {"list", cmd_list},       {"shrink", cmd_shrink},     {"explore", cmd_explore},
+    {"diff", cmd_diff},       {"check", cmd_check},       {"report", rep_cmd_report},
+    {"gate", rep_cmd_gate},   {"merge", rep_cmd_merge},   {"db", rep_cmd_db},
+    {"sweep", rep_cmd_sweep}, {"timing", rep_cmd_timing},
 };
 
 static const command *find_command(const char *name)

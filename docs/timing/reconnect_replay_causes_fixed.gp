@@ -1,0 +1,26 @@
+# reconnect_replay_causes_fixed.gp - written by `ctxsim report`; redraw with: gnuplot reconnect_replay_causes_fixed.gp
+set encoding utf8
+if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
+    set terminal pngcairo size 1000,520 font 'Sans,10' noenhanced
+} else {
+    set terminal png size 1000,520 noenhanced
+}
+set output 'reconnect_replay_causes_fixed.png'
+set datafile missing 'NaN'
+set title 'Not delivered, by cause (fixed): req_reconnect_replay, 100 seeds per value, target 99%' font ',12'
+set xlabel 'event_ttl'
+set ylabel 'expected events not delivered (% of expected)'
+set style data histograms
+set style histogram rowstacked
+set style fill solid 0.85 border lc rgb '#ffffff'
+set boxwidth 0.8
+set grid ytics lc rgb '#dddddd'
+set key top right box opaque
+set yrange [0:*]
+set xtics rotate by -35 left nomirror
+plot 'reconnect_replay_causes_fixed.dat' using 3:xtic(1) lc rgb '#ff7f0e' title 'core_reported'
+set output
+set terminal svg size 1000,520 dynamic font 'Sans,10' noenhanced background '#ffffff'
+set output 'reconnect_replay_causes_fixed.svg'
+replot
+set output

@@ -148,7 +148,8 @@ static void track_of(const sim_tl *tl, const sim_tl_item *x, int64_t *pid, int64
     else if (x->kind == SIM_TL_START || x->kind == SIM_TL_EMIT)
         *tid = x->user >= 0 ? AGENT_TID : 1;
     else if (x->conn >= 0 && (size_t)x->conn < tl->nconns && tl->conns[x->conn].known &&
-             tl->conns[x->conn].tab >= 0 && x->user == (int64_t)tl->tabs[tl->conns[x->conn].tab].user)
+             tl->conns[x->conn].tab >= 0 &&
+             x->user == (int64_t)tl->tabs[tl->conns[x->conn].tab].user)
         *tid = CONN_TID + x->conn;
     else {
         *pid = WORLD_PID;
@@ -363,8 +364,8 @@ int sim_perfetto_write(const sim_tl *tl, FILE *f)
                 }
             }
             char name[96];
-            snprintf(name, sizeof name, "associate %.31s (c%" PRId64 ")", x->thread ? x->thread : "?",
-                     x->conn);
+            snprintf(name, sizeof name, "associate %.31s (c%" PRId64 ")",
+                     x->thread ? x->thread : "?", x->conn);
             async(&o, name, "assoc", (uint64_t)x->req, x->rec->time, to, pid,
                   json_pack("{s:I, s:I, s:s, s:s}", "req", (json_int_t)x->req, "conn",
                             (json_int_t)x->conn, "thread", x->thread ? x->thread : "-", "outcome",

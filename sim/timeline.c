@@ -109,8 +109,7 @@ static void after_arrow(const char *s, char *buf, size_t len)
 
 /* ---- building --------------------------------------------------------------------- */
 
-#define GROW(arr, cap, need)                                                                       \
-    sim_grow((void **)&(arr), &(cap), (size_t)(need), sizeof(*(arr)))
+#define GROW(arr, cap, need) sim_grow((void **)&(arr), &(cap), (size_t)(need), sizeof(*(arr)))
 
 static int64_t tab_id(sim_tl *tl, const char *name)
 {
@@ -533,16 +532,18 @@ static void resolve(sim_tl *tl, sim_tl_item *x)
     }
     if (x->run >= 0 && (size_t)x->run < tl->nruns && x->msg < 0)
         x->msg = tl->runs[x->run].msg;
-    const sim_tl_msg *m =
-        x->msg >= 0 && (size_t)x->msg < tl->nmsgs && tl->msgs[x->msg].known ? &tl->msgs[x->msg] : NULL;
+    const sim_tl_msg *m = x->msg >= 0 && (size_t)x->msg < tl->nmsgs && tl->msgs[x->msg].known
+                              ? &tl->msgs[x->msg]
+                              : NULL;
     if (x->kind == SIM_TL_EMIT && m && x->ev >= 0) {
         /* the connection it met: where it was first sent, else its message's */
         const sim_tl_event *e = &tl->events[x->ev];
         for (size_t i = 0; i < e->nhops && x->conn < 0; i++)
             x->conn = e->hops[i].conn;
     }
-    if (x->conn < 0 && m && (x->kind == SIM_TL_START || x->kind == SIM_TL_EMIT ||
-                             x->kind == SIM_TL_VERDICT || x->kind == SIM_TL_SERVER))
+    if (x->conn < 0 && m &&
+        (x->kind == SIM_TL_START || x->kind == SIM_TL_EMIT || x->kind == SIM_TL_VERDICT ||
+         x->kind == SIM_TL_SERVER))
         x->conn = m->conn;
     if (x->conn >= 0 && (size_t)x->conn < tl->nconns && tl->conns[x->conn].known && x->tab < 0)
         x->tab = tl->conns[x->conn].tab;
@@ -729,8 +730,8 @@ int sim_tl_check_filter(const sim_tl *tl, const sim_tl_filter *f, char *err, siz
             if (x->thread && !strcmp(x->thread, f->thread) && (f->tuser < 0 || x->user == f->tuser))
                 return 0;
         }
-        snprintf(err, errlen, "no thread %s%s%.31s in this run", f->tuser >= 0 ? "of that user " : "",
-                 "", f->thread);
+        snprintf(err, errlen, "no thread %s%s%.31s in this run",
+                 f->tuser >= 0 ? "of that user " : "", "", f->thread);
         return -1;
     }
     return 0;
@@ -785,6 +786,10 @@ static const char *const CAUSE_DOC[][2] = {
 
 static const char *cause_doc(const char *cause)
 {
+    if (!strcmp(cause, "core_silent")) /* the full rule of docs/oracle.md */
+        return "no copy was on its way to the tab while it was owed (never sent, its only copy "
+               "died before the tab came back, or it arrived as stray), and neither the host nor "
+               "the client was told";
     for (size_t i = 0; i < sizeof CAUSE_DOC / sizeof CAUSE_DOC[0]; i++)
         if (!strcmp(CAUSE_DOC[i][0], cause))
             return CAUSE_DOC[i][1];
@@ -833,10 +838,12 @@ static void verdict_text(const sim_tl *tl, const sim_tl_verdict *v, char *buf, s
         int at_em = v->why_at >= 0 && (uint64_t)v->why_at == v->at;
         what_to(v->why_to, w, sizeof w, at_em);
         if (at_em)
-            snprintf(buf, len, "%s not owed (%s at emission, and never watched %s a whole deadline after)",
+            snprintf(buf, len,
+                     "%s not owed (%s at emission, and never watched %s a whole deadline after)",
                      tab, w, v->thread);
         else if (v->why_at >= 0)
-            snprintf(buf, len, "%s not owed (%s %s after emission, within the %s deadline and "
+            snprintf(buf, len,
+                     "%s not owed (%s %s after emission, within the %s deadline and "
                      "before it arrived; never watched %s a whole deadline again)",
                      tab, w, sim_tl_dur((uint64_t)v->why_at - v->at, d1, sizeof d1),
                      sim_tl_dur(tl->deadline, d2, sizeof d2), v->thread);
@@ -904,9 +911,10 @@ static void core_said(const sim_tl *tl, const sim_tl_event *e, char *buf, size_t
 {
     (void)tl;
     if (!strcmp(e->outcome, "delivered") && tl->annotated)
-        snprintf(buf, len, "core: delivered, sent on %s", e->sent == 0 ? "NO connection"
-                                                          : e->sent == 1 ? "1 connection"
-                                                                         : "several connections");
+        snprintf(buf, len, "core: delivered, sent on %s",
+                 e->sent == 0   ? "NO connection"
+                 : e->sent == 1 ? "1 connection"
+                                : "several connections");
     else
         snprintf(buf, len, "core: %s", e->outcome);
 }
@@ -921,9 +929,9 @@ static int write_item(const sim_tl *tl, const sim_tl_item *x, FILE *out)
     size_t o = strlen(detail);
     if (x->kind == SIM_TL_DISPATCH && x->msg >= 0) {
         const sim_tl_msg *m = &tl->msgs[x->msg];
-        snprintf(detail, sizeof detail, "conn=%" PRId64 " msg=%" PRId64 " [core msg %" PRId64
-                 "] ctx=%s",
-                 x->conn, x->msg, m->core_msg, m->ctx);
+        snprintf(detail, sizeof detail,
+                 "conn=%" PRId64 " msg=%" PRId64 " [core msg %" PRId64 "] ctx=%s", x->conn, x->msg,
+                 m->core_msg, m->ctx);
     } else if ((x->kind == SIM_TL_TAB || x->kind == SIM_TL_RECEIVE) && x->conn >= 0 &&
                kv(r->detail, "sock=")) {
         snprintf(detail + o, sizeof detail - o, " [conn=%" PRId64 "]", x->conn);
@@ -947,6 +955,10 @@ static int write_item(const sim_tl *tl, const sim_tl_item *x, FILE *out)
         char dd[32];
         snprintf(detail + o, sizeof detail - o, " (%s after emission)",
                  sim_tl_dur(r->time - tl->events[x->ev].emitted_at, dd, sizeof dd));
+    } else if (x->kind == SIM_TL_ANSWER && x->conn >= 0) {
+        snprintf(detail + o, sizeof detail - o, " [conn=%" PRId64 "]", x->conn);
+    } else if (x->kind == SIM_TL_CORE && !strcmp(step, "run_go") && x->msg >= 0) {
+        snprintf(detail + o, sizeof detail - o, " [msg=%" PRId64 "]", x->msg);
     } else if (x->kind == SIM_TL_STATE) {
         const sim_tl_conn *k = &tl->conns[x->conn];
         const sim_tl_state *st = NULL;
@@ -962,8 +974,8 @@ static int write_item(const sim_tl *tl, const sim_tl_item *x, FILE *out)
             n += snprintf(detail + n, sizeof detail - (size_t)n, " thread=%s gen=%" PRIu64,
                           st->thread, st->gen);
         if (n > 0 && (size_t)n < sizeof detail && strcmp(st->assoc, "-"))
-            snprintf(detail + n, sizeof detail - (size_t)n, " (associating %s, attempt %" PRIu32 ")",
-                     st->assoc, st->attempt);
+            snprintf(detail + n, sizeof detail - (size_t)n,
+                     " (associating %s, attempt %" PRIu32 ")", st->assoc, st->attempt);
     }
     return fprintf(out, "%6" PRIu64 ".%06" PRIu64 " s  %-10s %-15s %s\n", r->time / 1000000000u,
                    r->time % 1000000000u / 1000u, actor, step, detail) < 0
@@ -1021,8 +1033,9 @@ int sim_tl_write(const sim_tl *tl, const sim_tl_filter *f, FILE *out)
                     why[w]++;
         }
     }
-    fprintf(out, "\nverdicts (docs/oracle.md): %" PRIu64 " owed (event, tab) pairs: %" PRIu64
-                 " delivered, %" PRIu64 " late, %" PRIu64 " lost",
+    fprintf(out,
+            "\nverdicts (docs/oracle.md): %" PRIu64 " owed (event, tab) pairs: %" PRIu64
+            " delivered, %" PRIu64 " late, %" PRIu64 " lost",
             owed, by[0], by[1], by[2]);
     int first = 1;
     for (int c = 0; c < SIM_CAUSE__N; c++)
@@ -1107,8 +1120,8 @@ static int tab_steps(const sim_tl *tl, int64_t tab, uint64_t from, uint64_t to, 
             fprintf(out, "  %-9s what %s did until %s:\n", "", tl->tabs[tab].name,
                     sim_tl_at(to, a, sizeof a));
         humanize(x->rec->detail, d, sizeof d);
-        fprintf(out, "              %s  %s %s\n", sim_tl_at(x->rec->time, a, sizeof a), x->rec->step,
-                d);
+        fprintf(out, "              %s  %s %s\n", sim_tl_at(x->rec->time, a, sizeof a),
+                x->rec->step, d);
         shown++;
     }
     if (more)
@@ -1184,12 +1197,14 @@ int sim_tl_explain(const sim_tl *tl, const char *spec, FILE *out, char *err, siz
     int64_t user = m && m->tab >= 0 ? (int64_t)tl->tabs[m->tab].user : -1;
 
     if (e)
-        fprintf(out, "e%" PRId64 " = m%" PRId64 ".%" PRIu32 " %s: event %" PRIu32 " of %" PRIu32
-                     " of run r%" PRId64 ", for u%" PRId64 " thread %s\n",
+        fprintf(out,
+                "e%" PRId64 " = m%" PRId64 ".%" PRIu32 " %s: event %" PRIu32 " of %" PRIu32
+                " of run r%" PRId64 ", for u%" PRId64 " thread %s\n",
                 ev, mi, index, e->name, index + 1, e->of, e->run, user, m ? m->thread : "?");
     else
-        fprintf(out, "m%" PRId64 ".%" PRIu32 ": event %" PRIu32 " of the run of m%" PRId64
-                     ", NEVER EMITTED, for u%" PRId64 " thread %s\n",
+        fprintf(out,
+                "m%" PRId64 ".%" PRIu32 ": event %" PRIu32 " of the run of m%" PRId64
+                ", NEVER EMITTED, for u%" PRId64 " thread %s\n",
                 mi, index, index + 1, mi, user, m ? m->thread : "?");
     /* the message */
     if (m) {
@@ -1202,12 +1217,26 @@ int sim_tl_explain(const sim_tl *tl, const char *spec, FILE *out, char *err, siz
             fprintf(out, "            posted over HTTP\n");
         else
             fprintf(out, "            never reached the server\n");
-        if (m->core_msg >= 0)
-            fprintf(out, "            the core dispatched it at %s [core msg %" PRId64
-                         "] with context %s%s\n",
-                    sim_tl_at(m->dispatched_at, a1, sizeof a1), m->core_msg, m->ctx,
-                    strstr(m->ctx, "/-") || !strcmp(m->ctx, "-/-") ? " (no thread bound yet)"
-                                                                   : "");
+        if (m->core_msg >= 0) {
+            /* and the state of the connection it came on at that moment */
+            const sim_tl_state *st = NULL;
+            for (size_t i = 0; i < tl->nitems; i++)
+                if (tl->items[i].kind == SIM_TL_DISPATCH && tl->items[i].msg == mi) {
+                    if (m->conn >= 0 && (size_t)m->conn < tl->nconns)
+                        st = state_before(&tl->conns[m->conn], i);
+                    break;
+                }
+            char sb[160] = "";
+            if (st) {
+                char stt[128];
+                state_text(st, stt, sizeof stt);
+                snprintf(sb, sizeof sb, ", while conn=%" PRId64 " was %s", m->conn, stt);
+            }
+            fprintf(out,
+                    "            the core dispatched it at %s [core msg %" PRId64
+                    "] with context %s%s\n",
+                    sim_tl_at(m->dispatched_at, a1, sizeof a1), m->core_msg, m->ctx, sb);
+        }
         if (m->refused_told)
             fprintf(out, "            the tab was told MESSAGE_REJECTED\n");
     }
@@ -1216,7 +1245,8 @@ int sim_tl_explain(const sim_tl *tl, const char *spec, FILE *out, char *err, siz
     if (r)
         fprintf(out, "  run       r%" PRId64 " started at %s, %s\n", m->run,
                 sim_tl_at(r->started_at, a1, sizeof a1),
-                r->went ? (snprintf(buf, sizeof buf, "run_go at %s", sim_tl_at(r->go_at, a2, sizeof a2)),
+                r->went ? (snprintf(buf, sizeof buf, "run_go at %s",
+                                    sim_tl_at(r->go_at, a2, sizeof a2)),
                            buf)
                         : "never got run_go");
     else
@@ -1274,16 +1304,18 @@ int sim_tl_explain(const sim_tl *tl, const char *spec, FILE *out, char *err, siz
     char said[96];
     core_said(tl, e, said, sizeof said);
     fprintf(out, "  core      cr_run_emit returned %s%s\n", e->outcome,
-            !strcmp(e->outcome, "delivered") ? (e->sent ? ", sent during the call"
-                                                        : " but sent it on NO connection")
-                                             : "");
+            !strcmp(e->outcome, "delivered")
+                ? (e->sent ? ", sent during the call" : " but sent it on NO connection")
+                : "");
     if (!strcmp(e->outcome, "delivered") && !e->sent && !ready_on && m)
-        fprintf(out, "            no connection of u%" PRId64 " was READY on %s: the event went to "
-                     "nobody, and nobody was told\n",
+        fprintf(out,
+                "            no connection of u%" PRId64 " was READY on %s: the event went to "
+                "nobody, and nobody was told\n",
                 user, m->thread);
     else if (!strcmp(e->outcome, "delivered") && !e->sent && m && e->seq == 0)
-        fprintf(out, "            seq 0: the core gave it no place in %s's stream: its run had no "
-                     "thread context (validated before a binding of u%" PRId64 "/%s had landed)\n",
+        fprintf(out,
+                "            seq 0: the core gave it no place in %s's stream: its run had no "
+                "thread context (validated before a binding of u%" PRId64 "/%s had landed)\n",
                 m->thread, user, m->thread);
     if (!strcmp(e->outcome, "buffered"))
         fprintf(out, "            held in the core's buffer for %s (no READY connection on it)\n",
@@ -1366,8 +1398,9 @@ int sim_tl_explain(const sim_tl *tl, const char *spec, FILE *out, char *err, siz
                     sim_tl_at(v->from, a1, sizeof a1), sim_tl_at(v->due, a2, sizeof a2),
                     sim_tl_dur(v->due - v->from, d1, sizeof d1));
         if ((!strcmp(v->kind, "lost") || !strcmp(v->kind, "late")) && v->from > v->at)
-            fprintf(out, "            (not from the emission: %s had left %s before the deadline; "
-                         "%s is when it next watched %s for a whole deadline)\n",
+            fprintf(out,
+                    "            (not from the emission: %s had left %s before the deadline; "
+                    "%s is when it next watched %s for a whole deadline)\n",
                     tl->tabs[v->tab].name, v->thread, sim_tl_at(v->from, a1, sizeof a1), v->thread);
         if (!strcmp(v->kind, "lost")) {
             fprintf(out, "            %s: %s\n", v->cause, cause_doc(v->cause));
@@ -1381,13 +1414,15 @@ int sim_tl_explain(const sim_tl *tl, const char *spec, FILE *out, char *err, siz
                     sent = &e->hops[h];
             }
             if (stray)
-                fprintf(out, "            its copy reached %s at %s as STRAY: the tab showed another "
-                             "thread, on a binding the core had not shown it; the core did not "
-                             "send it again\n",
+                fprintf(out,
+                        "            its copy reached %s at %s as STRAY: the tab showed another "
+                        "thread, on a binding the core had not shown it; the core did not "
+                        "send it again\n",
                         tl->tabs[v->tab].name, sim_tl_at(stray->at, a1, sizeof a1));
             else if (sent && !strcmp(v->cause, "core_silent"))
-                fprintf(out, "            the copy sent at %s never arrived, and the core did not "
-                             "send it again while it was owed\n",
+                fprintf(out,
+                        "            the copy sent at %s never arrived, and the core did not "
+                        "send it again while it was owed\n",
                         sim_tl_at(sent->at, a1, sizeof a1));
         }
         if (strcmp(v->kind, "delivered")) {

@@ -33,21 +33,21 @@
 /* What a line of the timeline shows (one canonical record, or a note). */
 typedef enum sim_tl_kind {
     SIM_TL_OTHER = 0,
-    SIM_TL_TAB,       /* a step of a client (tab) */
-    SIM_TL_RECEIVE,   /* a tab received an event */
-    SIM_TL_OPEN,      /* server: a connection opened */
-    SIM_TL_SERVER,    /* another server step */
-    SIM_TL_AUTH,      /* a connection authenticated */
-    SIM_TL_ASSOC,     /* threadsvc: association issued */
-    SIM_TL_ANSWER,    /* threadsvc: association answered */
-    SIM_TL_DISPATCH,  /* core: a message handed to the application */
-    SIM_TL_DELIVER,   /* core: an event sent on a connection */
-    SIM_TL_CORE,      /* another core step (notify, close, report, run_go) */
-    SIM_TL_START,     /* agent: a run started */
-    SIM_TL_EMIT,      /* agent: an event emitted */
-    SIM_TL_STATE,     /* note: a connection's state in the core changed */
-    SIM_TL_VERDICT,   /* oracle: a late or lost pair (the records after the hash) */
-    SIM_TL_WORLD      /* the world: drain */
+    SIM_TL_TAB,      /* a step of a client (tab) */
+    SIM_TL_RECEIVE,  /* a tab received an event */
+    SIM_TL_OPEN,     /* server: a connection opened */
+    SIM_TL_SERVER,   /* another server step */
+    SIM_TL_AUTH,     /* a connection authenticated */
+    SIM_TL_ASSOC,    /* threadsvc: association issued */
+    SIM_TL_ANSWER,   /* threadsvc: association answered */
+    SIM_TL_DISPATCH, /* core: a message handed to the application */
+    SIM_TL_DELIVER,  /* core: an event sent on a connection */
+    SIM_TL_CORE,     /* another core step (notify, close, report, run_go) */
+    SIM_TL_START,    /* agent: a run started */
+    SIM_TL_EMIT,     /* agent: an event emitted */
+    SIM_TL_STATE,    /* note: a connection's state in the core changed */
+    SIM_TL_VERDICT,  /* oracle: a late or lost pair (the records after the hash) */
+    SIM_TL_WORLD     /* the world: drain */
 } sim_tl_kind;
 
 /* One line: a record (or a note) with the entities it is about resolved
@@ -64,7 +64,7 @@ typedef struct sim_tl_item {
 /* A connection's state in the core from `at` on (notes). */
 typedef struct sim_tl_state {
     uint64_t at;
-    size_t pos; /* its item: the steps before it are what changed it */
+    size_t pos;     /* its item: the steps before it are what changed it */
     char state[16]; /* OPEN, PENDING_CONTEXT, READY, CLOSED */
     char thread[32], assoc[32];
     uint64_t gen;

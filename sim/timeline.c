@@ -730,8 +730,11 @@ int sim_tl_check_filter(const sim_tl *tl, const sim_tl_filter *f, char *err, siz
             if (x->thread && !strcmp(x->thread, f->thread) && (f->tuser < 0 || x->user == f->tuser))
                 return 0;
         }
-        snprintf(err, errlen, "no thread %s%s%.31s in this run",
-                 f->tuser >= 0 ? "of that user " : "", "", f->thread);
+        if (f->tuser >= 0)
+            snprintf(err, errlen, "no thread %.31s of u%" PRId64 " in this run", f->thread,
+                     f->tuser);
+        else
+            snprintf(err, errlen, "no thread %.31s in this run", f->thread);
         return -1;
     }
     return 0;

@@ -113,12 +113,12 @@ static void after_arrow(const char *s, char *buf, size_t len)
 
 static int64_t tab_id(sim_tl *tl, const char *name)
 {
-    static __thread size_t last; /* a cache of the last hit */
-    if (last < tl->ntabs && !strcmp(tl->tabs[last].name, name))
-        return (int64_t)last;
+    size_t *last = &tl->tab_hint; /* the last hit */
+    if (*last < tl->ntabs && !strcmp(tl->tabs[*last].name, name))
+        return (int64_t)*last;
     for (size_t i = 0; i < tl->ntabs; i++)
         if (!strcmp(tl->tabs[i].name, name))
-            return (int64_t)(last = i);
+            return (int64_t)(*last = i);
     if (GROW(tl->tabs, tl->captabs, tl->ntabs + 1))
         return -1;
     sim_tl_tab *t = &tl->tabs[tl->ntabs];
@@ -126,7 +126,7 @@ static int64_t tab_id(sim_tl *tl, const char *name)
     unsigned u = 0;
     t->user = sscanf(name, "u%u", &u) == 1 ? u : 0;
     t->sock = -1;
-    return (int64_t)(last = tl->ntabs++);
+    return (int64_t)(*last = tl->ntabs++);
 }
 
 static sim_tl_conn *conn_at(sim_tl *tl, int64_t c)
@@ -912,7 +912,6 @@ static void event_verdicts(const sim_tl *tl, const sim_tl_event *e, char *buf, s
 /* core_said writes what cr_run_emit said and did with event e. */
 static void core_said(const sim_tl *tl, const sim_tl_event *e, char *buf, size_t len)
 {
-    (void)tl;
     if (!strcmp(e->outcome, "delivered") && tl->annotated)
         snprintf(buf, len, "core: delivered, sent on %s",
                  e->sent == 0   ? "NO connection"
@@ -947,7 +946,7 @@ static int write_item(const sim_tl *tl, const sim_tl_item *x, FILE *out)
         core_said(tl, e, said, sizeof said);
         event_verdicts(tl, e, vs, sizeof vs);
         char head[160];
-        snprintf(head, sizeof head, "%s", detail);
+        snprintf(head, sizeof head, "%.159s", detail);
         if (e->msg >= 0)
             snprintf(detail, sizeof detail, "%s (m%" PRId64 ".%" PRIu32 ") %s%s%s", head, e->msg,
                      e->index, said, vs[0] ? " => " : "", vs);

@@ -143,8 +143,8 @@ typedef struct sim_tl {
     sim_tl_item *items; /* records and state notes, in order */
     size_t nitems, capitems;
     sim_tl_tab *tabs;
-    size_t ntabs, captabs;
-    sim_tl_conn *conns; /* indexed by the server's connection id */
+    size_t ntabs, captabs, tab_hint; /* tab_hint: the last tab looked up */
+    sim_tl_conn *conns;              /* indexed by the server's connection id */
     size_t nconns, capconns;
     int64_t *sock_conn; /* socket (the world's connection index) -> conn id + 1 */
     int64_t *sock_tab;  /* socket -> tab + 1 */

@@ -133,12 +133,14 @@ static int failed_after(const tab *t, int32_t thread, uint64_t at)
  *   - else the user left (or the link dropped) before the deadline: the
  *     obligation moves to the next period (the return).
  * A period still open at `end` lasts until `end` (UINT64_MAX: forever).
- * Returns 1 with *from and *due, or 0 (not owed, or not decidable by
- * `end`).  O(choices + links): both histories are merged in one pass.
+ * Returns 1 with *from and *due, or 0: not owed, or (*undecided = 1) not
+ * decidable by `end`.  O(choices + links): both histories are merged in one pass.
  */
 static int owed_window(const tab *t, int32_t thread, uint64_t at, uint64_t arrived,
-                       uint64_t deadline, uint64_t end, uint64_t *from, uint64_t *due)
+                       uint64_t deadline, uint64_t end, uint64_t *from, uint64_t *due,
+                       int *undecided)
 {
+    *undecided = 0;
     size_t i = 0, j = 0;
     int32_t choice = SIM_VIEW_CLOSED;
     int up = t->link.n == 0; /* a tab with no link history (unit tests) is always up */
@@ -166,8 +168,10 @@ static int owed_window(const tab *t, int32_t thread, uint64_t at, uint64_t arriv
                 return 1;
             }
         }
-        if (done)
+        if (done) {
+            *undecided = on; /* a period still open when observation ended */
             return 0;
+        }
         if (!on && next)
             start = now;
         on = next;
@@ -504,42 +508,122 @@ static sim_cause cause_of(const sim_oracle *o, const message *m, const event *e,
 }
 
 /*
+ * watch_break: what tab t was doing about `thread` at `at`, or what first
+ * ended its watch after `at`.  When t was not watching thread at `at`
+ * (another choice, or its link down) *when = at and *what is that choice
+ * (SIM_VIEW_DOWN for a link down); else *when and *what are the first
+ * change after `at` that ended the watch (UINT64_MAX, thread: none).
+ * O(choices + links).
+ */
+static void watch_break(const tab *t, int32_t thread, uint64_t at, uint64_t *when, int32_t *what)
+{
+    size_t i = 0, j = 0;
+    int32_t choice = SIM_VIEW_CLOSED;
+    int up = t->link.n == 0;
+    for (; i < t->choice.n && t->choice.v[i].at <= at; i++)
+        choice = t->choice.v[i].v;
+    for (; j < t->link.n && t->link.v[j].at <= at; j++)
+        up = t->link.v[j].v;
+    if (choice != thread || !up) {
+        *when = at;
+        *what = choice != thread ? choice : SIM_VIEW_DOWN;
+        return;
+    }
+    for (;;) {
+        uint64_t ta = i < t->choice.n ? t->choice.v[i].at : UINT64_MAX;
+        uint64_t tb = j < t->link.n ? t->link.v[j].at : UINT64_MAX;
+        if (ta == UINT64_MAX && tb == UINT64_MAX)
+            break;
+        if (ta <= tb && t->choice.v[i].v != thread) {
+            *when = ta;
+            *what = t->choice.v[i].v;
+            return;
+        }
+        if (tb < ta && !t->link.v[j].v) {
+            *when = tb;
+            *what = SIM_VIEW_DOWN;
+            return;
+        }
+        if (ta <= tb)
+            i++;
+        else
+            j++;
+    }
+    *when = UINT64_MAX;
+    *what = thread;
+}
+
+/* not_owed fills v as a pair that is not owed for reason `why`. */
+static void not_owed(const sim_oracle *o, sim_pair_verdict *v, sim_not_owed why, uint64_t at)
+{
+    v->kind = "not_owed";
+    v->why = why;
+    if (why == SIM_NOT_OWED_NEVER_CHOSE || why == SIM_NOT_OWED_LEFT)
+        watch_break(&o->tabs[v->tab], v->thread, at, &v->why_at, &v->why_to);
+}
+
+/*
  * judge_all walks every owed pair, in event order, then the never-emitted
  * events of each message; for each it calls `fn` (counts, or explain).
+ * With `all`, every emitted event's pairs with the tabs of its user that
+ * are not owed are passed too (kind "not_owed", with why).
  * O(events x tabs of a user x tab history).
  */
 typedef void (*pair_fn)(void *arg, const sim_pair_verdict *v, uint64_t arrived_at);
 
-static void judge_all(const sim_oracle *o, uint64_t end, pair_fn fn, void *arg)
+static void judge_all(const sim_oracle *o, uint64_t end, int all, pair_fn fn, void *arg)
 {
     uint64_t dl = o->deadline;
     for (size_t i = 0; i < o->nevents; i++) {
         const event *e = &o->events[i];
         const message *m = &o->msgs[e->msg];
-        if (!owes(m))
+        sim_not_owed whole = !(m->flags & SIM_MSG_COUNTS) ? SIM_NOT_OWED_FOREIGN
+                             : m->refused || !m->accepted ? SIM_NOT_OWED_REFUSED
+                             : m->thread < 0              ? SIM_NOT_OWED_NO_THREAD
+                                                          : SIM_NOT_OWED_NO;
+        if (whole != SIM_NOT_OWED_NO && !all)
             continue;
         uint32_t first = o->first_tab[e->user], k = o->tab_count[e->user];
         for (uint32_t j = 0; j < k; j++) {
             const tab *t = &o->tabs[first + j];
             const seen *s = &o->seen[e->seen_off + j];
-            uint64_t from, due;
-            if (first + j != m->tab && !chose_by(t, m->thread, e->emitted_at))
-                continue; /* the tab never chose this thread before the event */
-            if (!owed_window(t, m->thread, e->emitted_at, s->arrivals ? s->first_at : UINT64_MAX,
-                             dl, end, &from, &due))
-                continue;
+            uint64_t from = 0, due = 0, arrived = s->arrivals ? s->first_at : UINT64_MAX;
+            int undecided = 0;
             sim_pair_verdict v = {.event = (int64_t)i,
                                   .msg = e->msg,
                                   .index = e->index,
                                   .tab = first + j,
                                   .thread = m->thread,
                                   .emitted_at = e->emitted_at,
-                                  .owed_from = from,
-                                  .due = due,
-                                  .said = (sim_said)(e->said ? e->said : m->said)};
+                                  .said = (sim_said)(e->said ? e->said : m->said),
+                                  .arrived = arrived};
+            if (whole != SIM_NOT_OWED_NO) {
+                not_owed(o, &v, whole, e->emitted_at);
+                fn(arg, &v, arrived);
+                continue;
+            }
+            if (first + j != m->tab && !chose_by(t, m->thread, e->emitted_at)) {
+                /* the tab never chose this thread before the event */
+                if (all) {
+                    not_owed(o, &v, SIM_NOT_OWED_NEVER_CHOSE, e->emitted_at);
+                    fn(arg, &v, arrived);
+                }
+                continue;
+            }
+            if (!owed_window(t, m->thread, e->emitted_at, arrived, dl, end, &from, &due,
+                             &undecided)) {
+                if (all) {
+                    not_owed(o, &v, undecided ? SIM_NOT_OWED_UNDECIDED : SIM_NOT_OWED_LEFT,
+                             e->emitted_at);
+                    fn(arg, &v, arrived);
+                }
+                continue;
+            }
+            v.owed_from = from;
+            v.due = due;
             if (!s->arrivals)
                 v.cause = cause_of(o, m, e, s, first + j, e->emitted_at, from);
-            fn(arg, &v, s->arrivals ? s->first_at : UINT64_MAX);
+            fn(arg, &v, arrived);
         }
     }
     /* Events never emitted: owed to the sending tab from the acceptance. */
@@ -548,8 +632,9 @@ static void judge_all(const sim_oracle *o, uint64_t end, pair_fn fn, void *arg)
         if (!owes(m) || m->emitted >= m->nevents)
             continue;
         uint64_t from, due;
+        int undecided;
         if (!owed_window(&o->tabs[m->tab], m->thread, m->accepted_at, UINT64_MAX, dl, end, &from,
-                         &due))
+                         &due, &undecided))
             continue;
         for (uint32_t n = m->emitted; n < m->nevents; n++) {
             sim_pair_verdict v = {.event = -1,
@@ -560,7 +645,8 @@ static void judge_all(const sim_oracle *o, uint64_t end, pair_fn fn, void *arg)
                                   .emitted_at = m->accepted_at,
                                   .owed_from = from,
                                   .due = due,
-                                  .said = (sim_said)m->said};
+                                  .said = (sim_said)m->said,
+                                  .arrived = UINT64_MAX};
             v.cause = cause_of(o, m, NULL, NULL, m->tab, m->accepted_at, from);
             fn(arg, &v, UINT64_MAX);
         }
@@ -590,7 +676,7 @@ static void count_pair(void *arg, const sim_pair_verdict *v, uint64_t arrived_at
 int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *latency)
 {
     count_arg a = {counts, latency};
-    judge_all(o, end, count_pair, &a);
+    judge_all(o, end, 0, count_pair, &a);
     for (size_t i = 0; i < o->nmsgs; i++)
         counts[SIM_COUNT_REFUSED] += o->msgs[i].refused;
     counts[SIM_COUNT_MISROUTED] += o->misrouted;
@@ -625,7 +711,33 @@ void sim_oracle_explain(const sim_oracle *o, uint64_t end,
                         void (*fn)(void *arg, const sim_pair_verdict *v), void *arg)
 {
     explain_arg a = {fn, arg};
-    judge_all(o, end, explain_pair, &a);
+    judge_all(o, end, 0, explain_pair, &a);
+}
+
+static void each_pair(void *arg, const sim_pair_verdict *v, uint64_t arrived_at)
+{
+    explain_arg *a = arg;
+    sim_pair_verdict x = *v;
+    if (!x.kind) {
+        x.kind = arrived_at == UINT64_MAX ? "lost" : arrived_at <= v->due ? "delivered" : "late";
+        if (arrived_at != UINT64_MAX)
+            x.latency = arrived_at > v->owed_from ? arrived_at - v->owed_from : 0;
+    }
+    a->fn(a->arg, &x);
+}
+
+void sim_oracle_each(const sim_oracle *o, uint64_t end,
+                     void (*fn)(void *arg, const sim_pair_verdict *v), void *arg)
+{
+    explain_arg a = {fn, arg};
+    judge_all(o, end, 1, each_pair, &a);
+}
+
+const char *sim_not_owed_name(sim_not_owed why)
+{
+    static const char *const names[] = {"owed",        "foreign", "refused",  "no_thread",
+                                        "never_chose", "left",    "undecided"};
+    return (unsigned)why < sizeof(names) / sizeof(names[0]) ? names[why] : "?";
 }
 
 /* ---- accessors -------------------------------------------------------------- */

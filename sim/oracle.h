@@ -138,9 +138,23 @@ const char *sim_oracle_receive(sim_oracle *o, uint32_t c, uint64_t now, int64_t 
  * 0 or -1.  O(pairs x history of a tab). */
 int sim_oracle_finish(sim_oracle *o, uint64_t end, uint64_t *counts, sim_hist *latency);
 
-/* One verdict on an owed (event, tab) pair that was late or lost. */
+/* Why an (event, tab) pair of an emitted event was not owed. */
+typedef enum sim_not_owed {
+    SIM_NOT_OWED_NO = 0,      /* it was owed */
+    SIM_NOT_OWED_FOREIGN,     /* its message was not meant for a thread of the user's own */
+    SIM_NOT_OWED_REFUSED,     /* its message was refused by the core (or never accepted) */
+    SIM_NOT_OWED_NO_THREAD,   /* its message never got a thread ("none", never chosen) */
+    SIM_NOT_OWED_NEVER_CHOSE, /* the tab had not chosen the thread by the emission */
+    SIM_NOT_OWED_LEFT,        /* the tab was not watching it (or stopped) within a deadline
+                               * and never watched it for a whole deadline again */
+    SIM_NOT_OWED_UNDECIDED    /* observation ended before it was due */
+} sim_not_owed;
+
+#define SIM_VIEW_DOWN (-4) /* sim_pair_verdict.why_to: the tab's link went down */
+
+/* One verdict on an (event, tab) pair. */
 typedef struct sim_pair_verdict {
-    const char *kind; /* "late", "lost" */
+    const char *kind; /* "late", "lost"; sim_oracle_each also "delivered", "not_owed" */
     int64_t event;    /* -1: event `index` of message `msg` was never emitted */
     int64_t msg;
     uint32_t index;
@@ -152,12 +166,33 @@ typedef struct sim_pair_verdict {
     uint64_t latency; /* late: arrival - owed_from */
     sim_cause cause;  /* lost only */
     sim_said said;    /* what the core said to the host */
+    uint64_t arrived; /* first arrival on the tab, UINT64_MAX never (sim_oracle_each) */
+    /* not_owed only: why, and for NEVER_CHOSE / LEFT what the tab was doing
+     * at the emission (why_at = emitted_at) or what first ended its watch
+     * after it: why_to is a thread, SIM_VIEW_NONE, SIM_VIEW_CLOSED or
+     * SIM_VIEW_DOWN (why_at UINT64_MAX: nothing ended it). */
+    sim_not_owed why;
+    uint64_t why_at;
+    int32_t why_to;
 } sim_pair_verdict;
 
 /* sim_oracle_explain calls fn for every late or lost pair, in event order
  * (for the replay timeline).  Same rules as sim_oracle_finish. */
 void sim_oracle_explain(const sim_oracle *o, uint64_t end,
                         void (*fn)(void *arg, const sim_pair_verdict *v), void *arg);
+
+/* sim_oracle_each calls fn for every (event, tab of its user) pair of
+ * every emitted event, owed or not ("delivered", "late", "lost",
+ * "not_owed" with why), in event order, then for the owed pairs of events
+ * never emitted (the replay timeline).  Same rules as sim_oracle_finish:
+ * the owed pairs are exactly the ones it counts.  O(events x tabs of a
+ * user x tab history). */
+void sim_oracle_each(const sim_oracle *o, uint64_t end,
+                     void (*fn)(void *arg, const sim_pair_verdict *v), void *arg);
+
+/* sim_not_owed_name returns "owed", "foreign", "refused", "no_thread",
+ * "never_chose", "left", "undecided"; "?" out of range. */
+const char *sim_not_owed_name(sim_not_owed why);
 
 /* sim_said_name returns "nothing", "expired", ... */
 const char *sim_said_name(sim_said s);

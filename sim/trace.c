@@ -41,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <xxhash.h>
 
 /* The pending buffer: text is hashed when more than HBUF_FLUSH bytes are
@@ -57,6 +56,8 @@ struct sim_trace {
     int keep;
     sim_trace_rec *recs; /* owned, each rec's actor block owned */
     size_t n, cap;
+    sim_trace_rec *notes; /* owned, likewise: side records, outside the text */
+    size_t nnotes, capnotes;
     uint64_t last_time; /* the time of the last fast-path step... */
     size_t tlen;        /* ...and its decimal digits, reused while it lasts */
     char tdig[24];
@@ -92,6 +93,9 @@ void sim_trace_free(sim_trace *t)
     for (size_t i = 0; i < t->n; i++)
         free(t->recs[i].actor); /* the block holding all three strings */
     free(t->recs);
+    for (size_t i = 0; i < t->nnotes; i++)
+        free(t->notes[i].actor);
+    free(t->notes);
     XXH64_freeState(t->xx);
     XXH64_freeState(t->peek);
     free(t);
@@ -117,26 +121,28 @@ static void flatten(char *s, size_t len)
             s[i] = ' ';
 }
 
-/* keep_rec copies the line's three fields into one block.  The line is
- * "<time> <actor> <step> <detail>\n" with the given field offsets. */
-static int keep_rec(sim_trace *t, uint64_t time, const char *line, size_t a0, size_t alen,
-                    size_t s0, size_t slen, size_t d0, size_t dlen)
+/* rec_push copies the three fields of a record (at the given offsets of
+ * `line`) into one block appended to *arr (which doubles when full). */
+static int rec_push(sim_trace_rec **arr, size_t *n, size_t *cap, size_t after, uint64_t time,
+                    const char *line, size_t a0, size_t alen, size_t s0, size_t slen, size_t d0,
+                    size_t dlen)
 {
-    if (t->n == t->cap) {
-        size_t ncap = t->cap ? t->cap * 2 : 256;
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 256;
         if (ncap > SIZE_MAX / sizeof(sim_trace_rec))
             return -1;
-        sim_trace_rec *r = realloc(t->recs, ncap * sizeof *r);
+        sim_trace_rec *r = realloc(*arr, ncap * sizeof *r);
         if (!r)
             return -1;
-        t->recs = r;
-        t->cap = ncap;
+        *arr = r;
+        *cap = ncap;
     }
     char *blk = malloc(alen + slen + dlen + 3);
     if (!blk)
         return -1;
-    sim_trace_rec *r = &t->recs[t->n++];
+    sim_trace_rec *r = &(*arr)[(*n)++];
     r->time = time;
+    r->after = after;
     r->actor = blk;
     memcpy(r->actor, line + a0, alen);
     r->actor[alen] = '\0';
@@ -147,6 +153,14 @@ static int keep_rec(sim_trace *t, uint64_t time, const char *line, size_t a0, si
     memcpy(r->detail, line + d0, dlen);
     r->detail[dlen] = '\0';
     return 0;
+}
+
+/* keep_rec keeps one canonical record: the line is
+ * "<time> <actor> <step> <detail>\n" with the given field offsets. */
+static int keep_rec(sim_trace *t, uint64_t time, const char *line, size_t a0, size_t alen,
+                    size_t s0, size_t slen, size_t d0, size_t dlen)
+{
+    return rec_push(&t->recs, &t->n, &t->cap, t->n, time, line, a0, alen, s0, slen, d0, dlen);
 }
 
 static const char PAIRS[201] = "00010203040506070809101112131415161718192021222324"
@@ -507,6 +521,56 @@ int sim_trace_add(sim_trace *t, uint64_t time, const char *actor, const char *st
     return 0;
 }
 
+int sim_trace_note(sim_trace *t, uint64_t time, const char *actor, const char *step,
+                   const char *fmt, ...)
+{
+    if (!t || !t->keep)
+        return 0;
+    if (!actor)
+        actor = "-";
+    if (!step)
+        step = "-";
+    if (!fmt)
+        fmt = "";
+    va_list ap;
+    va_start(ap, fmt);
+    int dl = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *d = dl < 0 ? NULL : malloc((size_t)dl + 1);
+    if (!d)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(d, (size_t)dl + 1, fmt, ap);
+    va_end(ap);
+    flatten(d, (size_t)dl);
+    size_t alen = strlen(actor), slen = strlen(step);
+    char *line = malloc(alen + slen + (size_t)dl + 3);
+    int rc = -1;
+    if (line) {
+        memcpy(line, actor, alen);
+        line[alen] = ' ';
+        memcpy(line + alen + 1, step, slen);
+        line[alen + 1 + slen] = ' ';
+        memcpy(line + alen + slen + 2, d, (size_t)dl);
+        flatten(line, alen + slen + 1);
+        rc = rec_push(&t->notes, &t->nnotes, &t->capnotes, t->n, time, line, 0, alen, alen + 1,
+                      slen, alen + slen + 2, (size_t)dl);
+    }
+    free(line);
+    free(d);
+    return rc;
+}
+
+size_t sim_trace_note_count(const sim_trace *t)
+{
+    return t->nnotes;
+}
+
+const sim_trace_rec *sim_trace_note_get(const sim_trace *t, size_t i)
+{
+    return i < t->nnotes ? &t->notes[i] : NULL;
+}
+
 uint64_t sim_trace_hash(const sim_trace *t)
 {
     if (!t->pend)
@@ -542,224 +606,4 @@ int sim_trace_write_text(const sim_trace *t, FILE *f)
             return -1;
     }
     return ferror(f) ? -1 : 0;
-}
-
-int sim_trace_write_timeline(const sim_trace *t, FILE *f)
-{
-    if (!t->keep)
-        return -1;
-    for (size_t i = 0; i < t->n; i++) {
-        const sim_trace_rec *r = &t->recs[i];
-        /* Integer arithmetic: seconds and microseconds, no rounding. */
-        uint64_t sec = r->time / 1000000000u, usec = r->time % 1000000000u / 1000u;
-        int rc;
-        if (r->detail[0])
-            rc = fprintf(f, "%5" PRIu64 ".%06" PRIu64 "s  %-15s %-15s %s\n", sec, usec, r->actor,
-                         r->step, r->detail);
-        else
-            rc =
-                fprintf(f, "%5" PRIu64 ".%06" PRIu64 "s  %-15s %s\n", sec, usec, r->actor, r->step);
-        if (rc < 0)
-            return -1;
-    }
-    return ferror(f) ? -1 : 0;
-}
-
-/* ---- Chrome / Perfetto export ------------------------------------------ */
-
-/* utf8_len returns the length of the valid UTF-8 sequence at s (RFC 3629:
- * no overlongs, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-/* json_str makes a JSON string; bytes that are not valid UTF-8 become '?'
- * (valid multi-byte characters are kept).  O(length). */
-static json_t *json_str(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    size_t len = strlen(s);
-    char *c = malloc(len + 1);
-    if (!c)
-        return NULL;
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, o = 0;
-    while (i < len) {
-        size_t n = utf8_len(u + i);
-        if (n == 0) {
-            c[o++] = '?';
-            i++;
-        } else {
-            memcpy(c + o, s + i, n);
-            o += n;
-            i += n;
-        }
-    }
-    c[o] = '\0';
-    j = json_string(c);
-    free(c);
-    return j;
-}
-
-/* Actor -> tid, in first-appearance order.  Open addressing on XXH64 of
- * the name; only looked up, never iterated, so the output does not depend
- * on the table's layout.  O(1) expected per lookup. */
-typedef struct actor_map {
-    const char **name; /* borrowed from the records */
-    uint32_t *tid;
-    size_t cap, n;
-} actor_map;
-
-static int map_grow(actor_map *m);
-
-static int map_tid(actor_map *m, const char *name, uint32_t *tid, int *fresh)
-{
-    if ((m->n + 1) * 2 > m->cap && map_grow(m) < 0)
-        return -1;
-    size_t mask = m->cap - 1;
-    size_t i = (size_t)XXH64(name, strlen(name), 0) & mask;
-    while (m->name[i]) {
-        if (strcmp(m->name[i], name) == 0) {
-            *tid = m->tid[i];
-            *fresh = 0;
-            return 0;
-        }
-        i = (i + 1) & mask;
-    }
-    m->name[i] = name;
-    m->tid[i] = (uint32_t)++m->n; /* tids 1, 2, ... */
-    *tid = m->tid[i];
-    *fresh = 1;
-    return 0;
-}
-
-static int map_grow(actor_map *m)
-{
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    const char **nn = calloc(ncap, sizeof *nn);
-    uint32_t *nt = calloc(ncap, sizeof *nt);
-    if (!nn || !nt) {
-        free(nn);
-        free(nt);
-        return -1;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->name[i])
-            continue;
-        size_t j = (size_t)XXH64(m->name[i], strlen(m->name[i]), 0) & (ncap - 1);
-        while (nn[j])
-            j = (j + 1) & (ncap - 1);
-        nn[j] = m->name[i];
-        nt[j] = m->tid[i];
-    }
-    free(m->name);
-    free(m->tid);
-    m->name = nn;
-    m->tid = nt;
-    m->cap = ncap;
-    return 0;
-}
-
-/* emit dumps one event object compactly, preceded by a separator. */
-static int emit(FILE *f, json_t *ev, int *first)
-{
-    if (!ev)
-        return -1;
-    int rc = fputs(*first ? "\n" : ",\n", f) < 0 ? -1 : 0;
-    *first = 0;
-    if (rc == 0 && json_dumpf(ev, f, JSON_COMPACT | JSON_REAL_PRECISION(15)) < 0)
-        rc = -1;
-    json_decref(ev);
-    return rc;
-}
-
-#define PID 1
-
-/*
- * The envelope {"traceEvents":[...],"displayTimeUnit":"ms"} is written by
- * hand and every event is built and dumped with jansson, one per line, so
- * memory stays O(actors) instead of a whole JSON tree of the trace.
- * ts is virtual microseconds with 15 significant digits: exact to the
- * nanosecond for traces up to about 11 days of virtual time.
- */
-int sim_trace_write_chrome(const sim_trace *t, FILE *f)
-{
-    actor_map m = {NULL, NULL, 0, 0};
-    int first = 1, rc = 0;
-
-    if (!t->keep)
-        return -1;
-    if (fputs("{\"traceEvents\":[", f) < 0)
-        return -1;
-    rc = emit(f,
-              json_pack("{s:s, s:s, s:i, s:i, s:{s:s}}", "name", "process_name", "ph", "M", "pid",
-                        PID, "tid", 0, "args", "name", "ctxsim"),
-              &first);
-    for (size_t i = 0; rc == 0 && i < t->n; i++) {
-        const sim_trace_rec *r = &t->recs[i];
-        uint32_t tid;
-        int fresh;
-        if (map_tid(&m, r->actor, &tid, &fresh) < 0) {
-            rc = -1;
-            break;
-        }
-        if (fresh) {
-            rc = emit(f,
-                      json_pack("{s:s, s:s, s:i, s:I, s:{s:o}}", "name", "thread_name", "ph", "M",
-                                "pid", PID, "tid", (json_int_t)tid, "args", "name",
-                                json_str(r->actor)),
-                      &first);
-            if (rc == 0)
-                rc = emit(f,
-                          json_pack("{s:s, s:s, s:i, s:I, s:{s:I}}", "name", "thread_sort_index",
-                                    "ph", "M", "pid", PID, "tid", (json_int_t)tid, "args",
-                                    "sort_index", (json_int_t)tid),
-                          &first);
-            if (rc < 0)
-                break;
-        }
-        rc = emit(f,
-                  json_pack("{s:o, s:o, s:s, s:s, s:f, s:i, s:I, s:{s:o}}", "name",
-                            json_str(r->step), "cat", json_str(r->actor), "ph", "i", "s", "t", "ts",
-                            (double)r->time / 1000.0, "pid", PID, "tid", (json_int_t)tid, "args",
-                            "detail", json_str(r->detail)),
-                  &first);
-    }
-    free(m.name);
-    free(m.tid);
-    if (rc == 0 && fputs("\n],\"displayTimeUnit\":\"ms\"}\n", f) < 0)
-        rc = -1;
-    if (rc == 0 && ferror(f))
-        rc = -1;
-    return rc;
 }

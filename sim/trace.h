@@ -3,7 +3,12 @@
  *   <time_ns> <actor> <step> <detail>\n
  * hashed with XXH64 (libxxhash) as it is written.  The hash identifies a run.
  * Lines are kept only when asked (replay), for the timeline and the
- * Chrome/Perfetto trace-event JSON export.
+ * Chrome/Perfetto trace-event JSON export (sim/timeline.h,
+ * sim/perfetto.h).  A kept trace can also hold notes: side records with
+ * the same fields that the world adds for those views (the simulator's
+ * message id of a core dispatch, a connection's state, every pair's
+ * verdict).  Notes are outside the text: never hashed, counted or written
+ * by sim_trace_write_text, so they cannot change a trace hash.
  */
 #ifndef SIM_TRACE_H
 #define SIM_TRACE_H
@@ -17,6 +22,7 @@ typedef struct sim_trace sim_trace;
 /* One kept record (strings owned by the trace). */
 typedef struct sim_trace_rec {
     uint64_t time;
+    size_t after; /* a record: its index; a note: the records before it */
     char *actor;
     char *step;
     char *detail;
@@ -41,16 +47,19 @@ uint64_t sim_trace_steps(const sim_trace *t);
 size_t sim_trace_count(const sim_trace *t);
 const sim_trace_rec *sim_trace_get(const sim_trace *t, size_t i);
 
-/* sim_trace_write_text writes the canonical text (keep mode).  0 or -1. */
+/* sim_trace_note adds a note (keep mode; otherwise, or on a NULL trace,
+ * it does nothing and returns 0): a side record after the records added
+ * so far, never hashed nor counted.  Line breaks become spaces.  Returns 0
+ * or -1 on allocation failure.  O(length). */
+int sim_trace_note(sim_trace *t, uint64_t time, const char *actor, const char *step,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The notes, in the order they were added. */
+size_t sim_trace_note_count(const sim_trace *t);
+const sim_trace_rec *sim_trace_note_get(const sim_trace *t, size_t i);
+
+/* sim_trace_write_text writes the canonical text (keep mode; no notes).
+ * 0 or -1. */
 int sim_trace_write_text(const sim_trace *t, FILE *f);
-
-/* sim_trace_write_timeline writes a human timeline: virtual time as
- * seconds.milliseconds, actor, step, detail, aligned.  0 or -1. */
-int sim_trace_write_timeline(const sim_trace *t, FILE *f);
-
-/* sim_trace_write_chrome writes Chrome/Perfetto trace-event JSON (one
- * "thread" per actor, instant events, ts in microseconds), built with
- * jansson.  0 or -1. */
-int sim_trace_write_chrome(const sim_trace *t, FILE *f);
 
 #endif

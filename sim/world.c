@@ -78,6 +78,12 @@ typedef struct sconn {
     uint64_t deferred_last_seq;
     uint64_t assoc_req;  /* the latest association the core issued for it, 0 none */
     int32_t owed_switch; /* a switch the core owes THREAD_SWITCHED for, -1 none */
+    /* annotate: the core's state last noted (note_conns); tl_state is
+     * cr_conn_state + 1, 0 before the first note */
+    uint8_t tl_state;
+    uint32_t tl_attempts;
+    uint64_t tl_gen;
+    int32_t tl_thread, tl_assoc;
 } sconn;
 
 typedef struct frame {
@@ -254,6 +260,14 @@ static void cover(world *w, sim_behaviour b)
     do {                                                                                           \
         if (!(w)->opts.no_trace)                                                                   \
             sim_trace_add((w)->trace, (w)->eng.now, actor, step, __VA_ARGS__);                     \
+    } while (0)
+
+/* NOTE adds a note for the replay views (sim/timeline.h): outside the
+ * trace text and its hash. */
+#define NOTE(w, actor, step, ...)                                                                  \
+    do {                                                                                           \
+        if ((w)->opts.annotate)                                                                    \
+            sim_trace_note((w)->trace, (w)->eng.now, actor, step, __VA_ARGS__);                    \
     } while (0)
 
 static const char *cname(const world *w, uint32_t c)
@@ -616,6 +630,8 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
        d->user ? d->user : "-", d->thread ? d->thread : "-");
     uint64_t delay = sim_dist_sample_ns(&w->sc->agent_start, &w->clients[c].srv);
     int64_t m = (int64_t)(d->tag & ~MSG_TAG_BIT) - 1;
+    NOTE(w, "core", "dispatch", "conn=%" PRIu64 " core_msg=%" PRIu64 " msg=%" PRId64, conn,
+         d->msg_id, m);
     int32_t ct = thread_lookup(w, d->user, d->thread);
     at(w, now + delay, EV_AGENT_START, (uint32_t)(ct + 1), d->msg_id, d->tag & ~MSG_TAG_BIT);
     msg_state_set(w, m, 1);
@@ -758,6 +774,15 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
        "%s%s conn=%" PRIu64 " seq=%" PRIu64 " %s",
        r->kind == CR_REPORT_OUTCOME ? cr_outcome_name(r->outcome) : "",
        r->error ? cr_errname(r->error) : "", r->conn, r->seq, r->message);
+    if (r->tag)
+        NOTE(w, "core", "report", "%s=%" PRId64 " kind=%s what=%s",
+             (r->tag & MSG_TAG_BIT) ? "msg" : "ev", (int64_t)(r->tag & ~MSG_TAG_BIT) - 1,
+             r->kind == CR_REPORT_OUTCOME ? "outcome"
+             : r->kind == CR_REPORT_ERROR ? "error"
+                                          : "info",
+             r->kind == CR_REPORT_OUTCOME ? cr_outcome_name(r->outcome)
+             : r->error                   ? cr_errname(r->error)
+                                          : "-");
     if (r->kind == CR_REPORT_ERROR && (r->tag & MSG_TAG_BIT))
         w->acct.rejected++; /* every rejected message is reported once, with its tag */
     if (r->kind == CR_REPORT_ERROR && r->error == CR_EFOREIGN)
@@ -1632,6 +1657,9 @@ static void on_agent_emit(world *w, cr_run_id run)
        rc                       ? cr_errname(rc)
        : out < CR_OUTCOME_COUNT ? cr_outcome_name(out)
                                 : "buffered");
+    NOTE(w, "agent", "emit",
+         "ev=%" PRId64 " msg=%" PRId64 " index=%" PRIu32 " of=%zu sent=%" PRIu32, ev, m, i,
+         w->sc->nagent_events, w->emit_live);
     if (seq && r->core_thread >= 0) {
         sthread *th = &w->threads[r->core_thread];
         if (sim_grow((void **)&th->seq_ev, &th->capseq, seq, sizeof(int64_t)))
@@ -1653,6 +1681,38 @@ static void on_agent_emit(world *w, cr_run_id run)
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
+
+/* note_conns (annotate only): a note for every connection whose state in
+ * the core (state, bound thread, generation, association in flight and
+ * its attempt) changed in this step.  O(connections). */
+static void note_conns(world *w)
+{
+    for (size_t k = 0; k < w->nconns; k++) {
+        sconn *kc = &w->conns[k];
+        if (!kc->core || kc->tl_state == CR_CONN_CLOSED + 1)
+            continue;
+        cr_conn_info info;
+        if (cr_conn_get_info(w->core, kc->core, &info) != 0)
+            memset(&info, 0, sizeof info), info.state = CR_CONN_CLOSED;
+        int32_t th = thread_lookup(w, info.user, info.thread);
+        int32_t as = thread_lookup(w, info.user, info.assoc_target);
+        if (info.state == CR_CONN_CLOSED)
+            th = as = -1, info.generation = kc->tl_gen, info.assoc_attempts = 0;
+        if (kc->tl_state == info.state + 1 && kc->tl_thread == th && kc->tl_assoc == as &&
+            kc->tl_gen == info.generation && kc->tl_attempts == info.assoc_attempts)
+            continue;
+        kc->tl_state = (uint8_t)(info.state + 1);
+        kc->tl_thread = th;
+        kc->tl_assoc = as;
+        kc->tl_gen = info.generation;
+        kc->tl_attempts = info.assoc_attempts;
+        NOTE(w, "core", "state",
+             "conn=%" PRIu64 " tab=%s state=%s thread=%s gen=%" PRIu64 " assoc=%s attempt=%" PRIu32,
+             kc->core, cname(w, kc->client), cr_conn_state_name(info.state),
+             info.thread ? info.thread : "-", info.generation,
+             info.assoc_target ? info.assoc_target : "-", info.assoc_attempts);
+    }
+}
 
 /* observe_step: after every step, the behaviours the core's counters say
  * it exercised (deltas since the previous step), then the core's
@@ -1826,6 +1886,8 @@ static void handle(world *w, const sim_event *e)
     }
     observe_step(w, e->kind == EV_CORE_TIMER);
     arm_core_timer(w);
+    if (w->opts.annotate)
+        note_conns(w);
 }
 
 /* explain writes the oracle's verdicts into the trace (replay timeline). */
@@ -1847,6 +1909,24 @@ static void explain(void *arg, const sim_pair_verdict *v)
            "%s msg=%" PRId64 " %s thread=%s owed from %.6f s, due %.6f s; cause %s (core said: %s)",
            what, v->msg, cname(w, v->tab), tname(w, v->thread), (double)v->owed_from / 1e9,
            (double)v->due / 1e9, sim_cause_name(v->cause), sim_said_name(v->said));
+}
+
+/* note_verdict notes one pair's verdict (every pair: sim_oracle_each). */
+static void note_verdict(void *arg, const sim_pair_verdict *v)
+{
+    world *w = arg;
+    static const char *const to[] = {"down", "-", "closed", "none"}; /* -4 .. -1 */
+    const char *why_to = v->why_to >= 0               ? tname(w, v->why_to)
+                         : v->why_to >= SIM_VIEW_DOWN ? to[v->why_to - SIM_VIEW_DOWN]
+                                                      : "-";
+    NOTE(w, "oracle", "verdict",
+         "kind=%s ev=%" PRId64 " msg=%" PRId64 " index=%" PRIu32 " tab=%s thread=%s at=%" PRIu64
+         " from=%" PRIu64 " due=%" PRIu64 " arrived=%" PRId64
+         " cause=%s said=%s why=%s why_at=%" PRId64 " why_to=%s",
+         v->kind, v->event, v->msg, v->index, cname(w, v->tab), tname(w, v->thread), v->emitted_at,
+         v->owed_from, v->due, v->arrived == UINT64_MAX ? -1 : (int64_t)v->arrived,
+         !strcmp(v->kind, "lost") ? sim_cause_name(v->cause) : "-", sim_said_name(v->said),
+         sim_not_owed_name(v->why), v->why_at == UINT64_MAX ? -1 : (int64_t)v->why_at, why_to);
 }
 
 static void world_free(world *w)
@@ -2236,6 +2316,11 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     res->steps = sim_trace_steps(w.trace);
     if (opts->keep_trace)
         sim_oracle_explain(w.oracle, end, explain, &w);
+    if (opts->keep_trace && opts->annotate) {
+        NOTE(&w, "world", "end", "end=%" PRId64 " deadline=%" PRIu64 " drain=%" PRIu64,
+             end == UINT64_MAX ? -1 : (int64_t)end, w.sc->deadline, w.drain_at);
+        sim_oracle_each(w.oracle, end, note_verdict, &w);
+    }
     /* Liveness, read off the core after the drain: connections that were
      * given a thread but never became READY, and events still waiting. */
     for (size_t k = 0; k < w.nconns && !livelock && !w.failed; k++) {

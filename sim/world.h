@@ -24,6 +24,8 @@ typedef struct sim_world_opts {
     uint64_t seed;
     int explore;        /* reorder simultaneous events by a seeded priority */
     int keep_trace;     /* keep every trace record (replay, determinism check) */
+    int annotate;       /* with keep_trace: add the notes the replay views read
+                         * (sim_trace_note: outside the hash; sim/timeline.h) */
     int no_trace;       /* skip trace formatting and hashing (benchmarks only) */
     uint64_t max_steps; /* engine events before the seed fails as livelock; 0: the default */
 

@@ -1,6 +1,7 @@
 /*
  * test_trace.c - the canonical trace text, its XXH64 hash, kept records
- * and the timeline and Chrome/Perfetto JSON exports.
+ * and notes (the timeline and Perfetto views: test_timeline.c,
+ * test_perfetto.c).
  */
 #include <check.h>
 #include <inttypes.h>
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include <jansson.h>
 #include <xxhash.h>
 
 #include "sim/trace.h"
@@ -415,167 +415,64 @@ START_TEST(test_trace_exports_need_keep)
     ck_assert_int_eq(sim_trace_new(&t, 0), 0);
     add_steps(t, NULL);
     ck_assert_int_eq(sim_trace_write_text(t, f), -1);
-    ck_assert_int_eq(sim_trace_write_timeline(t, f), -1);
-    ck_assert_int_eq(sim_trace_write_chrome(t, f), -1);
     ck_assert_ptr_null(sim_trace_get(t, 0));
+    /* Notes are kept only in keep mode too. */
+    ck_assert_int_eq(sim_trace_note(t, 5, "core", "state", "conn=%d", 1), 0);
+    ck_assert_uint_eq(sim_trace_note_count(t), 0);
+    ck_assert_ptr_null(sim_trace_note_get(t, 0));
+    ck_assert_int_eq(sim_trace_note(NULL, 5, "core", "state", "x"), 0);
     fclose(f);
     sim_trace_free(t);
 }
 END_TEST
 
-/* Each timeline line reads back as seconds.microseconds, actor, step,
- * detail, with the time column right-aligned. */
-START_TEST(test_trace_timeline_parses)
+/* Notes sit between the records they were added between, and change
+ * neither the hash, the step count, the records nor the canonical text. */
+START_TEST(test_trace_notes_are_outside_the_text)
 {
-    sim_trace *t;
-    char *buf = NULL;
-    size_t len = 0;
-    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
-    add_steps(t, NULL);
-    FILE *f = open_memstream(&buf, &len);
-    ck_assert_int_eq(sim_trace_write_timeline(t, f), 0);
-    fclose(f);
-    char *save = NULL, *line = strtok_r(buf, "\n", &save);
-    size_t i = 0;
-    size_t col_actor = 0;
-    for (; line; line = strtok_r(NULL, "\n", &save), i++) {
-        ck_assert_uint_lt(i, NSTEPS);
-        unsigned long long sec, usec;
-        char actor[64], step[64], detail[128];
-        int n = sscanf(line, " %llu.%6llus %63s %63s %127[^\n]", &sec, &usec, actor, step, detail);
-        ck_assert_int_eq(n, 5);
-        ck_assert_uint_eq(sec * 1000000000ULL + usec * 1000ULL, STEPS[i].time / 1000 * 1000);
-        ck_assert_str_eq(actor, STEPS[i].actor);
-        ck_assert_str_eq(step, STEPS[i].step);
-        ck_assert_str_eq(detail, sim_trace_get(t, i)->detail);
-        /* The actor column starts at the same place on every line. */
-        size_t col = (size_t)(strstr(line, STEPS[i].actor) - line);
-        if (i == 0)
-            col_actor = col;
-        ck_assert_uint_eq(col, col_actor);
-        ck_assert_int_eq(line[col - 3], 's');
+    sim_trace *a, *b;
+    ck_assert_int_eq(sim_trace_new(&a, 1), 0);
+    ck_assert_int_eq(sim_trace_new(&b, 1), 0);
+    for (size_t i = 0; i < NSTEPS; i++) {
+        for (sim_trace *t = a; t; t = t == a ? b : NULL)
+            ck_assert_int_eq(sim_trace_add(t, STEPS[i].time, STEPS[i].actor, STEPS[i].step,
+                                           "conn=%d", STEPS[i].n),
+                             0);
+        if (i % 2 == 0) /* a note after every other record, one with a line break */
+            ck_assert_int_eq(sim_trace_note(b, STEPS[i].time, "core", "state",
+                                            "conn=%zu state=%s\nnext", i, "READY"),
+                             0);
     }
-    ck_assert_uint_eq(i, NSTEPS);
-    free(buf);
-    sim_trace_free(t);
-}
-END_TEST
-
-START_TEST(test_trace_chrome_json_parses)
-{
-    sim_trace *t;
-    char *buf = NULL;
-    size_t len = 0;
-    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
-    add_steps(t, NULL);
-    /* Non-ASCII and JSON-special characters in a detail. */
-    ck_assert_int_eq(sim_trace_add(t, 61000000001ULL, "c0", "msg", "\"q\" \\ caf\xc3\xa9 \xff"), 0);
-    FILE *f = open_memstream(&buf, &len);
-    ck_assert_int_eq(sim_trace_write_chrome(t, f), 0);
-    fclose(f);
-
-    json_error_t jerr;
-    json_t *root = json_loadb(buf, len, 0, &jerr);
-    ck_assert_msg(root != NULL, "invalid JSON: %s at line %d", jerr.text, jerr.line);
-    ck_assert_str_eq(json_string_value(json_object_get(root, "displayTimeUnit")), "ms");
-    json_t *evs = json_object_get(root, "traceEvents");
-    ck_assert(json_is_array(evs));
-
-    /* Expected tids: distinct actors in first-appearance order. */
-    const char *actors[16];
-    size_t nactors = 0;
-    size_t ninstant = 0, nthread_names = 0, nprocess = 0;
-    size_t idx;
-    json_t *ev;
-    json_array_foreach(evs, idx, ev)
-    {
-        const char *ph = json_string_value(json_object_get(ev, "ph"));
-        const char *name = json_string_value(json_object_get(ev, "name"));
-        ck_assert_ptr_nonnull(ph);
-        ck_assert_ptr_nonnull(name);
-        ck_assert_int_eq(json_integer_value(json_object_get(ev, "pid")), 1);
-        json_int_t tid = json_integer_value(json_object_get(ev, "tid"));
-        if (strcmp(ph, "M") == 0) {
-            const char *arg =
-                json_string_value(json_object_get(json_object_get(ev, "args"), "name"));
-            if (strcmp(name, "process_name") == 0) {
-                nprocess++;
-                ck_assert_str_eq(arg, "ctxsim");
-            } else if (strcmp(name, "thread_name") == 0) {
-                /* Declared before the actor's first event, tid = order. */
-                ck_assert_uint_lt(nactors, 16);
-                actors[nactors++] = arg;
-                ck_assert_int_eq(tid, (json_int_t)nactors);
-                nthread_names++;
-            }
-            continue;
-        }
-        ck_assert_str_eq(ph, "i");
-        ck_assert_str_eq(json_string_value(json_object_get(ev, "s")), "t");
-        ck_assert_uint_lt(ninstant, sim_trace_count(t));
-        const sim_trace_rec *r = sim_trace_get(t, ninstant);
-        ck_assert_str_eq(name, r->step);
-        json_t *ts = json_object_get(ev, "ts");
-        ck_assert(json_is_real(ts));
-        ck_assert_double_eq_tol(json_real_value(ts), (double)r->time / 1000.0, 1e-6);
-        ck_assert(tid >= 1 && (size_t)tid <= nactors);
-        ck_assert_str_eq(actors[tid - 1], r->actor);
-        const char *detail =
-            json_string_value(json_object_get(json_object_get(ev, "args"), "detail"));
-        ck_assert_ptr_nonnull(detail);
-        if (ninstant < NSTEPS)
-            ck_assert_str_eq(detail, r->detail);
-        else /* valid UTF-8 kept, the invalid byte replaced */
-            ck_assert_str_eq(detail, "\"q\" \\ caf\xc3\xa9 ?");
-        ninstant++;
+    ck_assert_uint_eq(sim_trace_hash(a), sim_trace_hash(b));
+    ck_assert_uint_eq(sim_trace_steps(a), sim_trace_steps(b));
+    ck_assert_uint_eq(sim_trace_count(b), NSTEPS);
+    ck_assert_uint_eq(sim_trace_note_count(b), (NSTEPS + 1) / 2);
+    for (size_t k = 0; k < sim_trace_note_count(b); k++) {
+        const sim_trace_rec *n = sim_trace_note_get(b, k);
+        ck_assert_uint_eq(n->after, 2 * k + 1); /* after record 2k */
+        ck_assert_uint_eq(n->time, STEPS[2 * k].time);
+        ck_assert_str_eq(n->actor, "core");
+        ck_assert_str_eq(n->step, "state");
+        char want[64];
+        snprintf(want, sizeof want, "conn=%zu state=READY next", 2 * k);
+        ck_assert_str_eq(n->detail, want);
     }
-    ck_assert_uint_eq(nprocess, 1);
-    ck_assert_uint_eq(ninstant, sim_trace_count(t));
-    ck_assert_uint_eq(nthread_names, 4); /* the last step's c0 is not new */
-    ck_assert_str_eq(actors[0], "c0");
-    ck_assert_str_eq(actors[1], "server");
-    ck_assert_str_eq(actors[2], "c1");
-    ck_assert_str_eq(actors[3], "agent.r1");
-    json_decref(root);
-    free(buf);
-    sim_trace_free(t);
-}
-END_TEST
-
-/* Many actors: the tid table grows past its initial size and still maps
- * each actor to its first-appearance rank. */
-START_TEST(test_trace_chrome_many_actors)
-{
-    sim_trace *t;
-    char *buf = NULL;
-    size_t len = 0;
-    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
-    for (int round = 0; round < 2; round++)
-        for (int a = 0; a < 500; a++) {
-            char name[16];
-            snprintf(name, sizeof name, "c%d", (a * 37) % 500);
-            ck_assert_int_eq(sim_trace_add(t, (uint64_t)(round * 500 + a), name, "s", "%d", a), 0);
-        }
-    FILE *f = open_memstream(&buf, &len);
-    ck_assert_int_eq(sim_trace_write_chrome(t, f), 0);
-    fclose(f);
-    json_t *root = json_loadb(buf, len, 0, NULL);
-    ck_assert_ptr_nonnull(root);
-    json_t *evs = json_object_get(root, "traceEvents"), *ev;
-    size_t idx, k = 0;
-    json_array_foreach(evs, idx, ev)
-    {
-        if (strcmp(json_string_value(json_object_get(ev, "ph")), "i") != 0)
-            continue;
-        /* Event k (round r, a) belongs to the actor first seen at a. */
-        json_int_t tid = json_integer_value(json_object_get(ev, "tid"));
-        ck_assert_int_eq(tid, (json_int_t)(k % 500) + 1);
-        k++;
-    }
-    ck_assert_uint_eq(k, 1000);
-    json_decref(root);
-    free(buf);
-    sim_trace_free(t);
+    ck_assert_ptr_null(sim_trace_note_get(b, sim_trace_note_count(b)));
+    for (size_t i = 0; i < NSTEPS; i++)
+        ck_assert_uint_eq(sim_trace_get(b, i)->after, i);
+    char *ta = NULL, *tb = NULL;
+    size_t la = 0, lb = 0;
+    FILE *fa = open_memstream(&ta, &la), *fb = open_memstream(&tb, &lb);
+    ck_assert_int_eq(sim_trace_write_text(a, fa), 0);
+    ck_assert_int_eq(sim_trace_write_text(b, fb), 0);
+    fclose(fa);
+    fclose(fb);
+    ck_assert_str_eq(ta, tb);
+    ck_assert_ptr_null(strstr(tb, "state"));
+    free(ta);
+    free(tb);
+    sim_trace_free(a);
+    sim_trace_free(b);
 }
 END_TEST
 
@@ -592,9 +489,7 @@ static Suite *trace_suite(void)
     tcase_add_test(tc, test_trace_chunk_boundaries_and_long_lines);
     tcase_add_test(tc, test_trace_keep_records_and_text);
     tcase_add_test(tc, test_trace_exports_need_keep);
-    tcase_add_test(tc, test_trace_timeline_parses);
-    tcase_add_test(tc, test_trace_chrome_json_parses);
-    tcase_add_test(tc, test_trace_chrome_many_actors);
+    tcase_add_test(tc, test_trace_notes_are_outside_the_text);
     suite_add_tcase(s, tc);
     return s;
 }

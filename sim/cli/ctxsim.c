@@ -43,6 +43,8 @@
 #include "sim/swarm.h"
 #include "sim/sweep.h"
 #include "sim/tdiff.h"
+#include "sim/perfetto.h"
+#include "sim/timeline.h"
 #include "sim/trace.h"
 #include "sim/verdict.h"
 #include "sim/world.h"
@@ -738,6 +740,14 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
                 fprintf(stderr, "ctxsim: %s needs a file name\n", a);
                 goto bad;
             }
+        } else if (replay_mode &&
+                   (!strcmp(a, "--user") || !strcmp(a, "--conn") || !strcmp(a, "--thread") ||
+                    !strcmp(a, "--from") || !strcmp(a, "--to") || !strcmp(a, "--explain"))) {
+            i++; /* handled by the caller */
+            if (!v) {
+                fprintf(stderr, "ctxsim replay: %s needs a value (see ctxsim replay --help)\n", a);
+                goto bad;
+            }
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "ctxsim %s: unknown option '%s' (see ctxsim %s --help)\n", argv[0], a,
                     argv[0]);
@@ -1049,12 +1059,85 @@ static const char replay_usage[] =
     "usage: ctxsim replay SCENARIO --seed S [--profile P] [--policy k=v]... [--ablate N]\n"
     "                     [--explore | --pct D:W] [--max-steps N] [--trace FILE.json]\n"
     "                     [--timeline FILE] [--trace-text FILE]\n"
-    "Re-run one seed and print its timeline (virtual time, actor, step, core outcome,\n"
-    "oracle verdict), its counts and its trace hash.  --trace writes Chrome/Perfetto\n"
-    "trace-event JSON (open it in ui.perfetto.dev or chrome://tracing); --timeline writes\n"
-    "the timeline to FILE instead of stdout; --trace-text writes the canonical trace text\n"
-    "(what the trace hash covers, then the oracle's verdicts) for `ctxsim diff`.\n"
-    "Exit 1 if the seed misses the expect.\n";
+    "                     [--user U] [--conn C] [--thread T] [--from TIME] [--to TIME]\n"
+    "                     [--explain EV]\n"
+    "Re-run one seed and print its timeline, its counts and its trace hash\n"
+    "(docs/timeline.md).  Every line: virtual time, actor (a tab u3.0, server, core,\n"
+    "threadsvc, agent, auth), step, and what happened, with durations in units and\n"
+    "one message id space (the client's m<N>; the core's own id in brackets on a\n"
+    "dispatch).  Every emitted event's line ends with its verdict for each tab of its\n"
+    "user: delivered (latency), LATE, LOST (the oracle's loss cause), or not owed and\n"
+    "why; the timeline ends with the verdict summary and the late and lost pairs.\n"
+    "  --user U        only user U (u3 or 3)\n"
+    "  --conn C        only connection C (the server's id, conn=8: c8 or 8)\n"
+    "  --thread T      only thread T (t1: every user's t1; u3/t1: that user's)\n"
+    "  --from/--to T   only steps in this window of virtual time (1.5s, 200ms, 0)\n"
+    "  --explain EV    instead of the timeline, the causal story of one event: the\n"
+    "                  message and run that produced it, the binding it met, what the\n"
+    "                  core, the transport and each tab did, its verdict and cause.\n"
+    "                  EV as the timeline names it: e12 (or 12), or m17.3 (event 3, from\n"
+    "                  0, of the run of message m17: the only name of one never emitted)\n"
+    "  --timeline FILE write the (filtered) timeline to FILE instead of stdout\n"
+    "  --trace FILE    Chrome/Perfetto trace-event JSON (ui.perfetto.dev): a process per\n"
+    "                  user, a track per tab and per connection, slices for connection\n"
+    "                  states, associations, runs and buffered events, flows from\n"
+    "                  emit to send to receive\n"
+    "  --trace-text F  the canonical trace text (what the trace hash covers, then the\n"
+    "                  oracle's late and lost records) for `ctxsim diff`\n"
+    "Exit 1 if the seed misses the expect, 2 on bad usage (an unknown EV, user,\n"
+    "connection or thread, a time without a unit): nothing is written then.\n";
+
+/* replay_views parses the view options of replay into *f and *explain
+ * (checked against the run once it is built).  0 or -1 (message printed). */
+static int replay_views(int argc, char **argv, sim_tl_filter *f, const char **explain, char *err,
+                        size_t errlen)
+{
+    sim_tl_filter_init(f);
+    *explain = NULL;
+    for (int i = 1; i + 1 < argc; i++) {
+        const char *a = argv[i], *v = argv[i + 1];
+        int rc = 0;
+        if (!strcmp(a, "--user"))
+            rc = sim_tl_parse_user(v, &f->user, err, errlen);
+        else if (!strcmp(a, "--conn"))
+            rc = sim_tl_parse_conn(v, &f->conn, err, errlen);
+        else if (!strcmp(a, "--thread"))
+            rc = sim_tl_parse_thread(v, &f->tuser, &f->thread, err, errlen);
+        else if (!strcmp(a, "--from") || !strcmp(a, "--to")) {
+            char e2[200];
+            rc = sim_tl_parse_time(v, a[2] == 'f' ? &f->from : &f->to, e2, sizeof e2);
+            if (rc)
+                snprintf(err, errlen, "%s %s", a, e2);
+        } else if (!strcmp(a, "--explain"))
+            *explain = v;
+        else
+            continue;
+        if (rc)
+            return -1;
+        i++;
+    }
+    return 0;
+}
+
+/* write_file writes one view into path with fn.  0 or -1 (message printed). */
+static int write_view(const char *path, const sim_tl *tl, const sim_trace *tr, int what,
+                      const sim_tl_filter *f)
+{
+    errno = 0;
+    FILE *out = fopen(path, "w");
+    int rc = -1;
+    if (out) {
+        rc = what == 0   ? sim_tl_write(tl, f, out)
+             : what == 1 ? sim_perfetto_write(tl, out)
+                         : sim_trace_write_text(tr, out);
+        if (fclose(out) != 0)
+            rc = -1;
+    }
+    if (rc != 0)
+        fprintf(stderr, "ctxsim replay: %s: cannot write%s%s\n", path, errno ? ": " : "",
+                errno ? strerror(errno) : "");
+    return rc;
+}
 
 static int cmd_replay(int argc, char **argv)
 {
@@ -1063,7 +1146,7 @@ static int cmd_replay(int argc, char **argv)
     int nfiles;
     if (parse_run_opts(argc, argv, &ra, &files, &nfiles, replay_usage, 1) != 0)
         return EXIT_USAGE;
-    const char *trace_file = NULL, *timeline_file = NULL, *text_file = NULL;
+    const char *trace_file = NULL, *timeline_file = NULL, *text_file = NULL, *explain = NULL;
     for (int i = 1; i + 1 < argc; i++) {
         if (!strcmp(argv[i], "--trace"))
             trace_file = argv[i + 1];
@@ -1071,6 +1154,13 @@ static int cmd_replay(int argc, char **argv)
             timeline_file = argv[i + 1];
         if (!strcmp(argv[i], "--trace-text"))
             text_file = argv[i + 1];
+    }
+    sim_tl_filter filt;
+    char verr[256];
+    if (replay_views(argc, argv, &filt, &explain, verr, sizeof verr) != 0) {
+        fprintf(stderr, "ctxsim replay: %s\n", verr);
+        free(files);
+        return EXIT_USAGE;
     }
     if (nfiles != 1 || !ra.base.only_seed) {
         fprintf(stderr, "ctxsim replay: needs exactly one SCENARIO and --seed S\n%s", replay_usage);
@@ -1099,39 +1189,63 @@ static int cmd_replay(int argc, char **argv)
     sim_world_opts wo = {.seed = o.only_seed,
                          .explore = o.explore,
                          .keep_trace = 1,
+                         .annotate = 1,
                          .max_steps = o.max_steps,
                          .pct_depth = o.pct_depth,
                          .pct_window = o.pct_window};
     sim_seed_result *res = calloc(1, sizeof(*res));
     sim_trace *tr = NULL;
+    sim_tl *tl = NULL;
     if (!res) {
         sim_scenario_free(sc);
         return EXIT_USAGE;
     }
     sim_world_run(sc, &pol, &wo, res, &tr);
     sim_seed_judge(sc, res);
-    FILE *tl = stdout;
-    if (timeline_file && !(tl = fopen(timeline_file, "w"))) {
-        fprintf(stderr, "ctxsim replay: %s: %s\n", timeline_file, strerror(errno));
-        tl = NULL;
+    if (!tr || sim_tl_build(tr, &tl) != 0) {
+        fprintf(stderr, "ctxsim replay: out of memory reading the trace\n");
+        sim_trace_free(tr);
+        free(res);
+        sim_scenario_free(sc);
+        return EXIT_USAGE;
     }
-    if (tl && tr)
-        sim_trace_write_timeline(tr, tl);
-    if (tl && tl != stdout)
-        fclose(tl);
-    if (trace_file && tr) {
-        FILE *f = fopen(trace_file, "w");
-        if (!f || sim_trace_write_chrome(tr, f) != 0)
-            fprintf(stderr, "ctxsim replay: %s: cannot write\n", trace_file);
-        if (f)
-            fclose(f);
+    /* Check every view before writing anything. */
+    int rc = 0;
+    if (sim_tl_check_filter(tl, &filt, verr, sizeof verr) != 0) {
+        fprintf(stderr, "ctxsim replay: %s\n", verr);
+        rc = EXIT_USAGE;
     }
-    if (text_file && tr) {
-        FILE *f = fopen(text_file, "w");
-        if (!f || sim_trace_write_text(tr, f) != 0)
-            fprintf(stderr, "ctxsim replay: %s: cannot write\n", text_file);
-        if (f)
-            fclose(f);
+    char *story = NULL;
+    size_t storylen = 0;
+    if (rc == 0 && explain) {
+        FILE *sf = open_memstream(&story, &storylen);
+        int erc = sf ? sim_tl_explain(tl, explain, sf, verr, sizeof verr) : -2;
+        if (sf)
+            fclose(sf);
+        if (erc == -1)
+            fprintf(stderr, "ctxsim replay: --explain %s\n", verr);
+        if (erc != 0)
+            rc = EXIT_USAGE;
+    }
+    if (rc == 0) {
+        if (timeline_file && write_view(timeline_file, tl, tr, 0, &filt) != 0)
+            rc = EXIT_USAGE;
+        if (trace_file && write_view(trace_file, tl, tr, 1, NULL) != 0)
+            rc = EXIT_USAGE;
+        if (text_file && write_view(text_file, tl, tr, 2, NULL) != 0)
+            rc = EXIT_USAGE;
+        if (story)
+            fputs(story, stdout);
+        else if (!timeline_file)
+            sim_tl_write(tl, &filt, stdout);
+    }
+    free(story);
+    if (rc != 0) {
+        sim_tl_free(tl);
+        sim_trace_free(tr);
+        free(res);
+        sim_scenario_free(sc);
+        return rc;
     }
     printf("\nscenario %s  profile %s  policy %s  seed %" PRIu64 "%s\n", sc->name,
            sim_profile_name(o.profile >= 0 ? o.profile : (int)sc->profile), diff[0] ? diff : "-",
@@ -1156,7 +1270,8 @@ static int cmd_replay(int argc, char **argv)
                "judged over the sweep (with its Wilson interval), a seed fails only on a count "
                "bounded at 0, livelock or errors\n",
                rate, sc->expect.delivery_rate);
-    int rc = res->pass ? 0 : EXIT_FAIL;
+    rc = res->pass ? 0 : EXIT_FAIL;
+    sim_tl_free(tl);
     sim_trace_free(tr);
     free(res);
     sim_scenario_free(sc);

@@ -1060,9 +1060,11 @@ int sim_tl_write(const sim_tl *tl, const sim_tl_filter *f, FILE *out)
             if (v->ev >= 0)
                 snprintf(id, sizeof id, "e%" PRId64, v->ev);
             else
-                snprintf(id, sizeof id, "(never emitted)");
+                snprintf(id, sizeof id, "-");
             if (v->ev >= 0 && (size_t)v->ev < tl->nevents)
                 snprintf(name, sizeof name, "%s", tl->events[v->ev].name);
+            else
+                snprintf(name, sizeof name, "(never emitted)");
             verdict_text(tl, v, vt, sizeof vt);
             snprintf(mid, sizeof mid, "m%" PRId64 ".%" PRIu32, v->msg, v->index);
             fprintf(out, "  %-6s %-8s %-15s %-4s %s; owed from %s, due %s\n", id, mid, name,

@@ -485,6 +485,48 @@ START_TEST(test_timeline_plain_records_render)
 }
 END_TEST
 
+/* An owed event never emitted has only its m<msg>.<index> name: the
+ * summary lists it and --explain tells it (from hand-written records and
+ * notes, as the world writes them). */
+START_TEST(test_timeline_never_emitted_event)
+{
+    sim_trace *t;
+    ck_assert_int_eq(sim_trace_new(&t, 1), 0);
+    ck_assert_int_eq(sim_trace_add(t, 0, "client:u0.0", "connect", "sock=0"), 0);
+    ck_assert_int_eq(sim_trace_add(t, 0, "client:u0.0", "send", "msg=0 thread=t1 via=ws"), 0);
+    ck_assert_int_eq(sim_trace_add(t, 1000, "server", "open", "conn=1 sock=0 rc=0"), 0);
+    ck_assert_int_eq(sim_trace_add(t, 2000, "server", "message", "conn=1 msg=0 thread=t1 rc=ok"),
+                     0);
+    ck_assert_int_eq(sim_trace_note(t, 9000, "world", "end", "end=-1 deadline=5000 drain=8000"), 0);
+    ck_assert_int_eq(sim_trace_note(t, 9000, "oracle", "verdict",
+                                    "kind=lost ev=-1 msg=0 index=2 tab=client:u0.0 thread=t1 "
+                                    "at=2000 from=2000 due=7000 arrived=-1 cause=never_started "
+                                    "said=nothing why=owed why_at=-1 why_to=-"),
+                     0);
+    sim_tl *tl;
+    ck_assert_int_eq(sim_tl_build(t, &tl), 0);
+    char *s = text(tl, NULL);
+    ck_assert_msg(strstr(s, "1 owed (event, tab) pairs: 0 delivered, 0 late, 1 lost "
+                            "(never_started 1)") != NULL,
+                  "%s", s);
+    ck_assert_ptr_nonnull(
+        strstr(s, "\n  -      m0.2     (never emitted) t1   u0.0 LOST (never_started);"));
+    free(s);
+    char err[128];
+    s = story(tl, "m0.2", 0, err, sizeof err);
+    ck_assert_msg(strstr(s, "m0.2: event 3 of the run of m0, NEVER EMITTED") == s, "%s", s);
+    ck_assert_ptr_nonnull(strstr(s, "run       none: the message's run never started"));
+    ck_assert_ptr_nonnull(strstr(s, "u0.0 LOST (never_started)"));
+    ck_assert_ptr_nonnull(strstr(s, "never_started: its message was accepted"));
+    free(s);
+    s = story(tl, "m0.1", -1, err, sizeof err); /* nothing owed for that one */
+    ck_assert_ptr_nonnull(strstr(err, "no such event"));
+    free(s);
+    sim_tl_free(tl);
+    sim_trace_free(t);
+}
+END_TEST
+
 /* ---- the command ------------------------------------------------------------------ */
 
 static char dir[64];
@@ -578,6 +620,7 @@ static Suite *timeline_suite(void)
     tcase_add_test(tc, test_timeline_explain_legacy_loss);
     tcase_add_test(tc, test_timeline_explain_ablated_stray);
     tcase_add_test(tc, test_timeline_plain_records_render);
+    tcase_add_test(tc, test_timeline_never_emitted_event);
     tcase_add_test(tc, test_timeline_cli_bad_input_exits_2_and_writes_nothing);
     tcase_add_test(tc, test_timeline_cli_explain_and_timeline_file);
     suite_add_tcase(s, tc);

@@ -206,9 +206,13 @@ int rep_sweep_args_parse(int argc, char **argv, rep_sweep_args *a)
     a->o.nvary = nvary;
     if (res) {
         sim_vary *kv = &a->o.vary[nvary - 1];
-        double r;
-        if (sim_vary_value_parse(&kv->p, res, NULL, &r, err, sizeof err) != 0 || !(r > 0)) {
-            bad("--resolution: %s%s", r > 0 ? err : "expects a value > 0", "");
+        double r = 0;
+        if (sim_vary_value_parse(&kv->p, res, NULL, &r, err, sizeof err) != 0) {
+            bad("--resolution: %s%s", err, "");
+            goto fail;
+        }
+        if (!(r > 0)) {
+            bad("--resolution expects a width > 0, got '%s'%s", res, "");
             goto fail;
         }
         kv->resolution = r;

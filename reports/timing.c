@@ -218,10 +218,12 @@ int rep_cmd_timing(int argc, char **argv)
             plan = argv[i];
         }
     }
-    static entry e[MAX_ENTRIES];
+    entry *e = calloc(MAX_ENTRIES, sizeof *e);
     size_t n = 0;
-    if (load_plan(plan, e, &n) != 0)
+    if (!e || load_plan(plan, e, &n) != 0) {
+        free(e);
         return REP_EXIT_USAGE;
+    }
     /* The charts' directory, next to the document. */
     char outdir[1024], chartdir[2100];
     snprintf(outdir, sizeof outdir, "%s", out);
@@ -234,6 +236,7 @@ int rep_cmd_timing(int argc, char **argv)
     int rc = rep_mkdir_p(chartdir);
     if (rc != 0) {
         fprintf(stderr, "ctxsim timing: cannot create %s: %s\n", chartdir, strerror(-rc));
+        free(e);
         return REP_EXIT_USAGE;
     }
     sim_psweep_result *res = calloc(n, sizeof *res);
@@ -409,5 +412,6 @@ out:
     free(res);
     free(ch);
     free(nch);
+    free(e);
     return code;
 }

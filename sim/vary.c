@@ -292,7 +292,7 @@ void sim_vary_format(const sim_vary_param *p, double v, char *buf, size_t len)
             /* minutes only when whole: 90s reads better than 1.5m */
             if (units[i].ns == 60e9 && fmod(v, 60e9) != 0)
                 continue;
-            snprintf(buf, len, "%.4g%s", v / units[i].ns, units[i].u);
+            snprintf(buf, len, "%.5g%s", v / units[i].ns, units[i].u);
             return;
         }
 }

@@ -16,7 +16,7 @@ set autoscale xfix
 set offsets graph 0.03, graph 0.03, 0, 0
 set logscale x
 set arrow from 10.8148375, graph 0 to 10.8148375, graph 1 nohead dt 2 lw 1.5 lc rgb '#1f77b4'
-set label 1 ' knee (fixed): <= 10.81s' at 10.8148375, graph 0.50 right tc rgb '#1f77b4' font ',10'
+set label 1 ' knee (fixed): <= 10.815s' at 10.8148375, graph 0.50 right tc rgb '#1f77b4' font ',10'
 set title 'the whole range'
 set yrange [0:100.5]
 plot 'auth_latency_rate.dat' index 0 using 1:3:4 with filledcurves fs transparent solid 0.25 noborder lc rgb '#1f77b4' title 'fixed: 95% interval', \
@@ -47,7 +47,7 @@ set autoscale xfix
 set offsets graph 0.03, graph 0.03, 0, 0
 set logscale x
 set arrow from 10.8148375, graph 0 to 10.8148375, graph 1 nohead dt 2 lw 1.5 lc rgb '#1f77b4'
-set label 1 ' knee (fixed): <= 10.81s' at 10.8148375, graph 0.50 right tc rgb '#1f77b4' font ',10'
+set label 1 ' knee (fixed): <= 10.815s' at 10.8148375, graph 0.50 right tc rgb '#1f77b4' font ',10'
 set title 'the whole range'
 set yrange [0:100.5]
 plot 'auth_latency_rate.dat' index 0 using 1:3:4 with filledcurves fs transparent solid 0.25 noborder lc rgb '#1f77b4' title 'fixed: 95% interval', \

@@ -15,7 +15,7 @@ set key bottom right box opaque
 set autoscale xfix
 set offsets graph 0.03, graph 0.03, 0, 0
 set arrow from 2.671875, graph 0 to 2.671875, graph 1 nohead dt 2 lw 1.5 lc rgb '#1f77b4'
-set label 1 ' knee (fixed): >= 2.672s' at 2.671875, graph 0.50 left tc rgb '#1f77b4' font ',10'
+set label 1 ' knee (fixed): >= 2.6719s' at 2.671875, graph 0.50 left tc rgb '#1f77b4' font ',10'
 set title 'the whole range'
 set yrange [65:100.5]
 plot 'reconnect_replay_rate.dat' index 0 using 1:3:4 with filledcurves fs transparent solid 0.25 noborder lc rgb '#1f77b4' title 'fixed: 95% interval', \
@@ -41,7 +41,7 @@ set key bottom right box opaque
 set autoscale xfix
 set offsets graph 0.03, graph 0.03, 0, 0
 set arrow from 2.671875, graph 0 to 2.671875, graph 1 nohead dt 2 lw 1.5 lc rgb '#1f77b4'
-set label 1 ' knee (fixed): >= 2.672s' at 2.671875, graph 0.50 left tc rgb '#1f77b4' font ',10'
+set label 1 ' knee (fixed): >= 2.6719s' at 2.671875, graph 0.50 left tc rgb '#1f77b4' font ',10'
 set title 'the whole range'
 set yrange [65:100.5]
 plot 'reconnect_replay_rate.dat' index 0 using 1:3:4 with filledcurves fs transparent solid 0.25 noborder lc rgb '#1f77b4' title 'fixed: 95% interval', \

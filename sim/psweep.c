@@ -340,14 +340,19 @@ void sim_psweep_sentence(const sim_psweep_result *r, const sim_psweep_knee *kn, 
     const char *ctx = kn->context[0] ? kn->context : r->context;
     if (r->nvary == 2) {
         /* A as such, unless the context already shows it (A a distribution the knee's
-         * parameter works against: "thread_lookup exponential(mean=88ms)") */
+         * parameter works against: "thread_lookup exponential(mean=88ms)", or a knob
+         * that handles B: "exec_grace 500ms") */
         const char *a = r->vary[0].p.path, *last = strrchr(a, '.');
         char field[96];
         snprintf(field, sizeof field, "%.*s ", last && r->vary[0].p.dparam[0] ? (int)(last - a) : 0,
                  a);
         const char *shortname = strrchr(field, '.');
         shortname = shortname ? shortname + 1 : field;
-        if (!r->vary[0].p.dparam[0] || !strstr(ctx, shortname)) {
+        char knob[104];
+        snprintf(knob, sizeof knob, "%.95s ", a);
+        int shown = r->vary[0].p.dparam[0] ? strstr(ctx, shortname) != NULL
+                                           : r->vary[0].p.knob >= 0 && strstr(ctx, knob) != NULL;
+        if (!shown) {
             char av[48];
             sim_vary_format(&r->vary[0].p, kn->row, av, sizeof av);
             n = (size_t)snprintf(cond, sizeof cond, "%.95s = %.47s", a, av);

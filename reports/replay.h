@@ -15,7 +15,8 @@
  * shell-quoted when it contains a '/' (the binary as it was invoked, e.g.
  * build/cc-O2/ctxsim), else "ctxsim" (an installed one, found in PATH;
  * also for NULL).  Process-wide; call it once from main.  Returns 0, or
- * -ENOSPC (argv0 too long: "ctxsim" is used).
+ * -ENOSPC (argv0 too long) or -EILSEQ (argv0 not printable, see
+ * rep_text_printable): "ctxsim" is used then.
  */
 int rep_replay_set_program(const char *argv0);
 
@@ -39,5 +40,13 @@ const char *rep_replay_program(void);
  * (buf then holds ""). O(strlen(path) + strlen(policy)).
  */
 int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size_t len);
+
+/*
+ * rep_replay_command_verb is rep_replay_command with `verb` ("replay" or
+ * "shrink", the commands that take the same arguments) in place of
+ * "replay".  Returns 0, -EINVAL (NULL argument or another verb), -ENOSPC.
+ */
+int rep_replay_command_verb(const sim_sweep_result *r, uint64_t seed, const char *verb, char *buf,
+                            size_t len);
 
 #endif

@@ -17,11 +17,14 @@
 #include <yaml.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Nesting limit of the YAML tree itself (a scenario needs about 20). */
 #define TREE_DEPTH_MAX 64
@@ -1597,9 +1600,39 @@ int sim_scenario_load(const char *path, sim_scenario **out, sim_scenario_error *
         snprintf(err->msg, sizeof err->msg, "invalid argument");
         return -1;
     }
-    f = fopen(path, "rb");
+    /* Only a regular file is a scenario: a FIFO (or a device) named
+     * x.yaml would block fopen, or never end.  O_NONBLOCK makes the open
+     * of a FIFO return at once; fstat then says what was opened. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot read: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err->msg, sizeof err->msg, "cannot read: %s, not a regular file",
+                 S_ISDIR(st.st_mode)    ? "a directory"
+                 : S_ISFIFO(st.st_mode) ? "a FIFO"
+                 : S_ISCHR(st.st_mode)  ? "a character device"
+                 : S_ISBLK(st.st_mode)  ? "a block device"
+                 : S_ISSOCK(st.st_mode) ? "a socket"
+                                        : "something else");
+        close(fd);
+        return -1;
+    }
+    /* back to blocking reads: a regular file never blocks anyway */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    f = fdopen(fd, "rb");
     if (!f) {
         snprintf(err->msg, sizeof err->msg, "cannot open: %s", strerror(errno));
+        close(fd);
         return -1;
     }
     for (;;) {

@@ -72,6 +72,38 @@ static int has_yaml_ext(const char *name)
            (n > 4 && strcmp(name + n - 4, ".yml") == 0);
 }
 
+/* shown_name writes path into buf for an error message: invalid UTF-8 and
+ * every control character as '?'. */
+static const char *shown_name(const char *path, char *buf, size_t len)
+{
+    rep_utf8_clean(path, buf, len);
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = '?';
+    return buf;
+}
+
+/* printable_name refuses a file name the tool would have to print in a
+ * command line (a replay line, a shrink line) but cannot print as it is:
+ * not UTF-8, or holding a control character (a newline would end the
+ * line, an escape sequence would rewrite the terminal).  0, or -1 after
+ * the message (the caller exits 2). */
+static int printable_name(const char *path)
+{
+    int rc = rep_text_printable(path);
+    if (rc == 0)
+        return 0;
+    char b[600];
+    fprintf(stderr,
+            "ctxsim: %s: the file name %s; it is printed in replay commands, reports and JSON, "
+            "so it must be printable UTF-8: rename the file\n",
+            shown_name(path, b, sizeof b),
+            rc == -EILSEQ ? "is not valid UTF-8"
+                          : "holds a control character (newline, tab, escape, ...) or a "
+                            "bidirectional override");
+    return -1;
+}
+
 /* expand_paths turns files and directories into a sorted list of files. */
 static int expand_paths(char **args, int nargs, char ***out, size_t *nout)
 {
@@ -138,6 +170,9 @@ static int expand_paths(char **args, int nargs, char ***out, size_t *nout)
             n++;
         }
     }
+    for (size_t i = 0; i < n; i++)
+        if (printable_name(v[i]) != 0)
+            goto bad;
     *out = v;
     *nout = n;
     return 0;
@@ -742,19 +777,26 @@ static char *git_rev(void)
     return rev[0] ? rev : "unknown";
 }
 
+/* join_args is the command line of the run as recorded (runs.args):
+ * "ctxsim run ARG..." with every word shell-quoted. */
 static char *join_args(int argc, char **argv)
 {
     size_t len = 16;
     for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
+        len += 4 * strlen(argv[i]) + 3; /* each ' may become '\'' */
+    const char **words = calloc((size_t)argc + 1, sizeof *words);
     char *s = malloc(len);
-    if (!s)
+    if (!s || !words) {
+        free(words);
+        free(s);
         return NULL;
-    strcpy(s, "ctxsim");
-    for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
     }
+    words[0] = "ctxsim";
+    for (int i = 0; i < argc; i++)
+        words[i + 1] = argv[i];
+    if (rep_shell_join(words, (size_t)argc + 1, s, len) != 0)
+        snprintf(s, len, "ctxsim %s", argc ? argv[0] : "");
+    free(words);
     return s;
 }
 
@@ -1051,6 +1093,10 @@ static int cmd_replay(int argc, char **argv)
     }
     sim_scenario *sc = NULL;
     sim_scenario_error err;
+    if (printable_name(files[0]) != 0) {
+        free(files);
+        return EXIT_USAGE;
+    }
     if (sim_scenario_load(files[0], &sc, &err) != 0) {
         char buf[800];
         sim_scenario_error_format(&err, buf, sizeof(buf));
@@ -1286,7 +1332,8 @@ typedef struct swarm_rec {
 
 /* replay_line writes the replay command of `seed` of the scenario at path. */
 static void replay_line(const char *path, uint64_t seed, const sim_sweep_opts *so, int profile,
-                        const char *policy_diff, const sim_world_opts *wo, char *buf, size_t len)
+                        const char *policy_diff, const sim_world_opts *wo, const char *verb,
+                        char *buf, size_t len)
 {
     sim_sweep_result *r = calloc(1, sizeof *r);
     buf[0] = '\0';
@@ -1300,7 +1347,7 @@ static void replay_line(const char *path, uint64_t seed, const sim_sweep_opts *s
     r->max_steps = wo->max_steps;
     r->pct_depth = wo->pct_depth;
     r->pct_window = wo->pct_window;
-    rep_replay_command(r, seed, buf, len);
+    rep_replay_command_verb(r, seed, verb, buf, len);
     free(r);
 }
 
@@ -1583,6 +1630,8 @@ static int explore_swarm(int argc, char **argv)
                 fprintf(stderr, "ctxsim explore: --out needs a directory\n");
                 return EXIT_USAGE;
             }
+            if (printable_name(dir) != 0)
+                return EXIT_USAGE;
         } else if (!strcmp(a, "--profile")) {
             if (parse_profile(argv[++i], &profile))
                 return EXIT_USAGE;
@@ -1738,19 +1787,19 @@ static int explore_swarm(int argc, char **argv)
             }
             if (j < nkinds)
                 kind_n[j]++;
-            replay_line(path, r[k].seedno, &so, profile, diff, &wo, line, sizeof line);
+            replay_line(path, r[k].seedno, &so, profile, diff, &wo, "replay", line, sizeof line);
             fprintf(f, "# seed %" PRIu32 " failed: %s: %s\n# replay: %s\n", r[k].seedno, r[k].kind,
                     r[k].reason, line);
             printf("  seed %" PRIu32 ": %s: %s\n    replay: %s\n", r[k].seedno, r[k].kind,
                    r[k].reason, line);
             if (so.ablate_fix) {
-                replay_line(path, r[k].seedno, &ref_so, profile, rdiff, &wo, rline, sizeof rline);
+                replay_line(path, r[k].seedno, &ref_so, profile, rdiff, &wo, "replay", rline,
+                            sizeof rline);
                 fprintf(f, "# reference (the fix on): %s\n", rline);
                 printf("    reference (the fix on): %s\n", rline);
             }
-            char *rp = strstr(line, " replay ");
-            if (rp)
-                printf("    shrink: %.*s shrink %s\n", (int)(rp - line), line, rp + 8);
+            replay_line(path, r[k].seedno, &so, profile, diff, &wo, "shrink", line, sizeof line);
+            printf("    shrink: %s\n", line);
         }
         /* the generator's own comment lines stay after ours */
         fputs(text, f);
@@ -2041,6 +2090,8 @@ static int cmd_shrink(int argc, char **argv)
     }
     const char *path = files[0];
     free(files);
+    if (printable_name(path) != 0 || (out_path && printable_name(out_path) != 0))
+        return EXIT_USAGE;
     sim_scenario *sc = NULL;
     sim_scenario_error err;
     if (sim_scenario_load(path, &sc, &err) != 0) {
@@ -2098,7 +2149,7 @@ static int cmd_shrink(int argc, char **argv)
         sim_sweep_policy(shr, &o, &pol, diff, sizeof diff);
         sim_scenario_free(shr);
     }
-    replay_line(out_path, o.only_seed, &o, profile, diff, &so.world, line, sizeof line);
+    replay_line(out_path, o.only_seed, &o, profile, diff, &so.world, "replay", line, sizeof line);
     FILE *w = fopen(out_path, "w");
     if (!w ||
         fprintf(w,
@@ -2551,6 +2602,8 @@ static int cmd_check(int argc, char **argv)
                 return EXIT_USAGE;
             }
             out_path = v;
+            if (printable_name(out_path) != 0)
+                return EXIT_USAGE;
         } else {
             fprintf(stderr, "ctxsim check: unknown option '%s'\n%s", a, check_usage);
             return EXIT_USAGE;
@@ -2595,7 +2648,11 @@ static int cmd_check(int argc, char **argv)
                 fprintf(stderr, "ctxsim check: %s: %s\n", out_path, strerror(errno));
                 return EXIT_USAGE;
             }
-            printf("written to %s (replay: ctxsim check --replay %s)\n", out_path, out_path);
+            char q[4200];
+            const char *words[] = {"check", "--replay", out_path};
+            if (rep_shell_join(words, 3, q, sizeof q) != 0)
+                snprintf(q, sizeof q, "(the file name is too long to print)");
+            printf("written to %s (replay: %s %s)\n", out_path, rep_replay_program(), q);
         }
         rc = EXIT_FAIL;
     } else {

@@ -138,6 +138,8 @@ int rep_replay_command_verb(const sim_sweep_result *r, uint64_t seed, const char
         snprintf(num, sizeof num, " --max-steps %" PRIu64, r->max_steps);
         rc = append(buf, len, &o, num);
     }
+    if (rc == 0 && r->allow_large)
+        rc = append(buf, len, &o, " --allow-large");
     if (rc != 0) {
         buf[0] = '\0';
         return rc == -ENOSPC ? -ENOSPC : rc;

@@ -26,13 +26,14 @@ const char *rep_replay_program(void);
 /*
  * rep_replay_command writes into buf[len]
  *   PROGRAM replay <path> --seed <seed> --profile <profile>[ --ablate N]
- *       [ --policy k=v]...[ --explore][ --pct D:W][ --max-steps N]
+ *       [ --policy k=v]...[ --explore][ --pct D:W][ --max-steps N][ --allow-large]
  * PROGRAM as set by rep_replay_set_program ("ctxsim" by default); --ablate
  * when r->ablated_fix > 0; one --policy per comma-separated k=v of
  * r->policy (empty items are skipped: the overrides on top of the profile
  * and the ablation); " --explore" for a sweep run with reordered
  * simultaneous events (r->explore); " --pct D:W" for a PCT sweep
- * (r->pct_depth, W in the largest unit that holds it exactly, e.g. 5ms).
+ * (r->pct_depth, W in the largest unit that holds it exactly, e.g. 5ms);
+ * " --allow-large" when one seed is over the cost limits (r->allow_large).
  * The path and every k=v are shell-quoted when they hold characters a
  * shell would interpret, so the line can be pasted as is and reproduces
  * the seed (same trace hash, same verdict).

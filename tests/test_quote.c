@@ -300,7 +300,8 @@ static char *from_html(const char *html)
         while (p < e) {
             static const struct {
                 const char *ent, ch;
-            } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}};
+            } ents[] = {
+                {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}};
             size_t x = 0;
             while (x < 5 && strncmp(p, ents[x].ent, strlen(ents[x].ent)) != 0)
                 x++;
@@ -387,8 +388,8 @@ START_TEST(test_quote_pasted_replay_lines_run_only_the_named_file)
     ck_assert_int_eq(ctxsim("out.json", json), 1);
     const char *report[] = {"report", "--db", "r.db", "--out", "rep", NULL};
     ck_assert_int_eq(ctxsim("report.txt", report), 0);
-    char *out = slurp_rel("out.txt"), *js = slurp_rel("out.json"), *md = slurp_rel("rep/summary.md"),
-         *html = slurp_rel("rep/index.html");
+    char *out = slurp_rel("out.txt"), *js = slurp_rel("out.json"),
+         *md = slurp_rel("rep/summary.md"), *html = slurp_rel("rep/index.html");
     char junit[PATH_MAX];
     fx_path(junit, sizeof junit, "j.xml");
     become_recorder();
@@ -412,13 +413,16 @@ START_TEST(test_quote_shrink_and_check_lines_paste)
     fx_path(p, sizeof p, "in'$(touch PWNED).yaml");
     write_scenario(p, "shrinkme");
     const char *out_name = "o`touch PWNED`'s \"x\".yaml";
-    const char *shrink[] = {"shrink",  "in'$(touch PWNED).yaml", "--seed",   "1", "--profile",
-                            "legacy",  "--max-runs",             "20",       "--out",
-                            out_name,  NULL};
+    const char *shrink[] = {"shrink",     "in'$(touch PWNED).yaml",
+                            "--seed",     "1",
+                            "--profile",  "legacy",
+                            "--max-runs", "20",
+                            "--out",      out_name,
+                            NULL};
     ck_assert_int_eq(ctxsim("shrink.txt", shrink), 0);
     const char *cx = "cx;touch PWNED;'.txt";
-    const char *check[] = {"check", "--profile", "legacy", "--depth", "4", "--quiet", "--out", cx,
-                           NULL};
+    const char *check[] = {"check",   "--profile", "legacy", "--depth", "4",
+                           "--quiet", "--out",     cx,       NULL};
     ck_assert_int_eq(ctxsim("check.txt", check), 1);
     char *s = slurp_rel("shrink.txt"), *c = slurp_rel("check.txt");
     become_recorder();
@@ -457,7 +461,9 @@ START_TEST(test_quote_unprintable_file_names_are_refused)
         {"new\nline.yaml", "control character"},
         {"car\rriage.yaml", "control character"},
         {"\x1b[31mred.yaml", "control character"},
-        {"c1\xc2\x9b" "2J.yaml", "control character"},
+        {"c1\xc2\x9b"
+         "2J.yaml",
+         "control character"},
         {"bidi\xe2\x80\xaelmth.yaml", "bidirectional"},
         {"latin1-\xe9t\xe9.yaml", "not valid UTF-8"},
         {"\xff\xfe.yaml", "not valid UTF-8"},
@@ -469,12 +475,10 @@ START_TEST(test_quote_unprintable_file_names_are_refused)
         const char *validate[] = {"validate", bad[i].name, NULL};
         ck_assert_int_eq(ctxsim("v.txt", validate), 2);
         char *err = slurp_rel("err.txt");
-        ck_assert_msg(strstr(err, bad[i].why) && strstr(err, "rename the file"), "%zu: %s", i,
-                      err);
+        ck_assert_msg(strstr(err, bad[i].why) && strstr(err, "rename the file"), "%zu: %s", i, err);
         /* the message itself prints no raw control byte */
         for (const char *q = err; *q; q++)
-            ck_assert_msg((unsigned char)*q >= 0x20 || *q == '\n', "raw control byte in '%s'",
-                          err);
+            ck_assert_msg((unsigned char)*q >= 0x20 || *q == '\n', "raw control byte in '%s'", err);
         free(err);
         const char *run[] = {"run", bad[i].name, "--db", "bad.db", NULL};
         ck_assert_int_eq(ctxsim("r.txt", run), 2);
@@ -543,8 +547,9 @@ START_TEST(test_quote_shell_quote_reads_back_through_sh)
     for (int c = 1; c < 256; c++)
         all[c - 1] = (char)c;
     all[255] = '\0';
-    const char *words[] = {all,  "",   "'",   "''",  "\\'", "a b", "-n", "$HOME", "*",
-                           "~",  "#x", "a=b", "\n",  "é",   "plain_word-1.yaml"};
+    const char *words[] = {all,   "",    "'",     "''", "\\'",
+                           "a b", "-n",  "$HOME", "*",  "~",
+                           "#x",  "a=b", "\n",    "é",  "plain_word-1.yaml"};
     size_t nw = sizeof words / sizeof words[0];
     char line[8192] = "printf '%s\\036'";
     for (size_t i = 0; i < nw; i++) {
@@ -595,11 +600,11 @@ START_TEST(test_quote_printable_text)
     ck_assert_int_eq(rep_text_printable(NULL), 0);
     ck_assert_int_eq(rep_text_printable("a\tb"), -EINVAL);
     ck_assert_int_eq(rep_text_printable("a\x7f"), -EINVAL);
-    ck_assert_int_eq(rep_text_printable("\xc2\x85"), -EINVAL);         /* NEL */
-    ck_assert_int_eq(rep_text_printable("\xe2\x81\xa6x"), -EINVAL);     /* LRI */
-    ck_assert_int_eq(rep_text_printable("\xc3"), -EILSEQ);              /* cut */
-    ck_assert_int_eq(rep_text_printable("\xc0\xaf"), -EILSEQ);          /* overlong */
-    ck_assert_int_eq(rep_text_printable("\xed\xa0\x80"), -EILSEQ);      /* surrogate */
+    ck_assert_int_eq(rep_text_printable("\xc2\x85"), -EINVAL);      /* NEL */
+    ck_assert_int_eq(rep_text_printable("\xe2\x81\xa6x"), -EINVAL); /* LRI */
+    ck_assert_int_eq(rep_text_printable("\xc3"), -EILSEQ);          /* cut */
+    ck_assert_int_eq(rep_text_printable("\xc0\xaf"), -EILSEQ);      /* overlong */
+    ck_assert_int_eq(rep_text_printable("\xed\xa0\x80"), -EILSEQ);  /* surrogate */
     char s[8] = "a\nb";
     ck_assert_str_eq(rep_comment_line(s), "a b");
 }

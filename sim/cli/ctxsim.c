@@ -29,8 +29,10 @@
 #include "reports/report.h"
 #include "reports/store.h"
 #include "reports/text.h"
+#include "sim/budget.h"
 #include "sim/coverage.h"
 #include "sim/check.h"
+#include "sim/cost.h"
 #include "sim/dist.h"
 #include "sim/engine.h"
 #include "sim/emit.h"
@@ -48,9 +50,18 @@
 
 static volatile sig_atomic_t interrupted;
 
+/* The first SIGINT/SIGTERM asks the running seed to stop (within
+ * SIM_BUDGET_CHECK_EVERY engine events) and the run to record what it
+ * finished and exit 128 + signal; a second one ends the process at once. */
 static void on_signal(int sig)
 {
+    if (interrupted) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     interrupted = sig;
+    sim_budget_stop(sig);
 }
 
 /* ---- scenario arguments -------------------------------------------------------- */
@@ -190,9 +201,50 @@ static void free_paths(char **v, size_t n)
     free(v);
 }
 
+/* What the cost estimate of the scenarios is checked against. */
+typedef struct cost_opts {
+    uint64_t seeds;  /* seeds per sweep (0: each scenario's `seeds`) */
+    int allow_large; /* --allow-large: over a limit is said, not refused */
+} cost_opts;
+
+/* seed_is_large: one seed of s is over a limit of sim/cost.h. */
+static int seed_is_large(const sim_scenario *s)
+{
+    sim_cost c;
+    sim_cost_estimate(s, 1, &c);
+    return sim_cost_check(&c, NULL, 0) > 0;
+}
+
+/* cost_ok checks the cost estimate of s (sim/cost.h) against the limits:
+ * 0 within them, or over them with --allow-large (said on stderr); -1
+ * refused (the numbers printed; the caller exits 2).  `print` also prints
+ * the estimate on stdout (validate). */
+static int cost_ok(const sim_scenario *s, const cost_opts *co, int print)
+{
+    sim_cost c;
+    char est[400], why[400];
+    sim_cost_estimate(s, co->seeds, &c);
+    sim_cost_format(&c, est, sizeof est);
+    int over = sim_cost_check(&c, why, sizeof why);
+    if (print)
+        printf("%s: cost: %s\n", s->path, est);
+    if (!over)
+        return 0;
+    if (co->allow_large) {
+        fprintf(stderr, "%s: over the cost limits (%s), run anyway (--allow-large)\n", s->path,
+                why);
+        return 0;
+    }
+    fprintf(stderr,
+            "%s:1:1: too large to run: %s (estimate: %s); --allow-large runs it anyway (limits: "
+            "docs/scenarios.md, Bounded runs)\n",
+            s->path, why, est);
+    return -1;
+}
+
 /* load_all loads every scenario; on any error prints every error and
- * returns -1 (nothing is run). */
-static int load_all(char **args, int nargs, scen_list *sl, int quiet_ok)
+ * returns -1 (nothing is run).  With co, each is checked by cost_ok. */
+static int load_all(char **args, int nargs, scen_list *sl, int quiet_ok, const cost_opts *co)
 {
     char **paths;
     size_t np;
@@ -227,6 +279,10 @@ static int load_all(char **args, int nargs, scen_list *sl, int quiet_ok)
             sl->v = q;
         }
         sl->v[sl->n++] = s;
+        if (co && cost_ok(s, co, !quiet_ok) != 0) {
+            bad = 1;
+            continue;
+        }
         if (!quiet_ok) {
             printf("%s: ok (%s)\n", paths[i], s->name);
             if (s->expect.is_default)
@@ -598,6 +654,7 @@ typedef struct run_args {
     long max_replays;
     char *shard;
     int coverage;
+    int allow_large;
 } run_args;
 
 static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, int *nfiles,
@@ -721,6 +778,19 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             }
         } else if (!replay_mode && !strcmp(a, "--coverage")) {
             ra->coverage = 1;
+        } else if (!strcmp(a, "--allow-large")) {
+            ra->allow_large = 1;
+        } else if (!strcmp(a, "--max-memory")) {
+            NEED_VALUE;
+            uint64_t m;
+            if (sim_budget_parse_size(v, &m) != 0) {
+                fprintf(stderr,
+                        "ctxsim: --max-memory expects a size (e.g. 512M, 8G, 50%%; 0: none), got "
+                        "'%s'\n",
+                        v);
+                goto bad;
+            }
+            sim_budget_set_memory(m);
         } else if (!replay_mode && !strcmp(a, "--check-determinism")) {
             ra->check_det = 1;
         } else if (!strcmp(a, "--max-steps")) {
@@ -835,7 +905,8 @@ static int cmd_run(int argc, char **argv)
     if (parse_run_opts(argc, argv, &ra, &files, &nfiles, run_usage, 0) != 0)
         return EXIT_USAGE;
     scen_list sl = {0};
-    if (load_all(files, nfiles, &sl, 1) != 0) {
+    cost_opts co = {ra.base.only_seed ? 1 : ra.base.seeds, ra.allow_large};
+    if (load_all(files, nfiles, &sl, 1, &co) != 0) {
         free(files);
         free_all(&sl);
         fprintf(stderr, "ctxsim: bad input: nothing was run or recorded\n");
@@ -941,6 +1012,7 @@ static int cmd_run(int argc, char **argv)
                 o.role = SIM_ROLE_INFORMATIONAL;
                 o.matrix = 1;
             }
+            o.allow_large = ra.allow_large && seed_is_large(sl.v[i]);
             sim_sweep_result *r = &res[nres];
             char err[512];
             if (sim_sweep_run(sl.v[i], &o, r, err, sizeof(err)) != 0) {
@@ -1097,6 +1169,7 @@ static int cmd_replay(int argc, char **argv)
         free(files);
         return EXIT_USAGE;
     }
+    cost_opts co = {1, ra.allow_large};
     if (sim_scenario_load(files[0], &sc, &err) != 0) {
         char buf[800];
         sim_scenario_error_format(&err, buf, sizeof(buf));
@@ -1105,6 +1178,10 @@ static int cmd_replay(int argc, char **argv)
         return EXIT_USAGE;
     }
     free(files);
+    if (cost_ok(sc, &co, 0) != 0) {
+        sim_scenario_free(sc);
+        return EXIT_USAGE;
+    }
     sim_sweep_opts o = ra.base;
     o.profile = ra.profiles[0];
     cr_policy pol;
@@ -1185,18 +1262,41 @@ static int cmd_replay(int argc, char **argv)
 
 static int cmd_validate(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        puts("usage: ctxsim validate SCENARIO...\n"
-             "Check scenario files; print file:line:column: message for each error.\n"
-             "Exit 0 if all are valid, 2 otherwise.");
-        return 0;
+    static const char usage[] =
+        "usage: ctxsim validate SCENARIO... [--allow-large]\n"
+        "Check scenario files; print file:line:column: message for each error, and for each\n"
+        "valid file its cost estimate (tabs, steps per tab with repeats unrolled, engine\n"
+        "events per seed and per sweep, memory).  A scenario over a limit of\n"
+        "docs/scenarios.md (Bounded runs) is refused, with the numbers, unless --allow-large.\n"
+        "Exit 0 if all are valid, 2 otherwise.\n";
+    cost_opts co = {0, 0};
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    int nf = 0;
+    if (!files)
+        return EXIT_USAGE;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            free(files);
+            return 0;
+        } else if (!strcmp(argv[i], "--allow-large")) {
+            co.allow_large = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "ctxsim validate: unknown option '%s'\n%s", argv[i], usage);
+            free(files);
+            return EXIT_USAGE;
+        } else {
+            files[nf++] = argv[i];
+        }
     }
-    if (argc < 2) {
-        fprintf(stderr, "usage: ctxsim validate SCENARIO...\n");
+    if (nf == 0) {
+        fputs(usage, stderr);
+        free(files);
         return EXIT_USAGE;
     }
     scen_list sl = {0};
-    int rc = load_all(argv + 1, argc - 1, &sl, 0);
+    int rc = load_all(files, nf, &sl, 0, &co);
+    free(files);
     free_all(&sl);
     return rc ? EXIT_USAGE : 0;
 }
@@ -1239,7 +1339,7 @@ static int cmd_list(int argc, char **argv)
         return 0;
     }
     scen_list sl = {0};
-    if (load_all(dirs, nd, &sl, 1) != 0) {
+    if (load_all(dirs, nd, &sl, 1, NULL) != 0) {
         free_all(&sl);
         return EXIT_USAGE;
     }
@@ -1345,6 +1445,7 @@ static void replay_line(const char *path, uint64_t seed, const sim_sweep_opts *s
     r->ablated_fix = so->ablate_fix;
     r->explore = wo->explore;
     r->max_steps = wo->max_steps;
+    r->allow_large = so->allow_large;
     r->pct_depth = wo->pct_depth;
     r->pct_window = wo->pct_window;
     rep_replay_command_verb(r, seed, verb, buf, len);
@@ -1915,7 +2016,8 @@ static int cmd_explore(int argc, char **argv)
         return EXIT_USAGE;
     }
     scen_list sl = {0};
-    if (load_all(files, nfiles, &sl, 1) != 0) {
+    cost_opts co = {budget, ra.allow_large};
+    if (load_all(files, nfiles, &sl, 1, &co) != 0) {
         free(files);
         free_all(&sl);
         fprintf(stderr, "ctxsim: bad input: nothing was run\n");
@@ -1935,6 +2037,7 @@ static int cmd_explore(int argc, char **argv)
             sim_sweep_opts o = ra.base;
             o.profile = ra.profiles[p];
             o.seeds = (uint32_t)budget;
+            o.allow_large = ra.allow_large && seed_is_large(sl.v[i]);
             o.explore = !pct;
             o.pct_depth = pct ? depth : 0;
             o.pct_window = pct ? window : 0;
@@ -2100,7 +2203,13 @@ static int cmd_shrink(int argc, char **argv)
         fprintf(stderr, "%s\n", buf);
         return EXIT_USAGE;
     }
+    cost_opts co = {1, ra.allow_large};
+    if (cost_ok(sc, &co, 0) != 0) {
+        sim_scenario_free(sc);
+        return EXIT_USAGE;
+    }
     sim_sweep_opts o = ra.base;
+    o.allow_large = ra.allow_large && seed_is_large(sc);
     o.profile = ra.profiles[0];
     cr_policy pol;
     if (sim_sweep_policy(sc, &o, &pol, NULL, 0) != 0) {
@@ -2284,7 +2393,7 @@ static int cmd_diff(int argc, char **argv)
     side[0].o.profile = side[1].o.profile = -1;
     sim_tdiff_opts to = {3, 20, 0};
     const char *pos[3];
-    int npos = 0, run_opts = 0;
+    int npos = 0, run_opts = 0, allow_large = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t x;
@@ -2303,6 +2412,10 @@ static int cmd_diff(int argc, char **argv)
         if (!strcmp(a, "--explore")) {
             side[0].o.explore = side[1].o.explore = 1;
             run_opts = 1;
+            continue;
+        }
+        if (!strcmp(a, "--allow-large")) {
+            allow_large = 1;
             continue;
         }
         if (!v) {
@@ -2423,6 +2536,11 @@ static int cmd_diff(int argc, char **argv)
             char buf[800];
             sim_scenario_error_format(&serr, buf, sizeof(buf));
             fprintf(stderr, "%s\n", buf);
+            return EXIT_USAGE;
+        }
+        cost_opts co = {1, allow_large};
+        if (cost_ok(sc, &co, 0) != 0) {
+            sim_scenario_free(sc);
             return EXIT_USAGE;
         }
         for (int k = 0; k < 2 && rc == EXIT_USAGE; k++)
@@ -2685,6 +2803,7 @@ static const char main_usage[] =
 int main(int argc, char **argv)
 {
     rep_replay_set_program(argv[0]);
+    sim_budget_set_memory(sim_budget_default_memory()); /* --max-memory replaces it */
     if (argc < 2) {
         fputs(main_usage, stderr);
         return EXIT_USAGE;

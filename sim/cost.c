@@ -41,12 +41,13 @@ void sim_cost_estimate(const sim_scenario *sc, uint64_t seeds, sim_cost *out)
     out->tabs = sat_mul(sc->users, most_tabs(&sc->clients_per_user));
     out->steps_per_tab = sim_scenario_unrolled_steps(sc->steps, sc->nsteps);
     /* the step budget is 16 times this, plus a floor (sim/world.h) */
-    uint64_t budget = sim_world_step_budget(sc, out->tabs > UINT32_MAX ? UINT32_MAX
-                                                                       : (uint32_t)out->tabs);
+    uint64_t budget =
+        sim_world_step_budget(sc, out->tabs > UINT32_MAX ? UINT32_MAX : (uint32_t)out->tabs);
     out->seed_events = budget == UINT64_MAX ? UINT64_MAX : (budget - 1000000) / 16;
     out->seeds = seeds ? seeds : sc->seeds;
     out->sweep_events = sat_mul(out->seed_events, out->seeds);
-    out->seed_bytes = sat_add(sat_mul(out->tabs, BYTES_PER_TAB), sat_mul(sc->users, BYTES_PER_USER));
+    out->seed_bytes =
+        sat_add(sat_mul(out->tabs, BYTES_PER_TAB), sat_mul(sc->users, BYTES_PER_USER));
     out->result_bytes = sat_mul(out->seeds, sizeof(sim_seed_result));
 }
 

@@ -17,11 +17,11 @@
 #include "sim/scenario.h"
 
 /* The limits (docs/scenarios.md); --allow-large lifts them. */
-#define SIM_COST_TABS_MAX           1000000u    /* tabs (connections) of one seed */
-#define SIM_COST_STEPS_PER_TAB_MAX  10000000u   /* steps one tab runs, repeats unrolled */
-#define SIM_COST_SEED_EVENTS_MAX    1000000000u /* engine events one seed can cause */
-#define SIM_COST_SWEEP_EVENTS_MAX   UINT64_C(100000000000) /* over every seed of a sweep */
-#define SIM_COST_SEED_BYTES_MAX     (UINT64_C(4) << 30)    /* what a seed holds at its start */
+#define SIM_COST_TABS_MAX          1000000u               /* tabs (connections) of one seed */
+#define SIM_COST_STEPS_PER_TAB_MAX 10000000u              /* steps one tab runs, repeats unrolled */
+#define SIM_COST_SEED_EVENTS_MAX   1000000000u            /* engine events one seed can cause */
+#define SIM_COST_SWEEP_EVENTS_MAX  UINT64_C(100000000000) /* over every seed of a sweep */
+#define SIM_COST_SEED_BYTES_MAX    (UINT64_C(4) << 30)    /* what a seed holds at its start */
 
 typedef struct sim_cost {
     uint64_t tabs;          /* users x the most tabs clients_per_user gives one user */

@@ -19,7 +19,8 @@ pid_t sp_spawn(const char *dir, char *const argv[], const char *out_path, const 
 
 /*
  * sp_wait waits at most timeout_ms for pid to end (sigtimedwait on
- * SIGCHLD: no fixed sleep).  Returns its exit status (128 + signal when a
+ * SIGCHLD, which must have been blocked before the child was forked, as
+ * sp_spawn does: no fixed sleep).  Returns its exit status (128 + signal when a
  * signal ended it), or -2 after the timeout (the child is then killed with
  * SIGKILL and reaped).  *elapsed_ms (may be NULL) gets the wall time
  * waited.

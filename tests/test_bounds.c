@@ -160,8 +160,7 @@ END_TEST
 START_TEST(test_bounds_cost_estimate_follows_the_file)
 {
     char path[PATH_MAX];
-    write_scenario("est", "est.yaml", 7, 3,
-                   "20s", /* 2 + 10 x (2 + 2 x 1) + 1 = 43 steps */
+    write_scenario("est", "est.yaml", 7, 3, "20s", /* 2 + 10 x (2 + 2 x 1) + 1 = 43 steps */
                    "  - repeat:\n"
                    "      times: 10\n"
                    "      steps:\n"
@@ -240,8 +239,7 @@ START_TEST(test_bounds_zero_time_repeat_is_an_error)
             continue;
         }
         ck_assert_msg(rc == -1, "case %zu loads", i);
-        ck_assert_msg(strstr(e.msg, "neither advance time nor send anything"), "%zu: %s", i,
-                      e.msg);
+        ck_assert_msg(strstr(e.msg, "neither advance time nor send anything"), "%zu: %s", i, e.msg);
         ck_assert_int_eq(e.line, cases[i].line);
         ck_assert_int_gt(e.col, 0);
         long ms = 0;
@@ -276,8 +274,7 @@ START_TEST(test_bounds_nested_switch_loop_refused_or_caught)
     char *err = slurp_rel("err.txt");
     ck_assert_msg(strstr(err, "steps per tab 1000000000003 > 10000000"), "%s", err);
     free(err);
-    const char *run[] = {"run",       path, "--no-db", "--allow-large", "--max-steps",
-                         "200000", NULL};
+    const char *run[] = {"run", path, "--no-db", "--allow-large", "--max-steps", "200000", NULL};
     ck_assert_int_eq(ctxsim(&ms, run), 1);
     char *out = slurp_rel("out.txt");
     ck_assert_msg(strstr(out, "livelock: step budget of 200000 exhausted"), "%s", out);

@@ -633,12 +633,18 @@ static const char run_usage[] =
     "                        (default 5; 0 none)\n"
     "  --coverage            print the coverage matrix (core behaviour x sweep) and fail\n"
     "                        (exit 1) when a required behaviour is exercised by no sweep\n"
+    "  --allow-large         run scenarios over the cost limits (ctxsim validate prints the\n"
+    "                        estimate; docs/scenarios.md, Bounded runs)\n"
+    "  --max-memory SIZE     a seed whose process holds more resident memory fails with an\n"
+    "                        error (512M, 8G, 50%; 0 none; default: half of the machine)\n"
     "Every sweep has one verdict (pass, fail, inconclusive: no expected event) and a role:\n"
     "gate (what was asked for, --ablate N and --policy included) or informational (legacy\n"
     "beside another profile, the --ablation matrix).\n"
     "Exit status: 0 every gate sweep passed, 1 a gate sweep failed or was inconclusive, or\n"
     "a fix of the --ablation matrix is caught by none of its sweeps; 2 bad usage or bad\n"
-    "input (nothing run, nothing recorded).\n";
+    "input (nothing run, nothing recorded); 128 + N on signal N (SIGINT 130, SIGTERM 143):\n"
+    "the seed being run stops within 4096 engine events, finished sweeps are recorded and\n"
+    "the run is marked interrupted.\n";
 
 typedef struct run_args {
     sim_sweep_opts base;
@@ -1134,7 +1140,8 @@ static void print_explored(const char *prefix, const sim_seed_result *s, uint32_
 static const char replay_usage[] =
     "usage: ctxsim replay SCENARIO --seed S [--profile P] [--policy k=v]... [--ablate N]\n"
     "                     [--explore | --pct D:W] [--max-steps N] [--trace FILE.json]\n"
-    "                     [--timeline FILE] [--trace-text FILE]\n"
+    "                     [--timeline FILE] [--trace-text FILE] [--allow-large]\n"
+    "                     [--max-memory SIZE]\n"
     "Re-run one seed and print its timeline (virtual time, actor, step, core outcome,\n"
     "oracle verdict), its counts and its trace hash.  --trace writes Chrome/Perfetto\n"
     "trace-event JSON (open it in ui.perfetto.dev or chrome://tracing); --timeline writes\n"
@@ -1355,7 +1362,8 @@ static int cmd_list(int argc, char **argv)
 static const char explore_usage[] =
     "usage: ctxsim explore SCENARIO... [--strategy random|pct] [--budget N] [--depth D]\n"
     "                      [--window W] [--profile P] [--policy k=v]... [--ablate N]\n"
-    "                      [--jobs N] [--max-steps N] [--quiet]\n"
+    "                      [--jobs N] [--max-steps N] [--quiet] [--allow-large]\n"
+    "                      [--max-memory SIZE]\n"
     "       ctxsim explore --strategy swarm [--budget N] ...  (whole generated scenarios:\n"
     "                      ctxsim explore --strategy swarm --help, docs/explore.md)\n"
     "Search for failing interleavings: run seeds 1..N (--budget, default 200) of each\n"
@@ -2146,6 +2154,7 @@ bad:
 static const char shrink_usage[] =
     "usage: ctxsim shrink SCENARIO --seed S [--profile P] [--policy k=v]... [--ablate N]\n"
     "                     [--explore | --pct D:W] [--max-steps N] [--max-runs N] [--out FILE]\n"
+    "                     [--allow-large] [--max-memory SIZE]\n"
     "Make a failing seed's scenario small: delta debugging (ddmin) over its steps and\n"
     "repeat bodies, repeats unwrapped and their times lowered, users and tabs lowered,\n"
     "policy overrides dropped, fault rates set to 0, distributions replaced by their\n"

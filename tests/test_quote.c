@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "reports/report.h"
+#include "reports/store.h"
 #include "reports/text.h"
 #include "tests/lib/cli_run.h"
 #include "tests/lib/rep_fixture.h"
@@ -406,8 +408,9 @@ START_TEST(test_quote_pasted_replay_lines_run_only_the_named_file)
 END_TEST
 
 /* shrink's replay line names the file it wrote (--out), check's the
- * counterexample file: both pasted run exactly that. */
-START_TEST(test_quote_shrink_and_check_lines_paste)
+ * counterexample file, explore's the file explored: pasted, each runs
+ * exactly that. */
+START_TEST(test_quote_shrink_check_and_explore_lines_paste)
 {
     char p[PATH_MAX];
     fx_path(p, sizeof p, "in'$(touch PWNED).yaml");
@@ -424,8 +427,29 @@ START_TEST(test_quote_shrink_and_check_lines_paste)
     const char *check[] = {"check",   "--profile", "legacy", "--depth", "4",
                            "--quiet", "--out",     cx,       NULL};
     ck_assert_int_eq(ctxsim("check.txt", check), 1);
-    char *s = slurp_rel("shrink.txt"), *c = slurp_rel("check.txt");
+    const char *explore[] = {
+        "explore", "in'$(touch PWNED).yaml", "--budget", "2", "--profile", "legacy", "--quiet",
+        NULL};
+    ck_assert_int_eq(ctxsim("explore.txt", explore), 1);
+    char *s = slurp_rel("shrink.txt"), *c = slurp_rel("check.txt"), *x = slurp_rel("explore.txt");
     become_recorder();
+    /* explore: one replay per "FAIL seed N:" line, with --explore */
+    char want_x[4096] = "";
+    for (const char *q = x; (q = strstr(q, "FAIL seed ")); q++) {
+        char sd[24];
+        snprintf(sd, sizeof sd, "%.*s", (int)strcspn(q + 10, ":"), q + 10);
+        const char *w[] = {
+            "replay", "in'$(touch PWNED).yaml", "--seed", sd, "--profile", "legacy", "--explore",
+            NULL};
+        expect_add(want_x, sizeof want_x, w);
+    }
+    ck_assert_msg(want_x[0], "explore found no failing seed:\n%s", x);
+    char *xl = from_stdout(x);
+    char *xg = paste("explore", xl);
+    assert_same_invocations("explore", xg, want_x);
+    free(xg);
+    free(xl);
+    free(x);
     char *lines = from_stdout(s);
     char *got = paste("shrink", lines);
     char want[4096] = "";
@@ -539,6 +563,74 @@ START_TEST(test_quote_hostile_labels_in_charts_and_html)
 }
 END_TEST
 
+/* A database written by something else (an older ctxsim, a merge of a
+ * crafted shard) with hostile scenario names and an unprintable path: the
+ * charts get the names only inside gnuplot's single quotes or cleaned data
+ * comments, HTML escapes them, and a stored replay line that is not
+ * printable text is withheld, not printed to be pasted. */
+START_TEST(test_quote_hostile_names_from_the_database)
+{
+    char db[PATH_MAX], dir[PATH_MAX];
+    fx_path(db, sizeof db, "crafted.db");
+    fx_path(dir, sizeof dir, "rep");
+    rep_store *st = fx_store_open(db);
+    rep_run_meta meta = {.label = "x", .args = "ctxsim run", .started_at = 1764000000};
+    int64_t id = 0;
+    ck_assert_int_eq(rep_run_begin(st, &meta, &id), 0);
+    static const char *const names[] = {"n'`touch PWNED`\nsystem('touch PWNED')\n!touch PWNED",
+                                        "<img src=x onerror=alert(1)>&amp;"};
+    for (size_t i = 0; i < 2; i++)
+        for (int p = 0; p < 2; p++) {
+            rep_synth_spec sp = {.scenario = names[i],
+                                 .path = i ? "ok/path.yaml" : "bad\n\xff$(touch PWNED).yaml",
+                                 .profile = p ? "fixed" : "legacy",
+                                 .rate = p ? 0.99 : 0.5,
+                                 .events_per_seed = 40,
+                                 .expect_rate = 0.99,
+                                 .latency_ns = 20000000,
+                                 .salt = 1};
+            fx_add_sweep(st, id, &sp, NULL, 4);
+        }
+    ck_assert_int_eq(rep_run_finish(st, id, "complete"), 0);
+    rep_store_close(st);
+    static char out[1 << 16];
+    const char *a[] = {"report", "--db", db, "--out", dir, NULL};
+    ck_assert_msg(fx_run_cmd(rep_cmd_report, a, NULL, out, sizeof out) == 0, "%s", out);
+    char p[PATH_MAX];
+    fx_path(p, sizeof p, "rep/PWNED");
+    ck_assert_msg(access(p, F_OK) != 0, "gnuplot ran a command");
+    static const char *const files[] = {"rep/rate.gp",           "rep/rate.dat",
+                                        "rep/outcomes_fixed.gp", "rep/latency_cdf.gp",
+                                        "rep/latency_cdf.dat",   "rep/trend.dat"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char *t = slurp_rel(files[f]);
+        for (const char *q = t; q; q = strchr(q, '\n')) {
+            q += *q == '\n';
+            ck_assert_msg(strncmp(q, "system(", 7) != 0 && q[0] != '!',
+                          "a line of %s starts a command", files[f]);
+        }
+        ck_assert_msg(strchr(t, '\xff') == NULL, "%s holds invalid UTF-8", files[f]);
+        free(t);
+    }
+    char *html = slurp_rel("rep/index.html");
+    ck_assert_ptr_null(strstr(html, "<img src=x"));
+    ck_assert_ptr_nonnull(strstr(html, "&lt;img src=x onerror=alert(1)&gt;&amp;amp;"));
+    ck_assert_ptr_nonnull(strstr(html, "replay line withheld"));
+    ck_assert_ptr_null(strstr(html, "$(touch PWNED).yaml"));
+    free(html);
+    char *md = slurp_rel("rep/summary.md");
+    ck_assert_ptr_nonnull(strstr(md, "# (replay line withheld"));
+    ck_assert_ptr_null(strchr(md, '\xff'));
+    /* what can be pasted from it: comments, and replays of the good path */
+    char *lines = from_markdown(md);
+    for (const char *q = lines; *q; q += strcspn(q, "\n") + 1)
+        ck_assert_msg(q[0] == '#' || strncmp(q, "ctxsim replay ok/path.yaml --seed ", 34) == 0,
+                      "pasteable line: %.80s", q);
+    free(lines);
+    free(md);
+}
+END_TEST
+
 /* rep_shell_quote and rep_shell_join: sh reads every word back byte for
  * byte, whatever it holds. */
 START_TEST(test_quote_shell_quote_reads_back_through_sh)
@@ -617,9 +709,10 @@ static Suite *quote_suite(void)
     tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_quote_pasted_replay_lines_run_only_the_named_file);
-    tcase_add_test(tc, test_quote_shrink_and_check_lines_paste);
+    tcase_add_test(tc, test_quote_shrink_check_and_explore_lines_paste);
     tcase_add_test(tc, test_quote_unprintable_file_names_are_refused);
     tcase_add_test(tc, test_quote_hostile_labels_in_charts_and_html);
+    tcase_add_test(tc, test_quote_hostile_names_from_the_database);
     tcase_add_test(tc, test_quote_shell_quote_reads_back_through_sh);
     tcase_add_test(tc, test_quote_printable_text);
     suite_add_tcase(s, tc);

@@ -2053,7 +2053,8 @@ static int cmd_explore(int argc, char **argv)
             char err[512];
             if (sim_sweep_run(sl.v[i], &o, &r, err, sizeof err) != 0) {
                 fprintf(stderr, "ctxsim explore: %s: %s\n", sl.v[i]->name, err);
-                status = EXIT_USAGE;
+                if (!interrupted)
+                    status = EXIT_USAGE; /* interrupted: the summary of what ran, 128 + N */
                 break;
             }
             uint64_t sn_min = UINT64_MAX, sn_max = 0, sk_min = UINT64_MAX, sk_max = 0;

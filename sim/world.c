@@ -20,6 +20,7 @@
 
 #include "sim/account.h"
 #include "sim/budget.h"
+#include "sim/cost.h"
 #include "sim/coverage.h"
 #include "sim/engine.h"
 #include "sim/invariant.h"
@@ -2147,6 +2148,23 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     }
     memset(res, 0, sizeof(*res));
     res->seed = opts->seed;
+    /* The memory budget before the start: setting up every tab could
+     * cross it before the first event is looked at. */
+    if (sim_budget_memory()) {
+        sim_cost c;
+        sim_cost_estimate(sc, 1, &c);
+        uint64_t have = sim_budget_resident();
+        if (sat_add(have, c.seed_bytes) > sim_budget_memory()) {
+            snprintf(res->reason, sizeof(res->reason),
+                     "memory budget exceeded: setting up %" PRIu64
+                     " tabs takes about %.1f MiB, the process holds %.1f MiB, the budget is "
+                     "%.1f MiB (--max-memory)",
+                     c.tabs, (double)c.seed_bytes / 1048576.0, (double)have / 1048576.0,
+                     (double)sim_budget_memory() / 1048576.0);
+            res->c[SIM_COUNT_ERRORS] = 1;
+            return -1;
+        }
+    }
     if (world_init(&w, sc, policy) != 0) {
         snprintf(res->reason, sizeof(res->reason), "setup failed: %s",
                  w.failed ? w.why : "out of memory");
@@ -2211,6 +2229,20 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
         if (w.eng.len + 1 > res->queue_peak)
             res->queue_peak = w.eng.len + 1;
         handle(&w, &e);
+    }
+    if (w.halted && sim_budget_stopped()) {
+        /* A stop request: the seed is dropped unjudged (sim_sweep_run),
+         * so nothing is counted; only what it holds is freed. */
+        res->events = events;
+        snprintf(res->reason, sizeof(res->reason), "%s", w.why);
+        res->c[SIM_COUNT_ERRORS] = 1;
+        if (trace_out)
+            *trace_out = w.trace;
+        else
+            sim_trace_free(w.trace);
+        w.trace = NULL;
+        world_free(&w);
+        return -1;
     }
     /* Quiet: nothing left to happen, so what is owed and missing never
      * comes; otherwise observation ends at the drain bound. */

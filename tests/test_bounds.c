@@ -329,8 +329,9 @@ START_TEST(test_bounds_memory_budget_fails_the_seed_cleanly)
     const char *run[] = {"run", small, big, "--db", db, "--max-memory", "48M", NULL};
     ck_assert_int_eq(ctxsim(&ms, run), 1);
     char *out = slurp_rel("out.txt");
-    ck_assert_msg(strstr(out, "memory budget exceeded: resident memory") &&
-                      strstr(out, "> the budget of 48.0 MiB (--max-memory) after"),
+    ck_assert_msg(strstr(out, "memory budget exceeded: setting up 60000 tabs takes about "
+                              "234.4 MiB") &&
+                      strstr(out, "the budget is 48.0 MiB (--max-memory)"),
                   "%s", out);
     ck_assert_msg(strstr(out, "recorded as run 1") && strstr(out, "(complete)"), "%s", out);
     free(out);
@@ -367,6 +368,38 @@ START_TEST(test_bounds_memory_budget_fails_the_seed_cleanly)
     uint64_t d = sim_budget_default_memory();
     ck_assert_uint_gt(d, 0);
     ck_assert_uint_le(d, b); /* at most half of the machine */
+}
+END_TEST
+
+/* A seed that grows past the budget while it runs (here its kept trace)
+ * stops at the next check with an error saying so. */
+START_TEST(test_bounds_memory_budget_checked_while_running)
+{
+    char path[PATH_MAX];
+    write_scenario("grow", "grow.yaml", 1, 500, "200s",
+                   "  - send: {thread: new}\n"
+                   "  - repeat: {times: 100, steps: [send: {thread: same}, wait: 1s]}\n"
+                   "  - close\n",
+                   path, sizeof path);
+    sim_scenario *sc = NULL;
+    sim_scenario_error e;
+    ck_assert_int_eq(sim_scenario_load(path, &sc, &e), 0);
+    cr_policy pol;
+    ck_assert_int_eq(sim_scenario_policy(sc, -1, &pol), 0);
+    sim_budget_set_memory(sim_budget_resident() + (UINT64_C(32) << 20));
+    sim_world_opts wo = {.seed = 1, .keep_trace = 1};
+    sim_seed_result *r = calloc(1, sizeof *r);
+    sim_trace *tr = NULL;
+    ck_assert_int_eq(sim_world_run(sc, &pol, &wo, r, &tr), -1);
+    ck_assert_msg(strstr(r->reason, "memory budget exceeded: resident memory") &&
+                      strstr(r->reason, "(--max-memory) after"),
+                  "%s", r->reason);
+    ck_assert_int_eq(r->c[SIM_COUNT_ERRORS], 1);
+    ck_assert_uint_gt(r->events, 0);
+    ck_assert_uint_eq(r->events % SIM_BUDGET_CHECK_EVERY, 0); /* stopped at a check */
+    sim_trace_free(tr);
+    free(r);
+    sim_scenario_free(sc);
 }
 END_TEST
 
@@ -526,6 +559,7 @@ static Suite *bounds_suite(void)
     tcase_add_test(tc, test_bounds_nested_switch_loop_refused_or_caught);
     tcase_add_test(tc, test_bounds_fifo_is_refused_not_waited_on);
     tcase_add_test(tc, test_bounds_memory_budget_fails_the_seed_cleanly);
+    tcase_add_test(tc, test_bounds_memory_budget_checked_while_running);
     tcase_add_test(tc, test_bounds_stop_request_ends_the_seed);
     tcase_add_test(tc, test_bounds_sigterm_inside_a_seed);
     tcase_add_test(tc, test_bounds_sigterm_inside_a_seed_with_workers);

@@ -524,15 +524,18 @@ START_TEST(test_quote_unprintable_file_names_are_refused)
 }
 END_TEST
 
-/* Labels (free text) reach gnuplot only inside its single quotes (no
- * backquote substitution, no macro, no new line) and HTML escaped. */
+/* Labels (free text, one printable line: a newline is refused) reach
+ * gnuplot only inside its single quotes (no backquote substitution, no
+ * macro) and HTML escaped. */
 START_TEST(test_quote_hostile_labels_in_charts_and_html)
 {
     char p[PATH_MAX];
     fx_path(p, sizeof p, "ok.yaml");
     write_scenario(p, "labelled");
-    const char *label = "<b>x</b>'\"`touch PWNED`$(touch PWNED)@x\nsystem('touch PWNED')\n!touch "
-                        "PWNED\n&amp;";
+    const char *label = "<b>x</b>'\"`touch PWNED`$(touch PWNED)@x system('touch PWNED') !touch "
+                        "PWNED &amp;";
+    const char *nl[] = {"run", "ok.yaml", "--db", "l.db", "--label", "a\nsystem('x')", NULL};
+    ck_assert_int_eq(ctxsim("out.txt", nl), 2); /* a label is one printable line */
     const char *run[] = {"run", "ok.yaml", "--db", "l.db", "--label", label, NULL};
     ck_assert_int_eq(ctxsim("out.txt", run), 1);
     const char *report[] = {"report", "--db", "l.db", "--out", "rep", NULL};

@@ -770,6 +770,11 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             ra->shard = (char *)v;
         } else if (!replay_mode && !strcmp(a, "--label")) {
             NEED_VALUE;
+            if (rep_text_printable(v) != 0) {
+                fprintf(stderr, "ctxsim: --label must be printable UTF-8 without control "
+                                "characters (it is shown in reports, charts and command lines)\n");
+                goto bad;
+            }
             ra->label = v;
         } else if (!replay_mode && !strcmp(a, "--junit")) {
             NEED_VALUE;

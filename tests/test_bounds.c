@@ -326,12 +326,12 @@ START_TEST(test_bounds_memory_budget_fails_the_seed_cleanly)
     write_scenario("big", "big.yaml", 1, 60000, "20s", simple_client, big, sizeof big);
     fx_path(db, sizeof db, "m.db");
     long ms = 0;
-    const char *run[] = {"run", small, big, "--db", db, "--max-memory", "48M", NULL};
+    const char *run[] = {"run", small, big, "--db", db, "--max-memory", "150M", NULL};
     ck_assert_int_eq(ctxsim(&ms, run), 1);
     char *out = slurp_rel("out.txt");
     ck_assert_msg(strstr(out, "memory budget exceeded: setting up 60000 tabs takes about "
                               "234.4 MiB") &&
-                      strstr(out, "the budget is 48.0 MiB (--max-memory)"),
+                      strstr(out, "the budget is 150.0 MiB (--max-memory)"),
                   "%s", out);
     ck_assert_msg(strstr(out, "recorded as run 1") && strstr(out, "(complete)"), "%s", out);
     free(out);

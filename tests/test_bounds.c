@@ -147,7 +147,8 @@ START_TEST(test_bounds_refuses_ten_million_users_at_once)
     uint64_t after = sim_budget_resident();
     long took = ms_since(&t0);
     ck_assert_msg(took < 100, "load + estimate took %ld ms", took);
-    ck_assert_msg(after < before + (1 << 20), "the estimate grew the process by %llu bytes",
+    /* a few pages of the loader (more under ASan), nothing per user */
+    ck_assert_msg(after < before + (8 << 20), "the estimate grew the process by %llu bytes",
                   (unsigned long long)(after - before));
     ck_assert_uint_eq(c.tabs, 10000000);
     ck_assert_uint_eq(c.seeds, 2);

@@ -167,6 +167,24 @@ static void gp_str(FILE *f, const char *s)
     put_quoted(f, s, '\'', "''");
 }
 
+/* Writes s into a '#' comment line of a data file: UTF-8 clean, every
+ * control character (a newline would end the comment) as '?'. */
+static void dat_comment(FILE *f, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *c = malloc(len);
+    if (!c) {
+        fputc('?', f);
+        return;
+    }
+    rep_utf8_clean(s, c, len);
+    for (char *p = c; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = '?';
+    fputs(c, f);
+    free(c);
+}
+
 /* Writes s as a double-quoted string of a data file (' for "). */
 static void dat_str(FILE *f, const char *s)
 {
@@ -456,8 +474,10 @@ static int chart_trend(const rep_model *m, const char *dir, int *drawn, char *er
     }
     fprintf(f, "# delivery rate (percent) per run, %s profile; NaN: not recorded\n# x run",
             m->trend_profile);
-    for (size_t s = 0; s < t->nscen; s++)
-        fprintf(f, " %s", t->scen[s]);
+    for (size_t s = 0; s < t->nscen; s++) {
+        fputc(' ', f);
+        dat_comment(f, t->scen[s]);
+    }
     fprintf(f, "\n");
     for (size_t r = 0; r < t->nruns; r++) {
         const rep_run_info *ri = &t->runs[r];
@@ -654,7 +674,9 @@ static int chart_latency(const rep_model *m, const char *dir, int *drawn, char *
         if (!m->fixed[i] || m->fixed[i]->r.latency.count == 0)
             continue;
         const sim_hist *hh = &m->fixed[i]->r.latency;
-        fprintf(f, "%s# %s\n", b++ ? "\n\n" : "", m->scen[i]);
+        fprintf(f, "%s# ", b++ ? "\n\n" : "");
+        dat_comment(f, m->scen[i]);
+        fputc('\n', f);
         uint64_t acc = 0;
         double last_x = 0;
         int first = 1;

@@ -3,6 +3,8 @@
  */
 #include "reports/cmdline.h"
 
+#include "reports/text.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,14 +53,19 @@ char *rep_join_args(int argc, char **argv)
 {
     size_t len = 16;
     for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
+        len += 4 * strlen(argv[i]) + 3; /* each ' may become '\'' */
+    const char **words = calloc((size_t)argc + 1, sizeof *words);
     char *s = malloc(len);
-    if (!s)
+    if (!s || !words) {
+        free(words);
+        free(s);
         return NULL;
-    strcpy(s, "ctxsim");
-    for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
     }
+    words[0] = "ctxsim";
+    for (int i = 0; i < argc; i++)
+        words[i + 1] = argv[i];
+    if (rep_shell_join(words, (size_t)argc + 1, s, len) != 0)
+        snprintf(s, len, "ctxsim %s", argc ? argv[0] : "");
+    free(words);
     return s;
 }

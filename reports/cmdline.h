@@ -25,7 +25,8 @@ int rep_is_help(const char *arg);
  */
 const char *rep_git_rev(void);
 
-/* rep_join_args returns "ctxsim ARGV[0] ARGV[1] ..." (malloc'd; NULL when
+/* rep_join_args returns "ctxsim ARGV[0] ARGV[1] ...", every word shell-quoted
+ * (rep_shell_join; malloc'd, NULL when
  * out of memory), the command line a run records. */
 char *rep_join_args(int argc, char **argv);
 

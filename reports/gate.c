@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "reports/cmdline.h"
+#include "reports/text.h"
 #include "sim/coverage.h"
 #include "sim/verdict.h"
 
@@ -319,7 +320,7 @@ static void print_details(rep_store *s, const rep_gate_row *rows, size_t n, cons
         if (!g->expect_pass && g->role == SIM_ROLE_GATE &&
             rep_failures_load(s, g->now_id, 3, &f, &nf, &total) == 0) {
             for (size_t k = 0; k < nf; k++)
-                printf("    %s   # %s\n", f[k].replay, f[k].detail);
+                printf("    %s   # %s\n", f[k].replay, rep_comment_line(f[k].detail));
             if (total > nf)
                 printf("    ... %zu failing and worst seeds in all (sqlite3: SELECT replay FROM "
                        "failures "

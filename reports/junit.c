@@ -120,10 +120,7 @@ static void replays_text(sbuf *f, const sim_sweep_result *r)
             snprintf(why, sizeof why, "worst seed #%d (not a failure)", s->worst);
         else
             snprintf(why, sizeof why, "%s", s->reason);
-        for (char *p = why; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
-        sb_printf(f, "%s   # %s\n", line, why);
+        sb_printf(f, "%s   # %s\n", line, rep_comment_line(why));
     }
     if (total > k)
         sb_printf(f,

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "reports/text.h"
 #include "reports/verdict.h"
 #include "sim/coverage.h"
 #include "sim/verdict.h"
@@ -408,6 +409,11 @@ int rep_failures_load(rep_store *s, int64_t scenario_result_id, size_t max, rep_
         col_text(st, 1, v[k].kind, sizeof v[k].kind);
         col_text(st, 2, v[k].detail, sizeof v[k].detail);
         col_text(st, 3, v[k].replay, sizeof v[k].replay);
+        /* what is printed to be pasted is never taken from the file as
+         * it is: a line no ctxsim wrote (not printable) is withheld */
+        if (rep_text_printable(v[k].replay) != 0)
+            snprintf(v[k].replay, sizeof v[k].replay,
+                     "# (replay line withheld: the stored line is not printable text)");
         k++;
     }
     sqlite3_finalize(st);

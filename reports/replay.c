@@ -30,6 +30,16 @@ int rep_replay_set_program(const char *argv0)
         snprintf(program, sizeof program, "ctxsim");
         return 0;
     }
+    if (rep_text_printable(argv0) != 0) {
+        snprintf(program, sizeof program, "ctxsim");
+        return -EILSEQ;
+    }
+    /* "x=y/ctxsim" first on a line is an assignment, "./x=y/ctxsim" is not */
+    char rel[sizeof program];
+    if (strchr(argv0, '=') && argv0[0] != '/' && argv0[0] != '.') {
+        snprintf(rel, sizeof rel, "./%.*s", (int)sizeof rel - 3, argv0);
+        argv0 = rel;
+    }
     char q[sizeof program];
     int rc = rep_shell_quote(argv0, q, sizeof q);
     if (rc != 0) {
@@ -47,7 +57,13 @@ const char *rep_replay_program(void)
 
 int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size_t len)
 {
-    if (!r || !buf || len == 0)
+    return rep_replay_command_verb(r, seed, "replay", buf, len);
+}
+
+int rep_replay_command_verb(const sim_sweep_result *r, uint64_t seed, const char *verb, char *buf,
+                            size_t len)
+{
+    if (!r || !buf || len == 0 || !verb || (strcmp(verb, "replay") && strcmp(verb, "shrink")))
         return -EINVAL;
     char q[sizeof r->path * 4 + 3];
     char num[48];
@@ -57,7 +73,11 @@ int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size
     if (rc == 0)
         rc = append(buf, len, &o, program);
     if (rc == 0)
-        rc = append(buf, len, &o, " replay ");
+        rc = append(buf, len, &o, " ");
+    if (rc == 0)
+        rc = append(buf, len, &o, verb);
+    if (rc == 0)
+        rc = append(buf, len, &o, " ");
     if (rc == 0)
         rc = append(buf, len, &o, q);
     snprintf(num, sizeof num, " --seed %" PRIu64, seed);
@@ -118,6 +138,8 @@ int rep_replay_command(const sim_sweep_result *r, uint64_t seed, char *buf, size
         snprintf(num, sizeof num, " --max-steps %" PRIu64, r->max_steps);
         rc = append(buf, len, &o, num);
     }
+    if (rc == 0 && r->allow_large)
+        rc = append(buf, len, &o, " --allow-large");
     if (rc != 0) {
         buf[0] = '\0';
         return rc == -ENOSPC ? -ENOSPC : rc;

@@ -615,8 +615,9 @@ static void section_failures(const out2 *o, rep_store *s, const rep_model *m)
         mf(o, "sh\n");
         for (size_t k = 0; k < shown; k++) {
             /* the comment stays on its line: no newline, no backtick fence */
+            rep_comment_line(l[k].why);
             for (char *p = l[k].why; *p; p++)
-                if (*p == '\n' || *p == '\r' || *p == '`')
+                if (*p == '`')
                     *p = ' ';
             h(o, l[k].replay);
             hf(o, "   # ");

@@ -132,6 +132,62 @@ int rep_md_escape(FILE *f, const char *s)
     return escape_utf8(f, s, md_byte);
 }
 
+int rep_text_printable(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n == 0)
+            return -EILSEQ;
+        if (n == 1 && (*p < 0x20 || *p == 0x7f))
+            return -EINVAL;
+        /* C1 controls (a terminal may take U+009B for CSI) */
+        if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+            return -EINVAL;
+        /* bidirectional overrides and isolates: the line would not read
+         * as it runs (U+202A..U+202E, U+2066..U+2069) */
+        if (n == 3 && p[0] == 0xe2 &&
+            ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+             (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
+            return -EINVAL;
+        p += n;
+    }
+    return 0;
+}
+
+char *rep_comment_line(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; p && *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    return s;
+}
+
+int rep_shell_join(const char *const *argv, size_t n, char *buf, size_t len)
+{
+    if (len == 0)
+        return -ENOSPC;
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            if (o + 1 >= len) {
+                buf[0] = '\0';
+                return -ENOSPC;
+            }
+            buf[o++] = ' ';
+            buf[o] = '\0';
+        }
+        int rc = rep_shell_quote(argv[i], buf + o, len - o);
+        if (rc != 0) {
+            buf[0] = '\0';
+            return rc;
+        }
+        o += strlen(buf + o);
+    }
+    return 0;
+}
+
 int rep_shell_quote(const char *s, char *buf, size_t len)
 {
     static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -40,4 +40,31 @@ int rep_md_escape(FILE *f, const char *s);
  */
 int rep_shell_quote(const char *s, char *buf, size_t len);
 
+/*
+ * rep_shell_join writes argv[0..n) into buf[len] as one command line:
+ * every word through rep_shell_quote (the one quoting of every command
+ * line the tool prints), separated by one space.  Returns 0, or -ENOSPC
+ * (buf then holds "").  O(total length).
+ */
+int rep_shell_join(const char *const *argv, size_t n, char *buf, size_t len);
+
+/*
+ * rep_comment_line makes s (in place) safe as the text of a shell comment
+ * ("LINE   # s") on one line: every control character (newline, carriage
+ * return, ...) becomes a space, so a pasted block runs only its command
+ * lines.  Returns s.  O(strlen(s)).
+ */
+char *rep_comment_line(char *s);
+
+/*
+ * rep_text_printable returns 0 when s (NULL: "") is valid UTF-8 holding no
+ * control character (C0, DEL, C1) and no bidirectional override or
+ * isolate (U+202A..U+202E, U+2066..U+2069): text that every format the
+ * tool writes (terminal, JSON, XML, HTML, Markdown, a pasted shell line)
+ * shows as it is and reads back unchanged.  -EILSEQ for invalid UTF-8,
+ * -EINVAL for a control character.  The CLI refuses scenario file names
+ * that are not (they are printed in replay commands).  O(strlen(s)).
+ */
+int rep_text_printable(const char *s);
+
 #endif

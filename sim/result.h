@@ -167,6 +167,7 @@ typedef struct sim_sweep_result {
     uint64_t pct_window;    /* PCT race window W, ns */
     uint64_t max_steps;     /* --max-steps of the sweep, 0: the default (replay repeats it) */
     uint64_t coverage;      /* sim_coverage: the OR of the seeds' (sim_sweep_judge) */
+    int allow_large;        /* a seed is over the cost limits (replay needs --allow-large) */
 } sim_sweep_result;
 
 /* sim_wilson computes the 95% Wilson score interval of k successes in n. */

@@ -17,11 +17,15 @@
 #include <yaml.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Nesting limit of the YAML tree itself (a scenario needs about 20). */
 #define TREE_DEPTH_MAX 64
@@ -1005,6 +1009,13 @@ static int parse_thread_args(lctx *c, const ynode *m, int is_send, sim_step *st)
 static int parse_steps(lctx *c, const ynode *seq, const char *path, int depth, sim_step **out,
                        size_t *nout);
 
+/* always_zero: every draw of d rounds to 0 ns (a wait that takes no
+ * time).  NaN (a degenerate distribution) counts as 0. */
+static int always_zero(const sim_dist *d)
+{
+    return !(sim_dist_quantile(d, 0.999999) >= 0.5) && !(sim_dist_mean(d) >= 0.5);
+}
+
 static int parse_repeat(lctx *c, const ynode *m, int depth, sim_step *st)
 {
     static const char *const keys[] = {"times", "steps"};
@@ -1032,6 +1043,19 @@ static int parse_repeat(lctx *c, const ynode *m, int depth, sim_step *st)
         return missing(c, m, "repeat", "times");
     if (!seen[1])
         return missing(c, m, "repeat", "steps");
+    /* A body of zero waits only (a nested repeat passed this check, so it
+     * takes time) runs every round at one instant and sends nothing: a
+     * loop the engine would spin through without the world changing. */
+    size_t zero = 0;
+    while (zero < st->nsteps && st->steps[zero].kind == SIM_STEP_WAIT &&
+           always_zero(&st->steps[zero].wait))
+        zero++;
+    if (zero == st->nsteps)
+        return fail(c, m->line, m->col,
+                    "repeat: its steps neither advance time nor send anything (only waits of 0): "
+                    "its %" PRIu32 " rounds would all run at one instant; add a wait longer "
+                    "than 0 or a step that sends",
+                    st->times);
     return 0;
 }
 
@@ -1597,9 +1621,39 @@ int sim_scenario_load(const char *path, sim_scenario **out, sim_scenario_error *
         snprintf(err->msg, sizeof err->msg, "invalid argument");
         return -1;
     }
-    f = fopen(path, "rb");
+    /* Only a regular file is a scenario: a FIFO (or a device) named
+     * x.yaml would block fopen, or never end.  O_NONBLOCK makes the open
+     * of a FIFO return at once; fstat then says what was opened. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot read: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err->msg, sizeof err->msg, "cannot read: %s, not a regular file",
+                 S_ISDIR(st.st_mode)    ? "a directory"
+                 : S_ISFIFO(st.st_mode) ? "a FIFO"
+                 : S_ISCHR(st.st_mode)  ? "a character device"
+                 : S_ISBLK(st.st_mode)  ? "a block device"
+                 : S_ISSOCK(st.st_mode) ? "a socket"
+                                        : "something else");
+        close(fd);
+        return -1;
+    }
+    /* back to blocking reads: a regular file never blocks anyway */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    f = fdopen(fd, "rb");
     if (!f) {
         snprintf(err->msg, sizeof err->msg, "cannot open: %s", strerror(errno));
+        close(fd);
         return -1;
     }
     for (;;) {
@@ -1648,6 +1702,21 @@ int sim_scenario_error_format(const sim_scenario_error *err, char *buf, size_t l
     else
         n = snprintf(buf, len, "%s: %s", err->file, err->msg);
     return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+uint64_t sim_scenario_unrolled_steps(const sim_step *steps, size_t n)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = 1;
+        if (steps[i].kind == SIM_STEP_REPEAT) {
+            uint64_t body = sim_scenario_unrolled_steps(steps[i].steps, steps[i].nsteps);
+            k = steps[i].times && body > UINT64_MAX / steps[i].times ? UINT64_MAX
+                                                                     : body * steps[i].times;
+        }
+        total = total > UINT64_MAX - k ? UINT64_MAX : total + k;
+    }
+    return total;
 }
 
 int sim_scenario_policy(const sim_scenario *s, int profile_override, cr_policy *out)

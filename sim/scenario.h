@@ -162,6 +162,10 @@ void sim_scenario_free(sim_scenario *s);
 /* sim_scenario_error_format writes "file:line:column: message". */
 int sim_scenario_error_format(const sim_scenario_error *err, char *buf, size_t len);
 
+/* sim_scenario_unrolled_steps returns how many steps steps[n] run, every
+ * repeat unrolled (saturating at UINT64_MAX).  O(steps in the file). */
+uint64_t sim_scenario_unrolled_steps(const sim_step *steps, size_t n);
+
 /* sim_scenario_policy builds the effective policy: the profile (or
  * `profile_override` when >= 0), then the file's overrides.  Returns 0 or a
  * CR_E* code. */

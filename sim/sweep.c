@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sim/budget.h"
 #include "sim/trace.h"
 #include "sim/verdict.h"
 #include "sim/world.h"
@@ -168,6 +170,8 @@ static int run_workers(const sim_scenario *sc, const cr_policy *pol, const sim_s
                 memset(wr, 0, sizeof(*wr));
                 wr->index = i;
                 run_one(sc, pol, o, seeds[i], &wr->res);
+                if (sim_budget_stopped())
+                    _exit(5); /* the seed did not finish: not a result */
                 if (write_all(p[1], wr, sizeof(*wr)) != 0)
                     _exit(4);
             }
@@ -190,8 +194,16 @@ static int run_workers(const sim_scenario *sc, const cr_policy *pol, const sim_s
     size_t *fill = calloc((size_t)(jobs ? jobs : 1), sizeof(size_t));
     wire *buf = calloc((size_t)(jobs ? jobs : 1), sizeof(wire));
     struct pollfd *pf = calloc((size_t)(jobs ? jobs : 1), sizeof(struct pollfd));
-    int open_fds = jobs;
+    int open_fds = jobs, forwarded = 0;
     while (fill && buf && pf && open_fds > 0) {
+        /* A stop request (a SIGTERM to this process alone) goes on to the
+         * workers, which end their seed within SIM_BUDGET_CHECK_EVERY
+         * events. */
+        if (sim_budget_stopped() && !forwarded) {
+            for (int j = 0; j < jobs; j++)
+                kill(pids[j], SIGTERM);
+            forwarded = 1;
+        }
         for (int j = 0; j < jobs; j++) {
             pf[j].fd = fds[j];
             pf[j].events = POLLIN;
@@ -237,6 +249,10 @@ static int run_workers(const sim_scenario *sc, const cr_policy *pol, const sim_s
             rc = -1;
         }
     }
+    if (sim_budget_stopped()) {
+        snprintf(err, errlen, "interrupted by signal %d", sim_budget_stopped());
+        rc = -1;
+    }
     if (rc == 0 && got != n) {
         snprintf(err, errlen, "workers returned %" PRIu32 " of %" PRIu32 " seeds", got, n);
         rc = -1;
@@ -269,6 +285,7 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_res
     out->pct_depth = o->pct_depth;
     out->pct_window = o->pct_window;
     out->max_steps = o->max_steps;
+    out->allow_large = o->allow_large;
     out->role = o->role;
     out->matrix = o->matrix;
 
@@ -297,14 +314,20 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_res
     if (o->jobs > 1 && n > 1) {
         rc = run_workers(sc, &pol, o, seeds, n, out->seeds, err, errlen);
     } else {
-        for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t i = 0; i < n && rc == 0; i++) {
             run_one(sc, &pol, o, seeds[i], &out->seeds[i]);
+            if (sim_budget_stopped()) {
+                snprintf(err, errlen, "interrupted by signal %d", sim_budget_stopped());
+                rc = -1;
+            }
             progress(sc, o, i + 1, n);
         }
     }
     free(seeds);
-    if (rc != 0)
+    if (rc != 0) {
+        sim_sweep_result_free(out);
         return -1;
+    }
     sim_sweep_judge(sc, out);
     return 0;
 }

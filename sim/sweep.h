@@ -26,6 +26,7 @@ typedef struct sim_sweep_opts {
     int jobs;           /* worker processes (<= 1: in process) */
     int explore;        /* seeded reordering of simultaneous events */
     uint64_t max_steps; /* per-seed step budget (livelock watchdog); 0: the scenario's default */
+    int allow_large;    /* a seed is over the cost limits of sim/cost.h (run with --allow-large) */
     int profile;        /* -1: the scenario's, else a cr_profile */
     int ablate_fix;     /* 1..9: switch that fix off on top; 0 none */
     int progress;       /* print progress on stderr */
@@ -52,7 +53,9 @@ int sim_sweep_policy(const sim_scenario *sc, const sim_sweep_opts *o, cr_policy 
 
 /* sim_sweep_run runs the sweep into *out (out->seeds owned: free with
  * sim_sweep_result_free).  Returns 0, or -1 with err filled (a worker died,
- * allocation failed, a seed hit a simulation error). */
+ * allocation failed, a seed hit a simulation error, or a stop request of
+ * sim/budget.h came: "interrupted by signal N"; the seed being run is
+ * dropped, the workers are sent SIGTERM, nothing is kept in *out). */
 int sim_sweep_run(const sim_scenario *sc, const sim_sweep_opts *o, sim_sweep_result *out, char *err,
                   size_t errlen);
 

@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "sim/account.h"
+#include "sim/budget.h"
+#include "sim/cost.h"
 #include "sim/coverage.h"
 #include "sim/engine.h"
 #include "sim/invariant.h"
@@ -196,6 +198,7 @@ typedef struct world {
     uint64_t input_at; /* the latest input the world gave the core (see gives_input) */
     int failed;
     char why[200];
+    int halted; /* w->why is a bound of sim/budget.h (stop request, memory), not an error */
 
     /* What the world observed of the core (sim/account.h, sim/coverage.h). */
     sim_quarantine heap; /* the core's allocator */
@@ -2121,26 +2124,14 @@ uint64_t sim_world_drain_bound(const sim_scenario *sc, const cr_policy *policy)
     return sat_add(m, sc->deadline);
 }
 
-/* expanded_steps: how many steps a script runs, repeats unrolled
- * (saturating).  O(steps in the file). */
-static uint64_t expanded_steps(const sim_step *steps, size_t n)
-{
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total = sat_add(
-            total, steps[i].kind == SIM_STEP_REPEAT
-                       ? sat_mul(steps[i].times, expanded_steps(steps[i].steps, steps[i].nsteps))
-                       : 1);
-    return total;
-}
-
 /* sim_world_step_budget: the default --max-steps of a scenario: generous
  * (16x) over the engine events its scripts can cause, each step counted
  * with a full agent run and its deliveries to every tab of the user. */
 uint64_t sim_world_step_budget(const sim_scenario *sc, uint32_t nclients)
 {
     uint64_t per_step = 64 + 16 * (uint64_t)sc->nagent_events;
-    uint64_t per_client = sat_add(256, sat_mul(expanded_steps(sc->steps, sc->nsteps), per_step));
+    uint64_t per_client =
+        sat_add(256, sat_mul(sim_scenario_unrolled_steps(sc->steps, sc->nsteps), per_step));
     return sat_add(1000000, sat_mul(16, sat_mul(nclients ? nclients : 1, per_client)));
 }
 
@@ -2237,6 +2228,23 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     }
     memset(res, 0, sizeof(*res));
     res->seed = opts->seed;
+    /* The memory budget before the start: setting up every tab could
+     * cross it before the first event is looked at. */
+    if (sim_budget_memory()) {
+        sim_cost c;
+        sim_cost_estimate(sc, 1, &c);
+        uint64_t have = sim_budget_resident();
+        if (sat_add(have, c.seed_bytes) > sim_budget_memory()) {
+            snprintf(res->reason, sizeof(res->reason),
+                     "memory budget exceeded: setting up %" PRIu64
+                     " tabs takes about %.1f MiB, the process holds %.1f MiB, the budget is "
+                     "%.1f MiB (--max-memory)",
+                     c.tabs, (double)c.seed_bytes / 1048576.0, (double)have / 1048576.0,
+                     (double)sim_budget_memory() / 1048576.0);
+            res->c[SIM_COUNT_ERRORS] = 1;
+            return -1;
+        }
+    }
     if (world_init(&w, sc, policy) != 0) {
         snprintf(res->reason, sizeof(res->reason), "setup failed: %s",
                  w.failed ? w.why : "out of memory");
@@ -2278,12 +2286,43 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
             livelock = 1;
             break;
         }
+        /* The bounds outside the scenario (sim/budget.h): a stop request
+         * and the memory budget, every SIM_BUDGET_CHECK_EVERY events. */
+        if (events % SIM_BUDGET_CHECK_EVERY == 0) {
+            char why[160];
+            if (sim_budget_stopped()) {
+                fail(&w, "interrupted by signal %d after %" PRIu64 " events at %.6f s",
+                     sim_budget_stopped(), events, (double)w.eng.now / 1e9);
+                w.halted = 1;
+                break;
+            }
+            if (sim_budget_over(why, sizeof why)) {
+                fail(&w, "memory budget exceeded: %s after %" PRIu64 " events at %.6f s", why,
+                     events, (double)w.eng.now / 1e9);
+                w.halted = 1;
+                break;
+            }
+        }
         ring[events % 8] = e;
         events++;
         qsum += w.eng.len + 1;
         if (w.eng.len + 1 > res->queue_peak)
             res->queue_peak = w.eng.len + 1;
         handle(&w, &e);
+    }
+    if (w.halted && sim_budget_stopped()) {
+        /* A stop request: the seed is dropped unjudged (sim_sweep_run),
+         * so nothing is counted; only what it holds is freed. */
+        res->events = events;
+        snprintf(res->reason, sizeof(res->reason), "%s", w.why);
+        res->c[SIM_COUNT_ERRORS] = 1;
+        if (trace_out)
+            *trace_out = w.trace;
+        else
+            sim_trace_free(w.trace);
+        w.trace = NULL;
+        world_free(&w);
+        return -1;
     }
     /* Quiet: nothing left to happen, so what is owed and missing never
      * comes; otherwise observation ends at the drain bound. */
@@ -2355,7 +2394,8 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
         res->c[SIM_COUNT_LIVELOCK] = 1;
         rc = -1;
     } else if (w.failed) {
-        snprintf(res->reason, sizeof(res->reason), "simulation error: %s", w.why);
+        snprintf(res->reason, sizeof(res->reason), "%s%s",
+                 w.halted ? "" : "simulation error: ", w.why);
         res->c[SIM_COUNT_ERRORS] = 1;
         rc = -1;
     } else if (res->c[SIM_COUNT_STRANDED]) {

@@ -41,7 +41,10 @@ typedef struct sim_world_opts {
  * passes), and fills *res (counts, trace hash, latency; not the verdict:
  * see sim_seed_judge).  A seed that exceeds its step budget stops with
  * res->c[SIM_COUNT_LIVELOCK] = 1; a setup or simulation error sets
- * res->c[SIM_COUNT_ERRORS] = 1; either way res->reason says why.
+ * res->c[SIM_COUNT_ERRORS] = 1; so does a bound of sim/budget.h, looked at
+ * every SIM_BUDGET_CHECK_EVERY events (a stop request: the seed ends
+ * uncounted; the memory budget: counted up to there); either way
+ * res->reason says why.
  * Under PCT res->pct_* say what the exploration did (and, with
  * pct_steps 0, the seed first runs once unexplored to measure k).
  * With trace_out non-NULL the trace is handed over (caller frees it with

@@ -33,8 +33,10 @@
 #include "reports/sweepcmd.h"
 #include "reports/timing.h"
 #include "reports/text.h"
+#include "sim/budget.h"
 #include "sim/coverage.h"
 #include "sim/check.h"
+#include "sim/cost.h"
 #include "sim/dist.h"
 #include "sim/engine.h"
 #include "sim/emit.h"
@@ -65,9 +67,18 @@ static double mono_seconds(void)
 static int opt_quiet;
 static int opt_color; /* 1: colour the verdicts (a terminal, no NO_COLOR, or --color=always) */
 
+/* The first SIGINT/SIGTERM asks the running seed to stop (within
+ * SIM_BUDGET_CHECK_EVERY engine events) and the run to record what it
+ * finished and exit 128 + signal; a second one ends the process at once. */
 static void on_signal(int sig)
 {
+    if (interrupted) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     interrupted = sig;
+    sim_budget_stop(sig);
 }
 
 /* ---- scenario arguments -------------------------------------------------------- */
@@ -87,6 +98,38 @@ static int has_yaml_ext(const char *name)
     size_t n = strlen(name);
     return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
            (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
+/* shown_name writes path into buf for an error message: invalid UTF-8 and
+ * every control character as '?'. */
+static const char *shown_name(const char *path, char *buf, size_t len)
+{
+    rep_utf8_clean(path, buf, len);
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = '?';
+    return buf;
+}
+
+/* printable_name refuses a file name the tool would have to print in a
+ * command line (a replay line, a shrink line) but cannot print as it is:
+ * not UTF-8, or holding a control character (a newline would end the
+ * line, an escape sequence would rewrite the terminal).  0, or -1 after
+ * the message (the caller exits 2). */
+static int printable_name(const char *path)
+{
+    int rc = rep_text_printable(path);
+    if (rc == 0)
+        return 0;
+    char b[600];
+    fprintf(stderr,
+            "ctxsim: %s: the file name %s; it is printed in replay commands, reports and JSON, "
+            "so it must be printable UTF-8: rename the file\n",
+            shown_name(path, b, sizeof b),
+            rc == -EILSEQ ? "is not valid UTF-8"
+                          : "holds a control character (newline, tab, escape, ...) or a "
+                            "bidirectional override");
+    return -1;
 }
 
 /* expand_paths turns files and directories into a sorted list of files. */
@@ -155,6 +198,9 @@ static int expand_paths(char **args, int nargs, char ***out, size_t *nout)
             n++;
         }
     }
+    for (size_t i = 0; i < n; i++)
+        if (printable_name(v[i]) != 0)
+            goto bad;
     *out = v;
     *nout = n;
     return 0;
@@ -172,9 +218,50 @@ static void free_paths(char **v, size_t n)
     free(v);
 }
 
+/* What the cost estimate of the scenarios is checked against. */
+typedef struct cost_opts {
+    uint64_t seeds;  /* seeds per sweep (0: each scenario's `seeds`) */
+    int allow_large; /* --allow-large: over a limit is said, not refused */
+} cost_opts;
+
+/* seed_is_large: one seed of s is over a limit of sim/cost.h. */
+static int seed_is_large(const sim_scenario *s)
+{
+    sim_cost c;
+    sim_cost_estimate(s, 1, &c);
+    return sim_cost_check(&c, NULL, 0) > 0;
+}
+
+/* cost_ok checks the cost estimate of s (sim/cost.h) against the limits:
+ * 0 within them, or over them with --allow-large (said on stderr); -1
+ * refused (the numbers printed; the caller exits 2).  `print` also prints
+ * the estimate on stdout (validate). */
+static int cost_ok(const sim_scenario *s, const cost_opts *co, int print)
+{
+    sim_cost c;
+    char est[400], why[400];
+    sim_cost_estimate(s, co->seeds, &c);
+    sim_cost_format(&c, est, sizeof est);
+    int over = sim_cost_check(&c, why, sizeof why);
+    if (print)
+        printf("%s: cost: %s\n", s->path, est);
+    if (!over)
+        return 0;
+    if (co->allow_large) {
+        fprintf(stderr, "%s: over the cost limits (%s), run anyway (--allow-large)\n", s->path,
+                why);
+        return 0;
+    }
+    fprintf(stderr,
+            "%s:1:1: too large to run: %s (estimate: %s); --allow-large runs it anyway (limits: "
+            "docs/scenarios.md, Bounded runs)\n",
+            s->path, why, est);
+    return -1;
+}
+
 /* load_all loads every scenario; on any error prints every error and
- * returns -1 (nothing is run). */
-static int load_all(char **args, int nargs, scen_list *sl, int quiet_ok)
+ * returns -1 (nothing is run).  With co, each is checked by cost_ok. */
+static int load_all(char **args, int nargs, scen_list *sl, int quiet_ok, const cost_opts *co)
 {
     char **paths;
     size_t np;
@@ -209,6 +296,10 @@ static int load_all(char **args, int nargs, scen_list *sl, int quiet_ok)
             sl->v = q;
         }
         sl->v[sl->n++] = s;
+        if (co && cost_ok(s, co, !quiet_ok) != 0) {
+            bad = 1;
+            continue;
+        }
         if (!quiet_ok) {
             printf("%s: ok (%s)\n", paths[i], s->name);
             if (s->expect.is_default)
@@ -573,12 +664,18 @@ static const char run_usage[] =
     "                        (default 5; 0 none)\n"
     "  --coverage            print the coverage matrix (core behaviour x sweep) and fail\n"
     "                        (exit 1) when a required behaviour is exercised by no sweep\n"
+    "  --allow-large         run scenarios over the cost limits (ctxsim validate prints the\n"
+    "                        estimate; docs/scenarios.md, Bounded runs)\n"
+    "  --max-memory SIZE     a seed whose process holds more resident memory fails with an\n"
+    "                        error (512M, 8G, 50%; 0 none; default: half of the machine)\n"
     "Every sweep has one verdict (pass, fail, inconclusive: no expected event) and a role:\n"
     "gate (what was asked for, --ablate N and --policy included) or informational (legacy\n"
     "beside another profile, the --ablation matrix).\n"
     "Exit status: 0 every gate sweep passed, 1 a gate sweep failed or was inconclusive, or\n"
     "a fix of the --ablation matrix is caught by none of its sweeps; 2 bad usage or bad\n"
-    "input (nothing run, nothing recorded).\n";
+    "input (nothing run, nothing recorded); 128 + N on signal N (SIGINT 130, SIGTERM 143):\n"
+    "the seed being run stops within 4096 engine events, finished sweeps are recorded and\n"
+    "the run is marked interrupted.\n";
 
 typedef struct run_args {
     sim_sweep_opts base;
@@ -594,6 +691,7 @@ typedef struct run_args {
     long max_replays;
     char *shard;
     int coverage;
+    int allow_large;
 } run_args;
 
 static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, int *nfiles,
@@ -703,6 +801,11 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             ra->shard = (char *)v;
         } else if (!replay_mode && !strcmp(a, "--label")) {
             NEED_VALUE;
+            if (rep_text_printable(v) != 0) {
+                fprintf(stderr, "ctxsim: --label must be printable UTF-8 without control "
+                                "characters (it is shown in reports, charts and command lines)\n");
+                goto bad;
+            }
             ra->label = v;
         } else if (!replay_mode && !strcmp(a, "--junit")) {
             NEED_VALUE;
@@ -717,6 +820,19 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             }
         } else if (!replay_mode && !strcmp(a, "--coverage")) {
             ra->coverage = 1;
+        } else if (!strcmp(a, "--allow-large")) {
+            ra->allow_large = 1;
+        } else if (!strcmp(a, "--max-memory")) {
+            NEED_VALUE;
+            uint64_t m;
+            if (sim_budget_parse_size(v, &m) != 0) {
+                fprintf(stderr,
+                        "ctxsim: --max-memory expects a size (e.g. 512M, 8G, 50%%; 0: none), got "
+                        "'%s'\n",
+                        v);
+                goto bad;
+            }
+            sim_budget_set_memory(m);
         } else if (!replay_mode && !strcmp(a, "--check-determinism")) {
             ra->check_det = 1;
         } else if (!strcmp(a, "--max-steps")) {
@@ -772,6 +888,8 @@ static const char *git_rev(void)
     return rep_git_rev();
 }
 
+/* join_args is the command line of the run as recorded (runs.args):
+ * "ctxsim run ARG..." with every word shell-quoted. */
 static char *join_args(int argc, char **argv)
 {
     return rep_join_args(argc, argv);
@@ -812,7 +930,8 @@ static int cmd_run(int argc, char **argv)
     if (parse_run_opts(argc, argv, &ra, &files, &nfiles, run_usage, 0) != 0)
         return EXIT_USAGE;
     scen_list sl = {0};
-    if (load_all(files, nfiles, &sl, 1) != 0) {
+    cost_opts co = {ra.base.only_seed ? 1 : ra.base.seeds, ra.allow_large};
+    if (load_all(files, nfiles, &sl, 1, &co) != 0) {
         free(files);
         free_all(&sl);
         fprintf(stderr, "ctxsim: bad input: nothing was run or recorded\n");
@@ -920,6 +1039,7 @@ static int cmd_run(int argc, char **argv)
                 o.role = SIM_ROLE_INFORMATIONAL;
                 o.matrix = 1;
             }
+            o.allow_large = ra.allow_large && seed_is_large(sl.v[i]);
             sim_sweep_result *r = &res[nres];
             char err[512];
             if (sim_sweep_run(sl.v[i], &o, r, err, sizeof(err)) != 0) {
@@ -1060,7 +1180,7 @@ static const char replay_usage[] =
     "                     [--explore | --pct D:W] [--max-steps N] [--trace FILE.json]\n"
     "                     [--timeline FILE] [--trace-text FILE]\n"
     "                     [--user U] [--conn C] [--thread T] [--from TIME] [--to TIME]\n"
-    "                     [--explain EV]\n"
+    "                     [--explain EV] [--allow-large] [--max-memory SIZE]\n"
     "Re-run one seed and print its timeline, its counts and its trace hash\n"
     "(docs/timeline.md).  Every line: virtual time, actor (a tab u3.0, server, core,\n"
     "threadsvc, agent, auth), step, and what happened, with durations in units and\n"
@@ -1169,6 +1289,11 @@ static int cmd_replay(int argc, char **argv)
     }
     sim_scenario *sc = NULL;
     sim_scenario_error err;
+    if (printable_name(files[0]) != 0) {
+        free(files);
+        return EXIT_USAGE;
+    }
+    cost_opts co = {1, ra.allow_large};
     if (sim_scenario_load(files[0], &sc, &err) != 0) {
         char buf[800];
         sim_scenario_error_format(&err, buf, sizeof(buf));
@@ -1177,6 +1302,10 @@ static int cmd_replay(int argc, char **argv)
         return EXIT_USAGE;
     }
     free(files);
+    if (cost_ok(sc, &co, 0) != 0) {
+        sim_scenario_free(sc);
+        return EXIT_USAGE;
+    }
     sim_sweep_opts o = ra.base;
     o.profile = ra.profiles[0];
     cr_policy pol;
@@ -1282,18 +1411,41 @@ static int cmd_replay(int argc, char **argv)
 
 static int cmd_validate(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        puts("usage: ctxsim validate SCENARIO...\n"
-             "Check scenario files; print file:line:column: message for each error.\n"
-             "Exit 0 if all are valid, 2 otherwise.");
-        return 0;
+    static const char usage[] =
+        "usage: ctxsim validate SCENARIO... [--allow-large]\n"
+        "Check scenario files; print file:line:column: message for each error, and for each\n"
+        "valid file its cost estimate (tabs, steps per tab with repeats unrolled, engine\n"
+        "events per seed and per sweep, memory).  A scenario over a limit of\n"
+        "docs/scenarios.md (Bounded runs) is refused, with the numbers, unless --allow-large.\n"
+        "Exit 0 if all are valid, 2 otherwise.\n";
+    cost_opts co = {0, 0};
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    int nf = 0;
+    if (!files)
+        return EXIT_USAGE;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            free(files);
+            return 0;
+        } else if (!strcmp(argv[i], "--allow-large")) {
+            co.allow_large = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "ctxsim validate: unknown option '%s'\n%s", argv[i], usage);
+            free(files);
+            return EXIT_USAGE;
+        } else {
+            files[nf++] = argv[i];
+        }
     }
-    if (argc < 2) {
-        fprintf(stderr, "usage: ctxsim validate SCENARIO...\n");
+    if (nf == 0) {
+        fputs(usage, stderr);
+        free(files);
         return EXIT_USAGE;
     }
     scen_list sl = {0};
-    int rc = load_all(argv + 1, argc - 1, &sl, 0);
+    int rc = load_all(files, nf, &sl, 0, &co);
+    free(files);
     free_all(&sl);
     return rc ? EXIT_USAGE : 0;
 }
@@ -1336,7 +1488,7 @@ static int cmd_list(int argc, char **argv)
         return 0;
     }
     scen_list sl = {0};
-    if (load_all(dirs, nd, &sl, 1) != 0) {
+    if (load_all(dirs, nd, &sl, 1, NULL) != 0) {
         free_all(&sl);
         return EXIT_USAGE;
     }
@@ -1352,7 +1504,8 @@ static int cmd_list(int argc, char **argv)
 static const char explore_usage[] =
     "usage: ctxsim explore SCENARIO... [--strategy random|pct] [--budget N] [--depth D]\n"
     "                      [--window W] [--profile P] [--policy k=v]... [--ablate N]\n"
-    "                      [--jobs N] [--max-steps N] [--quiet]\n"
+    "                      [--jobs N] [--max-steps N] [--quiet] [--allow-large]\n"
+    "                      [--max-memory SIZE]\n"
     "       ctxsim explore --strategy swarm [--budget N] ...  (whole generated scenarios:\n"
     "                      ctxsim explore --strategy swarm --help, docs/explore.md)\n"
     "Search for failing interleavings: run seeds 1..N (--budget, default 200) of each\n"
@@ -1429,7 +1582,8 @@ typedef struct swarm_rec {
 
 /* replay_line writes the replay command of `seed` of the scenario at path. */
 static void replay_line(const char *path, uint64_t seed, const sim_sweep_opts *so, int profile,
-                        const char *policy_diff, const sim_world_opts *wo, char *buf, size_t len)
+                        const char *policy_diff, const sim_world_opts *wo, const char *verb,
+                        char *buf, size_t len)
 {
     sim_sweep_result *r = calloc(1, sizeof *r);
     buf[0] = '\0';
@@ -1441,9 +1595,10 @@ static void replay_line(const char *path, uint64_t seed, const sim_sweep_opts *s
     r->ablated_fix = so->ablate_fix;
     r->explore = wo->explore;
     r->max_steps = wo->max_steps;
+    r->allow_large = so->allow_large;
     r->pct_depth = wo->pct_depth;
     r->pct_window = wo->pct_window;
-    rep_replay_command(r, seed, buf, len);
+    rep_replay_command_verb(r, seed, verb, buf, len);
     free(r);
 }
 
@@ -1726,6 +1881,8 @@ static int explore_swarm(int argc, char **argv)
                 fprintf(stderr, "ctxsim explore: --out needs a directory\n");
                 return EXIT_USAGE;
             }
+            if (printable_name(dir) != 0)
+                return EXIT_USAGE;
         } else if (!strcmp(a, "--profile")) {
             if (parse_profile(argv[++i], &profile))
                 return EXIT_USAGE;
@@ -1881,19 +2038,19 @@ static int explore_swarm(int argc, char **argv)
             }
             if (j < nkinds)
                 kind_n[j]++;
-            replay_line(path, r[k].seedno, &so, profile, diff, &wo, line, sizeof line);
+            replay_line(path, r[k].seedno, &so, profile, diff, &wo, "replay", line, sizeof line);
             fprintf(f, "# seed %" PRIu32 " failed: %s: %s\n# replay: %s\n", r[k].seedno, r[k].kind,
                     r[k].reason, line);
             printf("  seed %" PRIu32 ": %s: %s\n    replay: %s\n", r[k].seedno, r[k].kind,
                    r[k].reason, line);
             if (so.ablate_fix) {
-                replay_line(path, r[k].seedno, &ref_so, profile, rdiff, &wo, rline, sizeof rline);
+                replay_line(path, r[k].seedno, &ref_so, profile, rdiff, &wo, "replay", rline,
+                            sizeof rline);
                 fprintf(f, "# reference (the fix on): %s\n", rline);
                 printf("    reference (the fix on): %s\n", rline);
             }
-            char *rp = strstr(line, " replay ");
-            if (rp)
-                printf("    shrink: %.*s shrink %s\n", (int)(rp - line), line, rp + 8);
+            replay_line(path, r[k].seedno, &so, profile, diff, &wo, "shrink", line, sizeof line);
+            printf("    shrink: %s\n", line);
         }
         /* the generator's own comment lines stay after ours */
         fputs(text, f);
@@ -2007,7 +2164,8 @@ static int cmd_explore(int argc, char **argv)
         return EXIT_USAGE;
     }
     scen_list sl = {0};
-    if (load_all(files, nfiles, &sl, 1) != 0) {
+    cost_opts co = {budget, ra.allow_large};
+    if (load_all(files, nfiles, &sl, 1, &co) != 0) {
         free(files);
         free_all(&sl);
         fprintf(stderr, "ctxsim: bad input: nothing was run\n");
@@ -2027,6 +2185,7 @@ static int cmd_explore(int argc, char **argv)
             sim_sweep_opts o = ra.base;
             o.profile = ra.profiles[p];
             o.seeds = (uint32_t)budget;
+            o.allow_large = ra.allow_large && seed_is_large(sl.v[i]);
             o.explore = !pct;
             o.pct_depth = pct ? depth : 0;
             o.pct_window = pct ? window : 0;
@@ -2034,7 +2193,8 @@ static int cmd_explore(int argc, char **argv)
             char err[512];
             if (sim_sweep_run(sl.v[i], &o, &r, err, sizeof err) != 0) {
                 fprintf(stderr, "ctxsim explore: %s: %s\n", sl.v[i]->name, err);
-                status = EXIT_USAGE;
+                if (!interrupted)
+                    status = EXIT_USAGE; /* interrupted: the summary of what ran, 128 + N */
                 break;
             }
             uint64_t sn_min = UINT64_MAX, sn_max = 0, sk_min = UINT64_MAX, sk_max = 0;
@@ -2135,6 +2295,7 @@ bad:
 static const char shrink_usage[] =
     "usage: ctxsim shrink SCENARIO --seed S [--profile P] [--policy k=v]... [--ablate N]\n"
     "                     [--explore | --pct D:W] [--max-steps N] [--max-runs N] [--out FILE]\n"
+    "                     [--allow-large] [--max-memory SIZE]\n"
     "Make a failing seed's scenario small: delta debugging (ddmin) over its steps and\n"
     "repeat bodies, repeats unwrapped and their times lowered, users and tabs lowered,\n"
     "policy overrides dropped, fault rates set to 0, distributions replaced by their\n"
@@ -2182,6 +2343,8 @@ static int cmd_shrink(int argc, char **argv)
     }
     const char *path = files[0];
     free(files);
+    if (printable_name(path) != 0 || (out_path && printable_name(out_path) != 0))
+        return EXIT_USAGE;
     sim_scenario *sc = NULL;
     sim_scenario_error err;
     if (sim_scenario_load(path, &sc, &err) != 0) {
@@ -2190,7 +2353,13 @@ static int cmd_shrink(int argc, char **argv)
         fprintf(stderr, "%s\n", buf);
         return EXIT_USAGE;
     }
+    cost_opts co = {1, ra.allow_large};
+    if (cost_ok(sc, &co, 0) != 0) {
+        sim_scenario_free(sc);
+        return EXIT_USAGE;
+    }
     sim_sweep_opts o = ra.base;
+    o.allow_large = ra.allow_large && seed_is_large(sc);
     o.profile = ra.profiles[0];
     cr_policy pol;
     if (sim_sweep_policy(sc, &o, &pol, NULL, 0) != 0) {
@@ -2239,7 +2408,7 @@ static int cmd_shrink(int argc, char **argv)
         sim_sweep_policy(shr, &o, &pol, diff, sizeof diff);
         sim_scenario_free(shr);
     }
-    replay_line(out_path, o.only_seed, &o, profile, diff, &so.world, line, sizeof line);
+    replay_line(out_path, o.only_seed, &o, profile, diff, &so.world, "replay", line, sizeof line);
     FILE *w = fopen(out_path, "w");
     if (!w ||
         fprintf(w,
@@ -2374,7 +2543,7 @@ static int cmd_diff(int argc, char **argv)
     side[0].o.profile = side[1].o.profile = -1;
     sim_tdiff_opts to = {3, 20, 0};
     const char *pos[3];
-    int npos = 0, run_opts = 0;
+    int npos = 0, run_opts = 0, allow_large = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t x;
@@ -2393,6 +2562,10 @@ static int cmd_diff(int argc, char **argv)
         if (!strcmp(a, "--explore")) {
             side[0].o.explore = side[1].o.explore = 1;
             run_opts = 1;
+            continue;
+        }
+        if (!strcmp(a, "--allow-large")) {
+            allow_large = 1;
             continue;
         }
         if (!v) {
@@ -2513,6 +2686,11 @@ static int cmd_diff(int argc, char **argv)
             char buf[800];
             sim_scenario_error_format(&serr, buf, sizeof(buf));
             fprintf(stderr, "%s\n", buf);
+            return EXIT_USAGE;
+        }
+        cost_opts co = {1, allow_large};
+        if (cost_ok(sc, &co, 0) != 0) {
+            sim_scenario_free(sc);
             return EXIT_USAGE;
         }
         for (int k = 0; k < 2 && rc == EXIT_USAGE; k++)
@@ -2682,6 +2860,8 @@ static int cmd_check(int argc, char **argv)
                 return EXIT_USAGE;
             }
             out_path = v;
+            if (printable_name(out_path) != 0)
+                return EXIT_USAGE;
         } else {
             fprintf(stderr, "ctxsim check: unknown option '%s'\n%s", a, check_usage);
             return EXIT_USAGE;
@@ -2726,7 +2906,11 @@ static int cmd_check(int argc, char **argv)
                 fprintf(stderr, "ctxsim check: %s: %s\n", out_path, strerror(errno));
                 return EXIT_USAGE;
             }
-            printf("written to %s (replay: ctxsim check --replay %s)\n", out_path, out_path);
+            char q[4200];
+            const char *words[] = {"check", "--replay", out_path};
+            if (rep_shell_join(words, 3, q, sizeof q) != 0)
+                snprintf(q, sizeof q, "(the file name is too long to print)");
+            printf("written to %s (replay: %s %s)\n", out_path, rep_replay_program(), q);
         }
         rc = EXIT_FAIL;
     } else {
@@ -2859,6 +3043,7 @@ static int normalize_args(int argc, char **argv, char ***out)
 int main(int argc, char **argv)
 {
     rep_replay_set_program(argv[0]);
+    sim_budget_set_memory(sim_budget_default_memory()); /* --max-memory replaces it */
     char **nv;
     int nargc = normalize_args(argc, argv, &nv);
     if (nargc < 0)

@@ -2805,7 +2805,7 @@ static int cmd_check(int argc, char **argv)
     sim_check_opts_init(&o);
     const char *replay = NULL, *out_path = NULL;
     int quiet = opt_quiet; /* -q/--quiet is global (main) */
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long x = 0;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -2866,7 +2866,6 @@ static int cmd_check(int argc, char **argv)
             fprintf(stderr, "ctxsim check: unknown option '%s'\n%s", a, check_usage);
             return EXIT_USAGE;
         }
-        i++;
     }
     if (replay)
         return check_replay(replay);

@@ -159,7 +159,7 @@ static const rep_chart *find_chart(const rep_chart *c, size_t n, const char *nam
 /* A collapsed block in HTML (open when `open`), a bold line in Markdown. */
 static void details_begin(const out2 *o, int open, const char *summary)
 {
-    hf(o, "<details%s><summary>", open ? " open" : "");
+    hf(o, "<details%s><summary>", open ? " open=\"open\"" : "");
     h(o, summary);
     hf(o, "</summary>\n");
     mf(o, "\n**");
@@ -409,7 +409,7 @@ static void headline_build(rep_store *s, const rep_gate_decision *g, headline *h
 static void section_verdict(const out2 *o, const rep_gate_decision *g, const headline *hl)
 {
     hf(o, "<section id=\"verdict\" class=\"verdict %s\">\n<h2 class=\"big\">",
-       g->fail ? "fail" : "pass");
+       g->fail ? "v-fail" : "v-pass");
     h(o, hl->title);
     hf(o, "</h2>\n<p>");
     h(o, hl->gate);
@@ -1009,16 +1009,15 @@ int rep_report_write(rep_store *s, const rep_model *m, const rep_gate_decision *
     h(&o, g->fail ? "FAIL - " : "PASS - ");
     h(&o, title);
     hf(&o, "</title>\n<style>\n"
-           "html { overflow-x: hidden; }\n"
            "body { font-family: sans-serif; margin: 0 auto; max-width: 1400px; padding: 0 1em; "
            "color: #222; box-sizing: border-box; }\n"
            "h1 { font-size: 1.3em; margin: .6em 0 .3em; overflow-wrap: anywhere; }\n"
            ".verdict { border: 3px solid; border-radius: 6px; padding: .2em 1em .6em; "
            "margin: .5em 0 1em; overflow-wrap: anywhere; }\n"
-           ".verdict.fail { border-color: #b00; background: #fff5f5; }\n"
-           ".verdict.pass { border-color: #070; background: #f4fff4; }\n"
+           ".verdict.v-fail { border-color: #b00; background: #fff5f5; }\n"
+           ".verdict.v-pass { border-color: #070; background: #f4fff4; }\n"
            ".verdict .big { font-size: 1.6em; margin: .3em 0; }\n"
-           ".verdict.fail .big { color: #b00; }\n.verdict.pass .big { color: #070; }\n"
+           ".verdict.v-fail .big { color: #b00; }\n.verdict.v-pass .big { color: #070; }\n"
            ".verdict h3 { margin: .6em 0 .2em; font-size: 1em; }\n"
            ".verdict ul { margin: .2em 0; padding-left: 1.4em; }\n"
            ".verdict p { margin: .35em 0; }\n"

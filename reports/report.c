@@ -190,9 +190,10 @@ static void figure(const out2 *o, const rep_chart *c)
     hf(o, "<figcaption>");
     h(o, c->title);
     hf(o,
-       ". Hover a point or cell for its numbers. Beside this page: %s.png, %s.svg, %s.dat "
-       "(the numbers), %s.gp (redraw: gnuplot %s.gp).</figcaption></figure>\n",
-       c->name, c->name, c->name, c->name, c->name);
+       ".%s Beside this page: %s.png, %s.svg, %s.dat (the numbers), %s.gp (redraw: gnuplot "
+       "%s.gp).</figcaption></figure>\n",
+       strncmp(c->name, "outcomes", 8) ? " Hover a point or cell for its numbers." : "", c->name,
+       c->name, c->name, c->name, c->name);
     mf(o, "\n![%s](%s.png)\n", c->title, c->name);
 }
 
@@ -799,13 +800,15 @@ static void section_outcomes(const out2 *o, const rep_model *m, const rep_chart 
 
 static void section_latency(const out2 *o, const rep_model *m, const rep_chart *c)
 {
-    heading(o, 2, "latency", "4. Delivery latency (fixed profile)");
+    heading(o, 2, "latency", "4. Delivery latency (fixed and legacy)");
     if (!c) {
         para(o, "No delivery latencies recorded for the fixed profile.");
         return;
     }
-    para(o, "Cumulative distribution of the delay from emission to reception, per scenario, "
-            "from the log-bucketed histograms (relative error <= 12.5%).");
+    para(o, "Cumulative distribution of the delay from emission to reception, one panel per "
+            "scenario: fixed solid blue, legacy dashed orange, the scenario's deadline (from its "
+            "file) dotted red; from the log-bucketed histograms (relative error <= 12.5%). The "
+            "table: the fixed profile.");
     figure(o, c);
     static const char *const cols[] = {"scenario", "received", "p50 ms",
                                        "p90 ms",   "p99 ms",   "max ms"};

@@ -295,7 +295,6 @@ typedef struct headline {
     char worst[1600]; /* the worst miss, or the smallest margin on a pass */
     char replay[1100];
     char replay_why[300];
-    const rep_gate_row *worst_row;
 } headline;
 
 static void run_text(char *buf, size_t len, const rep_run_info *r)
@@ -364,7 +363,6 @@ static void headline_build(rep_store *s, const rep_gate_decision *g, headline *h
             bk = k;
         }
     }
-    hl->worst_row = g->failing ? best : NULL;
     char name[400], why[1100];
     if (best)
         row_name(name, sizeof name, best);

@@ -16,7 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "reports/svg.h"
 #include "reports/text.h"
+#include "sim/verdict.h"
 
 /* ---- gnuplot ------------------------------------------------------------- */
 
@@ -213,46 +215,52 @@ static int close_out(FILE *f, const char *dir, const char *name, const char *ext
     return 0;
 }
 
-/* The terminal set-up: PNG first (pngcairo when available). */
-static void preamble(FILE *f, const char *name, int w, int h)
+/*
+ * Begins a chart's script: its body (what follows, up to script_end) is
+ * drawn twice, as NAME.png (pngcairo when available) and as NAME.svg, so
+ * that multiplot charts come out identical in both.
+ */
+static void script_begin(FILE *f, const char *name, int w, int h)
 {
     fprintf(f,
             "# %s.gp - written by `ctxsim report`; redraw with: gnuplot %s.gp\n"
             "set encoding utf8\n"
-            "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
-            "    set terminal pngcairo size %d,%d font 'Sans,10' noenhanced\n"
+            "do for [fmt in 'png svg'] {\n"
+            "if (fmt eq 'png') {\n"
+            "    if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+            "        set terminal pngcairo size %d,%d font 'Sans,10' noenhanced\n"
+            "    } else {\n"
+            "        set terminal png size %d,%d noenhanced\n"
+            "    }\n"
             "} else {\n"
-            "    set terminal png size %d,%d noenhanced\n"
+            "    set terminal svg size %d,%d dynamic font 'Sans,10' noenhanced "
+            "background '#ffffff'\n"
             "}\n"
-            "set output '%s.png'\n"
+            "set output '%s.'.fmt\n"
+            "reset\n"
             "set datafile missing 'NaN'\n",
-            name, name, w, h, w, h, name);
-}
-
-/* The same plot again as SVG. */
-static void epilogue(FILE *f, const char *name, int w, int h)
-{
-    fprintf(f,
-            "set output\n"
-            "set terminal svg size %d,%d dynamic font 'Sans,10' noenhanced background '#ffffff'\n"
-            "set output '%s.svg'\n"
-            "replot\n"
-            "set output\n",
-            w, h, name);
+            name, name, w, h, w, h, w, h, name);
 }
 
 /*
- * Ends a chart's script: the SVG epilogue, closes it and runs gnuplot on
- * it; *drawn is set once both images exist.
+ * Ends a chart's script, closes it and runs gnuplot on it; the SVG then
+ * gets hover titles (rep_svg_tidy) and *drawn is set.
  */
-static int draw(FILE *f, const char *dir, const char *name, int w, int h, int *drawn, char *err,
-                size_t errlen)
+static int draw(FILE *f, const char *dir, const char *name, const char *svg_title, int *drawn,
+                char *err, size_t errlen)
 {
-    epilogue(f, name, w, h);
+    fputs("set output\n}\n", f);
     if (close_out(f, dir, name, "gp", err, errlen) != 0)
         return -1;
     if (run_gnuplot(dir, name, err, errlen) != 0)
         return -1;
+    char p[4096];
+    file_path(p, sizeof p, dir, name, "svg");
+    int rc = rep_svg_tidy(p, svg_title);
+    if (rc != 0) {
+        set_err(err, errlen, "%s: %s", p, strerror(-rc));
+        return -1;
+    }
     *drawn = 1;
     return 0;
 }
@@ -265,15 +273,23 @@ static int draw(FILE *f, const char *dir, const char *name, int w, int h, int *d
  * the bottom margin follows the longest label and the left margin the
  * first one (nothing clipped).
  */
-static void rotated_margins(FILE *f, char (*labels)[64], size_t n, double min_left)
+static void label_margins(char (*labels)[64], size_t n, double min_left, double *bottom,
+                          double *left)
 {
     size_t longest = 0;
     for (size_t i = 0; i < n; i++)
         if (strlen(labels[i]) > longest)
             longest = strlen(labels[i]);
-    double left = n ? 0.82 * (double)strlen(labels[0]) - 2.0 : 0;
-    fprintf(f, "set bmargin %.1f\nset lmargin %.1f\n", 3.0 + 0.30 * (double)longest,
-            left > min_left ? left : min_left);
+    double l = n ? 0.82 * (double)strlen(labels[0]) - 2.0 : 0;
+    *bottom = 3.0 + 0.30 * (double)longest;
+    *left = l > min_left ? l : min_left;
+}
+
+static void rotated_margins(FILE *f, char (*labels)[64], size_t n, double min_left)
+{
+    double bottom, left;
+    label_margins(labels, n, min_left, &bottom, &left);
+    fprintf(f, "set bmargin %.1f\nset lmargin %.1f\n", bottom, left);
 }
 
 /* Distinct line colours for one line per scenario (dash types vary after
@@ -322,35 +338,65 @@ static size_t max_name(char (*names)[64], size_t n)
 /* A bar shorter than this (in %) has its value written above it. */
 #define RATE_LABEL_INSIDE 15.0
 
+/* Colours: a sweep that fails CI is red, never green; informational grey. */
+#define C_PASS   "#2ca02c"
+#define C_FAIL   "#d62728"
+#define C_LEGACY "#a0a0a0"
+#define C_GATE   "#1f3f9a"
+
 /*
- * The plot clauses of one profile's bars in rate.dat (rate in column c,
- * its interval in c+1, c+2) at x: the bars, their Wilson intervals, and
- * each value written inside its bar below the interval, or above the interval when the bar
- * is too short to hold it (a 0% bar then still shows its value).  heights
- * bit 0: some bar is tall enough, bit 1: some is not (no clause without
- * points: gnuplot warns about those).
+ * Starts a plot clause: "plot " before the first (*first is then cleared),
+ * a continuation before the others.  Clauses are only written for series
+ * that have points (gnuplot warns about the others).
  */
-static void rate_bars(FILE *f, const char *sep, const char *x, int c, const char *colour,
-                      const char *title_bars, const char *title_ci, int heights)
+static void clause(FILE *f, int *first, const char *fmt, ...)
 {
-    fprintf(f,
-            "%s'rate.dat' using %s:%d with boxes lc rgb '%s' title '%s', \\\n"
-            "     '' using %s:%d:%d:%d with yerrorbars lc rgb '#222222' pt 0 lw 1.2 %s",
-            sep, x, c, colour, title_bars, x, c, c + 1, c + 2, title_ci);
-    if (heights & 1)
-        fprintf(f,
-                ", \\\n     '' using %s:($%d >= %g ? $%d - 3 : NaN):(sprintf('%%.1f', $%d)) "
-                "with labels rotate by 90 right font ',8' tc rgb '#ffffff' notitle",
-                x, c, RATE_LABEL_INSIDE, c + 1, c);
-    if (heights & 2)
-        fprintf(f,
-                ", \\\n     '' using %s:($%d < %g ? $%d + 2.5 : NaN):(sprintf('%%.1f', $%d)) "
-                "with labels rotate by 90 left font ',8' tc rgb '#222222' notitle",
-                x, c, RATE_LABEL_INSIDE, c + 2, c);
+    fputs(*first ? "plot " : ", \\\n     ", f);
+    *first = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * The hover text of a sweep's rate (a "\n" in it is a line break of the
+ * tooltip): scenario / profile, the rate with its interval, the gate and
+ * the margin to it, the outcome every output prints.
+ */
+static void rate_hover(char *buf, size_t len, const sim_sweep_result *r)
+{
+    int o;
+    if (r->c[SIM_COUNT_EXPECTED] == 0)
+        o = snprintf(buf, len, "%.64s / %.16s%s%.64s: no expected event", r->scenario, r->profile,
+                     r->policy[0] ? " / " : "", r->policy);
+    else
+        o = snprintf(buf, len, "%.64s / %.16s%s%.64s: %.2f%% [%.2f, %.2f] of %llu expected",
+                     r->scenario, r->profile, r->policy[0] ? " / " : "", r->policy,
+                     pct(r->delivery_rate), pct(r->rate_lo), pct(r->rate_hi),
+                     (unsigned long long)r->c[SIM_COUNT_EXPECTED]);
+    if (o < 0 || (size_t)o >= len)
+        return;
+    if (r->expect_rate >= 0 && r->c[SIM_COUNT_EXPECTED]) {
+        int k = snprintf(buf + o, len - (size_t)o, "\\ngate %.4g%%, margin %+.2f pp",
+                         pct(r->expect_rate), pct(r->delivery_rate) - pct(r->expect_rate));
+        if (k < 0 || (size_t)(o + k) >= len)
+            return;
+        o += k;
+    }
+    snprintf(buf + o, len - (size_t)o, "\\n%s%s%.200s", sim_sweep_outcome(r),
+             r->reason[0] ? ": " : "", r->reason);
 }
 
 /* ---- 1. delivery rate per scenario --------------------------------------- */
 
+/*
+ * Two panels sharing the scenario axis: the rates from 0 to 100% (legacy
+ * grey, fixed green when it meets its gate and red when it fails CI), and
+ * below it the fixed profile zoomed on the gate region: each rate with its
+ * interval, the gate, and the margin to the gate in percentage points.  A
+ * rate below the zoomed axis is drawn as a red triangle on its floor.
+ */
 static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err, size_t errlen)
 {
     static const char name[] = "rate";
@@ -358,12 +404,14 @@ static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err
     if (m->nscen == 0)
         return 0;
     int has_legacy = 0, has_fixed = 0, has_gate = 0, heights[2] = {0, 0};
+    int fix_pass = 0, fix_fail = 0, has_na = 0, has_margin = 0;
+    double zlo = 100.0, gate_min = 100.0;
     FILE *f = open_out(dir, name, "dat", err, errlen);
     if (!f)
         return -1;
     fprintf(f, "# delivery rate per scenario, percent; NaN: not recorded, or no expected event\n"
-               "# x scenario legacy legacy_lo legacy_hi fixed fixed_lo fixed_hi gate na_y\n");
-    int has_na = 0;
+               "# x scenario legacy legacy_lo legacy_hi fixed fixed_lo fixed_hi gate na_y "
+               "fixed_fails_ci margin_pp legacy_hover fixed_hover\n");
     for (size_t i = 0; i < m->nscen; i++) {
         fprintf(f, "%zu ", i);
         dat_str(f, m->scen[i]);
@@ -389,71 +437,239 @@ static int chart_rate(const rep_model *m, const char *dir, int *drawn, char *err
                 fprintf(f, " NaN NaN NaN");
             }
         }
-        has_legacy |= pr[0] != NULL;
+        has_legacy |= pr[0] && pr[0]->r.c[SIM_COUNT_EXPECTED] > 0;
         has_fixed |= pr[1] != NULL;
         has_gate |= !isnan(gate);
         if (isnan(gate))
             fprintf(f, " NaN");
         else
             fprintf(f, " %.4f", gate);
-        fprintf(f, na ? " 12\n" : " NaN\n");
+        fprintf(f, na ? " 12" : " NaN");
         has_na |= na;
+        const sim_sweep_result *fr = pr[1] ? &pr[1]->r : NULL;
+        if (fr && fr->c[SIM_COUNT_EXPECTED] > 0) {
+            fprintf(f, " %d", fr->fails_ci ? 1 : 0);
+            fix_fail |= fr->fails_ci != 0;
+            fix_pass |= !fr->fails_ci;
+            if (pct(fr->rate_lo) < zlo)
+                zlo = pct(fr->rate_lo);
+            if (fr->expect_rate >= 0) {
+                fprintf(f, " %.4f", pct(fr->delivery_rate) - pct(fr->expect_rate));
+                has_margin = 1;
+                if (pct(fr->expect_rate) < gate_min)
+                    gate_min = pct(fr->expect_rate);
+            } else {
+                fprintf(f, " NaN");
+            }
+        } else {
+            fprintf(f, " NaN NaN");
+        }
+        char hov[700];
+        for (int k = 0; k < 2; k++) {
+            if (pr[k])
+                rate_hover(hov, sizeof hov, &pr[k]->r);
+            else
+                snprintf(hov, sizeof hov, "-");
+            fputc(' ', f);
+            dat_str(f, hov);
+        }
+        fputc('\n', f);
     }
     if (close_out(f, dir, name, "dat", err, errlen) != 0)
         return -1;
 
-    int w = 160 + 70 * (int)m->nscen;
-    w = w < 900 ? 900 : w > 2400 ? 2400 : w;
-    int h = 620;
+    /* The zoomed axis: from a little below the lowest interval or gate of
+     * the fixed sweeps, but never more than 10 pp below the lowest gate
+     * (rates further down are drawn on the floor). */
+    if (has_margin && gate_min < zlo)
+        zlo = gate_min;
+    double span = 100.0 - zlo;
+    zlo -= span * 0.15 > 0.2 ? span * 0.15 : 0.2;
+    if (has_margin && zlo < gate_min - 10)
+        zlo = gate_min - 10;
+    double step = 100.0 - zlo <= 2.5 ? 0.5 : 100.0 - zlo <= 10 ? 1 : 5;
+    zlo = floor(zlo / step) * step;
+    if (zlo < 0)
+        zlo = 0;
+    span = 100.0 - zlo;
+    double zhi = 100.0 + span * 0.12;
+    int has_clipped = 0;
+    for (size_t i = 0; i < m->nscen; i++) {
+        const rep_sweep *w = m->fixed[i];
+        has_clipped |= w && w->r.c[SIM_COUNT_EXPECTED] > 0 && pct(w->r.delivery_rate) < zlo;
+    }
+    int zoom = has_fixed && (fix_pass || fix_fail);
+
+    /* at most 1360 px: the page shows it at its natural size (its text
+     * legible) up to 24 scenarios */
+    int w = 200 + 70 * (int)m->nscen;
+    w = w < 1000 ? 1000 : w > 1360 && m->nscen <= 24 ? 1360 : w > 2400 ? 2400 : w;
+    int h = zoom ? 900 : 620;
+    double bm, lm;
+    label_margins(m->scen, m->nscen, 10, &bm, &lm);
+    const double rm = 34;
     f = open_out(dir, name, "gp", err, errlen);
     if (!f)
         return -1;
-    preamble(f, name, w, h);
+    script_begin(f, name, w, h);
+    if (zoom)
+        fprintf(f, "set multiplot\nset origin 0, 0.5\nset size 1, 0.5\n");
     title(f, "Delivery rate per scenario", &m->run);
     fprintf(f,
+            "set lmargin %.1f\nset rmargin %.0f\n"
             "set ylabel 'delivery rate (%%)'\n"
-            "set xlabel 'scenario'\n"
             "set yrange [0:100]\n"
             "set ytics 0,10,100 nomirror\n"
             "set grid ytics lc rgb '#dddddd'\n"
             "set xrange [-0.6:%zu.4]\n"
-            "set xtics rotate by 35 right nomirror scale 0\n"
             "set key outside right top vertical Left reverse samplen 2\n"
             "set style fill solid 0.85 border lc rgb '#555555'\n",
-            m->nscen - 1);
-    rotated_margins(f, m->scen, m->nscen, 10);
-    tics(f, "xtics", m->scen, m->nscen);
+            lm, rm, m->nscen - 1);
+    if (zoom) {
+        fprintf(f, "set bmargin 1\nset xtics 0,1 scale 0 format ''\n");
+    } else {
+        fprintf(f,
+                "set xlabel 'scenario'\nset xtics rotate by 35 right nomirror scale 0\n"
+                "set bmargin %.1f\n",
+                bm);
+        tics(f, "xtics", m->scen, m->nscen);
+    }
     int both = has_legacy && has_fixed;
     fprintf(f, "set boxwidth %s\n", both ? "0.38" : "0.6");
     const char *lx = both ? "($1-0.2)" : "($1)", *fx = both ? "($1+0.2)" : "($1)";
-    fprintf(f, "plot ");
-    const char *sep = "";
+    int first = 1;
     if (has_legacy) {
-        rate_bars(f, sep, lx, 3, "#d62728", "legacy profile", "title '95% Wilson interval'",
-                  heights[0]);
-        sep = ", \\\n     ";
+        clause(f, &first,
+               "'rate.dat' using %s:3 with boxes lc rgb '%s' title 'legacy profile "
+               "(informational)'",
+               lx, C_LEGACY);
+        clause(f, &first,
+               "'' using %s:3:4:5 with yerrorbars lc rgb '#222222' pt 0 lw 1.2 title "
+               "'95%% Wilson interval'",
+               lx);
     }
-    if (has_fixed) {
-        rate_bars(f, sep, fx, 6, "#2ca02c", "fixed profile",
-                  has_legacy ? "notitle" : "title '95% Wilson interval'", heights[1]);
-        sep = ", \\\n     ";
+    if (fix_pass)
+        clause(f, &first,
+               "'rate.dat' using %s:($11 == 0 ? $6 : NaN) with boxes lc rgb '%s' "
+               "title 'fixed: meets its expect'",
+               fx, C_PASS);
+    if (fix_fail)
+        clause(f, &first,
+               "'rate.dat' using %s:($11 == 1 ? $6 : NaN) with boxes lc rgb '%s' "
+               "title 'fixed: FAILS CI'",
+               fx, C_FAIL);
+    if (fix_pass || fix_fail)
+        clause(f, &first, "'' using %s:6:7:8 with yerrorbars lc rgb '#222222' pt 0 lw 1.2 %s", fx,
+               has_legacy ? "notitle" : "title '95% Wilson interval'");
+    for (int k = 0; k < 2; k++) {
+        const char *x = k ? fx : lx;
+        int c = k ? 6 : 3;
+        if (heights[k] & 1)
+            clause(f, &first,
+                   "'' using %s:($%d >= %g ? $%d - 3 : NaN):(sprintf('%%.1f', $%d)) with labels "
+                   "rotate by 90 right font ',8' tc rgb '#ffffff' notitle",
+                   x, c, RATE_LABEL_INSIDE, c + 1, c);
+        if (heights[k] & 2)
+            clause(f, &first,
+                   "'' using %s:($%d < %g ? $%d + 2.5 : NaN):(sprintf('%%.1f', $%d)) with labels "
+                   "rotate by 90 left font ',8' tc rgb '#222222' notitle",
+                   x, c, RATE_LABEL_INSIDE, c + 2, c);
+        if (k ? (fix_pass || fix_fail) : has_legacy)
+            clause(f, &first,
+                   "'' using %s:%d:%d with labels hypertext point pt 5 ps 2 lc rgb '#ffffffff' "
+                   "notitle",
+                   x, c, k ? 14 : 13);
     }
     if (has_gate)
-        fprintf(f,
-                "%s'rate.dat' using ($1-0.4):9:(0.8):(0) with vectors nohead lw 2.5 dt 2 "
-                "lc rgb '#1f3f9a' title 'gate: expect delivery_rate'",
-                sep);
+        clause(f, &first,
+               "'rate.dat' using ($1-0.4):9:(0.8):(0) with vectors nohead lw 2.5 dt 2 "
+               "lc rgb '%s' title 'gate: expect delivery_rate'",
+               C_GATE);
     if (has_na)
-        fprintf(f,
-                "%s'rate.dat' using 1:10:(\"n/a: no\\nexpected\\nevent\") with labels "
-                "tc rgb '#b36b00' notitle",
-                (has_legacy || has_fixed || has_gate) ? ", \\\n     " : "");
+        clause(f, &first,
+               "'rate.dat' using 1:10:(\"n/a: no\\nexpected\\nevent\") with labels "
+               "tc rgb '#b36b00' notitle");
     fprintf(f, "\n");
-    return draw(f, dir, name, w, h, drawn, err, errlen);
+    if (zoom) {
+        fprintf(f,
+                "set origin 0, 0\nset size 1, 0.5\n"
+                "set title 'Margin to the gate, fixed profile (zoomed: %g%% to 100%%)' "
+                "font ',11'\n"
+                "set tmargin 2\nset bmargin %.1f\n"
+                "set ylabel 'delivery rate (%%), zoomed'\n"
+                "set yrange [%g:%g]\n"
+                "set ytics %g nomirror\nset format y '%%g'\n"
+                "set xlabel 'scenario'\n"
+                "set xtics rotate by 35 right nomirror scale 0 format '%%g'\n",
+                zlo, bm, zlo, zhi, step);
+        tics(f, "xtics", m->scen, m->nscen);
+        first = 1;
+        if (has_gate)
+            clause(f, &first,
+                   "'rate.dat' using ($1-0.4):9:(0.8):(0) with vectors nohead lw 2.5 dt 2 "
+                   "lc rgb '%s' title 'gate'",
+                   C_GATE);
+        static const char *const cls[2][3] = {{"0", C_PASS, "meets its expect"},
+                                              {"1", C_FAIL, "FAILS CI"}};
+        for (int k = 0; k < 2; k++) {
+            if (!(k ? fix_fail : fix_pass))
+                continue;
+            clause(f, &first,
+                   "'rate.dat' using 1:($11 == %s ? $6 : NaN):7:8 with yerrorbars lc rgb '%s' "
+                   "pt 7 ps 1.1 lw 1.5 title 'fixed: %s'",
+                   cls[k][0], cls[k][1], cls[k][2]);
+            clause(f, &first,
+                   "'' using 1:($11 == %s ? $6 : NaN):14 with labels hypertext point pt 7 "
+                   "ps 1.1 lc rgb '%s' notitle",
+                   cls[k][0], cls[k][1]);
+        }
+        if (has_margin) {
+            clause(f, &first,
+                   "'rate.dat' using 1:($12 >= 0 && $6 >= %g ? $8 + %g : NaN):"
+                   "(sprintf('%%+.2f', $12)) with labels font ',8' tc rgb '#222222' "
+                   "title 'margin to the gate (pp)'",
+                   zlo, span * 0.04);
+            clause(f, &first,
+                   "'rate.dat' using 1:($12 < 0 && $6 >= %g ? $8 + %g : NaN):"
+                   "(sprintf('%%+.2f', $12)) with labels font ',8' tc rgb '%s' notitle",
+                   zlo, span * 0.04, C_FAIL);
+        }
+        if (has_clipped)
+            clause(f, &first,
+                   "'rate.dat' using 1:($6 < %g ? %g : NaN):14 with "
+                   "labels hypertext point pt 11 ps 1.6 lc rgb '%s' notitle, \\\n"
+                   "     '' using 1:($6 < %g ? %g : NaN):(sprintf('%%.1f%%%% (below)', $6)) with "
+                   "labels left offset 1.2,0 font ',8' tc rgb '%s' notitle",
+                   zlo, zlo + span * 0.03, C_FAIL, zlo, zlo + span * 0.03, C_FAIL);
+        fprintf(f, "\nunset multiplot\n");
+    }
+    return draw(f, dir, name, "Delivery rate per scenario, with the margin to the gate", drawn, err,
+                errlen);
 }
 
 /* ---- 2. trend across runs ------------------------------------------------ */
 
+/* A scenario is labelled in the trend when its rate moved by at least this
+ * much (pp) across the runs shown, or was below its gate in one of them. */
+#define TREND_MOVED_PP 0.5
+
+/* The gate (in %) of scenario `scen` in this run's sweeps of the trend's
+ * profile, NaN when it has none. */
+static double trend_gate(const rep_model *m, const char *scen)
+{
+    const rep_sweep *const *col = strcmp(m->trend_profile, "legacy") == 0 ? m->legacy : m->fixed;
+    for (size_t i = 0; i < m->nscen; i++)
+        if (strcmp(m->scen[i], scen) == 0)
+            return col[i] && col[i]->r.expect_rate >= 0 ? pct(col[i]->r.expect_rate) : NAN;
+    return NAN;
+}
+
+/*
+ * One line per scenario across the runs, zoomed on the rates shown and
+ * the gate lines; scenarios that moved (TREND_MOVED_PP) or fell below
+ * their gate are coloured and named, the steady ones drawn thin and grey
+ * under one legend entry.  Every point has a hover title.
+ */
 static int chart_trend(const rep_model *m, const char *dir, int *drawn, char *err, size_t errlen)
 {
     static const char name[] = "trend";
@@ -462,16 +678,40 @@ static int chart_trend(const rep_model *m, const char *dir, int *drawn, char *er
     if (t->nruns == 0 || t->nscen == 0)
         return 0;
     char(*labels)[64] = calloc(t->nruns, sizeof *labels);
-    if (!labels) {
+    double *gate = calloc(t->nscen, sizeof *gate);
+    char *moved = calloc(t->nscen, 1);
+    if (!labels || !gate || !moved) {
+        free(labels);
+        free(gate);
+        free(moved);
         set_err(err, errlen, "out of memory");
         return -1;
     }
     double lo = 100;
-    FILE *f = open_out(dir, name, "dat", err, errlen);
-    if (!f) {
-        free(labels);
-        return -1;
+    size_t nmoved = 0;
+    for (size_t s = 0; s < t->nscen; s++) {
+        gate[s] = trend_gate(m, t->scen[s]);
+        double mn = INFINITY, mx = -INFINITY;
+        int below = 0;
+        for (size_t r = 0; r < t->nruns; r++) {
+            double v = t->rate[r * t->nscen + s];
+            if (isnan(v))
+                continue;
+            v = pct(v);
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            below |= !isnan(gate[s]) && v < gate[s];
+        }
+        moved[s] = below || (mx >= mn && mx - mn >= TREND_MOVED_PP);
+        nmoved += moved[s] != 0;
+        if (mn < lo)
+            lo = mn;
+        if (!isnan(gate[s]) && gate[s] < lo)
+            lo = gate[s];
     }
+    FILE *f = open_out(dir, name, "dat", err, errlen);
+    if (!f)
+        goto fail;
     fprintf(f, "# delivery rate (percent) per run, %s profile; NaN: not recorded\n# x run",
             m->trend_profile);
     for (size_t s = 0; s < t->nscen; s++) {
@@ -487,60 +727,113 @@ static int chart_trend(const rep_model *m, const char *dir, int *drawn, char *er
         dat_str(f, labels[r]);
         for (size_t s = 0; s < t->nscen; s++) {
             double v = t->rate[r * t->nscen + s];
-            if (isnan(v)) {
+            if (isnan(v))
                 fprintf(f, " NaN");
-            } else {
+            else
                 fprintf(f, " %.4f", pct(v));
-                if (pct(v) < lo)
-                    lo = pct(v);
-            }
         }
         fprintf(f, "\n");
     }
-    if (close_out(f, dir, name, "dat", err, errlen) != 0) {
-        free(labels);
-        return -1;
-    }
-    double ymin = floor(lo / 5.0) * 5.0 - 5.0;
+    if (close_out(f, dir, name, "dat", err, errlen) != 0)
+        goto fail;
+    double span = 100.0 - lo;
+    double ymin = lo - (span * 0.15 > 0.2 ? span * 0.15 : 0.2);
+    double step = 100.0 - ymin <= 2.5 ? 0.5 : 100.0 - ymin <= 10 ? 1 : 100.0 - ymin <= 40 ? 5 : 10;
+    ymin = floor(ymin / step) * step;
     if (ymin < 0)
         ymin = 0;
-    int w = 1100, h = 620;
+    double ymax = 100.0 + (100.0 - ymin) * 0.04;
+    int w = 1200, h = 620;
     f = open_out(dir, name, "gp", err, errlen);
-    if (!f) {
-        free(labels);
-        return -1;
-    }
-    preamble(f, name, w, h);
-    char what[96];
-    snprintf(what, sizeof what, "Delivery rate across runs (%s profile)", m->trend_profile);
+    if (!f)
+        goto fail;
+    script_begin(f, name, w, h);
+    char what[160];
+    snprintf(what, sizeof what,
+             "Delivery rate across runs (%s profile; named: moved >= %.1f pp "
+             "or below the gate)",
+             m->trend_profile, TREND_MOVED_PP);
     title(f, what, &m->run);
     fprintf(f,
-            "set ylabel 'delivery rate (%%)'\n"
+            "set ylabel 'delivery rate (%%, zoomed: from %g%%)'\n"
             "set xlabel 'run (id, label)'\n"
-            "set yrange [%.0f:100.5]\n"
+            "set yrange [%g:%g]\n"
+            "set ytics %g nomirror\n"
             "set grid lc rgb '#dddddd'\n"
             "set xtics rotate by 35 right nomirror\n"
             "set key outside right top vertical Left reverse samplen 2\n",
-            ymin);
+            ymin, ymin, ymax, step);
     if (t->nruns > 1)
         fprintf(f, "set xrange [-0.3:%zu.3]\n", t->nruns - 1);
     else
         fprintf(f, "set xrange [-1:1]\n"
                    "set label 1 'one run so far: the lines start with the next run' "
                    "at graph 0.5, 0.05 center tc rgb '#555555'\n");
+    /* one dashed line per distinct gate */
+    double gates[4];
+    size_t ng = 0;
+    for (size_t s = 0; s < t->nscen && ng < 4; s++) {
+        if (isnan(gate[s]))
+            continue;
+        size_t k = 0;
+        while (k < ng && fabs(gates[k] - gate[s]) > 1e-9)
+            k++;
+        if (k == ng)
+            gates[ng++] = gate[s];
+    }
+    for (size_t k = 0; k < ng; k++)
+        fprintf(f,
+                "set arrow %zu from graph 0, first %.6g to graph 1, first %.6g nohead lw 2 dt 2 "
+                "lc rgb '%s' front\n"
+                "set label %zu 'gate %.4g%%' at graph 0.005, first %.6g offset 0,0.6 left "
+                "tc rgb '%s' front\n",
+                k + 1, gates[k], gates[k], C_GATE, k + 2, gates[k], gates[k], C_GATE);
     rotated_margins(f, labels, t->nruns, 10);
     tics(f, "xtics", labels, t->nruns);
-    fprintf(f, "plot ");
-    for (size_t s = 0; s < t->nscen; s++) {
-        fprintf(f,
-                "%s'trend.dat' using 1:%zu with linespoints lw 2 pt %zu ps 1.1 dt %zu lc rgb '%s' "
-                "title ",
-                s ? ", \\\n     " : "", s + 3, 1 + s % 13, 1 + (s / 12) % 4, line_colours[s % 12]);
-        gp_str(f, t->scen[s]);
+    int first = 1;
+    if (ng)
+        clause(f, &first,
+               "keyentry with lines dt 2 lw 2 lc rgb '%s' title 'gate (expect "
+               "delivery_rate)'",
+               C_GATE);
+    if (nmoved < t->nscen)
+        clause(f, &first,
+               "keyentry with lines lw 1 lc rgb '#c0c0c0' title '%zu steady "
+               "(moved < %.1f pp)'",
+               t->nscen - nmoved, TREND_MOVED_PP);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t s = 0, c = 0; s < t->nscen; s++) {
+            if ((moved[s] != 0) != pass)
+                continue;
+            if (pass) {
+                clause(f, &first,
+                       "'trend.dat' using 1:%zu with linespoints lw 2 pt %zu ps 1.1 dt %zu "
+                       "lc rgb '%s' title ",
+                       s + 3, 1 + c % 13, 1 + (c / 12) % 4, line_colours[c % 12]);
+                gp_str(f, t->scen[s]);
+                c++;
+            } else {
+                clause(f, &first,
+                       "'trend.dat' using 1:%zu with lines lw 1 lc rgb '#c0c0c0' notitle", s + 3);
+            }
+            clause(f, &first, "'' using 1:%zu:(", s + 3);
+            gp_str(f, t->scen[s]);
+            fprintf(f,
+                    ".', run '.strcol(2).sprintf(': %%.2f%%%%', column(%zu))) with labels "
+                    "hypertext point pt 7 ps 0.35 lc rgb '#555555' notitle",
+                    s + 3);
+        }
     }
     fprintf(f, "\n");
     free(labels);
-    return draw(f, dir, name, w, h, drawn, err, errlen);
+    free(gate);
+    free(moved);
+    return draw(f, dir, name, "Delivery rate across runs", drawn, err, errlen);
+fail:
+    free(labels);
+    free(gate);
+    free(moved);
+    return -1;
 }
 
 /* ---- 3. outcome breakdown ------------------------------------------------ */
@@ -596,14 +889,14 @@ static int chart_outcomes(const rep_model *m, const char *dir, const char *profi
         return -1;
     }
     int w = 260 + 60 * (int)k;
-    w = w < 1000 ? 1000 : w > 2400 ? 2400 : w;
+    w = w < 1000 ? 1000 : w > 1360 && k <= 24 ? 1360 : w > 2400 ? 2400 : w;
     int h = 620;
     f = open_out(dir, name, "gp", err, errlen);
     if (!f) {
         free(names);
         return -1;
     }
-    preamble(f, name, w, h);
+    script_begin(f, name, w, h);
     char what[96];
     snprintf(what, sizeof what, "Outcome of expected events (%s profile)", profile);
     title(f, what, &m->run);
@@ -649,89 +942,262 @@ static int chart_outcomes(const rep_model *m, const char *dir, const char *profi
         fprintf(f, "%s'%s.dat' using %d%s title '%s' lc rgb '%s'", x ? ", \\\n     " : "", name,
                 x + 2, x ? "" : ":xtic(1)", series[x][0], series[x][1]);
     fprintf(f, "\n");
-    return draw(f, dir, name, w, h, drawn, err, errlen);
+    return draw(f, dir, name, what, drawn, err, errlen);
 }
 
 /* ---- 4. latency CDF ------------------------------------------------------ */
 
+#define C_FIXED      "#1f77b4"
+#define C_LEGACY_CDF "#ff7f0e"
+
+/* "5 s", "250 ms", "1.5 ms": a deadline for a label. */
+static void human_ns(char *buf, size_t len, uint64_t ns)
+{
+    if (ns >= 1000000000ull)
+        snprintf(buf, len, "%.4g s", (double)ns / 1e9);
+    else
+        snprintf(buf, len, "%.4g ms", (double)ns / 1e6);
+}
+
+/* Writes one CDF block of h (x in ms, no lower than xlo: faster deliveries
+ * are drawn on the left edge). */
+static void cdf_block(FILE *f, const sim_hist *hh, double xlo)
+{
+    uint64_t acc = 0;
+    double last_x = 0;
+    int first = 1;
+    for (int j = 0; j < SIM_HIST_BUCKETS; j++) {
+        if (!hh->b[j])
+            continue;
+        if (first) {
+            double low = (double)sim_hist_bucket_low(j) / 1e6;
+            last_x = low > xlo ? low : xlo;
+            fprintf(f, "%.6g 0\n", last_x);
+            first = 0;
+        }
+        acc += hh->b[j];
+        uint64_t edge = j + 1 < SIM_HIST_BUCKETS ? sim_hist_bucket_low(j + 1) : hh->max;
+        if (acc == hh->count && hh->max > 0 && hh->max < edge)
+            edge = hh->max; /* the CDF reaches 100% at the maximum */
+        double x = (double)edge / 1e6;
+        if (x < xlo)
+            x = xlo;
+        if (x <= last_x)
+            x = last_x * 1.0001 + 1e-9;
+        last_x = x;
+        fprintf(f, "%.6g %.4f\n", x, 100.0 * (double)acc / (double)hh->count);
+    }
+}
+
+/* The latency (ms) below which 10% of h's deliveries fall. */
+static double cdf_p10(const sim_hist *hh)
+{
+    uint64_t acc = 0;
+    for (int j = 0; j < SIM_HIST_BUCKETS; j++) {
+        acc += hh->b[j];
+        if (hh->b[j] && (double)acc >= 0.1 * (double)hh->count)
+            return (double)sim_hist_bucket_low(j) / 1e6;
+    }
+    return 1;
+}
+
+/*
+ * Small multiples: one panel per scenario with the CDF of the fixed
+ * profile (solid blue) and of legacy (dashed orange), the scenario's
+ * deadline as a red dotted line, one shared log x axis.
+ */
 static int chart_latency(const rep_model *m, const char *dir, int *drawn, char *err, size_t errlen)
 {
     static const char name[] = "latency_cdf";
     *drawn = 0;
     size_t k = 0;
-    for (size_t i = 0; i < m->nscen; i++)
-        k += m->fixed[i] && m->fixed[i]->r.latency.count > 0;
+    double xlo = INFINITY, xhi = 0;
+    for (size_t i = 0; i < m->nscen; i++) {
+        const rep_sweep *pr[2] = {m->fixed[i], m->legacy[i]};
+        int any = 0;
+        for (int p = 0; p < 2; p++) {
+            if (!pr[p] || pr[p]->r.latency.count == 0)
+                continue;
+            any = 1;
+            double lo = cdf_p10(&pr[p]->r.latency);
+            double hi = (double)pr[p]->r.latency.max / 1e6;
+            xlo = lo < xlo ? lo : xlo;
+            xhi = hi > xhi ? hi : xhi;
+        }
+        if (any && (double)m->deadline[i] / 1e6 > xhi)
+            xhi = (double)m->deadline[i] / 1e6;
+        k += any;
+    }
     if (k == 0) {
         remove_chart(dir, name);
         return 0;
     }
+    /* a decade below the fastest tenth: the bulk of every curve shows */
+    xlo = pow(10, floor(log10(xlo > 1e-3 ? xlo : 1e-3)) - 1);
+    xhi = xhi * 2 > xlo * 100 ? xhi * 2 : xlo * 100;
     FILE *f = open_out(dir, name, "dat", err, errlen);
     if (!f)
         return -1;
-    fprintf(f, "# delivery latency CDF, fixed profile: one block per scenario\n"
-               "# latency_ms (bucket upper edge) percent_received_within\n");
-    for (size_t i = 0, b = 0; i < m->nscen; i++) {
-        if (!m->fixed[i] || m->fixed[i]->r.latency.count == 0)
-            continue;
-        const sim_hist *hh = &m->fixed[i]->r.latency;
-        fprintf(f, "%s# ", b++ ? "\n\n" : "");
-        dat_comment(f, m->scen[i]);
-        fputc('\n', f);
-        uint64_t acc = 0;
-        double last_x = 0;
-        int first = 1;
-        for (int j = 0; j < SIM_HIST_BUCKETS; j++) {
-            if (!hh->b[j])
+    fprintf(f,
+            "# delivery latency CDF: one block per scenario and profile (fixed, then legacy)\n"
+            "# latency_ms (bucket upper edge, at least %g) percent_received_within\n",
+            xlo);
+    int(*idx)[2] = calloc(m->nscen + 1, sizeof *idx);
+    if (!idx) {
+        fclose(f);
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    int b = 0;
+    for (size_t i = 0; i < m->nscen; i++) {
+        const rep_sweep *pr[2] = {m->fixed[i], m->legacy[i]};
+        for (int p = 0; p < 2; p++) {
+            idx[i][p] = -1;
+            if (!pr[p] || pr[p]->r.latency.count == 0)
                 continue;
-            if (first) {
-                uint64_t low = sim_hist_bucket_low(j);
-                if (low > 0) {
-                    last_x = (double)low / 1e6;
-                    fprintf(f, "%.6g 0\n", last_x);
-                }
-                first = 0;
-            }
-            acc += hh->b[j];
-            uint64_t edge = j + 1 < SIM_HIST_BUCKETS ? sim_hist_bucket_low(j + 1) : hh->max;
-            if (acc == hh->count && hh->max > 0 && hh->max < edge)
-                edge = hh->max; /* the CDF reaches 100% at the maximum */
-            double x = (double)edge / 1e6;
-            if (x <= last_x)
-                x = last_x * 1.0001 + 1e-9;
-            last_x = x;
-            fprintf(f, "%.6g %.4f\n", x, 100.0 * (double)acc / (double)hh->count);
+            fprintf(f, "%s# ", b ? "\n\n" : "");
+            dat_comment(f, m->scen[i]);
+            fprintf(f, " %s\n", p ? "legacy" : "fixed");
+            cdf_block(f, &pr[p]->r.latency, xlo);
+            idx[i][p] = b++;
         }
     }
-    if (close_out(f, dir, name, "dat", err, errlen) != 0)
+    if (close_out(f, dir, name, "dat", err, errlen) != 0) {
+        free(idx);
         return -1;
-    int w = 1100, h = 620;
-    f = open_out(dir, name, "gp", err, errlen);
-    if (!f)
-        return -1;
-    preamble(f, name, w, h);
-    title(f, "Delivery latency CDF (fixed profile)", &m->run);
-    fprintf(f, "set xlabel 'delivery latency, emit to client receive (ms, log scale)'\n"
-               "set ylabel 'events received within (%%)'\n"
-               "set logscale x 10\n"
-               "set format x '%%g'\n"
-               "set yrange [0:100]\n"
-               "set ytics 0,10,100\n"
-               "set grid xtics mxtics ytics lc rgb '#dddddd'\n"
-               "set key outside right top vertical Left reverse samplen 2\n"
-               "plot ");
-    for (size_t i = 0, b = 0; i < m->nscen; i++) {
-        if (!m->fixed[i] || m->fixed[i]->r.latency.count == 0)
-            continue;
-        fprintf(f, "%s'%s.dat' index %zu using 1:2 with lines lw 2 dt %zu lc rgb '%s' title ",
-                b ? ", \\\n     " : "", name, b, 1 + (b / 12) % 4, line_colours[b % 12]);
-        gp_str(f, m->scen[i]);
-        b++;
     }
-    fprintf(f, "\n");
-    return draw(f, dir, name, w, h, drawn, err, errlen);
+    size_t cols = k < 4 ? k : 4, rows = (k + cols - 1) / cols;
+    int w = 120 + 310 * (int)cols, h = 80 + 250 * (int)rows;
+    if (w < 700)
+        w = 700;
+    f = open_out(dir, name, "gp", err, errlen);
+    if (!f) {
+        free(idx);
+        return -1;
+    }
+    script_begin(f, name, w, h);
+    char t[256];
+    if (m->run.label[0])
+        snprintf(t, sizeof t,
+                 "Delivery latency CDF per scenario, run #%lld (%.64s): fixed solid "
+                 "blue, legacy dashed orange, the deadline dotted red",
+                 (long long)m->run.id, m->run.label);
+    else
+        snprintf(t, sizeof t,
+                 "Delivery latency CDF per scenario, run #%lld: fixed solid blue, "
+                 "legacy dashed orange, the deadline dotted red",
+                 (long long)m->run.id);
+    fprintf(f, "set multiplot layout %zu,%zu title ", rows, cols);
+    gp_str(f, t);
+    fprintf(f,
+            " font ',12' margins 0.06,0.985,%.3f,%.3f spacing 0.045,%.3f\n"
+            "set logscale x 10\n"
+            "set xrange [%g:%g]\n"
+            "set yrange [0:100]\n"
+            "set ytics 0,25,100\n"
+            "set grid xtics ytics lc rgb '#dddddd'\n"
+            "set xtics nomirror (",
+            60.0 / h, 1.0 - 70.0 / h, 75.0 / h, xlo, xhi);
+    /* one tick per decade (every other one over a wide range), in human units */
+    int d0 = (int)ceil(log10(xlo) - 1e-9), d1 = (int)floor(log10(xhi) + 1e-9);
+    int dstep = d1 - d0 > 4 ? 2 : 1;
+    for (int d = d0; d <= d1; d += dstep) {
+        double v = pow(10, d);
+        char lab[32];
+        if (v >= 1000)
+            snprintf(lab, sizeof lab, "%g s", v / 1000);
+        else
+            snprintf(lab, sizeof lab, "%g ms", v);
+        fprintf(f, "%s'%s' %g", d > d0 ? ", " : "", lab, v);
+    }
+    fprintf(f, ")\nset mxtics 10\n");
+    size_t panel = 0;
+    for (size_t i = 0; i < m->nscen; i++) {
+        if (idx[i][0] < 0 && idx[i][1] < 0)
+            continue;
+        char dl[32] = "";
+        if (m->deadline[i])
+            human_ns(dl, sizeof dl, m->deadline[i]);
+        snprintf(t, sizeof t, "%s%s%s", m->scen[i], m->deadline[i] ? "" : " (deadline unknown)",
+                 "");
+        fputs("set title ", f);
+        gp_str(f, t);
+        fputs(" font ',10'\n", f);
+        if (m->deadline[i])
+            fprintf(f,
+                    "set arrow 1 from first %.6g, graph 0 to first %.6g, graph 1 nohead lw 2 dt 3 "
+                    "lc rgb '%s' front\n"
+                    "set label 1 'deadline %s' at first %.6g, graph 0.5 rotate by 90 center "
+                    "offset -0.9,0 font ',8' tc rgb '%s' front\n",
+                    (double)m->deadline[i] / 1e6, (double)m->deadline[i] / 1e6, C_FAIL, dl,
+                    (double)m->deadline[i] / 1e6, C_FAIL);
+        else
+            fprintf(f, "unset arrow 1\nunset label 1\n");
+        fprintf(f, "%s\n%s\n",
+                panel % cols == 0 ? "set ylabel '% received within' offset 1,0" : "unset ylabel",
+                panel + cols >= k ? "set xlabel 'latency, emit to receive (log)' offset 0,0.3"
+                                  : "unset xlabel");
+        if (panel == 0)
+            fprintf(f, "set key top left Left reverse samplen 2 font ',9'\n");
+        else
+            fprintf(f, "unset key\n");
+        int first = 1;
+        static const char *const pn[2] = {"fixed", "legacy"};
+        static const char *const pc[2] = {C_FIXED, C_LEGACY_CDF};
+        for (int p = 0; p < 2; p++) {
+            if (idx[i][p] < 0)
+                continue;
+            clause(f, &first,
+                   "'%s.dat' index %d using 1:2 with lines lw 2 dt %d lc rgb '%s' title '%s'", name,
+                   idx[i][p], p ? 2 : 1, pc[p], pn[p]);
+            clause(f, &first, "'' index %d using 1:2:(", idx[i][p]);
+            gp_str(f, m->scen[i]);
+            fprintf(f,
+                    ".' / %s: '.sprintf('%%.1f%%%% within %%.3g ms', $2, $1)) with labels "
+                    "hypertext point pt 7 ps 1 lc rgb '#ffffffff' notitle",
+                    pn[p]);
+        }
+        if (m->deadline[i] && panel == 0)
+            clause(f, &first, "keyentry with lines lw 2 dt 3 lc rgb '%s' title 'deadline'", C_FAIL);
+        fprintf(f, "\n");
+        panel++;
+    }
+    fprintf(f, "unset multiplot\n");
+    free(idx);
+    return draw(f, dir, name, "Delivery latency CDF per scenario, fixed and legacy", drawn, err,
+                errlen);
 }
 
 /* ---- 5. ablation matrix -------------------------------------------------- */
+
+/*
+ * The miss of a failing sweep, short enough for a cell: the first miss of
+ * its verdict record, the delivery rate as its distance to the gate in pp
+ * ("-29.4 pp"), a count as "silent_loss 3" (cut at 16 characters).
+ */
+static void cell_miss(char *buf, size_t len, const sim_sweep_result *r)
+{
+    buf[0] = '\0';
+    if (r->verdict != SIM_VERDICT_FAIL)
+        return;
+    const char *p = r->reason;
+    if (strncmp(p, "liveness: ", 10) == 0)
+        p += 10;
+    if (strncmp(p, "delivery_rate", 13) == 0 && r->expect_rate >= 0) {
+        snprintf(buf, len, "%+.1f pp", pct(r->delivery_rate) - pct(r->expect_rate));
+        return;
+    }
+    /* "name N > L": the name and N (the limit is in the hover title) */
+    size_t n = strcspn(p, ";(>");
+    while (n > 0 && p[n - 1] == ' ')
+        n--;
+    if (n > 16)
+        snprintf(buf, len, "%.*s...", 14, p);
+    else
+        snprintf(buf, len, "%.*s", (int)n, p);
+    if (!buf[0])
+        snprintf(buf, len, "missed");
+}
 
 static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char *err, size_t errlen)
 {
@@ -744,12 +1210,13 @@ static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char 
     }
     const char *profile = "fixed";
     double lo = 100;
+    int any_pass = 0, any_fail = 0, not_caught[REP_FIXES + 1] = {0};
     FILE *f = open_out(dir, name, "dat", err, errlen);
     if (!f)
         return -1;
     fprintf(f,
             "# ablation: delivery rate (percent) with one fix switched off, run #%lld\n"
-            "# fix(0 = none off) scenario_index rate pass(1/0) scenario\n",
+            "# fix(0 = none off) scenario_index rate pass(1/0) scenario miss hover\n",
             (long long)m->abl_run);
     for (size_t s = 0; s < m->abl_nscen; s++) {
         for (size_t k = 0; k < W; k++) {
@@ -761,8 +1228,20 @@ static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char 
             double v = pct(w->r.delivery_rate);
             if (v < lo)
                 lo = v;
-            fprintf(f, "%zu %zu %.4f %d ", k, s, v, w->r.pass ? 1 : 0);
+            int fails = w->r.verdict == SIM_VERDICT_FAIL;
+            any_fail |= fails;
+            any_pass |= !fails;
+            if (k > 0 && w->r.matrix && w->r.fails_ci)
+                not_caught[k] = 1;
+            char miss[64], hov[700];
+            cell_miss(miss, sizeof miss, &w->r);
+            rate_hover(hov, sizeof hov, &w->r);
+            fprintf(f, "%zu %zu %.4f %d ", k, s, v, fails ? 0 : 1);
             dat_str(f, m->abl_scen[s]);
+            fputc(' ', f);
+            dat_str(f, miss);
+            fputc(' ', f);
+            dat_str(f, hov);
             fprintf(f, "\n");
         }
     }
@@ -772,36 +1251,47 @@ static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char 
     if (cblo > 90)
         cblo = 90;
     size_t lm = max_name(m->abl_scen, m->abl_nscen);
-    int w = 1100, h = 180 + 34 * (int)m->abl_nscen;
-    if (h < 420)
-        h = 420;
+    int w = 1360, h = 300 + 40 * (int)m->abl_nscen;
     f = open_out(dir, name, "gp", err, errlen);
     if (!f)
         return -1;
-    preamble(f, name, w, h);
-    char what[128];
+    script_begin(f, name, w, h);
+    char what[200];
     snprintf(what, sizeof what,
-             "Ablation: delivery rate with one fix switched off (%s profile; x: expect missed)",
-             profile);
+             "Ablation: delivery rate (%%) with one fix switched off (%s profile)", profile);
     rep_run_info ar = m->run;
     ar.id = m->abl_run;
     if (m->abl_run != m->run.id)
         ar.label[0] = '\0';
     title(f, what, &ar);
     fprintf(f,
-            "set xlabel 'fix switched off (none: every fix on)'\n"
+            "set xlabel 'fix switched off (none: every fix on).  Framed: the sweep misses its "
+            "expect, so the fix is caught; under the rate: its first miss (pp to the gate, or "
+            "the count)'\n"
             "set ylabel 'scenario'\n"
             "set xrange [-0.5:%d.5]\n"
             "set yrange [%zu.5:-0.5]\n"
-            "set xtics ('none' 0, 'F1' 1, 'F2' 2, 'F3' 3, 'F4' 4, 'F5' 5, 'F6' 6, 'F7' 7, "
-            "'F8' 8, 'F9' 9) nomirror scale 0\n"
-            "set x2tics ('' 0) scale 0\n"
+            "set xtics rotate by 30 right nomirror scale 0 (",
+            REP_FIXES, m->abl_nscen - 1);
+    fprintf(f, "'none' 0");
+    for (int k = 1; k <= REP_FIXES; k++)
+        fprintf(f, ", 'F%d %s' %d", k, sim_fix_knob(k), k);
+    fprintf(f, ")\nset x2tics scale 0 (");
+    int nc = 0;
+    for (int k = 1; k <= REP_FIXES; k++)
+        if (not_caught[k])
+            fprintf(f, "%s'NOT CAUGHT' %d", nc++ ? ", " : "", k);
+    if (!nc)
+        fprintf(f, "'' 0");
+    fprintf(f,
+            ") textcolor rgb '%s'\n"
             "set lmargin %.1f\n"
+            "set bmargin 12\n"
             "set cbrange [%.0f:100]\n"
             "set cblabel 'delivery rate (%%)'\n"
             "set palette defined (0 '#d73027', 0.5 '#fee08b', 1 '#1a9850')\n"
             "unset key\n",
-            REP_FIXES, m->abl_nscen - 1, (double)lm * 0.85 + 8.0, cblo);
+            C_FAIL, (double)lm * 0.85 + 8.0, cblo);
     fprintf(f, "set ytics nomirror scale 0 ");
     fprintf(f, "(");
     for (size_t s = 0; s < m->abl_nscen; s++) {
@@ -809,12 +1299,26 @@ static int chart_ablation(const rep_model *m, const char *dir, int *drawn, char 
         fprintf(f, " %zu%s", s, s + 1 < m->abl_nscen ? ", " : "");
     }
     fprintf(f, ")\n");
-    fprintf(f, "plot 'ablation.dat' using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 border "
-               "lc rgb '#ffffff' fc palette notitle, \\\n"
-               "     '' using 1:2:(sprintf('%%.1f%%s', $3, (int($4) == 1) ? '' : ' x')) with "
-               "labels font ',9' "
-               "notitle\n");
-    return draw(f, dir, name, w, h, drawn, err, errlen);
+    int first = 1;
+    clause(f, &first,
+           "'ablation.dat' using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 "
+           "border lc rgb '#ffffff' fc palette notitle");
+    if (any_fail)
+        clause(f, &first,
+               "'' using 1:($4 == 0 ? $2 : NaN):(0.46):(0.44) with boxxyerror fs empty "
+               "border lc rgb '#000000' lw 2 lc rgb '#000000' notitle, \\\n"
+               "     '' using 1:($4 == 0 ? $2 : NaN):(sprintf('%%.1f', $3)) with labels "
+               "offset 0,0.45 font ',9' notitle, \\\n"
+               "     '' using 1:($4 == 0 ? $2 : NaN):6 with labels offset 0,-0.5 font ',8' "
+               "notitle");
+    if (any_pass)
+        clause(f, &first,
+               "'' using 1:($4 == 1 ? $2 : NaN):(sprintf('%%.1f', $3)) with labels font ',9' "
+               "notitle");
+    clause(f, &first,
+           "'' using 1:2:7 with labels hypertext point pt 5 ps 4 lc rgb '#ffffffff' notitle");
+    fprintf(f, "\n");
+    return draw(f, dir, name, "Ablation matrix: scenario x fix switched off", drawn, err, errlen);
 }
 
 /* ---- all ----------------------------------------------------------------- */
@@ -836,7 +1340,7 @@ int rep_charts_render(const rep_model *m, const char *dir, rep_chart out[REP_CHA
         {"trend", "Delivery rate across runs"},
         {"outcomes_legacy", "Outcome of expected events, legacy profile"},
         {"outcomes_fixed", "Outcome of expected events, fixed profile"},
-        {"latency_cdf", "Delivery latency CDF, fixed profile"},
+        {"latency_cdf", "Delivery latency CDF per scenario, fixed and legacy"},
         {"ablation", "Ablation matrix: scenario x fix switched off"},
     };
     for (int i = 0; i < REP_CHART_MAX; i++) {
@@ -1025,20 +1529,11 @@ static int chart_sweep_rate(const sim_psweep_result *r, const char *dir, const c
         free(body);
         return -1;
     }
-    preamble(f, name, w, h);
+    script_begin(f, name, w, h); /* the body once, drawn as PNG then SVG */
     fputs(body, f);
-    fprintf(f,
-            "set output\n"
-            "set terminal svg size %d,%d dynamic font 'Sans,10' noenhanced background '#ffffff'\n"
-            "set output '%s.svg'\n",
-            w, h, name);
-    fputs(body, f);
-    fprintf(f, "set output\n");
     free(body);
-    if (close_out(f, dir, name, "gp", err, errlen) != 0 || run_gnuplot(dir, name, err, errlen) != 0)
-        return -1;
-    *drawn = 1;
-    return 0;
+    return draw(f, dir, name, "Delivery rate against the swept value, with the target and the knee",
+                drawn, err, errlen);
 }
 
 /* What the expected events that were not delivered became, stacked, by
@@ -1101,7 +1596,7 @@ static int chart_sweep_causes(const sim_psweep_result *r, int profile, const cha
     f = open_out(dir, name, "gp", err, errlen);
     if (!f)
         return -1;
-    preamble(f, name, w, h);
+    script_begin(f, name, w, h);
     char what[96];
     snprintf(what, sizeof what, "Not delivered, by cause (%s)", sim_profile_name(profile));
     sweep_title(f, r, what);
@@ -1125,7 +1620,8 @@ static int chart_sweep_causes(const sim_psweep_result *r, int profile, const cha
         first = 0;
     }
     fprintf(f, "\n");
-    return draw(f, dir, name, w, h, drawn, err, errlen);
+    return draw(f, dir, name, "Non-delivered events by cause against the swept value", drawn, err,
+                errlen);
 }
 
 /* index_of maps value x onto the grid g[n] (ascending) as a fractional
@@ -1196,7 +1692,7 @@ static int chart_sweep_heatmap(const sim_psweep_result *r, const char *dir, cons
     f = open_out(dir, name, "gp", err, errlen);
     if (!f)
         return -1;
-    preamble(f, name, w, h);
+    script_begin(f, name, w, h);
     char what[96];
     snprintf(what, sizeof what, "Delivery rate and frontier (%s)", sim_profile_name(prof));
     sweep_title(f, r, what);
@@ -1235,7 +1731,8 @@ static int chart_sweep_heatmap(const sim_psweep_result *r, const char *dir, cons
             "     '' index 1 using 1:2:3 with labels left offset 1,0.6 boxed font ',9' "
             "tc rgb '#000000' notitle\n",
             name, r->vary[1].p.path, r->vary[0].p.path);
-    return draw(f, dir, name, w, h, drawn, err, errlen);
+    return draw(f, dir, name, "Delivery rate over two parameters, with the frontier", drawn, err,
+                errlen);
 }
 
 int rep_sweep_charts_render(const sim_psweep_result *r, const char *dir, const char *stem,

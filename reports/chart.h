@@ -6,19 +6,27 @@
  * NAME.svg.  Charts without data are not drawn (and stale files of that
  * name are removed), never drawn empty.
  *
- *   rate             delivery rate per scenario, legacy beside fixed
- *                    (clustered bars) with 95% Wilson error bars and each
- *                    scenario's gate line (expect delivery_rate)
- *   trend            delivery rate across the recorded runs, one line per
- *                    scenario (fixed profile)
+ *   rate             delivery rate per scenario, legacy (grey) beside fixed
+ *                    (green when it meets its expect, red when it fails CI)
+ *                    with 95% Wilson error bars and each scenario's gate line,
+ *                    and below it the fixed profile zoomed on the gate region
+ *                    with the margin to the gate in pp
+ *   trend            delivery rate across the recorded runs (fixed profile),
+ *                    zoomed, with the gate lines; only the scenarios that
+ *                    moved (or fell below their gate) coloured and named
  *   outcomes_legacy, outcomes_fixed
  *                    outcome of the expected events per scenario, stacked,
  *                    as % of expected: delivered, late, expired, fallback,
  *                    dropped, unroutable/rejected, other reported, silent
- *   latency_cdf      delivery latency CDF per scenario (fixed profile),
- *                    log x axis in ms, from the latency histograms
- *   ablation         heatmap scenario x fix switched off, coloured by
- *                    delivery rate, the value printed in each cell
+ *   latency_cdf      delivery latency CDF, one panel per scenario: fixed
+ *                    solid blue, legacy dashed orange, the deadline (read
+ *                    from the scenario file) dotted red; log x axis
+ *   ablation         heatmap scenario x fix switched off (F<n> and its knob,
+ *                    sim_fix_knob), coloured by delivery rate, the value in
+ *                    each cell and, framed, the miss of each failing one
+ *
+ * Both images come from one script body (drawn twice); the SVG carries
+ * hover titles (<title>, rep_svg_tidy) on points, bars and cells.
  */
 #ifndef REP_CHART_H
 #define REP_CHART_H

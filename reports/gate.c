@@ -342,20 +342,6 @@ static void print_details(rep_store *s, const rep_gate_row *rows, size_t n, cons
     }
 }
 
-/* What the gate decided, shared by the text and the JSON output. */
-typedef struct gate_summary {
-    const rep_run_info *run, *base; /* base NULL: no baseline */
-    double tolerance;
-    const char *profile; /* NULL: every profile */
-    size_t nsweeps;
-    const size_t *cnt; /* per rep_verdict */
-    size_t expect_failed;
-    int cov_checked, cov_lost;
-    const char *cov_lost_names;
-    const char *why; /* the run's own problem, or NULL */
-    int fail;
-} gate_summary;
-
 static json_t *run_json(const rep_run_info *r)
 {
     return json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)r->id, "label", r->label, "status",
@@ -370,7 +356,7 @@ static json_t *rate_json(int has, double rate, double lo, double hi)
 /* print_json prints the gate's decision as one JSON object (docs in
  * usage): the same rows, failures and verdict as the table.  Returns 0 or
  * -ENOMEM. */
-static int print_json(rep_store *s, const rep_gate_row *rows, size_t n, const gate_summary *g)
+static int print_json(rep_store *s, const rep_gate_row *rows, size_t n, const rep_gate_decision *g)
 {
     json_t *o = json_object(), *arr = json_array();
     if (!o || !arr) {
@@ -379,8 +365,8 @@ static int print_json(rep_store *s, const rep_gate_row *rows, size_t n, const ga
         return -ENOMEM;
     }
     json_object_set_new(o, "verdict", json_string(g->fail ? "FAIL" : "PASS"));
-    json_object_set_new(o, "run", run_json(g->run));
-    json_object_set_new(o, "baseline", g->base ? run_json(g->base) : json_null());
+    json_object_set_new(o, "run", run_json(&g->run));
+    json_object_set_new(o, "baseline", g->has_base ? run_json(&g->base) : json_null());
     json_object_set_new(o, "tolerance", json_real(g->tolerance));
     json_object_set_new(o, "profile", g->profile ? json_string(g->profile) : json_null());
     json_object_set_new(o, "run_problem", g->why ? json_string(g->why) : json_null());
@@ -389,7 +375,7 @@ static int print_json(rep_store *s, const rep_gate_row *rows, size_t n, const ga
         json_object_set_new(counts, rep_verdict_name((rep_verdict)v),
                             json_integer((json_int_t)g->cnt[v]));
     json_object_set_new(counts, "expectation_failed", json_integer((json_int_t)g->expect_failed));
-    json_object_set_new(counts, "sweeps", json_integer((json_int_t)g->nsweeps));
+    json_object_set_new(counts, "sweeps", json_integer((json_int_t)g->nnow));
     json_object_set_new(o, "counts", counts);
     json_object_set_new(o, "coverage",
                         g->cov_checked
@@ -444,6 +430,75 @@ static void keep_profile(rep_sweep *v, size_t *n, const char *profile)
             free(v[i].r.seeds);
     }
     *n = k;
+}
+
+void rep_gate_decision_free(rep_gate_decision *d)
+{
+    if (!d)
+        return;
+    free(d->rows);
+    rep_sweeps_free(d->now, d->nnow);
+    rep_sweeps_free(d->bsw, d->nbase);
+    memset(d, 0, sizeof *d);
+}
+
+int rep_gate_decide(rep_store *s, int64_t run_id, int64_t base_id, double tolerance,
+                    const char *profile, rep_gate_decision *d)
+{
+    if (!s || !d)
+        return -EINVAL;
+    memset(d, 0, sizeof *d);
+    if (!(tolerance >= 0 && tolerance <= 1))
+        return -EINVAL;
+    d->tolerance = tolerance;
+    d->profile = profile;
+    int rc = 0;
+    if (base_id == REP_GATE_DEFAULT_BASELINE)
+        rc = rep_run_baseline(s, run_id, &base_id);
+    if (rc == 0)
+        rc = rep_run_get(s, run_id, &d->run);
+    if (rc == 0 && base_id > 0) {
+        rc = rep_run_get(s, base_id, &d->base);
+        d->has_base = rc == 0;
+    }
+    if (rc == 0)
+        rc = rep_sweeps_load(s, run_id, 0, &d->now, &d->nnow);
+    if (rc == 0 && d->has_base)
+        rc = rep_sweeps_load(s, base_id, 0, &d->bsw, &d->nbase);
+    if (rc == 0 && profile) {
+        keep_profile(d->now, &d->nnow, profile);
+        keep_profile(d->bsw, &d->nbase, profile);
+    }
+    if (rc == 0)
+        rc = rep_gate_compare(d->now, d->nnow, d->bsw, d->nbase, tolerance, &d->rows, &d->nrows);
+    if (rc != 0) {
+        rep_gate_decision_free(d);
+        return rc;
+    }
+    uint64_t lost = 0;
+    d->cov_checked = d->has_base && rep_gate_coverage(d->now, d->nnow, d->bsw, d->nbase, &lost);
+    if (d->cov_checked && lost) {
+        d->cov_lost = __builtin_popcountll(lost);
+        sim_coverage_missing(lost, 0, d->cov_lost_names, sizeof d->cov_lost_names);
+    }
+    for (size_t i = 0; i < d->nrows; i++) {
+        d->cnt[d->rows[i].verdict]++;
+        d->expect_failed += !d->rows[i].expect_pass;
+        d->failing += d->rows[i].fails;
+    }
+    const rep_run_info *run = &d->run;
+    if (run->live)
+        d->why = "is still running";
+    else if (run->incomplete)
+        d->why = strcmp(run->status, "interrupted") == 0
+                     ? "is incomplete (interrupted)"
+                     : "is incomplete (status running, its process is gone)";
+    else if (strcmp(run->status, "failed") == 0)
+        d->why = "failed (stopped on an error)";
+    else if (d->nnow == 0)
+        d->why = "recorded no sweeps";
+    d->fail = d->failing > 0 || d->why != NULL || d->cov_lost;
+    return 0;
 }
 
 int rep_cmd_gate(int argc, char **argv)
@@ -509,11 +564,9 @@ int rep_cmd_gate(int argc, char **argv)
         return REP_EXIT_USAGE;
     }
     int code = REP_EXIT_USAGE;
-    rep_sweep *now = NULL, *base = NULL;
-    size_t nnow = 0, nbase = 0, nrows = 0;
-    rep_gate_row *rows = NULL;
-    rep_run_info run, brun;
-    int64_t run_id = 0, base_id = 0;
+    rep_gate_decision d;
+    memset(&d, 0, sizeof d);
+    int64_t run_id = 0, base_id = REP_GATE_DEFAULT_BASELINE;
     int rc = rep_run_resolve(s, run_spec, &run_id);
     if (rc == -ENOENT) {
         if (run_spec)
@@ -528,107 +581,54 @@ int rep_cmd_gate(int argc, char **argv)
             fprintf(stderr, "ctxsim gate: no baseline run '%s' in %s\n", base_spec, db);
             goto out;
         }
-    } else if (rc == 0) {
-        rc = rep_run_baseline(s, run_id, &base_id);
     }
     if (rc == 0)
-        rc = rep_run_get(s, run_id, &run);
-    if (rc == 0 && base_id)
-        rc = rep_run_get(s, base_id, &brun);
-    if (rc == 0)
-        rc = rep_sweeps_load(s, run_id, 0, &now, &nnow);
-    if (rc == 0 && base_id)
-        rc = rep_sweeps_load(s, base_id, 0, &base, &nbase);
-    if (rc == 0 && profile) {
-        keep_profile(now, &nnow, profile);
-        keep_profile(base, &nbase, profile);
-    }
-    if (rc == 0)
-        rc = rep_gate_compare(now, nnow, base, nbase, tol, &rows, &nrows);
+        rc = rep_gate_decide(s, run_id, base_id, tol, profile, &d);
     if (rc != 0) {
         fprintf(stderr, "ctxsim gate: %s: %s\n", db,
                 rc == -ENOMEM ? "out of memory" : "cannot read the results");
         goto out;
     }
     char rname[200], bname[200] = "(none)";
-    run_name(rname, sizeof rname, &run);
-    if (base_id)
-        run_name(bname, sizeof bname, &brun);
-    /* The verdict, computed once for both formats. */
-    uint64_t lost = 0;
-    int cov_checked = base_id && rep_gate_coverage(now, nnow, base, nbase, &lost);
-    int cov_lost = cov_checked && lost != 0;
-    char lost_names[1024] = "";
-    if (cov_lost)
-        sim_coverage_missing(lost, 0, lost_names, sizeof lost_names);
-    size_t cnt[REP_VERDICT_MISSING + 1] = {0}, expect_failed = 0, failing = 0;
-    for (size_t i = 0; i < nrows; i++) {
-        cnt[rows[i].verdict]++;
-        expect_failed += !rows[i].expect_pass;
-        failing += rows[i].fails;
-    }
-    const char *why = NULL;
-    if (run.live)
-        why = "is still running";
-    else if (run.incomplete)
-        why = strcmp(run.status, "interrupted") == 0
-                  ? "is incomplete (interrupted)"
-                  : "is incomplete (status running, its process is gone)";
-    else if (strcmp(run.status, "failed") == 0)
-        why = "failed (stopped on an error)";
-    else if (nnow == 0)
-        why = "recorded no sweeps";
-    int fail = failing > 0 || why != NULL || cov_lost;
-    gate_summary sum = {
-        .run = &run,
-        .base = base_id ? &brun : NULL,
-        .tolerance = tol,
-        .profile = profile,
-        .nsweeps = nnow,
-        .cnt = cnt,
-        .expect_failed = expect_failed,
-        .cov_checked = cov_checked,
-        .cov_lost = cov_lost ? __builtin_popcountll(lost) : 0,
-        .cov_lost_names = lost_names,
-        .why = why,
-        .fail = fail,
-    };
+    run_name(rname, sizeof rname, &d.run);
+    if (d.has_base)
+        run_name(bname, sizeof bname, &d.base);
+    const rep_gate_row *rows = d.rows;
+    size_t nrows = d.nrows;
     if (json) {
-        if (print_json(s, rows, nrows, &sum) != 0) {
+        if (print_json(s, rows, nrows, &d) != 0) {
             fprintf(stderr, "ctxsim gate: out of memory\n");
             goto out;
         }
     } else {
         printf("gate: run %s vs baseline %s, tolerance %.4g%s%s\n", rname, bname, tol,
                profile ? ", profile " : "", profile ? profile : "");
-        if (!base_id)
+        if (!d.has_base)
             printf("no baseline: no complete run before %s; checking expectations only\n", rname);
-        if (base_id && brun.incomplete)
+        if (d.has_base && d.base.incomplete)
             printf("warning: baseline %s is incomplete\n", bname);
         printf("\n");
         print_table(rows, nrows);
         print_details(s, rows, nrows, bname);
-        if (cov_lost)
+        if (d.cov_lost)
             printf("\ncoverage: FAIL: %d behaviour(s) the baseline exercised are no longer "
                    "exercised: %s\n",
-                   sum.cov_lost, lost_names);
-        else if (cov_checked)
+                   d.cov_lost, d.cov_lost_names);
+        else if (d.cov_checked)
             printf("\ncoverage: every behaviour the baseline exercised is still exercised\n");
-        if (why)
-            printf("\nrun %s %s: the sweeps it finished are shown above\n", rname, why);
+        if (d.why)
+            printf("\nrun %s %s: the sweeps it finished are shown above\n", rname, d.why);
         printf("\ngate: %s: %zu sweeps; %zu regression, %zu missing, %zu expectation failed; "
                "%zu noise, %zu ok, %zu improved, %zu new%s%s\n",
-               fail ? "FAIL" : "PASS", nnow, cnt[REP_VERDICT_REGRESSION], cnt[REP_VERDICT_MISSING],
-               expect_failed, cnt[REP_VERDICT_NOISE], cnt[REP_VERDICT_OK],
-               cnt[REP_VERDICT_IMPROVED], cnt[REP_VERDICT_NEW], why ? "; run " : "",
-               why ? why : "");
+               d.fail ? "FAIL" : "PASS", d.nnow, d.cnt[REP_VERDICT_REGRESSION],
+               d.cnt[REP_VERDICT_MISSING], d.expect_failed, d.cnt[REP_VERDICT_NOISE],
+               d.cnt[REP_VERDICT_OK], d.cnt[REP_VERDICT_IMPROVED], d.cnt[REP_VERDICT_NEW],
+               d.why ? "; run " : "", d.why ? d.why : "");
     }
-    code = fail ? REP_EXIT_FAIL : REP_EXIT_OK;
+    code = d.fail ? REP_EXIT_FAIL : REP_EXIT_OK;
 out:
     fflush(stdout);
-    free(rows);
-    rep_sweeps_free(now, nnow);
-    rep_sweeps_free(base, nbase);
+    rep_gate_decision_free(&d);
     rep_store_close(s);
     return code;
 }

@@ -82,6 +82,51 @@ int rep_gate_coverage(const rep_sweep *now, size_t nnow, const rep_sweep *base, 
 int rep_gate_compare(const rep_sweep *now, size_t nnow, const rep_sweep *base, size_t nbase,
                      double tolerance, rep_gate_row **rows, size_t *n);
 
+/* rep_gate_decide's base_id for the default baseline: the latest 'complete'
+ * run before the run (rep_run_baseline), none when there is none. */
+#define REP_GATE_DEFAULT_BASELINE (-1)
+
+/*
+ * What `ctxsim gate` decides about a run: computed once by rep_gate_decide
+ * and shown by every output that states the gate's verdict (the gate's
+ * text and JSON, the report's verdict block and summary.md headline).
+ */
+typedef struct rep_gate_decision {
+    rep_run_info run;
+    rep_run_info base; /* valid when has_base */
+    int has_base;
+    double tolerance;
+    const char *profile;  /* NULL: every profile (the caller's string) */
+    rep_sweep *now, *bsw; /* the sweeps compared (owned, without seeds) */
+    size_t nnow, nbase;
+    rep_gate_row *rows; /* rep_gate_compare's rows (owned) */
+    size_t nrows;
+    size_t cnt[REP_VERDICT_MISSING + 1]; /* rows per rep_verdict */
+    size_t expect_failed;                /* rows whose verdict record fails CI */
+    size_t failing;                      /* rows that fail the gate */
+    int cov_checked;                     /* both runs recorded coverage */
+    int cov_lost; /* behaviours the baseline exercised and the run no longer does */
+    char cov_lost_names[1024];
+    const char *why; /* the run's own problem (static), NULL if none */
+    int fail;        /* the verdict: 1 FAIL (exit 1), 0 PASS */
+} rep_gate_decision;
+
+/*
+ * rep_gate_decide reads run_id and its baseline (base_id, 0 for none, or
+ * REP_GATE_DEFAULT_BASELINE) and decides as `ctxsim gate` does: the rows
+ * of rep_gate_compare under tolerance (keeping the sweeps of profile when
+ * not NULL), the coverage check, the run's own state; fail when a row
+ * fails, the run is incomplete, live, 'failed' or has no sweeps, or
+ * coverage was lost.  *d is owned by the caller: rep_gate_decision_free.
+ * Returns 0, -ENOENT (no such run), -EINVAL (tolerance not in [0, 1]),
+ * -ENOMEM or -EIO; *d is zeroed on error.  Cost: two rep_sweeps_load.
+ */
+int rep_gate_decide(rep_store *s, int64_t run_id, int64_t base_id, double tolerance,
+                    const char *profile, rep_gate_decision *d);
+
+/* rep_gate_decision_free frees what rep_gate_decide allocated and zeroes *d. */
+void rep_gate_decision_free(rep_gate_decision *d);
+
 /*
  * rep_cmd_gate is `ctxsim gate [--db PATH] [--run ID|LABEL]
  * [--baseline ID|LABEL] [--tolerance X] [--profile P]`; argv[0] is "gate".

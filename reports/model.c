@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/scenario.h"
+
 void rep_model_free(rep_model *m)
 {
     if (!m)
@@ -16,6 +18,7 @@ void rep_model_free(rep_model *m)
     free(m->scen);
     free(m->legacy);
     free(m->fixed);
+    free(m->deadline);
     rep_trend_free(&m->trend);
     rep_sweeps_free(m->abl_sw, m->abl_nsw);
     free(m->abl_scen);
@@ -150,6 +153,16 @@ int rep_model_load(rep_store *s, int64_t run_id, rep_model *m)
         if (slot && better(w, *slot))
             *slot = w;
         any_fixed |= strcmp(w->r.profile, "fixed") == 0;
+    }
+    if (rc == 0 && !(m->deadline = calloc(m->nscen + 1, sizeof *m->deadline)))
+        rc = -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < m->nscen; i++) {
+        const rep_sweep *w = m->fixed[i] ? m->fixed[i] : m->legacy[i];
+        sim_scenario *sc = NULL;
+        sim_scenario_error e;
+        if (w && w->r.path[0] && sim_scenario_load(w->r.path, &sc, &e) == 0)
+            m->deadline[i] = sc->deadline;
+        sim_scenario_free(sc);
     }
     if (rc == 0) {
         strcpy(m->trend_profile, any_fixed || m->nsw == 0 ? "fixed" : "legacy");

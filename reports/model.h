@@ -27,6 +27,8 @@ typedef struct rep_model {
     char (*scen)[64];                  /* scenarios with a primary sweep, sorted (owned) */
     const rep_sweep **legacy, **fixed; /* [nscen] primary sweeps, NULL when absent (owned
                                           arrays of pointers into sw) */
+    uint64_t *deadline;                /* [nscen] the scenario's deadline (ns) as its file
+                                          (the sweep's path) says now; 0: unreadable (owned) */
     char trend_profile[16];            /* "fixed", or "legacy" when no fixed sweep exists */
     rep_trend trend;                   /* last REP_TREND_RUNS runs up to run (owned) */
     int64_t abl_run;                   /* run holding the ablation sweeps, 0: none */
@@ -43,7 +45,9 @@ typedef struct rep_model {
 /*
  * rep_model_load reads run_id and everything the report shows into *m.
  * The ablation matrix comes from run_id when it recorded ablation sweeps
- * (ablated_fix > 0), else from the latest earlier run that did.  Returns
+ * (ablated_fix > 0), else from the latest earlier run that did.  The
+ * deadlines are read from the scenario files (relative paths from the
+ * working directory): the store does not record them.  Returns
  * 0, -ENOENT (no such run), -ENOMEM or -EIO; *m is zeroed on error.
  * Cost: a few queries, O(sweeps + histogram rows + runs * scenarios).
  */

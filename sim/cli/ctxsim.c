@@ -2804,7 +2804,7 @@ static int cmd_check(int argc, char **argv)
     sim_check_opts o;
     sim_check_opts_init(&o);
     const char *replay = NULL, *out_path = NULL;
-    int quiet = opt_quiet; /* -q/--quiet is global (main) */
+    int quiet = opt_quiet;              /* -q/--quiet is global (main) */
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long x = 0;

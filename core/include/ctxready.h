@@ -21,9 +21,28 @@
  *    out-parameters.  A call that fails changes nothing.
  *  - Strings passed in are copied; the caller keeps ownership.
  *  - Pointers handed to callbacks are borrowed: valid only during the call.
- *  - Callbacks must not call state-changing functions of the same context
- *    (queries taking `const cr_ctx *` are fine).  A host that wants to react
- *    (the simulator, an event loop) queues the reaction and calls back later.
+ *  - Re-entrancy: a callback may call the queries (functions taking
+ *    `const cr_ctx *`) and cr_conn_close() of the same context, nothing
+ *    else.  Every other state-changing call made from inside a callback of
+ *    the same context returns CR_EREENTRANT and changes nothing (checked in
+ *    every build).  cr_conn_close() from a callback is deferred by the core:
+ *    it is validated and accepted (0) at once, and carried out when the
+ *    outermost call into the context returns, before that call returns
+ *    (see cr_conn_close).  For everything else use the deferred-action
+ *    pattern: the callback queues the reaction (answer association N, end
+ *    run R, start a run for message M) and the host performs it after the
+ *    call that made the callback has returned:
+ *
+ *        static void on_associate(void *ud, uint64_t now, uint64_t req, ...)
+ *        {   host *h = ud; queue_push(&h->todo, ANSWER, req); }
+ *        ...
+ *        cr_conn_message(ctx, now, conn, &msg, NULL);
+ *        while ((a = queue_pop(&h->todo)))   // after the call returned
+ *            cr_assoc_complete(ctx, now, a->req, a->ok);
+ *
+ *    Closing from a callback (a socket write that failed inside deliver) is
+ *    the one reaction the core takes over, because refusing it would leave
+ *    a dead socket registered and the host has nothing else to do.
  *  - Identifiers (user, thread) are NUL-terminated strings of 1 to
  *    CR_ID_MAX bytes.  The routing key is always (user, thread): two users
  *    may hold the same thread string and never see each other's events.
@@ -69,7 +88,8 @@ extern "C" {
     X(EFULL, -7, "bound reached (queue, cache or buffer full)")                                    \
     X(ETOOBIG, -8, "input larger than the policy allows")                                          \
     X(EEXIST, -9, "already exists")                                                                \
-    X(ETIME, -10, "time went backwards")
+    X(ETIME, -10, "time went backwards")                                                           \
+    X(EREENTRANT, -11, "called from inside a callback of the same context")
 
 enum {
 #define CR_ERRNO_ENUM(name, code, str) CR_##name = (code),
@@ -313,15 +333,16 @@ typedef struct cr_report {
 
 /*
  * Host callbacks.  Every member may be NULL (the output is then discarded).
- * `user_data` is the pointer given to cr_ctx_new().  No callback may call a
- * state-changing function of the same context.
+ * `user_data` is the pointer given to cr_ctx_new().  A callback may call
+ * the queries and cr_conn_close() (deferred) of the same context; any other
+ * state-changing call returns CR_EREENTRANT (see Conventions).
  */
 typedef struct cr_callbacks {
     /* deliver: write event `ev` to connection `conn`. */
     void (*deliver)(void *user_data, uint64_t now, cr_conn_id conn, const cr_event *ev);
-    /* dispatch: hand a client message to the application (it may start an
-     * agent run with cr_run_start(d->msg_id), or release it with
-     * cr_msg_release()). */
+    /* dispatch: hand a client message to the application (it may later,
+     * once this call returned, start an agent run with
+     * cr_run_start(d->msg_id), or release it with cr_msg_release()). */
     void (*dispatch)(void *user_data, uint64_t now, cr_conn_id conn, const cr_dispatch *d);
     /* associate: ask the thread service to persist "conn is on thread" for
      * user.  Answer later with cr_assoc_complete(req_id, ok). */
@@ -350,8 +371,10 @@ int cr_ctx_new(cr_ctx **out, const cr_policy *policy, const cr_callbacks *callba
                const cr_allocator *mem, void *user_data);
 
 /* cr_ctx_del frees the context and everything it holds (no callbacks are
- * made).  NULL is a no-op. */
-void cr_ctx_del(cr_ctx *ctx);
+ * made).  NULL is a no-op.  Returns 0, or CR_EREENTRANT when called from
+ * inside a callback of ctx (nothing is freed: delete it after the call
+ * that made the callback has returned). */
+int cr_ctx_del(cr_ctx *ctx);
 
 /* cr_ctx_policy returns the context's policy (read-only). */
 const cr_policy *cr_ctx_policy(const cr_ctx *ctx);
@@ -439,7 +462,15 @@ int cr_conn_switch(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char *threa
  * notice: the socket is gone); the connection leaves routing and its
  * record is freed (cr_conn_get_info then reports only state CLOSED).
  * Returns 0, CR_ENOTFOUND, CR_ECLOSED (double close) or CR_EINVAL (reason
- * out of range). */
+ * out of range).
+ * From inside a callback of ctx (e.g. deliver, when the socket write
+ * failed) the close is deferred: the same checks are made at once (a second
+ * close, or a close of a connection the core is closing itself, is
+ * CR_ECLOSED), and the close itself happens when the outermost call into
+ * ctx returns, before it returns, in the order the closes were asked for.
+ * Until then the connection stays as it was: the rest of that call may
+ * still deliver to it or name it in callbacks (its socket is dead: discard
+ * those), and its messages are rejected with reports at the close. */
 int cr_conn_close(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason reason);
 
 /* cr_assoc_complete: the thread service answered association `req_id`.
@@ -502,7 +533,7 @@ int cr_run_start_for(cr_ctx *ctx, uint64_t now, const char *user, const char *th
                      cr_run_id *out);
 
 /* cr_msg_release: the application will not start a run for msg_id (frees
- * the message's record).  Returns 0 or CR_ENOTFOUND. */
+ * the message's record).  Returns 0, CR_ENOTFOUND or CR_EREENTRANT. */
 int cr_msg_release(cr_ctx *ctx, uint64_t msg_id);
 
 /* An event as the agent emits it. */

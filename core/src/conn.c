@@ -199,8 +199,7 @@ static void dispatch(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_msg *m, cr_user *
     ctx->st.messages_dispatched++;
     cr_dispatch d = {
         m->id, u ? u->name : NULL, s ? s->thread : NULL, m->tag, m->received_at, payload, len};
-    if (ctx->cb.dispatch)
-        ctx->cb.dispatch(ctx->ud, now, c->id, &d);
+    CR_CALL(ctx, dispatch, now, c->id, &d);
 }
 
 /* Carries out an accepted route for record m.  Needs one msgs slot and one
@@ -374,9 +373,7 @@ static void assoc_issue(cr_ctx *ctx, uint64_t now, cr_conn *c)
     c->assoc_req = ++ctx->last_req;
     cr_map_put(&ctx->reqs, c->assoc_req, NULL, c);
     ctx->st.assoc_requested++;
-    if (ctx->cb.associate)
-        ctx->cb.associate(ctx->ud, now, c->assoc_req, c->id, c->user->name,
-                          c->assoc_target->thread);
+    CR_CALL(ctx, associate, now, c->assoc_req, c->id, c->user->name, c->assoc_target->thread);
 }
 
 void cr_conn_assoc_request(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_stream *s, uint64_t last_seq)
@@ -681,13 +678,32 @@ static void reject_all(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_msg **head, cr_
     }
 }
 
-/* Closes c (open).  by_core: the pending deadline did it.  Cannot fail. */
+/* Takes c out of the deferred-close queue, if it is in it.  O(queue). */
+static void close_unqueue(cr_ctx *ctx, cr_conn *c)
+{
+    if (c->closing != CR_CLOSING_DEFERRED)
+        return;
+    cr_conn *prev = NULL;
+    for (cr_conn *q = ctx->close_head; q != c; q = q->close_next)
+        prev = q;
+    if (prev)
+        prev->close_next = c->close_next;
+    else
+        ctx->close_head = c->close_next;
+    if (ctx->close_tail == c)
+        ctx->close_tail = prev;
+    c->close_next = NULL;
+}
+
+/* Closes c (open).  by_core: the pending deadline did it.  A close
+ * deferred earlier for c is superseded.  Cannot fail. */
 static void close_conn(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_close_reason reason, int by_core)
 {
+    close_unqueue(ctx, c);
+    c->closing = CR_CLOSING_NOW; /* a close asked for from its callbacks: CR_ECLOSED */
     if (by_core) {
         cr_out_notice(ctx, now, c->id, CR_NOTICE_CLOSING, NULL, 0, 0);
-        if (ctx->cb.close)
-            ctx->cb.close(ctx->ud, now, c->id, reason);
+        CR_CALL(ctx, close, now, c->id, reason);
         ctx->st.conns_closed_pending_timeout++;
     }
     if (c->bound)
@@ -712,8 +728,40 @@ int cr_conn_on_pending(cr_ctx *ctx, uint64_t now, cr_conn *c)
     return 0;
 }
 
+/* cr_conn_close from inside a callback: validated now, queued, carried out
+ * by cr_ctx_settle when the outermost call returns. */
+static int close_defer(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason reason)
+{
+    if (now < ctx->now)
+        return CR_ETIME;
+    int err;
+    cr_conn *c = cr_conn_lookup(ctx, conn, &err);
+    if (!c)
+        return err;
+    if ((unsigned)reason > CR_CLOSE_SERVER)
+        return CR_EINVAL;
+    if (c->closing)
+        return CR_ECLOSED;
+    c->closing = CR_CLOSING_DEFERRED;
+    c->close_reason = reason;
+    c->close_next = NULL;
+    if (ctx->close_tail)
+        ctx->close_tail->close_next = c;
+    else
+        ctx->close_head = c;
+    ctx->close_tail = c;
+    return 0;
+}
+
+void cr_conn_close_deferred(cr_ctx *ctx, uint64_t now, cr_conn *c)
+{
+    close_conn(ctx, now, c, c->close_reason, 0);
+}
+
 int cr_conn_close(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason reason)
 {
+    if (ctx && ctx->in_cb)
+        return close_defer(ctx, now, conn, reason);
     cr_conn *c;
     int err = conn_enter(ctx, now, conn, &c);
     if (err)

@@ -25,6 +25,10 @@ CR_INTERNAL int cr_conn_on_retry(cr_ctx *ctx, uint64_t now, cr_conn *c);
  * recently (ties: lowest id), or NULL.  O(connections of the user). */
 CR_INTERNAL cr_conn *cr_user_fallback(const cr_user *u);
 
+/* cr_conn_close_deferred closes c, whose close a callback asked for
+ * (cr_ctx_settle).  Cannot fail. */
+CR_INTERNAL void cr_conn_close_deferred(cr_ctx *ctx, uint64_t now, cr_conn *c);
+
 /* cr_conn_free releases c and its queued and cached messages, without any
  * callback (cr_ctx_del). */
 CR_INTERNAL void cr_conn_free(cr_ctx *ctx, cr_conn *c);

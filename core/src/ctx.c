@@ -22,6 +22,8 @@ int cr_id_ok(const char *s)
 
 int cr_ctx_time_ok(const cr_ctx *ctx, uint64_t now)
 {
+    if (ctx->in_cb)
+        return CR_EREENTRANT;
     return now < ctx->now ? CR_ETIME : 0;
 }
 
@@ -113,8 +115,7 @@ static void note_sent(cr_conn *c, const cr_event *ev)
 void cr_out_deliver(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_event *ev)
 {
     note_sent(c, ev);
-    if (ctx->cb.deliver)
-        ctx->cb.deliver(ctx->ud, now, c->id, ev);
+    CR_CALL(ctx, deliver, now, c->id, ev);
 }
 
 void cr_out_notice(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_notice_kind kind,
@@ -124,8 +125,7 @@ void cr_out_notice(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_notice_kind ki
     /* The core itself only ever closes for the pending deadline. */
     cr_close_reason reason = kind == CR_NOTICE_CLOSING ? CR_CLOSE_PENDING_TIMEOUT : CR_CLOSE_CLIENT;
     cr_notice n = {kind, thread, tag, error, reason};
-    if (ctx->cb.notify)
-        ctx->cb.notify(ctx->ud, now, conn, &n);
+    CR_CALL(ctx, notify, now, conn, &n);
 }
 
 void cr_out_report(cr_ctx *ctx, uint64_t now, cr_report_kind kind, int error, cr_conn_id conn,
@@ -134,8 +134,7 @@ void cr_out_report(cr_ctx *ctx, uint64_t now, cr_report_kind kind, int error, cr
     if (kind == CR_REPORT_ERROR)
         ctx->st.errors_reported++;
     cr_report r = {kind, error, CR_OUTCOME_COUNT, conn, 0, user, thread, 0, tag, message};
-    if (ctx->cb.report)
-        ctx->cb.report(ctx->ud, now, &r);
+    CR_CALL(ctx, report, now, &r);
 }
 
 void cr_out_report_seq(cr_ctx *ctx, uint64_t now, cr_report_kind kind, int error, cr_conn_id conn,
@@ -144,8 +143,7 @@ void cr_out_report_seq(cr_ctx *ctx, uint64_t now, cr_report_kind kind, int error
     if (kind == CR_REPORT_ERROR)
         ctx->st.errors_reported++;
     cr_report r = {kind, error, CR_OUTCOME_COUNT, conn, 0, user, thread, seq, 0, message};
-    if (ctx->cb.report)
-        ctx->cb.report(ctx->ud, now, &r);
+    CR_CALL(ctx, report, now, &r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -177,8 +175,22 @@ static void *timer_owner(const cr_ctx *ctx, const cr_timer *t)
     return NULL;
 }
 
+void cr_ctx_settle(cr_ctx *ctx, uint64_t now)
+{
+    while (ctx->close_head) {
+        cr_conn *c = ctx->close_head;
+        ctx->close_head = c->close_next;
+        if (!ctx->close_head)
+            ctx->close_tail = NULL;
+        c->close_next = NULL;
+        c->closing = 0;
+        cr_conn_close_deferred(ctx, now, c);
+    }
+}
+
 void cr_ctx_commit(cr_ctx *ctx, uint64_t now)
 {
+    cr_ctx_settle(ctx, now);
     ctx->now = now;
     const cr_timer *top;
     while ((top = cr_heap_top(&ctx->timers)) && !timer_owner(ctx, top)) {
@@ -229,6 +241,7 @@ int cr_ctx_handle_expiry(cr_ctx *ctx, uint64_t now)
         }
         if (err) {
             cr_heap_repush(&ctx->timers, &t);
+            cr_ctx_settle(ctx, now); /* the timers run so far may have deferred closes */
             ctx->now = now;
             return err;
         }
@@ -275,10 +288,12 @@ static void free_values(cr_ctx *ctx, cr_map *m)
     cr_map_free(m, &ctx->mem);
 }
 
-void cr_ctx_del(cr_ctx *ctx)
+int cr_ctx_del(cr_ctx *ctx)
 {
     if (!ctx)
-        return;
+        return 0;
+    if (ctx->in_cb)
+        return CR_EREENTRANT;
     for (size_t i = 0; i < ctx->nconns; i++)
         if (ctx->conns[i])
             cr_conn_free(ctx, ctx->conns[i]);
@@ -294,6 +309,7 @@ void cr_ctx_del(cr_ctx *ctx)
     cr_heap_free(&ctx->timers, &ctx->mem);
     cr_mem m = ctx->mem;
     cr_mem_free(&m, ctx);
+    return 0;
 }
 
 const cr_policy *cr_ctx_policy(const cr_ctx *ctx)

@@ -122,7 +122,16 @@ struct cr_conn {
     uint64_t stale_req[CR_CONN_STALE_SLOTS];
     cr_stream *stale_stream[CR_CONN_STALE_SLOTS]; /* borrowed */
     uint8_t stale_next;
+    /* Closing: CR_CLOSING_DEFERRED, asked for from a callback and queued
+     * in ctx->close_head (close_next, close_reason); CR_CLOSING_NOW, being
+     * closed (its callbacks run).  0: neither. */
+    int closing;
+    cr_close_reason close_reason;
+    cr_conn *close_next; /* borrowed */
 };
+
+#define CR_CLOSING_DEFERRED 1
+#define CR_CLOSING_NOW      2
 
 struct cr_run {
     cr_run_id id;
@@ -155,7 +164,24 @@ struct cr_ctx {
     cr_map runs;  /* (run id) -> cr_run, owned values */
     cr_map reqs;  /* (req id) -> cr_conn, borrowed values */
     uint64_t last_user, last_msg, last_run, last_req;
+    /* The re-entrancy guard: > 0 while a host callback runs.  Every
+     * state-changing entry point refuses with CR_EREENTRANT then, except
+     * cr_conn_close, which is deferred (close_head: queue, request order),
+     * carried out by cr_ctx_commit / cr_ctx_settle of the outermost call. */
+    unsigned in_cb;
+    cr_conn *close_head, *close_tail; /* borrowed: the deferred closes */
 };
+
+/* CR_CALL invokes host callback `name` (skipped when NULL) with the
+ * re-entrancy guard raised. */
+#define CR_CALL(ctx, name, ...)                                                                    \
+    do {                                                                                           \
+        if ((ctx)->cb.name) {                                                                      \
+            (ctx)->in_cb++;                                                                        \
+            (ctx)->cb.name((ctx)->ud, __VA_ARGS__);                                                \
+            (ctx)->in_cb--;                                                                        \
+        }                                                                                          \
+    } while (0)
 
 /* cr_sat_add returns a + b, saturated at UINT64_MAX. */
 static inline uint64_t cr_sat_add(uint64_t a, uint64_t b)
@@ -166,12 +192,20 @@ static inline uint64_t cr_sat_add(uint64_t a, uint64_t b)
 /* cr_id_ok: is `s` a valid identifier (1..CR_ID_MAX bytes)?  O(CR_ID_MAX). */
 CR_INTERNAL int cr_id_ok(const char *s);
 
-/* cr_ctx_time_ok returns 0, or CR_ETIME when now is before the last call. */
+/* cr_ctx_time_ok is the check at the entry of every state-changing call
+ * taking `now`: 0, CR_EREENTRANT when called from inside a callback, or
+ * CR_ETIME when now is before the last call. */
 CR_INTERNAL int cr_ctx_time_ok(const cr_ctx *ctx, uint64_t now);
 
-/* cr_ctx_commit records `now` as the latest time and discards stale timers
- * at the top of the heap, so that cr_ctx_get_expiry is exact.  Called at the
- * end of every call that changed something.  O(k log n), k stale tops. */
+/* cr_ctx_settle carries out the closes deferred by callbacks (each may
+ * defer more: until none is left).  Called by the outermost call before it
+ * returns, on every path that made callbacks.  O(closes). */
+CR_INTERNAL void cr_ctx_settle(cr_ctx *ctx, uint64_t now);
+
+/* cr_ctx_commit settles (cr_ctx_settle), records `now` as the latest time
+ * and discards stale timers at the top of the heap, so that
+ * cr_ctx_get_expiry is exact.  Called at the end of every call that changed
+ * something.  O(k log n), k stale tops. */
 CR_INTERNAL void cr_ctx_commit(cr_ctx *ctx, uint64_t now);
 
 /* Lookups.  O(1) expected (+ strlen to hash). */

@@ -22,11 +22,9 @@
 static void report_outcome(cr_ctx *ctx, uint64_t now, cr_outcome o, cr_conn_id conn,
                            const cr_event *ev, const char *message)
 {
-    if (!ctx->cb.report)
-        return;
     cr_report r = {CR_REPORT_OUTCOME, 0,          o,       conn,    ev->run,
                    ev->user,          ev->thread, ev->seq, ev->tag, message};
-    ctx->cb.report(ctx->ud, now, &r);
+    CR_CALL(ctx, report, now, &r);
 }
 
 cr_outcome cr_route_nondelivery(cr_ctx *ctx, uint64_t now, cr_outcome o, cr_user *u, cr_event *ev)
@@ -82,8 +80,7 @@ static void run_go(cr_ctx *ctx, uint64_t now, cr_run *r, int lost)
     r->timer = 0;
     if (lost)
         ctx->st.runs_context_lost++;
-    if (ctx->cb.run_go)
-        ctx->cb.run_go(ctx->ud, now, r->id);
+    CR_CALL(ctx, run_go, now, r->id);
     cr_stream *t = r->assoc_at_go;
     r->assoc_at_go = NULL;
     if (t) {
@@ -197,6 +194,8 @@ int cr_msg_release(cr_ctx *ctx, uint64_t msg_id)
 {
     if (!ctx)
         return CR_EINVAL;
+    if (ctx->in_cb)
+        return CR_EREENTRANT;
     cr_msg *m = cr_map_del(&ctx->msgs, msg_id, NULL);
     if (!m)
         return CR_ENOTFOUND;

@@ -24,7 +24,15 @@
 /* ------------------------------------------------------------------------ */
 /* A recording host whose callbacks perform one configured reaction.        */
 
-typedef enum cb_kind { K_DELIVER, K_DISPATCH, K_ASSOCIATE, K_NOTIFY, K_RUN_GO, K_CLOSE, K_REPORT } cb_kind;
+typedef enum cb_kind {
+    K_DELIVER,
+    K_DISPATCH,
+    K_ASSOCIATE,
+    K_NOTIFY,
+    K_RUN_GO,
+    K_CLOSE,
+    K_REPORT
+} cb_kind;
 
 typedef enum action {
     A_NONE,
@@ -433,8 +441,7 @@ START_TEST(test_core_reentry_every_call_refused_in_every_callback)
         ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 200), 0);
         ck_assert_int_eq(rec_state_of(ctx, idle), CR_CONN_CLOSED);
         ck_assert_msg(h.nrc > 0, "callback kind %zu never called", k);
-        ck_assert_msg(h.unchanged, "callback kind %zu: a call was not refused or changed state",
-                      k);
+        ck_assert_msg(h.unchanged, "callback kind %zu: a call was not refused or changed state", k);
         rh_free(&h);
     }
 }

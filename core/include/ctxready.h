@@ -401,6 +401,25 @@ int cr_ctx_handle_expiry(cr_ctx *ctx, uint64_t now);
  * CR_EINVAL or CR_ENOMEM.  O(1) expected. */
 int cr_thread_add(cr_ctx *ctx, uint64_t now, const char *user, const char *thread);
 
+/* cr_thread_remove ends `user`'s ownership of `thread` (the thread was
+ * deleted, or the host evicts an idle user's records) and frees what the
+ * core held for it.  Refused with CR_ESTATE, nothing changed, while the
+ * thread is in use: a connection is bound to it or associating to it, a
+ * queued or dispatched message names it, or a run on it has not ended.
+ * Events still buffered and never delivered are settled, not dropped
+ * silently: each is counted and reported as UNROUTABLE (F9: reported, or
+ * sent as a FALLBACK notification to another READY connection of the user;
+ * F9 off: the legacy silent loss), exactly as an event without a thread
+ * context; delivered history is discarded.  Superseded associations still
+ * in flight for it are forgotten (their answers are ignored).  Afterwards
+ * the thread is foreign to `user` (CR_EFOREIGN) until cr_thread_add again,
+ * which starts a new stream: seq numbers restart at 1 and nothing is
+ * replayed from before.  The user's record is freed once it holds no
+ * thread, no connection, no message and no run.  Returns 0, CR_EINVAL,
+ * CR_ENOTFOUND (user does not own thread), CR_ESTATE, CR_ENOMEM, CR_ETIME,
+ * CR_EREENTRANT.  O(buffer + connections of the user). */
+int cr_thread_remove(cr_ctx *ctx, uint64_t now, const char *user, const char *thread);
+
 /* ------------------------------------------------------------------------ */
 /* Connections                                                              */
 

@@ -27,6 +27,7 @@
  * O(connections of u). */
 static void user_link(cr_user *u, cr_conn *c)
 {
+    cr_user_ref(u);
     cr_conn *after = u->conns_tail;
     while (after && after->id > c->id)
         after = after->u_prev;
@@ -195,6 +196,8 @@ static void dispatch(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_msg *m, cr_user *
 {
     m->user = u;
     m->stream = s;
+    cr_user_ref(u);
+    cr_stream_ref(s);
     cr_map_put(&ctx->msgs, m->id, NULL, m);
     ctx->st.messages_dispatched++;
     cr_dispatch d = {
@@ -208,6 +211,7 @@ static void apply(cr_ctx *ctx, uint64_t now, cr_conn *c, const route *r, cr_msg 
                   const void *payload, size_t len)
 {
     m->named = r->named;
+    cr_stream_ref(m->named);
     switch (r->kind) {
     case ROUTE_CACHE:
         msgq_push(&c->cache_head, &c->cache_tail, m);
@@ -226,6 +230,7 @@ static void apply(cr_ctx *ctx, uint64_t now, cr_conn *c, const route *r, cr_msg 
         if (r->assoc)
             cr_conn_assoc_request(ctx, now, c, r->assoc, m->last_seq);
         m->assoc_at_go = r->at_go;
+        cr_stream_ref(m->assoc_at_go);
         dispatch(ctx, now, c, m, r->user, r->thread, payload, len);
         break;
     }
@@ -469,7 +474,7 @@ static void give_up(cr_ctx *ctx, uint64_t now, cr_conn *c)
             ctx->st.messages_queued_now--;
             reject(ctx, now, c, m->tag, m->thread, CR_ESTATE, 1,
                    "queued message rejected: thread association failed");
-            cr_mem_free(&ctx->mem, m);
+            cr_msg_free(ctx, m);
         } else {
             prev = m;
             pp = &m->next;
@@ -592,21 +597,19 @@ int cr_conn_open(cr_ctx *ctx, uint64_t now, cr_conn_id *out)
     int err = cr_ctx_time_ok(ctx, now);
     if (err)
         return err;
-    if (ctx->nconns == ctx->conns_cap) {
-        size_t cap = ctx->conns_cap ? ctx->conns_cap * 2 : 64;
-        cr_conn **v = cr_mem_array_realloc(&ctx->mem, ctx->conns, cap, sizeof *v);
-        if (!v)
-            return CR_ENOMEM;
-        ctx->conns = v;
-        ctx->conns_cap = cap;
-    }
-    if (cr_heap_reserve(&ctx->timers, &ctx->mem, 1))
+    if (cr_map_reserve(&ctx->conns, &ctx->mem, 1) || cr_heap_reserve(&ctx->timers, &ctx->mem, 1))
         return CR_ENOMEM;
     cr_conn *c = cr_mem_zalloc(&ctx->mem, sizeof *c);
     if (!c)
         return CR_ENOMEM;
-    ctx->conns[ctx->nconns++] = c;
-    c->id = ctx->nconns;
+    c->id = ++ctx->last_conn;
+    cr_map_put(&ctx->conns, c->id, NULL, c);
+    c->all_prev = ctx->conn_tail; /* ids only grow: the list stays in id order */
+    if (ctx->conn_tail)
+        ctx->conn_tail->all_next = c;
+    else
+        ctx->conn_head = c;
+    ctx->conn_tail = c;
     c->state = CR_CONN_OPEN;
     ctx->st.conns_by_state[CR_CONN_OPEN]++;
     c->opened_at = now;
@@ -655,7 +658,7 @@ int cr_conn_authenticate(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char 
             reject(ctx, now, c, m->tag, m->thread, e, 1,
                    e == CR_EFOREIGN ? "cached message refused: thread is owned by another user"
                                     : "cached message refused: queue full (pending_max)");
-            cr_mem_free(&ctx->mem, m);
+            cr_msg_free(ctx, m);
         } else {
             apply(ctx, now, c, &r, m, m->payload, m->payload_len);
         }
@@ -674,7 +677,7 @@ static void reject_all(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_msg **head, cr_
         (*gauge)--;
         reject(ctx, now, c, m->tag, m->thread, CR_ECLOSED, 0,
                "waiting message rejected: connection closed");
-        cr_mem_free(&ctx->mem, m);
+        cr_msg_free(ctx, m);
     }
 }
 
@@ -717,7 +720,16 @@ static void close_conn(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_close_reason re
     cr_conn_set_state(ctx, c, CR_CONN_CLOSED);
     reject_all(ctx, now, c, &c->cache_head, &c->cache_tail, &ctx->st.messages_preauth_now);
     reject_all(ctx, now, c, &c->queue_head, &c->queue_tail, &ctx->st.messages_queued_now);
-    ctx->conns[c->id - 1] = NULL;
+    cr_map_del(&ctx->conns, c->id, NULL);
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        ctx->conn_head = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
+    else
+        ctx->conn_tail = c->all_prev;
+    cr_user_unref(ctx, c->user); /* last: the reports above name the user */
     cr_mem_free(&ctx->mem, c);
 }
 

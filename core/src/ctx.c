@@ -39,14 +39,49 @@ cr_stream *cr_stream_find(const cr_ctx *ctx, const cr_user *u, const char *threa
 
 cr_conn *cr_conn_lookup(const cr_ctx *ctx, cr_conn_id id, int *err)
 {
-    if (id == 0 || id > ctx->nconns) {
+    if (id == 0 || id > ctx->last_conn) {
         *err = CR_ENOTFOUND;
         return NULL;
     }
-    cr_conn *c = ctx->conns[id - 1];
+    cr_conn *c = cr_map_get(&ctx->conns, id, NULL);
     if (!c)
         *err = CR_ECLOSED;
     return c;
+}
+
+void cr_user_ref(cr_user *u)
+{
+    if (u)
+        u->refs++;
+}
+
+void cr_user_unref(cr_ctx *ctx, cr_user *u)
+{
+    if (!u || --u->refs)
+        return;
+    cr_map_del(&ctx->users, 0, u->name);
+    cr_mem_free(&ctx->mem, u);
+}
+
+void cr_stream_ref(cr_stream *s)
+{
+    if (s)
+        s->refs++;
+}
+
+void cr_stream_unref(cr_stream *s)
+{
+    if (s)
+        s->refs--;
+}
+
+void cr_msg_free(cr_ctx *ctx, cr_msg *m)
+{
+    cr_stream_unref(m->named);
+    cr_stream_unref(m->stream);
+    cr_stream_unref(m->assoc_at_go);
+    cr_user_unref(ctx, m->user);
+    cr_mem_free(&ctx->mem, m);
 }
 
 int cr_user_prepare(cr_ctx *ctx, const char *name, cr_user **out, int *fresh)
@@ -188,6 +223,27 @@ void cr_ctx_settle(cr_ctx *ctx, uint64_t now)
     }
 }
 
+/* trim_streams shrinks the stream vector as cr_map_trim does (benign). */
+static void trim_streams(cr_ctx *ctx)
+{
+    if (!ctx->nstreams) {
+        cr_mem_free(&ctx->mem, ctx->streams);
+        ctx->streams = NULL;
+        ctx->streams_cap = 0;
+        return;
+    }
+    if (ctx->streams_cap <= 64 || ctx->nstreams * 16 >= ctx->streams_cap)
+        return;
+    size_t cap = 64;
+    while (cap < ctx->nstreams * 4)
+        cap *= 2;
+    cr_stream **v = cr_mem_array_realloc(&ctx->mem, ctx->streams, cap, sizeof *v);
+    if (!v)
+        return; /* benign: the larger array stays */
+    ctx->streams = v;
+    ctx->streams_cap = cap;
+}
+
 void cr_ctx_commit(cr_ctx *ctx, uint64_t now)
 {
     cr_ctx_settle(ctx, now);
@@ -197,6 +253,12 @@ void cr_ctx_commit(cr_ctx *ctx, uint64_t now)
         cr_timer dead;
         cr_heap_pop(&ctx->timers, &dead);
     }
+    /* Memory follows what is live: give back what removals left empty. */
+    cr_map *maps[] = {&ctx->conns, &ctx->users, &ctx->skeys, &ctx->msgs, &ctx->runs, &ctx->reqs};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
+        cr_map_trim(maps[i], &ctx->mem);
+    cr_heap_trim(&ctx->timers, &ctx->mem);
+    trim_streams(ctx);
 }
 
 uint64_t cr_ctx_get_expiry(const cr_ctx *ctx)
@@ -294,10 +356,11 @@ int cr_ctx_del(cr_ctx *ctx)
         return 0;
     if (ctx->in_cb)
         return CR_EREENTRANT;
-    for (size_t i = 0; i < ctx->nconns; i++)
-        if (ctx->conns[i])
-            cr_conn_free(ctx, ctx->conns[i]);
-    cr_mem_free(&ctx->mem, ctx->conns);
+    for (cr_conn *c = ctx->conn_head, *next; c; c = next) {
+        next = c->all_next;
+        cr_conn_free(ctx, c);
+    }
+    cr_map_free(&ctx->conns, &ctx->mem);
     for (size_t i = 0; i < ctx->nstreams; i++)
         cr_stream_free(ctx, ctx->streams[i]);
     cr_mem_free(&ctx->mem, ctx->streams);

@@ -1031,6 +1031,24 @@ END_TEST
 
 /* The misuse table: each call fails with its code and changes nothing
  * (dump, stats and output identical before and after). */
+/* The name tables cover every value, and say so for values outside them. */
+START_TEST(test_core_conn_names_of_every_value)
+{
+    ck_assert_str_eq(cr_errname(CR_EREENTRANT), "CR_EREENTRANT");
+    ck_assert_str_eq(cr_strerror(CR_EREENTRANT),
+                     "called from inside a callback of the same context");
+    ck_assert_str_eq(cr_errname(0), "0");
+    ck_assert_str_eq(cr_errname(-99), "CR_E?");
+    ck_assert_str_eq(cr_strerror(-99), "unknown error");
+    ck_assert_str_eq(cr_conn_state_name((cr_conn_state)9), "?");
+    ck_assert_str_eq(cr_close_reason_name((cr_close_reason)9), "?");
+    ck_assert_str_eq(cr_outcome_name(CR_OUTCOME_COUNT), "?");
+    ck_assert_str_eq(cr_close_reason_name(CR_CLOSE_SERVER), "server shutdown");
+    for (int e = -1; e >= CR_EREENTRANT; e--)
+        ck_assert_str_ne(cr_errname(e), "CR_E?");
+}
+END_TEST
+
 START_TEST(test_core_conn_misuse_changes_nothing)
 {
     rec r;
@@ -1117,6 +1135,21 @@ START_TEST(test_core_conn_misuse_changes_nothing)
         {cr_conn_get_info(ctx, 0, &info), CR_ENOTFOUND},
         {cr_conn_open(ctx, t, NULL), CR_EINVAL},
         {cr_ctx_handle_expiry(NULL, t), CR_EINVAL},
+        {cr_conn_get_info(NULL, a, &info), CR_EINVAL},
+        {cr_conn_get_info(ctx, a, NULL), CR_EINVAL},
+        {cr_conn_close(NULL, t, a, CR_CLOSE_CLIENT), CR_EINVAL},
+        {cr_conn_switch(NULL, t, a, "t1", 0), CR_EINVAL},
+        {cr_conn_authenticate(NULL, t, o, "bob"), CR_EINVAL},
+        {cr_conn_open(NULL, t, &o), CR_EINVAL},
+        {cr_assoc_complete(NULL, t, 1, 1), CR_EINVAL},
+        {cr_run_start(NULL, t, mid, &run), CR_EINVAL},
+        {cr_run_start_for(NULL, t, "alice", "t1", &run), CR_EINVAL},
+        {cr_run_emit(NULL, t, run, &ev, NULL, NULL), CR_EINVAL},
+        {cr_run_end(NULL, t, run), CR_EINVAL},
+        {cr_msg_release(NULL, mid), CR_EINVAL},
+        {cr_thread_add(NULL, t, "alice", "t1"), CR_EINVAL},
+        {cr_thread_remove(ctx, t, "alice", "t9"), CR_ENOTFOUND},
+        {cr_thread_remove(ctx, t, "alice", "t1"), CR_ESTATE}, /* a is associating to it */
         /* time going backwards */
         {cr_conn_open(ctx, 2, &o), CR_ETIME},
         {cr_conn_message(ctx, 2, a, &q, NULL), CR_ETIME},
@@ -1129,6 +1162,7 @@ START_TEST(test_core_conn_misuse_changes_nothing)
         {cr_run_emit(ctx, 2, run, &ev, NULL, NULL), CR_ETIME},
         {cr_run_end(ctx, 2, run), CR_ETIME},
         {cr_ctx_handle_expiry(ctx, 2), CR_ETIME},
+        {cr_thread_remove(ctx, 2, "bob", "t9"), CR_ETIME},
     };
     for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
         ck_assert_msg(calls[i].got == calls[i].want, "call %zu: got %s, want %s", i,
@@ -1208,6 +1242,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_core_conn_ready_message_waits_behind_queue);
     tcase_add_test(tc, test_core_conn_no_queue_dispatches_current_context);
     tcase_add_test(tc, test_core_conn_misuse_changes_nothing);
+    tcase_add_test(tc, test_core_conn_names_of_every_value);
     tcase_add_test(tc, test_core_conn_thread_add_idempotent_and_per_user);
     suite_add_tcase(s, tc);
     return s;

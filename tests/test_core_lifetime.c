@@ -175,8 +175,8 @@ START_TEST(test_core_lifetime_user_cycles_return_to_baseline)
         CHECK(cr_run_start_for(ctx, now, u, "t", &r) == 0);
         CHECK(cr_run_emit(ctx, now, r, &ev, NULL, NULL) == 0); /* delivered, history */
         CHECK(cr_conn_close(ctx, now, c, CR_CLOSE_CLIENT) == 0);
-        CHECK(cr_run_emit(ctx, now, r, &ev, NULL, NULL) == 0); /* buffered, nobody ready */
-        CHECK(cr_thread_remove(ctx, now, u, "t") == CR_ESTATE);  /* the run is on it */
+        CHECK(cr_run_emit(ctx, now, r, &ev, NULL, NULL) == 0);  /* buffered, nobody ready */
+        CHECK(cr_thread_remove(ctx, now, u, "t") == CR_ESTATE); /* the run is on it */
         CHECK(cr_run_end(ctx, now, r) == 0);
         CHECK(cr_thread_remove(ctx, now, u, "t") == 0);
     }
@@ -234,7 +234,7 @@ START_TEST(test_core_lifetime_thread_remove_refused_while_in_use)
     ck_assert_uint_eq(r.nmsg, 1);
     ck_assert_int_eq(cr_conn_switch(ctx, 6, c, "t2", 0), 0); /* associating to t2 */
     ck_assert_int_eq(cr_thread_remove(ctx, 6, "alice", "t2"), CR_ESTATE);
-    ck_assert_int_eq(cr_assoc_complete(ctx, 7, rec_last_req(&r), 1), 0); /* now on t2 */
+    ck_assert_int_eq(cr_assoc_complete(ctx, 7, rec_last_req(&r), 1), 0);  /* now on t2 */
     ck_assert_int_eq(cr_thread_remove(ctx, 7, "alice", "t1"), CR_ESTATE); /* the message */
     cr_run_id run = 0;
     ck_assert_int_eq(cr_run_start(ctx, 8, r.msgs[0], &run), 0);

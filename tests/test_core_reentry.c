@@ -37,6 +37,8 @@ typedef enum cb_kind {
 typedef enum action {
     A_NONE,
     A_CLOSE,          /* cr_conn_close(target or the callback's conn) */
+    A_CLOSE2,         /* cr_conn_close(target), then cr_conn_close(target2) */
+    A_CLOSE_BAD,      /* cr_conn_close with time going backwards, then a bad reason */
     A_RUN_END,        /* cr_run_end(target or the callback's run) */
     A_CTX_DEL,        /* cr_ctx_del */
     A_ASSOC_COMPLETE, /* cr_assoc_complete(the callback's req, 1) */
@@ -49,8 +51,9 @@ typedef struct rh {
     cb_kind when;
     action what;
     uint64_t target; /* conn or run; 0: the one of the callback */
-    int times;       /* reactions left (0: none) */
-    int rc[16];      /* return codes of the reactions */
+    uint64_t target2;
+    int times;  /* reactions left (0: none) */
+    int rc[16]; /* return codes of the reactions */
     int nrc;
     int unchanged; /* A_EVERYTHING: 1 while every refused call changed nothing */
 } rh;
@@ -113,6 +116,14 @@ static void react(rh *h, cb_kind k, uint64_t now, cr_conn_id conn, uint64_t run,
     switch (h->what) {
     case A_CLOSE:
         record_rc(h, cr_conn_close(h->ctx, now, h->target ? h->target : conn, CR_CLOSE_DISCONNECT));
+        break;
+    case A_CLOSE2:
+        record_rc(h, cr_conn_close(h->ctx, now, h->target, CR_CLOSE_DISCONNECT));
+        record_rc(h, cr_conn_close(h->ctx, now, h->target2, CR_CLOSE_DISCONNECT));
+        break;
+    case A_CLOSE_BAD:
+        record_rc(h, cr_conn_close(h->ctx, 0, conn, CR_CLOSE_DISCONNECT));
+        record_rc(h, cr_conn_close(h->ctx, now, conn, (cr_close_reason)42));
         break;
     case A_RUN_END:
         record_rc(h, cr_run_end(h->ctx, now, h->target ? h->target : run));
@@ -512,6 +523,56 @@ START_TEST(test_core_reentry_deferred_close_overtaken_by_deadline)
 }
 END_TEST
 
+/* Two closes deferred, the second overtaken by its pending deadline first
+ * (taken out of the middle of the queue), then the first. */
+START_TEST(test_core_reentry_deferred_close_unqueued_from_the_middle)
+{
+    rh h;
+    cr_ctx *ctx = rh_new(&h, 100);
+    cr_conn_id c1 = 0, c2 = 0, c3 = 0;
+    ck_assert_int_eq(cr_conn_open(ctx, 0, &c1), 0);
+    ck_assert_int_eq(cr_conn_open(ctx, 1, &c2), 0);
+    ck_assert_int_eq(cr_conn_open(ctx, 2, &c3), 0);
+    h.when = K_CLOSE; /* c1's, by the deadline */
+    h.what = A_CLOSE2;
+    h.times = 1;
+    h.target = c3;  /* queued first, its deadline comes last */
+    h.target2 = c2; /* queued second, its deadline comes next */
+    ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 101), 0);
+    ck_assert_int_eq(h.rc[0], 0);
+    ck_assert_int_eq(h.rc[1], 0);
+    /* c2 by its deadline (out of the middle), c3 deferred: closed at the
+     * end of the call, as the host asked (not by the deadline) */
+    cr_stats s = rec_stats(ctx);
+    ck_assert_uint_eq(s.conns_by_state[CR_CONN_CLOSED], 3);
+    ck_assert_uint_eq(s.conns_closed_pending_timeout, 2);
+    ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
+    ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 200), 0);
+    ck_assert_uint_eq(count(h.r.log, " close c="), 2);
+    rh_free(&h);
+}
+END_TEST
+
+/* From a callback, a close with time going backwards or a bad reason is
+ * refused at once (CR_ETIME, CR_EINVAL) and nothing is deferred. */
+START_TEST(test_core_reentry_deferred_close_checks_arguments)
+{
+    rh h;
+    cr_ctx *ctx = rh_new(&h, 0);
+    cr_conn_id c = ready_conn(&h, 5, "t1");
+    cr_run_id run = 0;
+    ck_assert_int_eq(cr_run_start_for(ctx, 6, "alice", "t1", &run), 0);
+    h.when = K_DELIVER;
+    h.what = A_CLOSE_BAD;
+    h.times = 1;
+    ck_assert_int_eq(cr_run_emit(ctx, 7, run, &ev1, NULL, NULL), 0);
+    ck_assert_int_eq(h.rc[0], CR_ETIME);
+    ck_assert_int_eq(h.rc[1], CR_EINVAL);
+    ck_assert_int_eq(rec_state_of(ctx, c), CR_CONN_READY);
+    rh_free(&h);
+}
+END_TEST
+
 /* Closes deferred from several callbacks of one call happen in request
  * order, once, after the call's own output; argument errors are reported
  * at once. */
@@ -645,6 +706,8 @@ int main(void)
     tcase_add_test(tc, test_core_reentry_close_from_close_and_report);
     tcase_add_test(tc, test_core_reentry_deferred_close_overtaken_by_deadline);
     tcase_add_test(tc, test_core_reentry_deferred_closes_in_order);
+    tcase_add_test(tc, test_core_reentry_deferred_close_unqueued_from_the_middle);
+    tcase_add_test(tc, test_core_reentry_deferred_close_checks_arguments);
     tcase_add_test(tc, test_core_reentry_deferred_action_pattern);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -1006,6 +1006,61 @@ START_TEST(test_core_conn_queue_superseded_failure_after_landing)
 }
 END_TEST
 
+/* A message queued before a later switch whose thread cannot be established
+ * by its own (superseded, failed) association asks for it again once the
+ * switch landed: that association establishes the thread's context without
+ * rebinding the connection (the switch wins the view), the message goes out
+ * with (user, its thread), and the connection stays on the thread the user
+ * chose last (swarm finding core_reask_rebinds_away: the re-ask used to
+ * rebind the connection to the message's thread, silently). */
+START_TEST(test_core_conn_reask_after_switch_does_not_rebind)
+{
+    for (int fail = 0; fail <= 1; fail++) {
+        rec r;
+        cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "update_retries=1", NULL);
+        cr_thread_add(ctx, 0, "alice", "t1");
+        cr_thread_add(ctx, 0, "alice", "t3");
+        cr_conn_id c = rec_open_auth(ctx, 0, "alice");
+        cr_message m = rec_message("t3", 0, 7);
+        ck_assert_int_eq(cr_conn_message(ctx, 1, c, &m, NULL), 0); /* req 1: t3 */
+        ck_assert_int_eq(cr_conn_switch(ctx, 2, c, "t1", 0), 0);   /* req 2: t1 */
+        ck_assert_int_eq(cr_assoc_complete(ctx, 3, 1, 0), 0);      /* t3's, superseded, fails */
+        rec_since(&r);
+        ck_assert_int_eq(cr_assoc_complete(ctx, 4, 2, 1), 0); /* t1 lands: the message re-asks */
+        ck_assert_str_eq(rec_since(&r), "4 associate req=3 c=1 alice/t3\n"
+                                        "4 notice c=1 SWITCHED thread=t1 tag=0 err=0\n");
+        cr_conn_info in;
+        ck_assert_int_eq(cr_conn_get_info(ctx, c, &in), 0);
+        ck_assert_str_eq(in.assoc_target, "t3");
+        ck_assert_int_eq(in.assoc_establish_only, 1);
+        ck_assert_str_eq(in.thread, "t1");
+        if (!fail) {
+            ck_assert_int_eq(cr_assoc_complete(ctx, 5, 3, 1), 0);
+            ck_assert_str_eq(rec_since(&r), "5 dispatch c=1 msg=1 alice/t3 tag=7\n");
+        } else {
+            ck_assert_int_eq(cr_assoc_complete(ctx, 5, 3, 0), 0); /* retried once (F8) */
+            ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 1000 * CR_NS_PER_MS), 0);
+            ck_assert_int_eq(cr_assoc_complete(ctx, 1000 * CR_NS_PER_MS, 4, 0), 0); /* gives up */
+            const char *out = rec_since(&r);
+            ck_assert_msg(strstr(out, "notice c=1 REJECTED thread=- tag=7 err=CR_ESTATE"), "%s",
+                          out);
+            ck_assert_ptr_null(strstr(out, "SWITCH_FAILED"));
+        }
+        ck_assert_int_eq(cr_conn_get_info(ctx, c, &in), 0);
+        ck_assert_int_eq(in.state, CR_CONN_READY);
+        ck_assert_str_eq(in.thread, "t1");
+        ck_assert_uint_eq(in.generation, 1);
+        ck_assert_ptr_null(in.assoc_target);
+        ck_assert_uint_eq(in.queued_messages, 0);
+        int ready = 0;
+        ck_assert_int_eq(cr_ctx_is_ready(ctx, "alice", "t1", &ready), 0);
+        ck_assert_int_eq(ready, 1);
+        cr_ctx_del(ctx);
+        rec_free(&r);
+    }
+}
+END_TEST
+
 /* F5 off: a message that is not ready is dispatched at once with the
  * connection's current context. */
 START_TEST(test_core_conn_no_queue_dispatches_current_context)
@@ -1243,6 +1298,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_core_conn_no_queue_dispatches_current_context);
     tcase_add_test(tc, test_core_conn_misuse_changes_nothing);
     tcase_add_test(tc, test_core_conn_names_of_every_value);
+    tcase_add_test(tc, test_core_conn_reask_after_switch_does_not_rebind);
     tcase_add_test(tc, test_core_conn_thread_add_idempotent_and_per_user);
     suite_add_tcase(s, tc);
     return s;

@@ -460,7 +460,12 @@ typedef struct cr_message {
  *    thread of the last message, the user's latest choice; one queued
  *    before a later cr_conn_switch() goes out with its own thread's
  *    context once established, without rebinding (the switch wins the
- *    view); F5 off: dispatched at once with the connection's current
+ *    view): if its own association cannot establish it any more, the core
+ *    asks for its thread again with an association that only establishes
+ *    the context (cr_conn_info.assoc_establish_only; retried under F8,
+ *    and on giving up the message is rejected with a notice) while the
+ *    connection stays bound where the switch put it; F5 off: dispatched
+ *    at once with the connection's current
  *    context (bound thread, or none);
  *  - otherwise dispatched at once on the bound thread.
  * *msg_id (may be NULL) receives the message id.  Returns 0 or CR_EINVAL,
@@ -516,10 +521,14 @@ typedef struct cr_conn_info {
     const char *assoc_target; /* association in flight, NULL if none */
     uint64_t generation;      /* binding generation, 0 before the first */
     uint64_t opened_at;
-    uint64_t ready_at;       /* first READY, 0 if never */
-    size_t queued_messages;  /* F5 queue */
-    size_t preauth_messages; /* F6 cache */
-    uint32_t assoc_attempts; /* of the association in flight */
+    uint64_t ready_at;        /* first READY, 0 if never */
+    size_t queued_messages;   /* F5 queue */
+    size_t preauth_messages;  /* F6 cache */
+    uint32_t assoc_attempts;  /* of the association in flight */
+    int assoc_establish_only; /* 1: the association in flight only establishes
+                                 assoc_target's thread context (for a message
+                                 queued before a later switch): the connection
+                                 stays bound where it is when it lands */
 } cr_conn_info;
 
 /* cr_conn_get_info fills *out.  Returns 0 or CR_ENOTFOUND.  O(1). */

@@ -220,7 +220,7 @@ static void apply(cr_ctx *ctx, uint64_t now, cr_conn *c, const route *r, cr_msg 
         break;
     case ROUTE_QUEUE:
         if (r->assoc)
-            cr_conn_assoc_request(ctx, now, c, r->assoc, m->last_seq);
+            cr_conn_assoc_request(ctx, now, c, r->assoc, m->last_seq, 0);
         m->switches = c->switches;
         msgq_push(&c->queue_head, &c->queue_tail, m);
         c->queue_len++;
@@ -228,7 +228,7 @@ static void apply(cr_ctx *ctx, uint64_t now, cr_conn *c, const route *r, cr_msg 
         break;
     default:
         if (r->assoc)
-            cr_conn_assoc_request(ctx, now, c, r->assoc, m->last_seq);
+            cr_conn_assoc_request(ctx, now, c, r->assoc, m->last_seq, 0);
         m->assoc_at_go = r->at_go;
         cr_stream_ref(m->assoc_at_go);
         dispatch(ctx, now, c, m, r->user, r->thread, payload, len);
@@ -273,9 +273,10 @@ static int stale_find(const cr_conn *c, uint64_t req)
  * (user, T) without rebinding c when T's context is established (the
  * switch wins the view; T's events route to T's viewers or wait in T's
  * buffer); it waits while its own superseded association may still
- * establish T; otherwise it starts T's association and waits, with
- * everything behind it.  Needs c->queue_len msgs slots and one reqs slot.
- * O(queue). */
+ * establish T; otherwise it asks for T again and waits, with everything
+ * behind it: an association that only establishes T (c stays where the
+ * switch put it) when c is bound, a binding one when c has no thread at
+ * all.  Needs c->queue_len msgs slots and one reqs slot.  O(queue). */
 static void drain(cr_ctx *ctx, uint64_t now, cr_conn *c)
 {
     while (c->queue_head) {
@@ -285,7 +286,7 @@ static void drain(cr_ctx *ctx, uint64_t now, cr_conn *c)
             if (m->named == c->assoc_target)
                 return; /* its association is in flight */
             if (m->switches == c->switches) {
-                cr_conn_assoc_request(ctx, now, c, m->named, m->last_seq);
+                cr_conn_assoc_request(ctx, now, c, m->named, m->last_seq, 0);
                 return; /* no later switch: bind T first */
             }
             int moved_on = c->bound || c->assoc_target;
@@ -294,8 +295,8 @@ static void drain(cr_ctx *ctx, uint64_t now, cr_conn *c)
             } else if (stale_for(c, m->named)) {
                 return; /* a superseded association may still establish it */
             } else {
-                if (!c->assoc_target)
-                    cr_conn_assoc_request(ctx, now, c, m->named, m->last_seq);
+                if (!c->assoc_target) /* bound: never away from the later switch */
+                    cr_conn_assoc_request(ctx, now, c, m->named, m->last_seq, c->bound != NULL);
                 return;
             }
         } else if (!c->bound || (c->assoc_target && !m->named)) {
@@ -381,7 +382,8 @@ static void assoc_issue(cr_ctx *ctx, uint64_t now, cr_conn *c)
     CR_CALL(ctx, associate, now, c->assoc_req, c->id, c->user->name, c->assoc_target->thread);
 }
 
-void cr_conn_assoc_request(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_stream *s, uint64_t last_seq)
+void cr_conn_assoc_request(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_stream *s, uint64_t last_seq,
+                           int establish)
 {
     if (c->assoc_req) {
         /* Superseded: it no longer binds c, but its answer still tells
@@ -400,7 +402,23 @@ void cr_conn_assoc_request(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_stream *s, 
     c->assoc_target = s;
     c->assoc_last_seq = last_seq;
     c->attempts = 1;
+    c->assoc_establish = establish;
     assoc_issue(ctx, now, c);
+}
+
+/* The establish-only association of c landed: s's thread context exists;
+ * c keeps its binding, and the messages that waited for s go on.  Needs
+ * queue_len msgs slots and one reqs slot. */
+static void establish(cr_ctx *ctx, uint64_t now, cr_conn *c)
+{
+    cr_stream *s = c->assoc_target;
+    c->assoc_target = NULL;
+    c->assoc_req = 0;
+    c->attempts = 0;
+    c->retry_timer = 0;
+    c->assoc_establish = 0;
+    s->established = 1;
+    drain(ctx, now, c);
 }
 
 /* The binding of c to c->assoc_target lands.  Needs queue_len msgs slots,
@@ -455,6 +473,7 @@ static void give_up(cr_ctx *ctx, uint64_t now, cr_conn *c)
     cr_stream *s = c->assoc_target;
     c->assoc_target = NULL;
     c->attempts = 0;
+    c->assoc_establish = 0;
     cr_out_report(ctx, now, CR_REPORT_ERROR, CR_ESTATE, c->id, c->user->name, s->thread, 0,
                   "thread association failed: retries exhausted");
     if (c->switch_owed == s) {
@@ -531,7 +550,9 @@ int cr_assoc_complete(cr_ctx *ctx, uint64_t now, uint64_t req_id, int ok)
         } else {
             cr_map_del(&ctx->reqs, req_id, NULL);
             c->assoc_req = 0;
-            if (ok)
+            if (ok && c->assoc_establish)
+                establish(ctx, now, c);
+            else if (ok)
                 bind(ctx, now, c);
             else
                 assoc_failed(ctx, now, c);
@@ -577,7 +598,7 @@ int cr_conn_switch(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char *threa
     if (c->bound == s && !c->assoc_target) {
         cr_out_notice(ctx, now, c->id, CR_NOTICE_THREAD_SWITCHED, s->thread, 0, 0);
     } else {
-        cr_conn_assoc_request(ctx, now, c, s, last_seq);
+        cr_conn_assoc_request(ctx, now, c, s, last_seq, 0);
         if (ctx->pol.verify_before_notify)
             c->switch_owed = s;
         else
@@ -821,5 +842,6 @@ int cr_conn_get_info(const cr_ctx *ctx, cr_conn_id conn, cr_conn_info *out)
     out->queued_messages = c->queue_len;
     out->preauth_messages = c->cache_len;
     out->assoc_attempts = c->attempts;
+    out->assoc_establish_only = c->assoc_target && c->assoc_establish;
     return 0;
 }

@@ -103,6 +103,9 @@ struct cr_conn {
     uint64_t assoc_req;      /* live request id, 0: none (retry pending or dead) */
     uint64_t assoc_last_seq; /* replay hint for assoc_target */
     uint32_t attempts;       /* of the association in flight */
+    int assoc_establish;     /* the association in flight only establishes
+                                assoc_target's context, for a message queued
+                                before a later switch: it does not rebind */
     cr_stream *switch_owed;  /* F3: THREAD_SWITCHED owed once bound here */
     uint64_t switches;       /* cr_conn_switch calls accepted so far */
     uint64_t generation;

@@ -87,8 +87,9 @@ static void run_go(cr_ctx *ctx, uint64_t now, cr_run *r, int lost)
         cr_stream_unref(t);
         int err;
         cr_conn *c = cr_conn_lookup(ctx, r->assoc_conn, &err);
-        if (c && c->user == t->user && c->bound != t && c->assoc_target != t)
-            cr_conn_assoc_request(ctx, now, c, t, r->assoc_last_seq);
+        if (c && c->user == t->user && c->bound != t &&
+            (c->assoc_target != t || c->assoc_establish))
+            cr_conn_assoc_request(ctx, now, c, t, r->assoc_last_seq, 0);
     }
 }
 

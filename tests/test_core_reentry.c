@@ -635,6 +635,49 @@ START_TEST(test_core_reentry_deferred_closes_in_order)
 }
 END_TEST
 
+/* The guard is per context: a callback of one context may drive another
+ * (two shards of one server). */
+typedef struct two {
+    rec r;
+    cr_ctx *other;
+    int rc;
+    cr_conn_id opened;
+} two;
+
+static void two_deliver(void *ud, uint64_t now, cr_conn_id c, const cr_event *e)
+{
+    two *t = ud;
+    rec_callbacks.deliver(ud, now, c, e);
+    t->rc = cr_conn_open(t->other, now, &t->opened);
+}
+
+START_TEST(test_core_reentry_other_context_is_not_guarded)
+{
+    two t;
+    memset(&t, 0, sizeof t);
+    cr_policy p;
+    cr_policy_init(&p, CR_PROFILE_FIXED);
+    cr_callbacks cb = rec_callbacks;
+    cb.deliver = two_deliver;
+    cr_ctx *a = NULL;
+    ck_assert_int_eq(cr_ctx_new(&a, &p, &cb, NULL, &t), 0);
+    ck_assert_int_eq(cr_ctx_new(&t.other, &p, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(cr_thread_add(a, 0, "alice", "t1"), 0);
+    cr_conn_id c = rec_open_auth(a, 0, "alice");
+    ck_assert_int_eq(cr_conn_switch(a, 0, c, "t1", 0), 0);
+    ck_assert_int_eq(cr_assoc_complete(a, 0, rec_last_req(&t.r), 1), 0);
+    cr_run_id run = 0;
+    ck_assert_int_eq(cr_run_start_for(a, 1, "alice", "t1", &run), 0);
+    ck_assert_int_eq(cr_run_emit(a, 1, run, &ev1, NULL, NULL), 0);
+    ck_assert_int_eq(t.rc, 0);
+    ck_assert_uint_eq(t.opened, 1);
+    ck_assert_int_eq(rec_state_of(t.other, 1), CR_CONN_OPEN);
+    ck_assert_int_eq(cr_ctx_del(t.other), 0);
+    ck_assert_int_eq(cr_ctx_del(a), 0);
+    rec_free(&t.r);
+}
+END_TEST
+
 /* The deferred-action pattern of ctxready.h for the refused calls: queue
  * in the callback, act after the call returns. */
 typedef struct todo_host {
@@ -709,6 +752,7 @@ int main(void)
     tcase_add_test(tc, test_core_reentry_deferred_close_unqueued_from_the_middle);
     tcase_add_test(tc, test_core_reentry_deferred_close_checks_arguments);
     tcase_add_test(tc, test_core_reentry_deferred_action_pattern);
+    tcase_add_test(tc, test_core_reentry_other_context_is_not_guarded);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

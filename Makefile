@@ -8,6 +8,7 @@
 #   make determinism  gcc/clang x -O0/-O2 must give the same trace hashes
 #   make mutants    plant each bug of tests/mutants/catalogue.txt, the suite must catch it
 #   make timing     run the requirement sweeps, write docs/timing-requirements.md
+#   make coverage   line and branch coverage of core/ (gated) and sim/ (information)
 #
 # Variables: CC, OPT (-O2), SANITIZE=1 (ASan+UBSan), PREFIX, DESTDIR.
 
@@ -36,9 +37,26 @@ DEB_PKGS  := pkg-config check libyaml-dev libsqlite3-dev libxxhash-dev libjansso
              libxml2-dev libxml2-utils gnuplot-nox sqlite3 parallel
 DEPS_STAMP := build/.deps-ok
 # Optional: tests/test_report_html.c renders the report in headless Chromium
-# when it is installed and skips that test (saying so) when it is not.  The
-# dependency install below adds it best-effort; `make deps-optional` alone.
-OPT_DEB_PKGS := chromium
+# when it is installed and skips that test (saying so) when it is not; `make
+# bench` compares with a SimPy model when python3-simpy3 is installed.
+# `make deps-optional` installs them (not part of `make deps`: 350 MB).
+OPT_DEB_PKGS := chromium python3-simpy3
+# Only for make coverage.
+COV_PKGS  := gcovr
+COV_STAMP := build/.deps-coverage-ok
+
+# deps_install is the shell snippet that installs Debian packages $(1) with
+# apt-get when $$missing is not empty (as root), else prints the command.
+deps_install = if [ -n "$$missing" ]; then \
+	  echo "ctxsim: missing dependencies:$$missing"; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "ctxsim: installing: apt-get install -y $(1)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null || exit 1; \
+	  else \
+	    echo "ctxsim: run: sudo apt-get install -y $(1)"; exit 1; \
+	  fi; \
+	fi
 
 # Recursively expanded on purpose: evaluated when a recipe runs, i.e. after
 # the deps check below had the chance to install what was missing.
@@ -70,7 +88,8 @@ LIBSIM_A   := $(O)/libctxsim.a
 LIBREP_A   := $(O)/libctxrep.a
 CTXSIM     := $(O)/ctxsim
 
-.PHONY: all deps deps-optional test bench demo install uninstall clean determinism format check-format fuzz mutants timing
+.PHONY: all deps deps-optional test bench demo install uninstall clean determinism format \
+        check-format fuzz mutants timing coverage
 # Keep every intermediate object (test objects come through a pattern chain).
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -86,27 +105,22 @@ $(DEPS_STAMP): Makefile
 	command -v xmllint >/dev/null 2>&1 || missing="$$missing xmllint"; \
 	command -v sqlite3 >/dev/null 2>&1 || missing="$$missing sqlite3"; \
 	command -v parallel >/dev/null 2>&1 || missing="$$missing parallel"; \
-	if [ -n "$$missing" ]; then \
-	  echo "ctxsim: missing dependencies:$$missing"; \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "ctxsim: installing: apt-get install -y $(DEB_PKGS)"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS) >/dev/null || exit 1; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(OPT_DEB_PKGS) >/dev/null 2>&1 || \
-	      echo "ctxsim: optional $(OPT_DEB_PKGS) not installed: the report's browser test will be skipped"; \
-	  else \
-	    echo "ctxsim: run: sudo apt-get install -y $(DEB_PKGS)"; exit 1; \
-	  fi; \
-	fi
+	$(call deps_install,$(DEB_PKGS))
+	@mkdir -p $(dir $@) && touch $@
+$(COV_STAMP): Makefile
+	@missing=""; command -v gcovr >/dev/null 2>&1 || missing=" gcovr"; \
+	$(call deps_install,$(COV_PKGS))
 	@mkdir -p $(dir $@) && touch $@
 
 deps-optional:
-	@if command -v chromium >/dev/null 2>&1; then echo "ctxsim: optional $(OPT_DEB_PKGS): installed"; \
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	/usr/bin/python3 -c 'import simpy' 2>/dev/null || missing="$$missing python3-simpy3"; \
+	if [ -z "$$missing" ]; then echo "ctxsim: optional $(OPT_DEB_PKGS): installed"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "ctxsim: installing: apt-get install -y $(OPT_DEB_PKGS)"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(OPT_DEB_PKGS) >/dev/null || \
-	    echo "ctxsim: could not install $(OPT_DEB_PKGS): the report's browser test will be skipped"; \
-	else echo "ctxsim: optional: sudo apt-get install -y $(OPT_DEB_PKGS) (the report's browser test is skipped without it)"; fi
+	  echo "ctxsim: installing:$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+	    echo "ctxsim: could not install$$missing: the browser test / the SimPy comparison are skipped"; \
+	else echo "ctxsim: optional: sudo apt-get install -y$$missing (skipped without it)"; fi
 
 $(O)/core/%.o: core/%.c core/include/ctxready.h $(wildcard core/src/*.h)
 	@mkdir -p $(dir $@)
@@ -162,6 +176,35 @@ timing: $(CTXSIM)
 # gcc and clang, -O0 and -O2: the whole suite must hash identically.
 determinism:
 	@tests/determinism.sh
+
+# Coverage: an -O0 --coverage build in build/coverage, the core's suites
+# (COV_SUITES) run from a clean slate, then gcovr's line and branch figures
+# for core/ (which must reach COV_LINES / COV_BRANCHES percent) and for sim/
+# (information: the sim suites are not run, only what the core suites and
+# COV_SIM_SUITES reach).  Reports: build/coverage/coverage-{core,sim}.txt.
+COV_DIR      := build/coverage
+COV_SUITES   ?= $(filter $(COV_DIR)/tests/test_core_%,$(TEST_SRC:tests/%.c=$(COV_DIR)/tests/%))
+COV_SIM_SUITES ?= $(COV_DIR)/tests/test_check $(COV_DIR)/tests/test_invariant
+COV_LINES    ?= 95
+COV_BRANCHES ?= 90
+coverage: | $(DEPS_STAMP) $(COV_STAMP)
+	@$(MAKE) -s O=$(COV_DIR) OPT=-O0 CFLAGS=--coverage LDFLAGS=--coverage $(COV_SUITES) $(COV_SIM_SUITES)
+	@find $(COV_DIR) -name '*.gcda' -delete
+	@for t in $(COV_SUITES) $(COV_SIM_SUITES); do \
+	  CK_DEFAULT_TIMEOUT=600 CTXSIM_LIFETIME_N=$${CTXSIM_LIFETIME_N:-100000} $$t >/dev/null 2>&1 || \
+	    { echo "coverage: $$t failed"; exit 1; }; done
+	@gcovr -r . --object-directory $(COV_DIR) --filter 'core/' --branches --exclude-unreachable-branches \
+	  --exclude-throw-branches -o $(COV_DIR)/coverage-core-branches.txt
+	@gcovr -r . --object-directory $(COV_DIR) --filter 'core/' -o $(COV_DIR)/coverage-core.txt
+	@gcovr -r . --object-directory $(COV_DIR) --filter 'sim/' --branches -o $(COV_DIR)/coverage-sim.txt
+	@l=$$(awk '/^TOTAL/ {print $$4}' $(COV_DIR)/coverage-core.txt); \
+	b=$$(awk '/^TOTAL/ {print $$4}' $(COV_DIR)/coverage-core-branches.txt); \
+	sl=$$(gcovr -r . --object-directory $(COV_DIR) --filter 'sim/' | awk '/^TOTAL/ {print $$4}'); \
+	sb=$$(awk '/^TOTAL/ {print $$4}' $(COV_DIR)/coverage-sim.txt); \
+	echo "coverage core/: lines $$l, branches $$b (need $(COV_LINES)%, $(COV_BRANCHES)%)"; \
+	echo "coverage sim/:  lines $$sl, branches $$sb (information; reached from the core and check suites)"; \
+	awk -v l="$${l%\%}" -v b="$${b%\%}" -v L=$(COV_LINES) -v B=$(COV_BRANCHES) \
+	  'BEGIN { if (l + 0 < L || b + 0 < B) { print "coverage: core/ below the bar"; exit 1 } }'
 
 # libFuzzer targets (clang): the scenario loader and sequences of core calls.
 # FUZZ_TIME seconds each, seeded from the test data and the suite.

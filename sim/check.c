@@ -551,12 +551,17 @@ static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, 
     q->id = req;
     q->conn = (int8_t)conn;
     q->t = (int8_t)t;
-    /* The connection's latest association, asked by the client or by the
-     * core on its behalf (a queued message asking for its thread again),
-     * is what the connection waits for. */
+    /* The connection's latest binding association, asked by the client or
+     * by the core on its behalf (a queued message asking for its thread
+     * again), is what the connection waits for.  One that only establishes
+     * a thread's context (for a message queued before a later switch, the
+     * connection staying where the switch put it) does not change that. */
     ck_conn *c = &w->m.c[conn];
-    c->want = (int8_t)t;
-    c->told = 0;
+    cr_conn_info in; /* a query: allowed inside a callback */
+    if (cr_conn_get_info(w->ctx, conn, &in) != 0 || !in.assoc_establish_only) {
+        c->want = (int8_t)t;
+        c->told = 0;
+    }
     if (c->switch_owed >= 0 && c->switch_owed != t)
         c->switch_owed = -1; /* the client moved on: no notice owed */
 }

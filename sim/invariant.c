@@ -210,6 +210,11 @@ static int conn_rules(const cr_ctx *ctx, const cr_conn_info *in, const cr_policy
     if (!in->assoc_target && in->assoc_attempts)
         return fail(why, len, "conn %" PRIu64 " (%s): %u association attempts, none in flight", id,
                     st, in->assoc_attempts);
+    if (in->assoc_establish_only && (!in->assoc_target || in->state != CR_CONN_READY))
+        return fail(why, len,
+                    "conn %" PRIu64 " (%s): an establish-only association needs one in flight "
+                    "and a bound (READY) connection",
+                    id, st);
     if (in->assoc_target && (in->assoc_attempts < 1 || in->assoc_attempts > p->update_retries + 1))
         return fail(why, len,
                     "conn %" PRIu64 " (%s): association attempt %u outside 1..update_retries + 1",

@@ -10,8 +10,9 @@
  * of what the host knows (connections and their users, owned threads,
  * dispatched messages, runs, association requests) and checks, after every
  * call, that the core agrees with it; any broken invariant prints what and
- * why and abort()s.  The callbacks only record and check: they never call
- * into the core.
+ * why and abort()s.  The callbacks only record and check; each also tries
+ * state-changing calls back into the core, which must be refused with
+ * CR_EREENTRANT (changing nothing, so the program's meaning is the same).
  *
  * tests/test_fuzz_core_corpus.c includes this file with FUZZ_CORE_NO_MAIN
  * defined and replays tests/data/fuzz_core/ through fuzz_core_run().
@@ -264,9 +265,22 @@ static fz_conn *cb_conn(cr_conn_id id, const char *what)
     return c;
 }
 
+/* Inside a callback every state-changing call but cr_conn_close is
+ * refused with CR_EREENTRANT before it looks at anything (so before it
+ * allocates: the failure injection's count is unchanged). */
+static void refused_inside(uint64_t now)
+{
+    cr_conn_id id = 0;
+    FZ_CHECK(cr_conn_open(F.ctx, now, &id) == CR_EREENTRANT && id == 0, "open inside a callback");
+    FZ_CHECK(cr_run_end(F.ctx, now, 1) == CR_EREENTRANT, "run_end inside a callback");
+    FZ_CHECK(cr_assoc_complete(F.ctx, now, 1, 1) == CR_EREENTRANT, "assoc inside a callback");
+    FZ_CHECK(cr_ctx_handle_expiry(F.ctx, now) == CR_EREENTRANT, "expiry inside a callback");
+}
+
 static void on_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *ev)
 {
     F.ncb++;
+    refused_inside(now);
     FZ_CHECK(now == F.now, "deliver at %llu", (unsigned long long)now);
     fz_conn *c = cb_conn(conn, "deliver");
     int u = conn_user(c);
@@ -310,6 +324,7 @@ static void on_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *
 static void on_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispatch *d)
 {
     F.ncb++;
+    refused_inside(now);
     fz_conn *c = cb_conn(conn, "dispatch");
     int u = conn_user(c);
     FZ_CHECK(d->msg_id >= 1 && d->msg_id <= F.last_msg + 1, "msg id %llu (last %llu)",
@@ -341,6 +356,7 @@ static void on_associate(void *ud, uint64_t now, uint64_t req_id, cr_conn_id con
                          const char *thread)
 {
     F.ncb++;
+    refused_inside(now);
     fz_conn *c = cb_conn(conn, "associate");
     int u = conn_user(c);
     FZ_CHECK(req_id == F.last_req + 1, "req id %llu after %llu", (unsigned long long)req_id,
@@ -357,6 +373,7 @@ static void on_associate(void *ud, uint64_t now, uint64_t req_id, cr_conn_id con
 static void on_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *n)
 {
     F.ncb++;
+    refused_inside(now);
     fz_conn *c = cb_conn(conn, "notify");
     int u = conn_user(c);
     FZ_CHECK((unsigned)n->kind <= CR_NOTICE_CLOSING, "notice kind %d", (int)n->kind);
@@ -373,6 +390,7 @@ static void on_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
 static void on_run_go(void *ud, uint64_t now, cr_run_id run)
 {
     F.ncb++;
+    refused_inside(now);
     FZ_CHECK(run >= 1 && run <= F.last_run + 1, "run_go %llu (last %llu)", (unsigned long long)run,
              (unsigned long long)F.last_run);
     if (run < FZ_IDS) {
@@ -385,6 +403,7 @@ static void on_run_go(void *ud, uint64_t now, cr_run_id run)
 static void on_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason reason)
 {
     F.ncb++;
+    refused_inside(now);
     fz_conn *c = cb_conn(conn, "close");
     FZ_CHECK(reason == CR_CLOSE_PENDING_TIMEOUT, "core closed with reason %d", (int)reason);
     FZ_CHECK(F.pol.pending_deadline > 0, "core closed conn without a pending deadline");
@@ -394,6 +413,7 @@ static void on_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason re
 static void on_report(void *ud, uint64_t now, const cr_report *r)
 {
     F.ncb++;
+    refused_inside(now);
     FZ_CHECK((unsigned)r->kind <= CR_REPORT_INFO, "report kind %d", (int)r->kind);
     FZ_CHECK(r->message != NULL, "report without message");
     if (r->kind == CR_REPORT_OUTCOME)

@@ -308,6 +308,22 @@ static void script(harness *h)
     CALL(0, 1, dump_step(h));
     EXPIRE(10000); /* c4's pending deadline */
     OK(cr_conn_close(ctx, 10001, c2, CR_CLOSE_SERVER));
+    /* a user created by authentication, freed with its connection; a
+     * thread removed with an undelivered event in its buffer */
+    cr_conn_id c5 = 0;
+    OK(cr_conn_open(ctx, 10002, &c5));
+    OK(cr_conn_authenticate(ctx, 10002, c5, "erin"));
+    OK(cr_conn_close(ctx, 10003, c5, CR_CLOSE_CLIENT));
+    for (int i = 0; i < 12; i++) {
+        char t[8];
+        snprintf(t, sizeof t, "x%d", i);
+        OK(cr_thread_remove(ctx, 10004, t, t));
+    }
+    CALL(CR_ESTATE, 1, cr_thread_remove(ctx, 10005, "alice", "t2")); /* runs, messages */
+    CALL(CR_ESTATE, 1, cr_thread_remove(ctx, 10005, "bob", "t1"));   /* r3 */
+    OK(cr_run_end(ctx, 10006, r3));
+    OK(cr_thread_remove(ctx, 10007, "bob", "t1"));
+    OK(cr_thread_remove(ctx, 10007, "alice", "t1"));
 }
 
 static void harness_free(harness *h)

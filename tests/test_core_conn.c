@@ -1006,6 +1006,61 @@ START_TEST(test_core_conn_queue_superseded_failure_after_landing)
 }
 END_TEST
 
+/* A message queued before a later switch whose thread cannot be established
+ * by its own (superseded, failed) association asks for it again once the
+ * switch landed: that association establishes the thread's context without
+ * rebinding the connection (the switch wins the view), the message goes out
+ * with (user, its thread), and the connection stays on the thread the user
+ * chose last (swarm finding core_reask_rebinds_away: the re-ask used to
+ * rebind the connection to the message's thread, silently). */
+START_TEST(test_core_conn_reask_after_switch_does_not_rebind)
+{
+    for (int fail = 0; fail <= 1; fail++) {
+        rec r;
+        cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "update_retries=1", NULL);
+        cr_thread_add(ctx, 0, "alice", "t1");
+        cr_thread_add(ctx, 0, "alice", "t3");
+        cr_conn_id c = rec_open_auth(ctx, 0, "alice");
+        cr_message m = rec_message("t3", 0, 7);
+        ck_assert_int_eq(cr_conn_message(ctx, 1, c, &m, NULL), 0); /* req 1: t3 */
+        ck_assert_int_eq(cr_conn_switch(ctx, 2, c, "t1", 0), 0);   /* req 2: t1 */
+        ck_assert_int_eq(cr_assoc_complete(ctx, 3, 1, 0), 0);      /* t3's, superseded, fails */
+        rec_since(&r);
+        ck_assert_int_eq(cr_assoc_complete(ctx, 4, 2, 1), 0); /* t1 lands: the message re-asks */
+        ck_assert_str_eq(rec_since(&r), "4 associate req=3 c=1 alice/t3\n"
+                                        "4 notice c=1 SWITCHED thread=t1 tag=0 err=0\n");
+        cr_conn_info in;
+        ck_assert_int_eq(cr_conn_get_info(ctx, c, &in), 0);
+        ck_assert_str_eq(in.assoc_target, "t3");
+        ck_assert_int_eq(in.assoc_establish_only, 1);
+        ck_assert_str_eq(in.thread, "t1");
+        if (!fail) {
+            ck_assert_int_eq(cr_assoc_complete(ctx, 5, 3, 1), 0);
+            ck_assert_str_eq(rec_since(&r), "5 dispatch c=1 msg=1 alice/t3 tag=7\n");
+        } else {
+            ck_assert_int_eq(cr_assoc_complete(ctx, 5, 3, 0), 0); /* retried once (F8) */
+            ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 1000 * CR_NS_PER_MS), 0);
+            ck_assert_int_eq(cr_assoc_complete(ctx, 1000 * CR_NS_PER_MS, 4, 0), 0); /* gives up */
+            const char *out = rec_since(&r);
+            ck_assert_msg(strstr(out, "notice c=1 REJECTED thread=- tag=7 err=CR_ESTATE"), "%s",
+                          out);
+            ck_assert_ptr_null(strstr(out, "SWITCH_FAILED"));
+        }
+        ck_assert_int_eq(cr_conn_get_info(ctx, c, &in), 0);
+        ck_assert_int_eq(in.state, CR_CONN_READY);
+        ck_assert_str_eq(in.thread, "t1");
+        ck_assert_uint_eq(in.generation, 1);
+        ck_assert_ptr_null(in.assoc_target);
+        ck_assert_uint_eq(in.queued_messages, 0);
+        int ready = 0;
+        ck_assert_int_eq(cr_ctx_is_ready(ctx, "alice", "t1", &ready), 0);
+        ck_assert_int_eq(ready, 1);
+        cr_ctx_del(ctx);
+        rec_free(&r);
+    }
+}
+END_TEST
+
 /* F5 off: a message that is not ready is dispatched at once with the
  * connection's current context. */
 START_TEST(test_core_conn_no_queue_dispatches_current_context)
@@ -1031,6 +1086,24 @@ END_TEST
 
 /* The misuse table: each call fails with its code and changes nothing
  * (dump, stats and output identical before and after). */
+/* The name tables cover every value, and say so for values outside them. */
+START_TEST(test_core_conn_names_of_every_value)
+{
+    ck_assert_str_eq(cr_errname(CR_EREENTRANT), "CR_EREENTRANT");
+    ck_assert_str_eq(cr_strerror(CR_EREENTRANT),
+                     "called from inside a callback of the same context");
+    ck_assert_str_eq(cr_errname(0), "0");
+    ck_assert_str_eq(cr_errname(-99), "CR_E?");
+    ck_assert_str_eq(cr_strerror(-99), "unknown error");
+    ck_assert_str_eq(cr_conn_state_name((cr_conn_state)9), "?");
+    ck_assert_str_eq(cr_close_reason_name((cr_close_reason)9), "?");
+    ck_assert_str_eq(cr_outcome_name(CR_OUTCOME_COUNT), "?");
+    ck_assert_str_eq(cr_close_reason_name(CR_CLOSE_SERVER), "server shutdown");
+    for (int e = -1; e >= CR_EREENTRANT; e--)
+        ck_assert_str_ne(cr_errname(e), "CR_E?");
+}
+END_TEST
+
 START_TEST(test_core_conn_misuse_changes_nothing)
 {
     rec r;
@@ -1117,6 +1190,21 @@ START_TEST(test_core_conn_misuse_changes_nothing)
         {cr_conn_get_info(ctx, 0, &info), CR_ENOTFOUND},
         {cr_conn_open(ctx, t, NULL), CR_EINVAL},
         {cr_ctx_handle_expiry(NULL, t), CR_EINVAL},
+        {cr_conn_get_info(NULL, a, &info), CR_EINVAL},
+        {cr_conn_get_info(ctx, a, NULL), CR_EINVAL},
+        {cr_conn_close(NULL, t, a, CR_CLOSE_CLIENT), CR_EINVAL},
+        {cr_conn_switch(NULL, t, a, "t1", 0), CR_EINVAL},
+        {cr_conn_authenticate(NULL, t, o, "bob"), CR_EINVAL},
+        {cr_conn_open(NULL, t, &o), CR_EINVAL},
+        {cr_assoc_complete(NULL, t, 1, 1), CR_EINVAL},
+        {cr_run_start(NULL, t, mid, &run), CR_EINVAL},
+        {cr_run_start_for(NULL, t, "alice", "t1", &run), CR_EINVAL},
+        {cr_run_emit(NULL, t, run, &ev, NULL, NULL), CR_EINVAL},
+        {cr_run_end(NULL, t, run), CR_EINVAL},
+        {cr_msg_release(NULL, mid), CR_EINVAL},
+        {cr_thread_add(NULL, t, "alice", "t1"), CR_EINVAL},
+        {cr_thread_remove(ctx, t, "alice", "t9"), CR_ENOTFOUND},
+        {cr_thread_remove(ctx, t, "alice", "t1"), CR_ESTATE}, /* a is associating to it */
         /* time going backwards */
         {cr_conn_open(ctx, 2, &o), CR_ETIME},
         {cr_conn_message(ctx, 2, a, &q, NULL), CR_ETIME},
@@ -1129,6 +1217,7 @@ START_TEST(test_core_conn_misuse_changes_nothing)
         {cr_run_emit(ctx, 2, run, &ev, NULL, NULL), CR_ETIME},
         {cr_run_end(ctx, 2, run), CR_ETIME},
         {cr_ctx_handle_expiry(ctx, 2), CR_ETIME},
+        {cr_thread_remove(ctx, 2, "bob", "t9"), CR_ETIME},
     };
     for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
         ck_assert_msg(calls[i].got == calls[i].want, "call %zu: got %s, want %s", i,
@@ -1208,6 +1297,8 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_core_conn_ready_message_waits_behind_queue);
     tcase_add_test(tc, test_core_conn_no_queue_dispatches_current_context);
     tcase_add_test(tc, test_core_conn_misuse_changes_nothing);
+    tcase_add_test(tc, test_core_conn_names_of_every_value);
+    tcase_add_test(tc, test_core_conn_reask_after_switch_does_not_rebind);
     tcase_add_test(tc, test_core_conn_thread_add_idempotent_and_per_user);
     suite_add_tcase(s, tc);
     return s;

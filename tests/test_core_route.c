@@ -428,6 +428,38 @@ START_TEST(test_core_route_history_skipped_is_a_reported_gap)
 }
 END_TEST
 
+/* A replay gap longer than the report cap: one report per missing event
+ * up to 256, then one more saying "this and later" (bounded work). */
+START_TEST(test_core_route_replay_gap_reports_capped)
+{
+    rec r;
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_buffer_max=2", NULL);
+    cr_thread_add(ctx, 0, "alice", "t1");
+    cr_conn_id a = rec_open_auth(ctx, 0, "alice");
+    bind_to(ctx, &r, a, "t1", 0, 0);
+    cr_run_id run = 0;
+    ck_assert_int_eq(cr_run_start_for(ctx, 1, "alice", "t1", &run), 0);
+    for (int i = 0; i < 300; i++) {
+        cr_outcome o;
+        uint64_t seq;
+        ck_assert_int_eq(emit(ctx, 2, run, 7, &o, &seq), 0);
+    }
+    /* history keeps 299 and 300: 1..298 are gone */
+    cr_conn_id b = rec_open_auth(ctx, 3, "alice");
+    size_t before = r.nreport;
+    rec_since(&r);
+    bind_to(ctx, &r, b, "t1", 4, 0);
+    ck_assert_uint_eq(r.nreport - before, 257);
+    const char *out = rec_since(&r);
+    ck_assert_ptr_nonnull(strstr(out, "seq=257"));
+    ck_assert_ptr_null(strstr(out, "seq=258 tag=0"));
+    ck_assert_ptr_nonnull(strstr(out, "deliver c=2 alice/t1 run=1 seq=299"));
+    ck_assert_ptr_nonnull(strstr(out, "deliver c=2 alice/t1 run=1 seq=300"));
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
 /* Legacy: an event routed to nobody vanishes: 0 returned, "delivered",
  * nothing counted, nothing reported.  F9 alone makes it explicit. */
 START_TEST(test_core_route_legacy_loss_is_silent)
@@ -933,6 +965,7 @@ static Suite *route_suite(void)
     tcase_add_test(tc, test_core_route_buffer_evicts_history_first);
     tcase_add_test(tc, test_core_route_buffer_byte_bound);
     tcase_add_test(tc, test_core_route_history_skipped_is_a_reported_gap);
+    tcase_add_test(tc, test_core_route_replay_gap_reports_capped);
     tcase_add_test(tc, test_core_route_legacy_loss_is_silent);
     tcase_add_test(tc, test_core_route_dropped_full_counted_without_reporting);
     tcase_add_test(tc, test_core_route_pool_pending_marking);

@@ -21,9 +21,28 @@
  *    out-parameters.  A call that fails changes nothing.
  *  - Strings passed in are copied; the caller keeps ownership.
  *  - Pointers handed to callbacks are borrowed: valid only during the call.
- *  - Callbacks must not call state-changing functions of the same context
- *    (queries taking `const cr_ctx *` are fine).  A host that wants to react
- *    (the simulator, an event loop) queues the reaction and calls back later.
+ *  - Re-entrancy: a callback may call the queries (functions taking
+ *    `const cr_ctx *`) and cr_conn_close() of the same context, nothing
+ *    else.  Every other state-changing call made from inside a callback of
+ *    the same context returns CR_EREENTRANT and changes nothing (checked in
+ *    every build).  cr_conn_close() from a callback is deferred by the core:
+ *    it is validated and accepted (0) at once, and carried out when the
+ *    outermost call into the context returns, before that call returns
+ *    (see cr_conn_close).  For everything else use the deferred-action
+ *    pattern: the callback queues the reaction (answer association N, end
+ *    run R, start a run for message M) and the host performs it after the
+ *    call that made the callback has returned:
+ *
+ *        static void on_associate(void *ud, uint64_t now, uint64_t req, ...)
+ *        {   host *h = ud; queue_push(&h->todo, ANSWER, req); }
+ *        ...
+ *        cr_conn_message(ctx, now, conn, &msg, NULL);
+ *        while ((a = queue_pop(&h->todo)))   // after the call returned
+ *            cr_assoc_complete(ctx, now, a->req, a->ok);
+ *
+ *    Closing from a callback (a socket write that failed inside deliver) is
+ *    the one reaction the core takes over, because refusing it would leave
+ *    a dead socket registered and the host has nothing else to do.
  *  - Identifiers (user, thread) are NUL-terminated strings of 1 to
  *    CR_ID_MAX bytes.  The routing key is always (user, thread): two users
  *    may hold the same thread string and never see each other's events.
@@ -77,7 +96,8 @@ extern "C" {
     X(EFULL, -7, "bound reached (queue, cache or buffer full)")                                    \
     X(ETOOBIG, -8, "input larger than the policy allows")                                          \
     X(EEXIST, -9, "already exists")                                                                \
-    X(ETIME, -10, "time went backwards")
+    X(ETIME, -10, "time went backwards")                                                           \
+    X(EREENTRANT, -11, "called from inside a callback of the same context")
 
 enum {
 #define CR_ERRNO_ENUM(name, code, str) CR_##name = (code),
@@ -327,15 +347,16 @@ typedef struct cr_report {
 
 /*
  * Host callbacks.  Every member may be NULL (the output is then discarded).
- * `user_data` is the pointer given to cr_ctx_new().  No callback may call a
- * state-changing function of the same context.
+ * `user_data` is the pointer given to cr_ctx_new().  A callback may call
+ * the queries and cr_conn_close() (deferred) of the same context; any other
+ * state-changing call returns CR_EREENTRANT (see Conventions).
  */
 typedef struct cr_callbacks {
     /* deliver: write event `ev` to connection `conn`. */
     void (*deliver)(void *user_data, uint64_t now, cr_conn_id conn, const cr_event *ev);
-    /* dispatch: hand a client message to the application (it may start an
-     * agent run with cr_run_start(d->msg_id), or release it with
-     * cr_msg_release()). */
+    /* dispatch: hand a client message to the application (it may later,
+     * once this call returned, start an agent run with
+     * cr_run_start(d->msg_id), or release it with cr_msg_release()). */
     void (*dispatch)(void *user_data, uint64_t now, cr_conn_id conn, const cr_dispatch *d);
     /* associate: ask the thread service to persist "conn is on thread" for
      * user.  Answer later with cr_assoc_complete(req_id, ok). */
@@ -364,8 +385,10 @@ int cr_ctx_new(cr_ctx **out, const cr_policy *policy, const cr_callbacks *callba
                const cr_allocator *mem, void *user_data);
 
 /* cr_ctx_del frees the context and everything it holds (no callbacks are
- * made).  NULL is a no-op. */
-void cr_ctx_del(cr_ctx *ctx);
+ * made).  NULL is a no-op.  Returns 0, or CR_EREENTRANT when called from
+ * inside a callback of ctx (nothing is freed: delete it after the call
+ * that made the callback has returned). */
+int cr_ctx_del(cr_ctx *ctx);
 
 /* cr_ctx_policy returns the context's policy (read-only). */
 const cr_policy *cr_ctx_policy(const cr_ctx *ctx);
@@ -391,6 +414,25 @@ int cr_ctx_handle_expiry(cr_ctx *ctx, uint64_t now);
  * switches naming it are refused with CR_EFOREIGN.  Idempotent.  Returns 0,
  * CR_EINVAL or CR_ENOMEM.  O(1) expected. */
 int cr_thread_add(cr_ctx *ctx, uint64_t now, const char *user, const char *thread);
+
+/* cr_thread_remove ends `user`'s ownership of `thread` (the thread was
+ * deleted, or the host evicts an idle user's records) and frees what the
+ * core held for it.  Refused with CR_ESTATE, nothing changed, while the
+ * thread is in use: a connection is bound to it or associating to it, a
+ * queued or dispatched message names it, or a run on it has not ended.
+ * Events still buffered and never delivered are settled, not dropped
+ * silently: each is counted and reported as UNROUTABLE (F9: reported, or
+ * sent as a FALLBACK notification to another READY connection of the user;
+ * F9 off: the legacy silent loss), exactly as an event without a thread
+ * context; delivered history is discarded.  Superseded associations still
+ * in flight for it are forgotten (their answers are ignored).  Afterwards
+ * the thread is foreign to `user` (CR_EFOREIGN) until cr_thread_add again,
+ * which starts a new stream: seq numbers restart at 1 and nothing is
+ * replayed from before.  The user's record is freed once it holds no
+ * thread, no connection, no message and no run.  Returns 0, CR_EINVAL,
+ * CR_ENOTFOUND (user does not own thread), CR_ESTATE, CR_ENOMEM, CR_ETIME,
+ * CR_EREENTRANT.  O(buffer + connections of the user). */
+int cr_thread_remove(cr_ctx *ctx, uint64_t now, const char *user, const char *thread);
 
 /* ------------------------------------------------------------------------ */
 /* Connections                                                              */
@@ -432,7 +474,12 @@ typedef struct cr_message {
  *    thread of the last message, the user's latest choice; one queued
  *    before a later cr_conn_switch() goes out with its own thread's
  *    context once established, without rebinding (the switch wins the
- *    view); F5 off: dispatched at once with the connection's current
+ *    view): if its own association cannot establish it any more, the core
+ *    asks for its thread again with an association that only establishes
+ *    the context (cr_conn_info.assoc_establish_only; retried under F8,
+ *    and on giving up the message is rejected with a notice) while the
+ *    connection stays bound where the switch put it; F5 off: dispatched
+ *    at once with the connection's current
  *    context (bound thread, or none);
  *  - otherwise dispatched at once on the bound thread.
  * *msg_id (may be NULL) receives the message id.  Returns 0 or CR_EINVAL,
@@ -453,7 +500,15 @@ int cr_conn_switch(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char *threa
  * notice: the socket is gone); the connection leaves routing and its
  * record is freed (cr_conn_get_info then reports only state CLOSED).
  * Returns 0, CR_ENOTFOUND, CR_ECLOSED (double close) or CR_EINVAL (reason
- * out of range). */
+ * out of range).
+ * From inside a callback of ctx (e.g. deliver, when the socket write
+ * failed) the close is deferred: the same checks are made at once (a second
+ * close, or a close of a connection the core is closing itself, is
+ * CR_ECLOSED), and the close itself happens when the outermost call into
+ * ctx returns, before it returns, in the order the closes were asked for.
+ * Until then the connection stays as it was: the rest of that call may
+ * still deliver to it or name it in callbacks (its socket is dead: discard
+ * those), and its messages are rejected with reports at the close. */
 int cr_conn_close(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason reason);
 
 /* cr_assoc_complete: the thread service answered association `req_id`.
@@ -480,10 +535,14 @@ typedef struct cr_conn_info {
     const char *assoc_target; /* association in flight, NULL if none */
     uint64_t generation;      /* binding generation, 0 before the first */
     uint64_t opened_at;
-    uint64_t ready_at;       /* first READY, 0 if never */
-    size_t queued_messages;  /* F5 queue */
-    size_t preauth_messages; /* F6 cache */
-    uint32_t assoc_attempts; /* of the association in flight */
+    uint64_t ready_at;        /* first READY, 0 if never */
+    size_t queued_messages;   /* F5 queue */
+    size_t preauth_messages;  /* F6 cache */
+    uint32_t assoc_attempts;  /* of the association in flight */
+    int assoc_establish_only; /* 1: the association in flight only establishes
+                                 assoc_target's thread context (for a message
+                                 queued before a later switch): the connection
+                                 stays bound where it is when it lands */
 } cr_conn_info;
 
 /* cr_conn_get_info fills *out.  Returns 0 or CR_ENOTFOUND.  O(1). */
@@ -516,7 +575,7 @@ int cr_run_start_for(cr_ctx *ctx, uint64_t now, const char *user, const char *th
                      cr_run_id *out);
 
 /* cr_msg_release: the application will not start a run for msg_id (frees
- * the message's record).  Returns 0 or CR_ENOTFOUND. */
+ * the message's record).  Returns 0, CR_ENOTFOUND or CR_EREENTRANT. */
 int cr_msg_release(cr_ctx *ctx, uint64_t msg_id);
 
 /* An event as the agent emits it. */

@@ -27,6 +27,7 @@
  * O(connections of u). */
 static void user_link(cr_user *u, cr_conn *c)
 {
+    cr_user_ref(u);
     cr_conn *after = u->conns_tail;
     while (after && after->id > c->id)
         after = after->u_prev;
@@ -195,12 +196,13 @@ static void dispatch(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_msg *m, cr_user *
 {
     m->user = u;
     m->stream = s;
+    cr_user_ref(u);
+    cr_stream_ref(s);
     cr_map_put(&ctx->msgs, m->id, NULL, m);
     ctx->st.messages_dispatched++;
     cr_dispatch d = {
         m->id, u ? u->name : NULL, s ? s->thread : NULL, m->tag, m->received_at, payload, len};
-    if (ctx->cb.dispatch)
-        ctx->cb.dispatch(ctx->ud, now, c->id, &d);
+    CR_CALL(ctx, dispatch, now, c->id, &d);
 }
 
 /* Carries out an accepted route for record m.  Needs one msgs slot and one
@@ -209,6 +211,7 @@ static void apply(cr_ctx *ctx, uint64_t now, cr_conn *c, const route *r, cr_msg 
                   const void *payload, size_t len)
 {
     m->named = r->named;
+    cr_stream_ref(m->named);
     switch (r->kind) {
     case ROUTE_CACHE:
         msgq_push(&c->cache_head, &c->cache_tail, m);
@@ -217,7 +220,7 @@ static void apply(cr_ctx *ctx, uint64_t now, cr_conn *c, const route *r, cr_msg 
         break;
     case ROUTE_QUEUE:
         if (r->assoc)
-            cr_conn_assoc_request(ctx, now, c, r->assoc, m->last_seq);
+            cr_conn_assoc_request(ctx, now, c, r->assoc, m->last_seq, 0);
         m->switches = c->switches;
         msgq_push(&c->queue_head, &c->queue_tail, m);
         c->queue_len++;
@@ -225,8 +228,9 @@ static void apply(cr_ctx *ctx, uint64_t now, cr_conn *c, const route *r, cr_msg 
         break;
     default:
         if (r->assoc)
-            cr_conn_assoc_request(ctx, now, c, r->assoc, m->last_seq);
+            cr_conn_assoc_request(ctx, now, c, r->assoc, m->last_seq, 0);
         m->assoc_at_go = r->at_go;
+        cr_stream_ref(m->assoc_at_go);
         dispatch(ctx, now, c, m, r->user, r->thread, payload, len);
         break;
     }
@@ -269,9 +273,10 @@ static int stale_find(const cr_conn *c, uint64_t req)
  * (user, T) without rebinding c when T's context is established (the
  * switch wins the view; T's events route to T's viewers or wait in T's
  * buffer); it waits while its own superseded association may still
- * establish T; otherwise it starts T's association and waits, with
- * everything behind it.  Needs c->queue_len msgs slots and one reqs slot.
- * O(queue). */
+ * establish T; otherwise it asks for T again and waits, with everything
+ * behind it: an association that only establishes T (c stays where the
+ * switch put it) when c is bound, a binding one when c has no thread at
+ * all.  Needs c->queue_len msgs slots and one reqs slot.  O(queue). */
 static void drain(cr_ctx *ctx, uint64_t now, cr_conn *c)
 {
     while (c->queue_head) {
@@ -281,7 +286,7 @@ static void drain(cr_ctx *ctx, uint64_t now, cr_conn *c)
             if (m->named == c->assoc_target)
                 return; /* its association is in flight */
             if (m->switches == c->switches) {
-                cr_conn_assoc_request(ctx, now, c, m->named, m->last_seq);
+                cr_conn_assoc_request(ctx, now, c, m->named, m->last_seq, 0);
                 return; /* no later switch: bind T first */
             }
             int moved_on = c->bound || c->assoc_target;
@@ -290,8 +295,8 @@ static void drain(cr_ctx *ctx, uint64_t now, cr_conn *c)
             } else if (stale_for(c, m->named)) {
                 return; /* a superseded association may still establish it */
             } else {
-                if (!c->assoc_target)
-                    cr_conn_assoc_request(ctx, now, c, m->named, m->last_seq);
+                if (!c->assoc_target) /* bound: never away from the later switch */
+                    cr_conn_assoc_request(ctx, now, c, m->named, m->last_seq, c->bound != NULL);
                 return;
             }
         } else if (!c->bound || (c->assoc_target && !m->named)) {
@@ -374,12 +379,11 @@ static void assoc_issue(cr_ctx *ctx, uint64_t now, cr_conn *c)
     c->assoc_req = ++ctx->last_req;
     cr_map_put(&ctx->reqs, c->assoc_req, NULL, c);
     ctx->st.assoc_requested++;
-    if (ctx->cb.associate)
-        ctx->cb.associate(ctx->ud, now, c->assoc_req, c->id, c->user->name,
-                          c->assoc_target->thread);
+    CR_CALL(ctx, associate, now, c->assoc_req, c->id, c->user->name, c->assoc_target->thread);
 }
 
-void cr_conn_assoc_request(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_stream *s, uint64_t last_seq)
+void cr_conn_assoc_request(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_stream *s, uint64_t last_seq,
+                           int establish)
 {
     if (c->assoc_req) {
         /* Superseded: it no longer binds c, but its answer still tells
@@ -398,7 +402,23 @@ void cr_conn_assoc_request(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_stream *s, 
     c->assoc_target = s;
     c->assoc_last_seq = last_seq;
     c->attempts = 1;
+    c->assoc_establish = establish;
     assoc_issue(ctx, now, c);
+}
+
+/* The establish-only association of c landed: s's thread context exists;
+ * c keeps its binding, and the messages that waited for s go on.  Needs
+ * queue_len msgs slots and one reqs slot. */
+static void establish(cr_ctx *ctx, uint64_t now, cr_conn *c)
+{
+    cr_stream *s = c->assoc_target;
+    c->assoc_target = NULL;
+    c->assoc_req = 0;
+    c->attempts = 0;
+    c->retry_timer = 0;
+    c->assoc_establish = 0;
+    s->established = 1;
+    drain(ctx, now, c);
 }
 
 /* The binding of c to c->assoc_target lands.  Needs queue_len msgs slots,
@@ -453,6 +473,7 @@ static void give_up(cr_ctx *ctx, uint64_t now, cr_conn *c)
     cr_stream *s = c->assoc_target;
     c->assoc_target = NULL;
     c->attempts = 0;
+    c->assoc_establish = 0;
     cr_out_report(ctx, now, CR_REPORT_ERROR, CR_ESTATE, c->id, c->user->name, s->thread, 0,
                   "thread association failed: retries exhausted");
     if (c->switch_owed == s) {
@@ -472,7 +493,7 @@ static void give_up(cr_ctx *ctx, uint64_t now, cr_conn *c)
             ctx->st.messages_queued_now--;
             reject(ctx, now, c, m->tag, m->thread, CR_ESTATE, 1,
                    "queued message rejected: thread association failed");
-            cr_mem_free(&ctx->mem, m);
+            cr_msg_free(ctx, m);
         } else {
             prev = m;
             pp = &m->next;
@@ -529,7 +550,9 @@ int cr_assoc_complete(cr_ctx *ctx, uint64_t now, uint64_t req_id, int ok)
         } else {
             cr_map_del(&ctx->reqs, req_id, NULL);
             c->assoc_req = 0;
-            if (ok)
+            if (ok && c->assoc_establish)
+                establish(ctx, now, c);
+            else if (ok)
                 bind(ctx, now, c);
             else
                 assoc_failed(ctx, now, c);
@@ -575,7 +598,7 @@ int cr_conn_switch(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char *threa
     if (c->bound == s && !c->assoc_target) {
         cr_out_notice(ctx, now, c->id, CR_NOTICE_THREAD_SWITCHED, s->thread, 0, 0);
     } else {
-        cr_conn_assoc_request(ctx, now, c, s, last_seq);
+        cr_conn_assoc_request(ctx, now, c, s, last_seq, 0);
         if (ctx->pol.verify_before_notify)
             c->switch_owed = s;
         else
@@ -595,21 +618,19 @@ int cr_conn_open(cr_ctx *ctx, uint64_t now, cr_conn_id *out)
     int err = cr_ctx_time_ok(ctx, now);
     if (err)
         return err;
-    if (ctx->nconns == ctx->conns_cap) {
-        size_t cap = ctx->conns_cap ? ctx->conns_cap * 2 : 64;
-        cr_conn **v = cr_mem_array_realloc(&ctx->mem, ctx->conns, cap, sizeof *v);
-        if (!v)
-            return CR_ENOMEM;
-        ctx->conns = v;
-        ctx->conns_cap = cap;
-    }
-    if (cr_heap_reserve(&ctx->timers, &ctx->mem, 1))
+    if (cr_map_reserve(&ctx->conns, &ctx->mem, 1) || cr_heap_reserve(&ctx->timers, &ctx->mem, 1))
         return CR_ENOMEM;
     cr_conn *c = cr_mem_zalloc(&ctx->mem, sizeof *c);
     if (!c)
         return CR_ENOMEM;
-    ctx->conns[ctx->nconns++] = c;
-    c->id = ctx->nconns;
+    c->id = ++ctx->last_conn;
+    cr_map_put(&ctx->conns, c->id, NULL, c);
+    c->all_prev = ctx->conn_tail; /* ids only grow: the list stays in id order */
+    if (ctx->conn_tail)
+        ctx->conn_tail->all_next = c;
+    else
+        ctx->conn_head = c;
+    ctx->conn_tail = c;
     c->state = CR_CONN_OPEN;
     ctx->st.conns_by_state[CR_CONN_OPEN]++;
     c->opened_at = now;
@@ -658,7 +679,7 @@ int cr_conn_authenticate(cr_ctx *ctx, uint64_t now, cr_conn_id conn, const char 
             reject(ctx, now, c, m->tag, m->thread, e, 1,
                    e == CR_EFOREIGN ? "cached message refused: thread is owned by another user"
                                     : "cached message refused: queue full (pending_max)");
-            cr_mem_free(&ctx->mem, m);
+            cr_msg_free(ctx, m);
         } else {
             apply(ctx, now, c, &r, m, m->payload, m->payload_len);
         }
@@ -677,17 +698,36 @@ static void reject_all(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_msg **head, cr_
         (*gauge)--;
         reject(ctx, now, c, m->tag, m->thread, CR_ECLOSED, 0,
                "waiting message rejected: connection closed");
-        cr_mem_free(&ctx->mem, m);
+        cr_msg_free(ctx, m);
     }
 }
 
-/* Closes c (open).  by_core: the pending deadline did it.  Cannot fail. */
+/* Takes c out of the deferred-close queue, if it is in it.  O(queue). */
+static void close_unqueue(cr_ctx *ctx, cr_conn *c)
+{
+    if (c->closing != CR_CLOSING_DEFERRED)
+        return;
+    cr_conn *prev = NULL;
+    for (cr_conn *q = ctx->close_head; q != c; q = q->close_next)
+        prev = q;
+    if (prev)
+        prev->close_next = c->close_next;
+    else
+        ctx->close_head = c->close_next;
+    if (ctx->close_tail == c)
+        ctx->close_tail = prev;
+    c->close_next = NULL;
+}
+
+/* Closes c (open).  by_core: the pending deadline did it.  A close
+ * deferred earlier for c is superseded.  Cannot fail. */
 static void close_conn(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_close_reason reason, int by_core)
 {
+    close_unqueue(ctx, c);
+    c->closing = CR_CLOSING_NOW; /* a close asked for from its callbacks: CR_ECLOSED */
     if (by_core) {
         cr_out_notice(ctx, now, c->id, CR_NOTICE_CLOSING, NULL, 0, 0);
-        if (ctx->cb.close)
-            ctx->cb.close(ctx->ud, now, c->id, reason);
+        CR_CALL(ctx, close, now, c->id, reason);
         ctx->st.conns_closed_pending_timeout++;
     }
     if (c->bound)
@@ -701,7 +741,16 @@ static void close_conn(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_close_reason re
     cr_conn_set_state(ctx, c, CR_CONN_CLOSED);
     reject_all(ctx, now, c, &c->cache_head, &c->cache_tail, &ctx->st.messages_preauth_now);
     reject_all(ctx, now, c, &c->queue_head, &c->queue_tail, &ctx->st.messages_queued_now);
-    ctx->conns[c->id - 1] = NULL;
+    cr_map_del(&ctx->conns, c->id, NULL);
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        ctx->conn_head = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
+    else
+        ctx->conn_tail = c->all_prev;
+    cr_user_unref(ctx, c->user); /* last: the reports above name the user */
     cr_mem_free(&ctx->mem, c);
 }
 
@@ -712,8 +761,40 @@ int cr_conn_on_pending(cr_ctx *ctx, uint64_t now, cr_conn *c)
     return 0;
 }
 
+/* cr_conn_close from inside a callback: validated now, queued, carried out
+ * by cr_ctx_settle when the outermost call returns. */
+static int close_defer(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason reason)
+{
+    if (now < ctx->now)
+        return CR_ETIME;
+    int err;
+    cr_conn *c = cr_conn_lookup(ctx, conn, &err);
+    if (!c)
+        return err;
+    if ((unsigned)reason > CR_CLOSE_SERVER)
+        return CR_EINVAL;
+    if (c->closing)
+        return CR_ECLOSED;
+    c->closing = CR_CLOSING_DEFERRED;
+    c->close_reason = reason;
+    c->close_next = NULL;
+    if (ctx->close_tail)
+        ctx->close_tail->close_next = c;
+    else
+        ctx->close_head = c;
+    ctx->close_tail = c;
+    return 0;
+}
+
+void cr_conn_close_deferred(cr_ctx *ctx, uint64_t now, cr_conn *c)
+{
+    close_conn(ctx, now, c, c->close_reason, 0);
+}
+
 int cr_conn_close(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason reason)
 {
+    if (ctx && ctx->in_cb)
+        return close_defer(ctx, now, conn, reason);
     cr_conn *c;
     int err = conn_enter(ctx, now, conn, &c);
     if (err)
@@ -761,5 +842,6 @@ int cr_conn_get_info(const cr_ctx *ctx, cr_conn_id conn, cr_conn_info *out)
     out->queued_messages = c->queue_len;
     out->preauth_messages = c->cache_len;
     out->assoc_attempts = c->attempts;
+    out->assoc_establish_only = c->assoc_target && c->assoc_establish;
     return 0;
 }

@@ -4,17 +4,21 @@
  *
  * Object graph (all owned by the context, freed by cr_ctx_del):
  *
- *   users    (map name -> cr_user)            never freed before cr_ctx_del
- *   streams  (map (user id, thread) -> cr_stream, plus a vector in creation
- *             order)                          never freed before cr_ctx_del;
- *             a stream exists iff the user owns the thread (cr_thread_add)
- *   conns    (vector indexed by id - 1)       freed at close (slot -> NULL)
+ *   users    (map name -> cr_user)            freed once nothing refers to
+ *             them (cr_user.refs: connections, streams, messages, runs)
+ *   streams  (map (user id, thread) -> cr_stream, plus a dense vector)
+ *             a stream exists iff the user owns the thread (cr_thread_add);
+ *             freed by cr_thread_remove (refused while in use)
+ *   conns    (map id -> cr_conn, plus a list in id order)  freed at close
  *   msgs     (map msg id -> cr_msg)           dispatched, awaiting run start
  *   runs     (map run id -> cr_run)           freed at cr_run_end
  *   reqs     (map req id -> cr_conn)          live association requests
  *
- * Maps are for lookups only; anything observable walks the vectors and the
- * intrusive lists, whose order is deterministic.
+ * Lifetime-bounded: nothing is kept per connection, user, message or run
+ * once it is gone; the maps, the stream vector and the timer heap shrink
+ * (cr_ctx_commit) when mostly empty, so the memory follows what is live,
+ * not what was ever seen.  Maps are for lookups only; anything observable
+ * walks the vectors and the intrusive lists, whose order is deterministic.
  */
 #ifndef CR_CTX_H
 #define CR_CTX_H
@@ -31,7 +35,8 @@ typedef struct cr_conn cr_conn;
 typedef struct cr_run cr_run;
 
 struct cr_user {
-    uint64_t id;                      /* 1, 2, ... in creation order */
+    uint64_t id;                      /* 1, 2, ... in creation order, never reused */
+    uint64_t refs;                    /* authenticated conns + streams + messages + runs */
     cr_conn *conns_head, *conns_tail; /* authenticated open conns, id order (borrowed) */
     char name[];                      /* owned inline */
 };
@@ -50,6 +55,7 @@ struct cr_entry {
 
 struct cr_stream {
     uint64_t index;                   /* position in ctx->streams; the TTL timer's target */
+    uint64_t refs;                    /* messages and runs referring to it */
     cr_user *user;                    /* borrowed */
     uint64_t seq;                     /* last seq handed out (0: none yet) */
     int established;                  /* a binding to (user, thread) has landed once */
@@ -97,6 +103,9 @@ struct cr_conn {
     uint64_t assoc_req;      /* live request id, 0: none (retry pending or dead) */
     uint64_t assoc_last_seq; /* replay hint for assoc_target */
     uint32_t attempts;       /* of the association in flight */
+    int assoc_establish;     /* the association in flight only establishes
+                                assoc_target's context, for a message queued
+                                before a later switch: it does not rebind */
     cr_stream *switch_owed;  /* F3: THREAD_SWITCHED owed once bound here */
     uint64_t switches;       /* cr_conn_switch calls accepted so far */
     uint64_t generation;
@@ -108,8 +117,9 @@ struct cr_conn {
     size_t queue_len;
     cr_msg *cache_head, *cache_tail; /* owned: F6 cache */
     size_t cache_len;
-    cr_conn *s_prev, *s_next; /* in bound->ready list */
-    cr_conn *u_prev, *u_next; /* in user->conns list */
+    cr_conn *all_prev, *all_next; /* in ctx's list of open connections, id order */
+    cr_conn *s_prev, *s_next;     /* in bound->ready list */
+    cr_conn *u_prev, *u_next;     /* in user->conns list */
     /* The highest seq sent on this connection per recent stream (a small
      * ring, no allocation): a rebinding never replays what this very
      * connection was already sent, whatever the client's last_seq says. */
@@ -122,7 +132,16 @@ struct cr_conn {
     uint64_t stale_req[CR_CONN_STALE_SLOTS];
     cr_stream *stale_stream[CR_CONN_STALE_SLOTS]; /* borrowed */
     uint8_t stale_next;
+    /* Closing: CR_CLOSING_DEFERRED, asked for from a callback and queued
+     * in ctx->close_head (close_next, close_reason); CR_CLOSING_NOW, being
+     * closed (its callbacks run).  0: neither. */
+    int closing;
+    cr_close_reason close_reason;
+    cr_conn *close_next; /* borrowed */
 };
+
+#define CR_CLOSING_DEFERRED 1
+#define CR_CLOSING_NOW      2
 
 struct cr_run {
     cr_run_id id;
@@ -145,9 +164,10 @@ struct cr_ctx {
     uint64_t now; /* last `now` of a successful call */
     cr_stats st;  /* counters; bytes_* copied from mem on read */
     cr_heap timers;
-    cr_conn **conns; /* owned vector, index id - 1; NULL once closed */
-    size_t nconns, conns_cap;
-    cr_stream **streams; /* owned vector, creation order */
+    cr_map conns;                   /* (conn id) -> cr_conn, owned values: open connections */
+    cr_conn *conn_head, *conn_tail; /* the same, in id order */
+    cr_conn_id last_conn;           /* ids 1..last_conn were handed out */
+    cr_stream **streams;            /* owned vector, dense (a removal moves the last in) */
     size_t nstreams, streams_cap;
     cr_map users; /* (0, name) -> cr_user, owned values */
     cr_map skeys; /* (user id, thread) -> cr_stream, values owned by `streams` */
@@ -155,7 +175,24 @@ struct cr_ctx {
     cr_map runs;  /* (run id) -> cr_run, owned values */
     cr_map reqs;  /* (req id) -> cr_conn, borrowed values */
     uint64_t last_user, last_msg, last_run, last_req;
+    /* The re-entrancy guard: > 0 while a host callback runs.  Every
+     * state-changing entry point refuses with CR_EREENTRANT then, except
+     * cr_conn_close, which is deferred (close_head: queue, request order),
+     * carried out by cr_ctx_commit / cr_ctx_settle of the outermost call. */
+    unsigned in_cb;
+    cr_conn *close_head, *close_tail; /* borrowed: the deferred closes */
 };
+
+/* CR_CALL invokes host callback `name` (skipped when NULL) with the
+ * re-entrancy guard raised. */
+#define CR_CALL(ctx, name, ...)                                                                    \
+    do {                                                                                           \
+        if ((ctx)->cb.name) {                                                                      \
+            (ctx)->in_cb++;                                                                        \
+            (ctx)->cb.name((ctx)->ud, __VA_ARGS__);                                                \
+            (ctx)->in_cb--;                                                                        \
+        }                                                                                          \
+    } while (0)
 
 /* cr_sat_add returns a + b, saturated at UINT64_MAX. */
 static inline uint64_t cr_sat_add(uint64_t a, uint64_t b)
@@ -166,12 +203,20 @@ static inline uint64_t cr_sat_add(uint64_t a, uint64_t b)
 /* cr_id_ok: is `s` a valid identifier (1..CR_ID_MAX bytes)?  O(CR_ID_MAX). */
 CR_INTERNAL int cr_id_ok(const char *s);
 
-/* cr_ctx_time_ok returns 0, or CR_ETIME when now is before the last call. */
+/* cr_ctx_time_ok is the check at the entry of every state-changing call
+ * taking `now`: 0, CR_EREENTRANT when called from inside a callback, or
+ * CR_ETIME when now is before the last call. */
 CR_INTERNAL int cr_ctx_time_ok(const cr_ctx *ctx, uint64_t now);
 
-/* cr_ctx_commit records `now` as the latest time and discards stale timers
- * at the top of the heap, so that cr_ctx_get_expiry is exact.  Called at the
- * end of every call that changed something.  O(k log n), k stale tops. */
+/* cr_ctx_settle carries out the closes deferred by callbacks (each may
+ * defer more: until none is left).  Called by the outermost call before it
+ * returns, on every path that made callbacks.  O(closes). */
+CR_INTERNAL void cr_ctx_settle(cr_ctx *ctx, uint64_t now);
+
+/* cr_ctx_commit settles (cr_ctx_settle), records `now` as the latest time
+ * and discards stale timers at the top of the heap, so that
+ * cr_ctx_get_expiry is exact.  Called at the end of every call that changed
+ * something.  O(k log n), k stale tops. */
 CR_INTERNAL void cr_ctx_commit(cr_ctx *ctx, uint64_t now);
 
 /* Lookups.  O(1) expected (+ strlen to hash). */
@@ -180,6 +225,19 @@ CR_INTERNAL cr_stream *cr_stream_find(const cr_ctx *ctx, const cr_user *u, const
 /* cr_conn_lookup returns the open connection `id`, or NULL with *err set to
  * CR_ENOTFOUND (never opened) or CR_ECLOSED. */
 CR_INTERNAL cr_conn *cr_conn_lookup(const cr_ctx *ctx, cr_conn_id id, int *err);
+
+/* cr_user_ref / cr_user_unref count a reference to u (NULL: no-op); the
+ * last unref frees u.  O(1) expected. */
+CR_INTERNAL void cr_user_ref(cr_user *u);
+CR_INTERNAL void cr_user_unref(cr_ctx *ctx, cr_user *u);
+
+/* cr_stream_ref / cr_stream_unref count a message's or run's reference to
+ * s (NULL: no-op).  O(1). */
+CR_INTERNAL void cr_stream_ref(cr_stream *s);
+CR_INTERNAL void cr_stream_unref(cr_stream *s);
+
+/* cr_msg_free releases m's references and frees it. */
+CR_INTERNAL void cr_msg_free(cr_ctx *ctx, cr_msg *m);
 
 /* cr_user_prepare finds user `name`, or allocates a new one (not yet
  * inserted: *fresh = 1) after reserving its map slot.  0 or CR_ENOMEM.

@@ -49,6 +49,15 @@ CR_INTERNAL void cr_map_put(cr_map *m, uint64_t num, const char *str, void *val)
  * O(1) expected. */
 CR_INTERNAL void *cr_map_del(cr_map *m, uint64_t num, const char *str);
 
+/* cr_map_trim gives memory back: an empty map frees its slot array; a map
+ * whose load fell under 1/16 is rehashed into a quarter-full array.  Best
+ * effort: when that allocation fails the map stays as it was (a benign
+ * failure, nothing else changes).  Must not run between a cr_map_reserve
+ * and the puts it made room for (the core runs it in cr_ctx_commit).
+ * O(1) when nothing is to do, O(cap) when it shrinks (amortised O(1) per
+ * removal). */
+CR_INTERNAL void cr_map_trim(cr_map *m, cr_mem *mem);
+
 /* cr_map_free releases the slot array (not the values). */
 CR_INTERNAL void cr_map_free(cr_map *m, cr_mem *mem);
 

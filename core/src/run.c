@@ -22,11 +22,9 @@
 static void report_outcome(cr_ctx *ctx, uint64_t now, cr_outcome o, cr_conn_id conn,
                            const cr_event *ev, const char *message)
 {
-    if (!ctx->cb.report)
-        return;
     cr_report r = {CR_REPORT_OUTCOME, 0,          o,       conn,    ev->run,
                    ev->user,          ev->thread, ev->seq, ev->tag, message};
-    ctx->cb.report(ctx->ud, now, &r);
+    CR_CALL(ctx, report, now, &r);
 }
 
 cr_outcome cr_route_nondelivery(cr_ctx *ctx, uint64_t now, cr_outcome o, cr_user *u, cr_event *ev)
@@ -82,15 +80,16 @@ static void run_go(cr_ctx *ctx, uint64_t now, cr_run *r, int lost)
     r->timer = 0;
     if (lost)
         ctx->st.runs_context_lost++;
-    if (ctx->cb.run_go)
-        ctx->cb.run_go(ctx->ud, now, r->id);
+    CR_CALL(ctx, run_go, now, r->id);
     cr_stream *t = r->assoc_at_go;
     r->assoc_at_go = NULL;
     if (t) {
+        cr_stream_unref(t);
         int err;
         cr_conn *c = cr_conn_lookup(ctx, r->assoc_conn, &err);
-        if (c && c->user == t->user && c->bound != t && c->assoc_target != t)
-            cr_conn_assoc_request(ctx, now, c, t, r->assoc_last_seq);
+        if (c && c->user == t->user && c->bound != t &&
+            (c->assoc_target != t || c->assoc_establish))
+            cr_conn_assoc_request(ctx, now, c, t, r->assoc_last_seq, 0);
     }
 }
 
@@ -152,6 +151,9 @@ int cr_run_start(cr_ctx *ctx, uint64_t now, uint64_t msg_id, cr_run_id *out)
     r->assoc_conn = m->conn;
     r->assoc_at_go = m->assoc_at_go;
     r->assoc_last_seq = m->last_seq;
+    /* The run takes over the message's references but that of its named
+     * thread. */
+    cr_stream_unref(m->named);
     cr_mem_free(&ctx->mem, m);
     run_begin(ctx, now, r, out);
     cr_ctx_commit(ctx, now);
@@ -175,6 +177,8 @@ int cr_run_start_for(cr_ctx *ctx, uint64_t now, const char *user, const char *th
         return CR_ENOMEM;
     r->user = u;
     r->stream = s;
+    cr_user_ref(u);
+    cr_stream_ref(s);
     run_begin(ctx, now, r, out);
     cr_ctx_commit(ctx, now);
     return 0;
@@ -197,10 +201,12 @@ int cr_msg_release(cr_ctx *ctx, uint64_t msg_id)
 {
     if (!ctx)
         return CR_EINVAL;
+    if (ctx->in_cb)
+        return CR_EREENTRANT;
     cr_msg *m = cr_map_del(&ctx->msgs, msg_id, NULL);
     if (!m)
         return CR_ENOTFOUND;
-    cr_mem_free(&ctx->mem, m);
+    cr_msg_free(ctx, m);
     return 0;
 }
 
@@ -214,6 +220,9 @@ int cr_run_end(cr_ctx *ctx, uint64_t now, cr_run_id run)
     cr_run *r = cr_map_del(&ctx->runs, run, NULL);
     if (!r)
         return CR_ENOTFOUND;
+    cr_stream_unref(r->stream);
+    cr_stream_unref(r->assoc_at_go);
+    cr_user_unref(ctx, r->user);
     cr_mem_free(&ctx->mem, r); /* a pending validation timer turns stale */
     cr_ctx_commit(ctx, now);
     return 0;

@@ -1,8 +1,9 @@
 /*
  * stream.c - per-(user, thread) streams (see stream.h).
  *
- * A stream is created by cr_thread_add and lives as long as the context:
- * its existence is the ownership record.  It numbers its events (seq from
+ * A stream is created by cr_thread_add and lives until cr_thread_remove
+ * (refused while anything uses it): its existence is the ownership
+ * record.  It numbers its events (seq from
  * 1, no gaps), lists its READY connections in binding order, and (F4)
  * keeps a replay buffer in seq order: undelivered events waiting for a
  * binding, and delivered ones kept as history for reconnect replay.
@@ -48,6 +49,7 @@ int cr_thread_add(cr_ctx *ctx, uint64_t now, const char *user, const char *threa
     }
     if (fresh)
         cr_user_insert(ctx, u);
+    cr_user_ref(u);
     memcpy(s->thread, thread, tlen);
     s->user = u;
     s->index = ctx->nstreams;
@@ -115,21 +117,27 @@ static void unlink_entry(cr_ctx *ctx, cr_stream *s, cr_entry *prev, cr_entry *e)
     }
 }
 
+/* drop_head removes the oldest entry: history silently, an undelivered
+ * event settled with outcome o (cr_route_nondelivery). */
+static void drop_head(cr_ctx *ctx, uint64_t now, cr_stream *s, cr_outcome o)
+{
+    cr_entry *e = s->buf_head;
+    int delivered = e->delivered;
+    unlink_entry(ctx, s, NULL, e);
+    if (!delivered) {
+        cr_event ev = entry_event(s, e);
+        cr_route_nondelivery(ctx, now, o, s->user, &ev);
+    }
+    cr_mem_free(&ctx->mem, e);
+}
+
 void cr_stream_prune(cr_ctx *ctx, uint64_t now, cr_stream *s)
 {
     uint64_t ttl = ctx->pol.event_ttl;
     if (!ttl)
         return; /* 0: no age limit */
-    while (s->buf_head && cr_sat_add(s->buf_head->emitted_at, ttl) <= now) {
-        cr_entry *e = s->buf_head;
-        int delivered = e->delivered;
-        unlink_entry(ctx, s, NULL, e);
-        if (!delivered) {
-            cr_event ev = entry_event(s, e);
-            cr_route_nondelivery(ctx, now, CR_OUTCOME_EXPIRED, s->user, &ev);
-        }
-        cr_mem_free(&ctx->mem, e);
-    }
+    while (s->buf_head && cr_sat_add(s->buf_head->emitted_at, ttl) <= now)
+        drop_head(ctx, now, s, CR_OUTCOME_EXPIRED);
 }
 
 void cr_stream_schedule(cr_ctx *ctx, cr_stream *s)
@@ -243,6 +251,77 @@ int cr_stream_on_ttl(cr_ctx *ctx, uint64_t now, cr_stream *s)
     s->ttl_timer = 0;
     cr_stream_prune(ctx, now, s);
     cr_stream_schedule(ctx, s);
+    return 0;
+}
+
+/* in_use: does a connection view s, wait for it or ask for it, or does a
+ * message or run refer to it?  O(connections of the user). */
+static int in_use(const cr_stream *s)
+{
+    if (s->refs || s->nready)
+        return 1;
+    for (const cr_conn *c = s->user->conns_head; c; c = c->u_next)
+        if (c->bound == s || c->assoc_target == s || c->switch_owed == s)
+            return 1;
+    return 0;
+}
+
+/* forget_conns removes what the user's connections remember of s: the
+ * sent-seq ring (a later stream at the same address must not inherit it)
+ * and superseded associations (their answers are then ignored).  O(conns
+ * of the user). */
+static void forget_conns(cr_ctx *ctx, cr_stream *s)
+{
+    for (cr_conn *c = s->user->conns_head; c; c = c->u_next) {
+        for (int i = 0; i < CR_CONN_SENT_SLOTS; i++)
+            if (c->sent_stream[i] == s) {
+                c->sent_stream[i] = NULL;
+                c->sent_seq[i] = 0;
+            }
+        for (int i = 0; i < CR_CONN_STALE_SLOTS; i++)
+            if (c->stale_stream[i] == s) {
+                if (c->stale_req[i])
+                    cr_map_del(&ctx->reqs, c->stale_req[i], NULL);
+                c->stale_req[i] = 0;
+                c->stale_stream[i] = NULL;
+            }
+    }
+}
+
+int cr_thread_remove(cr_ctx *ctx, uint64_t now, const char *user, const char *thread)
+{
+    if (!ctx || !cr_id_ok(user) || !cr_id_ok(thread))
+        return CR_EINVAL;
+    int err = cr_ctx_time_ok(ctx, now);
+    if (err)
+        return err;
+    cr_user *u = cr_user_find(ctx, user);
+    cr_stream *s = u ? cr_stream_find(ctx, u, thread) : NULL;
+    if (!s)
+        return CR_ENOTFOUND;
+    if (in_use(s))
+        return CR_ESTATE;
+    /* The stream moved into s's place gets its TTL timer re-armed. */
+    if (cr_heap_reserve(&ctx->timers, &ctx->mem, 1))
+        return CR_ENOMEM;
+
+    /* Events still waiting for a reader are never silently dropped. */
+    while (s->buf_head)
+        drop_head(ctx, now, s, CR_OUTCOME_UNROUTABLE);
+    forget_conns(ctx, s);
+    cr_map_del(&ctx->skeys, u->id, s->thread);
+    cr_stream *last = ctx->streams[--ctx->nstreams];
+    if (last != s) {
+        last->index = s->index;
+        ctx->streams[s->index] = last;
+        if (last->ttl_timer) {
+            last->ttl_timer = 0; /* its entry names the old index: stale */
+            cr_stream_schedule(ctx, last);
+        }
+    }
+    cr_mem_free(&ctx->mem, s);
+    cr_user_unref(ctx, u);
+    cr_ctx_commit(ctx, now);
     return 0;
 }
 

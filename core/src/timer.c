@@ -83,6 +83,24 @@ void cr_heap_pop(cr_heap *h, cr_timer *out)
         sift_down(h, 0);
 }
 
+void cr_heap_trim(cr_heap *h, cr_mem *mem)
+{
+    if (!h->len) {
+        cr_heap_free(h, mem);
+        return;
+    }
+    if (h->cap <= 64 || h->len * 16 >= h->cap)
+        return;
+    size_t cap = 16;
+    while (cap < h->len * 4)
+        cap *= 2;
+    cr_timer *v = cr_mem_array_realloc(mem, h->v, cap, sizeof *v);
+    if (!v)
+        return; /* benign: the larger array stays */
+    h->v = v;
+    h->cap = cap;
+}
+
 void cr_heap_free(cr_heap *h, cr_mem *mem)
 {
     cr_mem_free(mem, h->v);

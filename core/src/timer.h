@@ -52,6 +52,12 @@ CR_INTERNAL const cr_timer *cr_heap_top(const cr_heap *h);
  * empty.  O(log n). */
 CR_INTERNAL void cr_heap_pop(cr_heap *h, cr_timer *out);
 
+/* cr_heap_trim gives memory back as cr_map_trim does: an empty heap frees
+ * its array, one under 1/16 full is shrunk to a quarter full (best effort,
+ * a failure is benign).  Not between a reserve and its pushes.  O(1), or
+ * the realloc. */
+CR_INTERNAL void cr_heap_trim(cr_heap *h, cr_mem *mem);
+
 /* cr_heap_free releases the entries. */
 CR_INTERNAL void cr_heap_free(cr_heap *h, cr_mem *mem);
 

@@ -28,8 +28,10 @@ int rep_report_write(rep_store *s, const rep_model *m, const rep_chart *charts, 
  * argv[0] is "report".  Defaults: out/results.db, out/report, the latest
  * run.  Nothing is written when the database is missing or empty, the run
  * does not exist, or gnuplot is not installed (the message names the
- * package).  Prints the path of index.html.  Returns the exit code: 0, or
- * 2 for bad usage or input and when the report could not be produced.
+ * package).  The database is opened read-only (rep_store_open_readonly).
+ * Prints the path of index.html.  Returns the exit code: 0, 2 for bad
+ * usage or input and when the report could not be produced, 3 when the
+ * database could not be read (rep_store_exit_code).
  */
 int rep_cmd_report(int argc, char **argv);
 

@@ -3,7 +3,9 @@
  * reports' report, gate, merge.
  *
  * Exit codes: 0 success, 1 a gate or expectation failed, 2 bad usage or bad
- * input (nothing run, nothing recorded).
+ * input (nothing run, nothing recorded), 3 the environment failed (the
+ * results database could not be written or read: I/O error, disk full,
+ * damaged, unreadable; the message carries SQLite's reason).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -547,7 +549,9 @@ static const char run_usage[] =
     "beside another profile, the --ablation matrix).\n"
     "Exit status: 0 every gate sweep passed, 1 a gate sweep failed or was inconclusive, or\n"
     "a fix of the --ablation matrix is caught by none of its sweeps; 2 bad usage or bad\n"
-    "input (nothing run, nothing recorded).\n";
+    "input (nothing run, nothing recorded); 3 the results database could not be written\n"
+    "(I/O error, disk full, damaged, unreadable: SQLite's reason is printed, and every\n"
+    "sweep not recorded is marked NOT RECORDED).\n";
 
 typedef struct run_args {
     sim_sweep_opts base;
@@ -849,12 +853,13 @@ static int cmd_run(int argc, char **argv)
     int64_t run_id = 0;
     char *args = join_args(argc, argv);
     if (!ra.no_db) {
-        char err[512];
-        if (rep_store_open(ra.db, &db, err, sizeof(err)) != 0) {
-            fprintf(stderr, "ctxsim: %s\n", err);
+        char err[1024];
+        int orc = rep_store_open(ra.db, &db, err, sizeof(err));
+        if (orc != 0) {
+            fprintf(stderr, "ctxsim: %s; nothing was run\n", err);
             free(args);
             free_all(&sl);
-            return EXIT_USAGE;
+            return rep_store_exit_code(orc);
         }
         rep_run_meta meta = {
             .label = ra.label,
@@ -864,12 +869,14 @@ static int cmd_run(int argc, char **argv)
             .shard = ra.shard,
             .started_at = (int64_t)time(NULL), /* metadata, never inside a run */
         };
-        if (rep_run_begin(db, &meta, &run_id) != 0) {
-            fprintf(stderr, "ctxsim: cannot record into %s\n", ra.db);
+        int brc = rep_run_begin(db, &meta, &run_id);
+        if (brc != 0) {
+            fprintf(stderr, "ctxsim: cannot record into %s: %s; nothing was run\n", ra.db,
+                    rep_store_errmsg(db));
             rep_store_close(db);
             free(args);
             free_all(&sl);
-            return EXIT_USAGE;
+            return rep_store_exit_code(brc);
         }
     }
     free(args);
@@ -880,7 +887,8 @@ static int cmd_run(int argc, char **argv)
     size_t cap = sl.n * ((size_t)ra.nprofiles + (ra.ablation ? 9 : 0));
     sim_sweep_result *res = calloc(cap ? cap : 1, sizeof(*res));
     size_t nres = 0;
-    int status = 0, error = 0;
+    int status = 0, error = 0, store_rc = 0; /* store_rc: the first recording error */
+    size_t unrecorded = 0;
     json_t *jarr = ra.json ? json_array() : NULL;
     if (!ra.json)
         print_header();
@@ -910,14 +918,24 @@ static int cmd_run(int argc, char **argv)
                 break;
             }
             nres++;
-            if (db && rep_run_add_sweep(db, run_id, r) != 0) {
-                fprintf(stderr, "ctxsim: recording %s failed\n", r->scenario);
+            int arc = db ? rep_run_add_sweep(db, run_id, r) : 0;
+            if (arc != 0) {
+                fprintf(stderr, "ctxsim: %s/%s: NOT RECORDED in %s: %s\n", r->scenario,
+                        r->profile, ra.db, rep_store_errmsg(db));
+                store_rc = store_rc ? store_rc : arc;
+                unrecorded++;
                 error = 1;
             }
-            if (jarr)
-                json_array_append_new(jarr, sweep_json(r));
-            else
+            if (jarr) {
+                json_t *jo = sweep_json(r);
+                if (db)
+                    json_object_set_new(jo, "recorded", json_boolean(arc == 0));
+                json_array_append_new(jarr, jo);
+            } else {
                 print_sweep(r, ra.max_replays);
+                if (arc != 0)
+                    printf("  NOT RECORDED in %s: %s\n", ra.db, rep_store_errmsg(db));
+            }
             fflush(stdout);
         }
     }
@@ -983,9 +1001,20 @@ static int cmd_run(int argc, char **argv)
     }
     if (db) {
         const char *st = interrupted ? "interrupted" : error ? "failed" : "complete";
-        rep_run_finish(db, run_id, st);
+        int frc = rep_run_finish(db, run_id, st);
+        if (frc != 0) {
+            fprintf(stderr, "ctxsim: %s: cannot mark run %" PRId64 " %s: %s\n", ra.db, run_id, st,
+                    rep_store_errmsg(db));
+            store_rc = store_rc ? store_rc : frc;
+        }
         rep_store_close(db);
-        if (!ra.json)
+        if (!ra.json && unrecorded)
+            printf("run %" PRId64 " in %s (%s): %zu of %zu sweeps NOT recorded (see above)\n",
+                   run_id, ra.db, frc ? "status not recorded" : st, unrecorded, nres);
+        else if (!ra.json && frc)
+            printf("recorded as run %" PRId64 " in %s, but its status could not be set to %s\n",
+                   run_id, ra.db, st);
+        else if (!ra.json)
             printf("recorded as run %" PRId64 " in %s (%s)\n", run_id, ra.db, st);
     }
     for (size_t k = 0; k < nres; k++)
@@ -996,6 +1025,8 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "ctxsim: interrupted; finished scenarios are recorded\n");
         return 128 + interrupted;
     }
+    if (store_rc)
+        return rep_store_exit_code(store_rc); /* 3: the environment failed */
     return error ? EXIT_USAGE : status;
 }
 
@@ -2623,7 +2654,10 @@ static const char main_usage[] =
     "  report                  charts, index.html and summary.md from the database\n"
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
-    "Run `ctxsim COMMAND --help` for the options of each.\n";
+    "Run `ctxsim COMMAND --help` for the options of each.\n"
+    "Exit status: 0 ok, 1 a finding (a gate or expectation failed), 2 bad usage or input,\n"
+    "3 the environment failed (a database could not be read or written; SQLite's reason\n"
+    "is printed).\n";
 
 int main(int argc, char **argv)
 {

@@ -161,19 +161,20 @@ int rep_merge_args_equal(const char *a, const char *b, int *equal)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ctxsim merge OUT.db IN.db...\n"
-               "\n"
-               "Merges the results databases of the shards of one sweep (ctxsim run --shard K/N)\n"
-               "into one run in OUT.db (created if missing), recomputing every scenario's\n"
-               "counts, delivery rate, Wilson interval, latency percentiles and verdict from\n"
-               "the union of the shards' seeds.  Each input's latest run is taken; their\n"
-               "arguments must be equal apart from --shard, --db, --junit and --jobs.\n"
-               "\n"
-               "The inputs are opened read-only and checked (PRAGMA quick_check); OUT gets the\n"
-               "merged run in one transaction: all of it or, on any error, nothing.\n"
-               "\n"
-               "Exit: 0 merged, 2 bad usage or input, 3 a database could not be read or\n"
-               "written (I/O error, disk full, damaged, unreadable; SQLite's reason is printed).\n");
+    fprintf(f,
+            "usage: ctxsim merge OUT.db IN.db...\n"
+            "\n"
+            "Merges the results databases of the shards of one sweep (ctxsim run --shard K/N)\n"
+            "into one run in OUT.db (created if missing), recomputing every scenario's\n"
+            "counts, delivery rate, Wilson interval, latency percentiles and verdict from\n"
+            "the union of the shards' seeds.  Each input's latest run is taken; their\n"
+            "arguments must be equal apart from --shard, --db, --junit and --jobs.\n"
+            "\n"
+            "The inputs are opened read-only and checked (PRAGMA quick_check); OUT gets the\n"
+            "merged run in one transaction: all of it or, on any error, nothing.\n"
+            "\n"
+            "Exit: 0 merged, 2 bad usage or input, 3 a database could not be read or\n"
+            "written (I/O error, disk full, damaged, unreadable; SQLite's reason is printed).\n");
 }
 
 typedef struct input {

@@ -85,7 +85,8 @@ static int ablation_run(rep_store *s, int64_t run_id, int64_t *out)
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
-    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rep_store_fail(s, "reading the ablation sweeps");
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+                                               : rep_store_fail(s, "reading the ablation sweeps");
     sqlite3_finalize(st);
     return rc;
 }

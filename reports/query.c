@@ -129,9 +129,8 @@ int rep_run_baseline(rep_store *s, int64_t run_id, int64_t *base)
 {
     if (!s || !base)
         return -EINVAL;
-    return query_id(s,
-                    "SELECT max(id) FROM runs WHERE status = 'complete' AND id < ?", NULL, run_id,
-                    base);
+    return query_id(s, "SELECT max(id) FROM runs WHERE status = 'complete' AND id < ?", NULL,
+                    run_id, base);
 }
 
 int rep_hist_bucket_of(uint64_t v)

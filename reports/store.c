@@ -404,6 +404,74 @@ static int copy_to_memory(sqlite3 *from, sqlite3 **out, char *err, size_t errlen
     return 0;
 }
 
+/* Writes the URI "file:PATH?immutable=1" (PATH percent-encoded) into
+ * buf[len]; -ENAMETOOLONG when it does not fit. */
+static int immutable_uri(const char *path, char *buf, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = (size_t)snprintf(buf, len, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (o + 4 >= len)
+            return -ENAMETOOLONG;
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("/-._~", *p)) {
+            buf[o++] = (char)*p;
+        } else {
+            buf[o++] = '%';
+            buf[o++] = hex[*p >> 4];
+            buf[o++] = hex[*p & 15];
+        }
+    }
+    int k = snprintf(buf + o, len - o, "?immutable=1");
+    return k > 0 && (size_t)k < len - o ? 0 : -ENAMETOOLONG;
+}
+
+/*
+ * Opens path with SQLITE_OPEN_READONLY and reads its schema version.  A
+ * WAL database whose -shm cannot be created (a read-only directory or
+ * mount) cannot be read that way (SQLITE_CANTOPEN, or SQLITE_READONLY in a
+ * directory this user may not write); when it has no -wal
+ * either (everything is in the main file: the last writer closed
+ * cleanly), it is opened immutable instead (nothing can be writing to it:
+ * a writer would have a -wal).
+ */
+static int open_ro_file(const char *path, sqlite3 **out, int *v, char *err, size_t errlen)
+{
+    for (int immutable = 0;; immutable = 1) {
+        sqlite3 *db = NULL;
+        char uri[4200];
+        int rc = 0;
+        if (immutable && (rc = immutable_uri(path, uri, sizeof uri)) != 0) {
+            set_err(err, errlen, "path too long");
+            return rc;
+        }
+        int flags = SQLITE_OPEN_READONLY | (immutable ? SQLITE_OPEN_URI : 0);
+        if (sqlite3_open_v2(immutable ? uri : path, &db, flags, NULL) != SQLITE_OK) {
+            rc = db ? db_err(db, "opening", err, errlen) : -ENOMEM;
+            if (!db)
+                set_err(err, errlen, "out of memory");
+            sqlite3_close(db);
+            return rc;
+        }
+        sqlite3_busy_timeout(db, 10000);
+        rc = user_version(db, v, err, errlen);
+        if (rc == 0) {
+            *out = db;
+            return 0;
+        }
+        int primary = sqlite3_extended_errcode(db) & 0xff;
+        /* no -shm and none can be made: CANTOPEN on a read-only mount,
+         * READONLY (READONLY_CANTINIT) in a directory we may not write */
+        int cantopen = primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY;
+        sqlite3_close(db);
+        char wal[4200];
+        struct stat st;
+        snprintf(wal, sizeof wal, "%s-wal", path);
+        if (immutable || !cantopen || stat(wal, &st) == 0)
+            return rc;
+    }
+}
+
 /*
  * The read-only open: SQLITE_OPEN_READONLY, no journal mode change, no
  * migration (nothing is written, so a read-only mount, a 0444 file or a
@@ -416,17 +484,9 @@ static int open_readonly(const char *path, sqlite3 **out, char *err, size_t errl
 {
     sqlite3 *db = NULL;
     *out = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        int rc = db ? db_err(db, path, err, errlen) : -ENOMEM;
-        if (!db)
-            set_err(err, errlen, "%s: out of memory", path);
-        sqlite3_close(db);
-        return rc;
-    }
-    sqlite3_busy_timeout(db, 10000);
     char e2[384] = "";
     int v = 0, missing = 0;
-    int rc = user_version(db, &v, e2, sizeof e2);
+    int rc = open_ro_file(path, &db, &v, e2, sizeof e2);
     if (rc == 0 && v > REP_SCHEMA_VERSION)
         rc = too_new(v, e2, sizeof e2);
     if (rc == 0 && v >= 1)
@@ -518,8 +578,7 @@ int rep_store_check(rep_store *s, const char *path)
         if (t && strcmp(t, "ok") == 0)
             continue;
         bad = 1;
-        int k = snprintf(found + len, sizeof found - len, "%s%.160s", len ? "; " : "",
-                         t ? t : "?");
+        int k = snprintf(found + len, sizeof found - len, "%s%.160s", len ? "; " : "", t ? t : "?");
         if (k > 0 && (size_t)k < sizeof found - len)
             len += (size_t)k;
     }

@@ -920,8 +920,8 @@ static int cmd_run(int argc, char **argv)
             nres++;
             int arc = db ? rep_run_add_sweep(db, run_id, r) : 0;
             if (arc != 0) {
-                fprintf(stderr, "ctxsim: %s/%s: NOT RECORDED in %s: %s\n", r->scenario,
-                        r->profile, ra.db, rep_store_errmsg(db));
+                fprintf(stderr, "ctxsim: %s/%s: NOT RECORDED in %s: %s\n", r->scenario, r->profile,
+                        ra.db, rep_store_errmsg(db));
                 store_rc = store_rc ? store_rc : arc;
                 unrecorded++;
                 error = 1;

@@ -39,12 +39,27 @@
 #define NOBODY 65534
 
 static const rep_synth_spec specs[] = {
-    {.scenario = "alpha", .profile = "fixed", .rate = 0.99, .events_per_seed = 40,
-     .expect_rate = 0.9, .latency_ns = 4000000, .salt = 1},
-    {.scenario = "beta", .profile = "fixed", .rate = 0.97, .events_per_seed = 60,
-     .expect_rate = -1, .latency_ns = 9000000, .salt = 2},
-    {.scenario = "gamma", .profile = "fixed", .rate = 0.995, .events_per_seed = 30,
-     .expect_rate = -1, .latency_ns = 20000000, .salt = 3},
+    {.scenario = "alpha",
+     .profile = "fixed",
+     .rate = 0.99,
+     .events_per_seed = 40,
+     .expect_rate = 0.9,
+     .latency_ns = 4000000,
+     .salt = 1},
+    {.scenario = "beta",
+     .profile = "fixed",
+     .rate = 0.97,
+     .events_per_seed = 60,
+     .expect_rate = -1,
+     .latency_ns = 9000000,
+     .salt = 2},
+    {.scenario = "gamma",
+     .profile = "fixed",
+     .rate = 0.995,
+     .events_per_seed = 30,
+     .expect_rate = -1,
+     .latency_ns = 20000000,
+     .salt = 3},
 };
 #define NSPECS 3
 #define NSEEDS 12
@@ -361,21 +376,77 @@ START_TEST(test_store_faults_unreadable_directory_is_not_missing)
 }
 END_TEST
 
-/* Overwrites the b-tree page header of the page of a table's root, making
- * the database damaged where a reader of the runs table need not look. */
-static void damage(const char *path)
+/* Reads a whole file into a malloc'd buffer (*len bytes). */
+static unsigned char *slurp(const char *path, size_t *len)
 {
-    long long page = sql_int(path, "SELECT rootpage FROM sqlite_schema WHERE name = 'latency_hist'");
-    long long size = sql_int(path, "PRAGMA page_size");
-    ck_assert_int_gt(page, 1);
-    FILE *f = fopen(path, "r+b");
+    FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fseek(f, (long)((page - 1) * size), SEEK_SET), 0);
-    static const unsigned char junk[16] = {0x0d, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff,
-                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    ck_assert_uint_eq(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    ck_assert_int_ge(n, 0);
+    rewind(f);
+    unsigned char *b = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
     fclose(f);
+    *len = (size_t)n;
+    return b;
 }
+
+/* An old schema is read as it is: through a migrated in-memory copy, the
+ * file untouched (the read-only path never migrates); a copy too large for
+ * that is refused with the command that upgrades it. */
+START_TEST(test_store_faults_old_schema_is_read_without_writing)
+{
+    char p[512], err[1024] = "", out[8192];
+    fx_path(p, sizeof p, "v1.db");
+    ck_assert_int_eq(rep_store_create_at_version(p, 1, err, sizeof err), 0);
+    sqlite3 *raw = NULL;
+    ck_assert_int_eq(sqlite3_open(p, &raw), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(raw,
+                                  "INSERT INTO runs (id, started_at, label, status) VALUES (7, 1, "
+                                  "'old', 'complete');"
+                                  "INSERT INTO scenario_results (run_id, scenario, path, profile, "
+                                  "seeds, expected, delivered, delivery_rate, rate_lo, rate_hi, "
+                                  "p50_ns, p90_ns, p99_ns, max_ns, failed_seeds, pass) VALUES (7, "
+                                  "'s', 's.yaml', 'fixed', 1, 100, 100, 1, 0.96, 1, 1, 2, 3, "
+                                  "4, 0, 1);"
+                                  "INSERT INTO seed_results (scenario_result_id, seed, trace_hash, "
+                                  "steps, pass, expected, delivered) VALUES (1, 5, "
+                                  "'00000000000000ab', 9, 1, 100, 100);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    size_t n0 = 0, n1 = 0;
+    unsigned char *before = slurp(p, &n0);
+    rep_store *s = NULL;
+    ck_assert_msg(rep_store_open_readonly(p, &s, err, sizeof err) == 0, "%s", err);
+    rep_sweep *v = NULL;
+    size_t nv = 0;
+    ck_assert_int_eq(rep_sweeps_load(s, 7, REP_LOAD_SEEDS, &v, &nv), 0);
+    ck_assert_uint_eq(nv, 1);
+    ck_assert_uint_eq(v[0].r.c[SIM_COUNT_DELIVERED], 100);
+    ck_assert_int_eq(v[0].has_coverage, 0);
+    rep_sweeps_free(v, nv);
+    rep_run_meta m = {.args = "x"};
+    int64_t run = 0;
+    ck_assert_int_eq(rep_run_begin(s, &m, &run), -EROFS);
+    rep_store_close(s);
+    const char *gate[] = {"gate", "--db", p, NULL};
+    ck_assert_msg(fx_run_cmd(rep_cmd_gate, gate, NULL, out, sizeof out) == 0, "%s", out);
+    unsigned char *after = slurp(p, &n1);
+    ck_assert_msg(n0 == n1 && memcmp(before, after, n0) == 0, "the v1 file was modified");
+    free(before);
+    free(after);
+    ck_assert_int_eq(sql_int(p, "PRAGMA user_version"), 1);
+
+    /* too large to copy: refused, naming the upgrade */
+    ck_assert_int_eq(truncate(p, REP_STORE_MEM_UPGRADE_MAX + 4096), 0);
+    int rc = rep_store_open_readonly(p, &s, err, sizeof err);
+    ck_assert_int_eq(rc, -EINVAL);
+    ck_assert_msg(strstr(err, "ctxsim db upgrade") && strstr(err, "v1"), "%s", err);
+}
+END_TEST
 
 /* Finding 6: a damaged database is refused by report, gate and merge
  * (quick_check), with exit 3, and merge writes nothing into OUT. */
@@ -388,8 +459,8 @@ START_TEST(test_store_faults_damaged_database_is_refused)
     fx_path(rep_dir, sizeof rep_dir, "report");
     make_db(db, 0);
     make_db(shard, 1);
-    damage(db);
-    damage(shard);
+    fx_damage(db, "latency_hist");
+    fx_damage(shard, "latency_hist");
     integrity(db, ok, sizeof ok);
     ck_assert_str_ne(ok, "ok");
     const char *gate[] = {"gate", "--db", db, NULL};
@@ -495,8 +566,8 @@ static long fault_loop(int what, int err, int persist, const char *reason, int f
                          "SELECT count(*) FROM seed_results JOIN scenario_results sr ON "
                          "sr.id = scenario_result_id WHERE sr.scenario = '%s'",
                          specs[i].scenario);
-                ck_assert_msg(sql_int(p, q) == NSEEDS, "N=%ld: sweep %s reported recorded, lost",
-                              n, specs[i].scenario);
+                ck_assert_msg(sql_int(p, q) == NSEEDS, "N=%ld: sweep %s reported recorded, lost", n,
+                              specs[i].scenario);
             }
         }
         unlink(p);
@@ -636,6 +707,7 @@ static Suite *faults_suite(void)
     tcase_add_test(tc, test_store_faults_readonly_file_is_readable);
     tcase_add_test(tc, test_store_faults_unreadable_directory_is_not_missing);
     tcase_add_test(tc, test_store_faults_damaged_database_is_refused);
+    tcase_add_test(tc, test_store_faults_old_schema_is_read_without_writing);
     tcase_add_test(tc, test_store_faults_run_on_a_full_disk);
     suite_add_tcase(s, tc);
     TCase *loops = tcase_create("loops");

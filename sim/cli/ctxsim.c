@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ctxready.h"
+#include "reports/dbcmd.h"
 #include "reports/fsutil.h"
 #include "reports/gate.h"
 #include "reports/junit.h"
@@ -2654,6 +2655,7 @@ static const char main_usage[] =
     "  report                  charts, index.html and summary.md from the database\n"
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
+    "  db upgrade|check PATH   migrate a results database in place, or check it\n"
     "Run `ctxsim COMMAND --help` for the options of each.\n"
     "Exit status: 0 ok, 1 a finding (a gate or expectation failed), 2 bad usage or input,\n"
     "3 the environment failed (a database could not be read or written; SQLite's reason\n"
@@ -2699,6 +2701,8 @@ int main(int argc, char **argv)
         return rep_cmd_gate(argc, argv);
     if (!strcmp(cmd, "merge"))
         return rep_cmd_merge(argc, argv);
+    if (!strcmp(cmd, "db"))
+        return rep_cmd_db(argc, argv);
     fprintf(stderr, "ctxsim: unknown command '%s'\n\n%s", cmd, main_usage);
     return EXIT_USAGE;
 }

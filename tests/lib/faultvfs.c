@@ -179,10 +179,10 @@ int fvfs_install(void)
     sqlite3_vfs *real = sqlite3_vfs_find(NULL);
     if (!real)
         return SQLITE_ERROR;
-    fv_io = (sqlite3_io_methods){3,         fv_close,   fv_read,        fv_write,       fv_truncate,
-                                 fv_sync,   fv_size,    fv_lock,        fv_unlock,      fv_check_lock,
-                                 fv_fcntl,  fv_sector,  fv_devchar,     fv_shm_map,     fv_shm_lock,
-                                 fv_shm_barrier, fv_shm_unmap, fv_fetch, fv_unfetch};
+    fv_io = (sqlite3_io_methods){
+        3,           fv_close,       fv_read,       fv_write, fv_truncate, fv_sync,    fv_size,
+        fv_lock,     fv_unlock,      fv_check_lock, fv_fcntl, fv_sector,   fv_devchar, fv_shm_map,
+        fv_shm_lock, fv_shm_barrier, fv_shm_unmap,  fv_fetch, fv_unfetch};
     fv_vfs = (sqlite3_vfs){.iVersion = 2,
                            .szOsFile = (int)sizeof(fv_file) + real->szOsFile,
                            .mxPathname = real->mxPathname,

@@ -7,6 +7,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make determinism  gcc/clang x -O0/-O2 must give the same trace hashes
 #   make mutants    plant each bug of tests/mutants/catalogue.txt, the suite must catch it
+#   make fuzz       the libFuzzer targets (clang), FUZZ_TIME seconds each
 #
 # Variables: CC, OPT (-O2), SANITIZE=1 (ASan+UBSan), PREFIX, DESTDIR.
 
@@ -142,18 +143,27 @@ demo: all
 determinism:
 	@tests/determinism.sh
 
-# libFuzzer targets (clang): the scenario loader and sequences of core calls.
-# FUZZ_TIME seconds each, seeded from the test data and the suite.
-FUZZ_TIME ?= 60
-FUZZ_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Icore/include -I. \
-             -fsanitize=fuzzer,address,undefined $(DEP_CFLAGS)
+# libFuzzer targets (clang): the scenario loader, sequences of core calls and
+# the CLI's database readers (tests/fuzz_*.c), each seeded from its in-tree
+# corpus tests/data/fuzz/<target>/ and run FUZZ_TIME seconds with inputs up
+# to FUZZ_MAX_LEN bytes (tests/fuzz.sh; a crash fails and names the file to
+# copy to tests/data/fuzz/regress/<target>/, which `make test` replays).
+FUZZ_TIME    ?= 60
+FUZZ_MAX_LEN ?= 65536
+FUZZ_DIR     := build/fuzz
+FUZZ_TARGETS := core scenario db
+FUZZ_CFLAGS   = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Icore/include -I. \
+                -fsanitize=address,undefined -fno-sanitize-recover=all $(DEP_CFLAGS)
+FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(CORE_SRC) $(SIM_SRC) $(REP_SRC))
+.PHONY: fuzz-build
 fuzz: | $(DEPS_STAMP)
-	@mkdir -p build/fuzz/corpus-scenario build/fuzz/corpus-core
-	clang $(FUZZ_FLAGS) tests/fuzz_scenario.c $(SIM_SRC) $(CORE_SRC) -o build/fuzz/fuzz_scenario $(DEP_LIBS)
-	build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_TIME) build/fuzz/corpus-scenario tests/data/good tests/data/bad scenarios
-	@if [ -f tests/fuzz_core.c ]; then \
-	  clang $(FUZZ_FLAGS) tests/fuzz_core.c $(CORE_SRC) -o build/fuzz/fuzz_core $(DEP_LIBS) && \
-	  build/fuzz/fuzz_core -max_total_time=$(FUZZ_TIME) build/fuzz/corpus-core; fi
+	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) tests/fuzz.sh $(FUZZ_TARGETS)
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard core/include/*.h core/src/*.h sim/*.h reports/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_DIR)/fuzz_%: tests/fuzz_%.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ $(DEP_LIBS)
 
 install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

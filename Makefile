@@ -116,6 +116,9 @@ $(LIBREP_A): $(REP_OBJ)
 $(CTXSIM): $(CLI_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A) $(DEP_LIBS)
 
+# test_alloc_sim fails the Nth allocation of the statically linked code:
+# its malloc family is wrapped at link time (see tests/test_alloc_sim.c).
+$(O)/tests/test_alloc_sim: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 $(O)/tests/%: $(O)/tests/%.o $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A) $(DEP_LIBS)
 

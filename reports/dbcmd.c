@@ -13,18 +13,19 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ctxsim db upgrade PATH\n"
-               "       ctxsim db check PATH\n"
-               "\n"
-               "upgrade  migrates the results database PATH in place to schema v%d (this build's;\n"
-               "         `ctxsim run --db PATH` does the same before recording).  report, gate\n"
-               "         and merge open databases read-only and never migrate them: they read an\n"
-               "         older schema through an in-memory copy, or refuse a large one and name\n"
-               "         this command.\n"
-               "check    runs PRAGMA integrity_check on PATH (read-only) and prints every problem.\n"
-               "\n"
-               "Exit: 0 done (check: the database is intact), 1 check found problems, 2 bad usage\n"
-               "or input, 3 the database could not be read or written.\n",
+    fprintf(f,
+            "usage: ctxsim db upgrade PATH\n"
+            "       ctxsim db check PATH\n"
+            "\n"
+            "upgrade  migrates the results database PATH in place to schema v%d (this build's;\n"
+            "         `ctxsim run --db PATH` does the same before recording).  report, gate\n"
+            "         and merge open databases read-only and never migrate them: they read an\n"
+            "         older schema through an in-memory copy, or refuse a large one and name\n"
+            "         this command.\n"
+            "check    runs PRAGMA integrity_check on PATH (read-only) and prints every problem.\n"
+            "\n"
+            "Exit: 0 done (check: the database is intact), 1 check found problems, 2 bad usage\n"
+            "or input, 3 the database could not be read or written.\n",
             REP_SCHEMA_VERSION);
 }
 

@@ -256,12 +256,26 @@ static int user_version(sqlite3 *db, int *v, char *err, size_t errlen)
     return rc == SQLITE_OK ? 0 : db_err(db, "reading the schema version", err, errlen);
 }
 
-static int too_new(int v, char *err, size_t errlen)
+/* -EINVAL (with the message) unless schema version v is one this build
+ * can read or migrate: 0..REP_SCHEMA_VERSION (user_version is a signed
+ * 32-bit field any file may set). */
+static int bad_version(int v, char *err, size_t errlen)
 {
-    set_err(err, errlen,
-            "database schema v%d is newer than this ctxsim understands (v%d): use a newer ctxsim",
-            v, REP_SCHEMA_VERSION);
-    return -EINVAL;
+    if (v < 0) {
+        set_err(err, errlen,
+                "database schema v%d is no ctxsim schema (PRAGMA user_version is negative): not "
+                "a results database",
+                v);
+        return -EINVAL;
+    }
+    if (v > REP_SCHEMA_VERSION) {
+        set_err(err, errlen,
+                "database schema v%d is newer than this ctxsim understands (v%d): use a newer "
+                "ctxsim",
+                v, REP_SCHEMA_VERSION);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 /*
@@ -277,7 +291,7 @@ static int migrate(sqlite3 *db, int target, char *err, size_t errlen)
             return rc;
         int v = 0;
         if ((rc = user_version(db, &v, err, errlen)) != 0 ||
-            (v > REP_SCHEMA_VERSION && (rc = too_new(v, err, errlen)) != 0)) {
+            (rc = bad_version(v, err, errlen)) != 0) {
             exec(db, "ROLLBACK", NULL, 0);
             return rc;
         }
@@ -487,8 +501,8 @@ static int open_readonly(const char *path, sqlite3 **out, char *err, size_t errl
     char e2[384] = "";
     int v = 0, missing = 0;
     int rc = open_ro_file(path, &db, &v, e2, sizeof e2);
-    if (rc == 0 && v > REP_SCHEMA_VERSION)
-        rc = too_new(v, e2, sizeof e2);
+    if (rc == 0)
+        rc = bad_version(v, e2, sizeof e2);
     if (rc == 0 && v >= 1)
         rc = count_columns(db, "scenario_results", 0, &missing, e2, sizeof e2);
     if (rc == 0 && v >= 1)

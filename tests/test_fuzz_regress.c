@@ -37,8 +37,8 @@ static const struct {
     const char *dir;
     size_t target;
 } dirs[] = {
-    {"tests/data/fuzz/regress/core", 0},     {"tests/data/fuzz/regress/scenario", 1},
-    {"tests/data/fuzz/regress/db", 2},       {"tests/data/fuzz/scenario", 1},
+    {"tests/data/fuzz/regress/core", 0}, {"tests/data/fuzz/regress/scenario", 1},
+    {"tests/data/fuzz/regress/db", 2},   {"tests/data/fuzz/scenario", 1},
     {"tests/data/fuzz/db", 2},
 };
 #define NDIRS (sizeof dirs / sizeof dirs[0])
@@ -113,8 +113,7 @@ static uint8_t *read_file(const char *path, size_t *len)
 
 START_TEST(test_fuzz_regress_corpora_present)
 {
-    ck_assert_msg(ncorpus_scenario >= 20, "%d seeds in tests/data/fuzz/scenario",
-                  ncorpus_scenario);
+    ck_assert_msg(ncorpus_scenario >= 20, "%d seeds in tests/data/fuzz/scenario", ncorpus_scenario);
     ck_assert_msg(ncorpus_db >= 4, "%d seeds in tests/data/fuzz/db", ncorpus_db);
 }
 END_TEST

@@ -85,7 +85,11 @@ int rep_store_open_existing(const char *path, rep_store **out, char *err, size_t
  * larger than REP_STORE_MEM_UPGRADE_MAX is refused (-EINVAL) with the
  * command that upgrades it in place.  The recording calls fail with -EROFS
  * on it.  Errors as rep_store_open_existing.  Cost: quick_check reads every
- * page (O(file size)).
+ * page (O(file size)).  In a writable directory SQLite may leave an empty
+ * -wal and a -shm beside a WAL database (a read-only connection cannot
+ * remove them); the next writer uses them as usual.  Where no -shm can be
+ * created and no -wal exists, the file is opened immutable (nothing can be
+ * writing it: a writer would have a -wal).
  */
 int rep_store_open_readonly(const char *path, rep_store **out, char *err, size_t errlen);
 

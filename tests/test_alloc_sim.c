@@ -102,19 +102,26 @@ static void *sq_realloc(void *p, int n)
 /* ---- the loop ----------------------------------------------------------- */
 
 /*
- * Runs op(ctx, injected) failing its nth allocation for n = 1, 2, ...
- * until a run fails none (it must then succeed: op returns 0); op checks
- * its own result given whether a failure was injected.  Returns the number
- * of failure points.
+ * An operation of the loop: op(ctx, 0, 0) runs it (with the allocator
+ * armed) and returns its result; op(ctx, 1, injected) then checks that
+ * result (disarmed), knowing whether an allocation was failed, frees what
+ * the run made and returns 0.
  */
-static long alloc_loop(const char *what, int (*op)(void *ctx, int injected), void *ctx, long max)
+typedef int (*alloc_op)(void *ctx, int check, int injected);
+
+/*
+ * Runs op failing its nth allocation for n = 1, 2, ... until a run fails
+ * none (it must then succeed: op returns 0).  Returns the number of
+ * failure points.
+ */
+static long alloc_loop(const char *what, alloc_op op, void *ctx, long max)
 {
     for (long n = 1; n <= max; n++) {
         arm(n);
-        int rc = op(ctx, -1);
+        int rc = op(ctx, 0, 0);
         A.armed = 0;
         int injected = A.failed > 0;
-        ck_assert_msg(op(ctx, injected ? rc : 0x7fff) == 0, "%s: N=%ld: rc %d", what, n, rc);
+        ck_assert_msg(op(ctx, 1, injected) == 0, "%s: N=%ld: rc %d", what, n, rc);
         if (!injected) {
             ck_assert_msg(rc == 0, "%s: no failure injected at N=%ld, yet rc %d", what, n, rc);
             fprintf(stderr, "test_alloc_sim: %s: %ld allocation failure points\n", what, n - 1);
@@ -176,10 +183,10 @@ typedef struct scen_ctx {
 } scen_ctx;
 
 /* Phase 1 (injected < 0): the armed call.  Phase 2: its check. */
-static int scen_op(void *p, int injected)
+static int scen_op(void *p, int check, int injected)
 {
     scen_ctx *c = p;
-    if (injected < 0) {
+    if (!check) {
         c->s = NULL;
         memset(&c->err, 0, sizeof c->err);
         c->rc = sim_scenario_load_string("full.yaml", c->text, c->len, &c->s, &c->err);
@@ -210,11 +217,11 @@ typedef struct world_ctx {
     int rc;
 } world_ctx;
 
-static int world_op(void *p, int injected)
+static int world_op(void *p, int check, int injected)
 {
     world_ctx *c = p;
     sim_world_opts o = {.seed = 3};
-    if (injected < 0) {
+    if (!check) {
         memset(&c->res, 0, sizeof c->res);
         c->rc = sim_world_run(c->sc, &c->pol, &o, &c->res, NULL);
         return c->rc;
@@ -260,7 +267,7 @@ typedef struct store_ctx {
     char path[512];
     rep_store *s; /* open across the points: the recording loop */
     sim_sweep_result sweep;
-    int rc, step; /* step: how far the armed run got */
+    int rc, step;     /* step: how far the armed run got */
     int64_t recorded; /* sweeps reported recorded */
     char err[1024];
 } store_ctx;
@@ -277,10 +284,10 @@ static void store_check(const store_ctx *c)
 
 /* Opens the database read-only (quick_check, the in-memory upgrade of
  * nothing) and closes it. */
-static int store_open_op(void *p, int injected)
+static int store_open_op(void *p, int check, int injected)
 {
     store_ctx *c = p;
-    if (injected >= 0) {
+    if (check) {
         store_check(c);
         return 0;
     }
@@ -293,10 +300,10 @@ static int store_open_op(void *p, int injected)
 }
 
 /* Records a run with one sweep on the open store and reads it back. */
-static int store_record_op(void *p, int injected)
+static int store_record_op(void *p, int check, int injected)
 {
     store_ctx *c = p;
-    if (injected >= 0) {
+    if (check) {
         store_check(c);
         return 0;
     }
@@ -346,9 +353,9 @@ START_TEST(test_alloc_sim_store)
     rep_store *s = NULL;
     ck_assert_int_eq(rep_store_open_readonly(c.path, &s, c.err, sizeof c.err), 0);
     sqlite3_stmt *st = NULL;
-    ck_assert_int_eq(sqlite3_prepare_v2(rep_store_db(s), "SELECT count(*) FROM scenario_results",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(rep_store_db(s), "SELECT count(*) FROM scenario_results", -1, &st, NULL),
+        SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
     ck_assert_int_eq(sqlite3_column_int64(st, 0), c.recorded);
     sqlite3_finalize(st);
@@ -367,10 +374,10 @@ typedef struct report_ctx {
 
 /* Loads the report's model and writes index.html and summary.md (no
  * charts: gnuplot is another process). */
-static int report_op(void *p, int injected)
+static int report_op(void *p, int check, int injected)
 {
     report_ctx *c = p;
-    if (injected >= 0) {
+    if (check) {
         if (c->rc != 0)
             ck_assert_msg(c->rc < 0 && c->err[0], "rc %d without a message", c->rc);
         return 0;

@@ -9,6 +9,7 @@
 #   make mutants    plant each bug of tests/mutants/catalogue.txt, the suite must catch it
 #   make timing     run the requirement sweeps, write docs/timing-requirements.md
 #   make coverage   line and branch coverage of core/ (gated) and sim/ (information)
+#   make fuzz       the libFuzzer targets (clang), FUZZ_TIME seconds each
 #
 # Variables: CC, OPT (-O2), SANITIZE=1 (ASan+UBSan), PREFIX, DESTDIR.
 
@@ -144,6 +145,9 @@ $(LIBREP_A): $(REP_OBJ)
 $(CTXSIM): $(CLI_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A) $(DEP_LIBS)
 
+# test_alloc_sim fails the Nth allocation of the statically linked code:
+# its malloc family is wrapped at link time (see tests/test_alloc_sim.c).
+$(O)/tests/test_alloc_sim: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 $(O)/tests/%: $(O)/tests/%.o $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A) $(DEP_LIBS)
 
@@ -206,18 +210,27 @@ coverage: | $(DEPS_STAMP) $(COV_STAMP)
 	awk -v l="$${l%\%}" -v b="$${b%\%}" -v L=$(COV_LINES) -v B=$(COV_BRANCHES) \
 	  'BEGIN { if (l + 0 < L || b + 0 < B) { print "coverage: core/ below the bar"; exit 1 } }'
 
-# libFuzzer targets (clang): the scenario loader and sequences of core calls.
-# FUZZ_TIME seconds each, seeded from the test data and the suite.
-FUZZ_TIME ?= 60
-FUZZ_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Icore/include -I. \
-             -fsanitize=fuzzer,address,undefined $(DEP_CFLAGS)
+# libFuzzer targets (clang): the scenario loader, sequences of core calls and
+# the CLI's database readers (tests/fuzz_*.c), each seeded from its in-tree
+# corpus tests/data/fuzz/<target>/ and run FUZZ_TIME seconds with inputs up
+# to FUZZ_MAX_LEN bytes (tests/fuzz.sh; a crash fails and names the file to
+# copy to tests/data/fuzz/regress/<target>/, which `make test` replays).
+FUZZ_TIME    ?= 60
+FUZZ_MAX_LEN ?= 65536
+FUZZ_DIR     := build/fuzz
+FUZZ_TARGETS := core scenario db
+FUZZ_CFLAGS   = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Icore/include -I. \
+                -fsanitize=address,undefined -fno-sanitize-recover=all $(DEP_CFLAGS)
+FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(CORE_SRC) $(SIM_SRC) $(REP_SRC))
+.PHONY: fuzz-build
 fuzz: | $(DEPS_STAMP)
-	@mkdir -p build/fuzz/corpus-scenario build/fuzz/corpus-core
-	clang $(FUZZ_FLAGS) tests/fuzz_scenario.c $(SIM_SRC) $(CORE_SRC) -o build/fuzz/fuzz_scenario $(DEP_LIBS)
-	build/fuzz/fuzz_scenario -max_total_time=$(FUZZ_TIME) build/fuzz/corpus-scenario tests/data/good tests/data/bad scenarios
-	@if [ -f tests/fuzz_core.c ]; then \
-	  clang $(FUZZ_FLAGS) tests/fuzz_core.c $(CORE_SRC) -o build/fuzz/fuzz_core $(DEP_LIBS) && \
-	  build/fuzz/fuzz_core -max_total_time=$(FUZZ_TIME) build/fuzz/corpus-core; fi
+	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) tests/fuzz.sh $(FUZZ_TARGETS)
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard core/include/*.h core/src/*.h sim/*.h reports/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_DIR)/fuzz_%: tests/fuzz_%.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ $(DEP_LIBS)
 
 # The .pc carries an rpath for a prefix the dynamic loader does not search
 # (anything but /usr), so `cc app.c $(pkg-config --libs ctxready)` runs

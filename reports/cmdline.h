@@ -34,9 +34,12 @@ char *rep_join_args(int argc, char **argv);
 #define REP_DEFAULT_DB         "out/results.db"
 #define REP_DEFAULT_REPORT_DIR "out/report"
 
-/* Exit codes (DESIGN.md section 6). */
+/* Exit codes (DESIGN.md section 6): 0 ok, 1 a finding (a gate failed),
+ * 2 bad usage or input, 3 the environment failed (the database could not
+ * be read or written: I/O error, disk full, damaged, unreadable). */
 #define REP_EXIT_OK    0
 #define REP_EXIT_FAIL  1
 #define REP_EXIT_USAGE 2
+#define REP_EXIT_ENV   3
 
 #endif

@@ -199,7 +199,11 @@ static void usage(FILE *f)
             "  --tolerance X      allowed drop of delivery rate, 0..1 (default %.2f)\n"
             "  --profile P        gate only the sweeps of profile P (e.g. fixed)\n"
             "\n"
-            "Exit: 0 pass, 1 fail, 2 bad usage or input.\n",
+            "The database is opened read-only (it may be on a read-only mount) and checked\n"
+            "with PRAGMA quick_check first.\n"
+            "\n"
+            "Exit: 0 pass, 1 fail, 2 bad usage or input, 3 the database could not be read\n"
+            "(I/O error, damaged, unreadable; SQLite's reason is printed).\n",
             REP_DEFAULT_DB, REP_GATE_DEFAULT_TOLERANCE);
 }
 
@@ -559,9 +563,10 @@ int rep_cmd_gate(int argc, char **argv)
     }
     char err[512];
     rep_store *s = NULL;
-    if (rep_store_open_existing(db, &s, err, sizeof err) != 0) {
+    int orc = rep_store_open_readonly(db, &s, err, sizeof err);
+    if (orc != 0) {
         fprintf(stderr, "ctxsim gate: %s\n", err);
-        return REP_EXIT_USAGE;
+        return rep_store_exit_code(orc);
     }
     int code = REP_EXIT_USAGE;
     rep_gate_decision d;
@@ -585,8 +590,9 @@ int rep_cmd_gate(int argc, char **argv)
     if (rc == 0)
         rc = rep_gate_decide(s, run_id, base_id, tol, profile, &d);
     if (rc != 0) {
-        fprintf(stderr, "ctxsim gate: %s: %s\n", db,
-                rc == -ENOMEM ? "out of memory" : "cannot read the results");
+        fprintf(stderr, "ctxsim gate: %s: cannot read the results: %s\n", db,
+                rc == -ENOMEM ? "out of memory" : rep_store_errmsg(s));
+        code = rep_store_exit_code(rc);
         goto out;
     }
     char rname[200], bname[200] = "(none)";

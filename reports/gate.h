@@ -136,8 +136,10 @@ void rep_gate_decision_free(rep_gate_decision *d);
  * Prints the aligned table, the reasons of what failed (with replay lines
  * of the first failing seeds) and a summary line to stdout.  A run that is
  * incomplete (interrupted, or killed: 'running' with its process gone),
- * still running, 'failed' or without sweeps fails.  Returns the exit code: 0 pass, 1 fail, 2 bad
- * usage or input (no database, no such run).
+ * still running, 'failed' or without sweeps fails.  The database is opened
+ * read-only (rep_store_open_readonly, with its quick_check).  Returns the
+ * exit code: 0 pass, 1 fail, 2 bad usage or input (no database, no such
+ * run), 3 the database could not be read (rep_store_exit_code).
  */
 int rep_cmd_gate(int argc, char **argv);
 

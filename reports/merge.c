@@ -161,15 +161,20 @@ int rep_merge_args_equal(const char *a, const char *b, int *equal)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ctxsim merge OUT.db IN.db...\n"
-               "\n"
-               "Merges the results databases of the shards of one sweep (ctxsim run --shard K/N)\n"
-               "into one run in OUT.db (created if missing), recomputing every scenario's\n"
-               "counts, delivery rate, Wilson interval, latency percentiles and verdict from\n"
-               "the union of the shards' seeds.  Each input's latest run is taken; their\n"
-               "arguments must be equal apart from --shard, --db, --junit and --jobs.\n"
-               "\n"
-               "Exit: 0 merged, 2 bad usage or input.\n");
+    fprintf(f,
+            "usage: ctxsim merge OUT.db IN.db...\n"
+            "\n"
+            "Merges the results databases of the shards of one sweep (ctxsim run --shard K/N)\n"
+            "into one run in OUT.db (created if missing), recomputing every scenario's\n"
+            "counts, delivery rate, Wilson interval, latency percentiles and verdict from\n"
+            "the union of the shards' seeds.  Each input's latest run is taken; their\n"
+            "arguments must be equal apart from --shard, --db, --junit and --jobs.\n"
+            "\n"
+            "The inputs are opened read-only and checked (PRAGMA quick_check); OUT gets the\n"
+            "merged run in one transaction: all of it or, on any error, nothing.\n"
+            "\n"
+            "Exit: 0 merged, 2 bad usage or input, 3 a database could not be read or\n"
+            "written (I/O error, disk full, damaged, unreadable; SQLite's reason is printed).\n");
 }
 
 typedef struct input {
@@ -210,18 +215,20 @@ static int same_key(const sim_sweep_result *p, const sim_sweep_result *q)
            !strcmp(p->policy, q->policy) && p->ablated_fix == q->ablated_fix;
 }
 
-/* Opens the inputs and checks they are shards of one sweep; *status is
- * what the merged run will be. */
+/* Opens the inputs (read-only, checked) and checks they are shards of one
+ * sweep; *status is what the merged run will be.  Returns 0 or the exit
+ * code. */
 static int load_inputs(input *in, size_t nin, const char **status)
 {
-    char err[512];
+    char err[1024];
     for (size_t i = 0; i < nin; i++) {
-        if (rep_store_open_existing(in[i].path, &in[i].s, err, sizeof err) != 0) {
+        int rc = rep_store_open_readonly(in[i].path, &in[i].s, err, sizeof err);
+        if (rc != 0) {
             fprintf(stderr, "ctxsim merge: %s\n", err);
-            return -1;
+            return rep_store_exit_code(rc);
         }
         int64_t id = 0;
-        int rc = rep_run_resolve(in[i].s, NULL, &id);
+        rc = rep_run_resolve(in[i].s, NULL, &id);
         if (rc == 0)
             rc = rep_run_get(in[i].s, id, &in[i].run);
         if (rc == 0)
@@ -229,45 +236,53 @@ static int load_inputs(input *in, size_t nin, const char **status)
                 rep_sweeps_load(in[i].s, id, REP_LOAD_SEEDS | REP_LOAD_HIST, &in[i].sw, &in[i].nsw);
         if (rc == -ENOENT) {
             fprintf(stderr, "ctxsim merge: %s: no runs recorded\n", in[i].path);
-            return -1;
+            return REP_EXIT_USAGE;
         }
         if (rc != 0) {
-            fprintf(stderr, "ctxsim merge: %s: cannot read the results\n", in[i].path);
-            return -1;
+            fprintf(stderr, "ctxsim merge: %s: cannot read the results: %s\n", in[i].path,
+                    rc == -ENOMEM ? "out of memory" : rep_store_errmsg(in[i].s));
+            return rep_store_exit_code(rc);
+        }
+        if (in[i].nsw == 0) {
+            fprintf(stderr, "ctxsim merge: %s: run #%" PRId64 " recorded no sweeps\n", in[i].path,
+                    in[i].run.id);
+            return REP_EXIT_USAGE;
         }
         if (in[i].run.shard[0]) {
             char tail;
             if (sscanf(in[i].run.shard, "%u/%u%c", &in[i].k, &in[i].n, &tail) != 2 || in[i].k < 1 ||
                 in[i].k > in[i].n) {
                 fprintf(stderr, "ctxsim merge: %s: bad shard '%s'\n", in[i].path, in[i].run.shard);
-                return -1;
+                return REP_EXIT_USAGE;
             }
         }
     }
     unsigned n = in[0].n;
     for (size_t i = 0; i < nin; i++) {
         int eq = 0;
-        if (rep_merge_args_equal(in[0].run.args, in[i].run.args, &eq) != 0)
-            return -1;
+        if (rep_merge_args_equal(in[0].run.args, in[i].run.args, &eq) != 0) {
+            fprintf(stderr, "ctxsim merge: out of memory\n");
+            return REP_EXIT_ENV;
+        }
         if (!eq) {
             fprintf(stderr,
                     "ctxsim merge: %s and %s are not shards of the same sweep: their run "
                     "arguments differ\n  %s\n  %s\n",
                     in[0].path, in[i].path, in[0].run.args, in[i].run.args);
-            return -1;
+            return REP_EXIT_USAGE;
         }
         if ((in[i].n == 0 && nin > 1) || in[i].n != n) {
             fprintf(stderr,
                     "ctxsim merge: %s: shard '%s' does not fit with %s's '%s' (inputs must be "
                     "shards K/N of one N)\n",
                     in[i].path, in[i].run.shard, in[0].path, in[0].run.shard);
-            return -1;
+            return REP_EXIT_USAGE;
         }
         for (size_t j = 0; j < i; j++)
             if (n && in[j].k == in[i].k) {
                 fprintf(stderr, "ctxsim merge: %s and %s are both shard %s\n", in[j].path,
                         in[i].path, in[i].run.shard);
-                return -1;
+                return REP_EXIT_USAGE;
             }
         if (strcmp(in[i].run.git_rev, in[0].run.git_rev) ||
             strcmp(in[i].run.tool_version, in[0].run.tool_version))
@@ -391,13 +406,26 @@ int rep_cmd_merge(int argc, char **argv)
         goto out;
     for (size_t i = 0; i < nin; i++)
         in[i].path = inp[i];
-    if (load_inputs(in, nin, &status) != 0)
+    if ((code = load_inputs(in, nin, &status)) != 0)
         goto out;
-    if (merge_all(in, nin, &res, &nres) != 0)
+    code = REP_EXIT_USAGE;
+    int mrc = merge_all(in, nin, &res, &nres);
+    if (mrc != 0) {
+        if (mrc == -ENOMEM) {
+            fprintf(stderr, "ctxsim merge: out of memory\n");
+            code = REP_EXIT_ENV;
+        }
         goto out;
-    char err[512];
-    if (rep_store_open(outp, &o, err, sizeof err) != 0) {
-        fprintf(stderr, "ctxsim merge: %s\n", err);
+    }
+    char err[1024];
+    int rc = rep_store_open(outp, &o, err, sizeof err);
+    if (rc == 0)
+        rc = rep_store_check(o, outp);
+    if (rc == 0)
+        rc = rep_store_begin(o); /* the whole run, or nothing */
+    if (rc != 0) {
+        fprintf(stderr, "ctxsim merge: %s\n", o ? rep_store_errmsg(o) : err);
+        code = rep_store_exit_code(rc);
         goto out;
     }
     int64_t started = in[0].run.started_at;
@@ -414,20 +442,21 @@ int rep_cmd_merge(int argc, char **argv)
         .started_at = started,
     };
     int64_t run = 0;
-    int rc = args ? rep_run_begin(o, &m, &run) : -ENOMEM;
+    rc = args ? rep_run_begin(o, &m, &run) : -ENOMEM;
     uint64_t seeds = 0;
     for (size_t i = 0; rc == 0 && i < nres; i++) {
         rc = rep_run_add_sweep(o, run, &res[i]);
         seeds += res[i].nseeds;
     }
+    if (rc == 0)
+        rc = rep_run_finish(o, run, status);
+    if (rc == 0)
+        rc = rep_store_commit(o);
     if (rc != 0) {
-        fprintf(stderr, "ctxsim merge: %s: %s\n", outp, rep_store_errmsg(o));
-        if (run)
-            rep_run_finish(o, run, "failed");
-        goto out;
-    }
-    if (rep_run_finish(o, run, status) != 0) {
-        fprintf(stderr, "ctxsim merge: %s: %s\n", outp, rep_store_errmsg(o));
+        fprintf(stderr, "ctxsim merge: %s: %s; nothing was merged into it\n", outp,
+                rc == -ENOMEM && !args ? "out of memory" : rep_store_errmsg(o));
+        rep_store_rollback(o);
+        code = rep_store_exit_code(rc);
         goto out;
     }
     size_t failing = 0;

@@ -43,8 +43,11 @@ int rep_merge_args_equal(const char *a, const char *b, int *equal);
  * the inputs' parts, with their seeds, failures and histograms.  The run is
  * 'complete' when every shard 1..N is there and complete, 'failed' when a
  * shard's run failed, else 'interrupted' (with a warning naming what is
- * missing or unfinished).  Returns the exit code: 0 merged, 2 bad usage or
- * input (nothing is written then).
+ * missing or unfinished).  The inputs are opened read-only
+ * (rep_store_open_readonly: checked with quick_check); the run is written
+ * into OUT in one transaction.  Returns the exit code: 0 merged, 2 bad
+ * usage or input, 3 a database could not be read or written
+ * (rep_store_exit_code); nothing is written into OUT then.
  */
 int rep_cmd_merge(int argc, char **argv);
 

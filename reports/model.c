@@ -83,13 +83,15 @@ static int ablation_run(rep_store *s, int64_t run_id, int64_t *out)
                            "SELECT max(run_id) FROM scenario_results WHERE ablated_fix > 0 AND "
                            "run_id <= ?",
                            -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
+        return rep_store_fail(s, "reading the ablation sweeps");
     sqlite3_bind_int64(st, 1, run_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+                                               : rep_store_fail(s, "reading the ablation sweeps");
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+    return rc;
 }
 
 static int build_ablation(rep_model *m, const rep_sweep *v, size_t n)

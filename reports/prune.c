@@ -92,7 +92,7 @@ int rep_store_vacuum(rep_store *s)
     return 0;
 }
 
-static void usage(FILE *f)
+void rep_db_prune_usage(FILE *f)
 {
     fprintf(f, "usage: ctxsim db prune --keep N [--db PATH] [--no-vacuum]\n"
                "       ctxsim db vacuum [--db PATH]\n"
@@ -103,7 +103,8 @@ static void usage(FILE *f)
                "default baseline is the newest complete run before the gated one: keep N >= 2.\n"
                "vacuum only reclaims free pages.\n"
                "  --db PATH    results database (default " REP_DEFAULT_DB ")\n"
-               "Exit status: 0 done, 2 bad usage or a database error (nothing deleted).\n");
+               "Exit status: 0 done, 2 bad usage or no database, 3 the database could not be\n"
+               "read or written (SQLite's reason is printed; nothing was deleted).\n");
 }
 
 static long long file_size(const char *path)
@@ -112,10 +113,10 @@ static long long file_size(const char *path)
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-int rep_cmd_db(int argc, char **argv)
+int rep_db_prune_cmd(int argc, char **argv)
 {
     if (argc < 2 || rep_is_help(argv[1])) {
-        usage(argc < 2 ? stderr : stdout);
+        rep_db_prune_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? REP_EXIT_USAGE : REP_EXIT_OK;
     }
     const char *sub = argv[1], *db = REP_DEFAULT_DB, *keep_s = NULL;
@@ -128,7 +129,7 @@ int rep_cmd_db(int argc, char **argv)
         const char *v = NULL;
         int m;
         if (rep_is_help(argv[i])) {
-            usage(stdout);
+            rep_db_prune_usage(stdout);
             return REP_EXIT_OK;
         }
         if ((m = rep_opt(argc, argv, &i, "--db", &v)) != 0) {
@@ -160,9 +161,10 @@ int rep_cmd_db(int argc, char **argv)
     }
     char err[512];
     rep_store *s = NULL;
-    if (rep_store_open_existing(db, &s, err, sizeof err) != 0) {
+    int orc = rep_store_open_existing(db, &s, err, sizeof err);
+    if (orc != 0) {
         fprintf(stderr, "ctxsim db %s: %s\n", sub, err);
-        return REP_EXIT_USAGE;
+        return rep_store_exit_code(orc);
     }
     long long before = file_size(db);
     int code = REP_EXIT_OK;
@@ -170,7 +172,7 @@ int rep_cmd_db(int argc, char **argv)
         rep_prune_result r;
         if (rep_runs_prune(s, (size_t)keep, &r) != 0) {
             fprintf(stderr, "ctxsim db prune: %s: %s (nothing deleted)\n", db, rep_store_errmsg(s));
-            code = REP_EXIT_USAGE;
+            code = REP_EXIT_ENV;
         } else {
             printf("pruned %s: %zu run(s) deleted, %zu kept", db, r.deleted, r.kept);
             if (r.live)
@@ -181,7 +183,7 @@ int rep_cmd_db(int argc, char **argv)
     if (code == REP_EXIT_OK && vacuum) {
         if (rep_store_vacuum(s) != 0) {
             fprintf(stderr, "ctxsim db %s: vacuum: %s\n", sub, rep_store_errmsg(s));
-            code = REP_EXIT_USAGE;
+            code = REP_EXIT_ENV;
         } else {
             printf("vacuumed %s: %lld -> %lld bytes\n", db, before, file_size(db));
         }

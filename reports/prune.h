@@ -11,6 +11,7 @@
 #define REP_PRUNE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "reports/store.h"
@@ -38,10 +39,15 @@ int rep_runs_prune(rep_store *s, size_t keep, rep_prune_result *out);
 int rep_store_vacuum(rep_store *s);
 
 /*
- * rep_cmd_db is `ctxsim db prune --keep N [--db PATH] [--no-vacuum]` and
- * `ctxsim db vacuum [--db PATH]`; argv[0] is "db".  Returns an exit code:
- * 0, or 2 (bad usage, no database, an error of SQLite's, printed).
+ * rep_db_prune_cmd is `ctxsim db prune --keep N [--db PATH] [--no-vacuum]`
+ * and `ctxsim db vacuum [--db PATH]` (reached through rep_cmd_db, dbcmd.h);
+ * argv[0] is "db", argv[1] "prune" or "vacuum".  Returns an exit code: 0, 2
+ * (bad usage, no database), 3 (SQLite could not read or write it; its
+ * reason printed, nothing deleted).
  */
-int rep_cmd_db(int argc, char **argv);
+int rep_db_prune_cmd(int argc, char **argv);
+
+/* rep_db_prune_usage prints the usage of prune and vacuum to f. */
+void rep_db_prune_usage(FILE *f);
 
 #endif

@@ -67,14 +67,14 @@ int rep_run_get(rep_store *s, int64_t id, rep_run_info *out)
     snprintf(sql, sizeof sql, "%s WHERE id = ?", run_cols);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
+        return rep_store_fail(s, "reading a run");
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_run(st, out);
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
+        rc = rc == SQLITE_DONE ? -ENOENT : rep_store_fail(s, "reading a run");
     }
     sqlite3_finalize(st);
     return rc;
@@ -82,11 +82,12 @@ int rep_run_get(rep_store *s, int64_t id, rep_run_info *out)
 
 /* Runs a query returning one integer (bound: optional text, optional int);
  * *v = 0 when it returns no row or NULL. */
-static int query_id(sqlite3 *db, const char *sql, const char *text, int64_t num, int64_t *v)
+static int query_id(rep_store *s, const char *sql, const char *text, int64_t num, int64_t *v)
 {
+    sqlite3 *db = rep_store_db(s);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
+        return rep_store_fail(s, "reading runs");
     int p = 1;
     if (text)
         sqlite3_bind_text(st, p++, text, -1, SQLITE_TRANSIENT);
@@ -98,7 +99,7 @@ static int query_id(sqlite3 *db, const char *sql, const char *text, int64_t num,
         *v = sqlite3_column_int64(st, 0);
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? 0 : -EIO;
+        rc = rc == SQLITE_DONE ? 0 : rep_store_fail(s, "reading runs");
     }
     sqlite3_finalize(st);
     return rc;
@@ -108,15 +109,14 @@ int rep_run_resolve(rep_store *s, const char *spec, int64_t *id)
 {
     if (!s || !id)
         return -EINVAL;
-    sqlite3 *db = rep_store_db(s);
     int64_t v = 0;
     int rc;
     if (!spec || !*spec) {
-        rc = query_id(db, "SELECT max(id) FROM runs", NULL, 0, &v);
+        rc = query_id(s, "SELECT max(id) FROM runs", NULL, 0, &v);
     } else if (strspn(spec, "0123456789") == strlen(spec) && strlen(spec) < 19) {
-        rc = query_id(db, "SELECT id FROM runs WHERE id = ?", NULL, strtoll(spec, NULL, 10), &v);
+        rc = query_id(s, "SELECT id FROM runs WHERE id = ?", NULL, strtoll(spec, NULL, 10), &v);
     } else {
-        rc = query_id(db, "SELECT max(id) FROM runs WHERE label = ?", spec, 0, &v);
+        rc = query_id(s, "SELECT max(id) FROM runs WHERE label = ?", spec, 0, &v);
     }
     if (rc != 0)
         return rc;
@@ -130,9 +130,8 @@ int rep_run_baseline(rep_store *s, int64_t run_id, int64_t *base)
 {
     if (!s || !base)
         return -EINVAL;
-    return query_id(rep_store_db(s),
-                    "SELECT max(id) FROM runs WHERE status = 'complete' AND id < ?", NULL, run_id,
-                    base);
+    return query_id(s, "SELECT max(id) FROM runs WHERE status = 'complete' AND id < ?", NULL,
+                    run_id, base);
 }
 
 int rep_hist_bucket_of(uint64_t v)
@@ -147,15 +146,15 @@ int rep_hist_bucket_of(uint64_t v)
 }
 
 /* Fills r->seeds of sweep `id`. */
-static int load_seeds(sqlite3 *db, int64_t id, sim_sweep_result *r)
+static int load_seeds(rep_store *s, int64_t id, sim_sweep_result *r)
 {
     static const char sql[] =
         "SELECT seed, trace_hash, steps, events, end_time_ns, pass, queue_peak, queue_mean, "
         "reason, worst" SIM_COUNTS(COL_NAME) " FROM seed_results "
                                              "WHERE scenario_result_id = ? ORDER BY seed, id";
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
+    if (sqlite3_prepare_v2(rep_store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
+        return rep_store_fail(s, "reading seeds");
     sqlite3_bind_int64(st, 1, id);
     size_t cap = r->nseeds ? r->nseeds : 1, n = 0;
     sim_seed_result *v = calloc(cap, sizeof *v);
@@ -190,7 +189,7 @@ static int load_seeds(sqlite3 *db, int64_t id, sim_sweep_result *r)
     if (rc == SQLITE_DONE)
         rc = 0;
     else if (rc > 0)
-        rc = -EIO;
+        rc = rep_store_fail(s, "reading seeds");
     sqlite3_finalize(st);
     if (rc != 0) {
         free(v);
@@ -202,14 +201,14 @@ static int load_seeds(sqlite3 *db, int64_t id, sim_sweep_result *r)
 }
 
 /* Fills r->latency of sweep `id` (r->pmax already read). */
-static int load_hist(sqlite3 *db, int64_t id, sim_sweep_result *r)
+static int load_hist(rep_store *s, int64_t id, sim_sweep_result *r)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
+    if (sqlite3_prepare_v2(rep_store_db(s),
                            "SELECT bucket_low_ns, count FROM latency_hist WHERE "
                            "scenario_result_id = ? ORDER BY bucket_low_ns",
                            -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
+        return rep_store_fail(s, "reading a latency histogram");
     sqlite3_bind_int64(st, 1, id);
     memset(&r->latency, 0, sizeof r->latency);
     int rc;
@@ -219,9 +218,11 @@ static int load_hist(sqlite3 *db, int64_t id, sim_sweep_result *r)
         r->latency.b[rep_hist_bucket_of(low)] += cnt;
         r->latency.count += cnt;
     }
+    if (rc != SQLITE_DONE)
+        rc = rep_store_fail(s, "reading a latency histogram");
     sqlite3_finalize(st);
     r->latency.max = r->pmax;
-    return rc == SQLITE_DONE ? 0 : -EIO;
+    return rc == SQLITE_DONE ? 0 : rc;
 }
 
 void rep_sweeps_free(rep_sweep *v, size_t n)
@@ -292,7 +293,7 @@ int rep_sweeps_load(rep_store *s, int64_t run_id, unsigned flags, rep_sweep **ou
     sqlite3 *db = rep_store_db(s);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
+        return rep_store_fail(s, "reading sweeps");
     sqlite3_bind_int64(st, 1, run_id);
     size_t cap = 0, cnt = 0;
     rep_sweep *v = NULL;
@@ -349,16 +350,16 @@ int rep_sweeps_load(rep_store *s, int64_t run_id, unsigned flags, rep_sweep **ou
         if (cov)
             sim_coverage_parse((const char *)cov, &r->coverage);
     }
-    sqlite3_finalize(st);
     if (rc == SQLITE_DONE)
         rc = 0;
     else if (rc > 0)
-        rc = -EIO;
+        rc = rep_store_fail(s, "reading sweeps");
+    sqlite3_finalize(st);
     for (size_t i = 0; rc == 0 && i < cnt; i++) {
         if (flags & REP_LOAD_SEEDS)
-            rc = load_seeds(db, v[i].id, &v[i].r);
+            rc = load_seeds(s, v[i].id, &v[i].r);
         if (rc == 0 && (flags & REP_LOAD_HIST))
-            rc = load_hist(db, v[i].id, &v[i].r);
+            rc = load_hist(s, v[i].id, &v[i].r);
     }
     if (rc == 0)
         rc = judge_loaded(v, cnt);
@@ -381,7 +382,7 @@ int rep_failures_load(rep_store *s, int64_t scenario_result_id, size_t max, rep_
     *total = 0;
     sqlite3 *db = rep_store_db(s);
     int64_t all = 0;
-    int rc = query_id(db, "SELECT count(*) FROM failures WHERE scenario_result_id = ?", NULL,
+    int rc = query_id(s, "SELECT count(*) FROM failures WHERE scenario_result_id = ?", NULL,
                       scenario_result_id, &all);
     if (rc != 0)
         return rc;
@@ -399,7 +400,7 @@ int rep_failures_load(rep_store *s, int64_t scenario_result_id, size_t max, rep_
                            "CASE WHEN kind = 'worst' THEN id ELSE seed END, id LIMIT ?",
                            -1, &st, NULL) != SQLITE_OK) {
         free(v);
-        return -EIO;
+        return rep_store_fail(s, "reading failures");
     }
     sqlite3_bind_int64(st, 1, scenario_result_id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)want);
@@ -415,6 +416,12 @@ int rep_failures_load(rep_store *s, int64_t scenario_result_id, size_t max, rep_
             snprintf(v[k].replay, sizeof v[k].replay,
                      "# (replay line withheld: the stored line is not printable text)");
         k++;
+    }
+    if (k < want && rc != SQLITE_DONE) {
+        rc = rep_store_fail(s, "reading failures");
+        sqlite3_finalize(st);
+        free(v);
+        return rc;
     }
     sqlite3_finalize(st);
     *out = v;
@@ -446,12 +453,12 @@ static int cmp_name(const void *a, const void *b)
     "SELECT run_id, scenario, expected, delivered FROM scenario_results WHERE run_id BETWEEN ? "   \
     "AND ? AND profile = ? AND ablated_fix = 0 ORDER BY run_id, scenario, (policy = '') DESC, id"
 
-/* Prepares sql with its run window and profile bound; -EIO on failure. */
-static int prepare_window(sqlite3 *db, const char *sql, int64_t first, int64_t upto,
+/* Prepares sql with its run window and profile bound; a negative errno on failure. */
+static int prepare_window(rep_store *s, const char *sql, int64_t first, int64_t upto,
                           const char *profile, sqlite3_stmt **st)
 {
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
-        return -EIO;
+    if (sqlite3_prepare_v2(rep_store_db(s), sql, -1, st, NULL) != SQLITE_OK)
+        return rep_store_fail(s, "reading the trend");
     sqlite3_bind_int64(*st, 1, first);
     sqlite3_bind_int64(*st, 2, upto);
     sqlite3_bind_text(*st, 3, profile, -1, SQLITE_TRANSIENT);
@@ -472,14 +479,17 @@ int rep_trend_load(rep_store *s, int64_t upto_run, size_t max_runs, const char *
     sqlite3_stmt *st = NULL;
     int rc = 0;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
+        return rep_store_fail(s, "reading the trend");
     sqlite3_bind_int64(st, 1, upto_run);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max_runs);
     out->runs = calloc(max_runs, sizeof *out->runs);
     if (!out->runs)
         rc = -ENOMEM;
-    while (rc == 0 && out->nruns < max_runs && sqlite3_step(st) == SQLITE_ROW)
+    int step = SQLITE_DONE;
+    while (rc == 0 && out->nruns < max_runs && (step = sqlite3_step(st)) == SQLITE_ROW)
         read_run(st, &out->runs[out->nruns++]);
+    if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = rep_store_fail(s, "reading the trend");
     sqlite3_finalize(st);
     if (rc != 0 || out->nruns == 0) {
         rep_trend_free(out);
@@ -489,12 +499,12 @@ int rep_trend_load(rep_store *s, int64_t upto_run, size_t max_runs, const char *
     /* The scenarios of those runs under profile, then the rates.  The
      * (policy = '') DESC, id order makes the first row of each (run,
      * scenario) the preferred sweep. */
-    if (prepare_window(db, TREND_SCEN_SQL, first, upto_run, profile, &st) != 0) {
+    if ((rc = prepare_window(s, TREND_SCEN_SQL, first, upto_run, profile, &st)) != 0) {
         rep_trend_free(out);
-        return -EIO;
+        return rc;
     }
     size_t cap = 0;
-    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
         if (out->nscen == cap) {
             size_t nc = cap ? 2 * cap : 16;
             char(*ns)[64] = realloc(out->scen, nc * sizeof *ns);
@@ -507,6 +517,8 @@ int rep_trend_load(rep_store *s, int64_t upto_run, size_t max_runs, const char *
         }
         col_text(st, 0, out->scen[out->nscen++], 64);
     }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rep_store_fail(s, "reading the trend");
     sqlite3_finalize(st);
     if (rc == 0 && out->nscen > 0) {
         out->rate = malloc(out->nruns * out->nscen * sizeof *out->rate);
@@ -520,12 +532,12 @@ int rep_trend_load(rep_store *s, int64_t upto_run, size_t max_runs, const char *
     }
     for (size_t i = 0; i < out->nruns * out->nscen; i++)
         out->rate[i] = NAN;
-    if (prepare_window(db, TREND_RATE_SQL, first, upto_run, profile, &st) != 0) {
+    if ((rc = prepare_window(s, TREND_RATE_SQL, first, upto_run, profile, &st)) != 0) {
         rep_trend_free(out);
-        return -EIO;
+        return rc;
     }
     size_t ri = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t run = sqlite3_column_int64(st, 0);
         while (ri < out->nruns && out->runs[ri].id < run)
             ri++;
@@ -544,6 +556,12 @@ int rep_trend_load(rep_store *s, int64_t upto_run, size_t max_runs, const char *
         uint64_t e = (uint64_t)sqlite3_column_int64(st, 2);
         uint64_t d = (uint64_t)sqlite3_column_int64(st, 3);
         *cell = e ? (double)d / (double)e : 1.0;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = rep_store_fail(s, "reading the trend");
+        sqlite3_finalize(st);
+        rep_trend_free(out);
+        return rc;
     }
     sqlite3_finalize(st);
     return 0;

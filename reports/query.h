@@ -7,6 +7,10 @@
  * summaries: delivery_rate, rate_lo and rate_hi are recomputed from
  * expected/delivered (rep_rate), so a result edited with SQL is read as
  * what its counts say.
+ *
+ * Errors: -EIO below stands for any negative errno of store.h (-EIO,
+ * -ENOSPC, -EBUSY, -ENOMEM, ...), with SQLite's message in
+ * rep_store_errmsg(s).
  */
 #ifndef REP_QUERY_H
 #define REP_QUERY_H

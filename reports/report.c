@@ -1107,7 +1107,9 @@ static void usage(FILE *f)
             "                   scenario and parameter), into DIR/sweeps.html and sweeps.md\n"
             "\n"
             "Needs gnuplot (Debian/Ubuntu package %s).\n"
-            "Exit: 0 written, 2 bad usage or input, or the report could not be produced.\n",
+            "The database is opened read-only and checked with PRAGMA quick_check first.\n"
+            "Exit: 0 written, 2 bad usage or input, or the report could not be produced,\n"
+            "3 the database could not be read (I/O error, damaged, unreadable).\n",
             REP_DEFAULT_DB, REP_DEFAULT_REPORT_DIR, REP_GATE_DEFAULT_TOLERANCE,
             REP_GNUPLOT_PACKAGE);
 }
@@ -1173,11 +1175,11 @@ int rep_cmd_report(int argc, char **argv)
     rep_gate_decision gd;
     memset(&gd, 0, sizeof gd);
     rep_store *s = NULL;
-    if (rep_store_open_existing(db, &s, err, sizeof err) != 0) {
+    int orc = rep_store_open_readonly(db, &s, err, sizeof err);
+    if (orc != 0) {
         fprintf(stderr, "ctxsim report: %s%s\n", err,
-                strncmp(err, "no database", 11) == 0 ? " (record one with `ctxsim run` first)"
-                                                     : "");
-        return REP_EXIT_USAGE;
+                orc == -ENOENT ? " (record one with `ctxsim run` first)" : "");
+        return rep_store_exit_code(orc);
     }
     int code = REP_EXIT_USAGE;
     rep_model m;
@@ -1224,8 +1226,9 @@ int rep_cmd_report(int argc, char **argv)
     if (runs && rc == 0)
         rc = rep_gate_decide(s, run, base, tol, NULL, &gd);
     if (runs && rc != 0) {
-        fprintf(stderr, "ctxsim report: %s: cannot read the results (%s)\n", db,
-                rc == -ENOMEM ? "out of memory" : "database error");
+        fprintf(stderr, "ctxsim report: %s: cannot read the results: %s\n", db,
+                rc == -ENOMEM ? "out of memory" : rep_store_errmsg(s));
+        code = rep_store_exit_code(rc);
         goto out;
     }
     if (runs && m.nsw == 0 && !nps) {

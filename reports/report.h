@@ -51,9 +51,10 @@ int rep_sweep_report_write(const char *dir, const rep_psweep *ws, size_t n,
  * the latest run, the gate's baseline and tolerance (the verdict is
  * rep_gate_decide's with them).  Nothing is written when the database is
  * missing or empty, the run does not exist, or gnuplot is not installed (the
- * message names the package).  Prints the path of index.html.  Returns the
- * exit code: 0, or 2 for bad usage or input and when the report could not be
- * produced.
+ * message names the package).  The database is opened read-only
+ * (rep_store_open_readonly).  Prints the path of index.html.  Returns the
+ * exit code: 0, 2 for bad usage or input and when the report could not be
+ * produced, 3 when the database could not be read (rep_store_exit_code).
  */
 int rep_cmd_report(int argc, char **argv);
 

@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "reports/cmdline.h"
 #include "reports/fsutil.h"
 #include "reports/verdict.h"
 #include "sim/coverage.h"
@@ -21,8 +23,14 @@
 struct rep_store {
     sqlite3 *db;
     sqlite3_stmt *ins_sweep, *ins_seed, *ins_fail, *ins_hist;
-    char err[512];
+    int readonly; /* rep_store_open_readonly: the recording calls refuse */
+    char err[1024];
 };
+
+/* How store_open opens. */
+#define OPEN_CREATE   1u /* create a missing database (and its directory) */
+#define OPEN_READONLY 2u /* SQLITE_OPEN_READONLY, no setup, no migration */
+#define OPEN_CHECK    4u /* PRAGMA quick_check after opening */
 
 /* ---- schema -------------------------------------------------------------- */
 
@@ -33,7 +41,7 @@ struct rep_store {
 /*
  * The migrations: step i takes user_version i to i + 1.  Never edit a step
  * that has shipped; append one.  Count columns are generated from
- * SIM_COUNTS; counts added later are reconciled on open (add_count_columns).
+ * SIM_COUNTS; counts added later are reconciled on open (count_columns).
  * The SQL is laid out by hand, hence clang-format off.
  */
 /* clang-format off */
@@ -259,18 +267,65 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+int rep_store_errno(int sqlite_rc)
+{
+    switch (sqlite_rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return 0;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_READONLY:
+        return -EROFS;
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+    case SQLITE_CANTOPEN:
+        return -EACCES;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_NOTADB:
+        return -EINVAL;
+    default: /* SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_PROTOCOL, ... */
+        return -EIO;
+    }
+}
+
+int rep_store_exit_code(int rc)
+{
+    if (rc >= 0)
+        return REP_EXIT_OK;
+    return rc == -EINVAL || rc == -ENOENT ? REP_EXIT_USAGE : REP_EXIT_ENV;
+}
+
+/* Runs sql; returns 0 or the negative errno of its SQLite error (the
+ * message, SQLite's own, in err). */
 static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
         set_err(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
-        return -1;
+        int e = rep_store_errno(sqlite3_extended_errcode(db));
+        return e ? e : rep_store_errno(rc) ? rep_store_errno(rc) : -EIO;
     }
     return 0;
 }
 
-static int user_version(sqlite3 *db, int *v)
+/* Records SQLite's last error of db ("what: message") in err; returns its
+ * negative errno. */
+static int db_err(sqlite3 *db, const char *what, char *err, size_t errlen)
+{
+    set_err(err, errlen, "%s: %s", what, sqlite3_errmsg(db));
+    int e = rep_store_errno(sqlite3_extended_errcode(db));
+    return e ? e : -EIO;
+}
+
+static int user_version(sqlite3 *db, int *v, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
@@ -279,7 +334,29 @@ static int user_version(sqlite3 *db, int *v)
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : -1;
+    return rc == SQLITE_OK ? 0 : db_err(db, "reading the schema version", err, errlen);
+}
+
+/* -EINVAL (with the message) unless schema version v is one this build
+ * can read or migrate: 0..REP_SCHEMA_VERSION (user_version is a signed
+ * 32-bit field any file may set). */
+static int bad_version(int v, char *err, size_t errlen)
+{
+    if (v < 0) {
+        set_err(err, errlen,
+                "database schema v%d is no ctxsim schema (PRAGMA user_version is negative): not "
+                "a results database",
+                v);
+        return -EINVAL;
+    }
+    if (v > REP_SCHEMA_VERSION) {
+        set_err(err, errlen,
+                "database schema v%d is newer than this ctxsim understands (v%d): use a newer "
+                "ctxsim",
+                v, REP_SCHEMA_VERSION);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 /*
@@ -290,138 +367,373 @@ static int user_version(sqlite3 *db, int *v)
 static int migrate(sqlite3 *db, int target, char *err, size_t errlen)
 {
     for (;;) {
-        if (exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
-            return -1;
+        int rc = exec(db, "BEGIN IMMEDIATE", err, errlen);
+        if (rc != 0)
+            return rc;
         int v = 0;
-        if (user_version(db, &v) != 0) {
-            set_err(err, errlen, "%s", sqlite3_errmsg(db));
+        if ((rc = user_version(db, &v, err, errlen)) != 0 ||
+            (rc = bad_version(v, err, errlen)) != 0) {
             exec(db, "ROLLBACK", NULL, 0);
-            return -1;
-        }
-        if (v > REP_SCHEMA_VERSION) {
-            set_err(err, errlen,
-                    "database schema v%d is newer than this ctxsim understands (v%d): "
-                    "use a newer ctxsim",
-                    v, REP_SCHEMA_VERSION);
-            exec(db, "ROLLBACK", NULL, 0);
-            return -1;
+            return rc;
         }
         if (v >= target)
             return exec(db, "COMMIT", err, errlen);
         char bump[64];
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
         char e2[256] = "";
-        if (exec(db, migrations[v], e2, sizeof e2) != 0 || exec(db, bump, e2, sizeof e2) != 0 ||
-            exec(db, "COMMIT", e2, sizeof e2) != 0) {
+        if ((rc = exec(db, migrations[v], e2, sizeof e2)) != 0 ||
+            (rc = exec(db, bump, e2, sizeof e2)) != 0 ||
+            (rc = exec(db, "COMMIT", e2, sizeof e2)) != 0) {
             set_err(err, errlen, "migration to schema v%d failed: %s", v + 1, e2);
             exec(db, "ROLLBACK", NULL, 0);
-            return -1;
+            return rc;
         }
     }
 }
 
 /* Adds the columns of counts that SIM_COUNTS gained after the database was
- * created.  O(columns) reads; writes only when something is missing. */
-static int add_count_columns(sqlite3 *db, const char *table, char *err, size_t errlen)
+ * created; with add == 0 only counts them into *missing.  O(columns) reads;
+ * writes only when something is missing. */
+static int count_columns(sqlite3 *db, const char *table, int add, int *missing, char *err,
+                         size_t errlen)
 {
     int have[SIM_COUNT__N] = {0};
     char sql[160];
     snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        set_err(err, errlen, "%s", sqlite3_errmsg(db));
-        return -1;
-    }
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_err(db, "reading the columns", err, errlen);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 1);
         int id = name ? sim_count_lookup(name) : -1;
         if (id >= 0)
             have[id] = 1;
     }
     sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_err(db, "reading the columns", err, errlen);
     for (int i = 0; i < SIM_COUNT__N; i++) {
         if (have[i])
             continue;
+        ++*missing;
+        if (!add)
+            continue;
         snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s INTEGER NOT NULL DEFAULT 0", table,
                  sim_count_name(i));
-        if (exec(db, sql, err, errlen) != 0)
-            return -1;
+        if ((rc = exec(db, sql, err, errlen)) != 0)
+            return rc;
     }
     return 0;
 }
 
-/* Opens and configures a connection; migrates to `target`. */
+/* Brings db (opened for writing) to `target`, and with reconcile its count
+ * columns to SIM_COUNTS. */
+static int upgrade(sqlite3 *db, int target, int reconcile, char *err, size_t errlen)
+{
+    int rc = migrate(db, target, err, errlen), missing = 0;
+    if (rc != 0 || !reconcile)
+        return rc;
+    if ((rc = exec(db, "BEGIN IMMEDIATE", err, errlen)) != 0)
+        return rc;
+    if ((rc = count_columns(db, "scenario_results", 1, &missing, err, errlen)) != 0 ||
+        (rc = count_columns(db, "seed_results", 1, &missing, err, errlen)) != 0 ||
+        (target >= 6 && (rc = count_columns(db, "sweeps", 1, &missing, err, errlen)) != 0) ||
+        (rc = exec(db, "COMMIT", err, errlen)) != 0) {
+        exec(db, "ROLLBACK", NULL, 0);
+        return rc;
+    }
+    return 0;
+}
+
+/*
+ * Checks that path names an existing file: -ENOENT ("no database at") only
+ * when it (or a directory on the way) really does not exist; a path that
+ * cannot be looked at (e.g. a directory without search permission) or is
+ * not a regular file is another error.
+ */
+static int check_exists(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENOTDIR) {
+            set_err(err, errlen, "no database at %s", path);
+            return -ENOENT;
+        }
+        set_err(err, errlen, "cannot access %s: %s", path, strerror(e));
+        return e == ENOMEM ? -ENOMEM : -EACCES;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        set_err(err, errlen, "%s is not a regular file", path);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Copies the database `from` into a new in-memory database *out. */
+static int copy_to_memory(sqlite3 *from, sqlite3 **out, char *err, size_t errlen)
+{
+    sqlite3 *mem = NULL;
+    *out = NULL;
+    if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        int rc = mem ? db_err(mem, "opening memory", err, errlen) : -ENOMEM;
+        if (!mem)
+            set_err(err, errlen, "out of memory");
+        sqlite3_close(mem);
+        return rc;
+    }
+    sqlite3_backup *b = sqlite3_backup_init(mem, "main", from, "main");
+    if (!b) {
+        int rc = db_err(mem, "copying into memory", err, errlen);
+        sqlite3_close(mem);
+        return rc;
+    }
+    int step = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (step != SQLITE_DONE) {
+        int rc = db_err(mem, "copying into memory", err, errlen);
+        sqlite3_close(mem);
+        return rc;
+    }
+    *out = mem;
+    return 0;
+}
+
+/* Writes the URI "file:PATH?immutable=1" (PATH percent-encoded) into
+ * buf[len]; -ENAMETOOLONG when it does not fit. */
+static int immutable_uri(const char *path, char *buf, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = (size_t)snprintf(buf, len, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (o + 4 >= len)
+            return -ENAMETOOLONG;
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("/-._~", *p)) {
+            buf[o++] = (char)*p;
+        } else {
+            buf[o++] = '%';
+            buf[o++] = hex[*p >> 4];
+            buf[o++] = hex[*p & 15];
+        }
+    }
+    int k = snprintf(buf + o, len - o, "?immutable=1");
+    return k > 0 && (size_t)k < len - o ? 0 : -ENAMETOOLONG;
+}
+
+/*
+ * Opens path with SQLITE_OPEN_READONLY and reads its schema version.  A
+ * WAL database whose -shm cannot be created (a read-only directory or
+ * mount) cannot be read that way (SQLITE_CANTOPEN, or SQLITE_READONLY in a
+ * directory this user may not write); when it has no -wal
+ * either (everything is in the main file: the last writer closed
+ * cleanly), it is opened immutable instead (nothing can be writing to it:
+ * a writer would have a -wal).
+ */
+static int open_ro_file(const char *path, sqlite3 **out, int *v, char *err, size_t errlen)
+{
+    for (int immutable = 0;; immutable = 1) {
+        sqlite3 *db = NULL;
+        char uri[4200];
+        int rc = 0;
+        if (immutable && (rc = immutable_uri(path, uri, sizeof uri)) != 0) {
+            set_err(err, errlen, "path too long");
+            return rc;
+        }
+        int flags = SQLITE_OPEN_READONLY | (immutable ? SQLITE_OPEN_URI : 0);
+        if (sqlite3_open_v2(immutable ? uri : path, &db, flags, NULL) != SQLITE_OK) {
+            rc = db ? db_err(db, "opening", err, errlen) : -ENOMEM;
+            if (!db)
+                set_err(err, errlen, "out of memory");
+            sqlite3_close(db);
+            return rc;
+        }
+        sqlite3_busy_timeout(db, 10000);
+        rc = user_version(db, v, err, errlen);
+        if (rc == 0) {
+            *out = db;
+            return 0;
+        }
+        int primary = sqlite3_extended_errcode(db) & 0xff;
+        /* no -shm and none can be made: CANTOPEN on a read-only mount,
+         * READONLY (READONLY_CANTINIT) in a directory we may not write */
+        int cantopen = primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY;
+        sqlite3_close(db);
+        char wal[4200];
+        struct stat st;
+        snprintf(wal, sizeof wal, "%s-wal", path);
+        if (immutable || !cantopen || stat(wal, &st) == 0)
+            return rc;
+    }
+}
+
+/*
+ * The read-only open: SQLITE_OPEN_READONLY, no journal mode change, no
+ * migration (nothing is written, so a read-only mount, a 0444 file or a
+ * directory where -wal/-shm cannot be created are fine).  A database at an
+ * older schema (or lacking count columns) is read through an in-memory
+ * copy migrated there, up to REP_STORE_MEM_UPGRADE_MAX bytes; larger ones
+ * are refused with the command that upgrades them in place.
+ */
+static int open_readonly(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    *out = NULL;
+    char e2[384] = "";
+    int v = 0, missing = 0;
+    int rc = open_ro_file(path, &db, &v, e2, sizeof e2);
+    if (rc == 0)
+        rc = bad_version(v, e2, sizeof e2);
+    if (rc == 0 && v >= 1)
+        rc = count_columns(db, "scenario_results", 0, &missing, e2, sizeof e2);
+    if (rc == 0 && v >= 1)
+        rc = count_columns(db, "seed_results", 0, &missing, e2, sizeof e2);
+    if (rc == 0 && v >= 6)
+        rc = count_columns(db, "sweeps", 0, &missing, e2, sizeof e2);
+    if (rc == 0 && (v < REP_SCHEMA_VERSION || missing)) {
+        struct stat st;
+        if (stat(path, &st) == 0 && st.st_size > REP_STORE_MEM_UPGRADE_MAX) {
+            set_err(e2, sizeof e2,
+                    "schema v%d is older than this ctxsim's v%d and the file is too large to "
+                    "read through an in-memory upgrade: upgrade it in place (this writes it) "
+                    "with `ctxsim db upgrade %.200s`",
+                    v, REP_SCHEMA_VERSION, path);
+            rc = -EINVAL;
+        }
+        sqlite3 *mem = NULL;
+        if (rc == 0)
+            rc = copy_to_memory(db, &mem, e2, sizeof e2);
+        if (rc == 0 && (rc = upgrade(mem, REP_SCHEMA_VERSION, 1, e2, sizeof e2)) != 0)
+            sqlite3_close(mem);
+        if (rc == 0) {
+            sqlite3_close(db);
+            db = mem;
+        }
+    }
+    if (rc != 0) {
+        set_err(err, errlen, "%s: %s", path, e2);
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+/* Opens for writing (creating it when `create`), configures (WAL,
+ * synchronous, foreign keys, busy timeout) and upgrades to `target`. */
 static int open_db(const char *path, int create, int target, int reconcile, sqlite3 **out,
                    char *err, size_t errlen)
 {
     *out = NULL;
     if (!path || !*path) {
         set_err(err, errlen, "no database path");
-        return -1;
+        return -EINVAL;
     }
+    int rc;
     if (!create) {
-        int exists = 0;
-        rep_path_exists(path, &exists);
-        if (!exists) {
-            set_err(err, errlen, "no database at %s", path);
-            return -1;
-        }
-    } else {
-        int rc = rep_mkdir_parent(path);
-        if (rc != 0) {
-            set_err(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
-            return -1;
-        }
+        if ((rc = check_exists(path, err, errlen)) != 0)
+            return rc;
+    } else if ((rc = rep_mkdir_parent(path)) != 0) {
+        set_err(err, errlen, "cannot create the directory of %s: %s", path, strerror(-rc));
+        return rc == -ENOMEM ? rc : -EACCES;
     }
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        set_err(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        rc = db ? db_err(db, path, err, errlen) : -ENOMEM;
+        if (!db)
+            set_err(err, errlen, "%s: out of memory", path);
         sqlite3_close(db);
-        return -1;
+        return rc;
     }
     sqlite3_busy_timeout(db, 10000);
     char e2[384] = "";
-    if (exec(db, "PRAGMA journal_mode = WAL", e2, sizeof e2) != 0 ||
-        exec(db, "PRAGMA synchronous = NORMAL", e2, sizeof e2) != 0 ||
-        exec(db, "PRAGMA foreign_keys = ON", e2, sizeof e2) != 0 ||
-        migrate(db, target, e2, sizeof e2) != 0 ||
-        (reconcile && (exec(db, "BEGIN IMMEDIATE", e2, sizeof e2) != 0 ||
-                       add_count_columns(db, "scenario_results", e2, sizeof e2) != 0 ||
-                       add_count_columns(db, "seed_results", e2, sizeof e2) != 0 ||
-                       (target >= 6 && add_count_columns(db, "sweeps", e2, sizeof e2) != 0) ||
-                       exec(db, "COMMIT", e2, sizeof e2) != 0))) {
+    if ((rc = exec(db, "PRAGMA journal_mode = WAL", e2, sizeof e2)) != 0 ||
+        (rc = exec(db, "PRAGMA synchronous = NORMAL", e2, sizeof e2)) != 0 ||
+        (rc = exec(db, "PRAGMA foreign_keys = ON", e2, sizeof e2)) != 0 ||
+        (rc = upgrade(db, target, reconcile, e2, sizeof e2)) != 0) {
         set_err(err, errlen, "%s: %s", path, e2);
         sqlite3_close(db);
-        return -1;
+        return rc;
     }
     *out = db;
     return 0;
 }
 
-static int store_open(const char *path, int create, rep_store **out, char *err, size_t errlen)
+int rep_store_check(rep_store *s, const char *path)
+{
+    if (!s)
+        return -EINVAL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(4)", -1, &st, NULL) != SQLITE_OK)
+        return db_err(s->db, "PRAGMA quick_check", s->err, sizeof s->err);
+    char found[400] = "";
+    size_t len = 0;
+    int rc, bad = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && strcmp(t, "ok") == 0)
+            continue;
+        bad = 1;
+        int k = snprintf(found + len, sizeof found - len, "%s%.160s", len ? "; " : "", t ? t : "?");
+        if (k > 0 && (size_t)k < sizeof found - len)
+            len += (size_t)k;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = db_err(s->db, "PRAGMA quick_check", found, sizeof found);
+        bad = 1;
+    } else {
+        rc = bad ? -EIO : 0;
+    }
+    sqlite3_finalize(st);
+    if (bad)
+        snprintf(s->err, sizeof s->err,
+                 "%.200s: the database is damaged (PRAGMA quick_check: %.256s); restore it "
+                 "from a copy, or salvage it with the sqlite3 shell's .recover",
+                 path ? path : "database", found);
+    return rc;
+}
+
+static int store_open(const char *path, unsigned how, rep_store **out, char *err, size_t errlen)
 {
     if (!out) {
         set_err(err, errlen, "no output pointer");
-        return -1;
+        return -EINVAL;
     }
     *out = NULL;
     rep_store *s = calloc(1, sizeof *s);
     if (!s) {
         set_err(err, errlen, "out of memory");
-        return -1;
+        return -ENOMEM;
     }
-    if (open_db(path, create, REP_SCHEMA_VERSION, 1, &s->db, err, errlen) != 0) {
+    int rc;
+    if (how & OPEN_READONLY) {
+        rc = !path || !*path ? (set_err(err, errlen, "no database path"), -EINVAL)
+                             : check_exists(path, err, errlen);
+        if (rc == 0)
+            rc = open_readonly(path, &s->db, err, errlen);
+        s->readonly = 1;
+    } else {
+        rc = open_db(path, (how & OPEN_CREATE) != 0, REP_SCHEMA_VERSION, 1, &s->db, err, errlen);
+    }
+    if (rc != 0) {
         free(s);
-        return -1;
+        return rc;
     }
-    if (sqlite3_prepare_v2(s->db, sql_ins_sweep, -1, &s->ins_sweep, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, sql_ins_seed, -1, &s->ins_seed, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, sql_ins_fail, -1, &s->ins_fail, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, sql_ins_hist, -1, &s->ins_hist, NULL) != SQLITE_OK) {
-        set_err(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+    if ((how & OPEN_CHECK) && (rc = rep_store_check(s, path)) != 0) {
+        set_err(err, errlen, "%s", s->err);
         rep_store_close(s);
-        return -1;
+        return rc;
+    }
+    if (!s->readonly &&
+        (sqlite3_prepare_v2(s->db, sql_ins_sweep, -1, &s->ins_sweep, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(s->db, sql_ins_seed, -1, &s->ins_seed, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(s->db, sql_ins_fail, -1, &s->ins_fail, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(s->db, sql_ins_hist, -1, &s->ins_hist, NULL) != SQLITE_OK)) {
+        rc = db_err(s->db, path, err, errlen);
+        rep_store_close(s);
+        return rc;
     }
     *out = s;
     return 0;
@@ -429,12 +741,17 @@ static int store_open(const char *path, int create, rep_store **out, char *err, 
 
 int rep_store_open(const char *path, rep_store **out, char *err, size_t errlen)
 {
-    return store_open(path, 1, out, err, errlen);
+    return store_open(path, OPEN_CREATE, out, err, errlen);
 }
 
 int rep_store_open_existing(const char *path, rep_store **out, char *err, size_t errlen)
 {
     return store_open(path, 0, out, err, errlen);
+}
+
+int rep_store_open_readonly(const char *path, rep_store **out, char *err, size_t errlen)
+{
+    return store_open(path, OPEN_READONLY | OPEN_CHECK, out, err, errlen);
 }
 
 void rep_store_close(rep_store *s)
@@ -459,26 +776,97 @@ struct sqlite3 *rep_store_db(rep_store *s)
     return s ? s->db : NULL;
 }
 
+int rep_store_fail(rep_store *s, const char *what)
+{
+    if (!s)
+        return -EINVAL;
+    return db_err(s->db, what ? what : "database", s->err, sizeof s->err);
+}
+
 int rep_store_create_at_version(const char *path, int version, char *err, size_t errlen)
 {
     if (version < 0 || version > REP_SCHEMA_VERSION) {
         set_err(err, errlen, "no schema version %d", version);
-        return -1;
+        return -EINVAL;
     }
     sqlite3 *db = NULL;
-    if (open_db(path, 1, version, 0, &db, err, errlen) != 0)
-        return -1;
+    int rc = open_db(path, 1, version, 0, &db, err, errlen);
+    if (rc != 0)
+        return rc;
     sqlite3_close(db);
     return 0;
 }
 
 /* ---- recording ----------------------------------------------------------- */
 
-/* Records the sqlite error of s and returns -EIO. */
+/* Records the sqlite error of s and returns its negative errno. */
 static int db_fail(rep_store *s, const char *what)
 {
-    snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
-    return -EIO;
+    return rep_store_fail(s, what);
+}
+
+/* -EROFS (with a message) when s was opened read-only. */
+static int writable(rep_store *s)
+{
+    if (!s->readonly)
+        return 0;
+    snprintf(s->err, sizeof s->err, "the database was opened read-only");
+    return -EROFS;
+}
+
+/* Starts the transaction of one recording call: BEGIN IMMEDIATE, or a
+ * savepoint inside the caller's transaction (rep_store_begin). */
+static int txn_begin(rep_store *s, int *nested)
+{
+    *nested = !sqlite3_get_autocommit(s->db);
+    if (sqlite3_exec(s->db, *nested ? "SAVEPOINT rep_call" : "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return db_fail(s, "starting a transaction");
+    return 0;
+}
+
+/* Ends it: commits when rc == 0 (a failed commit is the result), else
+ * rolls back; returns the result. */
+static int txn_end(rep_store *s, int nested, int rc, const char *what)
+{
+    if (rc == 0 &&
+        sqlite3_exec(s->db, nested ? "RELEASE rep_call" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_fail(s, what);
+    if (rc != 0) {
+        /* A failed COMMIT may leave the transaction open: roll it back. */
+        if (nested)
+            sqlite3_exec(s->db, "ROLLBACK TO rep_call; RELEASE rep_call", NULL, NULL, NULL);
+        else if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+int rep_store_begin(rep_store *s)
+{
+    if (!s)
+        return -EINVAL;
+    int rc = writable(s);
+    if (rc == 0 && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_fail(s, "starting a transaction");
+    return rc;
+}
+
+int rep_store_commit(rep_store *s)
+{
+    if (!s)
+        return -EINVAL;
+    if (sqlite3_get_autocommit(s->db)) {
+        snprintf(s->err, sizeof s->err, "no transaction to commit");
+        return -EINVAL;
+    }
+    return txn_end(s, 0, 0, "committing");
+}
+
+void rep_store_rollback(rep_store *s)
+{
+    if (s && !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* Binds text, or NULL for a NULL pointer. */
@@ -509,6 +897,9 @@ int rep_run_begin(rep_store *s, const rep_run_meta *m, int64_t *run_id)
 {
     if (!s || !m || !run_id)
         return -EINVAL;
+    int rc = writable(s);
+    if (rc != 0)
+        return rc;
     if (m->shard && !valid_shard(m->shard)) {
         snprintf(s->err, sizeof s->err, "shard '%s' is not K/N with 1 <= K <= N", m->shard);
         return -EINVAL;
@@ -530,7 +921,7 @@ int rep_run_begin(rep_store *s, const rep_run_meta *m, int64_t *run_id)
     bind_text(st, 6, m->shard);
     bind_text(st, 7, host);
     sqlite3_bind_int64(st, 8, (sqlite3_int64)getpid());
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, "recording a run");
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, "recording a run");
     sqlite3_finalize(st);
     if (rc == 0)
         *run_id = sqlite3_last_insert_rowid(s->db);
@@ -696,21 +1087,20 @@ int rep_run_add_sweep(rep_store *s, int64_t run_id, const sim_sweep_result *r)
                  r->nseeds);
         return -EINVAL;
     }
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return db_fail(s, "starting a transaction");
+    int nested = 0, rc = writable(s);
+    if (rc == 0)
+        rc = txn_begin(s, &nested);
+    if (rc != 0)
+        return rc;
     char status[32];
-    int rc = run_status(s, run_id, status, sizeof status);
+    rc = run_status(s, run_id, status, sizeof status);
     if (rc == 0 && strcmp(status, "running") != 0) {
         snprintf(s->err, sizeof s->err, "run %" PRId64 " is %s, not running", run_id, status);
         rc = -EINVAL;
     }
     if (rc == 0)
         rc = insert_sweep(s, run_id, r);
-    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(s, "committing a sweep");
-    if (rc != 0)
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
+    return txn_end(s, nested, rc, "committing a sweep");
 }
 
 int rep_run_finish(rep_store *s, int64_t run_id, const char *status)
@@ -722,6 +1112,9 @@ int rep_run_finish(rep_store *s, int64_t run_id, const char *status)
         snprintf(s->err, sizeof s->err, "bad run status '%s'", status);
         return -EINVAL;
     }
+    int rc = writable(s);
+    if (rc != 0)
+        return rc;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", -1,
                            &st, NULL) != SQLITE_OK)
@@ -729,7 +1122,7 @@ int rep_run_finish(rep_store *s, int64_t run_id, const char *status)
     sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
     sqlite3_bind_int64(st, 3, run_id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, "finishing a run");
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, "finishing a run");
     sqlite3_finalize(st);
     if (rc == 0 && sqlite3_changes(s->db) != 1) {
         snprintf(s->err, sizeof s->err, "run %" PRId64 " does not exist", run_id);

@@ -2,7 +2,7 @@
  * fuzz_core.c - libFuzzer target for sequences of libctxready calls.
  *
  *   clang -fsanitize=fuzzer,address,undefined ... tests/fuzz_core.c $(CORE_SRC)
- *   build/fuzz/fuzz_core build/fuzz/corpus-core tests/data/fuzz_core
+ *   build/fuzz/fuzz_core build/fuzz/corpus-core tests/data/fuzz/core
  *
  * The input is a program for one cr_ctx: a 6-byte header (fixes switched
  * off, small bounds, the allocation call to fail), then opcodes with their
@@ -15,7 +15,7 @@
  * CR_EREENTRANT (changing nothing, so the program's meaning is the same).
  *
  * tests/test_fuzz_core_corpus.c includes this file with FUZZ_CORE_NO_MAIN
- * defined and replays tests/data/fuzz_core/ through fuzz_core_run().
+ * defined and replays tests/data/fuzz/core/ through fuzz_core_run().
  */
 #include <stdarg.h>
 #include <stddef.h>

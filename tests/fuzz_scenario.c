@@ -1,11 +1,14 @@
 /*
  * fuzz_scenario.c - libFuzzer target for the scenario loader.
  *
- *   clang -fsanitize=fuzzer,address,undefined ... tests/fuzz_scenario.c
- *   build/fuzz_scenario tests/data/good tests/data/bad scenarios
+ *   make fuzz          (tests/fuzz.sh: seeded from tests/data/fuzz/scenario)
  *
  * Any input must either load (and free cleanly) or fail with a positioned,
  * formatted error; nothing may leak, crash or read out of bounds.
+ *
+ * tests/test_fuzz_regress.c includes this file with FUZZ_SCENARIO_NO_MAIN
+ * defined and replays the corpus and tests/data/fuzz/regress/scenario/
+ * through fuzz_scenario_run().
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,9 +17,9 @@
 
 #include "sim/scenario.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int fuzz_scenario_run(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int fuzz_scenario_run(const uint8_t *data, size_t size)
 {
     sim_scenario *s = NULL;
     sim_scenario_error err;
@@ -36,3 +39,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     return 0;
 }
+
+#ifndef FUZZ_SCENARIO_NO_MAIN
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_scenario_run(data, size);
+}
+#endif

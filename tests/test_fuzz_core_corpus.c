@@ -1,6 +1,6 @@
 /*
  * test_fuzz_core_corpus.c - replays the seed corpus of the core fuzzer
- * (tests/data/fuzz_core/, one Check test per file) through the same
+ * (tests/data/fuzz/core/, one Check test per file) through the same
  * interpreter, built without libFuzzer: every input must run to the end
  * with every invariant of tests/fuzz_core.c holding (a broken one prints
  * what broke and aborts, which fails the test).  Run from the repository
@@ -15,7 +15,7 @@
 #define FUZZ_CORE_NO_MAIN
 #include "tests/fuzz_core.c"
 
-#define CORPUS_DIR "tests/data/fuzz_core/"
+#define CORPUS_DIR "tests/data/fuzz/core/"
 
 static char **corpus;
 static int ncorpus;

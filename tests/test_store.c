@@ -254,7 +254,7 @@ START_TEST(test_store_rejects_newer_schema)
     ck_assert_int_eq(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
     rep_store *s = NULL;
-    ck_assert_int_eq(rep_store_open(p, &s, err, sizeof err), -1);
+    ck_assert_int_eq(rep_store_open(p, &s, err, sizeof err), -EINVAL);
     ck_assert_ptr_null(s);
     ck_assert_msg(strstr(err, "newer") != NULL, "%s", err);
 }
@@ -265,7 +265,7 @@ START_TEST(test_store_open_existing_does_not_create)
     char p[512], err[256] = "";
     fx_path(p, sizeof p, "nope/results.db");
     rep_store *s = NULL;
-    ck_assert_int_eq(rep_store_open_existing(p, &s, err, sizeof err), -1);
+    ck_assert_int_eq(rep_store_open_existing(p, &s, err, sizeof err), -ENOENT);
     ck_assert_msg(strstr(err, "no database") != NULL, "%s", err);
     struct stat st;
     ck_assert_int_ne(stat(p, &st), 0);
@@ -282,7 +282,7 @@ START_TEST(test_store_not_a_database_is_an_error)
         fputs("this is not sqlite ", f);
     fclose(f);
     rep_store *s = NULL;
-    ck_assert_int_eq(rep_store_open(p, &s, err, sizeof err), -1);
+    ck_assert_int_eq(rep_store_open(p, &s, err, sizeof err), -EINVAL);
     ck_assert_msg(strlen(err) > 0, "an error message");
 }
 END_TEST

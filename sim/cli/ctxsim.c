@@ -3,7 +3,9 @@
  * reports' report, gate, merge.
  *
  * Exit codes: 0 success, 1 a gate or expectation failed, 2 bad usage or bad
- * input (nothing run, nothing recorded).
+ * input (nothing run, nothing recorded), 3 the environment failed (the
+ * results database could not be written or read: I/O error, disk full,
+ * damaged, unreadable; the message carries SQLite's reason).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 
 #include "ctxready.h"
 #include "reports/cmdline.h"
+#include "reports/dbcmd.h"
 #include "reports/fsutil.h"
 #include "reports/gate.h"
 #include "reports/junit.h"
@@ -673,9 +676,11 @@ static const char run_usage[] =
     "beside another profile, the --ablation matrix).\n"
     "Exit status: 0 every gate sweep passed, 1 a gate sweep failed or was inconclusive, or\n"
     "a fix of the --ablation matrix is caught by none of its sweeps; 2 bad usage or bad\n"
-    "input (nothing run, nothing recorded); 128 + N on signal N (SIGINT 130, SIGTERM 143):\n"
-    "the seed being run stops within 4096 engine events, finished sweeps are recorded and\n"
-    "the run is marked interrupted.\n";
+    "input (nothing run, nothing recorded); 3 the results database could not be written\n"
+    "(I/O error, disk full, damaged, unreadable: SQLite's reason is printed, and every\n"
+    "sweep not recorded is marked NOT RECORDED); 128 + N on signal N (SIGINT 130,\n"
+    "SIGTERM 143): the seed being run stops within 4096 engine events, finished sweeps\n"
+    "are recorded and the run is marked interrupted.\n";
 
 typedef struct run_args {
     sim_sweep_opts base;
@@ -987,12 +992,13 @@ static int cmd_run(int argc, char **argv)
     int64_t run_id = 0;
     char *args = join_args(argc, argv);
     if (!ra.no_db) {
-        char err[512];
-        if (rep_store_open(ra.db, &db, err, sizeof(err)) != 0) {
-            fprintf(stderr, "ctxsim: %s\n", err);
+        char err[1024];
+        int orc = rep_store_open(ra.db, &db, err, sizeof(err));
+        if (orc != 0) {
+            fprintf(stderr, "ctxsim: %s; nothing was run\n", err);
             free(args);
             free_all(&sl);
-            return EXIT_USAGE;
+            return rep_store_exit_code(orc);
         }
         rep_run_meta meta = {
             .label = ra.label,
@@ -1002,12 +1008,14 @@ static int cmd_run(int argc, char **argv)
             .shard = ra.shard,
             .started_at = (int64_t)time(NULL), /* metadata, never inside a run */
         };
-        if (rep_run_begin(db, &meta, &run_id) != 0) {
-            fprintf(stderr, "ctxsim: cannot record into %s\n", ra.db);
+        int brc = rep_run_begin(db, &meta, &run_id);
+        if (brc != 0) {
+            fprintf(stderr, "ctxsim: cannot record into %s: %s; nothing was run\n", ra.db,
+                    rep_store_errmsg(db));
             rep_store_close(db);
             free(args);
             free_all(&sl);
-            return EXIT_USAGE;
+            return rep_store_exit_code(brc);
         }
     }
     free(args);
@@ -1018,7 +1026,8 @@ static int cmd_run(int argc, char **argv)
     size_t cap = sl.n * ((size_t)ra.nprofiles + (ra.ablation ? 9 : 0));
     sim_sweep_result *res = calloc(cap ? cap : 1, sizeof(*res));
     size_t nres = 0;
-    int status = 0, error = 0;
+    int status = 0, error = 0, store_rc = 0; /* store_rc: the first recording error */
+    size_t unrecorded = 0;
     json_t *jarr = ra.json ? json_array() : NULL;
     if (!ra.json && !opt_quiet)
         print_header();
@@ -1052,15 +1061,25 @@ static int cmd_run(int argc, char **argv)
             }
             nres++;
             nseeds_run += r->nseeds;
-            if (db && rep_run_add_sweep(db, run_id, r) != 0) {
-                fprintf(stderr, "ctxsim: recording %s failed\n", r->scenario);
+            int arc = db ? rep_run_add_sweep(db, run_id, r) : 0;
+            if (arc != 0) {
+                fprintf(stderr, "ctxsim: %s/%s: NOT RECORDED in %s: %s\n", r->scenario, r->profile,
+                        ra.db, rep_store_errmsg(db));
+                store_rc = store_rc ? store_rc : arc;
+                unrecorded++;
                 error = 1;
             }
-            if (jarr)
-                json_array_append_new(jarr, sweep_json(r));
-            else if (!opt_quiet || r->fails_ci ||
-                     (r->role == SIM_ROLE_GATE && r->verdict != SIM_VERDICT_PASS))
+            if (jarr) {
+                json_t *jo = sweep_json(r);
+                if (db)
+                    json_object_set_new(jo, "recorded", json_boolean(arc == 0));
+                json_array_append_new(jarr, jo);
+            } else if (!opt_quiet || r->fails_ci || arc != 0 ||
+                       (r->role == SIM_ROLE_GATE && r->verdict != SIM_VERDICT_PASS)) {
                 print_sweep(r, ra.max_replays); /* --quiet: what did not pass, only */
+                if (arc != 0)
+                    printf("  NOT RECORDED in %s: %s\n", ra.db, rep_store_errmsg(db));
+            }
             fflush(stdout);
         }
     }
@@ -1127,11 +1146,21 @@ static int cmd_run(int argc, char **argv)
     }
     if (db) {
         const char *st = interrupted ? "interrupted" : error ? "failed" : "complete";
-        rep_run_finish(db, run_id, st);
+        int frc = rep_run_finish(db, run_id, st);
+        if (frc != 0) {
+            fprintf(stderr, "ctxsim: %s: cannot mark run %" PRId64 " %s: %s\n", ra.db, run_id, st,
+                    rep_store_errmsg(db));
+            store_rc = store_rc ? store_rc : frc;
+        }
         rep_store_close(db);
-        if (!ra.json)
-            if (!opt_quiet)
-                printf("recorded as run %" PRId64 " in %s (%s)\n", run_id, ra.db, st);
+        if (!ra.json && unrecorded)
+            printf("run %" PRId64 " in %s (%s): %zu of %zu sweeps NOT recorded (see above)\n",
+                   run_id, ra.db, frc ? "status not recorded" : st, unrecorded, nres);
+        else if (!ra.json && frc)
+            printf("recorded as run %" PRId64 " in %s, but its status could not be set to %s\n",
+                   run_id, ra.db, st);
+        else if (!ra.json && !opt_quiet)
+            printf("recorded as run %" PRId64 " in %s (%s)\n", run_id, ra.db, st);
     }
     double dt = mono_seconds() - t0;
     /* The closing summary line, printed last (on stderr under --format json). */
@@ -1154,6 +1183,8 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "ctxsim: interrupted; finished scenarios are recorded\n");
         return 128 + interrupted;
     }
+    if (store_rc)
+        return rep_store_exit_code(store_rc); /* 3: the environment failed */
     return error ? EXIT_USAGE : status;
 }
 
@@ -2940,6 +2971,7 @@ static const char main_usage[] =
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
     "  db prune --keep N       delete every run but the N newest (db vacuum: reclaim space)\n"
+    "  db upgrade|check PATH   migrate a results database in place, or check it\n"
     "  help [COMMAND]          this text, or a command's options\n"
     "\n"
     "global options (any command): -q/--quiet (run: only what did not pass, and the\n"
@@ -2947,7 +2979,9 @@ static const char main_usage[] =
     "set in the environment turns them off), --version.  Every option takes its value\n"
     "as `--opt value` or `--opt=value`.\n"
     "Run `ctxsim help COMMAND` or `ctxsim COMMAND --help` for the options of each.\n"
-    "Exit status: 0 success, 1 a gate, expectation or check failed, 2 bad usage or input.\n";
+    "Exit status: 0 success, 1 a gate, expectation or check failed, 2 bad usage or input,\n"
+    "3 the environment failed (a database could not be read or written; SQLite's reason\n"
+    "is printed), 128 + N interrupted by signal N.\n";
 
 typedef struct command {
     const char *name;

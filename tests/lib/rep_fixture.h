@@ -44,6 +44,11 @@ rep_store *fx_store_open_existing(const char *path);
 void fx_add_sweep(rep_store *s, int64_t run, const rep_synth_spec *sp, const uint64_t *seeds,
                   uint32_t n);
 
+/* fx_damage overwrites the b-tree page header of the root page of `table`
+ * in the (checkpointed) database at path: PRAGMA quick_check then fails,
+ * while a reader that never touches that table may not notice. */
+void fx_damage(const char *path, const char *table);
+
 /* Runs the suite s (CK_NORMAL output) and frees it: the exit status for main. */
 int fx_run_suite(Suite *s);
 

@@ -30,6 +30,25 @@ typedef struct out2 {
     const char *dir; /* where the charts are */
 } out2;
 
+/* out2_open creates DIR/html and DIR/md for writing into *o: 0, or -1
+ * with the reason in err (neither file is left open). */
+static int out2_open(out2 *o, const char *dir, const char *html, const char *md, char *err,
+                     size_t errlen)
+{
+    char hp[4096], mp[4096];
+    snprintf(hp, sizeof hp, "%s/%s", dir, html);
+    snprintf(mp, sizeof mp, "%s/%s", dir, md);
+    *o = (out2){fopen(hp, "w"), fopen(mp, "w"), dir};
+    if (o->h && o->md)
+        return 0;
+    snprintf(err, errlen, "%s: %s", o->h ? mp : hp, strerror(errno));
+    if (o->h)
+        fclose(o->h);
+    if (o->md)
+        fclose(o->md);
+    return -1;
+}
+
 static void h(const out2 *o, const char *s)
 {
     rep_html_escape(o->h, s);
@@ -990,18 +1009,9 @@ int rep_report_write(rep_store *s, const rep_model *m, const rep_gate_decision *
                      const rep_chart *charts, size_t ncharts, const char *dir, char *err,
                      size_t errlen)
 {
-    char hp[4096], mp[4096];
-    snprintf(hp, sizeof hp, "%s/index.html", dir);
-    snprintf(mp, sizeof mp, "%s/summary.md", dir);
-    out2 o = {fopen(hp, "w"), fopen(mp, "w"), dir};
-    if (!o.h || !o.md) {
-        snprintf(err, errlen, "%s: %s", o.h ? mp : hp, strerror(errno));
-        if (o.h)
-            fclose(o.h);
-        if (o.md)
-            fclose(o.md);
+    out2 o;
+    if (out2_open(&o, dir, "index.html", "summary.md", err, errlen) != 0)
         return -1;
-    }
     headline hl;
     headline_build(s, g, &hl);
     char title[256];
@@ -1381,18 +1391,9 @@ int rep_sweep_report_write(const char *dir, const rep_psweep *ws, size_t n,
                            const rep_chart (*charts)[REP_SWEEP_CHART_MAX], const size_t *nch,
                            char *err, size_t errlen)
 {
-    char hp[4096], mp[4096];
-    snprintf(hp, sizeof hp, "%s/sweeps.html", dir);
-    snprintf(mp, sizeof mp, "%s/sweeps.md", dir);
-    out2 o = {fopen(hp, "w"), fopen(mp, "w"), dir};
-    if (!o.h || !o.md) {
-        snprintf(err, errlen, "%s: %s", o.h ? mp : hp, strerror(errno));
-        if (o.h)
-            fclose(o.h);
-        if (o.md)
-            fclose(o.md);
+    out2 o;
+    if (out2_open(&o, dir, "sweeps.html", "sweeps.md", err, errlen) != 0)
         return -1;
-    }
     hf(&o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
            "<title>ctxsim report: parameter sweeps</title>\n<style>\n"
            "body { font-family: sans-serif; margin: 1em auto; max-width: 1400px; padding: 0 1em; "

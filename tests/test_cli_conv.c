@@ -161,17 +161,23 @@ START_TEST(test_cli_conv_colour_follows_color_and_no_color)
     ck_assert_int_eq(cli_run(tmpdir, &out, NULL, "%s --color never", args), 0);
     ck_assert_ptr_null(strchr(out, '\033'));
     free(out);
-    /* on a terminal (script(1) gives the run a pty): colour, unless NO_COLOR */
-    const char *tty = "--version >/dev/null; script -qec '%s %s' /dev/null";
-    ck_assert_int_eq(cli_run(tmpdir, &out, NULL, tty, cli_bin(), args), 0);
-    ck_assert_ptr_nonnull(strstr(out, "\033[32mPASS\033[0m"));
-    free(out);
-    setenv("NO_COLOR", "1", 1);
-    ck_assert_int_eq(cli_run(tmpdir, &out, NULL, tty, cli_bin(), args), 0);
-    ck_assert_ptr_nonnull(strstr(out, "PASS"));
-    ck_assert_ptr_null(strstr(out, "\033[3")); /* no colour (the progress line may erase) */
-    free(out);
-    unsetenv("NO_COLOR");
+    /* on a terminal (script(1) gives the run a pty): colour, unless NO_COLOR;
+     * skipped where no pty can be had (a bare chroot without /dev/pts) */
+    if (system("script -qec true /dev/null >/dev/null 2>&1 </dev/null") == 0) {
+        const char *tty = "--version >/dev/null; script -qec '%s %s' /dev/null";
+        ck_assert_int_eq(cli_run(tmpdir, &out, NULL, tty, cli_bin(), args), 0);
+        ck_assert_ptr_nonnull(strstr(out, "\033[32mPASS\033[0m"));
+        free(out);
+        setenv("NO_COLOR", "1", 1);
+        ck_assert_int_eq(cli_run(tmpdir, &out, NULL, tty, cli_bin(), args), 0);
+        ck_assert_ptr_nonnull(strstr(out, "PASS"));
+        ck_assert_ptr_null(strstr(out, "\033[3")); /* no colour (the progress line may erase) */
+        free(out);
+        unsetenv("NO_COLOR");
+    } else {
+        fprintf(stderr, "test_cli_conv: SKIP the terminal half of the colour test: script(1) "
+                        "cannot open a pty here\n");
+    }
     ck_assert_int_eq(cli_run(tmpdir, NULL, &err, "%s --color=sometimes", args), 2);
     ck_assert_ptr_nonnull(strstr(err, "--color expects auto, always or never"));
     free(err);

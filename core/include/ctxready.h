@@ -599,7 +599,9 @@ typedef struct cr_event_in {
  * "sent" it to zero connections), nothing is counted or reported.
  * Returns 0, CR_ENOTFOUND, CR_ESTATE (run ended or not yet go), CR_ETOOBIG,
  * CR_EFULL (buffer bound: the event is dropped, counted as dropped_full and,
- * with F9, reported), CR_ENOMEM.  O(r) for r receiving connections. */
+ * with F9, reported; like a success it commits `now`, so the stream's history
+ * whose TTL passed is pruned and the expiry may move), CR_ENOMEM.  O(r) for r
+ * receiving connections. */
 int cr_run_emit(cr_ctx *ctx, uint64_t now, cr_run_id run, const cr_event_in *ev, uint64_t *seq,
                 cr_outcome *outcome);
 

@@ -316,7 +316,8 @@ int rep_cmd_timing(int argc, char **argv)
             sim_vary_format(&res[i].vary[0].p, kn->row, a0, sizeof a0);
             sim_vary_format(&res[i].vary[0].p, last->row, a1, sizeof a1);
             sim_vary_format(&kv->p, last->k.value, k1, sizeof k1);
-            snprintf(req, sizeof req, "frontier: `%s %s %s` at %s = %s ... %s at %s", kv->p.path,
+            snprintf(req, sizeof req,
+                     "frontier: `%.80s %s %.47s` at %.80s = %.47s ... %.47s at %.47s", kv->p.path,
                      ops[kn->k.dir == SIM_KNEE_DOWN],
                      kn->k.status == SIM_KNEE_NEVER ? "unreachable" : kt, res[i].vary[0].p.path, a0,
                      last->k.status == SIM_KNEE_NEVER ? "unreachable" : k1, a1);
@@ -381,7 +382,7 @@ int rep_cmd_timing(int argc, char **argv)
             snprintf(a, sizeof a, "%.3f%%", 100 * (1 - at->rate));
         if (bad) {
             sim_vary_format(&kv->p, kn->k.bracket, bt, sizeof bt);
-            snprintf(b, sizeof b, "%.3f%% (%s)", 100 * (1 - bad->rate), bt);
+            snprintf(b, sizeof b, "%.3f%% (%.12s)", 100 * (1 - bad->rate), bt);
         }
         char lat[48] = "-";
         if (at)

@@ -3023,7 +3023,7 @@ static int normalize_args(int argc, char **argv, char ***out)
         fprintf(stderr, "ctxsim: out of memory\n");
         return -1;
     }
-    v[0] = (char *)buf; /* freed through v[-]: see free_args */
+    v[0] = (char *)buf; /* the split names: main() takes it back and frees it */
     int n = 1, color = -1;
     char *p = buf;
     for (int i = 1; i < argc; i++) {

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/cli_run.h"
+
 #define FUZZ_CORE_NO_MAIN
 #include "tests/fuzz_core.c"
 
@@ -53,26 +55,11 @@ static void corpus_list(void)
         qsort(corpus, (size_t)ncorpus, sizeof *corpus, name_cmp);
 }
 
+/* The bytes of path (the test fails when it cannot be read). */
 static uint8_t *read_all(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            buf = realloc(buf, cap);
-            ck_assert(buf != NULL);
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    ck_assert_msg(!ferror(f), "cannot read %s", path);
-    fclose(f);
-    *len = n;
+    uint8_t *buf = (uint8_t *)cli_slurp_len(path, len);
+    ck_assert_msg(buf != NULL, "cannot read %s", path);
     return buf;
 }
 

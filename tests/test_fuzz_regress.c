@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/cli_run.h"
+
 #define FUZZ_CORE_NO_MAIN
 #include "tests/fuzz_core.c"
 #define FUZZ_SCENARIO_NO_MAIN
@@ -88,26 +90,11 @@ static void list_inputs(void)
         qsort(inputs, (size_t)ninputs, sizeof *inputs, input_cmp);
 }
 
+/* The bytes of path (the test fails when it cannot be read). */
 static uint8_t *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            buf = realloc(buf, cap);
-            ck_assert(buf != NULL);
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    ck_assert_msg(!ferror(f), "cannot read %s", path);
-    fclose(f);
-    *len = n;
+    uint8_t *buf = (uint8_t *)cli_slurp_len(path, len);
+    ck_assert_msg(buf != NULL, "cannot read %s", path);
     return buf;
 }
 

@@ -12,7 +12,7 @@ const char *cli_bin(void)
     return b ? b : "build/cc-O2/ctxsim";
 }
 
-char *cli_slurp(const char *path)
+char *cli_slurp_len(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -25,7 +25,14 @@ char *cli_slurp(const char *path)
         buf = NULL;
     }
     fclose(f);
+    if (buf && len)
+        *len = (size_t)n;
     return buf;
+}
+
+char *cli_slurp(const char *path)
+{
+    return cli_slurp_len(path, NULL);
 }
 
 int cli_run(const char *dir, char **out, char **err, const char *fmt, ...)

@@ -5,6 +5,8 @@
 #ifndef TEST_CLI_RUN_H
 #define TEST_CLI_RUN_H
 
+#include <stddef.h>
+
 /* cli_bin returns the binary under test. */
 const char *cli_bin(void);
 
@@ -16,7 +18,11 @@ const char *cli_bin(void);
 int cli_run(const char *dir, char **out, char **err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* cli_slurp returns the malloc'd contents of a file, or NULL. */
+/* cli_slurp returns the malloc'd contents of a file (NUL-terminated), or NULL. */
 char *cli_slurp(const char *path);
+
+/* cli_slurp_len is cli_slurp that also stores the length in *len (when not
+ * NULL): for binary files, which may hold NUL bytes. */
+char *cli_slurp_len(const char *path, size_t *len);
 
 #endif

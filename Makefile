@@ -252,7 +252,7 @@ comma := ,
 PC_RPATH = $(if $(filter /usr,$(PREFIX)),,-Wl$(comma)-rpath$(comma)$${libdir})
 MANDIR   ?= $(PREFIX)/share/man/man1
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM)
+install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM) $(CTXSRV)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
 	  $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 core/include/ctxready.h $(DESTDIR)$(PREFIX)/include/
@@ -260,7 +260,7 @@ install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM)
 	install -m 755 $(LIBCORE_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libctxready.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libctxready.so.$(SOVERSION)
 	ln -sf libctxready.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libctxready.so
-	install -m 755 $(CTXSIM) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(CTXSIM) $(CTXSRV) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 docs/ctxsim.1 $(DESTDIR)$(MANDIR)/ctxsim.1
 	install -m 644 docs/ctxsim.bash-completion $(DESTDIR)$(BASHCOMPDIR)/ctxsim
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@RPATH@|$(PC_RPATH)|g' \
@@ -271,6 +271,7 @@ install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM)
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/ctxready.h $(DESTDIR)$(PREFIX)/lib/libctxready.* \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxready.pc $(DESTDIR)$(PREFIX)/bin/ctxsim \
+	  $(DESTDIR)$(PREFIX)/bin/ctxready-server \
 	  $(DESTDIR)$(MANDIR)/ctxsim.1 $(DESTDIR)$(BASHCOMPDIR)/ctxsim
 
 format:

@@ -487,6 +487,8 @@ int srv_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         if (s->stopping || (control && s->n.controls_now >= SRV_MAX_CONTROL) ||
             (!control && s->n.conns_now >= s->o.max_conns)) {
             s->n.conns_refused++;
+            lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                                   s->stopping ? "stopping" : "connection bound reached");
             return 1;
         }
         return 0;

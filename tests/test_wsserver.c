@@ -964,11 +964,14 @@ START_TEST(test_wsserver_sigterm_stops_cleanly)
         while (ws_recv(tabs[i], WAIT_MS))
             ;
         ck_assert(tabs[i]->closed);
+        close(tabs[i]->fd); /* the tab is gone too: nothing keeps the server */
+        tabs[i]->fd = -1;
     }
     long waited = 0;
     int rc = sp_wait(server_pid, WAIT_MS, &waited);
     server_pid = -1;
     ck_assert_int_eq(rc, 0);
+    ck_assert_msg(waited < 1500, "the server took %ld ms to stop", waited);
     ws_close(&a);
     ws_close(&b);
 }

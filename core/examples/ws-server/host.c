@@ -950,6 +950,11 @@ int srv_host_http_message(srv *s, json_t *body, char *err, size_t errlen)
         snprintf(err, errlen, "token refused");
         return 401;
     }
+    if (s->posts.len >= s->o.max_runs) { /* posts waiting for their agent: bounded too */
+        s->n.runs_refused++;
+        snprintf(err, errlen, "too many runs waiting to start (--max-runs)");
+        return 503;
+    }
     start_rec *r = calloc(1, sizeof(start_rec));
     if (!r) {
         snprintf(err, errlen, "out of memory");

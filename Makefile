@@ -33,9 +33,9 @@ endif
 # --- dependencies -----------------------------------------------------------
 # pkg-config modules and the Debian packages that provide them.  The core
 # itself needs none of them; the simulator, the reports and the tests do.
-PC_MODS   := check yaml-0.1 sqlite3 libxxhash jansson libxml-2.0
+PC_MODS   := check yaml-0.1 sqlite3 libxxhash jansson libxml-2.0 libwebsockets
 DEB_PKGS  := pkg-config check libyaml-dev libsqlite3-dev libxxhash-dev libjansson-dev \
-             libxml2-dev libxml2-utils gnuplot-nox sqlite3 parallel
+             libxml2-dev libxml2-utils gnuplot-nox sqlite3 parallel libwebsockets-dev
 DEPS_STAMP := build/.deps-ok
 # Optional: tests/test_report_html.c renders the report in headless Chromium
 # when it is installed and skips that test (saying so) when it is not; `make

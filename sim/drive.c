@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,11 @@ typedef struct post {
     uint32_t slot, tab;
     sim_frame f;
     int used;
+    int state; /* 0 waiting for its uplink delay, 1 connecting/writing, 2 reading */
+    int fd;
+    char *req;
+    size_t len, off;
+    uint64_t started;
 } post;
 
 typedef struct hostctx {
@@ -228,6 +234,11 @@ typedef struct drive {
     cr_policy policy;
     uint64_t drain_bound;
     uint64_t ctrl_frames;
+    struct sockaddr_storage addr; /* the server's, for the posts */
+    socklen_t addrlen;
+    int post_armed;
+    double scale;
+    FILE *log; /* $CTXSIM_DRIVE_LOG: every frame in and out, with the driver's time */
 } drive;
 
 static void slot_fail(slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -340,6 +351,9 @@ static void send_json(drive *d, slot *s, uint32_t conn, json_t *o, uint64_t dela
 {
     char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
+    if (d->log && txt)
+        fprintf(d->log, "%.6f send conn=%" PRIu32 " +%.3fms %s\n", (double)now_of(d) / 1e9, conn,
+                (double)delay / 1e6, txt);
     if (!txt || sim_ws_send(d->ws, conn, txt, strlen(txt), delay) != 0)
         slot_fail(s, "out of memory (sending a frame)");
     free(txt);
@@ -424,7 +438,7 @@ static void h_post(void *ud, uint64_t now, uint32_t tab, const sim_frame *f)
     if (sim_grow((void **)&d->posts, &d->capposts, d->nposts + 1, sizeof(post)))
         return slot_fail(s, "out of memory (posts)");
     uint32_t i = (uint32_t)d->nposts++;
-    d->posts[i] = (post){h->slot, tab, *f, 1};
+    d->posts[i] = (post){.slot = h->slot, .tab = tab, .f = *f, .used = 1, .fd = -1};
     if (sim_ws_timer(d->ws, now + uplink(s, tab, d), key_of(h->slot, K_POST, tab, i)) != 0)
         slot_fail(s, "out of memory (timers)");
 }
@@ -498,79 +512,164 @@ static void h_fail(void *ud, const char *why)
 
 /* ---- HTTP posts ------------------------------------------------------------------ */
 
-/* http_post posts body to POST /message on the server (loopback: a plain
- * blocking socket, at most 2 s of real time).  Returns the HTTP status, or
- * -1 with err. */
-static int http_post(const drive *d, const char *body, char *err, size_t errlen)
+/* An HTTP post goes out on a non-blocking loopback socket when its uplink
+ * delay has passed (post_start), and is driven by a poll timer every
+ * POST_POLL (post_poll): connect, write the request, read the status
+ * line, close.  The loop never blocks on it.  A post the server does not
+ * answer within POST_LIMIT of real time ends the drive (exit 3). */
+#define POST_POLL_REAL_NS (500 * UINT64_C(1000)) /* real time between polls */
+#define POST_LIMIT_S      5.0
+
+static void post_end(drive *d, post *p)
+{
+    if (p->fd >= 0)
+        close(p->fd);
+    p->fd = -1;
+    free(p->req);
+    p->req = NULL;
+    p->used = 0;
+    while (d->nposts && !d->posts[d->nposts - 1].used)
+        d->nposts--;
+}
+
+static void post_poll_arm(drive *d)
+{
+    uint64_t v = (uint64_t)((double)POST_POLL_REAL_NS /
+                            (d->o->time_scale > 0 ? d->o->time_scale : d->scale));
+    if (!d->post_armed && sim_ws_timer(d->ws, now_of(d) + v, UINT64_C(255) << 56) == 0)
+        d->post_armed = 1;
+}
+
+/* post_step advances one post without blocking; 1 while it is in flight. */
+static int post_step(drive *d, post *p)
+{
+    if (p->state == 1) { /* connecting, then writing */
+        struct pollfd pf = {p->fd, POLLOUT, 0};
+        if (poll(&pf, 1, 0) <= 0)
+            return 1;
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+        ssize_t n = soerr ? -1 : write(p->fd, p->req + p->off, p->len - p->off);
+        if (n < 0 && !soerr && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 1;
+        if (n < 0) {
+            fatal(d, "POST /message to %s:%d: %s", d->url.host, d->url.port,
+                  strerror(soerr ? soerr : errno));
+            return 0;
+        }
+        p->off += (size_t)n;
+        if (p->off == p->len)
+            p->state = 2;
+        return 1;
+    }
+    char resp[256];
+    ssize_t got = read(p->fd, resp, sizeof resp - 1);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 1;
+    int status = -1;
+    if (got > 0) {
+        resp[got] = 0;
+        if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+            status = -1;
+    }
+    if (d->log)
+        fprintf(d->log, "%.6f post tag=%" PRId64 " -> %d\n", (double)now_of(d) / 1e9, p->f.msg,
+                status);
+    if (status < 0)
+        fatal(d, "POST /message to %s:%d: no HTTP answer", d->url.host, d->url.port);
+    /* 4xx: the control side reports no run; the oracle sees none accepted */
+    return 0;
+}
+
+static void post_poll(drive *d)
+{
+    d->post_armed = 0;
+    int left = 0;
+    uint64_t now = now_of(d);
+    for (size_t i = 0; i < d->nposts; i++) {
+        post *p = &d->posts[i];
+        if (!p->used || p->state == 0)
+            continue;
+        if ((double)(now - p->started) * d->scale > POST_LIMIT_S * 1e9) {
+            fatal(d, "POST /message to %s:%d: no answer within %.0f s", d->url.host, d->url.port,
+                  POST_LIMIT_S);
+            post_end(d, p);
+            continue;
+        }
+        if (post_step(d, p))
+            left = 1;
+        else
+            post_end(d, p);
+    }
+    if (left)
+        post_poll_arm(d);
+}
+
+static void post_start(drive *d, uint32_t i)
+{
+    if (i >= d->nposts || !d->posts[i].used)
+        return;
+    post *p = &d->posts[i];
+    slot *s = &d->slots[p->slot];
+    if (!s->used || p->f.msg < 0)
+        return post_end(d, p);
+    const char *thread =
+        p->f.thread >= 0 && (size_t)p->f.thread < s->nthreads ? s->threads[p->f.thread].name : NULL;
+    json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:s}", "user", s->user[s->tab_user[p->tab]],
+                          "token", d->token, "thread", thread, "tag",
+                          (json_int_t)(s->tagbase + (uint64_t)p->f.msg + 1), "payload", "hello");
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    size_t cap = (body ? strlen(body) : 0) + 512;
+    p->req = body ? malloc(cap) : NULL;
+    if (!p->req) {
+        free(body);
+        slot_fail(s, "out of memory (posts)");
+        return post_end(d, p);
+    }
+    int n = snprintf(p->req, cap,
+                     "POST /message HTTP/1.1\r\nHost: %.200s:%d\r\nContent-Type: "
+                     "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     d->url.host, d->url.port, strlen(body), body);
+    if (d->log)
+        fprintf(d->log, "%.6f post %s\n", (double)now_of(d) / 1e9, body);
+    free(body);
+    p->len = n > 0 ? (size_t)n : 0;
+    p->off = 0;
+    p->fd = socket(d->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (p->fd < 0 ||
+        (connect(p->fd, (struct sockaddr *)&d->addr, d->addrlen) != 0 && errno != EINPROGRESS)) {
+        fatal(d, "POST /message to %s:%d: %s", d->url.host, d->url.port, strerror(errno));
+        return post_end(d, p);
+    }
+    p->state = 1;
+    p->started = now_of(d);
+    if (post_step(d, p))
+        post_poll_arm(d);
+    else
+        post_end(d, p);
+}
+
+/* resolve_addr looks up the server's address once (for the posts). */
+static int resolve_addr(drive *d, char *err, size_t errlen)
 {
     struct addrinfo hints = {0}, *ai = NULL;
     hints.ai_socktype = SOCK_STREAM;
     char port[8];
     snprintf(port, sizeof port, "%d", d->url.port);
     int rc = getaddrinfo(d->url.host, port, &hints, &ai);
-    if (rc != 0) {
-        snprintf(err, errlen, "%.100s: %.80s", d->url.host, gai_strerror(rc));
+    if (rc != 0 || !ai || ai->ai_addrlen > sizeof d->addr) {
+        snprintf(err, errlen, "cannot resolve %.100s: %.80s", d->url.host,
+                 rc ? gai_strerror(rc) : "no address");
+        if (ai)
+            freeaddrinfo(ai);
         return -1;
     }
-    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
-    struct timeval tv = {2, 0};
-    if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    }
-    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        snprintf(err, errlen, "POST /message: %s", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(ai);
-        return -1;
-    }
+    memcpy(&d->addr, ai->ai_addr, ai->ai_addrlen);
+    d->addrlen = ai->ai_addrlen;
     freeaddrinfo(ai);
-    char req[2048];
-    int n = snprintf(req, sizeof req,
-                     "POST /message HTTP/1.1\r\nHost: %.200s:%d\r\nContent-Type: "
-                     "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                     d->url.host, d->url.port, strlen(body), body);
-    int status = -1;
-    if (n > 0 && (size_t)n < sizeof req && write(fd, req, (size_t)n) == n) {
-        char resp[512];
-        ssize_t got = read(fd, resp, sizeof resp - 1);
-        if (got > 0) {
-            resp[got] = 0;
-            if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
-                status = -1;
-        }
-    }
-    if (status < 0)
-        snprintf(err, errlen, "POST /message: no answer");
-    close(fd);
-    return status;
-}
-
-static void do_post(drive *d, uint32_t i)
-{
-    if (i >= d->nposts || !d->posts[i].used)
-        return;
-    post p = d->posts[i];
-    d->posts[i].used = 0;
-    slot *s = &d->slots[p.slot];
-    if (!s->used || p.f.msg < 0)
-        return;
-    const char *thread =
-        p.f.thread >= 0 && (size_t)p.f.thread < s->nthreads ? s->threads[p.f.thread].name : NULL;
-    json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:s}", "user", s->user[s->tab_user[p.tab]],
-                          "token", d->token, "thread", thread, "tag",
-                          (json_int_t)(s->tagbase + (uint64_t)p.f.msg + 1), "payload", "hello");
-    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    char err[200];
-    int st = body ? http_post(d, body, err, sizeof err) : -1;
-    free(body);
-    if (st < 0 && !d->fatal)
-        fatal(d, "the server does not answer POST /message: %s", err);
-    /* 4xx: the control side reports no run; the oracle sees none accepted */
-    while (d->nposts && !d->posts[d->nposts - 1].used)
-        d->nposts--;
+    return 0;
 }
 
 /* ---- the control side ------------------------------------------------------------ */
@@ -680,6 +779,8 @@ static void on_control(drive *d, const char *txt, size_t len)
     }
     d->ctrl_frames++;
     uint64_t now = now_of(d);
+    if (d->log)
+        fprintf(d->log, "%.6f control %.*s\n", (double)now / 1e9, (int)len, txt);
     uint64_t t = jint(o, "t") ? sim_ws_from_mono(d->ws, jint(o, "t")) : now;
     if (t > now)
         t = now;
@@ -883,6 +984,9 @@ static void ws_frame(void *ud, uint32_t conn, const char *txt, size_t len, int g
     if (!k || k->slot == NO_SLOT || !d->slots[k->slot].used)
         return;
     slot *s = &d->slots[k->slot];
+    if (d->log)
+        fprintf(d->log, "%.6f %s conn=%" PRIu32 " tab=%" PRIu32 " %.*s\n", (double)now_of(d) / 1e9,
+                gone ? "lost" : "recv", conn, k->tab, (int)len, txt);
     json_t *o = json_loadb(txt, len, 0, NULL);
     sim_frame f;
     uint64_t tag = 0;
@@ -942,12 +1046,14 @@ static void ws_timer(void *ud, uint64_t key)
     uint32_t si = (uint32_t)(key >> 56), what = (uint32_t)(key >> 52) & 15,
              tab = (uint32_t)(key >> 32) & 0xfffff;
     int64_t conn = (int64_t)(key & 0xffffffffu);
+    if (si == 255)
+        return post_poll(d);
     if (si >= d->nslots || !d->slots[si].used)
         return;
     slot *s = &d->slots[si];
     uint64_t now = now_of(d);
     if (what == K_POST)
-        return do_post(d, (uint32_t)conn);
+        return post_start(d, (uint32_t)conn);
     if (s->draining)
         return; /* no new step, fault or reconnect in the drain */
     if (what == K_STEP)
@@ -1207,6 +1313,8 @@ int sim_drive_sweep(const sim_scenario *sc, const sim_drive_opts *o, sim_sweep_r
     if (sim_ws_parse_url(o->url, &d.url, err, errlen) != 0)
         return SIM_DRIVE_EUSAGE;
     make_run_id(&d);
+    const char *logp = getenv("CTXSIM_DRIVE_LOG");
+    d.log = logp && *logp ? fopen(logp, "w") : NULL;
     sim_ws_cb cb = {ws_opened, ws_arrived, ws_frame, ws_closed, ws_timer};
     double scale = o->time_scale > 0 ? o->time_scale : 1;
     if (sim_ws_new(&d.ws, &cb, &d, scale) != 0) {
@@ -1216,6 +1324,9 @@ int sim_drive_sweep(const sim_scenario *sc, const sim_drive_opts *o, sim_sweep_r
     int rc = connect_control(&d, err, errlen);
     if (rc == 0 && o->time_scale <= 0 && d.server_scale > 0)
         sim_ws_set_scale(d.ws, d.server_scale); /* no --time-scale: the server's */
+    d.scale = o->time_scale > 0 ? o->time_scale : d.server_scale > 0 ? d.server_scale : 1;
+    if (rc == 0 && resolve_addr(&d, err, errlen) != 0)
+        rc = SIM_DRIVE_EENV;
     if (rc == 0 && d.server_scale > 0 && o->time_scale > 0 &&
         (d.server_scale < o->time_scale * 0.999 || d.server_scale > o->time_scale * 1.001)) {
         snprintf(err, errlen,
@@ -1262,13 +1373,15 @@ int sim_drive_sweep(const sim_scenario *sc, const sim_drive_opts *o, sim_sweep_r
     }
     uint32_t started = 0, finished = 0;
     while (rc == 0 && finished < n) {
+        /* At most one new seed per round (100 ms apart): seeds that start
+         * together would open all their connections at the same instant. */
         for (uint32_t i = 0; i < d.nslots && started < n; i++)
             if (!d.slots[i].used) {
                 uint64_t seed = o->only_seed ? o->only_seed : started + 1;
-                if (slot_start(&d, i, seed, started) != 0) {
+                if (slot_start(&d, i, seed, started) != 0)
                     slot_fail(&d.slots[i], "out of memory (setting up the seed)");
-                }
                 started++;
+                break;
             }
         if (sim_ws_run(d.ws, now_of(&d) + 100 * UINT64_C(1000000), all_stop) != 0) {
             snprintf(err, errlen, "the libwebsockets loop failed");
@@ -1308,12 +1421,17 @@ int sim_drive_sweep(const sim_scenario *sc, const sim_drive_opts *o, sim_sweep_r
     free(d.hctx);
     free(d.conns);
     free(d.pend);
+    for (size_t i = 0; i < d.nposts; i++)
+        if (d.posts[i].used)
+            post_end(&d, &d.posts[i]);
     free(d.posts);
     map_free(&d.ev_of);
     map_free(&d.conn_of);
     map_free(&d.thr_of);
     map_free(&d.seq_of);
     map_free(&d.run_of);
+    if (d.log)
+        fclose(d.log);
     if (rc != 0) {
         free(out->seeds);
         out->seeds = NULL;

@@ -74,12 +74,14 @@ CLI_SRC   := $(sort $(wildcard sim/cli/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench_*.c))
 TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+SRV_SRC   := $(sort $(wildcard core/examples/ws-server/*.c))
 
 CORE_OBJ  := $(CORE_SRC:%.c=$(O)/%.o)
 SIM_OBJ   := $(SIM_SRC:%.c=$(O)/%.o)
 REP_OBJ   := $(REP_SRC:%.c=$(O)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(O)/%.o)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(O)/%.o)
+SRV_OBJ   := $(SRV_SRC:%.c=$(O)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(O)/tests/%)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(O)/tests/%)
 
@@ -88,6 +90,7 @@ LIBCORE_SO := $(O)/libctxready.so.$(VERSION)
 LIBSIM_A   := $(O)/libctxsim.a
 LIBREP_A   := $(O)/libctxrep.a
 CTXSIM     := $(O)/ctxsim
+CTXSRV     := $(O)/ctxready-server
 
 .PHONY: all deps deps-optional test bench demo install uninstall clean determinism format \
         check-format fuzz mutants timing coverage agree
@@ -95,7 +98,7 @@ CTXSIM     := $(O)/ctxsim
 .SECONDARY:
 .DEFAULT_GOAL := all
 
-all: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM) $(TEST_BIN) $(BENCH_BIN)
+all: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM) $(CTXSRV) $(TEST_BIN) $(BENCH_BIN)
 
 # The dependency check: install with apt-get when root, else print the command.
 deps: $(DEPS_STAMP)
@@ -127,6 +130,13 @@ $(O)/core/%.o: core/%.c core/include/ctxready.h $(wildcard core/src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
 
+# The WebSocket server (core/examples/ws-server/) embeds the core like any
+# application would, so it is built with the dependencies' flags.
+$(O)/core/examples/ws-server/%.o: core/examples/ws-server/%.c core/include/ctxready.h \
+		$(wildcard core/examples/ws-server/*.h sim/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
 $(O)/%.o: %.c $(wildcard core/include/*.h sim/*.h reports/*.h tests/lib/*.h core/examples/*.c tests/fuzz_*.c) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
@@ -145,6 +155,9 @@ $(LIBREP_A): $(REP_OBJ)
 $(CTXSIM): $(CLI_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A) $(DEP_LIBS)
 
+$(CTXSRV): $(SRV_OBJ) $(LIBSIM_A) $(LIBCORE_A)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(SRV_OBJ) $(LIBSIM_A) $(LIBCORE_A) $(DEP_LIBS)
+
 # test_alloc_sim fails the Nth allocation of the statically linked code:
 # its malloc family is wrapped at link time (see tests/test_alloc_sim.c).
 $(O)/tests/test_alloc_sim: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
@@ -156,7 +169,7 @@ $(O)/tests/%: $(O)/tests/%.o $(TESTLIB_OBJ) $(LIBREP_A) $(LIBSIM_A) $(LIBCORE_A)
 # the real core must find nothing), then the mutant catalogue: every entry must still apply, and (not under
 # SANITIZE, to keep .ci/run short) the gate subset must be killed.
 test: all
-	@CTXSIM=$(CTXSIM) CK_DEFAULT_TIMEOUT=600 tests/run-suites.sh $(TEST_BIN)
+	@CTXSIM=$(CTXSIM) CTXREADY_SERVER=$(CTXSRV) CK_DEFAULT_TIMEOUT=600 tests/run-suites.sh $(TEST_BIN)
 	@tests/mutants.sh --baseline $(CTXSIM)
 	@tests/mutants.sh --check
 	@CC="$(CC)" OPT="$(OPT)" SANITIZE="$(SANITIZE)" tests/install.sh
@@ -248,7 +261,7 @@ comma := ,
 PC_RPATH = $(if $(filter /usr,$(PREFIX)),,-Wl$(comma)-rpath$(comma)$${libdir})
 MANDIR   ?= $(PREFIX)/share/man/man1
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM)
+install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM) $(CTXSRV)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
 	  $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 core/include/ctxready.h $(DESTDIR)$(PREFIX)/include/
@@ -256,7 +269,7 @@ install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM)
 	install -m 755 $(LIBCORE_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libctxready.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libctxready.so.$(SOVERSION)
 	ln -sf libctxready.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libctxready.so
-	install -m 755 $(CTXSIM) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(CTXSIM) $(CTXSRV) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 docs/ctxsim.1 $(DESTDIR)$(MANDIR)/ctxsim.1
 	install -m 644 docs/ctxsim.bash-completion $(DESTDIR)$(BASHCOMPDIR)/ctxsim
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@RPATH@|$(PC_RPATH)|g' \
@@ -267,6 +280,7 @@ install: $(LIBCORE_A) $(LIBCORE_SO) $(CTXSIM)
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/ctxready.h $(DESTDIR)$(PREFIX)/lib/libctxready.* \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxready.pc $(DESTDIR)$(PREFIX)/bin/ctxsim \
+	  $(DESTDIR)$(PREFIX)/bin/ctxready-server \
 	  $(DESTDIR)$(MANDIR)/ctxsim.1 $(DESTDIR)$(BASHCOMPDIR)/ctxsim
 
 format:

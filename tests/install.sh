@@ -35,6 +35,8 @@ grep -qx "libctxready $ver" "$pfx/minimal.err" || fail "cr_version() said: $(cat
 grep -q "libctxready.so.0 => $pfx/lib/" <<<"$(ldd "$pfx/minimal")" || fail "not loaded from $pfx/lib: $(ldd "$pfx/minimal")"
 
 [ "$("$pfx/bin/ctxsim" --version)" = "ctxsim $ver (libctxready $ver)" ] || fail "installed ctxsim --version"
+[ "$("$pfx/bin/ctxready-server" --version)" = "ctxready-server $ver (libctxready $ver)" ] ||
+    fail "installed ctxready-server --version"
 "$pfx/bin/ctxsim" run scenarios/agent_before_ready.yaml --seeds 1 --no-db -q >/dev/null ||
     fail "the installed ctxsim cannot run a scenario"
 

@@ -44,6 +44,7 @@
 #include "sim/drive.h"
 #include "sim/engine.h"
 #include "sim/emit.h"
+#include "sim/knobarg.h"
 #include "sim/scenario.h"
 #include "sim/shrink.h"
 #include "sim/srvproc.h"
@@ -381,71 +382,24 @@ static int parse_pct(const char *v, uint32_t *d, uint64_t *w)
     return parse_depth(buf, d) || parse_window(colon + 1, w) ? -1 : 0;
 }
 
-/* parse_knob parses "name=value" against the core's knob table. */
+/* parse_knob parses "name=value" against the core's knob table
+ * (sim/knobarg.h: the same parser as ctxready-server's). */
 static int parse_knob(const char *arg, char *name, size_t namelen, uint64_t *value)
 {
-    const char *eq = strchr(arg, '=');
-    if (!eq || eq == arg || (size_t)(eq - arg) >= namelen) {
-        fprintf(stderr, "ctxsim: --policy expects knob=value, got '%s'\n", arg);
-        return -1;
-    }
-    memcpy(name, arg, (size_t)(eq - arg));
-    name[eq - arg] = '\0';
-    const char *val = eq + 1;
-    const cr_knob_info *k = NULL;
-    for (size_t i = 0; i < cr_policy_knob_count(); i++)
-        if (strcmp(cr_policy_knob(i)->name, name) == 0)
-            k = cr_policy_knob(i);
-    if (!k) {
-        fprintf(stderr, "ctxsim: --policy: unknown knob '%s' (knobs:", name);
-        for (size_t i = 0; i < cr_policy_knob_count(); i++)
-            fprintf(stderr, " %s", cr_policy_knob(i)->name);
-        fprintf(stderr, ")\n");
-        return -1;
-    }
-    switch (k->type) {
-    case CR_KNOB_BOOL:
-        if (!strcmp(val, "1") || !strcmp(val, "true") || !strcmp(val, "on") || !strcmp(val, "yes"))
-            *value = 1;
-        else if (!strcmp(val, "0") || !strcmp(val, "false") || !strcmp(val, "off") ||
-                 !strcmp(val, "no"))
-            *value = 0;
-        else {
-            fprintf(stderr, "ctxsim: --policy %s: expected true or false, got '%s'\n", name, val);
-            return -1;
-        }
+    char err[1024];
+    if (sim_knob_arg_parse(arg, name, namelen, value, err, sizeof err) == 0)
         return 0;
-    case CR_KNOB_DURATION: {
-        sim_parse_error pe;
-        if (parse_u64(val, value) == 0)
-            return 0; /* plain nanoseconds, as replay lines print them */
-        if (sim_duration_parse(val, value, &pe) != 0) {
-            fprintf(stderr, "ctxsim: --policy %s: %s\n", name, pe.msg);
-            return -1;
-        }
-        return 0;
-    }
-    default:
-        if (parse_u64(val, value) != 0) {
-            fprintf(stderr, "ctxsim: --policy %s: expected a non-negative integer, got '%s'\n",
-                    name, val);
-            return -1;
-        }
-        return 0;
-    }
+    fprintf(stderr, "ctxsim: %s\n", err);
+    return -1;
 }
 
 static int parse_profile(const char *s, int *p)
 {
-    if (!strcmp(s, "fixed"))
-        *p = CR_PROFILE_FIXED;
-    else if (!strcmp(s, "legacy"))
-        *p = CR_PROFILE_LEGACY;
-    else {
-        fprintf(stderr, "ctxsim: unknown profile '%s' (expected fixed or legacy)\n", s);
-        return -1;
-    }
-    return 0;
+    char err[160];
+    if (sim_profile_parse(s, p, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "ctxsim: %s\n", err);
+    return -1;
 }
 
 /* ---- output -------------------------------------------------------------------- */

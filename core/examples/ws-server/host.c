@@ -1,0 +1,1010 @@
+/*
+ * host.c - libctxready embedded in a real event loop.
+ *
+ * The pattern (README, "Embedding libctxready in a server"):
+ *  - every entry point (a frame arrived, a socket closed, a timer fired)
+ *    reads the clock once and calls the core with that `now`;
+ *  - the core's callbacks never call the core back: they write frames to
+ *    socket queues (deliver, notify), or put an item on the timer queue
+ *    (dispatch -> agent start after server.agent_start; associate -> the
+ *    thread service's answer after server.thread_lookup; run_go -> the
+ *    agent's first emit), which runs after the call has returned;
+ *  - after every call into the core, srv_rearm points one lws_sul timer at
+ *    the earliest of cr_ctx_get_expiry() and the timer queue; when it fires,
+ *    due items run and cr_ctx_handle_expiry() runs the core's deadlines.
+ * The in-process services (auth, thread service, agent runtime) draw their
+ * latencies and failures from the scenario's server: and faults: sections
+ * with the simulator's distributions, per connection and per run streams
+ * derived from --seed, in real time (times --time-scale).
+ */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server.h"
+#include "sim/dist.h"
+
+enum item_kind {
+    IT_AUTH_DONE = 1,
+    IT_ASSOC_DONE,
+    IT_AGENT_START,
+    IT_AGENT_HTTP,
+    IT_EMIT,
+    IT_UNPARK
+};
+
+enum tag_state { TAG_NONE = 0, TAG_DISPATCHED, TAG_REFUSED, TAG_HELD };
+
+/* A resend parked while the core holds the first copy. */
+typedef struct parked {
+    cr_conn_id conn;
+    json_t *frame;
+} parked;
+
+/* What the server remembers of a message tag (duplicate suppression). */
+typedef struct srv_tag {
+    uint8_t state;
+    int error;
+    parked *park;
+} srv_tag;
+
+/* A run to start: a dispatched message, or a POST /message. */
+typedef struct start_rec {
+    uint64_t tag;
+    cr_conn_id conn;
+    char user[CR_ID_MAX + 1];   /* "" none */
+    char thread[CR_ID_MAX + 1]; /* "" none */
+} start_rec;
+
+struct srv_run {
+    cr_run_id id;
+    uint64_t msg_tag;
+    uint32_t next;
+    uint8_t via_http;
+    char user[CR_ID_MAX + 1];
+    char thread[CR_ID_MAX + 1];
+    sim_prng rnd;
+};
+
+static const char *const notice_kinds[] = {"thread_switched", "switch_failed", "message_rejected",
+                                           "closing"};
+static const char *const close_names[] = {"client", "disconnect", "pending_timeout", "server"};
+
+static uint64_t scaled(const srv *s, uint64_t ns)
+{
+    double v = (double)ns * s->o.time_scale + 0.5;
+    return v >= 1.8e19 ? UINT64_MAX : (uint64_t)v;
+}
+
+static uint64_t draw(const srv *s, const sim_dist *d, sim_prng *r)
+{
+    return scaled(s, sim_dist_sample_ns(d, r));
+}
+
+static const char *nz(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+static void copy_id(char *dst, const char *src)
+{
+    snprintf(dst, CR_ID_MAX + 1, "%.*s", CR_ID_MAX, src ? src : "");
+}
+
+static srv_conn *conn_of(srv *s, cr_conn_id id)
+{
+    return srv_idmap_get(&s->conns, id);
+}
+
+/* ---- the timer queue: a binary heap of (when, seq) ------------------------------ */
+
+static int item_less(const srv_item *a, const srv_item *b)
+{
+    return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
+static void at(srv *s, uint64_t when, int kind, uint64_t a, uint64_t b, void *p)
+{
+    if (s->nheap == s->capheap) {
+        size_t cap = s->capheap ? s->capheap * 2 : 256;
+        srv_item *h = realloc(s->heap, cap * sizeof(srv_item));
+        if (!h) {
+            fprintf(stderr, "ctxready-server: out of memory (timer queue)\n");
+            free(p);
+            return;
+        }
+        s->heap = h;
+        s->capheap = cap;
+    }
+    size_t i = s->nheap++;
+    srv_item it = {when, s->item_seq++, kind, a, b, p};
+    while (i > 0 && item_less(&it, &s->heap[(i - 1) / 2])) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = it;
+}
+
+static srv_item pop(srv *s)
+{
+    srv_item top = s->heap[0];
+    srv_item last = s->heap[--s->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l >= s->nheap)
+            break;
+        m = l + 1 < s->nheap && item_less(&s->heap[l + 1], &s->heap[l]) ? l + 1 : l;
+        if (!item_less(&s->heap[m], &last))
+            break;
+        s->heap[i] = s->heap[m];
+        i = m;
+    }
+    if (s->nheap)
+        s->heap[i] = last;
+    return top;
+}
+
+/* ---- control-side helpers ------------------------------------------------------- */
+
+static json_t *jtag(uint64_t tag)
+{
+    return tag ? json_integer((json_int_t)tag) : json_null();
+}
+
+static json_t *jerr(int rc)
+{
+    return rc ? json_string(cr_errname(rc)) : json_null();
+}
+
+static json_t *jflags(uint32_t flags)
+{
+    json_t *a = json_array();
+    if (flags & CR_EVENT_REPLAY)
+        json_array_append_new(a, json_string("replay"));
+    if (flags & CR_EVENT_NOTIFICATION)
+        json_array_append_new(a, json_string("notification"));
+    return a;
+}
+
+/* ---- message tags ------------------------------------------------------------------ */
+
+static void tag_free(srv_tag *t)
+{
+    if (t && t->park) {
+        json_decref(t->park->frame);
+        free(t->park);
+    }
+    free(t);
+}
+
+/* tag_touch returns the record of a message tag, creating it (and
+ * forgetting the oldest when SRV_TAGS_MAX are remembered).  NULL on
+ * memory or for tag 0. */
+static srv_tag *tag_touch(srv *s, uint64_t tag)
+{
+    if (!tag)
+        return NULL;
+    srv_tag *t = srv_idmap_get(&s->tags, tag);
+    if (t)
+        return t;
+    if (!s->tag_ring && !(s->tag_ring = calloc(SRV_TAGS_MAX, sizeof(uint64_t))))
+        return NULL;
+    t = calloc(1, sizeof(srv_tag));
+    if (!t || srv_idmap_put(&s->tags, tag, t) != 0) {
+        free(t);
+        return NULL;
+    }
+    if (s->ntags == SRV_TAGS_MAX) {
+        tag_free(srv_idmap_del(&s->tags, s->tag_ring[s->tag_head]));
+        s->tag_ring[s->tag_head] = tag;
+        s->tag_head = (s->tag_head + 1) % SRV_TAGS_MAX;
+    } else {
+        s->tag_ring[(s->tag_head + s->ntags++) % SRV_TAGS_MAX] = tag;
+    }
+    return t;
+}
+
+/* ---- what the server sends ------------------------------------------------------ */
+
+static json_t *notice_new(const char *kind, const char *thread, json_t *tag, const char *error,
+                          const char *reason)
+{
+    return json_pack("{s:s, s:s, s:s?, s:o, s:s?, s:s?}", "op", "notice", "kind", kind, "thread",
+                     thread, "tag", tag ? tag : json_null(), "error", error, "reason", reason);
+}
+
+/* send_notice sends a notice to c and its copy to the control side. */
+static void send_notice(srv_conn *c, json_t *n)
+{
+    if (srv_ctl_wanted(c->s)) {
+        json_t *copy = json_deep_copy(n);
+        json_object_set_new(copy, "conn", json_integer((json_int_t)c->id));
+        srv_ctl_emit(c->s, copy);
+    }
+    srv_send_client(c, n, 0);
+}
+
+void srv_error_notice(srv_conn *c, int bad, const char *error, const char *reason, json_t *tag)
+{
+    srv *s = c->s;
+    if (bad >= 0 && bad < SRV_BAD__N)
+        s->n.malformed[bad]++;
+    if (bad >= 0 && srv_ctl_wanted(s))
+        srv_ctl_emit(s, json_pack("{s:s, s:I, s:s}", "op", "error", "conn", (json_int_t)c->id,
+                                  "error", error));
+    send_notice(c, notice_new("error", NULL, tag ? json_incref(tag) : NULL, error, reason));
+}
+
+static void send_ack(srv_conn *c, uint64_t tag, int rc)
+{
+    json_t *a = json_pack("{s:s, s:I}", "op", "ack", "tag", (json_int_t)tag);
+    if (rc)
+        json_object_set_new(a, "error", json_string(cr_errname(rc)));
+    if (srv_ctl_wanted(c->s))
+        srv_ctl_emit(c->s, json_pack("{s:s, s:I, s:I, s:o}", "op", "ack", "conn", (json_int_t)c->id,
+                                     "tag", (json_int_t)tag, "error", jerr(rc)));
+    srv_send_client(c, a, 0);
+}
+
+/* ---- core callbacks: they only queue ------------------------------------------- */
+
+static void cb_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *ev)
+{
+    srv *s = ud;
+    (void)now;
+    srv_conn *c = conn_of(s, conn);
+    const char *type = ev->type < s->sc->nagent_events ? s->sc->agent_events[ev->type] : "event";
+    int queued = 0;
+    if (c) {
+        json_t *pl = json_stringn((const char *)ev->payload, ev->payload_len);
+        json_t *e = json_pack(
+            "{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:o, s:I, s:I, s:o}", "op", "event", "user",
+            ev->user, "thread", ev->thread, "run", (json_int_t)ev->run, "seq", (json_int_t)ev->seq,
+            "generation", (json_int_t)ev->generation, "type", type, "index", (json_int_t)ev->type,
+            "flags", jflags(ev->flags), "tag", (json_int_t)ev->tag, "emitted_at",
+            (json_int_t)ev->emitted_at, "payload", pl ? pl : json_string(""));
+        queued = srv_send_client(c, e, 1);
+    }
+    if (srv_ctl_wanted(s))
+        srv_ctl_emit(s, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:b}", "op", "deliver",
+                                  "conn", (json_int_t)conn, "tag", (json_int_t)ev->tag, "run",
+                                  (json_int_t)ev->run, "seq", (json_int_t)ev->seq, "generation",
+                                  (json_int_t)ev->generation, "flags", jflags(ev->flags), "queued",
+                                  queued));
+}
+
+static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispatch *d)
+{
+    srv *s = ud;
+    uint64_t tag = (d->tag & SRV_MSG_TAG_BIT) ? d->tag & ~SRV_MSG_TAG_BIT : 0;
+    srv_tag *t = tag_touch(s, tag);
+    srv_conn *c = conn_of(s, conn);
+    if (srv_ctl_wanted(s))
+        srv_ctl_emit(s, json_pack("{s:s, s:I, s:o, s:I, s:s?, s:s?}", "op", "dispatch", "conn",
+                                  (json_int_t)conn, "tag", jtag(tag), "msg", (json_int_t)d->msg_id,
+                                  "user", d->user, "thread", d->thread));
+    if (t) {
+        t->state = TAG_DISPATCHED;
+        if (t->park) { /* the parked resend is answered */
+            srv_conn *pc = conn_of(s, t->park->conn);
+            if (pc && pc->wsi)
+                send_ack(pc, tag, 0);
+            json_decref(t->park->frame);
+            free(t->park);
+            t->park = NULL;
+        }
+    }
+    if (c && tag)
+        send_ack(c, tag, 0);
+    start_rec *r = calloc(1, sizeof(start_rec));
+    if (!r) {
+        fprintf(stderr, "ctxready-server: out of memory (agent start)\n");
+        return;
+    }
+    r->tag = tag;
+    r->conn = conn;
+    copy_id(r->user, d->user);
+    copy_id(r->thread, d->thread);
+    uint64_t delay = draw(s, &s->sc->agent_start, c ? &c->rnd_srv : &s->rnd_http);
+    at(s, now + delay, IT_AGENT_START, d->msg_id, 0, r);
+}
+
+static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, const char *user,
+                         const char *thread)
+{
+    srv *s = ud;
+    srv_conn *c = conn_of(s, conn);
+    int ok = sim_prng_double(c ? &c->rnd_flt : &s->rnd_http) >= s->sc->thread_update_fail;
+    uint64_t delay = draw(s, &s->sc->thread_lookup, c ? &c->rnd_srv : &s->rnd_http);
+    at(s, now + delay, IT_ASSOC_DONE, req, (uint64_t)ok, NULL);
+    if (srv_ctl_wanted(s))
+        srv_ctl_emit(s, json_pack("{s:s, s:I, s:I, s:s, s:s, s:b, s:I}", "op", "assoc", "req",
+                                  (json_int_t)req, "conn", (json_int_t)conn, "user", user, "thread",
+                                  thread, "ok", ok, "delay", (json_int_t)delay));
+}
+
+static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *n)
+{
+    srv *s = ud;
+    (void)now;
+    srv_conn *c = conn_of(s, conn);
+    if (!c)
+        return;
+    json_t *tag = NULL;
+    if (n->kind == CR_NOTICE_MESSAGE_REJECTED && (n->msg_tag & SRV_MSG_TAG_BIT))
+        tag = json_integer((json_int_t)(n->msg_tag & ~SRV_MSG_TAG_BIT));
+    else if ((n->kind == CR_NOTICE_THREAD_SWITCHED || n->kind == CR_NOTICE_SWITCH_FAILED) &&
+             n->thread)
+        tag = json_integer((json_int_t)(strcmp(n->thread, c->sel_thread) == 0 ? c->sel_tag : 0));
+    const char *reason =
+        n->kind == CR_NOTICE_CLOSING && (unsigned)n->reason < 4 ? close_names[n->reason] : NULL;
+    send_notice(c, notice_new(notice_kinds[n->kind & 3], n->thread, tag,
+                              n->error ? cr_errname(n->error) : NULL, reason));
+}
+
+static void cb_run_go(void *ud, uint64_t now, cr_run_id run)
+{
+    srv *s = ud;
+    if (srv_ctl_wanted(s))
+        srv_ctl_emit(s, json_pack("{s:s, s:I}", "op", "run_go", "run", (json_int_t)run));
+    at(s, now, IT_EMIT, run, 0, NULL);
+}
+
+static void cb_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason reason)
+{
+    srv *s = ud;
+    (void)now;
+    srv_conn *c = conn_of(s, conn);
+    if (!c)
+        return;
+    c->core_open = 0;
+    c->core_closed = 1;
+    c->core_reason = reason;
+    srv_close_client(c, 1000);
+}
+
+static void cb_report(void *ud, uint64_t now, const cr_report *r)
+{
+    srv *s = ud;
+    int is_msg = (r->tag & SRV_MSG_TAG_BIT) != 0;
+    uint64_t tag = r->tag & ~SRV_MSG_TAG_BIT;
+    static const char *const kinds[] = {"outcome", "error", "info"};
+    if (s->o.verbose && r->kind == CR_REPORT_ERROR)
+        fprintf(stderr, "ctxready-server: core: %s (%s) conn=%" PRIu64 "\n", r->message,
+                cr_errname(r->error), r->conn);
+    if (srv_ctl_wanted(s))
+        srv_ctl_emit(s, json_pack("{s:s, s:s, s:s?, s:o, s:I, s:I, s:s?, s:s?, s:I, s:o, s:o, s:s}",
+                                  "op", "report", "kind", kinds[r->kind % 3], "outcome",
+                                  r->kind == CR_REPORT_OUTCOME ? cr_outcome_name(r->outcome) : NULL,
+                                  "error", jerr(r->error), "conn", (json_int_t)r->conn, "run",
+                                  (json_int_t)r->run, "user", r->user, "thread", r->thread, "seq",
+                                  (json_int_t)r->seq, "event_tag", jtag(is_msg ? 0 : tag),
+                                  "msg_tag", jtag(is_msg ? tag : 0), "message", r->message));
+    if (!is_msg || !tag)
+        return;
+    srv_tag *t = srv_idmap_get(&s->tags, tag);
+    if (t && t->state == TAG_HELD) {
+        t->state = TAG_NONE; /* the core let go of it: a resend is taken again */
+        if (t->park)
+            at(s, now, IT_UNPARK, tag, 0, NULL);
+    }
+}
+
+/* ---- requests from clients ------------------------------------------------------ */
+
+/* thread_service: the reference thread service creates "<owner>/<name>"
+ * for its owner the first time anything names it. */
+static void thread_service(srv *s, uint64_t now, const char *thread)
+{
+    char owner[CR_ID_MAX + 1];
+    if (thread && srv_thread_owner(thread, owner, sizeof owner) == 0) {
+        int rc = cr_thread_add(s->core, now, owner, thread);
+        if (rc != 0 && s->o.verbose)
+            fprintf(stderr, "ctxready-server: cr_thread_add: %s\n", cr_strerror(rc));
+    }
+}
+
+static int hold(srv_conn *c, json_t *frame)
+{
+    if (c->nheld >= SRV_HOLD_MAX)
+        return -1;
+    srv_held *h = malloc(sizeof(srv_held));
+    if (!h)
+        return -1;
+    h->next = NULL;
+    h->frame = json_incref(frame);
+    if (c->held_tail)
+        c->held_tail->next = h;
+    else
+        c->held_head = h;
+    c->held_tail = h;
+    c->nheld++;
+    return 0;
+}
+
+static json_t *ctl_request(const char *op, srv_conn *c, const char *thread, uint64_t tag,
+                           uint64_t last_seq, const char *result, int rc)
+{
+    return json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:I, s:s, s:o}", "op", op, "conn",
+                     (json_int_t)c->id, "tag", (json_int_t)tag, "user", nz(c->user), "thread",
+                     thread, "last_seq", (json_int_t)last_seq, "result", result, "error", jerr(rc));
+}
+
+static void do_message(srv_conn *c, json_t *f, int from_held)
+{
+    srv *s = c->s;
+    const char *thread = json_string_value(json_object_get(f, "thread"));
+    uint64_t tag = (uint64_t)json_integer_value(json_object_get(f, "tag"));
+    uint64_t last_seq = (uint64_t)json_integer_value(json_object_get(f, "last_seq"));
+    json_t *pl = json_object_get(f, "payload");
+    const char *payload = pl ? json_string_value(pl) : "hello";
+    size_t plen = pl ? json_string_length(pl) : 5;
+    if (c->nheld && !from_held) {
+        if (hold(c, f) != 0) {
+            json_t *jt = json_integer((json_int_t)tag);
+            srv_error_notice(c, SRV_BAD_BUSY, "busy", "too many frames held behind a switch", jt);
+            json_decref(jt);
+            return;
+        }
+        if (srv_ctl_wanted(s))
+            srv_ctl_emit(s, ctl_request("message", c, thread, tag, last_seq, "held", 0));
+        return;
+    }
+    srv_tag *t = srv_idmap_get(&s->tags, tag);
+    if (t && (t->state == TAG_DISPATCHED || t->state == TAG_REFUSED)) {
+        s->n.duplicates++;
+        if (srv_ctl_wanted(s))
+            srv_ctl_emit(s, ctl_request("message", c, thread, tag, last_seq, "duplicate", 0));
+        send_ack(c, tag, t->state == TAG_REFUSED ? t->error : 0);
+        return;
+    }
+    if (t && t->state == TAG_HELD) {
+        parked *p = t->park ? t->park : malloc(sizeof(parked));
+        if (p) {
+            if (t->park)
+                json_decref(p->frame); /* a later resend replaces it */
+            p->conn = c->id;
+            p->frame = json_incref(f);
+            t->park = p;
+            s->n.parked++;
+        }
+        if (srv_ctl_wanted(s))
+            srv_ctl_emit(s, ctl_request("message", c, thread, tag, last_seq, "parked", 0));
+        return;
+    }
+    uint64_t now = srv_now(s);
+    thread_service(s, now, thread);
+    if (thread) {
+        copy_id(c->sel_thread, thread);
+        c->sel_tag = tag;
+    }
+    cr_message m = {thread, last_seq, SRV_MSG_TAG_BIT | tag, payload, plen};
+    srv_ctl_stage(s, now);
+    int rc = cr_conn_message(s->core, now, c->id, &m, NULL);
+    t = tag_touch(s, tag);
+    if (t && rc == 0 && t->state != TAG_DISPATCHED)
+        t->state = TAG_HELD;
+    if (t && rc != 0) {
+        t->state = TAG_REFUSED;
+        t->error = rc;
+    }
+    if (rc != 0)
+        send_ack(c, tag, rc); /* the refusal answers it */
+    srv_ctl_commit(s, srv_ctl_wanted(s) ? ctl_request("message", c, thread, tag, last_seq,
+                                                      rc ? "refused" : "accepted", rc)
+                                        : NULL);
+}
+
+static void do_switch(srv_conn *c, json_t *f, int from_held)
+{
+    srv *s = c->s;
+    const char *thread = json_string_value(json_object_get(f, "thread"));
+    uint64_t tag = (uint64_t)json_integer_value(json_object_get(f, "tag"));
+    uint64_t last_seq = (uint64_t)json_integer_value(json_object_get(f, "last_seq"));
+    if (!from_held && (!c->authed || c->nheld)) {
+        /* Not authenticated yet: the socket layer holds the view request
+         * until the auth answer, and what follows waits behind it. */
+        if (hold(c, f) != 0) {
+            json_t *jt = json_integer((json_int_t)tag);
+            srv_error_notice(c, SRV_BAD_BUSY, "busy", "too many frames held behind a switch", jt);
+            json_decref(jt);
+            return;
+        }
+        if (srv_ctl_wanted(s))
+            srv_ctl_emit(s, ctl_request("switch", c, thread, tag, last_seq, "held", 0));
+        return;
+    }
+    uint64_t now = srv_now(s);
+    thread_service(s, now, thread);
+    copy_id(c->sel_thread, thread);
+    c->sel_tag = tag;
+    srv_ctl_stage(s, now);
+    int rc = cr_conn_switch(s->core, now, c->id, thread, last_seq);
+    if (rc != 0) {
+        json_t *jt = json_integer((json_int_t)tag);
+        send_notice(c, notice_new("error", thread, jt, cr_errname(rc), "switch refused"));
+    }
+    srv_ctl_commit(s, srv_ctl_wanted(s) ? ctl_request("switch", c, thread, tag, last_seq,
+                                                      rc ? "refused" : "offered", rc)
+                                        : NULL);
+}
+
+static int token_ok(const srv *s, const char *token)
+{
+    return token && *token && (!s->o.token || strcmp(token, s->o.token) == 0);
+}
+
+static void do_auth(srv_conn *c, json_t *f)
+{
+    srv *s = c->s;
+    const char *user = json_string_value(json_object_get(f, "user"));
+    const char *token = json_string_value(json_object_get(f, "token"));
+    if (!token_ok(s, token)) {
+        s->n.auth_failed++;
+        if (srv_ctl_wanted(s))
+            srv_ctl_emit(s, json_pack("{s:s, s:I, s:s, s:s}", "op", "auth", "conn",
+                                      (json_int_t)c->id, "user", user, "error", "auth_failed"));
+        srv_error_notice(c, -1, "auth_failed", "token refused", NULL);
+        return;
+    }
+    if (c->authed || c->auth_pending) {
+        srv_error_notice(c, -1, cr_errname(CR_ESTATE), "already authenticated", NULL);
+        return;
+    }
+    copy_id(c->pending_user, user);
+    c->auth_pending = 1;
+    at(s, srv_now(s) + draw(s, &s->sc->auth, &c->rnd_srv), IT_AUTH_DONE, c->id, 0, NULL);
+}
+
+/* validate checks a client frame against docs/protocol.md: 0, or -1 with
+ * an error notice sent. */
+static int validate(srv_conn *c, json_t *f, const char **op)
+{
+    char why[160];
+    const char *s1;
+    uint64_t u;
+    json_t *op_v = json_object_get(f, "op");
+    json_t *tag = json_object_get(f, "tag");
+    if (!json_is_string(op_v)) {
+        srv_error_notice(c, SRV_BAD_BAD_FRAME, "bad_frame", "missing string \"op\"", NULL);
+        return -1;
+    }
+    *op = json_string_value(op_v);
+    int bad = 0;
+    if (!strcmp(*op, "auth")) {
+        bad = srv_get_id(f, "user", 1, 0, &s1, why, sizeof why) ||
+              srv_get_str(f, "token", 1, 4096, &s1, NULL, why, sizeof why);
+    } else if (!strcmp(*op, "message")) {
+        bad = srv_get_id(f, "thread", 0, 1, &s1, why, sizeof why) ||
+              srv_get_uint(f, "last_seq", 0, 0, SRV_TAG_LIMIT, &u, why, sizeof why) ||
+              srv_get_uint(f, "tag", 1, 1, SRV_TAG_LIMIT, &u, why, sizeof why) ||
+              srv_get_str(f, "payload", 0, c->s->o.max_frame, &s1, NULL, why, sizeof why);
+    } else if (!strcmp(*op, "switch")) {
+        bad = srv_get_id(f, "thread", 1, 0, &s1, why, sizeof why) ||
+              srv_get_uint(f, "last_seq", 0, 0, SRV_TAG_LIMIT, &u, why, sizeof why) ||
+              srv_get_uint(f, "tag", 0, 0, SRV_TAG_LIMIT, &u, why, sizeof why);
+    } else {
+        snprintf(why, sizeof why, "unknown op \"%.40s\"", *op);
+        srv_error_notice(c, SRV_BAD_UNKNOWN_OP, "unknown_op", why,
+                         json_is_integer(tag) ? tag : NULL);
+        return -1;
+    }
+    if (bad) {
+        srv_error_notice(c, SRV_BAD_BAD_FRAME, "bad_frame", why, json_is_integer(tag) ? tag : NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void frame_in(srv_conn *c, json_t *f, int from_held)
+{
+    const char *op;
+    if (validate(c, f, &op) != 0)
+        return;
+    if (!strcmp(op, "auth"))
+        do_auth(c, f);
+    else if (!strcmp(op, "message"))
+        do_message(c, f, from_held);
+    else
+        do_switch(c, f, from_held);
+}
+
+void srv_host_frame(srv_conn *c, json_t *frame)
+{
+    if (!c->core_open) {
+        srv_error_notice(c, -1, cr_errname(CR_ECLOSED), "connection closed by the server", NULL);
+        return;
+    }
+    frame_in(c, frame, 0);
+    srv_rearm(c->s);
+}
+
+/* ---- timer items -------------------------------------------------------------------- */
+
+static void on_auth_done(srv *s, uint64_t now, cr_conn_id id)
+{
+    srv_conn *c = conn_of(s, id);
+    if (!c || !c->core_open || !c->auth_pending)
+        return;
+    c->auth_pending = 0;
+    srv_ctl_stage(s, now);
+    int rc = cr_conn_authenticate(s->core, now, id, c->pending_user);
+    if (rc == 0) {
+        c->authed = 1;
+        copy_id(c->user, c->pending_user);
+    }
+    srv_ctl_commit(s, srv_ctl_wanted(s)
+                          ? json_pack("{s:s, s:I, s:s, s:o}", "op", "auth", "conn", (json_int_t)id,
+                                      "user", c->pending_user, "error", jerr(rc))
+                          : NULL);
+    /* Then what was held behind a switch, in order (the frames may close
+     * or free nothing: c stays valid, the socket layer frees it). */
+    while (c->authed && c->held_head) {
+        srv_held *h = c->held_head;
+        c->held_head = h->next;
+        if (!c->held_head)
+            c->held_tail = NULL;
+        c->nheld--;
+        frame_in(c, h->frame, 1);
+        json_decref(h->frame);
+        free(h);
+    }
+}
+
+static srv_run *run_new(srv *s, cr_run_id id, const start_rec *r, int via_http)
+{
+    srv_run *run = calloc(1, sizeof(srv_run));
+    if (!run || srv_idmap_put(&s->runs, id, run) != 0) {
+        free(run);
+        return NULL;
+    }
+    run->id = id;
+    run->msg_tag = r->tag;
+    run->via_http = (uint8_t)via_http;
+    copy_id(run->user, r->user);
+    copy_id(run->thread, r->thread);
+    sim_prng_derive(&run->rnd, s->o.seed, SIM_STREAM_SERVER, UINT64_C(1) << 42 | id);
+    s->nruns++;
+    return run;
+}
+
+static void on_agent_start(srv *s, uint64_t now, uint64_t msg_id, start_rec *r, int via_http)
+{
+    cr_run_id run = 0;
+    int rc;
+    const char *busy = NULL;
+    srv_ctl_stage(s, now);
+    if (s->nruns >= s->o.max_runs) {
+        busy = "busy";
+        s->n.runs_refused++;
+        rc = via_http ? 0 : cr_msg_release(s->core, msg_id);
+    } else if (via_http) {
+        rc = cr_run_start_for(s->core, now, r->user, r->thread, &run);
+    } else {
+        rc = cr_run_start(s->core, now, msg_id, &run);
+    }
+    if (!busy && rc == 0 && !run_new(s, run, r, via_http))
+        fprintf(stderr, "ctxready-server: out of memory (runs)\n");
+    json_t *f = NULL;
+    if (srv_ctl_wanted(s)) {
+        f = json_pack("{s:s, s:I, s:o, s:s, s:s?, s:s?, s:o}", "op", "run", "run", (json_int_t)run,
+                      "tag", jtag(r->tag), "via", via_http ? "http" : "ws", "user", nz(r->user),
+                      "thread", nz(r->thread), "error", busy ? json_string(busy) : jerr(rc));
+    }
+    srv_ctl_commit(s, f);
+}
+
+static void on_emit(srv *s, uint64_t now, cr_run_id id)
+{
+    srv_run *r = srv_idmap_get(&s->runs, id);
+    if (!r)
+        return;
+    uint32_t i = r->next++;
+    if (i >= s->sc->nagent_events) {
+        cr_run_end(s->core, now, id);
+        free(srv_idmap_del(&s->runs, id));
+        s->nruns--;
+        return;
+    }
+    const char *type = s->sc->agent_events[i];
+    cr_event_in in = {
+        .type = i, .tag = ++s->ev_serial, .payload = type, .payload_len = strlen(type)};
+    uint64_t seq = 0;
+    cr_outcome out = CR_OUTCOME_COUNT;
+    srv_ctl_stage(s, now);
+    int rc = cr_run_emit(s->core, now, id, &in, &seq, &out);
+    json_t *f = NULL;
+    if (srv_ctl_wanted(s)) {
+        const char *oname = rc && rc != CR_EFULL     ? NULL
+                            : out < CR_OUTCOME_COUNT ? cr_outcome_name(out)
+                                                     : "buffered";
+        f = json_pack("{s:s, s:I, s:I, s:o, s:I, s:s, s:s?, s:s?, s:I, s:s?, s:o}", "op", "emit",
+                      "run", (json_int_t)id, "tag", (json_int_t)in.tag, "msg_tag", jtag(r->msg_tag),
+                      "index", (json_int_t)i, "type", type, "user", nz(r->user), "thread",
+                      nz(r->thread), "seq", (json_int_t)seq, "outcome", oname, "error", jerr(rc));
+    }
+    srv_ctl_commit(s, f);
+    if (i + 1 < s->sc->nagent_events) {
+        at(s, now + draw(s, &s->sc->event_gap, &r->rnd), IT_EMIT, id, 0, NULL);
+    } else {
+        cr_run_end(s->core, now, id);
+        free(srv_idmap_del(&s->runs, id));
+        s->nruns--;
+    }
+}
+
+static void on_unpark(srv *s, uint64_t tag)
+{
+    srv_tag *t = srv_idmap_get(&s->tags, tag);
+    if (!t || !t->park)
+        return;
+    parked *p = t->park;
+    t->park = NULL;
+    srv_conn *c = conn_of(s, p->conn);
+    if (c && c->core_open && c->wsi)
+        frame_in(c, p->frame, 0); /* as if it arrived now */
+    json_decref(p->frame);
+    free(p);
+}
+
+static void run_item(srv *s, uint64_t now, srv_item *it)
+{
+    switch (it->kind) {
+    case IT_AUTH_DONE:
+        on_auth_done(s, now, it->a);
+        break;
+    case IT_ASSOC_DONE: {
+        srv_ctl_stage(s, now);
+        int rc = cr_assoc_complete(s->core, now, it->a, (int)it->b);
+        srv_ctl_commit(s, srv_ctl_wanted(s)
+                              ? json_pack("{s:s, s:I, s:b, s:o}", "op", "assoc_done", "req",
+                                          (json_int_t)it->a, "ok", (int)it->b, "error", jerr(rc))
+                              : NULL);
+        break;
+    }
+    case IT_AGENT_START:
+        on_agent_start(s, now, it->a, it->p, 0);
+        break;
+    case IT_AGENT_HTTP:
+        on_agent_start(s, now, 0, it->p, 1);
+        break;
+    case IT_EMIT:
+        on_emit(s, now, it->a);
+        break;
+    case IT_UNPARK:
+        on_unpark(s, it->a);
+        break;
+    }
+    free(it->p);
+}
+
+/* run_due runs what is due: timer items and the core's deadlines, at most
+ * a bounded batch per wake-up so that sockets are served in between. */
+static void run_due(srv *s)
+{
+    for (int n = 0; n < 4096; n++) {
+        uint64_t now = srv_now(s);
+        if (s->nheap && s->heap[0].when <= now) {
+            srv_item it = pop(s);
+            run_item(s, now, &it);
+        } else if (cr_ctx_get_expiry(s->core) <= now) {
+            srv_ctl_stage(s, now);
+            int rc = cr_ctx_handle_expiry(s->core, now);
+            srv_ctl_commit(s, NULL);
+            if (rc != 0) {
+                fprintf(stderr, "ctxready-server: cr_ctx_handle_expiry: %s\n", cr_strerror(rc));
+                break;
+            }
+        } else {
+            break;
+        }
+    }
+}
+
+static void on_timer(lws_sorted_usec_list_t *sul)
+{
+    srv *s = lws_container_of(sul, srv, sul_timer);
+    s->timer_armed = UINT64_MAX;
+    run_due(s);
+    srv_rearm(s);
+}
+
+void srv_rearm(srv *s)
+{
+    if (s->destroying)
+        return;
+    uint64_t next = cr_ctx_get_expiry(s->core);
+    if (s->nheap && s->heap[0].when < next)
+        next = s->heap[0].when;
+    if (next == s->timer_armed)
+        return;
+    if (next == CR_TIME_NEVER) {
+        lws_sul_cancel(&s->sul_timer);
+        s->timer_armed = UINT64_MAX;
+        return;
+    }
+    uint64_t now = srv_now(s);
+    uint64_t us = next > now ? (next - now + 999) / 1000 : 0;
+    lws_sul_schedule(s->lws, 0, &s->sul_timer, on_timer, (lws_usec_t)us);
+    s->timer_armed = next;
+}
+
+/* ---- connections ------------------------------------------------------------------- */
+
+srv_conn *srv_host_open(srv *s, struct lws *wsi)
+{
+    srv_conn *c = calloc(1, sizeof(srv_conn));
+    if (!c)
+        return NULL;
+    c->s = s;
+    c->wsi = wsi;
+    uint64_t now = srv_now(s);
+    srv_ctl_stage(s, now);
+    int rc = cr_conn_open(s->core, now, &c->id);
+    if (rc == 0 && srv_idmap_put(&s->conns, c->id, c) != 0) {
+        cr_conn_close(s->core, now, c->id, CR_CLOSE_SERVER);
+        rc = CR_ENOMEM;
+    }
+    srv_ctl_commit(s, rc == 0 && srv_ctl_wanted(s)
+                          ? json_pack("{s:s, s:I}", "op", "open", "conn", (json_int_t)c->id)
+                          : NULL);
+    if (rc != 0) {
+        fprintf(stderr, "ctxready-server: cr_conn_open: %s\n", cr_strerror(rc));
+        free(c);
+        return NULL;
+    }
+    c->core_open = 1;
+    sim_prng_derive(&c->rnd_srv, s->o.seed, SIM_STREAM_SERVER, c->id);
+    sim_prng_derive(&c->rnd_flt, s->o.seed, SIM_STREAM_FAULTS, c->id);
+    s->n.conns_now++;
+    s->n.conns_accepted++;
+    srv_send_client(c,
+                    json_pack("{s:s, s:s, s:I, s:I, s:I}", "op", "hello", "protocol", SRV_PROTO,
+                              "conn", (json_int_t)c->id, "server_time", (json_int_t)now,
+                              "max_frame", (json_int_t)s->o.max_frame),
+                    0);
+    srv_rearm(s);
+    return c;
+}
+
+void srv_host_gone(srv_conn *c)
+{
+    srv *s = c->s;
+    size_t unsent = 0;
+    for (srv_frame *f = c->q.head, *next; f; f = next) {
+        next = f->next;
+        unsent += f->is_event;
+        free(f);
+    }
+    c->q.head = c->q.tail = NULL;
+    c->q.frames = c->q.bytes = 0;
+    s->n.events_unsent += unsent;
+    c->wsi = NULL;
+    cr_close_reason reason = c->core_closed               ? c->core_reason
+                             : s->stopping                ? CR_CLOSE_SERVER
+                             : c->peer_closed && !c->slow ? CR_CLOSE_CLIENT
+                                                          : CR_CLOSE_DISCONNECT;
+    const char *rname = c->slow ? "slow_reader" : close_names[reason];
+    json_t *f = srv_ctl_wanted(s)
+                    ? json_pack("{s:s, s:I, s:s, s:I}", "op", "close", "conn", (json_int_t)c->id,
+                                "reason", rname, "unsent", (json_int_t)unsent)
+                    : NULL;
+    if (c->core_open) {
+        uint64_t now = srv_now(s);
+        srv_ctl_stage(s, now);
+        int rc = cr_conn_close(s->core, now, c->id, reason);
+        if (rc != 0 && s->o.verbose)
+            fprintf(stderr, "ctxready-server: cr_conn_close: %s\n", cr_strerror(rc));
+        c->core_open = 0;
+        srv_ctl_commit(s, f);
+    } else if (f) {
+        srv_ctl_emit(s, f);
+    }
+    srv_idmap_del(&s->conns, c->id);
+    while (c->held_head) {
+        srv_held *h = c->held_head;
+        c->held_head = h->next;
+        json_decref(h->frame);
+        free(h);
+    }
+    free(c->rx);
+    free(c);
+    s->n.conns_now--;
+    srv_rearm(s);
+}
+
+int srv_host_http_message(srv *s, json_t *body, char *err, size_t errlen)
+{
+    const char *user, *token, *thread, *payload;
+    uint64_t tag;
+    if (!json_is_object(body)) {
+        snprintf(err, errlen, "the body must be a JSON object");
+        return 400;
+    }
+    if (srv_get_id(body, "user", 1, 0, &user, err, errlen) ||
+        srv_get_str(body, "token", 1, 4096, &token, NULL, err, errlen) ||
+        srv_get_id(body, "thread", 1, 0, &thread, err, errlen) ||
+        srv_get_uint(body, "tag", 1, 1, SRV_TAG_LIMIT, &tag, err, errlen) ||
+        srv_get_str(body, "payload", 0, s->o.max_frame, &payload, NULL, err, errlen))
+        return 400;
+    if (!token_ok(s, token)) {
+        s->n.auth_failed++;
+        snprintf(err, errlen, "token refused");
+        return 401;
+    }
+    start_rec *r = calloc(1, sizeof(start_rec));
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return 503;
+    }
+    uint64_t now = srv_now(s);
+    thread_service(s, now, thread);
+    r->tag = tag;
+    copy_id(r->user, user);
+    copy_id(r->thread, thread);
+    s->n.http_messages++;
+    if (srv_ctl_wanted(s))
+        srv_ctl_emit(s, json_pack("{s:s, s:I, s:s, s:s}", "op", "http", "tag", (json_int_t)tag,
+                                  "user", user, "thread", thread));
+    at(s, now + draw(s, &s->sc->agent_start, &s->rnd_http), IT_AGENT_HTTP, 0, 0, r);
+    srv_rearm(s);
+    return 202;
+}
+
+void srv_host_shutdown(srv *s)
+{
+    for (size_t i = 0; i < s->conns.cap; i++) {
+        srv_conn *c = s->conns.keys[i] ? s->conns.vals[i] : NULL;
+        if (!c || !c->wsi)
+            continue;
+        send_notice(c, notice_new("closing", NULL, NULL, NULL, "server"));
+        srv_close_client(c, 1000);
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+int srv_host_init(srv *s)
+{
+    cr_callbacks cb = {
+        .deliver = cb_deliver,
+        .dispatch = cb_dispatch,
+        .associate = cb_associate,
+        .notify = cb_notify,
+        .run_go = cb_run_go,
+        .close = cb_close,
+        .report = cb_report,
+    };
+    int rc = cr_ctx_new(&s->core, &s->pol, &cb, NULL, s);
+    if (rc != 0) {
+        fprintf(stderr, "ctxready-server: cr_ctx_new: %s\n", cr_strerror(rc));
+        return -1;
+    }
+    s->timer_armed = UINT64_MAX;
+    sim_prng_derive(&s->rnd_http, s->o.seed, SIM_STREAM_SERVER, UINT64_C(1) << 43);
+    return 0;
+}
+
+void srv_host_free(srv *s)
+{
+    while (s->nheap) {
+        srv_item it = pop(s);
+        free(it.p);
+    }
+    free(s->heap);
+    for (size_t i = 0; i < s->runs.cap; i++)
+        if (s->runs.keys[i])
+            free(s->runs.vals[i]);
+    srv_idmap_free(&s->runs);
+    for (size_t i = 0; i < s->tags.cap; i++)
+        if (s->tags.keys[i])
+            tag_free(s->tags.vals[i]);
+    srv_idmap_free(&s->tags);
+    free(s->tag_ring);
+    cr_ctx_del(s->core);
+    s->core = NULL;
+}

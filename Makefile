@@ -197,7 +197,7 @@ AGREE_SCENARIOS := message_before_thread agent_before_ready rapid_thread_switchi
                    disconnect_reconnect
 AGREE_ARGS ?=
 agree: all
-	$(CTXSIM) agree $(AGREE_SCENARIOS:%=scenarios/%.yaml) --server $(O)/ctxready-server $(AGREE_ARGS)
+	$(CTXSIM) agree $(AGREE_SCENARIOS:%=scenarios/%.yaml) --server $(CTXSRV) $(AGREE_ARGS)
 
 # gcc and clang, -O0 and -O2: the whole suite must hash identically.
 determinism:

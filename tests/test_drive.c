@@ -33,7 +33,13 @@ static sim_srv srv;
 static void setup(void)
 {
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    /* the server is built beside ctxsim */
+    /* $CTXREADY_SERVER (make test), else the one built beside ctxsim */
+    const char *env = getenv("CTXREADY_SERVER");
+    if (env && *env) {
+        snprintf(server, sizeof server, "%s", env);
+        memset(&srv, 0, sizeof srv);
+        return;
+    }
     snprintf(server, sizeof server, "%s", cli_bin());
     char *slash = strrchr(server, '/');
     snprintf(slash ? slash + 1 : server, sizeof server - (size_t)(slash ? slash + 1 - server : 0),

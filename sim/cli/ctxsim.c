@@ -3128,8 +3128,9 @@ static const char agree_usage[] =
     "against it (ctxsim drive), run the simulator on the same scenario and seeds, and\n"
     "print the simulated delivery rate [95% Wilson interval] beside the real one, and\n"
     "agree when the intervals overlap, DISAGREE when they do not.  Nothing is recorded.\n"
-    "  --seeds N          seeds per scenario and profile (default 40)\n"
-    "  --time-scale X     real seconds per scenario second, server and driver (default 0.25)\n"
+    "  --seeds N          seeds per scenario and profile (default 16)\n"
+    "  --time-scale X     real seconds per scenario second, server and driver (default 1:\n"
+    "                     faster, the host's own unscaled costs distort the races)\n"
     "  --server PATH      the server (default: ctxready-server beside ctxsim, or in $PATH)\n"
     "  --profiles P[,P]   default fixed,legacy\n"
     "  --parallel N       seeds driven at once (default 8)\n"
@@ -3150,8 +3151,8 @@ static void agree_cell(const sim_sweep_result *r, char *buf, size_t len)
 
 static int cmd_agree(int argc, char **argv)
 {
-    uint64_t seeds = 40, par = 8;
-    double scale = 0.25;
+    uint64_t seeds = 16, par = 8;
+    double scale = 1; /* below 1 the unscaled costs of a real host distort the races (README) */
     const char *server = NULL, *logs = "out/agree";
     int profiles[2] = {CR_PROFILE_FIXED, CR_PROFILE_LEGACY}, nprof = 2;
     char **files = calloc((size_t)argc + 1, sizeof *files);

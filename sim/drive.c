@@ -166,6 +166,8 @@ typedef struct slot {
     uint64_t drain_at, input_at, last_ctrl, hard_end;
     int failed;
     char why[200];
+    uint32_t gen;     /* which seed of the drive it holds (refs of an earlier one are stale) */
+    size_t conn_from; /* its connections have ids from here (ids only grow) */
 } slot;
 
 /* What the driver knows of one of its connections (a ws conn id). */
@@ -221,11 +223,12 @@ typedef struct drive {
     uint32_t nslots;
     dconn *conns;
     size_t nconns, capconns;
-    map ev_of;   /* event tag -> slot << 40 | oracle event */
-    map conn_of; /* server conn id -> ws conn + 1 */
-    map thr_of;  /* fnv(thread name) -> slot << 32 | thread index */
-    map seq_of;  /* fnv(thread name) ^ mix(seq) -> slot << 40 | event (replay gaps) */
-    map run_of;  /* server run id -> slot << 40 | message */
+    map ev_of;    /* event tag -> ref_of(slot, oracle event) */
+    map conn_of;  /* server conn id -> ws conn + 1 */
+    map thr_of;   /* fnv(thread name) -> slot << 32 | thread index */
+    map seq_of;   /* fnv(thread name) ^ mix(seq) -> ref_of(slot, event) (replay gaps) */
+    map run_of;   /* server run id -> ref_of(slot, message) */
+    uint32_t gen; /* seeds started: a slot's generation in the refs */
     pending *pend;
     size_t npend, cappend;
     post *posts;
@@ -691,6 +694,26 @@ static sim_said said_of(const char *outcome)
 
 static void deliver_pending(drive *d, uint64_t tag);
 
+/* A ref names an id of one seed: slot (8 bits), the slot's generation (16)
+ * and the id (40), so that a late frame about a finished seed's event never
+ * reaches the seed that took its slot. */
+static uint64_t ref_of(const drive *d, const slot *s, int64_t id)
+{
+    return (uint64_t)(s - d->slots) << 56 | (uint64_t)(s->gen & 0xffff) << 40 |
+           ((uint64_t)id & ((UINT64_C(1) << 40) - 1));
+}
+
+/* ref_get: the slot of a ref (NULL when stale) and its id. */
+static slot *ref_get(drive *d, uint64_t v, int64_t *id)
+{
+    uint64_t si = v >> 56;
+    if (si >= d->nslots || !d->slots[si].used ||
+        (d->slots[si].gen & 0xffff) != ((v >> 40) & 0xffff))
+        return NULL;
+    *id = (int64_t)(v & ((UINT64_C(1) << 40) - 1));
+    return &d->slots[si];
+}
+
 static void ctrl_emit(drive *d, const json_t *o, uint64_t t)
 {
     slot *s = NULL;
@@ -705,12 +728,11 @@ static void ctrl_emit(drive *d, const json_t *o, uint64_t t)
     s->emits++;
     if (index + 1 >= d->sc->nagent_events)
         s->runs_done++;
-    uint64_t si = (uint64_t)(s - d->slots);
-    if (tag && map_put(&d->ev_of, tag, si << 40 | (uint64_t)ev) != 0)
+    if (tag && map_put(&d->ev_of, tag, ref_of(d, s, ev)) != 0)
         return slot_fail(s, "out of memory (events)");
     const char *thread = jstr(o, "thread");
     uint64_t seq = jint(o, "seq");
-    if (thread && seq && map_put(&d->seq_of, fnv(thread) ^ mix(seq), si << 40 | (uint64_t)ev))
+    if (thread && seq && map_put(&d->seq_of, fnv(thread) ^ mix(seq), ref_of(d, s, ev)))
         return slot_fail(s, "out of memory (events)");
     const char *e = jstr(o, "error");
     if ((e && !strcmp(e, "CR_EFULL")) ||
@@ -724,10 +746,12 @@ static void ctrl_emit(drive *d, const json_t *o, uint64_t t)
 static int64_t ev_of_tag(drive *d, uint64_t tag, slot **sp)
 {
     uint64_t v;
-    if (!map_get(&d->ev_of, tag, &v) || (v >> 40) >= d->nslots || !d->slots[v >> 40].used)
+    int64_t ev;
+    slot *s = map_get(&d->ev_of, tag, &v) ? ref_get(d, v, &ev) : NULL;
+    if (!s)
         return -1;
-    *sp = &d->slots[v >> 40];
-    return (int64_t)(v & ((UINT64_C(1) << 40) - 1));
+    *sp = s;
+    return ev;
 }
 
 static void ctrl_report(drive *d, const json_t *o)
@@ -751,10 +775,10 @@ static void ctrl_report(drive *d, const json_t *o)
             sim_oracle_event_said(s->oracle, ev, said);
     } else if (jstr(o, "thread") && jint(o, "seq")) {
         uint64_t v; /* a replay gap: the event by its stream position */
+        int64_t ev;
         if (map_get(&d->seq_of, fnv(jstr(o, "thread")) ^ mix(jint(o, "seq")), &v) &&
-            (v >> 40) < d->nslots && d->slots[v >> 40].used)
-            sim_oracle_event_said(d->slots[v >> 40].oracle,
-                                  (int64_t)(v & ((UINT64_C(1) << 40) - 1)), SIM_SAID_OTHER);
+            (s = ref_get(d, v, &ev)) != NULL)
+            sim_oracle_event_said(s->oracle, ev, SIM_SAID_OTHER);
     }
 }
 
@@ -822,8 +846,7 @@ static void on_control(drive *d, const char *txt, size_t len)
                 else if (s->unstarted > 0)
                     s->unstarted--;
                 s->runs++;
-                if (jint(o, "run") && map_put(&d->run_of, jint(o, "run"),
-                                              (uint64_t)(s - d->slots) << 40 | (uint64_t)m) != 0)
+                if (jint(o, "run") && map_put(&d->run_of, jint(o, "run"), ref_of(d, s, m)) != 0)
                     slot_fail(s, "out of memory (runs)");
             }
         }
@@ -842,12 +865,17 @@ static void on_control(drive *d, const char *txt, size_t len)
     if (s && (!strcmp(op, "message") || !strcmp(op, "switch") || !strcmp(op, "run") ||
               !strcmp(op, "emit") || !strcmp(op, "dispatch")))
         s->input_at = t;
+    if (!s) { /* the seed of a frame about a connection or a run */
+        dconn *k = conn_at(d, (uint32_t)wsconn_of_core(d, jint(o, "conn")));
+        uint64_t v;
+        int64_t id;
+        if (k && k->slot < d->nslots && d->slots[k->slot].used)
+            s = &d->slots[k->slot];
+        else if (jint(o, "run") && map_get(&d->run_of, jint(o, "run"), &v))
+            s = ref_get(d, v, &id);
+    }
     if (s)
         s->last_ctrl = now;
-    else if (strcmp(op, "hello") != 0)
-        for (uint32_t i = 0; i < d->nslots; i++)
-            if (d->slots[i].used)
-                d->slots[i].last_ctrl = now; /* (a frame of no slot we can tell) */
     json_decref(o);
 }
 
@@ -1068,7 +1096,7 @@ static void ws_timer(void *ud, uint64_t key)
 
 static void slot_release(drive *d, slot *s)
 {
-    for (size_t c = 0; c < d->nconns; c++)
+    for (size_t c = s->conn_from; c < d->nconns; c++)
         if (d->conns[c].slot == (uint32_t)(s - d->slots)) {
             sim_ws_drop(d->ws, (uint32_t)c, 0);
             d->conns[c].slot = NO_SLOT - 1; /* retired: frames for it are ignored */
@@ -1099,6 +1127,8 @@ static int slot_start(drive *d, uint32_t si, uint64_t seed, uint32_t result)
     const sim_scenario *sc = d->sc;
     memset(s, 0, sizeof *s);
     s->used = 1;
+    s->gen = ++d->gen;
+    s->conn_from = d->nconns;
     s->seed = seed;
     s->result = result;
     s->t0 = now_of(d);
@@ -1175,7 +1205,7 @@ static int slot_start(drive *d, uint32_t si, uint64_t seed, uint32_t result)
 static int slot_busy(drive *d, const slot *s)
 {
     uint32_t si = (uint32_t)(s - d->slots);
-    for (size_t c = 0; c < d->nconns; c++)
+    for (size_t c = s->conn_from; c < d->nconns; c++)
         if (d->conns[c].slot == si && sim_ws_busy(d->ws, (uint32_t)c))
             return 1;
     for (size_t i = 0; i < d->npend; i++)
@@ -1209,8 +1239,8 @@ static int slot_check(drive *d, slot *s, uint64_t *end)
         *end = drain_end < s->hard_end ? drain_end : s->hard_end;
         return 1;
     }
-    int quiet = sim_tabs_done(s->tabs) == sim_tabs_count(s->tabs) && !slot_busy(d, s) &&
-                s->runs_done >= s->runs && s->unstarted <= 0 && now >= s->last_ctrl + QUIET_NS;
+    int quiet = sim_tabs_done(s->tabs) == sim_tabs_count(s->tabs) && s->runs_done >= s->runs &&
+                s->unstarted <= 0 && now >= s->last_ctrl + QUIET_NS && !slot_busy(d, s);
     if (quiet) {
         *end = UINT64_MAX;
         return 1;

@@ -66,6 +66,7 @@ struct sim_ws {
     uint64_t tseq;
     lws_sorted_usec_list_t sul;
     uint64_t sul_at; /* virtual time the sul is set for, UINT64_MAX none */
+    size_t lo;       /* every connection below is over (gone, nothing queued or held) */
     int failed;
 };
 
@@ -238,11 +239,20 @@ static tmr heap_pop(sim_ws *ws)
 
 static void on_sul(lws_sorted_usec_list_t *sul);
 
-/* next_due: the earliest virtual time something is due; UINT64_MAX none. */
+static int over(const wconn *k)
+{
+    return k->state == C_GONE && k->kill_at == UINT64_MAX && k->up.head == k->up.n &&
+           k->down.head == k->down.n;
+}
+
+/* next_due: the earliest virtual time something is due; UINT64_MAX none.
+ * O(connections not over). */
 static uint64_t next_due(sim_ws *ws)
 {
     uint64_t t = ws->ntm ? ws->heap[0].at : UINT64_MAX;
-    for (size_t i = 0; i < ws->nconns; i++) {
+    while (ws->lo < ws->nconns && over(&ws->conns[ws->lo]))
+        ws->lo++;
+    for (size_t i = ws->lo; i < ws->nconns; i++) {
         wconn *k = &ws->conns[i];
         if (k->state == C_WAITING && k->open_at < t)
             t = k->open_at;
@@ -323,7 +333,7 @@ static void process(sim_ws *ws)
             ws->cb.timer(ws->ud, t.key);
         now = sim_ws_now(ws);
     }
-    for (size_t i = 0; i < ws->nconns; i++) {
+    for (size_t i = ws->lo; i < ws->nconns; i++) {
         wconn *k = &ws->conns[i];
         if (k->state == C_WAITING && k->open_at <= now && !k->ended)
             start_connect(ws, (uint32_t)i);

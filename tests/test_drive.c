@@ -149,6 +149,16 @@ START_TEST(test_drive_fixed_delivers_every_event)
     ck_assert_int_eq(cli_run(dir, &out, NULL, "run %s --seeds 1 --db %s", SCEN, db), 0);
     free(out);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM runs WHERE mode = 'sim'"), 1);
+    /* the report shows the real run beside the simulated one */
+    ck_assert_int_eq(cli_run(dir, &out, NULL, "report --db %s --out %s/rep", db, dir), 0);
+    free(out);
+    char html[256];
+    snprintf(html, sizeof html, "%s/rep/index.html", dir);
+    char *page = cli_slurp(html);
+    ck_assert_ptr_nonnull(page);
+    ck_assert_msg(strstr(page, "#1 (real)") != NULL, "the trend labels run 1 real");
+    ck_assert_ptr_nonnull(strstr(page, "simulated"));
+    free(page);
     json_decref(c);
     json_decref(s);
 }

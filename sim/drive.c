@@ -177,6 +177,7 @@ typedef struct dconn {
     uint64_t core; /* the server's conn id (its hello), 0 unknown */
     int32_t evid_thread;
     uint64_t evid_gen;
+    uint64_t ended_at; /* when the tab let go of it (frames after are lost), 0 not yet */
 } dconn;
 
 /* An event frame that arrived before the control side reported its emit. */
@@ -391,8 +392,8 @@ static int64_t h_open(void *ud, uint64_t now, uint32_t tab)
         return -1;
     }
     while (d->nconns <= c)
-        d->conns[d->nconns++] = (dconn){NO_SLOT, 0, 0, -1, 0};
-    d->conns[c] = (dconn){h->slot, tab, 0, -1, 0};
+        d->conns[d->nconns++] = (dconn){NO_SLOT, 0, 0, -1, 0, 0};
+    d->conns[c] = (dconn){h->slot, tab, 0, -1, 0, 0};
     (void)now;
     return c;
 }
@@ -453,11 +454,13 @@ static void h_close(void *ud, uint64_t now, uint32_t tab, int64_t conn, sim_tab_
     slot *s = &d->slots[h->slot];
     if (conn < 0)
         return;
+    dconn *k = conn_at(d, (uint32_t)conn);
+    if (k && !k->ended_at)
+        k->ended_at = now ? now : 1;
     if (how == SIM_TAB_CLOSE)
         sim_ws_close(d->ws, (uint32_t)conn, uplink(s, tab, d));
     else /* DROP: the server notices an uplink delay later; GONE: already closing */
         sim_ws_drop(d->ws, (uint32_t)conn, how == SIM_TAB_DROP ? uplink(s, tab, d) : 0);
-    (void)now;
 }
 
 static void h_schedule(void *ud, uint64_t when, uint32_t tab, sim_tab_timer timer, int64_t conn)
@@ -1288,7 +1291,7 @@ static int connect_control(drive *d, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return SIM_DRIVE_EENV;
     }
-    d->conns[0] = (dconn){NO_SLOT, 0, 0, -1, 0};
+    d->conns[0] = (dconn){NO_SLOT, 0, 0, -1, 0, 0};
     d->nconns = 1;
     double limit = d->o->connect_timeout > 0 ? d->o->connect_timeout : 5;
     uint64_t until =

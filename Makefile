@@ -93,7 +93,7 @@ CTXSIM     := $(O)/ctxsim
 CTXSRV     := $(O)/ctxready-server
 
 .PHONY: all deps deps-optional test bench demo install uninstall clean determinism format \
-        check-format fuzz mutants timing coverage
+        check-format fuzz mutants timing coverage agree
 # Keep every intermediate object (test objects come through a pattern chain).
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -189,6 +189,15 @@ demo: all
 # (docs/sweep.md), docs/timing-requirements.md and its charts in docs/timing/.
 timing: $(CTXSIM)
 	$(CTXSIM) timing scenarios/requirements/plan.txt --out docs/timing-requirements.md --charts timing --jobs 2
+
+# The simulator against a real host (README, "Testing your own server with
+# ctxsim drive"): ctxready-server on loopback, driven under fixed and legacy,
+# beside the simulated rates of the same seeds.  A few minutes on 2 cores.
+AGREE_SCENARIOS := message_before_thread agent_before_ready rapid_thread_switching \
+                   disconnect_reconnect
+AGREE_ARGS ?=
+agree: all
+	$(CTXSIM) agree $(AGREE_SCENARIOS:%=scenarios/%.yaml) --server $(CTXSRV) $(AGREE_ARGS)
 
 # gcc and clang, -O0 and -O2: the whole suite must hash identically.
 determinism:

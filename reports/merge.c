@@ -440,6 +440,7 @@ int rep_cmd_merge(int argc, char **argv)
         .args = args,
         .shard = NULL,
         .started_at = started,
+        .mode = in[0].run.mode[0] ? in[0].run.mode : NULL,
     };
     int64_t run = 0;
     rc = args ? rep_run_begin(o, &m, &run) : -ENOMEM;

@@ -28,7 +28,7 @@ static void col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 }
 
 static const char run_cols[] = "SELECT id, started_at, COALESCE(finished_at, 0), label, git_rev, "
-                               "tool_version, args, shard, status, host, pid FROM runs";
+                               "tool_version, args, shard, status, host, pid, mode FROM runs";
 
 static void read_run(sqlite3_stmt *st, rep_run_info *r)
 {
@@ -44,6 +44,7 @@ static void read_run(sqlite3_stmt *st, rep_run_info *r)
     col_text(st, 8, r->status, sizeof r->status);
     col_text(st, 9, r->host, sizeof r->host);
     r->pid = sqlite3_column_int64(st, 10);
+    col_text(st, 11, r->mode, sizeof r->mode);
     if (strcmp(r->status, "interrupted") == 0) {
         r->incomplete = 1;
     } else if (strcmp(r->status, "running") == 0) {

@@ -34,6 +34,7 @@ typedef struct rep_run_info {
     char status[16];
     char host[256];
     int64_t pid;
+    char mode[8];   /* (v7) "sim", or "real": recorded by ctxsim drive against a server */
     int live;       /* status 'running' and its process is alive on this host */
     int incomplete; /* not every sweep recorded: 'interrupted', or 'running'
                        and its process is gone (killed) or unknown (another host) */

@@ -525,12 +525,15 @@ static void section_run(const out2 *o, const rep_model *m)
                                                ? "incomplete (interrupted)"
                                                : "incomplete (status running, its process is gone)")
                                         : r->status;
-    static const char *const cols[] = {"run",          "label",        "status", "started",
-                                       "git revision", "tool version", "shard",  "arguments"};
-    table_head(o, cols, 8, "nlllllll");
+    static const char *const cols[] = {"run",          "label",   "mode",
+                                       "status",       "started", "git revision",
+                                       "tool version", "shard",   "arguments"};
+    table_head(o, cols, 9, "nllllllll");
     row_begin(o);
     cellf(o, 1, NULL, "#%" PRId64, r->id);
     cell(o, 0, NULL, r->label[0] ? r->label : "-");
+    /* real: ctxsim drive, real WebSocket clients against a server */
+    cell(o, 0, NULL, strcmp(r->mode, "real") == 0 ? "real (ctxsim drive)" : "simulated");
     cell(o, 0, r->incomplete || strcmp(r->status, "failed") == 0 ? "fail" : NULL, state);
     cell(o, 0, NULL, when);
     cell(o, 0, NULL, r->git_rev[0] ? r->git_rev : "-");
@@ -750,7 +753,8 @@ static void section_trend(const out2 *o, const rep_model *m, const rep_chart *c)
     for (size_t r = 0; r < t->nruns; r++) {
         const rep_run_info *ri = &t->runs[r];
         row_begin(o);
-        cellf(o, 0, NULL, "#%" PRId64 "%s%s%s", ri->id, ri->label[0] ? " " : "", ri->label,
+        cellf(o, 0, NULL, "#%" PRId64 "%s%s%s%s", ri->id, ri->label[0] ? " " : "", ri->label,
+              strcmp(ri->mode, "real") == 0 ? " (real)" : "",
               ri->incomplete ? " (incomplete)" : "");
         for (size_t s = 0; s < t->nscen; s++) {
             double v = t->rate[r * t->nscen + s];

@@ -5,7 +5,7 @@
 -- indexes, v3 = seed_results.queue_peak/queue_mean, v4 = the verdict record:
 -- scenario_results.role/verdict/matrix/worst_seeds, seed_results.worst,
 -- v5 = scenario_results.coverage, v6 = the parameter sweeps of ctxsim sweep:
--- sweep_runs, sweeps, sweep_knees),
+-- sweep_runs, sweeps, sweep_knees, v7 = runs.mode: 'sim' or 'real' (ctxsim drive)),
 -- with the count columns generated from SIM_COUNTS in
 -- sim/result.h.  `sqlite3 out/results.db .schema` shows the same, comments
 -- included.  tests/test_store.c checks every column is listed here.
@@ -48,7 +48,9 @@ CREATE TABLE runs ( -- one invocation of ctxsim run (or one merge)
   status TEXT NOT NULL DEFAULT 'running'
     CHECK (status IN ('running', 'complete', 'failed', 'interrupted')),
   host TEXT,                       -- (v2) host name of the recording process
-  pid INTEGER                      -- (v2) its pid: 'running' with the process gone = incomplete
+  pid INTEGER,                     -- (v2) its pid: 'running' with the process gone = incomplete
+  mode TEXT NOT NULL DEFAULT 'sim' -- (v7) 'sim': simulated seeds; 'real': ctxsim drive against
+    CHECK (mode IN ('sim', 'real'))  -- a real server (seeds are real runs, not replayable)
 );
 CREATE TABLE scenario_results ( -- one sweep: scenario x profile x policy over seeds
   id INTEGER PRIMARY KEY,

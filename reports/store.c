@@ -227,6 +227,11 @@ static const char *const migrations[] = {
     "CREATE INDEX sweeps_run ON sweeps(sweep_run_id, profile, value2, value);\n"
     "CREATE INDEX sweep_knees_run ON sweep_knees(sweep_run_id);\n"
     "CREATE INDEX sweep_runs_key ON sweep_runs(scenario, parameter, id);\n",
+
+    /* v7: how a run's seeds were run: 'sim' (the simulator, virtual time)
+     * or 'real' (ctxsim drive: real WebSocket clients against a server). */
+    "ALTER TABLE runs ADD COLUMN mode TEXT NOT NULL DEFAULT 'sim' CHECK (mode IN ('sim', "
+    "'real'));\n",
 };
 
 static const char sql_ins_sweep[] =
@@ -910,7 +915,8 @@ int rep_run_begin(rep_store *s, const rep_run_meta *m, int64_t *run_id)
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO runs (started_at, label, git_rev, tool_version, args, "
-                           "shard, status, host, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                           "shard, status, host, pid, mode) "
+                           "VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(s, "recording a run");
     sqlite3_bind_int64(st, 1, m->started_at);
@@ -921,6 +927,7 @@ int rep_run_begin(rep_store *s, const rep_run_meta *m, int64_t *run_id)
     bind_text(st, 6, m->shard);
     bind_text(st, 7, host);
     sqlite3_bind_int64(st, 8, (sqlite3_int64)getpid());
+    bind_text(st, 9, m->mode ? m->mode : "sim");
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(s, "recording a run");
     sqlite3_finalize(st);
     if (rc == 0)

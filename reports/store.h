@@ -30,7 +30,7 @@
 struct sqlite3;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define REP_SCHEMA_VERSION 6
+#define REP_SCHEMA_VERSION 7
 
 typedef struct rep_store rep_store;
 
@@ -157,6 +157,7 @@ typedef struct rep_run_meta {
     const char *args;
     const char *shard;  /* "K/N" or NULL */
     int64_t started_at; /* unix seconds, metadata only */
+    const char *mode;   /* "sim" (NULL: the default) or "real" (ctxsim drive) */
 } rep_run_meta;
 
 /*

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "reports/store.h"
 #include "tests/lib/cli_run.h"
 
 static char dir[] = "/tmp/ctxsim-sweep-XXXXXX";
@@ -58,7 +59,7 @@ START_TEST(test_sweep_cli_table_knee_and_rows)
     ck_assert_ptr_nonnull(strstr(out, "\n1s "));
     ck_assert_ptr_nonnull(strstr(out, "knee: with thread_lookup"));
     ck_assert_ptr_nonnull(strstr(out, "recorded as sweep 1"));
-    ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), 6);
+    ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), REP_SCHEMA_VERSION);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sweeps WHERE parameter = 'exec_grace'"), 4);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sweeps WHERE expected > 0 AND rate_lo <= "
                                  "delivery_rate AND delivery_rate <= rate_hi"),

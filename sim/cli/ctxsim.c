@@ -41,11 +41,13 @@
 #include "sim/check.h"
 #include "sim/cost.h"
 #include "sim/dist.h"
+#include "sim/drive.h"
 #include "sim/engine.h"
 #include "sim/emit.h"
 #include "sim/knobarg.h"
 #include "sim/scenario.h"
 #include "sim/shrink.h"
+#include "sim/srvproc.h"
 #include "sim/swarm.h"
 #include "sim/sweep.h"
 #include "sim/tdiff.h"
@@ -54,6 +56,7 @@
 #include "sim/trace.h"
 #include "sim/verdict.h"
 #include "sim/world.h"
+#include "sim/wsclient.h"
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
@@ -451,7 +454,7 @@ static void print_sweep(const sim_sweep_result *r, long max_replays)
     }
     char prof[24];
     if (r->ablated_fix > 0)
-        snprintf(prof, sizeof prof, "%s-F%d", r->profile, r->ablated_fix);
+        snprintf(prof, sizeof prof, "%.15s-F%d", r->profile, r->ablated_fix % 10);
     else
         snprintf(prof, sizeof prof, "%s", r->profile);
     char rate[48];
@@ -2906,6 +2909,419 @@ static int cmd_check(int argc, char **argv)
 
 /* ---- main ---------------------------------------------------------------------- */
 
+/* ---- drive and agree (real hosts) -------------------------------------------------- */
+
+static const char drive_usage[] =
+    "usage: ctxsim drive SCENARIO --url ws://HOST:PORT [--seeds N] [--seed S] [--profile P]\n"
+    "                    [--time-scale X] [--parallel N] [--token T] [--timeout SECONDS]\n"
+    "                    [--db PATH | --no-db] [--label TEXT] [--format text|json]\n"
+    "Run the scenario's tabs as real WebSocket clients against a server that speaks\n"
+    "docs/protocol.md (ctxready-server, or your own): each tab follows its script in\n"
+    "real time (scaled), with the scenario's uplink and downlink delays injected at the\n"
+    "client, and the server's control side tells the oracle what its agents emitted and\n"
+    "what its core accepted, refused, sent and reported.  Judged by the oracle and\n"
+    "verdict of `ctxsim run` (same counts, same table and JSON); recorded with mode=real.\n"
+    "  --url ws://HOST:PORT  the server (tabs on /ws, the control side on /control)\n"
+    "  --seeds N             seeds (default: the scenario's `seeds`); seed S runs the tabs of\n"
+    "                        the simulated seed S (same scripts, waits, network draws)\n"
+    "  --seed S              run only seed S\n"
+    "  --profile P           the profile the server must run (fixed | legacy): checked\n"
+    "                        against the server's control hello (default: whatever it runs)\n"
+    "  --time-scale X        real seconds per scenario second (0.1: ten times faster);\n"
+    "                        must match the server's (default: the server's)\n"
+    "  --parallel N          seeds at once, each with its own users (default 4)\n"
+    "  --token T             the auth token (default ctxsim)\n"
+    "  --timeout SECONDS     how long to wait for the server's control side (default 5)\n"
+    "  --db PATH             results database (default out/results.db); --no-db: none\n"
+    "  --label TEXT          label of the recorded run\n"
+    "  --format text|json    json: the sweep as `ctxsim run --format json` prints it\n"
+    "Users are <run>s<S>u<N> (a prefix per invocation), threads <user>/t<K>, so seeds and\n"
+    "runs never share a user on one server.  Every wait is bounded: a seed ends when it\n"
+    "is quiet or at its drain bound (horizon + drain, scaled).\n"
+    "Exit status: 0 the sweep passed, 1 it failed or was inconclusive, 2 bad usage or\n"
+    "input (a bad URL, a profile or time scale the server does not run), 3 the server\n"
+    "did not answer, went away, or the database failed; 128 + N on signal N.\n";
+
+typedef struct drive_args {
+    sim_drive_opts d;
+    const char *db;
+    int no_db;
+    const char *label;
+    int json;
+    char *file;
+} drive_args;
+
+/* parse_double parses a number in [lo, hi] for option opt.  0 or -1
+ * (message printed). */
+static int parse_double(const char *opt, const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = v ? strtod(v, &end) : 0;
+    if (!v || errno || *end || !(x >= lo && x <= hi)) {
+        fprintf(stderr, "ctxsim: %s expects a number in [%g, %g], got '%s'\n", opt, lo, hi,
+                v ? v : "");
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int cmd_drive(int argc, char **argv)
+{
+    drive_args da;
+    memset(&da, 0, sizeof da);
+    da.d.profile = -1;
+    da.d.parallel = 4;
+    da.db = "out/results.db";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t x;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(drive_usage, stdout);
+            return 0;
+        } else if (a[0] == '-' && a[1] == '-' && strcmp(a, "--no-db") != 0 && !v) {
+            fprintf(stderr, "ctxsim drive: %s needs a value\n%s", a, drive_usage);
+            return EXIT_USAGE;
+        } else if (!strcmp(a, "--url")) {
+            da.d.url = v, i++;
+        } else if (!strcmp(a, "--seeds") || !strcmp(a, "--seed")) {
+            if (parse_u64(v, &x) || x < 1 || x > 1000000) {
+                fprintf(stderr, "ctxsim drive: %s expects 1..1000000, got '%s'\n", a, v);
+                return EXIT_USAGE;
+            }
+            if (a[6] == 's')
+                da.d.seeds = (uint32_t)x;
+            else
+                da.d.only_seed = x;
+            i++;
+        } else if (!strcmp(a, "--profile")) {
+            if (parse_profile(v, &da.d.profile) != 0)
+                return EXIT_USAGE;
+            i++;
+        } else if (!strcmp(a, "--time-scale")) {
+            if (parse_double(a, v, 0.001, 1000, &da.d.time_scale) != 0)
+                return EXIT_USAGE;
+            i++;
+        } else if (!strcmp(a, "--timeout")) {
+            if (parse_double(a, v, 0.01, 3600, &da.d.connect_timeout) != 0)
+                return EXIT_USAGE;
+            i++;
+        } else if (!strcmp(a, "--parallel")) {
+            if (parse_u64(v, &x) || x < 1 || x > 64) {
+                fprintf(stderr, "ctxsim drive: --parallel expects 1..64, got '%s'\n", v);
+                return EXIT_USAGE;
+            }
+            da.d.parallel = (uint32_t)x;
+            i++;
+        } else if (!strcmp(a, "--token")) {
+            da.d.token = v, i++;
+        } else if (!strcmp(a, "--db")) {
+            da.db = v, i++;
+        } else if (!strcmp(a, "--no-db")) {
+            da.no_db = 1;
+        } else if (!strcmp(a, "--label")) {
+            da.label = v, i++;
+        } else if (!strcmp(a, "--format")) {
+            if (strcmp(v, "json") && strcmp(v, "text")) {
+                fprintf(stderr, "ctxsim drive: --format expects text or json, got '%s'\n", v);
+                return EXIT_USAGE;
+            }
+            da.json = !strcmp(v, "json");
+            i++;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "ctxsim drive: unknown option '%s'\n%s", a, drive_usage);
+            return EXIT_USAGE;
+        } else if (da.file) {
+            fprintf(stderr, "ctxsim drive: one scenario at a time ('%s', '%s')\n", da.file, a);
+            return EXIT_USAGE;
+        } else {
+            da.file = argv[i];
+        }
+    }
+    if (!da.file || !da.d.url) {
+        fprintf(stderr, "ctxsim drive: %s\n%s", !da.file ? "no scenario" : "no --url", drive_usage);
+        return EXIT_USAGE;
+    }
+    sim_ws_url url;
+    char err[1024];
+    if (sim_ws_parse_url(da.d.url, &url, err, sizeof err) != 0) {
+        fprintf(stderr, "ctxsim drive: --url %s\n", err);
+        return EXIT_USAGE;
+    }
+    scen_list sl = {0};
+    cost_opts co = {da.d.only_seed ? 1 : da.d.seeds, 0};
+    if (load_all(&da.file, 1, &sl, 1, &co) != 0 || sl.n != 1) {
+        free_all(&sl);
+        fprintf(stderr, "ctxsim drive: bad input: nothing was run or recorded\n");
+        return EXIT_USAGE;
+    }
+    da.d.progress = isatty(2) && !da.json;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    sim_sweep_result r;
+    int rc = sim_drive_sweep(sl.v[0], &da.d, &r, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "ctxsim drive: %s: %s%s\n", sl.v[0]->name, err,
+                rc == SIM_DRIVE_EINTR ? "" : "; nothing was recorded");
+        free_all(&sl);
+        return rc == SIM_DRIVE_EUSAGE  ? EXIT_USAGE
+               : rc == SIM_DRIVE_EINTR ? 128 + (interrupted ? interrupted : SIGINT)
+                                       : REP_EXIT_ENV;
+    }
+    int status = r.fails_ci ? EXIT_FAIL : 0, store_rc = 0;
+    int64_t run_id = 0;
+    if (!da.no_db) {
+        rep_store *db = NULL;
+        char *args = join_args(argc, argv);
+        rep_run_meta meta = {
+            .label = da.label,
+            .git_rev = git_rev(),
+            .tool_version = CR_VERSION_STRING,
+            .args = args,
+            .started_at = (int64_t)time(NULL),
+            .mode = "real",
+        };
+        store_rc = rep_store_open(da.db, &db, err, sizeof err);
+        if (store_rc == 0 && (store_rc = rep_run_begin(db, &meta, &run_id)) == 0 &&
+            (store_rc = rep_run_add_sweep(db, run_id, &r)) == 0)
+            store_rc = rep_run_finish(db, run_id, "complete");
+        if (store_rc != 0)
+            fprintf(stderr, "ctxsim drive: NOT RECORDED in %s: %s\n", da.db,
+                    db ? rep_store_errmsg(db) : err);
+        rep_store_close(db);
+        free(args);
+    }
+    if (da.json) {
+        json_t *jo = sweep_json(&r);
+        json_object_set_new(jo, "mode", json_string("real"));
+        json_object_set_new(jo, "url", json_string(da.d.url));
+        if (!da.no_db)
+            json_object_set_new(jo, "recorded", json_boolean(store_rc == 0));
+        json_t *arr = json_array();
+        json_array_append_new(arr, jo);
+        char *txt = json_dumps(arr, JSON_INDENT(2));
+        if (txt)
+            puts(txt);
+        free(txt);
+        json_decref(arr);
+    } else {
+        if (!opt_quiet)
+            print_header();
+        print_sweep(&r, 0); /* a real seed is not replayable */
+        if (!opt_quiet && (r.failed_seeds || r.worst_seeds))
+            printf("    (real seeds: `ctxsim replay %s --seed S` replays the simulated seed S)\n",
+                   sl.v[0]->path);
+        if (!da.no_db && store_rc == 0 && !opt_quiet)
+            printf("recorded as run %" PRId64 " (mode real) in %s\n", run_id, da.db);
+    }
+    sim_sweep_result_free(&r);
+    free_all(&sl);
+    return store_rc ? rep_store_exit_code(store_rc) : status;
+}
+
+static const char agree_usage[] =
+    "usage: ctxsim agree SCENARIO... [--seeds N] [--time-scale X] [--server PATH]\n"
+    "                    [--profiles P[,P]] [--parallel N] [--logs DIR]\n"
+    "Check the simulator against a real host: per scenario and profile (fixed and\n"
+    "legacy), start ctxready-server on a loopback ephemeral port, drive the scenario\n"
+    "against it (ctxsim drive), run the simulator on the same scenario and seeds, and\n"
+    "print the simulated delivery rate [95% Wilson interval] beside the real one, and\n"
+    "agree when the intervals overlap, DISAGREE when they do not.  Nothing is recorded.\n"
+    "  --seeds N          seeds per scenario and profile (default 16)\n"
+    "  --time-scale X     real seconds per scenario second, server and driver (default 1:\n"
+    "                     faster, the host's own unscaled costs distort the races)\n"
+    "  --server PATH      the server (default: ctxready-server beside ctxsim, or in $PATH)\n"
+    "  --profiles P[,P]   default fixed,legacy\n"
+    "  --parallel N       seeds driven at once (default 8)\n"
+    "  --logs DIR         the servers' logs (default out/agree)\n"
+    "Every server it starts is stopped (also on an error or a signal).\n"
+    "Exit status: 0 every pair agrees, 1 a pair disagrees, 2 bad usage or input, 3 a server\n"
+    "could not be started or did not answer; 128 + N on signal N.\n";
+
+/* agree_cell formats a rate and its interval ("n/a" with nothing expected). */
+static void agree_cell(const sim_sweep_result *r, char *buf, size_t len)
+{
+    if (!r->c[SIM_COUNT_EXPECTED])
+        snprintf(buf, len, "n/a (nothing expected)");
+    else
+        snprintf(buf, len, "%7.3f%% [%6.2f%%,%6.2f%%]", 100 * r->delivery_rate, 100 * r->rate_lo,
+                 100 * r->rate_hi);
+}
+
+static int cmd_agree(int argc, char **argv)
+{
+    uint64_t seeds = 16, par = 8;
+    double scale = 1; /* below 1 the unscaled costs of a real host distort the races (README) */
+    const char *server = NULL, *logs = "out/agree";
+    int profiles[2] = {CR_PROFILE_FIXED, CR_PROFILE_LEGACY}, nprof = 2;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    int nfiles = 0;
+    if (!files)
+        return REP_EXIT_ENV;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(agree_usage, stdout);
+            free(files);
+            return 0;
+        } else if (a[0] == '-' && !v) {
+            fprintf(stderr, "ctxsim agree: %s needs a value\n", a);
+            bad = 1;
+        } else if (!strcmp(a, "--seeds")) {
+            bad = parse_u64(v, &seeds) || seeds < 1 || seeds > 100000;
+            if (bad)
+                fprintf(stderr, "ctxsim agree: --seeds expects 1..100000, got '%s'\n", v);
+            i++;
+        } else if (!strcmp(a, "--parallel")) {
+            bad = parse_u64(v, &par) || par < 1 || par > 64;
+            if (bad)
+                fprintf(stderr, "ctxsim agree: --parallel expects 1..64, got '%s'\n", v);
+            i++;
+        } else if (!strcmp(a, "--time-scale")) {
+            bad = parse_double(a, v, 0.001, 1000, &scale) != 0;
+            i++;
+        } else if (!strcmp(a, "--server")) {
+            server = v, i++;
+        } else if (!strcmp(a, "--logs")) {
+            logs = v, i++;
+        } else if (!strcmp(a, "--profiles")) {
+            nprof = 0;
+            char buf[64];
+            snprintf(buf, sizeof buf, "%s", v);
+            for (char *sv = NULL, *t = strtok_r(buf, ",", &sv); t && !bad;
+                 t = strtok_r(NULL, ",", &sv))
+                bad = nprof == 2 || parse_profile(t, &profiles[nprof++]) != 0;
+            bad = bad || nprof == 0;
+            if (bad)
+                fprintf(stderr, "ctxsim agree: --profiles expects fixed, legacy or both\n");
+            i++;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "ctxsim agree: unknown option '%s'\n", a);
+            bad = 1;
+        } else {
+            files[nfiles++] = argv[i];
+        }
+        if (bad) {
+            fputs(agree_usage, stderr);
+            free(files);
+            return EXIT_USAGE;
+        }
+    }
+    char err[1024];
+    const char *srv_path = nfiles ? sim_srv_find(server, err, sizeof err) : NULL;
+    if (!nfiles || !srv_path) {
+        fprintf(stderr, "ctxsim agree: %s\n%s", nfiles ? err : "no scenario", agree_usage);
+        free(files);
+        return nfiles && !server ? REP_EXIT_ENV : EXIT_USAGE;
+    }
+    scen_list sl = {0};
+    cost_opts co = {seeds, 0};
+    int lrc = load_all(files, nfiles, &sl, 1, &co);
+    free(files);
+    if (lrc != 0) {
+        free_all(&sl);
+        fprintf(stderr, "ctxsim agree: bad input: nothing was run\n");
+        return EXIT_USAGE;
+    }
+    int mrc = rep_mkdir_p(logs);
+    if (mrc != 0) {
+        fprintf(stderr, "ctxsim agree: --logs %s: %s\n", logs, strerror(-mrc));
+        free_all(&sl);
+        return REP_EXIT_ENV;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    printf("%-26s %-7s %5s  %-29s %-29s %s\n", "scenario", "profile", "seeds",
+           "simulated rate [95% interval]", "real rate [95% interval]", "agreement");
+    fflush(stdout);
+    int status = 0;
+    size_t npairs = 0, nagree = 0;
+    for (size_t i = 0; i < sl.n && !status && !interrupted; i++)
+        for (int p = 0; p < nprof && !interrupted; p++) {
+            const sim_scenario *sc = sl.v[i];
+            const char *pn = sim_profile_name(profiles[p]);
+            char log[768];
+            snprintf(log, sizeof log, "%s/%s-%s.log", logs, sc->name, pn);
+            sim_srv srv;
+            if (sim_srv_start(&srv, srv_path, sc->path, pn, scale, NULL, log, 10, err,
+                              sizeof err) != 0) {
+                fprintf(stderr, "ctxsim agree: %s %s: %s\n", sc->name, pn, err);
+                status = REP_EXIT_ENV;
+                break;
+            }
+            sim_drive_opts o = {.url = srv.url,
+                                .time_scale = scale,
+                                .profile = profiles[p],
+                                .seeds = (uint32_t)seeds,
+                                .parallel = (uint32_t)par,
+                                .progress = 0};
+            sim_sweep_result real, sim;
+            int rc = sim_drive_sweep(sc, &o, &real, err, sizeof err);
+            int st = sim_srv_stop(&srv);
+            if (rc != 0) {
+                fprintf(stderr, "ctxsim agree: %s %s: %s (server log: %s)\n", sc->name, pn, err,
+                        log);
+                status = rc == SIM_DRIVE_EINTR    ? 128 + (interrupted ? interrupted : SIGINT)
+                         : rc == SIM_DRIVE_EUSAGE ? EXIT_USAGE
+                                                  : REP_EXIT_ENV;
+                break;
+            }
+            if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && !WIFSIGNALED(st))
+                fprintf(stderr, "ctxsim agree: note: the %s server exited with status %d\n", pn,
+                        WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+            sim_sweep_opts so = {0};
+            so.seeds = (uint32_t)seeds;
+            so.profile = profiles[p];
+            so.jobs = 1;
+            if (sim_sweep_run(sc, &so, &sim, err, sizeof err) != 0) {
+                fprintf(stderr, "ctxsim agree: %s %s: simulation: %s\n", sc->name, pn, err);
+                sim_sweep_result_free(&real);
+                status = interrupted ? 128 + interrupted : EXIT_USAGE;
+                break;
+            }
+            char a[64], b[64];
+            agree_cell(&sim, a, sizeof a);
+            agree_cell(&real, b, sizeof b);
+            int none = !sim.c[SIM_COUNT_EXPECTED] || !real.c[SIM_COUNT_EXPECTED];
+            int overlap = sim.rate_lo <= real.rate_hi && real.rate_lo <= sim.rate_hi;
+            npairs++;
+            nagree += none || overlap;
+            printf("%-26s %-7s %5" PRIu64 "  %-29s %-29s %s\n", sc->name, pn, seeds, a, b,
+                   none      ? "n/a"
+                   : overlap ? "agree"
+                             : "DISAGREE");
+            if (!none && !overlap) {
+                /* The evidence: where the lost pairs went, on each side. */
+                for (int side = 0; side < 2; side++) {
+                    const sim_sweep_result *r = side ? &real : &sim;
+                    printf("    %-9s expected %" PRIu64 " delivered %" PRIu64 " late %" PRIu64
+                           " lost %" PRIu64 ":",
+                           side ? "real" : "simulated", r->c[SIM_COUNT_EXPECTED],
+                           r->c[SIM_COUNT_DELIVERED], r->c[SIM_COUNT_LATE], r->c[SIM_COUNT_LOST]);
+                    for (int k = 0; k < SIM_CAUSE__N; k++)
+                        if (r->c[sim_cause_count(k)])
+                            printf(" %s %" PRIu64, sim_cause_name(k), r->c[sim_cause_count(k)]);
+                    printf("\n");
+                }
+            }
+            fflush(stdout);
+            sim_sweep_result_free(&real);
+            sim_sweep_result_free(&sim);
+        }
+    free_all(&sl);
+    if (interrupted) {
+        fprintf(stderr, "ctxsim agree: interrupted; every server it started is stopped\n");
+        return 128 + interrupted;
+    }
+    if (status)
+        return status;
+    printf("agreement: %zu of %zu scenario/profile pairs agree (time scale %g, logs in %s)\n",
+           nagree, npairs, scale, logs);
+    return nagree == npairs ? 0 : EXIT_FAIL;
+}
+
 static const char main_usage[] =
     "usage: ctxsim COMMAND [ARGS]\n"
     "Deterministic simulator of the context-readiness races of a real-time chat backend,\n"
@@ -2921,6 +3337,9 @@ static const char main_usage[] =
     "  check                   exhaustive small-scope check of the real core (docs/check.md)\n"
     "  sweep SCENARIO --vary PARAM=FROM..TO  delivery rate against a parameter: the knee\n"
     "  timing [PLAN]           run the committed requirement sweeps, write the document\n"
+    "  drive SCENARIO --url ws://HOST:PORT  the tabs as real WebSocket clients against a\n"
+    "                          server (docs/protocol.md), judged as `run` (mode real)\n"
+    "  agree SCENARIO...       simulated vs real delivery rates (ctxready-server on loopback)\n"
     "  report                  charts, index.html and summary.md from the database\n"
     "  gate                    fail when a run misses expectations or regressed\n"
     "  merge OUT.db IN.db...   combine shard databases\n"
@@ -2947,7 +3366,8 @@ static const command commands[] = {
     {"list", cmd_list},       {"shrink", cmd_shrink},     {"explore", cmd_explore},
     {"diff", cmd_diff},       {"check", cmd_check},       {"report", rep_cmd_report},
     {"gate", rep_cmd_gate},   {"merge", rep_cmd_merge},   {"db", rep_cmd_db},
-    {"sweep", rep_cmd_sweep}, {"timing", rep_cmd_timing},
+    {"sweep", rep_cmd_sweep}, {"timing", rep_cmd_timing}, {"drive", cmd_drive},
+    {"agree", cmd_agree},
 };
 
 static const command *find_command(const char *name)

@@ -204,7 +204,7 @@ static void *timer_owner(const cr_ctx *ctx, const cr_timer *t)
     }
     case CR_TIMER_TTL: {
         cr_stream *s = t->target < ctx->nstreams ? ctx->streams[t->target] : NULL;
-        return s && s->ttl_timer == t->counter ? s : NULL;
+        return s && s->hist && s->hist->ttl_timer == t->counter ? s : NULL;
     }
     }
     /* Every kind is handled above; no entry is ever pushed with another. */

@@ -29,7 +29,6 @@
 
 typedef struct cr_user cr_user;
 typedef struct cr_stream cr_stream;
-typedef struct cr_entry cr_entry;
 typedef struct cr_msg cr_msg;
 typedef struct cr_conn cr_conn;
 typedef struct cr_run cr_run;
@@ -41,33 +40,42 @@ struct cr_user {
     char name[];                      /* owned inline */
 };
 
-/* A buffered event: a copy of everything a replay or a report needs, so
- * the run may end meanwhile. */
-struct cr_entry {
-    cr_entry *next; /* owned: the rest of the buffer */
-    cr_run_id run;
-    uint64_t seq, tag, emitted_at;
-    uint32_t type;
-    int delivered; /* 1: history kept for replay; 0: outcome pending */
-    size_t len;
-    unsigned char payload[]; /* owned inline */
-};
+/* The values a history record is encoded against (see stream.c): those of
+ * its predecessor in the buffer, or the hist's base for the first one. */
+typedef struct cr_hist_key {
+    uint64_t seq, run, tag, at;
+} cr_hist_key;
 
-struct cr_stream {
-    uint64_t index;                   /* position in ctx->streams; the TTL timer's target */
-    uint64_t refs;                    /* messages and runs referring to it */
-    cr_user *user;                    /* borrowed */
-    uint64_t seq;                     /* last seq handed out (0: none yet) */
-    int established;                  /* a binding to (user, thread) has landed once */
-    uint64_t history_gone;            /* highest seq of a delivered entry dropped */
-    cr_conn *ready_head, *ready_tail; /* READY conns bound here, binding order */
-    size_t nready;
-    cr_entry *buf_head, *buf_tail; /* owned: replay buffer, seq order */
-    size_t buf_len, buf_bytes;     /* every entry */
+/* A stream's replay buffer (F4), allocated with its first event and freed
+ * once empty: one block holding every buffered event as a variable-length
+ * record in seq order, data[start, end) of cap bytes.  A record is a flags
+ * byte (delivered) and varints of (seq, run, tag, emitted_at) as deltas
+ * from the previous record (the first from `base`, the values of the last
+ * record dropped from the head), the type and the payload length, then the
+ * payload: a copy of everything a replay or a report needs, so the run may
+ * end meanwhile, without a per-event allocation. */
+typedef struct cr_hist {
+    size_t cap, start, end; /* bytes of data[] */
+    size_t len, bytes;      /* every record: count, payload bytes */
     size_t undelivered, undelivered_bytes;
     uint64_t ttl_timer;    /* counter of the live TTL timer, 0: none */
     uint64_t ttl_deadline; /* its deadline */
-    char thread[];         /* owned inline */
+    cr_hist_key base;      /* the first record's reference */
+    cr_hist_key tail;      /* the last record's values (== base when empty) */
+    unsigned char data[];
+} cr_hist;
+
+struct cr_stream {
+    cr_user *user;                    /* borrowed */
+    uint64_t seq;                     /* last seq handed out (0: none yet) */
+    uint64_t history_gone;            /* highest seq of a delivered entry dropped */
+    uint64_t refs;                    /* messages and runs referring to it */
+    cr_conn *ready_head, *ready_tail; /* READY conns bound here, binding order */
+    cr_hist *hist;                    /* owned: replay buffer, NULL while empty */
+    uint32_t index;                   /* position in ctx->streams; the TTL timer's target */
+    uint32_t nready;
+    uint8_t established; /* a binding to (user, thread) has landed once */
+    char thread[];       /* owned inline */
 };
 
 /* A client message: cached (F6), queued (F5) or dispatched and awaiting

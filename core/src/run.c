@@ -275,20 +275,11 @@ int cr_run_emit(cr_ctx *ctx, uint64_t now, cr_run_id run, const cr_event_in *in,
 
     const cr_policy *p = &ctx->pol;
     cr_stream *s = r->lost ? NULL : r->stream;
-    cr_entry *e = NULL;
-    if (s && p->buffer_until_ready) {
-        if (cr_heap_reserve(&ctx->timers, &ctx->mem, 1))
-            return CR_ENOMEM;
-        e = cr_mem_alloc(&ctx->mem, sizeof *e + in->payload_len);
-        if (!e)
-            return CR_ENOMEM;
-    }
-
-    ctx->st.events_emitted++;
+    int buffer = s && p->buffer_until_ready;
     cr_event ev = {r->user ? r->user->name : NULL,
                    r->stream ? r->stream->thread : NULL,
                    r->id,
-                   0,
+                   s ? s->seq + 1 : 0,
                    0,
                    in->type,
                    0,
@@ -296,6 +287,10 @@ int cr_run_emit(cr_ctx *ctx, uint64_t now, cr_run_id run, const cr_event_in *in,
                    now,
                    in->payload_len ? in->payload : NULL,
                    in->payload_len};
+    if (buffer && (cr_heap_reserve(&ctx->timers, &ctx->mem, 1) || cr_stream_reserve(ctx, s, &ev)))
+        return CR_ENOMEM;
+
+    ctx->st.events_emitted++;
     cr_outcome o;
     int rc = 0;
     if (!s) {
@@ -303,39 +298,23 @@ int cr_run_emit(cr_ctx *ctx, uint64_t now, cr_run_id run, const cr_event_in *in,
     } else {
         cr_stream_prune(ctx, now, s);
         ev.seq = ++s->seq;
-        if (e) {
-            memset(e, 0, sizeof *e);
-            e->run = r->id;
-            e->seq = ev.seq;
-            e->tag = in->tag;
-            e->emitted_at = now;
-            e->type = in->type;
-            e->len = in->payload_len;
-            if (e->len)
-                memcpy(e->payload, in->payload, e->len);
-        }
         if (route_live(ctx, now, s, &ev) > 0) {
             o = CR_OUTCOME_DELIVERED;
             ctx->st.outcomes[o]++;
-            if (e) {
+            if (buffer) {
                 /* History for reconnect replay; skipped if it cannot fit,
                  * and then gone like an evicted entry (a replay after it
                  * reports the gap). */
-                e->delivered = 1;
-                if (cr_stream_make_room(ctx, s, e->len)) {
-                    cr_stream_append(ctx, s, e);
-                } else {
-                    cr_mem_free(&ctx->mem, e);
-                    if (ev.seq > s->history_gone)
-                        s->history_gone = ev.seq;
-                }
+                if (cr_stream_make_room(ctx, s, ev.payload_len))
+                    cr_stream_append(ctx, s, &ev, 1);
+                else if (ev.seq > s->history_gone)
+                    s->history_gone = ev.seq;
             }
-        } else if (e) {
-            if (cr_stream_make_room(ctx, s, e->len)) {
-                cr_stream_append(ctx, s, e);
+        } else if (buffer) {
+            if (cr_stream_make_room(ctx, s, ev.payload_len)) {
+                cr_stream_append(ctx, s, &ev, 0);
                 o = CR_OUTCOME_COUNT; /* pending */
             } else {
-                cr_mem_free(&ctx->mem, e);
                 o = cr_route_nondelivery(ctx, now, CR_OUTCOME_DROPPED_FULL, r->user, &ev);
                 rc = CR_EFULL;
             }

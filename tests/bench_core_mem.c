@@ -140,7 +140,8 @@ static int run(unsigned long n)
     for (unsigned long i = 0; i < n; i++) {
         snprintf(user, sizeof user, "user-%lu", i);
         snprintf(thread, sizeof thread, "thread-%lu", i);
-        if ((rc = cr_thread_add(ctx, now, user, thread)) || (rc = cr_conn_open(ctx, now, &ids[i])) ||
+        if ((rc = cr_thread_add(ctx, now, user, thread)) ||
+            (rc = cr_conn_open(ctx, now, &ids[i])) ||
             (rc = cr_conn_authenticate(ctx, now, ids[i], user)) ||
             (rc = cr_conn_switch(ctx, now, ids[i], thread, 0)) ||
             (rc = cr_assoc_complete(ctx, now, h.req, 1)))

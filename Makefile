@@ -127,7 +127,7 @@ $(O)/core/%.o: core/%.c core/include/ctxready.h $(wildcard core/src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
 
-$(O)/%.o: %.c $(wildcard core/include/*.h sim/*.h reports/*.h tests/lib/*.h core/examples/*.c tests/fuzz_*.c) | $(DEPS_STAMP)
+$(O)/%.o: %.c $(wildcard core/include/*.h core/src/*.h sim/*.h reports/*.h tests/lib/*.h core/examples/*.c tests/fuzz_*.c) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

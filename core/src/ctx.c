@@ -114,7 +114,7 @@ void cr_conn_set_state(cr_ctx *ctx, cr_conn *c, cr_conn_state s)
         return;
     ctx->st.conns_by_state[c->state]--;
     ctx->st.conns_by_state[s]++;
-    c->state = s;
+    c->state = (uint8_t)s;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -357,10 +357,9 @@ int cr_ctx_del(cr_ctx *ctx)
         return 0;
     if (ctx->in_cb)
         return CR_EREENTRANT;
-    for (cr_conn *c = ctx->conn_head, *next; c; c = next) {
-        next = c->all_next;
-        cr_conn_free(ctx, c);
-    }
+    for (size_t i = 0; i < ctx->conns.cap; i++)
+        if (ctx->conns.slots[i].val)
+            cr_conn_free(ctx, ctx->conns.slots[i].val);
     cr_map_free(&ctx->conns, &ctx->mem);
     for (size_t i = 0; i < ctx->nstreams; i++)
         cr_stream_free(ctx, ctx->streams[i]);

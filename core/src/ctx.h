@@ -9,7 +9,7 @@
  *   streams  (map (user id, thread) -> cr_stream, plus a dense vector)
  *             a stream exists iff the user owns the thread (cr_thread_add);
  *             freed by cr_thread_remove (refused while in use)
- *   conns    (map id -> cr_conn, plus a list in id order)  freed at close
+ *   conns    (map id -> cr_conn; ids 1..last_conn in order)  freed at close
  *   msgs     (map msg id -> cr_msg)           dispatched, awaiting run start
  *   runs     (map run id -> cr_run)           freed at cr_run_end
  *   reqs     (map req id -> cr_conn)          live association requests
@@ -103,49 +103,46 @@ struct cr_msg {
 
 struct cr_conn {
     cr_conn_id id;
-    cr_conn_state state;
     cr_user *user;           /* borrowed; NULL before authentication */
     cr_stream *bound;        /* borrowed; NULL before the first binding */
     cr_stream *assoc_target; /* borrowed; association in flight (or given up
                                 silently, F8 off), NULL: none */
     uint64_t assoc_req;      /* live request id, 0: none (retry pending or dead) */
     uint64_t assoc_last_seq; /* replay hint for assoc_target */
-    uint32_t attempts;       /* of the association in flight */
-    int assoc_establish;     /* the association in flight only establishes
-                                assoc_target's context, for a message queued
-                                before a later switch: it does not rebind */
     cr_stream *switch_owed;  /* F3: THREAD_SWITCHED owed once bound here */
     uint64_t switches;       /* cr_conn_switch calls accepted so far */
     uint64_t generation;
     uint64_t opened_at, ready_at, bound_at;
-    int ever_ready;
     uint64_t pending_timer;          /* counter of the live pending-deadline timer, 0: none */
     uint64_t retry_timer;            /* counter of the live retry timer, 0: none */
     cr_msg *queue_head, *queue_tail; /* owned: F5 queue */
-    size_t queue_len;
     cr_msg *cache_head, *cache_tail; /* owned: F6 cache */
-    size_t cache_len;
-    cr_conn *all_prev, *all_next; /* in ctx's list of open connections, id order */
-    cr_conn *s_prev, *s_next;     /* in bound->ready list */
-    cr_conn *u_prev, *u_next;     /* in user->conns list */
+    size_t queue_len, cache_len;
+    cr_conn *s_prev, *s_next; /* in bound->ready list */
+    cr_conn *u_prev, *u_next; /* in user->conns list */
     /* The highest seq sent on this connection per recent stream (a small
      * ring, no allocation): a rebinding never replays what this very
      * connection was already sent, whatever the client's last_seq says. */
     cr_stream *sent_stream[CR_CONN_SENT_SLOTS]; /* borrowed */
     uint64_t sent_seq[CR_CONN_SENT_SLOTS];
-    uint8_t sent_next;
     /* Superseded associations still in flight (a small ring): their
      * successful completion establishes the thread context they were for
      * without rebinding the connection. */
     uint64_t stale_req[CR_CONN_STALE_SLOTS];
     cr_stream *stale_stream[CR_CONN_STALE_SLOTS]; /* borrowed */
-    uint8_t stale_next;
+    cr_conn *close_next;                          /* borrowed */
+    uint32_t attempts;                            /* of the association in flight */
+    uint8_t state;                                /* cr_conn_state */
+    uint8_t assoc_establish;                      /* the association in flight only establishes
+                                                     assoc_target's context, for a message queued
+                                                     before a later switch: it does not rebind */
+    uint8_t ever_ready;
+    uint8_t sent_next, stale_next; /* the rings' next slots */
     /* Closing: CR_CLOSING_DEFERRED, asked for from a callback and queued
      * in ctx->close_head (close_next, close_reason); CR_CLOSING_NOW, being
      * closed (its callbacks run).  0: neither. */
-    int closing;
-    cr_close_reason close_reason;
-    cr_conn *close_next; /* borrowed */
+    uint8_t closing;
+    uint8_t close_reason; /* cr_close_reason */
 };
 
 #define CR_CLOSING_DEFERRED 1
@@ -172,10 +169,9 @@ struct cr_ctx {
     uint64_t now; /* last `now` of a successful call */
     cr_stats st;  /* counters; bytes_* copied from mem on read */
     cr_heap timers;
-    cr_map conns;                   /* (conn id) -> cr_conn, owned values: open connections */
-    cr_conn *conn_head, *conn_tail; /* the same, in id order */
-    cr_conn_id last_conn;           /* ids 1..last_conn were handed out */
-    cr_stream **streams;            /* owned vector, dense (a removal moves the last in) */
+    cr_map conns;         /* (conn id) -> cr_conn, owned values: open connections */
+    cr_conn_id last_conn; /* ids 1..last_conn were handed out */
+    cr_stream **streams;  /* owned vector, dense (a removal moves the last in) */
     size_t nstreams, streams_cap;
     cr_map users; /* (0, name) -> cr_user, owned values */
     cr_map skeys; /* (user id, thread) -> cr_stream, values owned by `streams` */

@@ -167,7 +167,7 @@ static void conn_line(line *l, cr_conn_id id, const cr_conn *c)
         return;
     }
     put_str(l, " state=");
-    put_str(l, cr_conn_state_name(c->state));
+    put_str(l, cr_conn_state_name((cr_conn_state)c->state));
     put_field_id(l, " user=", c->user ? c->user->name : NULL);
     put_field_id(l, " thread=", c->bound ? c->bound->thread : NULL);
     put_field_u64(l, " gen=", c->generation);
@@ -227,14 +227,10 @@ int cr_ctx_dump(const cr_ctx *ctx, int (*write)(void *arg, const char *line, siz
     line l;
     l.len = 0;
     int rc = 0;
-    /* Every id handed out, in order: the open ones from the id-ordered
-     * list, the others (closed, their records freed) as CLOSED. */
-    const cr_conn *c = ctx->conn_head;
+    /* Every id handed out, in order: the open ones from the map, the others
+     * (closed, their records freed) as CLOSED.  O(ids handed out). */
     for (cr_conn_id id = 1; id <= ctx->last_conn && !rc; id++) {
-        const cr_conn *at = c && c->id == id ? c : NULL;
-        if (at)
-            c = c->all_next;
-        conn_line(&l, id, at);
+        conn_line(&l, id, cr_map_get(&ctx->conns, id, NULL));
         rc = emit_line(&l, write, arg);
     }
     for (size_t i = 0; i < n && !rc; i++) {

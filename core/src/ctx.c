@@ -316,6 +316,21 @@ int cr_ctx_handle_expiry(cr_ctx *ctx, uint64_t now)
 /* ------------------------------------------------------------------------ */
 /* Lifecycle                                                                */
 
+/* The keys of the keyed maps: users by name, streams by (user id, thread). */
+static void user_key(const void *val, uint64_t *num, const char **str)
+{
+    const cr_user *u = val;
+    *num = 0;
+    *str = u->name;
+}
+
+static void stream_key(const void *val, uint64_t *num, const char **str)
+{
+    const cr_stream *s = val;
+    *num = s->user->id;
+    *str = s->thread;
+}
+
 int cr_ctx_new(cr_ctx **out, const cr_policy *policy, const cr_callbacks *callbacks,
                const cr_allocator *mem, void *user_data)
 {
@@ -338,6 +353,8 @@ int cr_ctx_new(cr_ctx **out, const cr_policy *policy, const cr_callbacks *callba
     if (callbacks)
         ctx->cb = *callbacks;
     ctx->ud = user_data;
+    ctx->users.key = user_key;
+    ctx->skeys.key = stream_key;
     *out = ctx;
     return 0;
 }

@@ -517,6 +517,80 @@ START_TEST(test_core_stream_ttl_distinct_and_equal_instants)
 }
 END_TEST
 
+/* An allocator that fails its calls while `fail` is set. */
+static int fail_now;
+static void *fl_malloc(size_t n, void *ud)
+{
+    return fail_now ? NULL : malloc(n);
+}
+static void *fl_realloc(void *p, size_t n, void *ud)
+{
+    return fail_now ? NULL : realloc(p, n);
+}
+static void fl_free(void *p, void *ud)
+{
+    free(p);
+}
+
+/* A rebinding never replays what the connection itself was sent, for the
+ * last 8 streams it was bound to (2 slots in the record, the other 6
+ * allocated with the binding to a third stream: a failure there is
+ * CR_ENOMEM and changes nothing); the 9th and 10th replace the 1st and
+ * 2nd. */
+START_TEST(test_core_stream_rebind_skips_what_was_sent)
+{
+    rec r;
+    memset(&r, 0, sizeof r);
+    cr_policy p;
+    cr_policy_init(&p, CR_PROFILE_FIXED);
+    p.pending_deadline = 0;
+    cr_allocator a = {fl_malloc, fl_realloc, fl_free, NULL};
+    cr_ctx *ctx = NULL;
+    ck_assert_int_eq(cr_ctx_new(&ctx, &p, &rec_callbacks, &a, &r), 0);
+    cr_conn_id c = rec_open_auth(ctx, 0, "u");
+    char t[8];
+    for (int i = 0; i < 10; i++) {
+        snprintf(t, sizeof t, "t%d", i);
+        ck_assert_int_eq(cr_thread_add(ctx, 2, "u", t), 0);
+        ck_assert_int_eq(cr_conn_switch(ctx, 2, c, t, 0), 0);
+        if (i == 2) {
+            char *before = rec_dump(ctx);
+            rec_since(&r);
+            fail_now = 1;
+            ck_assert_int_eq(cr_assoc_complete(ctx, 2, rec_last_req(&r), 1), CR_ENOMEM);
+            fail_now = 0;
+            char *after = rec_dump(ctx);
+            ck_assert_str_eq(after, before);
+            ck_assert_str_eq(rec_since(&r), "");
+            free(before);
+            free(after);
+        }
+        ck_assert_int_eq(cr_assoc_complete(ctx, 2, rec_last_req(&r), 1), 0);
+        cr_run_id run = 0;
+        ck_assert_int_eq(cr_run_start_for(ctx, 2, "u", t, &run), 0);
+        cr_event_in ev = {0, (uint64_t)i, "p", 1};
+        ck_assert_int_eq(cr_run_emit(ctx, 2, run, &ev, NULL, NULL), 0);
+        ck_assert_int_eq(cr_run_end(ctx, 2, run), 0);
+    }
+    /* t2..t9 are remembered: no replay from last_seq 0 */
+    for (int i = 2; i < 10; i++) {
+        snprintf(t, sizeof t, "t%d", i);
+        ck_assert_int_eq(cr_conn_switch(ctx, 3, c, t, 0), 0);
+        rec_since(&r);
+        ck_assert_int_eq(cr_assoc_complete(ctx, 3, rec_last_req(&r), 1), 0);
+        ck_assert_ptr_null(strstr(rec_since(&r), "deliver"));
+    }
+    /* t0 was forgotten (its slot went to t8): its event is replayed */
+    ck_assert_int_eq(cr_conn_switch(ctx, 4, c, "t0", 0), 0);
+    rec_since(&r);
+    ck_assert_int_eq(cr_assoc_complete(ctx, 4, rec_last_req(&r), 1), 0);
+    ck_assert_str_eq(rec_since(&r), "4 deliver c=1 u/t0 run=1 seq=1 gen=19 flags=1 tag=0\n"
+                                    "4 notice c=1 SWITCHED thread=t0 tag=0 err=0\n");
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
     Suite *s = suite_create("core_stream");
@@ -526,6 +600,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_core_stream_matches_model_byte_bound);
     tcase_add_test(tc, test_core_stream_evicts_behind_undelivered_head);
     tcase_add_test(tc, test_core_stream_ttl_distinct_and_equal_instants);
+    tcase_add_test(tc, test_core_stream_rebind_skips_what_was_sent);
     suite_add_tcase(s, tc);
     return s;
 }

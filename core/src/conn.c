@@ -533,7 +533,9 @@ int cr_assoc_complete(cr_ctx *ctx, uint64_t now, uint64_t req_id, int ok)
     cr_conn *c = cr_map_get(&ctx->reqs, req_id, NULL);
     if (c) {
         if (cr_map_reserve(&ctx->msgs, &ctx->mem, c->queue_len) ||
-            cr_map_reserve(&ctx->reqs, &ctx->mem, 1) || cr_heap_reserve(&ctx->timers, &ctx->mem, 1))
+            cr_map_reserve(&ctx->reqs, &ctx->mem, 1) ||
+            cr_heap_reserve(&ctx->timers, &ctx->mem, 1) ||
+            (ok && c->assoc_target && cr_conn_sent_reserve(ctx, c, c->assoc_target)))
             return CR_ENOMEM;
         int i = stale_find(c, req_id);
         if (i >= 0) {
@@ -737,6 +739,7 @@ static void close_conn(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_close_reason re
     reject_all(ctx, now, c, &c->queue_head, &c->queue_tail, &ctx->st.messages_queued_now);
     cr_map_del(&ctx->conns, c->id, NULL);
     cr_user_unref(ctx, c->user); /* last: the reports above name the user */
+    cr_mem_free(&ctx->mem, c->sent_more);
     cr_mem_free(&ctx->mem, c);
 }
 
@@ -798,6 +801,7 @@ void cr_conn_free(cr_ctx *ctx, cr_conn *c)
         cr_mem_free(&ctx->mem, msgq_pop(&c->cache_head, &c->cache_tail));
     while (c->queue_head)
         cr_mem_free(&ctx->mem, msgq_pop(&c->queue_head, &c->queue_tail));
+    cr_mem_free(&ctx->mem, c->sent_more);
     cr_mem_free(&ctx->mem, c);
 }
 

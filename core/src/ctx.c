@@ -120,31 +120,51 @@ void cr_conn_set_state(cr_ctx *ctx, cr_conn *c, cr_conn_state s)
 /* ------------------------------------------------------------------------ */
 /* Output                                                                   */
 
+/* The slot of c's ring holding stream s, or NULL. */
+static cr_sent *sent_find(const cr_conn *c, const cr_stream *s)
+{
+    for (int i = 0; i < CR_CONN_SENT_SLOTS; i++) {
+        cr_sent *slot = cr_conn_sent_slot((cr_conn *)c, i);
+        if (slot && slot->stream == s)
+            return slot;
+    }
+    return NULL;
+}
+
 uint64_t cr_conn_sent_seq(const cr_conn *c, const cr_stream *s)
 {
-    for (int i = 0; i < CR_CONN_SENT_SLOTS; i++)
-        if (c->sent_stream[i] == s)
-            return c->sent_seq[i];
-    return 0;
+    const cr_sent *slot = sent_find(c, s);
+    return slot ? slot->seq : 0;
+}
+
+int cr_conn_sent_reserve(cr_ctx *ctx, cr_conn *c, const cr_stream *s)
+{
+    if (c->sent_more || c->sent_next < CR_CONN_SENT_INLINE || sent_find(c, s))
+        return 0;
+    c->sent_more =
+        cr_mem_zalloc(&ctx->mem, (CR_CONN_SENT_SLOTS - CR_CONN_SENT_INLINE) * sizeof(cr_sent));
+    return c->sent_more ? 0 : CR_ENOMEM;
 }
 
 /* note_sent remembers that seq of c's bound stream went out on c.  Fallback
- * notifications are copies sent elsewhere and are not remembered.  O(slots). */
+ * notifications are copies sent elsewhere and are not remembered.  The
+ * slot a new stream takes was reserved at its binding
+ * (cr_conn_sent_reserve).  O(slots). */
 static void note_sent(cr_conn *c, const cr_event *ev)
 {
     cr_stream *s = c->bound;
     if (!s || (ev->flags & CR_EVENT_NOTIFICATION) || c->state != CR_CONN_READY)
         return;
-    for (int i = 0; i < CR_CONN_SENT_SLOTS; i++)
-        if (c->sent_stream[i] == s) {
-            if (ev->seq > c->sent_seq[i])
-                c->sent_seq[i] = ev->seq;
-            return;
-        }
-    int i = c->sent_next;
+    cr_sent *slot = sent_find(c, s);
+    if (slot) {
+        if (ev->seq > slot->seq)
+            slot->seq = ev->seq;
+        return;
+    }
+    slot = cr_conn_sent_slot(c, c->sent_next);
     c->sent_next = (uint8_t)((c->sent_next + 1) % CR_CONN_SENT_SLOTS);
-    c->sent_stream[i] = s;
-    c->sent_seq[i] = ev->seq;
+    slot->stream = s;
+    slot->seq = ev->seq;
 }
 
 void cr_out_deliver(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_event *ev)

@@ -33,6 +33,13 @@ typedef struct cr_msg cr_msg;
 typedef struct cr_conn cr_conn;
 typedef struct cr_run cr_run;
 
+/* A slot of a connection's sent-seq ring: the highest seq of `stream` sent
+ * on the connection (stream borrowed, NULL: free). */
+typedef struct cr_sent {
+    cr_stream *stream;
+    uint64_t seq;
+} cr_sent;
+
 struct cr_user {
     uint64_t id;                      /* 1, 2, ... in creation order, never reused */
     uint64_t refs;                    /* authenticated conns + streams + messages + runs */
@@ -99,6 +106,7 @@ struct cr_msg {
 };
 
 #define CR_CONN_SENT_SLOTS  8
+#define CR_CONN_SENT_INLINE 2 /* of them in the record; the others allocated on demand */
 #define CR_CONN_STALE_SLOTS 2
 
 struct cr_conn {
@@ -123,8 +131,8 @@ struct cr_conn {
     /* The highest seq sent on this connection per recent stream (a small
      * ring, no allocation): a rebinding never replays what this very
      * connection was already sent, whatever the client's last_seq says. */
-    cr_stream *sent_stream[CR_CONN_SENT_SLOTS]; /* borrowed */
-    uint64_t sent_seq[CR_CONN_SENT_SLOTS];
+    cr_sent sent[CR_CONN_SENT_INLINE]; /* slots 0, 1 */
+    cr_sent *sent_more;                /* owned: slots 2.., allocated when a binding may need one */
     /* Superseded associations still in flight (a small ring): their
      * successful completion establishes the thread context they were for
      * without rebinding the connection. */
@@ -265,6 +273,21 @@ CR_INTERNAL void cr_out_report_seq(cr_ctx *ctx, uint64_t now, cr_report_kind kin
 /* cr_conn_sent_seq returns the highest seq of stream s sent on c (0 if
  * unknown).  O(CR_CONN_SENT_SLOTS). */
 CR_INTERNAL uint64_t cr_conn_sent_seq(const cr_conn *c, const cr_stream *s);
+
+/* cr_conn_sent_slot returns slot i (0..CR_CONN_SENT_SLOTS-1) of c's ring,
+ * NULL for one not allocated (never used yet).  O(1). */
+static inline cr_sent *cr_conn_sent_slot(cr_conn *c, int i)
+{
+    if (i < CR_CONN_SENT_INLINE)
+        return &c->sent[i];
+    return c->sent_more ? &c->sent_more[i - CR_CONN_SENT_INLINE] : NULL;
+}
+
+/* cr_conn_sent_reserve makes sure that binding c to s and sending on it
+ * will find a slot of the ring in memory: the slots past the inline ones
+ * are allocated once the ring's next slot is one of them and s has none.
+ * 0 or CR_ENOMEM (nothing changed).  O(CR_CONN_SENT_SLOTS). */
+CR_INTERNAL int cr_conn_sent_reserve(cr_ctx *ctx, cr_conn *c, const cr_stream *s);
 
 /* cr_conn_set_state moves c to state s, keeping conns_by_state exact. */
 CR_INTERNAL void cr_conn_set_state(cr_ctx *ctx, cr_conn *c, cr_conn_state s);

@@ -509,11 +509,13 @@ static int in_use(const cr_stream *s)
 static void forget_conns(cr_ctx *ctx, cr_stream *s)
 {
     for (cr_conn *c = s->user->conns_head; c; c = c->u_next) {
-        for (int i = 0; i < CR_CONN_SENT_SLOTS; i++)
-            if (c->sent_stream[i] == s) {
-                c->sent_stream[i] = NULL;
-                c->sent_seq[i] = 0;
+        for (int i = 0; i < CR_CONN_SENT_SLOTS; i++) {
+            cr_sent *slot = cr_conn_sent_slot(c, i);
+            if (slot && slot->stream == s) {
+                slot->stream = NULL;
+                slot->seq = 0;
             }
+        }
         for (int i = 0; i < CR_CONN_STALE_SLOTS; i++)
             if (c->stale_stream[i] == s) {
                 if (c->stale_req[i])

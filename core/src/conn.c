@@ -739,8 +739,8 @@ static void close_conn(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_close_reason re
     reject_all(ctx, now, c, &c->queue_head, &c->queue_tail, &ctx->st.messages_queued_now);
     cr_map_del(&ctx->conns, c->id, NULL);
     cr_user_unref(ctx, c->user); /* last: the reports above name the user */
-    cr_mem_free(&ctx->mem, c->sent_more);
-    cr_mem_free(&ctx->mem, c);
+    cr_mem_free(&ctx->mem, c->sent_more, CR_SENT_MORE_SIZE);
+    cr_mem_free(&ctx->mem, c, sizeof *c);
 }
 
 int cr_conn_on_pending(cr_ctx *ctx, uint64_t now, cr_conn *c)
@@ -797,12 +797,16 @@ int cr_conn_close(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason re
 
 void cr_conn_free(cr_ctx *ctx, cr_conn *c)
 {
-    while (c->cache_head)
-        cr_mem_free(&ctx->mem, msgq_pop(&c->cache_head, &c->cache_tail));
-    while (c->queue_head)
-        cr_mem_free(&ctx->mem, msgq_pop(&c->queue_head, &c->queue_tail));
-    cr_mem_free(&ctx->mem, c->sent_more);
-    cr_mem_free(&ctx->mem, c);
+    while (c->cache_head) {
+        cr_msg *m = msgq_pop(&c->cache_head, &c->cache_tail);
+        cr_mem_free(&ctx->mem, m, cr_msg_size(m));
+    }
+    while (c->queue_head) {
+        cr_msg *m = msgq_pop(&c->queue_head, &c->queue_tail);
+        cr_mem_free(&ctx->mem, m, cr_msg_size(m));
+    }
+    cr_mem_free(&ctx->mem, c->sent_more, CR_SENT_MORE_SIZE);
+    cr_mem_free(&ctx->mem, c, sizeof *c);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -60,7 +60,7 @@ void cr_user_unref(cr_ctx *ctx, cr_user *u)
     if (!u || --u->refs)
         return;
     cr_map_del(&ctx->users, 0, u->name);
-    cr_mem_free(&ctx->mem, u);
+    cr_mem_free(&ctx->mem, u, cr_user_size(u));
 }
 
 void cr_stream_ref(cr_stream *s)
@@ -81,7 +81,7 @@ void cr_msg_free(cr_ctx *ctx, cr_msg *m)
     cr_stream_unref(m->stream);
     cr_stream_unref(m->assoc_at_go);
     cr_user_unref(ctx, m->user);
-    cr_mem_free(&ctx->mem, m);
+    cr_mem_free(&ctx->mem, m, cr_msg_size(m));
 }
 
 int cr_user_prepare(cr_ctx *ctx, const char *name, cr_user **out, int *fresh)
@@ -248,7 +248,7 @@ void cr_ctx_settle(cr_ctx *ctx, uint64_t now)
 static void trim_streams(cr_ctx *ctx)
 {
     if (!ctx->nstreams) {
-        cr_mem_free(&ctx->mem, ctx->streams);
+        cr_mem_free(&ctx->mem, ctx->streams, ctx->streams_cap * sizeof *ctx->streams);
         ctx->streams = NULL;
         ctx->streams_cap = 0;
         return;
@@ -258,7 +258,7 @@ static void trim_streams(cr_ctx *ctx)
     size_t cap = 64;
     while (cap < ctx->nstreams * 4)
         cap *= 2;
-    cr_stream **v = cr_mem_array_realloc(&ctx->mem, ctx->streams, cap, sizeof *v);
+    cr_stream **v = cr_mem_array_realloc(&ctx->mem, ctx->streams, ctx->streams_cap, cap, sizeof *v);
     if (!v)
         return; /* benign: the larger array stays */
     ctx->streams = v;
@@ -379,13 +379,28 @@ int cr_ctx_new(cr_ctx **out, const cr_policy *policy, const cr_callbacks *callba
     return 0;
 }
 
-/* Frees every value of map m (values allocated with cr_mem_*alloc). */
-static void free_values(cr_ctx *ctx, cr_map *m)
+/* Frees every value of map m, each of size(value) bytes. */
+static void free_values(cr_ctx *ctx, cr_map *m, size_t (*size)(const void *))
 {
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].val)
-            cr_mem_free(&ctx->mem, m->slots[i].val);
+            cr_mem_free(&ctx->mem, m->slots[i].val, size(m->slots[i].val));
     cr_map_free(m, &ctx->mem);
+}
+
+static size_t user_size(const void *v)
+{
+    return cr_user_size(v);
+}
+
+static size_t msg_size(const void *v)
+{
+    return cr_msg_size(v);
+}
+
+static size_t run_size(const void *v)
+{
+    return sizeof(cr_run);
 }
 
 int cr_ctx_del(cr_ctx *ctx)
@@ -400,15 +415,15 @@ int cr_ctx_del(cr_ctx *ctx)
     cr_map_free(&ctx->conns, &ctx->mem);
     for (size_t i = 0; i < ctx->nstreams; i++)
         cr_stream_free(ctx, ctx->streams[i]);
-    cr_mem_free(&ctx->mem, ctx->streams);
+    cr_mem_free(&ctx->mem, ctx->streams, ctx->streams_cap * sizeof *ctx->streams);
     cr_map_free(&ctx->skeys, &ctx->mem);
     cr_map_free(&ctx->reqs, &ctx->mem);
-    free_values(ctx, &ctx->users);
-    free_values(ctx, &ctx->msgs);
-    free_values(ctx, &ctx->runs);
+    free_values(ctx, &ctx->users, user_size);
+    free_values(ctx, &ctx->msgs, msg_size);
+    free_values(ctx, &ctx->runs, run_size);
     cr_heap_free(&ctx->timers, &ctx->mem);
     cr_mem m = ctx->mem;
-    cr_mem_free(&m, ctx);
+    cr_mem_free(&m, ctx, sizeof *ctx);
     return 0;
 }
 

@@ -23,6 +23,9 @@
 #ifndef CR_CTX_H
 #define CR_CTX_H
 
+#include <stddef.h>
+#include <string.h>
+
 #include "alloc.h"
 #include "map.h"
 #include "timer.h"
@@ -194,6 +197,31 @@ struct cr_ctx {
     unsigned in_cb;
     cr_conn *close_head, *close_tail; /* borrowed: the deferred closes */
 };
+
+/* The sizes the records were allocated with (cr_mem_free needs them). */
+static inline size_t cr_user_size(const cr_user *u)
+{
+    return sizeof *u + strlen(u->name) + 1;
+}
+
+static inline size_t cr_stream_size(const cr_stream *s)
+{
+    return offsetof(cr_stream, thread) + strlen(s->thread) + 1;
+}
+
+static inline size_t cr_hist_size(const cr_hist *h)
+{
+    return sizeof *h + h->cap;
+}
+
+/* A message: the struct, then its copies of thread and payload (made only
+ * for messages that had to wait). */
+static inline size_t cr_msg_size(const cr_msg *m)
+{
+    return sizeof *m + (m->thread ? strlen(m->thread) + 1 : 0) + (m->payload ? m->payload_len : 0);
+}
+
+#define CR_SENT_MORE_SIZE ((CR_CONN_SENT_SLOTS - CR_CONN_SENT_INLINE) * sizeof(cr_sent))
 
 /* CR_CALL invokes host callback `name` (skipped when NULL) with the
  * re-entrancy guard raised. */

@@ -80,7 +80,7 @@ static int rehash(cr_map *m, cr_mem *mem, size_t cap)
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].val)
             place(m, slots, cap, &m->slots[i]);
-    cr_mem_free(mem, m->slots);
+    cr_mem_free(mem, m->slots, m->cap * sizeof *m->slots);
     m->slots = slots;
     m->cap = cap;
     return 0;
@@ -181,7 +181,7 @@ void *cr_map_del(cr_map *m, uint64_t num, const char *str)
 
 void cr_map_free(cr_map *m, cr_mem *mem)
 {
-    cr_mem_free(mem, m->slots);
+    cr_mem_free(mem, m->slots, m->cap * sizeof *m->slots);
     m->slots = NULL;
     m->cap = m->len = 0;
 }

@@ -154,7 +154,7 @@ int cr_run_start(cr_ctx *ctx, uint64_t now, uint64_t msg_id, cr_run_id *out)
     /* The run takes over the message's references but that of its named
      * thread. */
     cr_stream_unref(m->named);
-    cr_mem_free(&ctx->mem, m);
+    cr_mem_free(&ctx->mem, m, cr_msg_size(m));
     run_begin(ctx, now, r, out);
     cr_ctx_commit(ctx, now);
     return 0;
@@ -223,7 +223,7 @@ int cr_run_end(cr_ctx *ctx, uint64_t now, cr_run_id run)
     cr_stream_unref(r->stream);
     cr_stream_unref(r->assoc_at_go);
     cr_user_unref(ctx, r->user);
-    cr_mem_free(&ctx->mem, r); /* a pending validation timer turns stale */
+    cr_mem_free(&ctx->mem, r, sizeof *r); /* a pending validation timer turns stale */
     cr_ctx_commit(ctx, now);
     return 0;
 }

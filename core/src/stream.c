@@ -32,7 +32,8 @@ int cr_thread_add(cr_ctx *ctx, uint64_t now, const char *user, const char *threa
         return CR_ENOMEM; /* GCOVR_EXCL_LINE: 4e9 streams exhaust memory first */
     if (ctx->nstreams == ctx->streams_cap) {
         size_t cap = ctx->streams_cap ? ctx->streams_cap * 2 : 64;
-        cr_stream **v = cr_mem_array_realloc(&ctx->mem, ctx->streams, cap, sizeof *v);
+        cr_stream **v =
+            cr_mem_array_realloc(&ctx->mem, ctx->streams, ctx->streams_cap, cap, sizeof *v);
         if (!v)
             return CR_ENOMEM;
         ctx->streams = v;
@@ -47,7 +48,7 @@ int cr_thread_add(cr_ctx *ctx, uint64_t now, const char *user, const char *threa
     cr_stream *s = cr_mem_zalloc(&ctx->mem, offsetof(cr_stream, thread) + tlen);
     if (!s) {
         if (fresh)
-            cr_mem_free(&ctx->mem, u);
+            cr_mem_free(&ctx->mem, u, cr_user_size(u));
         return CR_ENOMEM;
     }
     if (fresh)
@@ -278,7 +279,7 @@ void cr_stream_schedule(cr_ctx *ctx, cr_stream *s)
     if (!h)
         return;
     if (!h->len) {
-        cr_mem_free(&ctx->mem, h); /* its TTL timer, if any, turns stale */
+        cr_mem_free(&ctx->mem, h, cr_hist_size(h)); /* its TTL timer, if any, turns stale */
         s->hist = NULL;
         return;
     }
@@ -393,7 +394,7 @@ int cr_stream_reserve(cr_ctx *ctx, cr_stream *s, const cr_event *ev)
     if (h) {
         *g = *h;
         memcpy(g->data, h->data + h->start, live);
-        cr_mem_free(&ctx->mem, h);
+        cr_mem_free(&ctx->mem, h, cr_hist_size(h));
     } else {
         memset(g, 0, sizeof *g);
     }
@@ -557,8 +558,9 @@ int cr_thread_remove(cr_ctx *ctx, uint64_t now, const char *user, const char *th
             cr_stream_schedule(ctx, last);
         }
     }
-    cr_mem_free(&ctx->mem, s->hist);
-    cr_mem_free(&ctx->mem, s);
+    if (s->hist)
+        cr_mem_free(&ctx->mem, s->hist, cr_hist_size(s->hist));
+    cr_mem_free(&ctx->mem, s, cr_stream_size(s));
     cr_user_unref(ctx, u);
     cr_ctx_commit(ctx, now);
     return 0;
@@ -566,6 +568,7 @@ int cr_thread_remove(cr_ctx *ctx, uint64_t now, const char *user, const char *th
 
 void cr_stream_free(cr_ctx *ctx, cr_stream *s)
 {
-    cr_mem_free(&ctx->mem, s->hist);
-    cr_mem_free(&ctx->mem, s);
+    if (s->hist)
+        cr_mem_free(&ctx->mem, s->hist, cr_hist_size(s->hist));
+    cr_mem_free(&ctx->mem, s, cr_stream_size(s));
 }

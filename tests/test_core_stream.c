@@ -517,6 +517,37 @@ START_TEST(test_core_stream_ttl_distinct_and_equal_instants)
 }
 END_TEST
 
+/* event_ttl 0: no age limit, no TTL timer; the buffer holds until a
+ * binding takes it. */
+START_TEST(test_core_stream_no_ttl_no_timer)
+{
+    rec r;
+    cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=0", "pending_deadline=0", NULL);
+    cr_thread_add(ctx, 0, "alice", "t1");
+    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
+    cr_conn_switch(ctx, 0, c, "t1", 0);
+    cr_assoc_complete(ctx, 0, rec_last_req(&r), 1);
+    cr_conn_close(ctx, 0, c, CR_CLOSE_CLIENT);
+    cr_run_id run = 0;
+    cr_run_start_for(ctx, 0, "alice", "t1", &run);
+    for (uint64_t i = 0; i < 3; i++) {
+        cr_event_in ev = {0, i, "p", 1};
+        ck_assert_int_eq(cr_run_emit(ctx, 10 + i, run, &ev, NULL, NULL), 0);
+        ck_assert_uint_eq(cr_ctx_get_expiry(ctx), CR_TIME_NEVER);
+    }
+    ck_assert_int_eq(cr_ctx_handle_expiry(ctx, UINT64_MAX / 2), 0);
+    ck_assert_uint_eq(rec_stats(ctx).events_buffered_now, 3);
+    c = rec_open_auth(ctx, UINT64_MAX / 2, "alice");
+    cr_conn_switch(ctx, UINT64_MAX / 2, c, "t1", 0);
+    rec_since(&r);
+    cr_assoc_complete(ctx, UINT64_MAX / 2, rec_last_req(&r), 1);
+    ck_assert_uint_eq(rec_stats(ctx).outcomes[CR_OUTCOME_BUFFERED_DELIVERED], 3);
+    ck_assert_uint_eq(rec_stats(ctx).events_buffered_now, 0);
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
 /* An allocator that fails its calls while `fail` is set. */
 static int fail_now;
 static void *fl_malloc(size_t n, void *ud)
@@ -601,6 +632,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_core_stream_evicts_behind_undelivered_head);
     tcase_add_test(tc, test_core_stream_ttl_distinct_and_equal_instants);
     tcase_add_test(tc, test_core_stream_rebind_skips_what_was_sent);
+    tcase_add_test(tc, test_core_stream_no_ttl_no_timer);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -137,7 +137,7 @@ $(O)/core/examples/ws-server/%.o: core/examples/ws-server/%.c core/include/ctxre
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(O)/%.o: %.c $(wildcard core/include/*.h sim/*.h reports/*.h tests/lib/*.h core/examples/*.c tests/fuzz_*.c) | $(DEPS_STAMP)
+$(O)/%.o: %.c $(wildcard core/include/*.h core/src/*.h sim/*.h reports/*.h tests/lib/*.h core/examples/*.c tests/fuzz_*.c) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

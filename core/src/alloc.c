@@ -6,13 +6,6 @@
 
 #include "alloc.h"
 
-/* The size header in front of every block, padded to the strictest
- * alignment so the block after it stays suitably aligned. */
-typedef union cr_mem_hdr {
-    max_align_t align;
-    size_t size;
-} cr_mem_hdr;
-
 static void *libc_malloc(size_t n, void *ud)
 {
     (void)ud;
@@ -46,17 +39,20 @@ static void account(cr_mem *m, size_t freed, size_t got)
         m->peak = m->in_use;
 }
 
+/* Zero-byte blocks are one byte (malloc(0) may return NULL). */
+static size_t block_size(size_t n)
+{
+    return n ? n : 1;
+}
+
 void *cr_mem_alloc(cr_mem *m, size_t n)
 {
-    if (n > SIZE_MAX - sizeof(cr_mem_hdr))
+    n = block_size(n);
+    void *p = m->a.malloc(n, m->a.user_data);
+    if (!p)
         return NULL;
-    size_t total = sizeof(cr_mem_hdr) + n;
-    cr_mem_hdr *h = m->a.malloc(total, m->a.user_data);
-    if (!h)
-        return NULL;
-    h->size = total;
-    account(m, 0, total);
-    return h + 1;
+    account(m, 0, n);
+    return p;
 }
 
 void *cr_mem_zalloc(cr_mem *m, size_t n)
@@ -67,31 +63,26 @@ void *cr_mem_zalloc(cr_mem *m, size_t n)
     return p;
 }
 
-void *cr_mem_array_realloc(cr_mem *m, void *p, size_t count, size_t size)
+void *cr_mem_array_realloc(cr_mem *m, void *p, size_t old_count, size_t count, size_t size)
 {
-    if (size && count > (SIZE_MAX - sizeof(cr_mem_hdr)) / size)
+    if (size && count > SIZE_MAX / size)
         return NULL;
-    size_t n = count * size;
     if (!p)
-        return cr_mem_alloc(m, n);
-    cr_mem_hdr *old = (cr_mem_hdr *)p - 1;
-    size_t old_total = old->size;
-    size_t total = sizeof(cr_mem_hdr) + n;
-    cr_mem_hdr *h = m->a.realloc(old, total, m->a.user_data);
-    if (!h)
+        return cr_mem_alloc(m, count * size);
+    size_t n = block_size(count * size);
+    void *q = m->a.realloc(p, n, m->a.user_data);
+    if (!q)
         return NULL;
-    h->size = total;
-    account(m, old_total, total);
-    return h + 1;
+    account(m, block_size(old_count * size), n);
+    return q;
 }
 
-void cr_mem_free(cr_mem *m, void *p)
+void cr_mem_free(cr_mem *m, void *p, size_t n)
 {
     if (!p)
         return;
-    cr_mem_hdr *h = (cr_mem_hdr *)p - 1;
-    account(m, h->size, 0);
-    m->a.free(h, m->a.user_data);
+    account(m, block_size(n), 0);
+    m->a.free(p, m->a.user_data);
 }
 
 void *cr_mem_scratch(const cr_mem *m, size_t n)

@@ -402,7 +402,7 @@ void cr_conn_assoc_request(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_stream *s, 
     c->assoc_target = s;
     c->assoc_last_seq = last_seq;
     c->attempts = 1;
-    c->assoc_establish = establish;
+    c->assoc_establish = establish != 0;
     assoc_issue(ctx, now, c);
 }
 
@@ -533,7 +533,9 @@ int cr_assoc_complete(cr_ctx *ctx, uint64_t now, uint64_t req_id, int ok)
     cr_conn *c = cr_map_get(&ctx->reqs, req_id, NULL);
     if (c) {
         if (cr_map_reserve(&ctx->msgs, &ctx->mem, c->queue_len) ||
-            cr_map_reserve(&ctx->reqs, &ctx->mem, 1) || cr_heap_reserve(&ctx->timers, &ctx->mem, 1))
+            cr_map_reserve(&ctx->reqs, &ctx->mem, 1) ||
+            cr_heap_reserve(&ctx->timers, &ctx->mem, 1) ||
+            (ok && c->assoc_target && cr_conn_sent_reserve(ctx, c, c->assoc_target)))
             return CR_ENOMEM;
         int i = stale_find(c, req_id);
         if (i >= 0) {
@@ -625,12 +627,6 @@ int cr_conn_open(cr_ctx *ctx, uint64_t now, cr_conn_id *out)
         return CR_ENOMEM;
     c->id = ++ctx->last_conn;
     cr_map_put(&ctx->conns, c->id, NULL, c);
-    c->all_prev = ctx->conn_tail; /* ids only grow: the list stays in id order */
-    if (ctx->conn_tail)
-        ctx->conn_tail->all_next = c;
-    else
-        ctx->conn_head = c;
-    ctx->conn_tail = c;
     c->state = CR_CONN_OPEN;
     ctx->st.conns_by_state[CR_CONN_OPEN]++;
     c->opened_at = now;
@@ -742,16 +738,9 @@ static void close_conn(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_close_reason re
     reject_all(ctx, now, c, &c->cache_head, &c->cache_tail, &ctx->st.messages_preauth_now);
     reject_all(ctx, now, c, &c->queue_head, &c->queue_tail, &ctx->st.messages_queued_now);
     cr_map_del(&ctx->conns, c->id, NULL);
-    if (c->all_prev)
-        c->all_prev->all_next = c->all_next;
-    else
-        ctx->conn_head = c->all_next;
-    if (c->all_next)
-        c->all_next->all_prev = c->all_prev;
-    else
-        ctx->conn_tail = c->all_prev;
     cr_user_unref(ctx, c->user); /* last: the reports above name the user */
-    cr_mem_free(&ctx->mem, c);
+    cr_mem_free(&ctx->mem, c->sent_more, CR_SENT_MORE_SIZE);
+    cr_mem_free(&ctx->mem, c, sizeof *c);
 }
 
 int cr_conn_on_pending(cr_ctx *ctx, uint64_t now, cr_conn *c)
@@ -776,7 +765,7 @@ static int close_defer(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reas
     if (c->closing)
         return CR_ECLOSED;
     c->closing = CR_CLOSING_DEFERRED;
-    c->close_reason = reason;
+    c->close_reason = (uint8_t)reason;
     c->close_next = NULL;
     if (ctx->close_tail)
         ctx->close_tail->close_next = c;
@@ -788,7 +777,7 @@ static int close_defer(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reas
 
 void cr_conn_close_deferred(cr_ctx *ctx, uint64_t now, cr_conn *c)
 {
-    close_conn(ctx, now, c, c->close_reason, 0);
+    close_conn(ctx, now, c, (cr_close_reason)c->close_reason, 0);
 }
 
 int cr_conn_close(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason reason)
@@ -808,11 +797,16 @@ int cr_conn_close(cr_ctx *ctx, uint64_t now, cr_conn_id conn, cr_close_reason re
 
 void cr_conn_free(cr_ctx *ctx, cr_conn *c)
 {
-    while (c->cache_head)
-        cr_mem_free(&ctx->mem, msgq_pop(&c->cache_head, &c->cache_tail));
-    while (c->queue_head)
-        cr_mem_free(&ctx->mem, msgq_pop(&c->queue_head, &c->queue_tail));
-    cr_mem_free(&ctx->mem, c);
+    while (c->cache_head) {
+        cr_msg *m = msgq_pop(&c->cache_head, &c->cache_tail);
+        cr_mem_free(&ctx->mem, m, cr_msg_size(m));
+    }
+    while (c->queue_head) {
+        cr_msg *m = msgq_pop(&c->queue_head, &c->queue_tail);
+        cr_mem_free(&ctx->mem, m, cr_msg_size(m));
+    }
+    cr_mem_free(&ctx->mem, c->sent_more, CR_SENT_MORE_SIZE);
+    cr_mem_free(&ctx->mem, c, sizeof *c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -832,7 +826,7 @@ int cr_conn_get_info(const cr_ctx *ctx, cr_conn_id conn, cr_conn_info *out)
         out->state = CR_CONN_CLOSED; /* closed records are freed: only the state remains */
         return 0;
     }
-    out->state = c->state;
+    out->state = (cr_conn_state)c->state;
     out->user = c->user ? c->user->name : NULL;
     out->thread = c->bound ? c->bound->thread : NULL;
     out->assoc_target = c->assoc_target ? c->assoc_target->thread : NULL;

@@ -60,7 +60,7 @@ void cr_user_unref(cr_ctx *ctx, cr_user *u)
     if (!u || --u->refs)
         return;
     cr_map_del(&ctx->users, 0, u->name);
-    cr_mem_free(&ctx->mem, u);
+    cr_mem_free(&ctx->mem, u, cr_user_size(u));
 }
 
 void cr_stream_ref(cr_stream *s)
@@ -81,7 +81,7 @@ void cr_msg_free(cr_ctx *ctx, cr_msg *m)
     cr_stream_unref(m->stream);
     cr_stream_unref(m->assoc_at_go);
     cr_user_unref(ctx, m->user);
-    cr_mem_free(&ctx->mem, m);
+    cr_mem_free(&ctx->mem, m, cr_msg_size(m));
 }
 
 int cr_user_prepare(cr_ctx *ctx, const char *name, cr_user **out, int *fresh)
@@ -114,37 +114,57 @@ void cr_conn_set_state(cr_ctx *ctx, cr_conn *c, cr_conn_state s)
         return;
     ctx->st.conns_by_state[c->state]--;
     ctx->st.conns_by_state[s]++;
-    c->state = s;
+    c->state = (uint8_t)s;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Output                                                                   */
 
+/* The slot of c's ring holding stream s, or NULL. */
+static cr_sent *sent_find(const cr_conn *c, const cr_stream *s)
+{
+    for (int i = 0; i < CR_CONN_SENT_SLOTS; i++) {
+        cr_sent *slot = cr_conn_sent_slot((cr_conn *)c, i);
+        if (slot && slot->stream == s)
+            return slot;
+    }
+    return NULL;
+}
+
 uint64_t cr_conn_sent_seq(const cr_conn *c, const cr_stream *s)
 {
-    for (int i = 0; i < CR_CONN_SENT_SLOTS; i++)
-        if (c->sent_stream[i] == s)
-            return c->sent_seq[i];
-    return 0;
+    const cr_sent *slot = sent_find(c, s);
+    return slot ? slot->seq : 0;
+}
+
+int cr_conn_sent_reserve(cr_ctx *ctx, cr_conn *c, const cr_stream *s)
+{
+    if (c->sent_more || c->sent_next < CR_CONN_SENT_INLINE || sent_find(c, s))
+        return 0;
+    c->sent_more =
+        cr_mem_zalloc(&ctx->mem, (CR_CONN_SENT_SLOTS - CR_CONN_SENT_INLINE) * sizeof(cr_sent));
+    return c->sent_more ? 0 : CR_ENOMEM;
 }
 
 /* note_sent remembers that seq of c's bound stream went out on c.  Fallback
- * notifications are copies sent elsewhere and are not remembered.  O(slots). */
+ * notifications are copies sent elsewhere and are not remembered.  The
+ * slot a new stream takes was reserved at its binding
+ * (cr_conn_sent_reserve).  O(slots). */
 static void note_sent(cr_conn *c, const cr_event *ev)
 {
     cr_stream *s = c->bound;
     if (!s || (ev->flags & CR_EVENT_NOTIFICATION) || c->state != CR_CONN_READY)
         return;
-    for (int i = 0; i < CR_CONN_SENT_SLOTS; i++)
-        if (c->sent_stream[i] == s) {
-            if (ev->seq > c->sent_seq[i])
-                c->sent_seq[i] = ev->seq;
-            return;
-        }
-    int i = c->sent_next;
+    cr_sent *slot = sent_find(c, s);
+    if (slot) {
+        if (ev->seq > slot->seq)
+            slot->seq = ev->seq;
+        return;
+    }
+    slot = cr_conn_sent_slot(c, c->sent_next);
     c->sent_next = (uint8_t)((c->sent_next + 1) % CR_CONN_SENT_SLOTS);
-    c->sent_stream[i] = s;
-    c->sent_seq[i] = ev->seq;
+    slot->stream = s;
+    slot->seq = ev->seq;
 }
 
 void cr_out_deliver(cr_ctx *ctx, uint64_t now, cr_conn *c, cr_event *ev)
@@ -204,7 +224,7 @@ static void *timer_owner(const cr_ctx *ctx, const cr_timer *t)
     }
     case CR_TIMER_TTL: {
         cr_stream *s = t->target < ctx->nstreams ? ctx->streams[t->target] : NULL;
-        return s && s->ttl_timer == t->counter ? s : NULL;
+        return s && s->hist && s->hist->ttl_timer == t->counter ? s : NULL;
     }
     }
     /* Every kind is handled above; no entry is ever pushed with another. */
@@ -228,7 +248,7 @@ void cr_ctx_settle(cr_ctx *ctx, uint64_t now)
 static void trim_streams(cr_ctx *ctx)
 {
     if (!ctx->nstreams) {
-        cr_mem_free(&ctx->mem, ctx->streams);
+        cr_mem_free(&ctx->mem, ctx->streams, ctx->streams_cap * sizeof *ctx->streams);
         ctx->streams = NULL;
         ctx->streams_cap = 0;
         return;
@@ -238,7 +258,7 @@ static void trim_streams(cr_ctx *ctx)
     size_t cap = 64;
     while (cap < ctx->nstreams * 4)
         cap *= 2;
-    cr_stream **v = cr_mem_array_realloc(&ctx->mem, ctx->streams, cap, sizeof *v);
+    cr_stream **v = cr_mem_array_realloc(&ctx->mem, ctx->streams, ctx->streams_cap, cap, sizeof *v);
     if (!v)
         return; /* benign: the larger array stays */
     ctx->streams = v;
@@ -316,6 +336,21 @@ int cr_ctx_handle_expiry(cr_ctx *ctx, uint64_t now)
 /* ------------------------------------------------------------------------ */
 /* Lifecycle                                                                */
 
+/* The keys of the keyed maps: users by name, streams by (user id, thread). */
+static void user_key(const void *val, uint64_t *num, const char **str)
+{
+    const cr_user *u = val;
+    *num = 0;
+    *str = u->name;
+}
+
+static void stream_key(const void *val, uint64_t *num, const char **str)
+{
+    const cr_stream *s = val;
+    *num = s->user->id;
+    *str = s->thread;
+}
+
 int cr_ctx_new(cr_ctx **out, const cr_policy *policy, const cr_callbacks *callbacks,
                const cr_allocator *mem, void *user_data)
 {
@@ -338,17 +373,34 @@ int cr_ctx_new(cr_ctx **out, const cr_policy *policy, const cr_callbacks *callba
     if (callbacks)
         ctx->cb = *callbacks;
     ctx->ud = user_data;
+    ctx->users.key = user_key;
+    ctx->skeys.key = stream_key;
     *out = ctx;
     return 0;
 }
 
-/* Frees every value of map m (values allocated with cr_mem_*alloc). */
-static void free_values(cr_ctx *ctx, cr_map *m)
+/* Frees every value of map m, each of size(value) bytes. */
+static void free_values(cr_ctx *ctx, cr_map *m, size_t (*size)(const void *))
 {
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].val)
-            cr_mem_free(&ctx->mem, m->slots[i].val);
+            cr_mem_free(&ctx->mem, m->slots[i].val, size(m->slots[i].val));
     cr_map_free(m, &ctx->mem);
+}
+
+static size_t user_size(const void *v)
+{
+    return cr_user_size(v);
+}
+
+static size_t msg_size(const void *v)
+{
+    return cr_msg_size(v);
+}
+
+static size_t run_size(const void *v)
+{
+    return sizeof(cr_run);
 }
 
 int cr_ctx_del(cr_ctx *ctx)
@@ -357,22 +409,21 @@ int cr_ctx_del(cr_ctx *ctx)
         return 0;
     if (ctx->in_cb)
         return CR_EREENTRANT;
-    for (cr_conn *c = ctx->conn_head, *next; c; c = next) {
-        next = c->all_next;
-        cr_conn_free(ctx, c);
-    }
+    for (size_t i = 0; i < ctx->conns.cap; i++)
+        if (ctx->conns.slots[i].val)
+            cr_conn_free(ctx, ctx->conns.slots[i].val);
     cr_map_free(&ctx->conns, &ctx->mem);
     for (size_t i = 0; i < ctx->nstreams; i++)
         cr_stream_free(ctx, ctx->streams[i]);
-    cr_mem_free(&ctx->mem, ctx->streams);
+    cr_mem_free(&ctx->mem, ctx->streams, ctx->streams_cap * sizeof *ctx->streams);
     cr_map_free(&ctx->skeys, &ctx->mem);
     cr_map_free(&ctx->reqs, &ctx->mem);
-    free_values(ctx, &ctx->users);
-    free_values(ctx, &ctx->msgs);
-    free_values(ctx, &ctx->runs);
+    free_values(ctx, &ctx->users, user_size);
+    free_values(ctx, &ctx->msgs, msg_size);
+    free_values(ctx, &ctx->runs, run_size);
     cr_heap_free(&ctx->timers, &ctx->mem);
     cr_mem m = ctx->mem;
-    cr_mem_free(&m, ctx);
+    cr_mem_free(&m, ctx, sizeof *ctx);
     return 0;
 }
 

@@ -9,7 +9,7 @@
  *   streams  (map (user id, thread) -> cr_stream, plus a dense vector)
  *             a stream exists iff the user owns the thread (cr_thread_add);
  *             freed by cr_thread_remove (refused while in use)
- *   conns    (map id -> cr_conn, plus a list in id order)  freed at close
+ *   conns    (map id -> cr_conn; ids 1..last_conn in order)  freed at close
  *   msgs     (map msg id -> cr_msg)           dispatched, awaiting run start
  *   runs     (map run id -> cr_run)           freed at cr_run_end
  *   reqs     (map req id -> cr_conn)          live association requests
@@ -23,16 +23,25 @@
 #ifndef CR_CTX_H
 #define CR_CTX_H
 
+#include <stddef.h>
+#include <string.h>
+
 #include "alloc.h"
 #include "map.h"
 #include "timer.h"
 
 typedef struct cr_user cr_user;
 typedef struct cr_stream cr_stream;
-typedef struct cr_entry cr_entry;
 typedef struct cr_msg cr_msg;
 typedef struct cr_conn cr_conn;
 typedef struct cr_run cr_run;
+
+/* A slot of a connection's sent-seq ring: the highest seq of `stream` sent
+ * on the connection (stream borrowed, NULL: free). */
+typedef struct cr_sent {
+    cr_stream *stream;
+    uint64_t seq;
+} cr_sent;
 
 struct cr_user {
     uint64_t id;                      /* 1, 2, ... in creation order, never reused */
@@ -41,33 +50,42 @@ struct cr_user {
     char name[];                      /* owned inline */
 };
 
-/* A buffered event: a copy of everything a replay or a report needs, so
- * the run may end meanwhile. */
-struct cr_entry {
-    cr_entry *next; /* owned: the rest of the buffer */
-    cr_run_id run;
-    uint64_t seq, tag, emitted_at;
-    uint32_t type;
-    int delivered; /* 1: history kept for replay; 0: outcome pending */
-    size_t len;
-    unsigned char payload[]; /* owned inline */
-};
+/* The values a history record is encoded against (see stream.c): those of
+ * its predecessor in the buffer, or the hist's base for the first one. */
+typedef struct cr_hist_key {
+    uint64_t seq, run, tag, at;
+} cr_hist_key;
 
-struct cr_stream {
-    uint64_t index;                   /* position in ctx->streams; the TTL timer's target */
-    uint64_t refs;                    /* messages and runs referring to it */
-    cr_user *user;                    /* borrowed */
-    uint64_t seq;                     /* last seq handed out (0: none yet) */
-    int established;                  /* a binding to (user, thread) has landed once */
-    uint64_t history_gone;            /* highest seq of a delivered entry dropped */
-    cr_conn *ready_head, *ready_tail; /* READY conns bound here, binding order */
-    size_t nready;
-    cr_entry *buf_head, *buf_tail; /* owned: replay buffer, seq order */
-    size_t buf_len, buf_bytes;     /* every entry */
+/* A stream's replay buffer (F4), allocated with its first event and freed
+ * once empty: one block holding every buffered event as a variable-length
+ * record in seq order, data[start, end) of cap bytes.  A record is a flags
+ * byte (delivered) and varints of (seq, run, tag, emitted_at) as deltas
+ * from the previous record (the first from `base`, the values of the last
+ * record dropped from the head), the type and the payload length, then the
+ * payload: a copy of everything a replay or a report needs, so the run may
+ * end meanwhile, without a per-event allocation. */
+typedef struct cr_hist {
+    size_t cap, start, end; /* bytes of data[] */
+    size_t len, bytes;      /* every record: count, payload bytes */
     size_t undelivered, undelivered_bytes;
     uint64_t ttl_timer;    /* counter of the live TTL timer, 0: none */
     uint64_t ttl_deadline; /* its deadline */
-    char thread[];         /* owned inline */
+    cr_hist_key base;      /* the first record's reference */
+    cr_hist_key tail;      /* the last record's values (== base when empty) */
+    unsigned char data[];
+} cr_hist;
+
+struct cr_stream {
+    cr_user *user;                    /* borrowed */
+    uint64_t seq;                     /* last seq handed out (0: none yet) */
+    uint64_t history_gone;            /* highest seq of a delivered entry dropped */
+    uint64_t refs;                    /* messages and runs referring to it */
+    cr_conn *ready_head, *ready_tail; /* READY conns bound here, binding order */
+    cr_hist *hist;                    /* owned: replay buffer, NULL while empty */
+    uint32_t index;                   /* position in ctx->streams; the TTL timer's target */
+    uint32_t nready;
+    uint8_t established; /* a binding to (user, thread) has landed once */
+    char thread[];       /* owned inline */
 };
 
 /* A client message: cached (F6), queued (F5) or dispatched and awaiting
@@ -91,53 +109,51 @@ struct cr_msg {
 };
 
 #define CR_CONN_SENT_SLOTS  8
+#define CR_CONN_SENT_INLINE 2 /* of them in the record; the others allocated on demand */
 #define CR_CONN_STALE_SLOTS 2
 
 struct cr_conn {
     cr_conn_id id;
-    cr_conn_state state;
     cr_user *user;           /* borrowed; NULL before authentication */
     cr_stream *bound;        /* borrowed; NULL before the first binding */
     cr_stream *assoc_target; /* borrowed; association in flight (or given up
                                 silently, F8 off), NULL: none */
     uint64_t assoc_req;      /* live request id, 0: none (retry pending or dead) */
     uint64_t assoc_last_seq; /* replay hint for assoc_target */
-    uint32_t attempts;       /* of the association in flight */
-    int assoc_establish;     /* the association in flight only establishes
-                                assoc_target's context, for a message queued
-                                before a later switch: it does not rebind */
     cr_stream *switch_owed;  /* F3: THREAD_SWITCHED owed once bound here */
     uint64_t switches;       /* cr_conn_switch calls accepted so far */
     uint64_t generation;
     uint64_t opened_at, ready_at, bound_at;
-    int ever_ready;
     uint64_t pending_timer;          /* counter of the live pending-deadline timer, 0: none */
     uint64_t retry_timer;            /* counter of the live retry timer, 0: none */
     cr_msg *queue_head, *queue_tail; /* owned: F5 queue */
-    size_t queue_len;
     cr_msg *cache_head, *cache_tail; /* owned: F6 cache */
-    size_t cache_len;
-    cr_conn *all_prev, *all_next; /* in ctx's list of open connections, id order */
-    cr_conn *s_prev, *s_next;     /* in bound->ready list */
-    cr_conn *u_prev, *u_next;     /* in user->conns list */
+    size_t queue_len, cache_len;
+    cr_conn *s_prev, *s_next; /* in bound->ready list */
+    cr_conn *u_prev, *u_next; /* in user->conns list */
     /* The highest seq sent on this connection per recent stream (a small
      * ring, no allocation): a rebinding never replays what this very
      * connection was already sent, whatever the client's last_seq says. */
-    cr_stream *sent_stream[CR_CONN_SENT_SLOTS]; /* borrowed */
-    uint64_t sent_seq[CR_CONN_SENT_SLOTS];
-    uint8_t sent_next;
+    cr_sent sent[CR_CONN_SENT_INLINE]; /* slots 0, 1 */
+    cr_sent *sent_more;                /* owned: slots 2.., allocated when a binding may need one */
     /* Superseded associations still in flight (a small ring): their
      * successful completion establishes the thread context they were for
      * without rebinding the connection. */
     uint64_t stale_req[CR_CONN_STALE_SLOTS];
     cr_stream *stale_stream[CR_CONN_STALE_SLOTS]; /* borrowed */
-    uint8_t stale_next;
+    cr_conn *close_next;                          /* borrowed */
+    uint32_t attempts;                            /* of the association in flight */
+    uint8_t state;                                /* cr_conn_state */
+    uint8_t assoc_establish;                      /* the association in flight only establishes
+                                                     assoc_target's context, for a message queued
+                                                     before a later switch: it does not rebind */
+    uint8_t ever_ready;
+    uint8_t sent_next, stale_next; /* the rings' next slots */
     /* Closing: CR_CLOSING_DEFERRED, asked for from a callback and queued
      * in ctx->close_head (close_next, close_reason); CR_CLOSING_NOW, being
      * closed (its callbacks run).  0: neither. */
-    int closing;
-    cr_close_reason close_reason;
-    cr_conn *close_next; /* borrowed */
+    uint8_t closing;
+    uint8_t close_reason; /* cr_close_reason */
 };
 
 #define CR_CLOSING_DEFERRED 1
@@ -164,10 +180,9 @@ struct cr_ctx {
     uint64_t now; /* last `now` of a successful call */
     cr_stats st;  /* counters; bytes_* copied from mem on read */
     cr_heap timers;
-    cr_map conns;                   /* (conn id) -> cr_conn, owned values: open connections */
-    cr_conn *conn_head, *conn_tail; /* the same, in id order */
-    cr_conn_id last_conn;           /* ids 1..last_conn were handed out */
-    cr_stream **streams;            /* owned vector, dense (a removal moves the last in) */
+    cr_map conns;         /* (conn id) -> cr_conn, owned values: open connections */
+    cr_conn_id last_conn; /* ids 1..last_conn were handed out */
+    cr_stream **streams;  /* owned vector, dense (a removal moves the last in) */
     size_t nstreams, streams_cap;
     cr_map users; /* (0, name) -> cr_user, owned values */
     cr_map skeys; /* (user id, thread) -> cr_stream, values owned by `streams` */
@@ -182,6 +197,31 @@ struct cr_ctx {
     unsigned in_cb;
     cr_conn *close_head, *close_tail; /* borrowed: the deferred closes */
 };
+
+/* The sizes the records were allocated with (cr_mem_free needs them). */
+static inline size_t cr_user_size(const cr_user *u)
+{
+    return sizeof *u + strlen(u->name) + 1;
+}
+
+static inline size_t cr_stream_size(const cr_stream *s)
+{
+    return offsetof(cr_stream, thread) + strlen(s->thread) + 1;
+}
+
+static inline size_t cr_hist_size(const cr_hist *h)
+{
+    return sizeof *h + h->cap;
+}
+
+/* A message: the struct, then its copies of thread and payload (made only
+ * for messages that had to wait). */
+static inline size_t cr_msg_size(const cr_msg *m)
+{
+    return sizeof *m + (m->thread ? strlen(m->thread) + 1 : 0) + (m->payload ? m->payload_len : 0);
+}
+
+#define CR_SENT_MORE_SIZE ((CR_CONN_SENT_SLOTS - CR_CONN_SENT_INLINE) * sizeof(cr_sent))
 
 /* CR_CALL invokes host callback `name` (skipped when NULL) with the
  * re-entrancy guard raised. */
@@ -261,6 +301,21 @@ CR_INTERNAL void cr_out_report_seq(cr_ctx *ctx, uint64_t now, cr_report_kind kin
 /* cr_conn_sent_seq returns the highest seq of stream s sent on c (0 if
  * unknown).  O(CR_CONN_SENT_SLOTS). */
 CR_INTERNAL uint64_t cr_conn_sent_seq(const cr_conn *c, const cr_stream *s);
+
+/* cr_conn_sent_slot returns slot i (0..CR_CONN_SENT_SLOTS-1) of c's ring,
+ * NULL for one not allocated (never used yet).  O(1). */
+static inline cr_sent *cr_conn_sent_slot(cr_conn *c, int i)
+{
+    if (i < CR_CONN_SENT_INLINE)
+        return &c->sent[i];
+    return c->sent_more ? &c->sent_more[i - CR_CONN_SENT_INLINE] : NULL;
+}
+
+/* cr_conn_sent_reserve makes sure that binding c to s and sending on it
+ * will find a slot of the ring in memory: the slots past the inline ones
+ * are allocated once the ring's next slot is one of them and s has none.
+ * 0 or CR_ENOMEM (nothing changed).  O(CR_CONN_SENT_SLOTS). */
+CR_INTERNAL int cr_conn_sent_reserve(cr_ctx *ctx, cr_conn *c, const cr_stream *s);
 
 /* cr_conn_set_state moves c to state s, keeping conns_by_state exact. */
 CR_INTERNAL void cr_conn_set_state(cr_ctx *ctx, cr_conn *c, cr_conn_state s);

@@ -30,13 +30,23 @@ static uint64_t key_hash(uint64_t num, const char *str)
     return mix64(h ^ mix64(num + 1));
 }
 
-static int key_eq(const cr_map_slot *s, uint64_t hash, uint64_t num, const char *str)
+/* The hash of the entry in slot s. */
+static uint64_t slot_hash(const cr_map *m, const cr_map_slot *s)
 {
-    if (s->hash != hash || s->num != num)
+    return m->key ? s->word : key_hash(s->word, NULL);
+}
+
+static int key_eq(const cr_map *m, const cr_map_slot *s, uint64_t hash, uint64_t num,
+                  const char *str)
+{
+    if (!m->key)
+        return s->word == num;
+    if (s->word != hash)
         return 0;
-    if (!s->str || !str)
-        return s->str == str;
-    return strcmp(s->str, str) == 0;
+    uint64_t n;
+    const char *t;
+    m->key(s->val, &n, &t);
+    return n == num && strcmp(t, str) == 0;
 }
 
 /* The invariant of the open addressing: load <= 3/4, so that every probe
@@ -48,10 +58,10 @@ static int has_room(size_t len, size_t cap)
 
 /* Places an entry known to be absent; room exists (an empty slot is
  * reached within cap probes).  O(1) expected. */
-static void place(cr_map_slot *slots, size_t cap, const cr_map_slot *e)
+static void place(const cr_map *m, cr_map_slot *slots, size_t cap, const cr_map_slot *e)
 {
     size_t mask = cap - 1;
-    size_t i = (size_t)e->hash & mask;
+    size_t i = (size_t)slot_hash(m, e) & mask;
     for (size_t n = 0; slots[i].val; n++) {
         assert(n < cap);
         i = (i + 1) & mask;
@@ -69,8 +79,8 @@ static int rehash(cr_map *m, cr_mem *mem, size_t cap)
     /* O(old capacity). */
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].val)
-            place(slots, cap, &m->slots[i]);
-    cr_mem_free(mem, m->slots);
+            place(m, slots, cap, &m->slots[i]);
+    cr_mem_free(mem, m->slots, m->cap * sizeof *m->slots);
     m->slots = slots;
     m->cap = cap;
     return 0;
@@ -121,7 +131,7 @@ static size_t find(const cr_map *m, uint64_t num, const char *str)
     for (size_t n = 0; n < m->cap; n++, i = (i + 1) & mask) {
         if (!m->slots[i].val)
             return SIZE_MAX;
-        if (key_eq(&m->slots[i], h, num, str))
+        if (key_eq(m, &m->slots[i], h, num, str))
             return i;
     }
     /* Load <= 3/4 guarantees an empty slot ends every probe run above. */
@@ -139,8 +149,8 @@ void cr_map_put(cr_map *m, uint64_t num, const char *str, void *val)
     /* Room must have been reserved: a put past the load bound would
      * leave no empty slot and every later probe would run forever. */
     assert(has_room(m->len + 1, m->cap));
-    cr_map_slot e = {key_hash(num, str), num, str, val};
-    place(m->slots, m->cap, &e);
+    cr_map_slot e = {m->key ? key_hash(num, str) : num, val};
+    place(m, m->slots, m->cap, &e);
     m->len++;
 }
 
@@ -156,7 +166,7 @@ void *cr_map_del(cr_map *m, uint64_t num, const char *str)
     size_t hole = i;
     size_t j = (i + 1) & mask;
     for (size_t n = 1; n < m->cap && m->slots[j].val; n++, j = (j + 1) & mask) {
-        size_t home = (size_t)m->slots[j].hash & mask;
+        size_t home = (size_t)slot_hash(m, &m->slots[j]) & mask;
         /* j may move to hole iff home is not cyclically in (hole, j]. */
         int in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (!in_range) {
@@ -171,7 +181,7 @@ void *cr_map_del(cr_map *m, uint64_t num, const char *str)
 
 void cr_map_free(cr_map *m, cr_mem *mem)
 {
-    cr_mem_free(mem, m->slots);
+    cr_mem_free(mem, m->slots, m->cap * sizeof *m->slots);
     m->slots = NULL;
     m->cap = m->len = 0;
 }

@@ -10,8 +10,12 @@
  * map: the core keeps ordered lists for that.  Walking `slots` directly is
  * only done at teardown, to free the values.
  *
- * Ownership: the map owns its slot array only.  A key's string is borrowed
- * from the value (it must live as long as the entry); values are borrowed.
+ * Ownership: the map owns its slot array only.  Values are borrowed.
+ *
+ * A slot is 16 bytes: the value and one word, the number itself in a map of
+ * numbers (its hash is recomputed when needed: a few multiplications), the
+ * key's hash in a map of (number, string) keys, whose `key` function reads
+ * the key back from the value (the string lives in the value).
  */
 #ifndef CR_MAP_H
 #define CR_MAP_H
@@ -19,16 +23,18 @@
 #include "alloc.h"
 
 typedef struct cr_map_slot {
-    uint64_t hash;
-    uint64_t num;
-    const char *str; /* borrowed from the value; NULL for numeric keys */
-    void *val;       /* NULL: empty slot */
+    uint64_t word; /* numeric map: the number; keyed map: the key's hash */
+    void *val;     /* NULL: empty slot */
 } cr_map_slot;
+
+/* A keyed map's key of value `val`: (*num, *str). */
+typedef void (*cr_map_key_fn)(const void *val, uint64_t *num, const char **str);
 
 typedef struct cr_map {
     cr_map_slot *slots; /* owned, cap entries */
     size_t cap;         /* 0 or a power of two */
     size_t len;
+    cr_map_key_fn key; /* NULL: numeric keys (str NULL); set once, before the first put */
 } cr_map;
 
 /* cr_map_reserve makes room for `extra` more entries so that the next

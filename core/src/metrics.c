@@ -6,6 +6,7 @@
 
 #include "ctx.h"
 #include "metrics.h"
+#include "stream.h"
 
 /* ------------------------------------------------------------------------ */
 /* Histograms                                                               */
@@ -166,7 +167,7 @@ static void conn_line(line *l, cr_conn_id id, const cr_conn *c)
         return;
     }
     put_str(l, " state=");
-    put_str(l, cr_conn_state_name(c->state));
+    put_str(l, cr_conn_state_name((cr_conn_state)c->state));
     put_field_id(l, " user=", c->user ? c->user->name : NULL);
     put_field_id(l, " thread=", c->bound ? c->bound->thread : NULL);
     put_field_u64(l, " gen=", c->generation);
@@ -188,11 +189,11 @@ static void stream_line(line *l, const cr_stream *s)
     put_field_id(l, "stream user=", s->user->name);
     put_field_id(l, " thread=", s->thread);
     put_field_u64(l, " seq=", s->seq);
-    put_field_u64(l, " buffered=", s->buf_len);
-    put_field_u64(l, " undelivered=", s->undelivered);
-    put_field_u64(l, " bytes=", s->buf_bytes);
+    put_field_u64(l, " buffered=", s->hist->len);
+    put_field_u64(l, " undelivered=", s->hist->undelivered);
+    put_field_u64(l, " bytes=", s->hist->bytes);
     put_field_u64(l, " ready=", s->nready);
-    put_field_u64(l, " first_seq=", s->buf_head->seq);
+    put_field_u64(l, " first_seq=", cr_stream_first_seq(s));
 }
 
 static int stream_cmp(const void *a, const void *b)
@@ -211,7 +212,7 @@ int cr_ctx_dump(const cr_ctx *ctx, int (*write)(void *arg, const char *line, siz
      * CR_ENOMEM comes before any output. */
     size_t n = 0;
     for (size_t i = 0; i < ctx->nstreams; i++)
-        n += ctx->streams[i]->buf_len > 0;
+        n += cr_stream_buffered(ctx->streams[i]) > 0;
     const cr_stream **v = NULL;
     if (n) {
         v = cr_mem_scratch(&ctx->mem, n * sizeof *v);
@@ -219,21 +220,17 @@ int cr_ctx_dump(const cr_ctx *ctx, int (*write)(void *arg, const char *line, siz
             return CR_ENOMEM;
         n = 0;
         for (size_t i = 0; i < ctx->nstreams; i++)
-            if (ctx->streams[i]->buf_len > 0)
+            if (cr_stream_buffered(ctx->streams[i]) > 0)
                 v[n++] = ctx->streams[i];
         qsort(v, n, sizeof *v, stream_cmp); /* O(n log n); keys are unique */
     }
     line l;
     l.len = 0;
     int rc = 0;
-    /* Every id handed out, in order: the open ones from the id-ordered
-     * list, the others (closed, their records freed) as CLOSED. */
-    const cr_conn *c = ctx->conn_head;
+    /* Every id handed out, in order: the open ones from the map, the others
+     * (closed, their records freed) as CLOSED.  O(ids handed out). */
     for (cr_conn_id id = 1; id <= ctx->last_conn && !rc; id++) {
-        const cr_conn *at = c && c->id == id ? c : NULL;
-        if (at)
-            c = c->all_next;
-        conn_line(&l, id, at);
+        conn_line(&l, id, cr_map_get(&ctx->conns, id, NULL));
         rc = emit_line(&l, write, arg);
     }
     for (size_t i = 0; i < n && !rc; i++) {

@@ -154,7 +154,7 @@ int cr_run_start(cr_ctx *ctx, uint64_t now, uint64_t msg_id, cr_run_id *out)
     /* The run takes over the message's references but that of its named
      * thread. */
     cr_stream_unref(m->named);
-    cr_mem_free(&ctx->mem, m);
+    cr_mem_free(&ctx->mem, m, cr_msg_size(m));
     run_begin(ctx, now, r, out);
     cr_ctx_commit(ctx, now);
     return 0;
@@ -223,7 +223,7 @@ int cr_run_end(cr_ctx *ctx, uint64_t now, cr_run_id run)
     cr_stream_unref(r->stream);
     cr_stream_unref(r->assoc_at_go);
     cr_user_unref(ctx, r->user);
-    cr_mem_free(&ctx->mem, r); /* a pending validation timer turns stale */
+    cr_mem_free(&ctx->mem, r, sizeof *r); /* a pending validation timer turns stale */
     cr_ctx_commit(ctx, now);
     return 0;
 }
@@ -275,20 +275,11 @@ int cr_run_emit(cr_ctx *ctx, uint64_t now, cr_run_id run, const cr_event_in *in,
 
     const cr_policy *p = &ctx->pol;
     cr_stream *s = r->lost ? NULL : r->stream;
-    cr_entry *e = NULL;
-    if (s && p->buffer_until_ready) {
-        if (cr_heap_reserve(&ctx->timers, &ctx->mem, 1))
-            return CR_ENOMEM;
-        e = cr_mem_alloc(&ctx->mem, sizeof *e + in->payload_len);
-        if (!e)
-            return CR_ENOMEM;
-    }
-
-    ctx->st.events_emitted++;
+    int buffer = s && p->buffer_until_ready;
     cr_event ev = {r->user ? r->user->name : NULL,
                    r->stream ? r->stream->thread : NULL,
                    r->id,
-                   0,
+                   s ? s->seq + 1 : 0,
                    0,
                    in->type,
                    0,
@@ -296,6 +287,10 @@ int cr_run_emit(cr_ctx *ctx, uint64_t now, cr_run_id run, const cr_event_in *in,
                    now,
                    in->payload_len ? in->payload : NULL,
                    in->payload_len};
+    if (buffer && (cr_heap_reserve(&ctx->timers, &ctx->mem, 1) || cr_stream_reserve(ctx, s, &ev)))
+        return CR_ENOMEM;
+
+    ctx->st.events_emitted++;
     cr_outcome o;
     int rc = 0;
     if (!s) {
@@ -303,39 +298,23 @@ int cr_run_emit(cr_ctx *ctx, uint64_t now, cr_run_id run, const cr_event_in *in,
     } else {
         cr_stream_prune(ctx, now, s);
         ev.seq = ++s->seq;
-        if (e) {
-            memset(e, 0, sizeof *e);
-            e->run = r->id;
-            e->seq = ev.seq;
-            e->tag = in->tag;
-            e->emitted_at = now;
-            e->type = in->type;
-            e->len = in->payload_len;
-            if (e->len)
-                memcpy(e->payload, in->payload, e->len);
-        }
         if (route_live(ctx, now, s, &ev) > 0) {
             o = CR_OUTCOME_DELIVERED;
             ctx->st.outcomes[o]++;
-            if (e) {
+            if (buffer) {
                 /* History for reconnect replay; skipped if it cannot fit,
                  * and then gone like an evicted entry (a replay after it
                  * reports the gap). */
-                e->delivered = 1;
-                if (cr_stream_make_room(ctx, s, e->len)) {
-                    cr_stream_append(ctx, s, e);
-                } else {
-                    cr_mem_free(&ctx->mem, e);
-                    if (ev.seq > s->history_gone)
-                        s->history_gone = ev.seq;
-                }
+                if (cr_stream_make_room(ctx, s, ev.payload_len))
+                    cr_stream_append(ctx, s, &ev, 1);
+                else if (ev.seq > s->history_gone)
+                    s->history_gone = ev.seq;
             }
-        } else if (e) {
-            if (cr_stream_make_room(ctx, s, e->len)) {
-                cr_stream_append(ctx, s, e);
+        } else if (buffer) {
+            if (cr_stream_make_room(ctx, s, ev.payload_len)) {
+                cr_stream_append(ctx, s, &ev, 0);
                 o = CR_OUTCOME_COUNT; /* pending */
             } else {
-                cr_mem_free(&ctx->mem, e);
                 o = cr_route_nondelivery(ctx, now, CR_OUTCOME_DROPPED_FULL, r->user, &ev);
                 rc = CR_EFULL;
             }

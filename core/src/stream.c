@@ -8,6 +8,7 @@
  * keeps a replay buffer in seq order: undelivered events waiting for a
  * binding, and delivered ones kept as history for reconnect replay.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "conn.h"
@@ -27,9 +28,12 @@ int cr_thread_add(cr_ctx *ctx, uint64_t now, const char *user, const char *threa
         cr_ctx_commit(ctx, now);
         return 0; /* idempotent */
     }
+    if (ctx->nstreams == UINT32_MAX)
+        return CR_ENOMEM; /* GCOVR_EXCL_LINE: 4e9 streams exhaust memory first */
     if (ctx->nstreams == ctx->streams_cap) {
         size_t cap = ctx->streams_cap ? ctx->streams_cap * 2 : 64;
-        cr_stream **v = cr_mem_array_realloc(&ctx->mem, ctx->streams, cap, sizeof *v);
+        cr_stream **v =
+            cr_mem_array_realloc(&ctx->mem, ctx->streams, ctx->streams_cap, cap, sizeof *v);
         if (!v)
             return CR_ENOMEM;
         ctx->streams = v;
@@ -41,10 +45,10 @@ int cr_thread_add(cr_ctx *ctx, uint64_t now, const char *user, const char *threa
     if (!u && cr_user_prepare(ctx, user, &u, &fresh))
         return CR_ENOMEM;
     size_t tlen = strlen(thread) + 1;
-    cr_stream *s = cr_mem_zalloc(&ctx->mem, sizeof *s + tlen);
+    cr_stream *s = cr_mem_zalloc(&ctx->mem, offsetof(cr_stream, thread) + tlen);
     if (!s) {
         if (fresh)
-            cr_mem_free(&ctx->mem, u);
+            cr_mem_free(&ctx->mem, u, cr_user_size(u));
         return CR_ENOMEM;
     }
     if (fresh)
@@ -52,7 +56,7 @@ int cr_thread_add(cr_ctx *ctx, uint64_t now, const char *user, const char *threa
     cr_user_ref(u);
     memcpy(s->thread, thread, tlen);
     s->user = u;
-    s->index = ctx->nstreams;
+    s->index = (uint32_t)ctx->nstreams;
     ctx->streams[ctx->nstreams++] = s;
     cr_map_put(&ctx->skeys, u->id, s->thread, s);
     cr_ctx_commit(ctx, now);
@@ -85,50 +89,178 @@ void cr_stream_ready_remove(cr_stream *s, cr_conn *c)
     s->nready--;
 }
 
-/* The public view of entry e of stream s. */
-static cr_event entry_event(const cr_stream *s, const cr_entry *e)
+/* ------------------------------------------------------------------------ */
+/* History records (see cr_hist in ctx.h)                                   */
+
+#define REC_DELIVERED 0x1 /* flags byte: history kept for replay; else pending */
+
+/* One record, decoded. */
+typedef struct rec {
+    cr_hist_key k;
+    uint32_t type;
+    int delivered;
+    size_t len;
+    const unsigned char *payload; /* into the hist's data */
+    size_t size;                  /* of the encoded record, payload included */
+} rec;
+
+/* Zigzag keeps small differences of either sign small (mod 2^64). */
+static uint64_t zig(uint64_t d)
 {
-    cr_event ev = {s->user->name, s->thread, e->run, e->seq,        0,
-                   e->type,       0,         e->tag, e->emitted_at, e->len ? e->payload : NULL,
-                   e->len};
+    return (d << 1) ^ (0 - (d >> 63));
+}
+
+static uint64_t unzig(uint64_t z)
+{
+    return (z >> 1) ^ (0 - (z & 1));
+}
+
+static size_t vlen(uint64_t v)
+{
+    size_t n = 1;
+    for (; v >= 0x80; v >>= 7)
+        n++;
+    return n;
+}
+
+static unsigned char *vput(unsigned char *p, uint64_t v)
+{
+    for (; v >= 0x80; v >>= 7)
+        *p++ = (unsigned char)(v | 0x80);
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+static const unsigned char *vget(const unsigned char *p, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0;; shift += 7) {
+        unsigned char b = *p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            break;
+    }
+    *out = v;
+    return p;
+}
+
+/* The varints of r's header against reference `ref`, in record order. */
+static void rec_fields(const rec *r, const cr_hist_key *ref, uint64_t f[6])
+{
+    f[0] = r->k.seq - ref->seq;
+    f[1] = zig(r->k.run - ref->run);
+    f[2] = zig(r->k.tag - ref->tag);
+    f[3] = r->k.at - ref->at;
+    f[4] = r->type;
+    f[5] = r->len;
+}
+
+/* Size of r encoded against ref.  Against an older reference (records in
+ * between dropped) it grows by at most the dropped records' header bytes:
+ * a varint of a + b is no longer than those of a and b together. */
+static size_t rec_size(const rec *r, const cr_hist_key *ref)
+{
+    uint64_t f[6];
+    rec_fields(r, ref, f);
+    size_t n = 1 + r->len;
+    for (int i = 0; i < 6; i++)
+        n += vlen(f[i]);
+    return n;
+}
+
+/* Writes r against ref at p (payload from src, which may overlap the
+ * destination only from above); returns the size written. */
+static size_t rec_put(unsigned char *p, const rec *r, const cr_hist_key *ref,
+                      const unsigned char *src)
+{
+    uint64_t f[6];
+    rec_fields(r, ref, f);
+    unsigned char *q = p;
+    *q++ = r->delivered ? REC_DELIVERED : 0;
+    for (int i = 0; i < 6; i++)
+        q = vput(q, f[i]);
+    if (r->len)
+        memmove(q, src, r->len);
+    return (size_t)(q - p) + r->len;
+}
+
+/* Decodes the record at p against ref. */
+static void rec_get(const unsigned char *p, const cr_hist_key *ref, rec *r)
+{
+    const unsigned char *q = p + 1;
+    uint64_t f[6];
+    for (int i = 0; i < 6; i++)
+        q = vget(q, &f[i]);
+    r->delivered = (*p & REC_DELIVERED) != 0;
+    r->k.seq = ref->seq + f[0];
+    r->k.run = ref->run + unzig(f[1]);
+    r->k.tag = ref->tag + unzig(f[2]);
+    r->k.at = ref->at + f[3];
+    r->type = (uint32_t)f[4];
+    r->len = (size_t)f[5];
+    r->payload = q;
+    r->size = (size_t)(q - p) + r->len;
+}
+
+/* The oldest record of a non-empty hist. */
+static void head(const cr_hist *h, rec *r)
+{
+    rec_get(h->data + h->start, &h->base, r);
+}
+
+uint64_t cr_stream_first_seq(const cr_stream *s)
+{
+    rec r;
+    head(s->hist, &r);
+    return r.k.seq;
+}
+
+size_t cr_stream_buffered(const cr_stream *s)
+{
+    return s->hist ? s->hist->len : 0;
+}
+
+/* The public view of record r of stream s. */
+static cr_event rec_event(const cr_stream *s, const rec *r)
+{
+    cr_event ev = {s->user->name, s->thread, r->k.run, r->k.seq, 0,
+                   r->type,       0,         r->k.tag, r->k.at,  r->len ? r->payload : NULL,
+                   r->len};
     return ev;
 }
 
-/* Unlinks e (whose predecessor is prev, NULL at the head) and updates the
- * gauges.  The caller frees it. */
-static void unlink_entry(cr_ctx *ctx, cr_stream *s, cr_entry *prev, cr_entry *e)
+/* Counts r out of the gauges (it leaves the buffer). */
+static void uncount(cr_ctx *ctx, cr_stream *s, const rec *r)
 {
-    if (prev)
-        prev->next = e->next;
-    else
-        s->buf_head = e->next;
-    if (s->buf_tail == e)
-        s->buf_tail = prev;
-    s->buf_len--;
-    s->buf_bytes -= e->len;
+    cr_hist *h = s->hist;
+    h->len--;
+    h->bytes -= r->len;
     ctx->st.buffer_events_now--;
-    ctx->st.buffer_bytes_now -= e->len;
-    if (!e->delivered) {
-        s->undelivered--;
-        s->undelivered_bytes -= e->len;
+    ctx->st.buffer_bytes_now -= r->len;
+    if (!r->delivered) {
+        h->undelivered--;
+        h->undelivered_bytes -= r->len;
         ctx->st.events_buffered_now--;
-    } else if (e->seq > s->history_gone) {
-        s->history_gone = e->seq;
+    } else if (r->k.seq > s->history_gone) {
+        s->history_gone = r->k.seq;
     }
 }
 
-/* drop_head removes the oldest entry: history silently, an undelivered
- * event settled with outcome o (cr_route_nondelivery). */
+/* drop_head removes the oldest record: history silently, an undelivered
+ * event settled with outcome o (cr_route_nondelivery).  Its bytes stay in
+ * place (dead) until the next append, so the report may borrow them. */
 static void drop_head(cr_ctx *ctx, uint64_t now, cr_stream *s, cr_outcome o)
 {
-    cr_entry *e = s->buf_head;
-    int delivered = e->delivered;
-    unlink_entry(ctx, s, NULL, e);
-    if (!delivered) {
-        cr_event ev = entry_event(s, e);
+    cr_hist *h = s->hist;
+    rec r;
+    head(h, &r);
+    uncount(ctx, s, &r);
+    h->start += r.size;
+    h->base = r.k;
+    if (!r.delivered) {
+        cr_event ev = rec_event(s, &r);
         cr_route_nondelivery(ctx, now, o, s->user, &ev);
     }
-    cr_mem_free(&ctx->mem, e);
 }
 
 void cr_stream_prune(cr_ctx *ctx, uint64_t now, cr_stream *s)
@@ -136,22 +268,33 @@ void cr_stream_prune(cr_ctx *ctx, uint64_t now, cr_stream *s)
     uint64_t ttl = ctx->pol.event_ttl;
     if (!ttl)
         return; /* 0: no age limit */
-    while (s->buf_head && cr_sat_add(s->buf_head->emitted_at, ttl) <= now)
+    rec r;
+    while (s->hist && s->hist->len && (head(s->hist, &r), cr_sat_add(r.k.at, ttl) <= now))
         drop_head(ctx, now, s, CR_OUTCOME_EXPIRED);
 }
 
 void cr_stream_schedule(cr_ctx *ctx, cr_stream *s)
 {
-    uint64_t ttl = ctx->pol.event_ttl;
-    if (!ttl || !s->buf_head) {
-        s->ttl_timer = 0;
+    cr_hist *h = s->hist;
+    if (!h)
+        return;
+    if (!h->len) {
+        cr_mem_free(&ctx->mem, h, cr_hist_size(h)); /* its TTL timer, if any, turns stale */
+        s->hist = NULL;
         return;
     }
-    uint64_t d = cr_sat_add(s->buf_head->emitted_at, ttl);
-    if (s->ttl_timer && s->ttl_deadline == d)
+    uint64_t ttl = ctx->pol.event_ttl;
+    if (!ttl) {
+        h->ttl_timer = 0;
         return;
-    s->ttl_deadline = d;
-    s->ttl_timer = cr_heap_push(&ctx->timers, d, CR_TIMER_TTL, s->index);
+    }
+    rec r;
+    head(h, &r);
+    uint64_t d = cr_sat_add(r.k.at, ttl);
+    if (h->ttl_timer && h->ttl_deadline == d)
+        return;
+    h->ttl_deadline = d;
+    h->ttl_timer = cr_heap_push(&ctx->timers, d, CR_TIMER_TTL, s->index);
 }
 
 /* At most this many "no longer buffered" reports per replay (the rest of a
@@ -164,7 +307,7 @@ void cr_stream_replay(cr_ctx *ctx, uint64_t now, cr_stream *s, cr_conn *c, uint6
      * longer holds (aged out or evicted) cannot be replayed: with F9 that is
      * said, one report per event, never left silent (undelivered ones that
      * expired were reported as such already).  O(gap), bounded. */
-    uint64_t oldest = s->buf_head ? s->buf_head->seq : s->seq + 1;
+    uint64_t oldest = s->hist && s->hist->len ? cr_stream_first_seq(s) : s->seq + 1;
     uint64_t end = oldest - 1 < s->history_gone ? oldest - 1 : s->history_gone;
     if (ctx->pol.report_undeliverable && ctx->pol.buffer_until_ready && last_seq < end) {
         uint64_t n = 0;
@@ -178,20 +321,31 @@ void cr_stream_replay(cr_ctx *ctx, uint64_t now, cr_stream *s, cr_conn *c, uint6
                               "replay gap: event no longer buffered");
         }
     }
-    for (cr_entry *e = s->buf_head; e; e = e->next) {
-        if (e->seq <= last_seq)
+    cr_hist *h = s->hist;
+    if (!h)
+        return;
+    /* Callbacks may not change the buffer (re-entrancy guard): the offsets
+     * stay valid across them. */
+    cr_hist_key ref = h->base;
+    for (size_t at = h->start; at < h->end;) {
+        rec r;
+        rec_get(h->data + at, &ref, &r);
+        unsigned char *flags = h->data + at;
+        ref = r.k;
+        at += r.size;
+        if (r.k.seq <= last_seq)
             continue;
-        cr_event ev = entry_event(s, e);
+        cr_event ev = rec_event(s, &r);
         ev.flags = CR_EVENT_REPLAY;
         ev.generation = c->generation;
-        int first = !e->delivered;
+        int first = !r.delivered;
         if (first) {
-            e->delivered = 1;
-            s->undelivered--;
-            s->undelivered_bytes -= e->len;
+            *flags |= REC_DELIVERED;
+            h->undelivered--;
+            h->undelivered_bytes -= r.len;
             ctx->st.events_buffered_now--;
             ctx->st.outcomes[CR_OUTCOME_BUFFERED_DELIVERED]++;
-            cr_hist_add(&ctx->st.buffer_delay, now - e->emitted_at);
+            cr_hist_add(&ctx->st.buffer_delay, now - r.k.at);
         }
         cr_out_deliver(ctx, now, c, &ev);
         if (first)
@@ -204,51 +358,134 @@ static int over(const cr_policy *p, size_t n, size_t bytes)
     return n > p->event_buffer_max || bytes > p->event_buffer_max_bytes;
 }
 
+/* The new record r as cr_stream_append will write it (run, seq and
+ * delivered do not change its size: only the reference does). */
+static rec new_rec(const cr_event *ev, int delivered)
+{
+    rec r = {{ev->seq, ev->run, ev->tag, ev->emitted_at},
+             ev->type,
+             delivered,
+             ev->payload_len,
+             ev->payload,
+             0};
+    return r;
+}
+
+int cr_stream_reserve(cr_ctx *ctx, cr_stream *s, const cr_event *ev)
+{
+    if (over(&ctx->pol, 1, ev->payload_len))
+        return 0; /* it can never fit: nothing to reserve */
+    cr_hist *h = s->hist;
+    rec r = new_rec(ev, 0);
+    size_t size = rec_size(&r, h ? &h->tail : &(cr_hist_key){0, 0, 0, 0});
+    size_t live = h ? h->end - h->start : 0;
+    if (h && size <= h->cap - h->end)
+        return 0; /* fits after the last record */
+    /* Compacting moves the live bytes to the front: worth it when the dead
+     * prefix is at least a quarter of them (amortised O(1) per byte). */
+    if (h && size <= h->cap - live && h->start >= live / 4)
+        return 0;
+    /* Half as much again, so that a growing buffer is copied O(1) times
+     * per byte; the sizes fit in memory, far from overflowing. */
+    size_t cap = ((live + size) / 2 * 3 + 16) & ~(size_t)15;
+    cr_hist *g = cr_mem_alloc(&ctx->mem, sizeof *g + cap);
+    if (!g)
+        return CR_ENOMEM;
+    if (h) {
+        *g = *h;
+        memcpy(g->data, h->data + h->start, live);
+        cr_mem_free(&ctx->mem, h, cr_hist_size(h));
+    } else {
+        memset(g, 0, sizeof *g);
+    }
+    g->cap = cap;
+    g->start = 0;
+    g->end = live;
+    s->hist = g;
+    return 0;
+}
+
+/* compact drops delivered records after the head while the buffer is over
+ * its bound for one more record of `len` bytes, moving the kept ones down
+ * over the gaps (each re-encoded against its new predecessor: never
+ * longer than the gap before it).  O(buffer bytes). */
+static void compact(cr_ctx *ctx, cr_stream *s, size_t len)
+{
+    const cr_policy *p = &ctx->pol;
+    cr_hist *h = s->hist;
+    cr_hist_key ref = h->base, kept = h->base;
+    size_t w = h->start, end = h->end;
+    for (size_t at = h->start; at < end;) {
+        rec r;
+        rec_get(h->data + at, &ref, &r);
+        ref = r.k;
+        at += r.size;
+        if (r.delivered && over(p, h->len + 1, h->bytes + len)) {
+            uncount(ctx, s, &r);
+            continue;
+        }
+        w += rec_put(h->data + w, &r, &kept, r.payload);
+        kept = r.k;
+    }
+    h->end = w;
+    h->tail = kept;
+}
+
 int cr_stream_make_room(cr_ctx *ctx, cr_stream *s, size_t len)
 {
     const cr_policy *p = &ctx->pol;
-    if (!over(p, s->buf_len + 1, s->buf_bytes + len))
+    cr_hist *h = s->hist;
+    size_t n = h ? h->len : 0, bytes = h ? h->bytes : 0;
+    if (!over(p, n + 1, bytes + len))
         return 1;
     /* Evicting every delivered entry is the most we may do; if even that
      * is not enough, evict nothing. */
-    if (over(p, s->undelivered + 1, s->undelivered_bytes + len))
+    if (!h || over(p, h->undelivered + 1, h->undelivered_bytes + len))
         return 0;
-    cr_entry *prev = NULL, *e = s->buf_head;
-    while (over(p, s->buf_len + 1, s->buf_bytes + len)) {
-        cr_entry *next = e->next;
-        if (e->delivered) {
-            unlink_entry(ctx, s, prev, e);
-            cr_mem_free(&ctx->mem, e);
-        } else {
-            prev = e;
-        }
-        e = next;
+    /* The oldest first: delivered records at the head just leave it. */
+    rec r;
+    while (over(p, h->len + 1, h->bytes + len) && (head(h, &r), r.delivered)) {
+        uncount(ctx, s, &r);
+        h->start += r.size;
+        h->base = r.k;
     }
+    if (over(p, h->len + 1, h->bytes + len))
+        compact(ctx, s, len);
     return 1;
 }
 
-void cr_stream_append(cr_ctx *ctx, cr_stream *s, cr_entry *e)
+void cr_stream_append(cr_ctx *ctx, cr_stream *s, const cr_event *ev, int delivered)
 {
-    e->next = NULL;
-    if (s->buf_tail)
-        s->buf_tail->next = e;
-    else
-        s->buf_head = e;
-    s->buf_tail = e;
-    s->buf_len++;
-    s->buf_bytes += e->len;
+    cr_hist *h = s->hist;
+    rec r = new_rec(ev, delivered);
+    if (!h->len)
+        h->start = h->end = 0; /* empty: start over at the front */
+    size_t size = rec_size(&r, &h->tail);
+    if (size > h->cap - h->end) {
+        /* cr_stream_reserve saw to it that the live bytes and this record
+         * fit (what was dropped since then made at least as much room as
+         * the record may have grown). */
+        size_t live = h->end - h->start;
+        memmove(h->data, h->data + h->start, live);
+        h->start = 0;
+        h->end = live;
+    }
+    h->end += rec_put(h->data + h->end, &r, &h->tail, r.payload);
+    h->tail = r.k;
+    h->len++;
+    h->bytes += r.len;
     ctx->st.buffer_events_now++;
-    ctx->st.buffer_bytes_now += e->len;
-    if (!e->delivered) {
-        s->undelivered++;
-        s->undelivered_bytes += e->len;
+    ctx->st.buffer_bytes_now += r.len;
+    if (!delivered) {
+        h->undelivered++;
+        h->undelivered_bytes += r.len;
         ctx->st.events_buffered_now++;
     }
 }
 
 int cr_stream_on_ttl(cr_ctx *ctx, uint64_t now, cr_stream *s)
 {
-    s->ttl_timer = 0;
+    s->hist->ttl_timer = 0;
     cr_stream_prune(ctx, now, s);
     cr_stream_schedule(ctx, s);
     return 0;
@@ -273,11 +510,13 @@ static int in_use(const cr_stream *s)
 static void forget_conns(cr_ctx *ctx, cr_stream *s)
 {
     for (cr_conn *c = s->user->conns_head; c; c = c->u_next) {
-        for (int i = 0; i < CR_CONN_SENT_SLOTS; i++)
-            if (c->sent_stream[i] == s) {
-                c->sent_stream[i] = NULL;
-                c->sent_seq[i] = 0;
+        for (int i = 0; i < CR_CONN_SENT_SLOTS; i++) {
+            cr_sent *slot = cr_conn_sent_slot(c, i);
+            if (slot && slot->stream == s) {
+                slot->stream = NULL;
+                slot->seq = 0;
             }
+        }
         for (int i = 0; i < CR_CONN_STALE_SLOTS; i++)
             if (c->stale_stream[i] == s) {
                 if (c->stale_req[i])
@@ -306,7 +545,7 @@ int cr_thread_remove(cr_ctx *ctx, uint64_t now, const char *user, const char *th
         return CR_ENOMEM;
 
     /* Events still waiting for a reader are never silently dropped. */
-    while (s->buf_head)
+    while (s->hist && s->hist->len)
         drop_head(ctx, now, s, CR_OUTCOME_UNROUTABLE);
     forget_conns(ctx, s);
     cr_map_del(&ctx->skeys, u->id, s->thread);
@@ -314,12 +553,14 @@ int cr_thread_remove(cr_ctx *ctx, uint64_t now, const char *user, const char *th
     if (last != s) {
         last->index = s->index;
         ctx->streams[s->index] = last;
-        if (last->ttl_timer) {
-            last->ttl_timer = 0; /* its entry names the old index: stale */
+        if (last->hist && last->hist->ttl_timer) {
+            last->hist->ttl_timer = 0; /* its entry names the old index: stale */
             cr_stream_schedule(ctx, last);
         }
     }
-    cr_mem_free(&ctx->mem, s);
+    if (s->hist)
+        cr_mem_free(&ctx->mem, s->hist, cr_hist_size(s->hist));
+    cr_mem_free(&ctx->mem, s, cr_stream_size(s));
     cr_user_unref(ctx, u);
     cr_ctx_commit(ctx, now);
     return 0;
@@ -327,10 +568,7 @@ int cr_thread_remove(cr_ctx *ctx, uint64_t now, const char *user, const char *th
 
 void cr_stream_free(cr_ctx *ctx, cr_stream *s)
 {
-    while (s->buf_head) {
-        cr_entry *e = s->buf_head;
-        s->buf_head = e->next;
-        cr_mem_free(&ctx->mem, e);
-    }
-    cr_mem_free(&ctx->mem, s);
+    if (s->hist)
+        cr_mem_free(&ctx->mem, s->hist, cr_hist_size(s->hist));
+    cr_mem_free(&ctx->mem, s, cr_stream_size(s));
 }

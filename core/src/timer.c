@@ -19,7 +19,7 @@ int cr_heap_reserve(cr_heap *h, cr_mem *mem, size_t extra)
     size_t cap = h->cap ? h->cap : 16;
     while (cap - h->len < extra)
         cap *= 2;
-    cr_timer *v = cr_mem_array_realloc(mem, h->v, cap, sizeof *v);
+    cr_timer *v = cr_mem_array_realloc(mem, h->v, h->cap, cap, sizeof *v);
     if (!v)
         return CR_ENOMEM;
     h->v = v;
@@ -94,7 +94,7 @@ void cr_heap_trim(cr_heap *h, cr_mem *mem)
     size_t cap = 16;
     while (cap < h->len * 4)
         cap *= 2;
-    cr_timer *v = cr_mem_array_realloc(mem, h->v, cap, sizeof *v);
+    cr_timer *v = cr_mem_array_realloc(mem, h->v, h->cap, cap, sizeof *v);
     if (!v)
         return; /* benign: the larger array stays */
     h->v = v;
@@ -103,7 +103,7 @@ void cr_heap_trim(cr_heap *h, cr_mem *mem)
 
 void cr_heap_free(cr_heap *h, cr_mem *mem)
 {
-    cr_mem_free(mem, h->v);
+    cr_mem_free(mem, h->v, h->cap * sizeof *h->v);
     h->v = NULL;
     h->len = h->cap = 0;
 }

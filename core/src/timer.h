@@ -19,11 +19,13 @@ typedef enum cr_timer_kind {
     CR_TIMER_TTL = 3      /* target = stream index: oldest buffered entry ages out */
 } cr_timer_kind;
 
+/* 24 bytes: the kind shares a word with the target (connection and run
+ * ids and stream indexes stay far below 2^62: one per call). */
 typedef struct cr_timer {
     uint64_t deadline;
-    uint64_t counter; /* push order; also the entry's identity, never 0 */
-    uint64_t target;
-    uint32_t kind; /* cr_timer_kind */
+    uint64_t counter;     /* push order; also the entry's identity, never 0 */
+    uint64_t target : 62; /* see cr_timer_kind */
+    uint64_t kind : 2;    /* cr_timer_kind */
 } cr_timer;
 
 typedef struct cr_heap {

@@ -20,8 +20,10 @@
 #include "sim/grow.h"
 #include "sim/tracepoint.h"
 
-/* One agent run (indexed by the core's run id). */
+/* One agent run, keyed by the core's run id (0: a free slot; the core
+ * never gives out 0). */
 typedef struct brun {
+    cr_run_id id;
     int64_t msg;     /* the host's message id */
     uint32_t origin; /* whose streams its timings draw from */
     uint32_t next;   /* the index of its next event */
@@ -32,8 +34,13 @@ struct sim_backend {
     cr_ctx *core;
     sim_trace *trace;
     sim_backend_host host;
-    brun *runs; /* owned */
-    size_t capruns;
+    /* The runs between run_go or their start and their last event: an
+     * open-addressing table (linear probing, at most half full), so a
+     * long-running host (ctxready-server) holds only the live runs.
+     * Looked up by id, never iterated: the order of its slots cannot
+     * reach a run. */
+    brun *runs; /* owned; `capruns` slots, a power of two */
+    size_t capruns, nruns;
 };
 
 #define TR(b, now, actor, step, ...) SIM_TR((b)->trace, now, actor, step, __VA_ARGS__)
@@ -112,12 +119,80 @@ int sim_backend_answer(sim_backend *b, uint64_t now, uint64_t req, int ok)
 
 /* ---- agent runtime ----------------------------------------------------------------- */
 
-/* run_at makes room for run id `run`; NULL on allocation failure. */
-static brun *run_at(sim_backend *b, cr_run_id run)
+/* slot_of returns the slot of run `id` or the free slot where it would
+ * go.  O(1) expected. */
+static size_t slot_of(const sim_backend *b, cr_run_id id)
 {
-    if (sim_grow((void **)&b->runs, &b->capruns, run + 1, sizeof(brun)))
+    size_t mask = b->capruns - 1;
+    size_t i = (size_t)(id * UINT64_C(0x9e3779b97f4a7c15) >> 32) & mask;
+    while (b->runs[i].id && b->runs[i].id != id)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* run_find returns live run `id`, or NULL. */
+static brun *run_find(sim_backend *b, cr_run_id id)
+{
+    if (!b->capruns || !id)
         return NULL;
-    return &b->runs[run];
+    brun *r = &b->runs[slot_of(b, id)];
+    return r->id ? r : NULL;
+}
+
+/* run_at returns run `id`, adding it (zeroed) when it is not there; NULL
+ * on allocation failure.  O(1) amortised (the table doubles). */
+static brun *run_at(sim_backend *b, cr_run_id id)
+{
+    brun *r = run_find(b, id);
+    if (r)
+        return r;
+    if ((b->nruns + 1) * 2 > b->capruns) {
+        size_t cap = b->capruns ? b->capruns * 2 : 16;
+        brun *old = b->runs;
+        size_t oldcap = b->capruns;
+        b->runs = calloc(cap, sizeof *b->runs);
+        if (!b->runs) {
+            b->runs = old;
+            return NULL;
+        }
+        b->capruns = cap;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].id)
+                b->runs[slot_of(b, old[i].id)] = old[i];
+        free(old);
+    }
+    r = &b->runs[slot_of(b, id)];
+    *r = (brun){.id = id};
+    b->nruns++;
+    return r;
+}
+
+/* run_forget removes run `id` after its last event (backward-shift
+ * deletion keeps every probe chain unbroken).  O(1) expected. */
+static void run_forget(sim_backend *b, cr_run_id id)
+{
+    brun *r = run_find(b, id);
+    if (!r)
+        return;
+    size_t mask = b->capruns - 1, i = (size_t)(r - b->runs), j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!b->runs[j].id)
+            break;
+        size_t home = (size_t)(b->runs[j].id * UINT64_C(0x9e3779b97f4a7c15) >> 32) & mask;
+        /* move j into the hole at i unless its home lies in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            b->runs[i] = b->runs[j];
+            i = j;
+        }
+    }
+    b->runs[i].id = 0;
+    b->nruns--;
+}
+
+size_t sim_backend_live_runs(const sim_backend *b)
+{
+    return b->nruns;
 }
 
 /* started records the run the core just started (run_go may already have
@@ -183,12 +258,16 @@ int sim_backend_run_go(sim_backend *b, uint64_t now, cr_run_id run)
 int sim_backend_emit(sim_backend *b, uint64_t now, cr_run_id run)
 {
     const sim_scenario *sc = b->sc;
-    if (run >= b->capruns || b->runs[run].next >= sc->nagent_events)
+    brun *r = run_find(b, run);
+    if (r && r->next >= sc->nagent_events)
+        run_forget(b, run), r = NULL; /* (a scenario without agent events) */
+    if (!r)
         return -2; /* never started here, or past its last event */
-    brun *r = &b->runs[run];
     uint32_t i = r->next++;
+    uint32_t origin = r->origin; /* (r goes stale once the core is called: its
+                                  * callbacks may add runs) */
     sim_backend_emitted e = {.msg = r->msg, .index = i, .out = CR_OUTCOME_COUNT};
-    if (b->host.emit_begin(b->host.ud, now, run, r->msg, i, &e.tag) != 0)
+    if (b->host.emit_begin(b->host.ud, now, run, e.msg, i, &e.tag) != 0)
         return -1;
     cr_event_in in = {
         .type = i,
@@ -204,12 +283,13 @@ int sim_backend_emit(sim_backend *b, uint64_t now, cr_run_id run)
        e.rc                       ? cr_errname(e.rc)
        : e.out < CR_OUTCOME_COUNT ? cr_outcome_name(e.out)
                                   : "buffered");
+    if (e.last)
+        run_forget(b, run);
     if (b->host.emitted(b->host.ud, now, run, &e) != 0)
         return -1;
-    /* (the core may have grown the table through run_go: r is stale) */
     if (!e.last)
-        b->host.schedule(b->host.ud, now + after(b, &sc->event_gap, b->runs[run].origin),
-                         SIM_BACKEND_EMIT, 0, run, 0);
+        b->host.schedule(b->host.ud, now + after(b, &sc->event_gap, origin), SIM_BACKEND_EMIT, 0,
+                         run, 0);
     else
         cr_run_end(b->core, now, run);
     return 0;

@@ -165,4 +165,10 @@ int sim_backend_run_go(sim_backend *b, uint64_t now, cr_run_id run);
  * run the backend does not know or that emitted its last event. */
 int sim_backend_emit(sim_backend *b, uint64_t now, cr_run_id run);
 
+/* sim_backend_live_runs returns how many runs the backend holds: those
+ * started (or given run_go) and not past their last event.  A run is
+ * forgotten after its last event, so a long-running host holds only its
+ * live runs.  O(1). */
+size_t sim_backend_live_runs(const sim_backend *b);
+
 #endif

@@ -364,6 +364,35 @@ START_TEST(test_backend_http_run_and_unknown_run)
 }
 END_TEST
 
+/* Runs are held from their start to their last event only: a
+ * long-running host (ctxready-server) does not grow with every run it
+ * ever served.  Twelve concurrent HTTP runs grow the table past its first
+ * size; each is found by id while the others come and go. */
+START_TEST(test_backend_runs_forgotten_after_last_event)
+{
+    setup_with("1ms", "1ms", "10ms", "1ms", "only", "0", 2);
+    ck_assert_int_eq(cr_thread_add(core, 0, "u0", "t1"), 0);
+    for (int t = 0; t < 12; t++)
+        sim_backend_post(bk, 0, 100 + t, 0, 0);
+    ck_assert_uint_eq(sim_backend_live_runs(bk), 0);
+    run_until(1 * S); /* started, waiting for a context */
+    ck_assert_uint_eq(sim_backend_live_runs(bk), 12);
+    ck_assert_uint_eq(F.nem, 0);
+    run_until(10 * S); /* exec_grace: each goes and emits its only event */
+    ck_assert_uint_eq(F.nem, 12);
+    ck_assert_uint_eq(sim_backend_live_runs(bk), 0);
+    int seen[12] = {0};
+    for (size_t i = 0; i < F.nem; i++) {
+        ck_assert_int_ge(F.em[i].e.msg, 100);
+        ck_assert_int_lt(F.em[i].e.msg, 112);
+        seen[F.em[i].e.msg - 100]++;
+        ck_assert_int_eq(sim_backend_emit(bk, F.now, F.em[i].run), -2);
+    }
+    for (int t = 0; t < 12; t++)
+        ck_assert_int_eq(seen[t], 1);
+}
+END_TEST
+
 static Suite *backend_suite(void)
 {
     Suite *s = suite_create("backend");
@@ -375,6 +404,7 @@ static Suite *backend_suite(void)
     tcase_add_test(tc, test_backend_association_succeeds);
     tcase_add_test(tc, test_backend_run_emits_in_order_with_gaps);
     tcase_add_test(tc, test_backend_http_run_and_unknown_run);
+    tcase_add_test(tc, test_backend_runs_forgotten_after_last_event);
     suite_add_tcase(s, tc);
     return s;
 }

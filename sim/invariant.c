@@ -29,7 +29,8 @@ static int fail(char *why, size_t len, const char *fmt, ...)
 /* mul returns a * b saturated at UINT64_MAX. */
 static uint64_t mul(uint64_t a, uint64_t b)
 {
-    return a && b > UINT64_MAX / a ? UINT64_MAX : a * b;
+    uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r; /* no division per step */
 }
 
 int sim_invariant_check_values(const cr_stats *st, const cr_policy *p,

@@ -368,6 +368,21 @@ uint64_t sim_engine_peek_time(const sim_engine *e)
     return e->len ? e->keys[0].time : UINT64_MAX;
 }
 
+size_t sim_engine_bytes(const sim_engine *e)
+{
+    size_t b = e->cap ? ((e->cap + 3) * sizeof(sim_key) + 63) / 64 * 64 +
+                            e->cap * (sizeof(sim_slot) + sizeof(uint32_t))
+                      : 0;
+    if (e->pct) {
+        const struct sim_pct *p = e->pct;
+        b += sizeof *p + p->capactors * sizeof(pct_actor) + p->tcap * sizeof(uint32_t) +
+             p->capaux * (2 * sizeof(uint32_t) + sizeof(size_t));
+        for (size_t i = 0; i < p->nactors; i++)
+            b += p->actors[i].cap * sizeof(sim_event);
+    }
+    return b;
+}
+
 void sim_engine_get_stats(const sim_engine *e, sim_engine_stats *out)
 {
     *out = e->stats;

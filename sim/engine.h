@@ -142,6 +142,10 @@ int sim_engine_pop(sim_engine *e, sim_event *out);
  * UINT64_MAX if none.  O(1). */
 uint64_t sim_engine_peek_time(const sim_engine *e);
 
+/* sim_engine_bytes returns the bytes the engine holds (keys, slots and
+ * free slots at their capacity; PCT's per-actor heaps).  O(actors). */
+size_t sim_engine_bytes(const sim_engine *e);
+
 /* sim_engine_get_stats copies what exploration did so far.  O(1). */
 void sim_engine_get_stats(const sim_engine *e, sim_engine_stats *out);
 

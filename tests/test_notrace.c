@@ -77,8 +77,8 @@ START_TEST(test_notrace_cli_json_db_and_refusal)
     char dir[] = "/tmp/ctxsim-notrace-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char *out = NULL, *err = NULL;
-    int rc = cli_run(dir, &out, &err, "run " SCEN " --seeds 3 --no-trace --db %s/r.db --format json",
-                     dir);
+    int rc = cli_run(dir, &out, &err,
+                     "run " SCEN " --seeds 3 --no-trace --db %s/r.db --format json", dir);
     ck_assert_int_eq(rc, 0);
     ck_assert_ptr_nonnull(strstr(out, "\"trace_hash\": null"));
     ck_assert_ptr_null(strstr(out, "\"trace_hash\": \""));

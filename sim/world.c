@@ -1,13 +1,26 @@
 /*
- * world.c - the actors of one simulated seed around the real core.
+ * world.c - one simulated seed: the virtual-time host of the actors around
+ * the real core.
+ *
+ * The actors live in their own modules, each behind a host interface the
+ * world implements on the engine (sim/engine.h):
+ *   the tabs (sim/tab.h)            scripts, selections, outbox, the oracle;
+ *   the transport (sim/transport.h) packets on per-connection FIFO channels;
+ *   the server side (sim/backend.h) auth, thread service, agent runtime.
+ * What stays here: the engine loop and the wiring of those modules to it
+ * and to the core, the server's socket layer (actor "server": opening
+ * connections, holding what follows a switch sent before authentication,
+ * dropping resent duplicates by message id, acknowledgements), the core's
+ * callbacks (actor "core"), the world's own checks of the core (sim/account.h,
+ * sim/coverage.h, sim/invariant.h), the drain, the budgets and the trace.
  *
  * Flow of one chat message (ws):
- *   client step "send"  --uplink-->  server: cr_conn_message()
- *   core dispatch()     --agent_start-->  cr_run_start()
- *   core run_go()       --event_gap...--> cr_run_emit() x N
- *   core deliver()      --downlink--> client: oracle receive
+ *   tab step "send"     --uplink-->  server: cr_conn_message()
+ *   core dispatch()     --agent_start-->  backend: cr_run_start()
+ *   core run_go()       --event_gap...--> backend: cr_run_emit() x N
+ *   core deliver()      --downlink--> tab: oracle receive
  * and of an association:
- *   core associate()    --thread_lookup (may fail)--> cr_assoc_complete()
+ *   core associate()    --thread_lookup (may fail)--> backend: cr_assoc_complete()
  * Core callbacks never call the core back: they schedule engine events.
  */
 #include "sim/world.h"
@@ -19,16 +32,20 @@
 #include <string.h>
 
 #include "sim/account.h"
+#include "sim/backend.h"
 #include "sim/budget.h"
 #include "sim/cost.h"
 #include "sim/coverage.h"
 #include "sim/engine.h"
-#include "sim/invariant.h"
 #include "sim/grow.h"
-#include "sim/net.h"
+#include "sim/invariant.h"
 #include "sim/oracle.h"
 #include "sim/prng.h"
 #include "sim/quarantine.h"
+#include "sim/streams.h"
+#include "sim/tab.h"
+#include "sim/tracepoint.h"
+#include "sim/transport.h"
 
 enum ev_kind {
     EV_CLIENT_STEP = 1, /* a = client */
@@ -45,27 +62,9 @@ enum ev_kind {
     EV_RECONNECT     /* a = client */
 };
 
-enum pkt_kind { PK_CONNECT, PK_AUTH, PK_MSG, PK_SWITCH, PK_HTTP, PK_EVENT, PK_NOTICE, PK_ACK };
-
-typedef struct packet {
-    uint8_t kind;
-    uint8_t flags;      /* PK_EVENT: CR_EVENT_* */
-    uint8_t notice;     /* PK_NOTICE: cr_notice_kind */
-    uint32_t conn;      /* sim conn index */
-    uint32_t epoch;     /* channel epoch when sent */
-    int32_t thread;     /* thread index, -1 none */
-    int64_t msg;        /* oracle message */
-    int64_t ev;         /* oracle event */
-    uint64_t seq;       /* event seq / last_seq */
-    uint32_t req;       /* PK_SWITCH / PK_NOTICE: the client's selection number */
-    uint8_t for_view;   /* PK_EVENT: the server knew the tab on this thread when sending */
-    uint32_t next_free; /* free list */
-} packet;
-
 typedef struct sconn {
     uint32_t client;
-    cr_conn_id core; /* 0 until the server opened it */
-    sim_channel up, down;
+    cr_conn_id core;     /* 0 until the server opened it */
     uint8_t client_open; /* the client believes it is connected */
     uint8_t server_open; /* the core has it open */
     uint8_t given_thread;
@@ -88,45 +87,6 @@ typedef struct sconn {
     int32_t tl_thread, tl_assoc;
 } sconn;
 
-typedef struct frame {
-    const sim_step *steps;
-    uint32_t n, pc;
-    uint32_t left; /* repetitions left, including the current one */
-} frame;
-
-typedef struct seqmark {
-    int32_t thread;
-    uint64_t seq;
-} seqmark;
-
-/* A ws message the client sent and the server has not acknowledged yet:
- * resent after a reconnect (the server drops duplicates by message id). */
-typedef struct outmsg {
-    int64_t msg;
-    int32_t thread;
-} outmsg;
-
-typedef struct client {
-    uint32_t user;
-    uint32_t index_in_user;
-    int64_t conn; /* current sim conn, -1 none */
-    uint8_t live, done, reconnecting, parked, ever_connected;
-    const sim_step *stashed; /* a step that needs the connection, held while reconnecting */
-    frame *stack;            /* the script's repeat frames: `inl`, or a heap array when deeper */
-    frame inl[3];
-    uint8_t stack_cap;
-    int depth;
-    int32_t selected;   /* thread the UI has selected (send/switch), -1 */
-    uint32_t selection; /* number of the latest selection (echoed in notices) */
-    int32_t *names;     /* per scenario name: thread index, -1 */
-    outmsg *outbox;     /* unacknowledged ws messages, in send order (owned) */
-    size_t noutbox, capoutbox;
-    seqmark *marks; /* last seq seen per thread (owned) */
-    size_t nmarks, capmarks;
-    sim_channel http;
-    sim_prng net, srv, flt, cli;
-} client;
-
 typedef struct sthread {
     uint32_t owner;
     char id[24];
@@ -144,12 +104,9 @@ typedef struct evseen {
 
 enum { EVS_NONE = 0, EVS_PENDING, EVS_RESOLVED };
 
+/* What the world saw of one agent run (indexed by core run id). */
 typedef struct srun {
-    int64_t msg;         /* oracle message */
     int32_t core_thread; /* the thread the core runs it on (its stream), -1 none */
-    uint32_t user;
-    uint32_t client;
-    uint32_t next;
     uint64_t started_at; /* when cr_run_start(_for) returned it */
     uint8_t started;     /* the world started it */
     uint8_t went;        /* run_go was called */
@@ -165,12 +122,12 @@ typedef struct world {
     uint64_t horizon;
     uint64_t timer_at; /* earliest scheduled EV_CORE_TIMER, UINT64_MAX none */
 
-    client *clients;
+    sim_tabs *tabs;   /* the client side (owned) */
+    sim_streams *rng; /* per tab: its random streams (owned) */
     uint32_t nclients;
     uint32_t *first_client; /* per user */
     uint32_t nusers;
     char (*user_id)[16];      /* per user: "u<n>", the core's user id (owned) */
-    char (*tab_name)[32];     /* per client: "client:u<n>.<k>", its trace actor (owned) */
     uint32_t *user_threads_n; /* per user: threads created ("t1".."tn") */
     int32_t **user_threads;   /* per user: local number - 1 -> thread index */
     size_t *user_threads_cap;
@@ -181,18 +138,16 @@ typedef struct world {
     size_t nconns, capconns;
     int64_t *conn_by_core; /* core id -> sim conn */
     size_t cap_by_core;
-    packet *pkts;
-    size_t npkts, cappkts;
-    uint32_t free_pkt;  /* head of the free list, UINT32_MAX none */
-    uint8_t *msg_state; /* per oracle message: 0 never reached the server, 1 dispatched,
-                           2 refused, 3 reached the server (accepted, not dispatched) */
+    sim_transport tr;     /* packets and their channels; link k is sim conn k */
+    sim_backend *backend; /* the server side (owned) */
+    uint8_t *msg_state;   /* per oracle message: 0 never reached the server, 1 dispatched,
+                             2 refused, 3 reached the server (accepted, not dispatched) */
     size_t cap_msg_state;
     uint32_t *parked; /* per oracle message: 1 + the packet of a resend parked while the
                          core holds the first copy, 0 none */
     size_t cap_parked;
     srun *runs; /* indexed by core run id */
     size_t capruns;
-    uint32_t ndone;    /* clients whose script has finished */
     int draining;      /* the drain phase has started */
     uint64_t drain_at; /* when it started */
     uint64_t input_at; /* the latest input the world gave the core (see gives_input) */
@@ -220,7 +175,7 @@ typedef struct world {
     size_t capreq;
 } world;
 
-#define NO_PKT UINT32_MAX
+#define NO_PKT SIM_NO_PACKET
 /* Freed core blocks kept poisoned before reuse (sim/quarantine.h). */
 #define QUARANTINE_BLOCKS 1024
 #define MSG_TAG_BIT       (UINT64_C(1) << 62)
@@ -259,23 +214,22 @@ static void cover(world *w, sim_behaviour b)
 
 /* ---- trace ---------------------------------------------------------------- */
 
-#define TR(w, actor, step, ...)                                                                    \
-    do {                                                                                           \
-        if (!(w)->opts.no_trace)                                                                   \
-            sim_trace_add((w)->trace, (w)->eng.now, actor, step, __VA_ARGS__);                     \
-    } while (0)
+/* The trace every module writes into: NULL when tracing is off. */
+static sim_trace *tracing(const world *w)
+{
+    return w->opts.no_trace ? NULL : w->trace;
+}
+
+#define TR(w, actor, step, ...) SIM_TR(tracing(w), (w)->eng.now, actor, step, __VA_ARGS__)
 
 /* NOTE adds a note for the replay views (sim/timeline.h): outside the
  * trace text and its hash. */
 #define NOTE(w, actor, step, ...)                                                                  \
-    do {                                                                                           \
-        if ((w)->opts.annotate)                                                                    \
-            sim_trace_note((w)->trace, (w)->eng.now, actor, step, __VA_ARGS__);                    \
-    } while (0)
+    SIM_NOTE((w)->opts.annotate, (w)->trace, (w)->eng.now, actor, step, __VA_ARGS__)
 
 static const char *cname(const world *w, uint32_t c)
 {
-    return w->tab_name[c];
+    return sim_tab_name(w->tabs, c);
 }
 
 static const char *tname(world *w, int32_t t)
@@ -299,19 +253,21 @@ static uint64_t actor_of(const world *w, uint32_t kind, uint64_t a)
     case EV_RECONNECT:
         cls = EV_CLIENT_STEP;
         break;
-    case EV_UP:
-        if (w->pkts[a].kind == PK_HTTP) {
+    case EV_UP: {
+        const sim_packet *pk = &w->tr.pkts[a];
+        if (pk->f.kind == SIM_FRAME_HTTP) {
             cls = EV_AGENT_HTTP + 64; /* the client's HTTP channel */
-            id = sim_oracle_message_tab(w->oracle, w->pkts[a].msg);
+            id = sim_oracle_message_tab(w->oracle, pk->f.msg);
         } else {
-            id = w->pkts[a].conn;
+            id = pk->link;
         }
         break;
+    }
     case EV_SERVER_CLOSE:
         cls = EV_UP;
         break;
     case EV_DOWN:
-        id = w->pkts[a].conn;
+        id = w->tr.pkts[a].link;
         break;
     case EV_CORE_TIMER:
         id = 0;
@@ -343,48 +299,41 @@ static void arm_core_timer(world *w)
     at(w, t, EV_CORE_TIMER, 0, 0, 0);
 }
 
-static uint32_t pkt_new(world *w)
+/* pkt_new takes a packet carrying frame *f (zeroed for NULL) from the
+ * transport's pool; NO_PKT (and the seed fails) when out of memory. */
+static uint32_t pkt_new(world *w, const sim_frame *f)
 {
-    if (w->free_pkt != NO_PKT) {
-        uint32_t i = w->free_pkt;
-        w->free_pkt = w->pkts[i].next_free;
-        memset(&w->pkts[i], 0, sizeof(packet));
-        return i;
-    }
-    if (sim_grow((void **)&w->pkts, &w->cappkts, w->npkts + 1, sizeof(packet))) {
+    uint32_t p = sim_transport_packet_new(&w->tr, f);
+    if (p == NO_PKT)
         fail(w, "out of memory (packets)");
-        return NO_PKT;
-    }
-    return (uint32_t)w->npkts++;
+    return p;
 }
 
-static void pkt_free(world *w, uint32_t i)
+static sim_packet *pkt(world *w, uint32_t p)
 {
-    w->pkts[i].next_free = w->free_pkt;
-    w->free_pkt = i;
+    return sim_transport_packet(&w->tr, p);
 }
 
-/* send_up puts a packet on conn's uplink. */
-static void send_up(world *w, uint32_t conn, uint32_t p)
+static void pkt_free(world *w, uint32_t p)
 {
-    sconn *k = &w->conns[conn];
-    client *c = &w->clients[k->client];
-    w->pkts[p].conn = conn;
-    w->pkts[p].epoch = k->up.epoch;
-    uint64_t when =
-        sim_channel_send(&k->up, w->eng.now, sim_dist_sample_ns(&w->sc->uplink, &c->net));
-    at(w, when, EV_UP, 0, p, 0);
+    sim_transport_packet_free(&w->tr, p);
 }
 
-static void send_down(world *w, uint32_t conn, uint32_t p)
+/* send puts packet p on direction dir of sim conn `conn` (the latency
+ * drawn from its tab's network stream) and schedules its arrival. */
+static void send_on(world *w, uint32_t conn, sim_dir dir, uint32_t p)
 {
-    sconn *k = &w->conns[conn];
-    client *c = &w->clients[k->client];
-    w->pkts[p].conn = conn;
-    w->pkts[p].epoch = k->down.epoch;
-    uint64_t when =
-        sim_channel_send(&k->down, w->eng.now, sim_dist_sample_ns(&w->sc->downlink, &c->net));
-    at(w, when, EV_DOWN, 0, p, 0);
+    sim_prng *net = &w->rng[w->conns[conn].client].net;
+    uint64_t when = sim_transport_send(&w->tr, conn, dir, p, w->eng.now, net);
+    at(w, when, dir == SIM_UP ? EV_UP : EV_DOWN, 0, p, 0);
+}
+
+/* send_down sends frame *f to the tab of sim conn `conn`. */
+static void send_down(world *w, uint32_t conn, const sim_frame *f)
+{
+    uint32_t p = pkt_new(w, f);
+    if (p != NO_PKT)
+        send_on(w, conn, SIM_DOWN, p);
 }
 
 /* ---- threads and ids --------------------------------------------------------- */
@@ -457,29 +406,6 @@ static int32_t thread_lookup(world *w, const char *user, const char *thread)
     return -1;
 }
 
-static uint64_t last_seq_of(const client *c, int32_t t)
-{
-    for (size_t i = 0; i < c->nmarks; i++)
-        if (c->marks[i].thread == t)
-            return c->marks[i].seq;
-    return 0;
-}
-
-static void note_seq(world *w, client *c, int32_t t, uint64_t seq)
-{
-    for (size_t i = 0; i < c->nmarks; i++)
-        if (c->marks[i].thread == t) {
-            if (seq > c->marks[i].seq)
-                c->marks[i].seq = seq;
-            return;
-        }
-    if (sim_grow((void **)&c->marks, &c->capmarks, c->nmarks + 1, sizeof(seqmark))) {
-        fail(w, "out of memory (marks)");
-        return;
-    }
-    c->marks[c->nmarks++] = (seqmark){t, seq};
-}
-
 static int msg_state_set(world *w, int64_t m, uint8_t st)
 {
     if (m < 0)
@@ -502,20 +428,20 @@ static uint8_t msg_state_get(const world *w, int64_t m)
  * parked by message id: if the core lets go of the held copy (rejected at
  * that close), the parked resend is taken then, as if it arrived at that
  * moment; if the held copy is dispatched, the parked resend is answered. */
-static void park_resend(world *w, const packet *pk)
+static void park_resend(world *w, const sim_packet *pk)
 {
-    if (pk->msg < 0 ||
-        sim_grow((void **)&w->parked, &w->cap_parked, (size_t)pk->msg + 1, sizeof(uint32_t))) {
+    int64_t m = pk->f.msg;
+    if (m < 0 || sim_grow((void **)&w->parked, &w->cap_parked, (size_t)m + 1, sizeof(uint32_t))) {
         fail(w, "out of memory (parked resends)");
         return;
     }
-    uint32_t p = pkt_new(w);
+    uint32_t p = pkt_new(w, NULL);
     if (p == NO_PKT)
         return;
-    w->pkts[p] = *pk;
-    if (w->parked[pk->msg])
-        pkt_free(w, w->parked[pk->msg] - 1); /* a later resend replaces it */
-    w->parked[pk->msg] = p + 1;
+    *pkt(w, p) = *pk; /* its link and epoch too: it is taken as if it arrived later */
+    if (w->parked[m])
+        pkt_free(w, w->parked[m] - 1); /* a later resend replaces it */
+    w->parked[m] = p + 1;
 }
 
 /* unpark takes message m's parked resend out: its packet, or NO_PKT. */
@@ -531,12 +457,7 @@ static uint32_t unpark(world *w, int64_t m)
 /* send_ack tells the client of sim conn k that message m was taken. */
 static void send_ack(world *w, uint32_t k, int64_t m)
 {
-    uint32_t p = pkt_new(w);
-    if (p == NO_PKT)
-        return;
-    w->pkts[p].kind = PK_ACK;
-    w->pkts[p].msg = m;
-    send_down(w, k, p);
+    send_down(w, k, &(sim_frame){.kind = SIM_FRAME_ACK, .msg = m});
 }
 
 /* ---- core callbacks: they only schedule -------------------------------------- */
@@ -584,7 +505,8 @@ static void observe_delivery(world *w, uint32_t c, int64_t ev, uint32_t flags)
     w->emit_live++;
     if (w->emit_client < 0)
         w->emit_client = c;
-    else if (w->emit_client != (int64_t)c && w->clients[w->emit_client].user == w->clients[c].user)
+    else if (w->emit_client != (int64_t)c &&
+             sim_tab_user(w->tabs, (uint32_t)w->emit_client) == sim_tab_user(w->tabs, c))
         cover(w, SIM_BEH_SAME_THREAD_TABS);
 }
 
@@ -594,15 +516,14 @@ static void cb_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *
     int64_t k = sim_conn_of(w, conn);
     if (k < 0)
         return fail(w, "deliver to unknown connection %" PRIu64, conn);
-    uint32_t p = pkt_new(w);
-    if (p == NO_PKT)
-        return;
-    packet *pk = &w->pkts[p];
-    pk->kind = PK_EVENT;
-    pk->flags = (uint8_t)ev->flags;
-    pk->ev = (int64_t)ev->tag - 1;
-    pk->seq = ev->seq;
-    pk->thread = thread_lookup(w, ev->user, ev->thread);
+    sim_frame fr = {
+        .kind = SIM_FRAME_EVENT,
+        .flags = (uint8_t)ev->flags,
+        .ev = (int64_t)ev->tag - 1,
+        .seq = ev->seq,
+        .thread = thread_lookup(w, ev->user, ev->thread),
+    };
+    sim_frame *pk = &fr;
     /* Was the core consistent with what it had shown this connection?  An
      * event of a newer binding generation shows the new binding; a
      * THREAD_SWITCHED notice shows its thread (see cb_notify). */
@@ -619,7 +540,7 @@ static void cb_deliver(void *ud, uint64_t now, cr_conn_id conn, const cr_event *
        "conn=%" PRIu64 " %s/%s seq=%" PRIu64 " gen=%" PRIu64 " ev=%" PRId64 "%s%s", conn, ev->user,
        ev->thread, ev->seq, ev->generation, pk->ev, (ev->flags & CR_EVENT_REPLAY) ? " replay" : "",
        (ev->flags & CR_EVENT_NOTIFICATION) ? " notification" : "");
-    send_down(w, (uint32_t)k, p);
+    send_down(w, (uint32_t)k, &fr);
     (void)now;
 }
 
@@ -631,17 +552,16 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
     w->acct.dispatched++;
     TR(w, "core", "dispatch", "conn=%" PRIu64 " msg=%" PRIu64 " ctx=%s/%s", conn, d->msg_id,
        d->user ? d->user : "-", d->thread ? d->thread : "-");
-    uint64_t delay = sim_dist_sample_ns(&w->sc->agent_start, &w->clients[c].srv);
     int64_t m = (int64_t)(d->tag & ~MSG_TAG_BIT) - 1;
     NOTE(w, "core", "dispatch", "conn=%" PRIu64 " core_msg=%" PRIu64 " msg=%" PRId64, conn,
          d->msg_id, m);
-    int32_t ct = thread_lookup(w, d->user, d->thread);
-    at(w, now + delay, EV_AGENT_START, (uint32_t)(ct + 1), d->msg_id, d->tag & ~MSG_TAG_BIT);
+    sim_backend_dispatch(w->backend, now, d->msg_id, m, thread_lookup(w, d->user, d->thread), c);
     msg_state_set(w, m, 1);
     uint32_t parked = unpark(w, m);
     if (parked != NO_PKT) {
-        uint32_t pc = w->pkts[parked].conn;
-        if (w->pkts[parked].epoch == w->conns[pc].up.epoch && w->conns[pc].client_open)
+        const sim_packet *pp = pkt(w, parked);
+        uint32_t pc = pp->link;
+        if (sim_transport_current(&w->tr, pp, SIM_UP) && w->conns[pc].client_open)
             send_ack(w, pc, m); /* the parked resend is answered */
         pkt_free(w, parked);
     }
@@ -657,7 +577,7 @@ static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, 
 {
     world *w = ud;
     int64_t k = sim_conn_of(w, conn);
-    client *c = &w->clients[k >= 0 ? w->conns[k].client : 0];
+    uint32_t c = k >= 0 ? w->conns[k].client : 0;
     if (k >= 0) {
         sconn *kc = &w->conns[k];
         kc->assoc_req = req;
@@ -669,11 +589,7 @@ static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, 
             return fail(w, "out of memory (requests)");
         w->req_conn[req] = k + 1;
     }
-    int ok = sim_prng_double(&c->flt) >= w->sc->thread_update_fail;
-    uint64_t delay = sim_dist_sample_ns(&w->sc->thread_lookup, &c->srv);
-    TR(w, "threadsvc", "associate", "req=%" PRIu64 " conn=%" PRIu64 " %s/%s -> %s in %" PRIu64 "ns",
-       req, conn, user, thread, ok ? "ok" : "FAIL", delay);
-    at(w, now + delay, EV_ASSOC_DONE, (uint32_t)ok, req, 0);
+    sim_backend_associate(w->backend, now, req, conn, user, thread, c);
 }
 
 static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *n)
@@ -691,27 +607,22 @@ static void cb_notify(void *ud, uint64_t now, cr_conn_id conn, const cr_notice *
                                         "closing"};
     TR(w, "core", "notify", "conn=%" PRIu64 " %s thread=%s err=%s", conn, kinds[n->kind & 3],
        n->thread ? n->thread : "-", n->error ? cr_errname(n->error) : "-");
-    uint32_t p = pkt_new(w);
-    if (p == NO_PKT)
-        return;
-    w->pkts[p].kind = PK_NOTICE;
-    w->pkts[p].msg = -1;
+    sim_frame f = {.kind = SIM_FRAME_NOTICE, .msg = -1, .notice = (uint8_t)n->kind};
     if (n->kind == CR_NOTICE_MESSAGE_REJECTED && (n->msg_tag & MSG_TAG_BIT))
-        w->pkts[p].msg = (int64_t)(n->msg_tag & ~MSG_TAG_BIT) - 1; /* told on arrival */
-    w->pkts[p].notice = (uint8_t)n->kind;
+        f.msg = (int64_t)(n->msg_tag & ~MSG_TAG_BIT) - 1; /* told on arrival */
     sconn *kc = &w->conns[k];
-    const char *u = w->user_id[w->clients[kc->client].user];
-    w->pkts[p].thread = n->thread ? thread_lookup(w, u, n->thread) : -1;
+    const char *u = w->user_id[sim_tab_user(w->tabs, kc->client)];
+    f.thread = n->thread ? thread_lookup(w, u, n->thread) : -1;
     if (n->kind == CR_NOTICE_THREAD_SWITCHED)
-        kc->evid_thread = w->pkts[p].thread;
+        kc->evid_thread = f.thread;
     if ((n->kind == CR_NOTICE_THREAD_SWITCHED || n->kind == CR_NOTICE_SWITCH_FAILED) &&
-        w->pkts[p].thread == kc->owed_switch)
+        f.thread == kc->owed_switch)
         kc->owed_switch = -1; /* the promise kept */
     /* The server echoes the number of the selection the notice answers, as
      * a real protocol would (the client ignores answers to stale ones). */
-    if (w->pkts[p].thread >= 0 && w->pkts[p].thread == kc->switch_thread)
-        w->pkts[p].req = kc->switch_req;
-    send_down(w, (uint32_t)k, p);
+    if (f.thread >= 0 && f.thread == kc->switch_thread)
+        f.req = kc->switch_req;
+    send_down(w, (uint32_t)k, &f);
     (void)now;
 }
 
@@ -724,7 +635,8 @@ static void cb_run_go(void *ud, uint64_t now, cr_run_id run)
     w->runs[run].went = 1;
     if (w->in_timer)
         cover(w, SIM_BEH_TIMER_RUN);
-    at(w, now, EV_AGENT_EMIT, 0, run, 0);
+    if (sim_backend_run_go(w->backend, now, run) != 0)
+        fail(w, "out of memory (runs)");
 }
 
 static void cb_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason reason)
@@ -826,28 +738,20 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
     (void)now;
 }
 
-/* ---- clients ----------------------------------------------------------------- */
+/* ---- the tabs' host (sim/tab.h) ---------------------------------------------- */
 
-/* view: tab c now displays t; choose: the user's latest choice on tab c
- * is t (what decides what is owed: docs/oracle.md). */
-static void view(world *w, uint32_t c, int32_t t)
+/* tab_open: a new sim conn (and its transport link) for tab c; the
+ * handshake goes up first. */
+static int64_t tab_open(void *ud, uint64_t now, uint32_t c)
 {
-    if (sim_oracle_view(w->oracle, c, w->eng.now, t) != 0)
-        fail(w, "out of memory (oracle)");
-}
-
-static void choose(world *w, uint32_t c, int32_t t)
-{
-    if (sim_oracle_choose(w->oracle, c, w->eng.now, t) != 0)
-        fail(w, "out of memory (oracle)");
-}
-
-/* conn_open makes a new connection for client c and sends the handshake. */
-static void conn_open(world *w, uint32_t c)
-{
-    if (sim_grow((void **)&w->conns, &w->capconns, w->nconns + 1, sizeof(sconn)))
-        return fail(w, "out of memory (conns)");
-    uint32_t k = (uint32_t)w->nconns++;
+    world *w = ud;
+    uint32_t link;
+    if (sim_grow((void **)&w->conns, &w->capconns, w->nconns + 1, sizeof(sconn)) ||
+        sim_transport_link_new(&w->tr, &link)) {
+        fail(w, "out of memory (conns)");
+        return -1;
+    }
+    uint32_t k = (uint32_t)w->nconns++; /* == link */
     memset(&w->conns[k], 0, sizeof(sconn));
     w->conns[k].client = c;
     w->conns[k].client_open = 1;
@@ -855,356 +759,95 @@ static void conn_open(world *w, uint32_t c)
     w->conns[k].held_head = w->conns[k].held_tail = NO_PKT;
     w->conns[k].evid_thread = -1;
     w->conns[k].owed_switch = -1;
-    w->clients[c].conn = k;
-    uint32_t p = pkt_new(w);
-    if (p == NO_PKT)
-        return;
-    w->pkts[p].kind = PK_CONNECT;
-    send_up(w, k, p);
+    uint32_t p = pkt_new(w, &(sim_frame){.kind = SIM_FRAME_CONNECT});
+    if (p != NO_PKT)
+        send_on(w, k, SIM_UP, p);
+    (void)now;
+    return k;
 }
 
-static void send_auth(world *w, uint32_t c)
+static void tab_send(void *ud, uint64_t now, uint32_t c, int64_t conn, const sim_frame *f)
 {
-    client *cl = &w->clients[c];
-    if (cl->conn < 0)
-        return;
-    uint32_t p = pkt_new(w);
+    world *w = ud;
+    uint32_t p = pkt_new(w, f);
     if (p == NO_PKT)
         return;
-    w->pkts[p].kind = PK_AUTH;
-    send_up(w, (uint32_t)cl->conn, p);
-    /* The oracle's link is up from here, not from the open: the server can
-     * serve a connection only once it knows whose it is, and a tab that
-     * connects and never authenticates is owed nothing on it. */
-    if (sim_oracle_link(w->oracle, c, w->eng.now, 1) != 0)
-        fail(w, "out of memory (oracle)");
+    if (f->binds)
+        w->conns[conn].given_thread = 1;
+    send_on(w, (uint32_t)conn, SIM_UP, p);
+    (void)now;
+    (void)c;
 }
 
-static void send_switch(world *w, uint32_t c, int32_t t)
+/* tab_post: an HTTP post, on the tab's own channel. */
+static void tab_post(void *ud, uint64_t now, uint32_t c, const sim_frame *f)
 {
-    client *cl = &w->clients[c];
-    if (cl->conn < 0 || t < 0)
-        return;
-    uint32_t p = pkt_new(w);
+    world *w = ud;
+    uint32_t p = pkt_new(w, f);
     if (p == NO_PKT)
         return;
-    w->pkts[p].kind = PK_SWITCH;
-    w->pkts[p].thread = t;
-    w->pkts[p].seq = last_seq_of(cl, t);
-    w->pkts[p].req = cl->selection;
-    w->conns[cl->conn].given_thread = 1;
-    send_up(w, (uint32_t)cl->conn, p);
+    at(w, sim_transport_post(&w->tr, c, now, &w->rng[c].net), EV_UP, 0, p, 0);
 }
 
-/* drop: the client's transport dies.  In-flight packets are lost; the
- * server notices after one uplink delay. */
-static void drop(world *w, uint32_t c)
+/* tab_close: the tab lets go of sim conn `conn`; the server sees it close
+ * once the news has travelled up (EV_SERVER_CLOSE). */
+static void tab_close(void *ud, uint64_t now, uint32_t c, int64_t conn, sim_tab_close how)
 {
-    client *cl = &w->clients[c];
-    if (cl->conn < 0)
-        return;
-    sconn *k = &w->conns[cl->conn];
+    world *w = ud;
+    sconn *k = &w->conns[conn];
+    sim_prng *net = &w->rng[c].net;
+    if (how == SIM_TAB_GONE)
+        cover(w, SIM_BEH_SERVER_CLOSE);
     k->client_open = 0;
-    k->gone = SIM_GONE_TRANSPORT;
-    k->gone_at = w->eng.now;
-    sim_channel_drop(&k->up);
-    sim_channel_drop(&k->down);
-    at(w, w->eng.now + sim_dist_sample_ns(&w->sc->uplink, &cl->net), EV_SERVER_CLOSE, 0,
-       (uint64_t)cl->conn, CR_CLOSE_DISCONNECT);
-    cl->conn = -1;
-    sim_oracle_link(w->oracle, c, w->eng.now, 0);
-}
-
-/* start_reconnect: new connection after backoff, same user, same thread. */
-static void start_reconnect(world *w, uint32_t c)
-{
-    client *cl = &w->clients[c];
-    if (cl->reconnecting || !cl->live)
-        return;
-    cl->reconnecting = 1;
-    uint64_t backoff = sim_dist_sample_ns(&w->sc->reconnect_backoff, &cl->cli);
-    at(w, w->eng.now + backoff, EV_RECONNECT, 0, c, 0);
-}
-
-static void schedule_step(world *w, uint32_t c, uint64_t when)
-{
-    at(w, when, EV_CLIENT_STEP, 0, c, 0);
-}
-
-/* deepen moves a tab's frames from its inline slots to the heap (repeats
- * nest at most 8 deep, so 10 frames always do).  1, or 0 on failure. */
-static int deepen(client *cl)
-{
-    if (cl->stack != cl->inl)
-        return 0;
-    frame *f = malloc(10 * sizeof(frame));
-    if (!f)
-        return 0;
-    memcpy(f, cl->inl, sizeof(cl->inl));
-    cl->stack = f;
-    cl->stack_cap = 10;
-    return 1;
-}
-
-static const sim_step *next_step(client *cl)
-{
-    while (cl->depth > 0) {
-        frame *f = &cl->stack[cl->depth - 1];
-        if (f->pc < f->n) {
-            const sim_step *s = &f->steps[f->pc++];
-            if (s->kind == SIM_STEP_REPEAT) {
-                if (s->times == 0 || s->nsteps == 0)
-                    continue;
-                if (cl->depth == cl->stack_cap && !deepen(cl))
-                    continue; /* out of memory: the repeat is skipped */
-                cl->stack[cl->depth++] = (frame){s->steps, (uint32_t)s->nsteps, 0, s->times};
-                continue;
-            }
-            return s;
-        }
-        if (f->left > 1) {
-            f->left--;
-            f->pc = 0;
-            continue;
-        }
-        cl->depth--;
-    }
-    return NULL;
-}
-
-/* sibling_thread: the thread the lowest-numbered other tab of c's user
- * that views a thread now is viewing; -1 if none.  O(tabs of the user). */
-static int32_t sibling_thread(world *w, uint32_t c)
-{
-    uint32_t u = w->clients[c].user;
-    uint32_t end = u + 1 < w->nusers ? w->first_client[u + 1] : w->nclients;
-    for (uint32_t o = w->first_client[u]; o < end; o++) {
-        int32_t t = o == c ? -1 : sim_oracle_view_of(w->oracle, o);
-        if (t >= 0)
-            return t;
-    }
-    return -1;
-}
-
-/* resolve turns a thread reference into a thread index (creating threads
- * for `new`, `foreign` and a `sibling` nobody views); -1 for `none`. */
-static int32_t resolve(world *w, uint32_t c, const sim_thread_ref *ref)
-{
-    client *cl = &w->clients[c];
-    int32_t t = -1;
-    switch (ref->kind) {
-    case SIM_REF_NEW:
-        t = thread_new(w, cl->user, -1);
+    k->gone = how == SIM_TAB_CLOSE ? SIM_GONE_CLOSE : SIM_GONE_TRANSPORT;
+    k->gone_at = now;
+    switch (how) {
+    case SIM_TAB_DROP: /* in flight is lost; the server notices after one uplink delay */
+        sim_transport_drop(&w->tr, (uint32_t)conn, SIM_UP);
+        sim_transport_drop(&w->tr, (uint32_t)conn, SIM_DOWN);
+        at(w, now + sim_transport_latency(&w->tr, SIM_UP, net), EV_SERVER_CLOSE, 0, (uint64_t)conn,
+           CR_CLOSE_DISCONNECT);
         break;
-    case SIM_REF_SAME:
-        t = cl->selected;
+    case SIM_TAB_CLOSE:
+        sim_transport_drop(&w->tr, (uint32_t)conn, SIM_DOWN);
+        /* A clean close (the close frame, then FIN) travels the uplink
+         * behind the socket's earlier packets: it never overtakes the
+         * open, the authentication or a message still in flight. */
+        at(w, sim_transport_send_signal(&w->tr, (uint32_t)conn, SIM_UP, now, net), EV_SERVER_CLOSE,
+           0, (uint64_t)conn, CR_CLOSE_CLIENT);
         break;
-    case SIM_REF_NAMED:
-        t = (ref->name >= 0 && (size_t)ref->name < w->sc->nnames) ? cl->names[ref->name] : -1;
+    case SIM_TAB_GONE: /* the server closed it: it knows */
         break;
-    case SIM_REF_NONE:
-        t = -1;
-        break;
-    case SIM_REF_FOREIGN: {
-        uint32_t other = (cl->user + 1) % w->nusers;
-        t = thread_new(w, other, (int)cl->user);
-        break;
-    }
-    case SIM_REF_SIBLING:
-        t = sibling_thread(w, c);
-        if (t < 0)
-            t = thread_new(w, cl->user, -1);
-        break;
-    }
-    if (ref->as >= 0 && (size_t)ref->as < w->sc->nnames)
-        cl->names[ref->as] = t;
-    return t;
-}
-
-static void step_send(world *w, uint32_t c, const sim_step *s)
-{
-    client *cl = &w->clients[c];
-    int32_t t = resolve(w, c, &s->ref);
-    int foreign = s->ref.kind == SIM_REF_FOREIGN;
-    if (!foreign && t >= 0) {
-        cl->selected = t;
-        cl->selection++;
-        choose(w, c, t);
-        view(w, c, t); /* the user is typing into that thread */
-    }
-    int64_t m = sim_oracle_message(
-        w->oracle, c, w->eng.now, t >= 0 ? t : (s->ref.kind == SIM_REF_NONE ? SIM_VIEW_NONE : -3),
-        (uint32_t)w->sc->nagent_events,
-        (foreign ? 0 : SIM_MSG_COUNTS) | (s->via_http ? SIM_MSG_HTTP : 0));
-    if (m < 0)
-        return fail(w, "out of memory (oracle)");
-    TR(w, cname(w, c), "send", "msg=%" PRId64 " thread=%s via=%s", m, tname(w, t),
-       s->via_http ? "http" : "ws");
-    uint32_t p = pkt_new(w);
-    if (p == NO_PKT)
-        return;
-    w->pkts[p].msg = m;
-    w->pkts[p].thread = t;
-    w->pkts[p].seq = t >= 0 ? last_seq_of(cl, t) : 0;
-    w->pkts[p].req = cl->selection;
-    if (s->via_http) {
-        /* A plain HTTP POST: its own channel, straight to the agent runtime. */
-        w->pkts[p].kind = PK_HTTP;
-        uint64_t when =
-            sim_channel_send(&cl->http, w->eng.now, sim_dist_sample_ns(&w->sc->uplink, &cl->net));
-        at(w, when, EV_UP, 0, p, 0);
-        return;
-    }
-    if (cl->conn < 0) {
-        pkt_free(w, p);
-        return; /* not connected: the message never leaves the browser */
-    }
-    w->pkts[p].kind = PK_MSG;
-    if (t >= 0)
-        w->conns[cl->conn].given_thread = 1;
-    send_up(w, (uint32_t)cl->conn, p);
-    if (sim_grow((void **)&cl->outbox, &cl->capoutbox, cl->noutbox + 1, sizeof(outmsg)))
-        return fail(w, "out of memory (outbox)");
-    cl->outbox[cl->noutbox++] = (outmsg){m, t};
-    /* Fault: the transport drops while this message's run is going. */
-    if (w->sc->disconnect > 0 && sim_prng_double(&cl->flt) < w->sc->disconnect) {
-        double run = sim_dist_mean(&w->sc->event_gap) * (double)w->sc->nagent_events +
-                     sim_dist_mean(&w->sc->agent_start);
-        uint64_t in = (uint64_t)(sim_prng_double(&cl->flt) * run);
-        at(w, w->eng.now + in, EV_FAULT_DROP, 0, c, (uint64_t)cl->conn);
     }
 }
 
-static void client_step(world *w, uint32_t c)
+static void tab_schedule(void *ud, uint64_t when, uint32_t c, sim_tab_timer timer, int64_t conn)
 {
-    client *cl = &w->clients[c];
-    if (cl->done || w->draining)
-        return; /* no new step starts in the drain */
-    const sim_step *s = cl->stashed ? cl->stashed : next_step(cl);
-    cl->stashed = NULL;
-    if (!s) {
-        cl->done = 1;
-        w->ndone++;
-        return;
-    }
-    /* While the transport is being re-established, steps that need it
-     * wait for it; waiting and closing the tab do not. */
-    if (cl->reconnecting && s->kind != SIM_STEP_WAIT && s->kind != SIM_STEP_CLOSE) {
-        cl->stashed = s;
-        cl->parked = 1; /* resumes once reconnected */
-        return;
-    }
-    uint64_t next = w->eng.now;
-    switch (s->kind) {
-    case SIM_STEP_CONNECT:
-        TR(w, cname(w, c), "connect", "sock=%zu", w->nconns);
-        if (!cl->live) {
-            cl->live = 1;
-            choose(w, c, cl->selected >= 0 ? cl->selected : SIM_VIEW_NONE);
-            view(w, c, cl->selected >= 0 ? cl->selected : SIM_VIEW_NONE);
-        }
-        if (cl->conn >= 0)
-            drop(w, c);
-        cl->ever_connected = 1;
-        conn_open(w, c);
-        break;
-    case SIM_STEP_AUTHENTICATE:
-        TR(w, cname(w, c), "authenticate", "u%" PRIu32, cl->user);
-        send_auth(w, c);
-        /* A tab that connects again keeps its choice (docs/oracle.md,
-         * Choice): like a reconnect, it resumes that thread on the new
-         * connection unless the script already gave it one. */
-        if (cl->conn >= 0 && cl->selected >= 0 && !w->conns[cl->conn].given_thread) {
-            TR(w, cname(w, c), "resume", "thread=%s", tname(w, cl->selected));
-            send_switch(w, c, cl->selected);
-        }
-        break;
-    case SIM_STEP_SEND:
-        step_send(w, c, s);
-        break;
-    case SIM_STEP_SWITCH: {
-        int32_t t = resolve(w, c, &s->ref);
-        TR(w, cname(w, c), "switch", "thread=%s", tname(w, t));
-        if (t >= 0 && s->ref.kind != SIM_REF_FOREIGN) {
-            cl->selected = t;
-            cl->selection++;
-            choose(w, c, t);
-        }
-        send_switch(w, c, t);
-        break;
-    }
-    case SIM_STEP_WAIT: {
-        uint64_t d = sim_dist_sample_ns(&s->wait, &cl->cli);
-        TR(w, cname(w, c), "wait", "%" PRIu64 "ns", d);
-        next += d;
-        break;
-    }
-    case SIM_STEP_DISCONNECT:
-        TR(w, cname(w, c), "disconnect", "sock=%" PRId64, cl->conn);
-        drop(w, c);
-        break;
-    case SIM_STEP_RECONNECT:
-        TR(w, cname(w, c), "reconnect", "after backoff");
-        if (cl->conn >= 0)
-            drop(w, c);
-        start_reconnect(w, c);
-        cl->parked = 1;
-        return; /* the script resumes once reconnected */
-    case SIM_STEP_CLOSE:
-        TR(w, cname(w, c), "close", "sock=%" PRId64, cl->conn);
-        if (cl->conn >= 0) {
-            sconn *k = &w->conns[cl->conn];
-            k->client_open = 0;
-            k->gone = SIM_GONE_CLOSE;
-            k->gone_at = w->eng.now;
-            sim_channel_drop(&k->down);
-            /* A clean close (the close frame, then FIN) travels the uplink
-             * behind the socket's earlier packets: it never overtakes the
-             * open, the authentication or a message still in flight. */
-            at(w,
-               sim_channel_send(&k->up, w->eng.now, sim_dist_sample_ns(&w->sc->uplink, &cl->net)),
-               EV_SERVER_CLOSE, 0, (uint64_t)cl->conn, CR_CLOSE_CLIENT);
-            cl->conn = -1;
-        }
-        cl->live = 0;
-        choose(w, c, SIM_VIEW_CLOSED);
-        view(w, c, SIM_VIEW_CLOSED);
-        sim_oracle_link(w->oracle, c, w->eng.now, 0);
-        break;
-    case SIM_STEP_REPEAT:
-        break; /* flattened by next_step */
-    }
-    schedule_step(w, c, next);
+    static const uint32_t kind[] = {[SIM_TAB_STEP] = EV_CLIENT_STEP,
+                                    [SIM_TAB_RECONNECT] = EV_RECONNECT,
+                                    [SIM_TAB_FAULT] = EV_FAULT_DROP};
+    at(ud, when, kind[timer], 0, c, timer == SIM_TAB_FAULT ? (uint64_t)conn : 0);
 }
 
-static void on_reconnect(world *w, uint32_t c)
+static int32_t tab_thread_new(void *ud, uint64_t now, uint32_t owner, int32_t foreign_for)
 {
-    client *cl = &w->clients[c];
-    cl->reconnecting = 0;
-    if (!cl->live)
-        return;
-    TR(w, cname(w, c), "reconnected", "sock=%zu resume=%s", w->nconns, tname(w, cl->selected));
-    conn_open(w, c);
-    send_auth(w, c);
-    if (cl->selected >= 0)
-        send_switch(w, c, cl->selected);
-    /* Resend what the server never acknowledged, in order. */
-    for (size_t i = 0; i < cl->noutbox && cl->conn >= 0; i++) {
-        uint32_t p = pkt_new(w);
-        if (p == NO_PKT)
-            return;
-        w->pkts[p].kind = PK_MSG;
-        w->pkts[p].msg = cl->outbox[i].msg;
-        w->pkts[p].thread = cl->outbox[i].thread;
-        w->pkts[p].seq = cl->outbox[i].thread >= 0 ? last_seq_of(cl, cl->outbox[i].thread) : 0;
-        w->pkts[p].req = cl->selection;
-        TR(w, cname(w, c), "resend", "msg=%" PRId64, cl->outbox[i].msg);
-        send_up(w, (uint32_t)cl->conn, p);
-    }
-    if (cl->parked) {
-        cl->parked = 0;
-        schedule_step(w, c, w->eng.now);
-    }
+    (void)now;
+    return thread_new(ud, owner, foreign_for);
+}
+
+static const char *tab_thread_name(void *ud, int32_t t)
+{
+    return tname(ud, t);
+}
+
+static uint32_t tab_thread_owner(void *ud, int32_t t)
+{
+    return ((world *)ud)->threads[t].owner;
+}
+
+static void tab_fail(void *ud, const char *why)
+{
+    fail(ud, "%s", why);
 }
 
 /* ---- the server side ----------------------------------------------------------- */
@@ -1264,42 +907,43 @@ static int conn_audit(world *w, sconn *k, cr_conn_info *info)
 
 static void on_up(world *w, uint32_t p)
 {
-    packet pk = w->pkts[p];
+    sim_packet sp = *pkt(w, p);
+    const sim_frame pk = sp.f;
     pkt_free(w, p);
-    if (pk.kind == PK_HTTP) {
+    if (pk.kind == SIM_FRAME_HTTP) {
         /* No connection: the application starts the run itself. */
-        uint32_t c = sim_oracle_message_tab(w->oracle, pk.msg);
-        uint64_t delay = sim_dist_sample_ns(&w->sc->agent_start, &w->clients[c].srv);
-        at(w, w->eng.now + delay, EV_AGENT_HTTP, 0, (uint64_t)pk.msg, (uint64_t)(int64_t)pk.thread);
+        sim_backend_post(w->backend, w->eng.now, pk.msg, pk.thread,
+                         sim_oracle_message_tab(w->oracle, pk.msg));
         return;
     }
-    sconn *k = &w->conns[pk.conn];
-    client *cl = &w->clients[k->client];
-    if (pk.epoch != k->up.epoch)
+    uint32_t conn = sp.link;
+    sconn *k = &w->conns[conn];
+    if (!sim_transport_current(&w->tr, &sp, SIM_UP))
         return; /* lost with the transport */
-    if (k->deferred_switch >= 0 && k->server_open && (pk.kind == PK_MSG || pk.kind == PK_SWITCH)) {
+    if (k->deferred_switch >= 0 && k->server_open &&
+        (pk.kind == SIM_FRAME_MESSAGE || pk.kind == SIM_FRAME_SWITCH)) {
         /* A switch waits for the auth answer: what the client sent after
          * it waits behind it, so the core sees the client's order. */
-        uint32_t h = pkt_new(w);
+        uint32_t h = pkt_new(w, NULL);
         if (h == NO_PKT)
             return;
-        w->pkts[h] = pk;
-        w->pkts[h].next_free = NO_PKT;
+        *pkt(w, h) = sp;
+        pkt(w, h)->next = NO_PKT;
         if (k->held_tail != NO_PKT)
-            w->pkts[k->held_tail].next_free = h;
+            pkt(w, k->held_tail)->next = h;
         else
             k->held_head = h;
         k->held_tail = h;
         TR(w, "server", "hold", "conn=%" PRIu64 " msg=%" PRId64 " behind the held switch", k->core,
-           pk.kind == PK_MSG ? pk.msg : -1);
+           pk.kind == SIM_FRAME_MESSAGE ? pk.msg : -1);
         return;
     }
     int rc;
     switch (pk.kind) {
-    case PK_CONNECT: {
+    case SIM_FRAME_CONNECT: {
         cr_conn_id id;
         rc = cr_conn_open(w->core, w->eng.now, &id);
-        TR(w, "server", "open", "conn=%" PRIu64 " sock=%" PRIu32 " rc=%d", id, pk.conn, rc);
+        TR(w, "server", "open", "conn=%" PRIu64 " sock=%" PRIu32 " rc=%d", id, conn, rc);
         if (rc != 0) {
             core_rc(w, "cr_conn_open", rc);
             break;
@@ -1310,13 +954,13 @@ static void on_up(world *w, uint32_t p)
         w->acct.conns_open++;
         if (sim_grow((void **)&w->conn_by_core, &w->cap_by_core, id + 1, sizeof(int64_t)))
             return fail(w, "out of memory");
-        w->conn_by_core[id] = pk.conn;
+        w->conn_by_core[id] = conn;
         break;
     }
-    case PK_AUTH:
-        at(w, w->eng.now + sim_dist_sample_ns(&w->sc->auth, &cl->srv), EV_AUTH_DONE, 0, pk.conn, 0);
+    case SIM_FRAME_AUTH:
+        sim_backend_auth(w->backend, w->eng.now, conn, k->client);
         break;
-    case PK_MSG: {
+    case SIM_FRAME_MESSAGE: {
         if (!k->server_open)
             break;
         uint8_t st = msg_state_get(w, pk.msg);
@@ -1324,7 +968,7 @@ static void on_up(world *w, uint32_t p)
             /* A resend of a message already taken or refused (its answer
              * was lost with the old transport). */
             TR(w, "server", "duplicate", "msg=%" PRId64 " already taken", pk.msg);
-            send_ack(w, pk.conn, pk.msg);
+            send_ack(w, conn, pk.msg);
             break;
         }
         if (st == 3) {
@@ -1334,7 +978,7 @@ static void on_up(world *w, uint32_t p)
              * the resend is parked until the held copy is dispatched
              * (then answered) or rejected (then taken). */
             TR(w, "server", "duplicate", "msg=%" PRId64 " still held by the core: parked", pk.msg);
-            park_resend(w, &pk);
+            park_resend(w, &sp);
             break;
         }
         cr_message msg = {
@@ -1351,7 +995,7 @@ static void on_up(world *w, uint32_t p)
         uint64_t mid = 0;
         cr_conn_info before;
         int known = conn_audit(w, k, &before) == 0;
-        if (sim_oracle_message_arrived(w->oracle, pk.msg, pk.conn) != 0)
+        if (sim_oracle_message_arrived(w->oracle, pk.msg, conn) != 0)
             return fail(w, "out of memory (oracle)");
         rc = cr_conn_message(w->core, w->eng.now, k->core, &msg, &mid);
         if (rc == 0 || rc == CR_EFOREIGN || rc == CR_EFULL)
@@ -1371,12 +1015,12 @@ static void on_up(world *w, uint32_t p)
         if (rc != 0) {
             sim_oracle_message_refused(w->oracle, pk.msg);
             msg_state_set(w, pk.msg, 2);
-            send_ack(w, pk.conn, pk.msg); /* the refusal answers it */
+            send_ack(w, conn, pk.msg); /* the refusal answers it */
             core_rc(w, "cr_conn_message", rc);
         }
         break;
     }
-    case PK_SWITCH: {
+    case SIM_FRAME_SWITCH: {
         if (!k->server_open)
             break;
         k->switch_thread = pk.thread;
@@ -1409,89 +1053,30 @@ static void on_up(world *w, uint32_t p)
     }
 }
 
-/* outbox_remove: message m was answered (acknowledged or rejected). */
-static void outbox_remove(client *cl, int64_t m)
-{
-    for (size_t i = 0; i < cl->noutbox; i++)
-        if (cl->outbox[i].msg == m) {
-            memmove(&cl->outbox[i], &cl->outbox[i + 1], (cl->noutbox - i - 1) * sizeof(outmsg));
-            cl->noutbox--;
-            return;
-        }
-}
-
+/* on_down: packet p reaches the tab of its connection: what the transport
+ * lost goes to the tab as lost, the rest as received. */
 static void on_down(world *w, uint32_t p)
 {
-    packet pk = w->pkts[p];
+    sim_packet sp = *pkt(w, p);
     pkt_free(w, p);
-    sconn *k = &w->conns[pk.conn];
-    uint32_t c = k->client;
-    client *cl = &w->clients[c];
-    if (!k->client_open || pk.epoch != k->down.epoch) {
+    sconn *k = &w->conns[sp.link];
+    if (!k->client_open || !sim_transport_current(&w->tr, &sp, SIM_DOWN)) {
         /* Lost with the transport (or the tab closed with it in flight). */
-        if (pk.kind == PK_EVENT && !(pk.flags & CR_EVENT_NOTIFICATION))
-            sim_oracle_discarded(w->oracle, c, k->gone ? k->gone_at : w->eng.now, pk.ev,
-                                 k->gone ? k->gone : SIM_GONE_TRANSPORT);
+        sim_tab_lost(w->tabs, k->client, &sp.f, k->gone ? k->gone_at : w->eng.now,
+                     k->gone ? k->gone : SIM_GONE_TRANSPORT);
         return;
     }
-    if (pk.kind == PK_EVENT) {
-        int notification = (pk.flags & CR_EVENT_NOTIFICATION) != 0;
-        const char *verdict =
-            sim_oracle_receive(w->oracle, c, w->eng.now, pk.ev, notification, pk.for_view);
-        TR(w, cname(w, c), "receive", "ev=%" PRId64 " thread=%s seq=%" PRIu64 " view=%s -> %s",
-           pk.ev, tname(w, pk.thread), pk.seq, tname(w, sim_oracle_view_of(w->oracle, c)), verdict);
-        if (!notification && pk.thread >= 0 && w->threads[pk.thread].owner == cl->user)
-            note_seq(w, cl, pk.thread, pk.seq);
-        return;
-    }
-    if (pk.kind == PK_ACK) {
-        outbox_remove(cl, pk.msg);
-        return;
-    }
-    switch (pk.notice) {
-    case CR_NOTICE_SWITCH_FAILED:
-        TR(w, cname(w, c), "switch-failed", "thread=%s", tname(w, pk.thread));
-        if (pk.thread >= 0 && sim_oracle_switch_failed(w->oracle, c, w->eng.now, pk.thread) != 0)
-            fail(w, "out of memory (oracle)");
-        break;
-    case CR_NOTICE_MESSAGE_REJECTED:
-        TR(w, cname(w, c), "message-rejected", "msg=%" PRId64, pk.msg);
-        sim_oracle_message_told(w->oracle, pk.msg);
-        outbox_remove(cl, pk.msg); /* answered: a rejected message is not resent */
-        break;
-    case CR_NOTICE_THREAD_SWITCHED:
-        TR(w, cname(w, c), "switched", "thread=%s", tname(w, pk.thread));
-        /* The UI shows the thread it asked for once the server confirms its
-         * latest selection. */
-        if (pk.thread >= 0 && pk.thread == cl->selected && pk.req == cl->selection)
-            view(w, c, pk.thread);
-        break;
-    case CR_NOTICE_CLOSING:
-        TR(w, cname(w, c), "closed-by-server", "sock=%" PRIu32, pk.conn);
-        cover(w, SIM_BEH_SERVER_CLOSE);
-        k->client_open = 0;
-        k->gone = SIM_GONE_TRANSPORT;
-        k->gone_at = w->eng.now;
-        cl->conn = -1;
-        sim_oracle_link(w->oracle, c, w->eng.now, 0);
-        start_reconnect(w, c);
-        break;
-    default:
-        TR(w, cname(w, c), "notice", "kind=%d", pk.notice);
-        break;
-    }
+    sim_tab_receive(w->tabs, w->eng.now, k->client, sp.link, &sp.f);
 }
 
 /* run_started records a run the core started (run_go may already have
  * been called inside the call). */
-static void run_started(world *w, cr_run_id run, int64_t m, int32_t core_thread)
+static void run_started(world *w, cr_run_id run, int32_t core_thread)
 {
     if (sim_grow((void **)&w->runs, &w->capruns, run + 1, sizeof(srun)))
         return fail(w, "out of memory (runs)");
     srun *r = &w->runs[run];
-    r->msg = m;
     r->core_thread = core_thread;
-    r->next = 0;
     r->started = 1;
     r->started_at = w->eng.now;
     w->acct.runs_started++;
@@ -1510,9 +1095,7 @@ static void on_assoc_done(world *w, uint64_t req, int ok)
     cr_conn_info before;
     int check = current && !ok && conn_audit(w, kc, &before) == 0 && before.assoc_target;
     uint64_t retried = w->st->assoc_retried;
-    int rc = cr_assoc_complete(w->core, w->eng.now, req, ok);
-    TR(w, "threadsvc", "answer", "req=%" PRIu64 " %s rc=%s", req, ok ? "ok" : "failed",
-       rc ? cr_errname(rc) : "ok");
+    int rc = sim_backend_answer(w->backend, w->eng.now, req, ok);
     if (rc != 0)
         return core_rc(w, "cr_assoc_complete", rc);
     if (!check || !w->pol.update_retries)
@@ -1531,16 +1114,16 @@ static void on_assoc_done(world *w, uint64_t req, int ok)
         cover(w, SIM_BEH_RETRIES_EXHAUSTED);
 }
 
-static void on_agent_start(world *w, uint64_t core_msg, uint64_t tag, int32_t core_thread)
+/* on_agent_start: the agent runtime starts the run of message m, its
+ * timings drawn for the tab that sent it. */
+static void on_agent_start(world *w, uint64_t core_msg, int64_t m, int32_t core_thread)
 {
-    int64_t m = (int64_t)tag - 1;
-    cr_run_id run = 0;
-    int rc = cr_run_start(w->core, w->eng.now, core_msg, &run);
-    TR(w, "agent", "start", "msg=%" PRId64 " run=%" PRIu64 " rc=%s", m, run,
-       rc ? cr_errname(rc) : "ok");
+    cr_run_id run;
+    int rc = sim_backend_start(w->backend, w->eng.now, core_msg, m,
+                               sim_oracle_message_tab(w->oracle, m), &run);
     if (rc != 0)
         return core_rc(w, "cr_run_start", rc);
-    run_started(w, run, m, core_thread);
+    run_started(w, run, core_thread);
 }
 
 static void on_agent_http(world *w, int64_t m, int32_t t)
@@ -1549,17 +1132,16 @@ static void on_agent_http(world *w, int64_t m, int32_t t)
         return;
     /* The HTTP request is authenticated as the sending client's user. */
     const char *u = w->user_id[sim_oracle_message_user(w->oracle, m)];
-    cr_run_id run = 0;
-    int rc = cr_run_start_for(w->core, w->eng.now, u, w->threads[t].id, &run);
-    TR(w, "agent", "start-http", "msg=%" PRId64 " %s/%s run=%" PRIu64 " rc=%s", m, u,
-       w->threads[t].id, run, rc ? cr_errname(rc) : "ok");
+    cr_run_id run;
+    int rc = sim_backend_start_for(w->backend, w->eng.now, m, u, w->threads[t].id,
+                                   sim_oracle_message_tab(w->oracle, m), &run);
     if (rc != 0) {
         sim_oracle_message_refused(w->oracle, m);
         return core_rc(w, "cr_run_start_for", rc);
     }
     sim_oracle_message_accepted(w->oracle, m, w->eng.now);
     cover(w, SIM_BEH_HTTP_RUN);
-    run_started(w, run, m, t);
+    run_started(w, run, t);
 }
 
 /* observe_emit: what the world makes of one cr_run_emit's result (the
@@ -1627,60 +1209,83 @@ static void observe_emit(world *w, const srun *r, int64_t ev, uint32_t len, int 
     }
 }
 
-static void on_agent_emit(world *w, cr_run_id run)
+/* ---- the backend's host (sim/backend.h) ------------------------------------------ */
+
+static void bk_schedule(void *ud, uint64_t when, sim_backend_timer timer, uint32_t aux, uint64_t a,
+                        uint64_t b)
 {
-    if (run >= w->capruns)
-        return fail(w, "run_go for unknown run %" PRIu64, run);
-    srun *r = &w->runs[run];
-    int64_t m = r->msg;
-    uint32_t i = r->next++;
-    /* What the client meant: its user, and the thread of its message. */
-    uint32_t c = sim_oracle_message_tab(w->oracle, m);
-    int64_t ev = sim_oracle_emit(w->oracle, w->eng.now, m, i);
-    if (ev < 0)
-        return fail(w, "out of memory (oracle)");
-    cr_event_in in = {
-        .type = i,
-        .tag = (uint64_t)ev + 1,
-        .payload = w->sc->agent_events[i],
-        .payload_len = strlen(w->sc->agent_events[i]),
-    };
-    uint64_t seq = 0;
-    cr_outcome out = CR_OUTCOME_COUNT;
-    if (sim_grow((void **)&w->evs, &w->capevs, (size_t)ev + 1, sizeof(evseen)))
-        return fail(w, "out of memory (events)");
+    static const uint32_t kind[] = {[SIM_BACKEND_AUTH] = EV_AUTH_DONE,
+                                    [SIM_BACKEND_ANSWER] = EV_ASSOC_DONE,
+                                    [SIM_BACKEND_START] = EV_AGENT_START,
+                                    [SIM_BACKEND_HTTP] = EV_AGENT_HTTP,
+                                    [SIM_BACKEND_EMIT] = EV_AGENT_EMIT};
+    at(ud, when, kind[timer], aux, a, b);
+}
+
+/* bk_stream: the server's draws for a tab come from that tab's streams. */
+static sim_prng *bk_stream(void *ud, uint32_t origin, sim_stream concern)
+{
+    return sim_streams_get(&((world *)ud)->rng[origin], concern);
+}
+
+/* bk_emit_begin: the oracle names the event (its tag), and the world
+ * watches the deliveries the core makes during the call. */
+static int bk_emit_begin(void *ud, uint64_t now, cr_run_id run, int64_t m, uint32_t index,
+                         uint64_t *tag)
+{
+    world *w = ud;
+    int64_t ev = sim_oracle_emit(w->oracle, now, m, index);
+    if (ev < 0) {
+        fail(w, "out of memory (oracle)");
+        return -1;
+    }
+    if (sim_grow((void **)&w->evs, &w->capevs, (size_t)ev + 1, sizeof(evseen))) {
+        fail(w, "out of memory (events)");
+        return -1;
+    }
     w->emit_ev = ev;
     w->emit_live = w->emit_notif = 0;
     w->emit_client = -1;
-    int rc = cr_run_emit(w->core, w->eng.now, run, &in, &seq, &out);
+    *tag = (uint64_t)ev + 1;
+    (void)run;
+    return 0;
+}
+
+/* bk_emitted: what the world makes of the emit (observe_emit), the
+ * stream position of the event, and what the core said of it. */
+static int bk_emitted(void *ud, uint64_t now, cr_run_id run, const sim_backend_emitted *e)
+{
+    world *w = ud;
+    int64_t ev = (int64_t)e->tag - 1;
+    const srun *r = &w->runs[run];
     w->emit_ev = -1;
-    observe_emit(w, r, ev, (uint32_t)in.payload_len, rc, out);
-    TR(w, "agent", "emit", "run=%" PRIu64 " %s ev=%" PRId64 " seq=%" PRIu64 " -> %s", run,
-       w->sc->agent_events[i], ev, seq,
-       rc                       ? cr_errname(rc)
-       : out < CR_OUTCOME_COUNT ? cr_outcome_name(out)
-                                : "buffered");
+    observe_emit(w, r, ev, e->len, e->rc, e->out);
     NOTE(w, "agent", "emit",
-         "ev=%" PRId64 " msg=%" PRId64 " index=%" PRIu32 " of=%zu sent=%" PRIu32, ev, m, i,
-         w->sc->nagent_events, w->emit_live);
-    if (seq && r->core_thread >= 0) {
+         "ev=%" PRId64 " msg=%" PRId64 " index=%" PRIu32 " of=%zu sent=%" PRIu32, ev, e->msg,
+         e->index, w->sc->nagent_events, w->emit_live);
+    if (e->seq && r->core_thread >= 0) {
         sthread *th = &w->threads[r->core_thread];
-        if (sim_grow((void **)&th->seq_ev, &th->capseq, seq, sizeof(int64_t)))
-            return fail(w, "out of memory (streams)");
-        th->seq_ev[seq - 1] = ev;
-        if (seq > th->nseq)
-            th->nseq = seq;
+        if (sim_grow((void **)&th->seq_ev, &th->capseq, e->seq, sizeof(int64_t))) {
+            fail(w, "out of memory (streams)");
+            return -1;
+        }
+        th->seq_ev[e->seq - 1] = ev;
+        if (e->seq > th->nseq)
+            th->nseq = e->seq;
     }
-    if (rc == CR_EFULL)
+    if (e->rc == CR_EFULL)
         sim_oracle_event_said(w->oracle, ev, SIM_SAID_DROPPED);
-    else if (rc != 0)
-        core_rc(w, "cr_run_emit", rc);
-    if (i + 1 < w->sc->nagent_events) {
-        uint64_t gap = sim_dist_sample_ns(&w->sc->event_gap, &w->clients[c].srv);
-        at(w, w->eng.now + gap, EV_AGENT_EMIT, 0, run, 0);
-    } else {
-        cr_run_end(w->core, w->eng.now, run);
-    }
+    else if (e->rc != 0)
+        core_rc(w, "cr_run_emit", e->rc);
+    (void)now;
+    return 0;
+}
+
+static void on_agent_emit(world *w, cr_run_id run)
+{
+    int rc = run < w->capruns ? sim_backend_emit(w->backend, w->eng.now, run) : -2;
+    if (rc == -2)
+        fail(w, "run_go for unknown run %" PRIu64, run);
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
@@ -1781,7 +1386,8 @@ static void handle(world *w, const sim_event *e)
         w->input_at = w->eng.now;
     switch (e->kind) {
     case EV_CLIENT_STEP:
-        client_step(w, (uint32_t)e->a);
+        if (!w->draining) /* no new step starts in the drain */
+            sim_tab_step(w->tabs, w->eng.now, (uint32_t)e->a);
         break;
     case EV_UP:
         on_up(w, (uint32_t)e->a);
@@ -1793,12 +1399,10 @@ static void handle(world *w, const sim_event *e)
         sconn *k = &w->conns[e->a];
         if (!k->server_open)
             break;
-        const char *u = w->user_id[w->clients[k->client].user];
+        const char *u = w->user_id[sim_tab_user(w->tabs, k->client)];
         cr_conn_info info;
         conn_audit(w, k, &info);
-        rc = cr_conn_authenticate(w->core, w->eng.now, k->core, u);
-        TR(w, "auth", "authenticated", "conn=%" PRIu64 " %s rc=%s", k->core, u,
-           rc ? cr_errname(rc) : "ok");
+        rc = sim_backend_authenticate(w->backend, w->eng.now, k->core, u);
         if (rc != 0) {
             core_rc(w, "cr_conn_authenticate", rc);
             break;
@@ -1819,7 +1423,7 @@ static void handle(world *w, const sim_event *e)
             uint32_t sk = (uint32_t)e->a;
             while (w->conns[sk].held_head != NO_PKT) {
                 uint32_t h = w->conns[sk].held_head;
-                w->conns[sk].held_head = w->pkts[h].next_free;
+                w->conns[sk].held_head = pkt(w, h)->next;
                 if (w->conns[sk].held_head == NO_PKT)
                     w->conns[sk].held_tail = NO_PKT;
                 on_up(w, h);
@@ -1831,7 +1435,7 @@ static void handle(world *w, const sim_event *e)
         on_assoc_done(w, e->a, (int)e->aux);
         break;
     case EV_AGENT_START:
-        on_agent_start(w, e->a, e->b, (int32_t)e->aux - 1);
+        on_agent_start(w, e->a, (int64_t)e->b - 1, (int32_t)e->aux - 1);
         break;
     case EV_AGENT_HTTP:
         on_agent_http(w, (int64_t)e->a, (int32_t)(int64_t)e->b);
@@ -1873,18 +1477,13 @@ static void handle(world *w, const sim_event *e)
            cr_close_reason_name((cr_close_reason)e->b), rc ? cr_errname(rc) : "ok");
         break;
     }
-    case EV_FAULT_DROP: {
-        client *cl = &w->clients[e->a];
-        if (cl->conn != (int64_t)e->b || !cl->live || w->draining)
-            break; /* that connection is already gone, or no fault starts in the drain */
-        TR(w, cname(w, (uint32_t)e->a), "fault-drop", "sock=%" PRIu64, e->b);
-        drop(w, (uint32_t)e->a);
-        start_reconnect(w, (uint32_t)e->a);
+    case EV_FAULT_DROP:
+        if (!w->draining) /* no fault starts in the drain */
+            sim_tab_fault(w->tabs, w->eng.now, (uint32_t)e->a, (int64_t)e->b);
         break;
-    }
     case EV_RECONNECT:
         if (!w->draining) /* transports that are down stay down in the drain */
-            on_reconnect(w, (uint32_t)e->a);
+            sim_tab_reconnect(w->tabs, w->eng.now, (uint32_t)e->a);
         break;
     }
     observe_step(w, e->kind == EV_CORE_TIMER);
@@ -1934,30 +1533,23 @@ static void note_verdict(void *arg, const sim_pair_verdict *v)
 
 static void world_free(world *w)
 {
-    if (w->clients)
-        for (uint32_t c = 0; c < w->nclients; c++) {
-            free(w->clients[c].names);
-            free(w->clients[c].marks);
-            if (w->clients[c].stack != w->clients[c].inl)
-                free(w->clients[c].stack);
-            free(w->clients[c].outbox);
-        }
+    sim_tabs_free(w->tabs);
+    sim_backend_free(w->backend);
     if (w->user_threads)
         for (uint32_t u = 0; u < w->nusers; u++)
             free(w->user_threads[u]);
     free(w->user_threads);
     free(w->user_threads_n);
     free(w->user_threads_cap);
-    free(w->clients);
+    free(w->rng);
     free(w->user_id);
-    free(w->tab_name);
     free(w->first_client);
     for (size_t t = 0; t < w->nthreads; t++)
         free(w->threads[t].seq_ev);
     free(w->threads);
     free(w->conns);
     free(w->conn_by_core);
-    free(w->pkts);
+    sim_transport_free(&w->tr);
     free(w->runs);
     free(w->msg_state);
     free(w->parked);
@@ -1975,7 +1567,6 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
     w->sc = sc;
     w->horizon = sc->horizon;
     w->timer_at = UINT64_MAX;
-    w->free_pkt = NO_PKT;
     sim_prng sched;
     sim_prng_derive(&sched, seed, SIM_STREAM_SCHEDULE, 0);
     uint64_t explore_seed = sim_prng_next(&sched);
@@ -2028,51 +1619,22 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
         total += k;
     }
     w->nclients = total;
-    w->clients = calloc(total, sizeof(client));
+    w->rng = calloc(total ? total : 1, sizeof(sim_streams));
     w->user_id = calloc(w->nusers, sizeof(*w->user_id));
-    w->tab_name = calloc(total, sizeof(*w->tab_name));
-    if (!w->user_id || !w->tab_name) {
-        free(per);
-        return -1;
-    }
-    for (uint32_t u = 0; u < w->nusers; u++) {
-        snprintf(w->user_id[u], sizeof(w->user_id[u]), "u%" PRIu32, u);
-        for (uint32_t j = 0; j < per[u]; j++)
-            snprintf(w->tab_name[w->first_client[u] + j], sizeof(w->tab_name[0]),
-                     "client:u%" PRIu32 ".%" PRIu32, u, j);
-    }
-    uint32_t *user_of = calloc(total, sizeof(uint32_t));
-    if (!w->clients || !user_of) {
+    uint32_t *user_of = calloc(total ? total : 1, sizeof(uint32_t));
+    if (!w->rng || !w->user_id || !user_of) {
         free(per);
         free(user_of);
         return -1;
     }
-    for (uint32_t u = 0; u < w->nusers; u++)
+    for (uint32_t u = 0; u < w->nusers; u++) {
+        snprintf(w->user_id[u], sizeof(w->user_id[u]), "u%" PRIu32, u);
         for (uint32_t j = 0; j < per[u]; j++) {
             uint32_t c = w->first_client[u] + j;
-            client *cl = &w->clients[c];
-            cl->user = u;
-            cl->index_in_user = j;
-            cl->conn = -1;
-            cl->selected = -1;
-            cl->stack = cl->inl;
-            cl->stack_cap = 3;
-            cl->stack[0] = (frame){sc->steps, (uint32_t)sc->nsteps, 0, 1};
-            cl->depth = 1;
-            cl->names = malloc((sc->nnames ? sc->nnames : 1) * sizeof(int32_t));
-            if (!cl->names) {
-                free(per);
-                free(user_of);
-                return -1;
-            }
-            for (size_t i = 0; i < sc->nnames; i++)
-                cl->names[i] = -1;
-            sim_prng_derive(&cl->net, seed, SIM_STREAM_NETWORK, c);
-            sim_prng_derive(&cl->srv, seed, SIM_STREAM_SERVER, c);
-            sim_prng_derive(&cl->flt, seed, SIM_STREAM_FAULTS, c);
-            sim_prng_derive(&cl->cli, seed, SIM_STREAM_CLIENTS, c);
+            sim_streams_derive(&w->rng[c], seed, c);
             user_of[c] = u;
         }
+    }
     free(per);
     rc = sim_oracle_new(&w->oracle, total, user_of, sc->deadline);
     free(user_of);
@@ -2080,11 +1642,47 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
         return -1;
     if (sim_trace_new(&w->trace, w->opts.keep_trace) != 0)
         return -1;
-    for (uint32_t c = 0; c < total; c++) {
-        if (sim_oracle_link(w->oracle, c, 0, 0) != 0)
-            return -1; /* no transport until the tab connects */
-        schedule_step(w, c, 0);
-    }
+    if (sim_transport_init(&w->tr, &sc->uplink, &sc->downlink, total) != 0)
+        return -1;
+    static const sim_tab_host tab_host = {
+        .open = tab_open,
+        .send = tab_send,
+        .post = tab_post,
+        .close = tab_close,
+        .schedule = tab_schedule,
+        .thread_new = tab_thread_new,
+        .thread_name = tab_thread_name,
+        .thread_owner = tab_thread_owner,
+        .fail = tab_fail,
+    };
+    sim_tab_host th = tab_host;
+    th.ud = w;
+    sim_tabs_config tc = {
+        .sc = sc,
+        .nusers = w->nusers,
+        .first_tab = w->first_client,
+        .ntabs = total,
+        .streams = w->rng,
+        .oracle = w->oracle,
+        .trace = tracing(w),
+        .host = &th,
+    };
+    if (sim_tabs_new(&w->tabs, &tc) != 0)
+        return -1;
+    static const sim_backend_host backend_host = {
+        .schedule = bk_schedule,
+        .stream = bk_stream,
+        .emit_begin = bk_emit_begin,
+        .emitted = bk_emitted,
+    };
+    sim_backend_host bh = backend_host;
+    bh.ud = w;
+    sim_backend_config bc = {.sc = sc, .core = w->core, .trace = tracing(w), .host = &bh};
+    if (sim_backend_new(&w->backend, &bc) != 0)
+        return -1;
+    for (uint32_t c = 0; c < total; c++)
+        if (sim_tab_start(w->tabs, 0, c) != 0)
+            return -1;
     return 0;
 }
 
@@ -2264,9 +1862,10 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
         uint64_t next = sim_engine_peek_time(&w.eng);
         /* The drain starts at the horizon, or once every script has
          * finished: from then on no step, fault or reconnect starts. */
-        if (!w.draining && (next > w.horizon || w.ndone == w.nclients)) {
+        uint32_t ndone = sim_tabs_done(w.tabs);
+        if (!w.draining && (next > w.horizon || ndone == w.nclients)) {
             w.draining = 1;
-            w.drain_at = w.ndone == w.nclients && w.eng.now < w.horizon ? w.eng.now : w.horizon;
+            w.drain_at = ndone == w.nclients && w.eng.now < w.horizon ? w.eng.now : w.horizon;
             drain_end = sat_add(w.drain_at, drain_bound);
             uint64_t now = w.eng.now;
             w.eng.now = w.drain_at > now ? w.drain_at : now;

@@ -70,7 +70,7 @@ typedef struct fmt_desc {
 
 struct sim_trace {
     XXH64_state_t *xx;   /* owned: the hash of the records before buf */
-    XXH64_state_t *peek; /* owned: scratch for sim_trace_hash */
+    XXH64_state_t *peek; /* owned: scratch for sim_trace_hash and format ids */
     uint64_t steps;
     int keep;
     sim_trace_rec *recs; /* owned, each rec's actor block owned */
@@ -254,11 +254,47 @@ static int next_conv(const char **f, uint8_t k[3])
     return n;
 }
 
+/* format_id returns the id of a format: the XXH64 of its canonical
+ * spelling, the format with the length modifiers of its conversions left
+ * out (hh h l ll j z t L) and %i and %u written %d.  So two spellings that
+ * print the same text from the same values (%zu, %" PRIu32 ", %ld, %d) have
+ * one id (the values are hashed as 64-bit integers, signed ones
+ * sign-extended, so -1 and 4294967295 still differ), while anything else
+ * that changes the text (literal bytes, %x or %s for %d, flags, width,
+ * precision) changes it.  st: scratch.
+ * O(format length). */
+static uint64_t format_id(XXH64_state_t *st, const char *fmt)
+{
+    XXH64_reset(st, 0);
+    const char *p = fmt;
+    for (;;) {
+        const char *q = strchr(p, '%');
+        if (!q) {
+            XXH64_update(st, p, strlen(p));
+            break;
+        }
+        q++;
+        XXH64_update(st, p, (size_t)(q - p)); /* the text and the '%' */
+        p = q;
+        while (*p && strchr("-+ #0'*.0123456789", *p)) /* flags, width, precision */
+            p++;
+        XXH64_update(st, q, (size_t)(p - q));
+        while (*p && strchr("hljztL", *p)) /* length modifiers: left out */
+            p++;
+        if (*p) {
+            char c = *p == 'i' || *p == 'u' ? 'd' : *p; /* decimal: one class */
+            XXH64_update(st, &c, 1);
+            p++;
+        }
+    }
+    return XXH64_digest(st);
+}
+
 /* describe fills d for fmt: its id and its kinds.  O(format length). */
-static void describe(fmt_desc *d, const char *fmt)
+static void describe(fmt_desc *d, const char *fmt, XXH64_state_t *scratch)
 {
     d->fmt = fmt;
-    d->id = XXH64(fmt, strlen(fmt), 0);
+    d->id = format_id(scratch, fmt);
     d->n = 0;
     const char *f = fmt;
     uint8_t k[3];
@@ -324,7 +360,7 @@ static void hash_step(sim_trace *t, uint64_t time, const char *actor, const char
     uintptr_t key = (uintptr_t)fmt;
     fmt_desc *d = &t->fmts[((key >> 3) * UINT64_C(0x9e3779b97f4a7c15)) >> 58];
     if (d->fmt != fmt)
-        describe(d, fmt);
+        describe(d, fmt, t->peek);
     if (t->pend + 8 > HBUF_CAP)
         flush(t);
     put64(t, d->id);

@@ -12,15 +12,19 @@
  *   time     u64
  *   actor    str                  str: u32 length, then the bytes;
  *   step     str                       NULL: length 0xffffffff, no bytes
- *   format   u64   XXH64 (seed 0) of the detail's format string bytes
+ *   format   u64   the format's id: XXH64 (seed 0) of its canonical spelling,
+                 the format without the conversions' length modifiers
+                 (hh h l ll j z t L) and with %i and %u written %d
  *   then one field per argument the format reads, in order:
  *     %d %i %c (any length), a '*' width or precision: u64, sign-extended
  *     %u %x %X %o (any length): u64, zero-extended
  *     %s: str (the bytes as given: line breaks are not rewritten)
  *     %f %e %g %a: u64, the IEEE-754 bits of the double (L: converted to double)
  *     %p: u64 0x9e3779b97f4a7c15 (an address is never part of a run)
- * So nothing is formatted for the hash, and a format's address never
- * matters (only its bytes).  Text is formatted only in keep mode.
+ * So nothing is formatted for the hash, a format's address never matters
+ * (only its bytes), and two spellings of a format that print the same text
+ * from the same values (%zu, %" PRIu32 ", %d, %ld) hash alike.  Text is formatted only in keep
+ mode.
  *
  * A kept trace can also hold notes: side records with the same fields
  * that the world adds for those views (the simulator's message id of a

@@ -80,13 +80,38 @@ static void b_str(bytes *r, const char *s)
         b_put(r, s, strlen(s));
 }
 
+/* b_format_id: the format's id, as trace.h defines it (an independent
+ * spelling: a character-by-character rewrite, then one XXH64). */
+static uint64_t b_format_id(const char *fmt)
+{
+    size_t n = strlen(fmt);
+    char *c = malloc(n + 1), *o = c;
+    ck_assert_ptr_nonnull(c);
+    for (size_t i = 0; i < n;) {
+        *o++ = fmt[i];
+        if (fmt[i++] != '%')
+            continue;
+        while (i < n && strchr("-+ #0'*.0123456789", fmt[i]))
+            *o++ = fmt[i++];
+        while (i < n && strchr("hljztL", fmt[i]))
+            i++;
+        if (i < n) {
+            *o++ = fmt[i] == 'i' || fmt[i] == 'u' ? 'd' : fmt[i];
+            i++;
+        }
+    }
+    uint64_t id = XXH64(c, (size_t)(o - c), 0);
+    free(c);
+    return id;
+}
+
 /* b_step writes a record's header: time, actor, step, the format's id. */
 static void b_step(bytes *r, uint64_t time, const char *actor, const char *step, const char *fmt)
 {
     b_u64(r, time);
     b_str(r, actor);
     b_str(r, step);
-    b_u64(r, XXH64(fmt, strlen(fmt), 0));
+    b_u64(r, b_format_id(fmt));
 }
 
 static uint64_t b_hash(const bytes *r)
@@ -252,6 +277,59 @@ START_TEST(test_trace_format_address_never_matters)
     sim_trace_free(b);
     free(ref.b);
     free(f3);
+}
+END_TEST
+
+/* Spellings of a format that print the same text from the same values
+ * hash alike (the length modifiers are not part of a format's id); a
+ * change of what is printed is. */
+START_TEST(test_trace_format_spellings)
+{
+    static const char *same[][2] = {{"n=%zu", "n=%" PRId32},
+                                    {"v=%lu|%i", "v=%d|%" PRId64},
+                                    {"%llx", "%hhx"},
+                                    {"%5.2Lf", "%5.2f"}};
+    for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
+        sim_trace *a, *b;
+        ck_assert_int_eq(sim_trace_new(&a, 0), 0);
+        ck_assert_int_eq(sim_trace_new(&b, 0), 0);
+        if (k == 3) { /* a long double and a double: both hashed as the double */
+            sim_trace_add(a, 1, "x", "y", same[k][0], (long double)2.5);
+            sim_trace_add(b, 1, "x", "y", same[k][1], 2.5);
+        } else if (k == 2) {
+            sim_trace_add(a, 1, "x", "y", same[k][0], 7ULL);
+            sim_trace_add(b, 1, "x", "y", same[k][1], 7);
+        } else if (k == 1) {
+            sim_trace_add(a, 1, "x", "y", same[k][0], 3UL, 4);
+            sim_trace_add(b, 1, "x", "y", same[k][1], 3, (int64_t)4);
+        } else {
+            sim_trace_add(a, 1, "x", "y", same[k][0], (size_t)9);
+            sim_trace_add(b, 1, "x", "y", same[k][1], (int32_t)9);
+        }
+        ck_assert_msg(sim_trace_hash(a) == sim_trace_hash(b), "%s vs %s", same[k][0], same[k][1]);
+        sim_trace_free(a);
+        sim_trace_free(b);
+    }
+    static const char *differ[] = {"n=%u", "n=%x", "n=%5u", "n=%-u", "m=%u", "n=%u "};
+    /* The same spelling class, different printed values: -1 and 4294967295. */
+    sim_trace *s1, *s2;
+    ck_assert_int_eq(sim_trace_new(&s1, 0), 0);
+    ck_assert_int_eq(sim_trace_new(&s2, 0), 0);
+    sim_trace_add(s1, 1, "x", "y", "%d", -1);
+    sim_trace_add(s2, 1, "x", "y", "%u", UINT_MAX);
+    ck_assert_uint_ne(sim_trace_hash(s1), sim_trace_hash(s2));
+    sim_trace_free(s1);
+    sim_trace_free(s2);
+    uint64_t h[6];
+    for (size_t k = 0; k < 6; k++) {
+        sim_trace *a;
+        ck_assert_int_eq(sim_trace_new(&a, 0), 0);
+        sim_trace_add(a, 1, "x", "y", differ[k], 9u);
+        h[k] = sim_trace_hash(a);
+        sim_trace_free(a);
+        for (size_t j = 0; j < k; j++)
+            ck_assert_msg(h[j] != h[k], "%s vs %s", differ[j], differ[k]);
+    }
 }
 END_TEST
 
@@ -677,6 +755,7 @@ static Suite *trace_suite(void)
     tcase_add_test(tc, test_trace_hash_is_xxh64_of_records);
     tcase_add_test(tc, test_trace_same_steps_same_hash);
     tcase_add_test(tc, test_trace_format_address_never_matters);
+    tcase_add_test(tc, test_trace_format_spellings);
     tcase_add_test(tc, test_trace_argument_kinds);
     tcase_add_test(tc, test_trace_long_and_odd_lines);
     tcase_add_test(tc, test_trace_formats_match_printf);

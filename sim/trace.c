@@ -155,7 +155,7 @@ static inline void putstr(sim_trace *t, const char *s)
     if (4 + n + 8 > HBUF_CAP) { /* pend is 4: hash it, then the bytes */
         flush(t);
         XXH64_update(t->xx, s, n);
-    } else {
+    } else if (n) { /* (a NULL string has no bytes: memcpy must not see it) */
         memcpy(t->buf + t->pend, s, n);
         t->pend += n;
     }

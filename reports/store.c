@@ -998,7 +998,10 @@ static int insert_sweep(rep_store *s, int64_t run_id, const sim_sweep_result *r)
         sqlite3_bind_int64(st, p++, (sqlite3_int64)x->seed);
         bind_counts(st, p, x->c);
         p += SIM_COUNT__N;
-        snprintf(hash, sizeof hash, "%016" PRIx64, x->trace_hash);
+        if (!x->trace_hash && !x->steps) /* --no-trace: absent */
+            hash[0] = '\0';
+        else
+            snprintf(hash, sizeof hash, "%016" PRIx64, x->trace_hash);
         sqlite3_bind_text(st, p++, hash, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, p++, (sqlite3_int64)x->steps);
         sqlite3_bind_int64(st, p++, (sqlite3_int64)x->events);

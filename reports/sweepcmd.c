@@ -35,6 +35,7 @@ static const char usage[] =
     "  --seeds N             seeds per value (default: the scenario's `seeds`)\n"
     "  --jobs N              worker processes (results identical to --jobs 1)\n"
     "  --db PATH | --no-db   record into PATH (default out/results.db) or not\n"
+    "  --no-trace            skip trace hashing (faster): the points' trace digests are absent\n"
     "  --label TEXT          label of the recorded sweep\n"
     "  --format text|json\n"
     "Exit: 0 done, 1 the target is reached by no value under the first profile, 2 bad usage\n"
@@ -151,6 +152,8 @@ int rep_sweep_args_parse(int argc, char **argv, rep_sweep_args *a)
             a->db = v;
         } else if (!strcmp(argv[i], "--no-db")) {
             a->no_db = 1;
+        } else if (!strcmp(argv[i], "--no-trace")) {
+            a->o.base.no_trace = 1;
         } else if (OPT("--label")) {
             if (m < 0)
                 return -1;
@@ -345,7 +348,7 @@ char *rep_sweep_json(const sim_psweep_result *r, long long sweep_id)
         json_object_set_new(j, "dominant_cause", json_string(sim_psweep_cause_name(p->cause)));
         json_object_set_new(j, "policy", json_string(p->policy));
         snprintf(dg, sizeof dg, "%016" PRIx64, p->digest);
-        json_object_set_new(j, "trace_digest", json_string(dg));
+        json_object_set_new(j, "trace_digest", p->digest ? json_string(dg) : json_null());
         json_array_append_new(pts, j);
     }
     json_object_set_new(o, "points", pts);

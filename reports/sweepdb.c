@@ -109,7 +109,10 @@ static int insert_all(sqlite3 *db, const rep_psweep_meta *m, const sim_psweep_re
         const sim_psweep_point *p = &r->pts[i];
         char vt[48], vt2[48], dg[24];
         sim_vary_format(&r->vary[0].p, p->v[0], vt, sizeof vt);
-        snprintf(dg, sizeof dg, "%016" PRIx64, p->digest);
+        if (p->digest)
+            snprintf(dg, sizeof dg, "%016" PRIx64, p->digest);
+        else
+            dg[0] = '\0'; /* --no-trace: absent */
         k = 1;
         sqlite3_bind_int64(st, k++, *id);
         sqlite3_bind_text(st, k++, r->scenario, -1, SQLITE_TRANSIENT);

@@ -1,20 +1,30 @@
 /*
- * engine.c - the event queue: a binary min-heap in one array, ordered by
- * (time, prio, seq).  seq is an insertion counter, so equal (time, prio)
- * pop in FIFO order; prio is 0 except in exploration mode, where each
- * scheduled event draws it from explore_rng, so simultaneous events pop in
- * a random order that is still a pure function of the explore seed and the
- * sequence of schedule calls.
+ * engine.c - the event queue: a d-ary min-heap (binary while small, 4-ary
+ * once large; either fixed for bench_engine's comparison) of 16-byte keys
+ * (time, tiebreak); each
+ * event's payload (kind, aux, a, b, seq) sits in a slot of its own that
+ * never moves, its index in the key's low SIM_SLOT_BITS.  The tiebreak is
+ * the insertion counter in the high bits, so equal times pop in FIFO
+ * order (slots never decide: counters are distinct); in exploration mode
+ * the high bits are a priority drawn from explore_rng instead, so
+ * simultaneous events pop in a random order that is still a pure function
+ * of the explore seed and the sequence of schedule calls (equal
+ * priorities, a 2^-38 chance, fall back to the slot: also deterministic,
+ * slots being reused last-freed first).  A key compares as one 128-bit
+ * number.
  *
- * The heap is 0-based: the children of i are 2i+1 and 2i+2.  Push and pop
- * move a "hole" instead of swapping, so each level costs one comparison
- * and one 48-byte copy.  Pop is bottom-up (Floyd): the hole goes down to a
- * leaf along the smaller children, then the last element rises from there,
- * which saves a comparison per level; while descending it prefetches the
- * grandchildren, which for heaps larger than the cache (1e6 events = 48 MB)
- * overlaps the next level's cache misses with this level's work (about
- * 1.7x faster at N = 1e6 in bench_engine).  The array doubles when full
- * (amortised O(1) per schedule) and never shrinks until sim_engine_free.
+ * Moving 16-byte keys instead of 48-byte events is what makes the heap
+ * fast.  A 4-ary node's children are one 64-byte cache line (the array is
+ * aligned so that &keys[1] starts a line): one level costs a line and
+ * three comparisons, and the tree is half as deep as a binary one, which
+ * wins once the heap outgrows the caches; below that the binary heap's
+ * single comparison per level wins.  So the heap starts binary and is
+ * rebuilt 4-ary (O(n), once) when its array grows to ARITY_SWITCH keys.
+ * The order of pops never depends on the arity: keys are distinct.  Pop is bottom-up (Floyd): the
+ * hole goes down to a leaf along the smallest children, prefetching the grandchildren, then the
+ * last key rises from there (it came from the bottom, so it rarely rises far). bench_engine
+ * measures both arities at depths 1e1..1e6 (make bench). The arrays double when full (amortised
+ * O(1) per schedule) and never shrink until sim_engine_free.
  *
  * PCT mode (engine.h) does not use that heap: each actor has its own heap
  * ordered by (time, seq), and the actors with pending events sit in a heap
@@ -67,19 +77,29 @@ struct sim_pct {
     uint32_t nchange, next_change;
 };
 
-/* before: does x pop before y? */
-static inline int before(const sim_event *x, const sim_event *y)
+#define SLOT_MASK ((UINT64_C(1) << SIM_SLOT_BITS) - 1)
+/* The automatic arity: binary while the key array is smaller, 4-ary from
+ * there (bench_engine: the binary heap is faster up to ~1e4 pending, the
+ * 4-ary one beyond, once the heap no longer fits the caches). */
+#define ARITY_SWITCH 65536
+#define SEQ_MAX      (UINT64_C(1) << (64 - SIM_SLOT_BITS))
+
+/* key_lt: does key x pop before key y?  One 128-bit comparison. */
+static inline int key_lt(const sim_key *x, const sim_key *y)
 {
-    if (x->time != y->time)
-        return x->time < y->time;
-    if (x->prio != y->prio)
-        return x->prio < y->prio;
-    return x->seq < y->seq;
+#if defined(__SIZEOF_INT128__)
+    return (((unsigned __int128)x->time << 64) | x->tb) <
+           (((unsigned __int128)y->time << 64) | y->tb);
+#else
+    return x->time != y->time ? x->time < y->time : x->tb < y->tb;
+#endif
 }
 
 void sim_engine_init(sim_engine *e, int explore, uint64_t explore_seed)
 {
     memset(e, 0, sizeof *e);
+    e->arity = 2;
+    e->auto_arity = 1;
     e->explore = explore != 0;
     /* A stream of its own: the explore seed may well be the run seed. */
     sim_prng_derive(&e->explore_rng, explore_seed, SIM_STREAM_SCHEDULE, 0);
@@ -99,11 +119,25 @@ static void pct_free(struct sim_pct *p)
     free(p);
 }
 
+int sim_engine_set_arity(sim_engine *e, unsigned arity)
+{
+    if ((arity != 0 && arity != 2 && arity != 4) || e->len || e->cap)
+        return -1;
+    e->arity = arity ? arity : 2;
+    e->auto_arity = arity == 0;
+    return 0;
+}
+
 void sim_engine_free(sim_engine *e)
 {
-    free(e->heap);
-    e->heap = NULL;
-    e->len = e->cap = 0;
+    free(e->keys_mem);
+    free(e->slots);
+    free(e->free);
+    e->keys = NULL;
+    e->keys_mem = NULL;
+    e->slots = NULL;
+    e->free = NULL;
+    e->len = e->cap = e->nfree = e->nslots = 0;
     pct_free(e->pct);
     e->pct = NULL;
 }
@@ -132,17 +166,124 @@ int sim_engine_set_pct(sim_engine *e, const sim_pct_opts *o, uint64_t explore_se
     return 0;
 }
 
+/* sift_down4 moves key i of a 4-ary heap of n keys down to its place
+ * (for the rebuild when the heap becomes 4-ary).  O(log n). */
+static void sift_down4(sim_key *h, size_t n, size_t i)
+{
+    sim_key k = h[i];
+    for (;;) {
+        size_t c = 4 * i + 1, m = c;
+        if (c >= n)
+            break;
+        for (size_t j = c + 1; j < c + 4 && j < n; j++)
+            if (key_lt(&h[j], &h[m]))
+                m = j;
+        if (!key_lt(&h[m], &k))
+            break;
+        h[i] = h[m];
+        i = m;
+    }
+    h[i] = k;
+}
+
+/* grow doubles the key, slot and free-slot arrays.  The keys are
+ * allocated so that &keys[1], the root's children, starts a 64-byte line
+ * (then every d-ary sibling group does).  0 or -1. */
 static int grow(sim_engine *e)
 {
     size_t ncap = e->cap ? e->cap * 2 : INITIAL_CAP;
-    if (ncap < e->cap || ncap > SIZE_MAX / sizeof(sim_event))
+    if (ncap > (size_t)SLOT_MASK + 1)
+        ncap = (size_t)SLOT_MASK + 1;
+    if (ncap <= e->cap || ncap > SIZE_MAX / sizeof(sim_slot) - 8)
         return -1;
-    sim_event *h = realloc(e->heap, ncap * sizeof(sim_event));
-    if (!h)
+    /* 4-ary: keys = km + 3, so keys[1] = km + 4 (64 bytes in) and every
+     * group of four siblings is one line; binary: keys = km + 1, so every
+     * sibling pair is one aligned half line. */
+    unsigned was = e->arity;
+    if (e->auto_arity && ncap >= ARITY_SWITCH)
+        e->arity = 4;
+    size_t off = e->arity == 4 ? 3 : 1;
+    size_t bytes = (ncap + off) * sizeof(sim_key);
+    void *km = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    sim_slot *sl = km ? realloc(e->slots, ncap * sizeof(sim_slot)) : NULL;
+    if (sl)
+        e->slots = sl;
+    uint32_t *fr = sl ? realloc(e->free, ncap * sizeof(uint32_t)) : NULL;
+    if (fr)
+        e->free = fr;
+    if (!fr) {
+        free(km);
+        e->arity = was;
         return -1;
-    e->heap = h;
+    }
+    sim_key *k = (sim_key *)km + off;
+    if (e->len)
+        memcpy(k, e->keys, e->len * sizeof(sim_key));
+    if (e->arity != was) /* rebuild as a 4-ary heap (Floyd): O(n), once */
+        for (size_t i = e->len / 4 + 1; i-- > 0;)
+            if (i < e->len)
+                sift_down4(k, e->len, i);
+    free(e->keys_mem);
+    e->keys_mem = km;
+    e->keys = k;
     e->cap = ncap;
     return 0;
+}
+
+/* sift_up puts key k into the hole at i, moving parents down.  O(log n). */
+static inline __attribute__((always_inline)) void sift_up(sim_key *h, size_t i, sim_key k,
+                                                          unsigned d)
+{
+    while (i > 0) {
+        size_t parent = (i - 1) / d;
+        if (!key_lt(&k, &h[parent]))
+            break;
+        h[i] = h[parent];
+        i = parent;
+    }
+    h[i] = k;
+}
+
+/* heap_push adds key k (room: the caller's). */
+static inline __attribute__((always_inline)) void heap_push(sim_engine *e, sim_key k, unsigned d)
+{
+    sift_up(e->keys, e->len++, k, d);
+}
+
+/* heap_pop removes the root (len >= 1) and returns it. */
+static inline __attribute__((always_inline)) sim_key heap_pop(sim_engine *e, unsigned d)
+{
+    sim_key *h = e->keys;
+    sim_key top = h[0];
+    size_t n = --e->len;
+    if (n == 0)
+        return top;
+    const sim_key last = h[n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = d * i + 1;
+        if (c >= n)
+            break;
+#if defined(__GNUC__) || defined(__clang__)
+        if (d * c + 1 < n) { /* the grandchildren: d lines (4-ary), 64 bytes (binary) */
+            if (d == 4) {
+                for (unsigned j = 0; j < 4; j++)
+                    __builtin_prefetch(&h[4 * (c + j) + 1]);
+            } else {
+                __builtin_prefetch(&h[2 * c + 1]);
+                __builtin_prefetch(&h[2 * c + 4]);
+            }
+        }
+#endif
+        size_t m = c;
+        size_t end = c + d < n ? c + d : n;
+        for (size_t j = c + 1; j < end; j++)
+            m = key_lt(&h[j], &h[m]) ? j : m;
+        h[i] = h[m];
+        i = m;
+    }
+    sift_up(h, i, last, d);
+    return top;
 }
 
 static COLD int pct_schedule(sim_engine *e, uint64_t actor, uint64_t at, uint32_t kind,
@@ -163,26 +304,22 @@ int sim_engine_schedule_as(sim_engine *e, uint64_t actor, uint64_t at, uint32_t 
         return pct_schedule(e, actor, at, kind, aux, a, b);
     if (e->len == e->cap && grow(e) < 0)
         return -1;
-    sim_event ev;
-    ev.time = at;
-    ev.prio = e->explore ? sim_prng_next(&e->explore_rng) : 0;
-    ev.seq = e->counter++;
-    ev.kind = kind;
-    ev.aux = aux;
-    ev.a = a;
-    ev.b = b;
-
-    /* Sift up: move parents down into the hole until ev fits. */
-    sim_event *h = e->heap;
-    size_t i = e->len++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!before(&ev, &h[parent]))
-            break;
-        h[i] = h[parent];
-        i = parent;
-    }
-    h[i] = ev;
+    if (UNLIKELY(e->counter >= SEQ_MAX))
+        return -1;
+    uint64_t slot = e->nfree ? e->free[--e->nfree] : e->nslots++;
+    uint64_t seq = e->counter++;
+    sim_slot *s = &e->slots[slot];
+    s->seq = seq;
+    s->kind = kind;
+    s->aux = aux;
+    s->a = a;
+    s->b = b;
+    uint64_t hi = UNLIKELY(e->explore) ? sim_prng_next(&e->explore_rng) >> SIM_SLOT_BITS : seq;
+    sim_key k = {at, hi << SIM_SLOT_BITS | slot};
+    if (e->arity == 4)
+        heap_push(e, k, 4);
+    else
+        heap_push(e, k, 2);
     return 0;
 }
 
@@ -206,41 +343,17 @@ int sim_engine_pop(sim_engine *e, sim_event *out)
         return pct_pop(e, out);
     if (e->len == 0)
         return 0;
-    sim_event *h = e->heap;
-    *out = h[0];
-    size_t n = --e->len;
-    if (n > 0) {
-        /* Bottom-up (Floyd): walk the hole down to a leaf along the smaller
-         * children (one comparison per level), then sift the last element
-         * up from there; it came from the bottom, so it rarely rises far. */
-        const sim_event last = h[n];
-        size_t i = 0;
-        for (;;) {
-            size_t c = 2 * i + 1;
-            if (c >= n)
-                break;
-#if defined(__GNUC__) || defined(__clang__)
-            if (4 * i + 6 < n) { /* grandchildren 4i+3 .. 4i+6: 192 bytes */
-                __builtin_prefetch(&h[4 * i + 3]);
-                __builtin_prefetch((const char *)&h[4 * i + 3] + 64);
-                __builtin_prefetch((const char *)&h[4 * i + 3] + 128);
-                __builtin_prefetch((const char *)&h[4 * i + 3] + 191);
-            }
-#endif
-            if (c + 1 < n && before(&h[c + 1], &h[c]))
-                c++;
-            h[i] = h[c];
-            i = c;
-        }
-        while (i > 0) {
-            size_t parent = (i - 1) / 2;
-            if (!before(&last, &h[parent]))
-                break;
-            h[i] = h[parent];
-            i = parent;
-        }
-        h[i] = last;
-    }
+    sim_key top = e->arity == 4 ? heap_pop(e, 4) : heap_pop(e, 2);
+    uint32_t slot = (uint32_t)(top.tb & SLOT_MASK);
+    const sim_slot *s = &e->slots[slot];
+    e->free[e->nfree++] = slot;
+    out->time = top.time;
+    out->prio = e->explore ? top.tb >> SIM_SLOT_BITS : 0;
+    out->seq = s->seq;
+    out->kind = s->kind;
+    out->aux = s->aux;
+    out->a = s->a;
+    out->b = s->b;
     e->now = out->time;
     e->steps++;
     if (UNLIKELY(e->explore))
@@ -252,7 +365,22 @@ uint64_t sim_engine_peek_time(const sim_engine *e)
 {
     if (e->pct)
         return e->pct->alen ? e->pct->actors[e->pct->aheap[0]].ev[0].time : UINT64_MAX;
-    return e->len ? e->heap[0].time : UINT64_MAX;
+    return e->len ? e->keys[0].time : UINT64_MAX;
+}
+
+size_t sim_engine_bytes(const sim_engine *e)
+{
+    size_t b = e->cap ? ((e->cap + 3) * sizeof(sim_key) + 63) / 64 * 64 +
+                            e->cap * (sizeof(sim_slot) + sizeof(uint32_t))
+                      : 0;
+    if (e->pct) {
+        const struct sim_pct *p = e->pct;
+        b += sizeof *p + p->capactors * sizeof(pct_actor) + p->tcap * sizeof(uint32_t) +
+             p->capaux * (2 * sizeof(uint32_t) + sizeof(size_t));
+        for (size_t i = 0; i < p->nactors; i++)
+            b += p->actors[i].cap * sizeof(sim_event);
+    }
+    return b;
 }
 
 void sim_engine_get_stats(const sim_engine *e, sim_engine_stats *out)

@@ -1,6 +1,7 @@
 /*
- * engine.h - the discrete-event engine: virtual time and a binary heap of
- * pending events ordered by (time, tiebreak).
+ * engine.h - the discrete-event engine: virtual time and a heap (binary,
+ * 4-ary once large) of compact (time, tiebreak) keys, each event's payload
+ * in a slot beside it.
  *
  * Three modes, all deterministic per seed:
  *  - default: ties are FIFO by insertion (tiebreak = an increasing counter);
@@ -60,9 +61,34 @@ typedef struct sim_engine_stats {
 
 struct sim_pct; /* engine.c */
 
+/* A heap key (engine.c): the due time, then the tiebreak: the insertion
+ * counter (default) or a seeded random priority (explore) in the high
+ * bits, the payload's slot in the low SIM_SLOT_BITS. */
+typedef struct sim_key {
+    uint64_t time, tb;
+} sim_key;
+
+/* An event's payload, in a slot that stays put while its key moves. */
+typedef struct sim_slot {
+    uint64_t seq;
+    uint32_t kind, aux;
+    uint64_t a, b;
+} sim_slot;
+
+/* At most 2^SIM_SLOT_BITS events pending, 2^(64 - SIM_SLOT_BITS) scheduled
+ * per run (sim_engine_schedule fails past either). */
+#define SIM_SLOT_BITS 26
+
 typedef struct sim_engine {
-    sim_event *heap; /* owned */
+    sim_key *keys;   /* the heap (owned: keys_mem) */
+    void *keys_mem;  /* the allocation keys points into (aligned so that siblings share a line) */
+    sim_slot *slots; /* owned: payloads, by slot */
+    uint32_t *free;  /* owned: free slots, a stack */
+    size_t nfree;    /* entries of free */
+    size_t nslots;   /* slots ever used (<= cap) */
     size_t len, cap; /* len: pending events (in every mode) */
+    unsigned arity;  /* 2 or 4: the heap's now */
+    int auto_arity;  /* 1 (the default): binary until the heap is large, then 4-ary */
     uint64_t now;
     uint64_t counter;
     uint64_t steps; /* events popped */
@@ -77,6 +103,13 @@ typedef struct sim_engine {
 /* sim_engine_init prepares *e (empty, now = 0).  explore != 0: simultaneous
  * events are ordered by a priority drawn from explore_seed. */
 void sim_engine_init(sim_engine *e, int explore, uint64_t explore_seed);
+
+/* sim_engine_set_arity fixes an empty engine's heap as binary (2) or
+ * 4-ary (4), or makes it automatic (0, the default: binary while small,
+ * rebuilt 4-ary once when it grows large; bench_engine measures all three).
+ * The pop order is the same whatever the arity.  Returns 0, or -1 for
+ * another arity or an engine that has scheduled already. */
+int sim_engine_set_arity(sim_engine *e, unsigned arity);
 
 /* sim_engine_set_pct switches an empty engine to PCT mode (engine.h,
  * top), drawing the priorities and change points from explore_seed; it
@@ -108,6 +141,10 @@ int sim_engine_pop(sim_engine *e, sim_event *out);
 /* sim_engine_peek_time returns the due time of the earliest pending event,
  * UINT64_MAX if none.  O(1). */
 uint64_t sim_engine_peek_time(const sim_engine *e);
+
+/* sim_engine_bytes returns the bytes the engine holds (keys, slots and
+ * free slots at their capacity; PCT's per-actor heaps).  O(actors). */
+size_t sim_engine_bytes(const sim_engine *e);
 
 /* sim_engine_get_stats copies what exploration did so far.  O(1). */
 void sim_engine_get_stats(const sim_engine *e, sim_engine_stats *out);

@@ -6,61 +6,70 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A change of one of a tab's histories (choice, display, link). */
-typedef struct change {
+/* A change of one of a tab's histories (choice, display, link): 12
+ * bytes, no padding. */
+typedef struct __attribute__((packed)) change {
     uint64_t at;
     int32_t v;
 } change;
 
+/* Changes kept inside the history itself: a tab's histories rarely hold
+ * more (a choice or two, a link up and down), so most tabs allocate
+ * nothing for them. */
+#define HIST_INLINE 2
+
+/* A tab's history: v points at `in` (tabs never move: o->tabs is
+ * allocated once) until it outgrows it, then at a heap block. */
 typedef struct history {
-    change *v; /* owned, in time order */
-    size_t n, cap;
+    change *v; /* in time order: `in` or owned */
+    uint32_t n, cap;
+    change in[HIST_INLINE];
 } history;
 
 typedef struct tab {
-    uint32_t user;
     history choice;    /* thread index, SIM_VIEW_NONE, SIM_VIEW_CLOSED */
     history display;   /* same values: what the tab shows */
     history link;      /* 1 up, 0 down */
     history failed;    /* SWITCH_FAILED received: thread */
     int64_t last_none; /* latest message sent "for the thread I will be given", -1 */
+    uint32_t user;
 } tab;
 
 /* What tab (first_tab + k) saw of one event. */
-typedef struct seen {
+typedef struct seen {  /* 24 bytes: widest fields first, no padding hole */
     uint64_t first_at; /* UINT64_MAX: never arrived */
+    uint64_t gone_at;  /* when the last copy sent was lost */
     uint32_t arrivals;
-    uint64_t gone_at; /* when the last copy sent was lost */
-    uint8_t sent;     /* the core sent it on one of this tab's connections */
-    uint8_t gone;     /* SIM_GONE_* of the last copy sent, 0 while it may still arrive */
+    uint8_t sent; /* the core sent it on one of this tab's connections */
+    uint8_t gone; /* SIM_GONE_* of the last copy sent, 0 while it may still arrive */
 } seen;
 
 #define GONE_STRAY 3 /* the last copy arrived as stray: shown on the wrong binding */
 
-typedef struct event {
+typedef struct event { /* 32 bytes */
     int64_t msg;
-    uint32_t user;
-    uint32_t index; /* in its run */
     uint64_t emitted_at;
-    uint8_t said;     /* sim_said */
-    uint8_t notified; /* a fallback notification of it reached a tab of the user */
-    size_t seen_off;  /* into o->seen: one per tab of the user */
+    uint32_t user;
+    uint32_t index;    /* in its run */
+    uint32_t seen_off; /* into o->seen: one per tab of the user */
+    uint8_t said;      /* sim_said */
+    uint8_t notified;  /* a fallback notification of it reached a tab of the user */
 } event;
 
-typedef struct message {
+typedef struct message { /* 64 bytes: widest fields first, no padding hole */
+    uint64_t sent_at;
+    uint64_t accepted_at;
+    uint64_t arrival;  /* its number in the server's arrival order (from 1) */
+    int64_t prev_none; /* previous pending "none" message of the same tab, -1 */
     uint32_t tab;
     int32_t thread;
     uint32_t nevents;
-    uint32_t emitted; /* events of its run emitted so far */
-    uint64_t sent_at;
-    uint64_t accepted_at;
-    uint8_t flags; /* SIM_MSG_* */
+    uint32_t emitted;    /* events of its run emitted so far */
+    uint32_t arrived_on; /* connection + 1 the server last offered it to the core on, 0 none */
+    uint32_t maxidx_off; /* into o->maxidx: per tab of the user, highest index seen + 1 */
+    uint8_t flags;       /* SIM_MSG_* */
     uint8_t accepted, refused, told;
     uint8_t said;
-    uint32_t arrived_on; /* connection + 1 the server last offered it to the core on, 0 none */
-    uint64_t arrival;    /* and its number in the server's arrival order (from 1) */
-    int64_t prev_none;   /* previous pending "none" message of the same tab, -1 */
-    size_t maxidx_off;   /* into o->maxidx: per tab of the user, highest index seen + 1 */
 } message;
 
 struct sim_oracle {
@@ -86,14 +95,48 @@ struct sim_oracle {
 
 /* ---- histories ------------------------------------------------------------ */
 
+/* hist_add appends a change (inline first, then a heap block that grows
+ * by half).  0 or -1. */
+static int hist_add(history *h, uint64_t at, int32_t v)
+{
+    if (!h->v) {
+        h->v = h->in;
+        h->cap = HIST_INLINE;
+    }
+    if (h->n == h->cap) {
+        uint32_t ncap = h->cap + h->cap / 2 + 2;
+        change *q = malloc((size_t)ncap * sizeof(change));
+        if (!q)
+            return -1;
+        memcpy(q, h->v, (size_t)h->n * sizeof(change));
+        if (h->v != h->in)
+            free(h->v);
+        h->v = q;
+        h->cap = ncap;
+    }
+    h->v[h->n++] = (change){at, v};
+    return 0;
+}
+
+/* hist_push records a change of value (a repeat of the last is none). */
 static int hist_push(history *h, uint64_t at, int32_t v)
 {
     if (h->n && h->v[h->n - 1].v == v)
         return 0;
-    if (sim_grow((void **)&h->v, &h->cap, h->n + 1, sizeof(change)))
-        return -1;
-    h->v[h->n++] = (change){at, v};
-    return 0;
+    return hist_add(h, at, v);
+}
+
+/* hist_bytes: the heap bytes of h beyond the tab (0 while inline). */
+static size_t hist_bytes(const history *h)
+{
+    return h->v && h->v != h->in ? (size_t)h->cap * sizeof(change) : 0;
+}
+
+/* hist_free releases h's heap block, if any. */
+static void hist_free(history *h)
+{
+    if (h->v != h->in)
+        free(h->v);
 }
 
 static int32_t hist_last(const history *h, int32_t none)
@@ -209,15 +252,28 @@ int sim_oracle_new(sim_oracle **out, uint32_t nclients, const uint32_t *user_of,
     return 0;
 }
 
+size_t sim_oracle_bytes(const sim_oracle *o)
+{
+    size_t b = sizeof *o + (size_t)o->ntabs * sizeof(tab) +
+               2 * (size_t)(o->nusers ? o->nusers : 1) * sizeof(uint32_t) +
+               o->capevents * sizeof(event) + o->capseen * sizeof(seen) +
+               o->capmsgs * sizeof(message) + o->capmaxidx * sizeof(uint32_t) +
+               o->capconn * sizeof(uint64_t);
+    for (uint32_t c = 0; c < o->ntabs; c++)
+        b += hist_bytes(&o->tabs[c].choice) + hist_bytes(&o->tabs[c].display) +
+             hist_bytes(&o->tabs[c].link) + hist_bytes(&o->tabs[c].failed);
+    return b;
+}
+
 void sim_oracle_free(sim_oracle *o)
 {
     if (!o)
         return;
     for (uint32_t c = 0; c < o->ntabs && o->tabs; c++) {
-        free(o->tabs[c].choice.v);
-        free(o->tabs[c].display.v);
-        free(o->tabs[c].link.v);
-        free(o->tabs[c].failed.v);
+        hist_free(&o->tabs[c].choice);
+        hist_free(&o->tabs[c].display);
+        hist_free(&o->tabs[c].link);
+        hist_free(&o->tabs[c].failed);
     }
     free(o->tabs);
     free(o->first_tab);
@@ -269,11 +325,7 @@ int sim_oracle_link(sim_oracle *o, uint32_t c, uint64_t now, int up)
 
 int sim_oracle_switch_failed(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread)
 {
-    history *h = &o->tabs[c].failed;
-    if (sim_grow((void **)&h->v, &h->cap, h->n + 1, sizeof(change)))
-        return -1;
-    h->v[h->n++] = (change){now, thread};
-    return 0;
+    return hist_add(&o->tabs[c].failed, now, thread);
 }
 
 int64_t sim_oracle_message(sim_oracle *o, uint32_t c, uint64_t now, int32_t thread,
@@ -283,7 +335,8 @@ int64_t sim_oracle_message(sim_oracle *o, uint32_t c, uint64_t now, int32_t thre
         return -1;
     uint32_t u = o->tabs[c].user;
     uint32_t k = o->tab_count[u];
-    if (sim_grow((void **)&o->maxidx, &o->capmaxidx, o->nmaxidx + k, sizeof(uint32_t)))
+    if (o->nmaxidx + k > UINT32_MAX || /* maxidx_off is 32 bits */
+        sim_grow((void **)&o->maxidx, &o->capmaxidx, o->nmaxidx + k, sizeof(uint32_t)))
         return -1;
     message *m = &o->msgs[o->nmsgs];
     memset(m, 0, sizeof(*m));
@@ -292,7 +345,7 @@ int64_t sim_oracle_message(sim_oracle *o, uint32_t c, uint64_t now, int32_t thre
     m->nevents = nevents;
     m->sent_at = now;
     m->flags = (uint8_t)flags;
-    m->maxidx_off = o->nmaxidx;
+    m->maxidx_off = (uint32_t)o->nmaxidx;
     m->prev_none = -1;
     if (thread == SIM_VIEW_NONE && sim_oracle_choice_of(o, c) >= 0) {
         m->thread = sim_oracle_choice_of(o, c); /* no thread id: the one the tab is on */
@@ -376,7 +429,8 @@ int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t index
     if (!m || sim_grow((void **)&o->events, &o->capevents, o->nevents + 1, sizeof(event)))
         return -1;
     uint32_t user = o->tabs[m->tab].user, k = o->tab_count[user];
-    if (sim_grow((void **)&o->seen, &o->capseen, o->nseen + k, sizeof(seen)))
+    if (o->nseen + k > UINT32_MAX || /* seen_off is 32 bits */
+        sim_grow((void **)&o->seen, &o->capseen, o->nseen + k, sizeof(seen)))
         return -1;
     event *e = &o->events[o->nevents];
     memset(e, 0, sizeof(*e));
@@ -384,7 +438,7 @@ int64_t sim_oracle_emit(sim_oracle *o, uint64_t now, int64_t msg, uint32_t index
     e->user = user;
     e->index = index;
     e->emitted_at = now;
-    e->seen_off = o->nseen;
+    e->seen_off = (uint32_t)o->nseen;
     for (uint32_t j = 0; j < k; j++)
         o->seen[o->nseen + j] = (seen){.first_at = UINT64_MAX};
     o->nseen += k;

@@ -59,6 +59,11 @@ typedef struct sim_oracle sim_oracle;
 /* sim_oracle_new: `nclients` tabs; tab c belongs to user user_of[c]; the
  * tabs of one user are contiguous.  0 or -1 (allocation). */
 int sim_oracle_new(sim_oracle **out, uint32_t nclients, const uint32_t *user_of, uint64_t deadline);
+/* sim_oracle_bytes returns the bytes the oracle holds (its arrays at
+ * their capacity and the tabs' history blocks; not malloc's own headers).
+ * O(tabs). */
+size_t sim_oracle_bytes(const sim_oracle *o);
+
 void sim_oracle_free(sim_oracle *o);
 
 /* sim_oracle_choose: the user's latest choice on tab c is now `thread` (an

@@ -111,7 +111,7 @@ static int run_point(runner *ru, int profile, const double *v, int refined)
     uint64_t d = 0xcbf29ce484222325ull;
     for (uint32_t i = 0; i < res.nseeds; i++)
         d = (d ^ res.seeds[i].trace_hash) * 0x100000001b3ull;
-    pt.digest = d;
+    pt.digest = so.no_trace ? 0 : d; /* --no-trace: absent */
     snprintf(pt.policy, sizeof pt.policy, "%s", res.policy);
     ru->r->seeds = res.nseeds;
     sim_sweep_result_free(&res);

@@ -51,8 +51,8 @@ typedef struct sim_psweep_point {
     uint64_t p50, p99;   /* delivery latency (emit -> client), ns */
     int cause;           /* the dominant reason an expected event was not delivered:
                             a sim_cause, SIM_PSWEEP_LATE, or -1 (none) */
-    uint64_t digest;     /* a hash of the seeds' trace hashes, in seed order */
-    char policy[256];    /* the policy overrides of the seed sweep ("k=v,...") */
+    uint64_t digest;  /* a hash of the seeds' trace hashes, in seed order; 0 absent (--no-trace) */
+    char policy[256]; /* the policy overrides of the seed sweep ("k=v,...") */
 } sim_psweep_point;
 
 /* The knee of one curve: one profile (and one value of A with two --vary). */

@@ -7,6 +7,7 @@
  */
 #include "sim/quarantine.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,24 +31,34 @@ static qhdr *hdr_of(void *p)
 
 static void *q_malloc(size_t n, void *ud)
 {
-    (void)ud;
     qhdr *h = malloc(sizeof(qhdr) + n);
     if (!h)
         return NULL;
     h->h.size = n;
     h->h.checked = 0;
+    sim_quarantine *q = ud;
+    q->live += n;
+    if (q->live > q->peak)
+        q->peak = q->live;
     return h + 1;
 }
 
-/* intact: is the poison of held block h unbroken? */
+/* intact: is the poison of held block h unbroken?  Eight bytes a round,
+ * then the tail. */
 static int intact(const qhdr *h)
 {
     const unsigned char *p = (const unsigned char *)(h + 1);
-    size_t n = h->h.size < POISON_MAX ? h->h.size : POISON_MAX;
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != POISON)
-            return 0;
-    return 1;
+    size_t n = h->h.size < POISON_MAX ? h->h.size : POISON_MAX, i = 0;
+    const uint64_t word = UINT64_C(0x0101010101010101) * POISON;
+    uint64_t diff = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        diff |= v ^ word;
+    }
+    for (; i < n; i++)
+        diff |= p[i] ^ POISON;
+    return diff == 0;
 }
 
 static void q_free(void *ptr, void *ud)
@@ -56,6 +67,7 @@ static void q_free(void *ptr, void *ud)
     if (!ptr)
         return;
     qhdr *h = hdr_of(ptr);
+    q->live -= h->h.size;
     memset(ptr, POISON, h->h.size < POISON_MAX ? h->h.size : POISON_MAX);
     if (q->n == q->cap) {
         qhdr *old = q->ring[q->head];
@@ -63,10 +75,11 @@ static void q_free(void *ptr, void *ud)
             q->written++;
         free(old);
         q->ring[q->head] = h;
-        q->head = (q->head + 1) % q->cap;
+        q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
         return;
     }
-    q->ring[(q->head + q->n) % q->cap] = h;
+    size_t at = q->head + q->n;
+    q->ring[at >= q->cap ? at - q->cap : at] = h;
     q->n++;
 }
 

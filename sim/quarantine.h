@@ -19,6 +19,8 @@ typedef struct sim_quarantine {
     void **ring; /* freed blocks (their headers), oldest at `head` */
     size_t cap, head, n;
     uint64_t written; /* quarantined blocks found written to after their free */
+    uint64_t live;    /* bytes the core holds now (as asked for: no headers) */
+    uint64_t peak;    /* the most it held at once */
 } sim_quarantine;
 
 /* sim_quarantine_init sets up *q holding at most `cap` freed blocks and

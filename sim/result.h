@@ -110,6 +110,18 @@ uint64_t sim_hist_bucket_low(int i);
 /* sim_hist_quantile returns an upper estimate of quantile q; 0 if empty. */
 uint64_t sim_hist_quantile(const sim_hist *h, double q);
 
+/* What a seed held, by component, in bytes (make bench): the core's peak
+ * through its allocator (what it asked for), the engine's and the
+ * oracle's arrays at the end (they never shrink), and the process's heap
+ * in use at the end (malloc's count: every component with malloc's
+ * overhead; 0 where unknown). */
+typedef struct sim_mem_use {
+    uint64_t core_peak;
+    uint64_t engine;
+    uint64_t oracle;
+    uint64_t heap;
+} sim_mem_use;
+
 /* One seed. */
 typedef struct sim_seed_result {
     uint64_t seed;
@@ -134,6 +146,7 @@ typedef struct sim_seed_result {
     uint64_t pct_actors;      /* PCT: n, distinct actors */
     uint64_t pct_steps;       /* PCT: k, the expected step count the change points came from */
     uint64_t pct_changes;     /* PCT: change points that happened */
+    sim_mem_use mem;          /* bytes held by component (make bench) */
 } sim_seed_result;
 
 /* The sum over a sweep of one scenario under one profile/policy. */

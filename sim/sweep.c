@@ -91,11 +91,16 @@ static void run_one(const sim_scenario *sc, const cr_policy *pol, const sim_swee
                     uint64_t seed, sim_seed_result *res)
 {
     sim_world_opts wo = {.seed = seed,
+                         .no_trace = o->no_trace,
                          .explore = o->explore,
                          .max_steps = o->max_steps,
                          .pct_depth = o->pct_depth,
                          .pct_window = o->pct_window};
     sim_world_run(sc, pol, &wo, res, NULL);
+    if (o->no_trace) { /* nothing was hashed: the hash is absent, not that of an empty trace */
+        res->trace_hash = 0;
+        res->steps = 0;
+    }
     sim_seed_judge(sc, res);
 }
 

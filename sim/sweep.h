@@ -27,6 +27,8 @@ typedef struct sim_sweep_opts {
     int explore;        /* seeded reordering of simultaneous events */
     uint64_t max_steps; /* per-seed step budget (livelock watchdog); 0: the scenario's default */
     int allow_large;    /* a seed is over the cost limits of sim/cost.h (run with --allow-large) */
+    int no_trace;       /* --no-trace: no trace hashing; every seed's trace hash is absent (0,
+                         * with 0 steps; a replay traces again) */
     int profile;        /* -1: the scenario's, else a cr_profile */
     int ablate_fix;     /* 1..9: switch that fix off on top; 0 none */
     int progress;       /* print progress on stderr */

@@ -1,37 +1,29 @@
 /*
- * trace.c - the canonical run trace, its XXH64 hash, and its exports.
+ * trace.c - the run trace: its hash over binary step records, and, when
+ * kept, the canonical text of every step and its exports.
  *
- * Each step is formatted once as
- *   "<time_ns> <actor> <step> <detail>\n"
- * (the space before the detail is written even when the detail is empty)
- * and the concatenated text is hashed with a streaming XXH64 state, so the
- * hash equals XXH64(seed 0) of the text.  Every step of a run is hashed,
- * so this is on the simulator's hot path:
- *  - lines are formatted straight into a pending buffer inside the trace
- *    and hashed by one XXH64_update per ~HBUF_FLUSH bytes rather than one
- *    per line (the streaming hash of a text does not depend on how it is
- *    cut into updates);
- *  - the prefix and the detail are written by hand in one pass: strings
- *    and literal format text are copied byte by byte in one pass that
- *    stops only at the end, a '%' (formats) or a line break, which is
- *    written as a space right there (no strlen, memcpy or memchr passes);
- *  - fmt_fast handles the plain conversions (%d %i %u %x %c %s %% with the
- *    length modifiers l ll z j, so the PRIu64 family too), with exactly
- *    vsnprintf's output; numbers go through put_u64 (pieces of 4 and 8
- *    digits in 32-bit arithmetic, two digits per table copy).
- * Any other format (flags, width, precision, %p %f %h...), or a line that
- * does not fit in the room left in the pending buffer (at least
- * HBUF_CAP - HBUF_FLUSH bytes), takes the vsnprintf slow path, which
- * writes the same bytes; a line longer than the whole buffer is formatted
- * in a heap block and hashed directly, after the pending text.  A step
- * that is not kept allocates nothing on the fast path.  Newlines and
- * carriage returns inside actor, step or detail are written as spaces, so
- * one step is always one line.  NULL actor or step is written as "-".
- * sim_trace_add on a NULL trace does nothing and returns 0, so callers may
- * pass NULL when tracing is off.
+ * The hash.  Each step appends one binary record to a streaming XXH64
+ * state (seed 0); the trace hash is the digest of the concatenation
+ * (trace.h gives the layout).  Nothing is formatted for the hash: the
+ * record holds the detail's format as a 64-bit id (the XXH64 of the
+ * format string's bytes) and each argument's binary value by its
+ * conversion, in the order given.  A format is parsed once per trace: a
+ * small direct-mapped cache keyed by the format's address (only to find
+ * the entry; the address never reaches the hash) holds its id and its
+ * argument kinds.  Records are written into a pending buffer hashed by one
+ * XXH64_update per ~HBUF_FLUSH bytes (the streaming hash does not depend
+ * on how the bytes are cut into updates); a string longer than the room
+ * left is hashed directly after the pending bytes.  A step allocates
+ * nothing unless it is kept.  sim_trace_add on a NULL trace does nothing
+ * and returns 0, so callers may pass NULL when tracing is off.
  *
- * Keep mode stores each record as one heap block holding the three strings
- * (one malloc per step) in an array that doubles when full.
+ * The text (keep mode only): "<time_ns> <actor> <step> <detail>" with
+ * exactly vsnprintf's detail, line breaks written as spaces, NULL actor
+ * or step as "-".  fmt_fast formats the plain conversions (%d %i %u %x %c
+ * %s %% with the length modifiers l ll z j) by hand; anything else takes
+ * vsnprintf.  Each kept record is one heap block holding the three
+ * strings, in an array that doubles when full.  Keeping a trace never
+ * changes its hash: the record hashed is the same either way.
  */
 #include "sim/trace.h"
 
@@ -43,26 +35,51 @@
 
 #include <xxhash.h>
 
-/* The pending buffer: text is hashed when more than HBUF_FLUSH bytes are
- * pending at the start of a step, so a step always has at least
- * HBUF_CAP - HBUF_FLUSH bytes of room for the fast path. */
-#define HBUF_CAP   8192
-#define HBUF_FLUSH 4096
+/* The pending buffer: records are hashed when more than HBUF_FLUSH bytes
+ * are pending at the start of a step, so a step's fixed fields always
+ * find room. */
+#define HBUF_CAP   4096
+#define HBUF_FLUSH 3072
+
+/* The text scratch of keep mode (a longer detail takes vsnprintf). */
+#define TBUF_CAP 2048
+
+/* The format cache: direct mapped, FMT_SLOTS entries of at most FMT_ARGS
+ * argument kinds (a format with more is parsed at every step). */
+#define FMT_SLOTS 64
+#define FMT_ARGS  14
+
+/* Argument kinds (what va_arg reads and how the value is hashed). */
+enum {
+    K_INT = 1, /* int (d i c, h, hh; also a '*' width or precision): sign-extended */
+    K_UINT,    /* unsigned int (u x X o, h, hh): zero-extended */
+    K_LONG,    /* long, long long, intmax_t, ptrdiff_t, signed size_t */
+    K_ULONG,   /* unsigned long, unsigned long long, uintmax_t, size_t */
+    K_STR,     /* const char *: length and bytes */
+    K_DBL,     /* double (f F e E g G a A): its IEEE-754 bits */
+    K_LDBL,    /* long double (L): hashed as its value converted to double */
+    K_PTR,     /* void * (p): an address, so hashed as a constant */
+};
+
+typedef struct fmt_desc {
+    const char *fmt; /* the cache key; NULL: empty slot */
+    uint64_t id;     /* XXH64 of the format's bytes */
+    uint8_t n;       /* kinds, or FMT_ARGS + 1: too many, parse every time */
+    uint8_t kind[FMT_ARGS];
+} fmt_desc;
 
 struct sim_trace {
-    XXH64_state_t *xx;   /* owned: the hash of the text before buf */
-    XXH64_state_t *peek; /* owned: scratch for sim_trace_hash */
+    XXH64_state_t *xx;   /* owned: the hash of the records before buf */
+    XXH64_state_t *peek; /* owned: scratch for sim_trace_hash and format ids */
     uint64_t steps;
     int keep;
     sim_trace_rec *recs; /* owned, each rec's actor block owned */
     size_t n, cap;
-    sim_trace_rec *notes; /* owned, likewise: side records, outside the text */
+    sim_trace_rec *notes; /* owned, likewise: side records, outside the hash */
     size_t nnotes, capnotes;
-    uint64_t last_time; /* the time of the last fast-path step... */
-    size_t tlen;        /* ...and its decimal digits, reused while it lasts */
-    char tdig[24];
-    size_t pend;        /* bytes of buf not yet hashed */
-    char buf[HBUF_CAP]; /* pending canonical text */
+    fmt_desc fmts[FMT_SLOTS];
+    size_t pend;                 /* bytes of buf not yet hashed */
+    unsigned char buf[HBUF_CAP]; /* pending record bytes */
 };
 
 int sim_trace_new(sim_trace **out, int keep)
@@ -80,8 +97,6 @@ int sim_trace_new(sim_trace **out, int keep)
         return -1;
     }
     t->keep = keep != 0;
-    t->tdig[0] = '0'; /* last_time 0 */
-    t->tlen = 1;
     *out = t;
     return 0;
 }
@@ -101,7 +116,9 @@ void sim_trace_free(sim_trace *t)
     free(t);
 }
 
-/* flush hashes the pending text. */
+/* ---- the binary record ---------------------------------------------------- */
+
+/* flush hashes the pending bytes. */
 static void flush(sim_trace *t)
 {
     if (t->pend) {
@@ -110,22 +127,268 @@ static void flush(sim_trace *t)
     }
 }
 
-/* Replaces line breaks so that a step stays one line (slow path only).
- * O(len), with the common case (none) left to the vectorised memchr. */
-static void flatten(char *s, size_t len)
+/* put64 appends v as 8 little-endian bytes (room: the caller's). */
+static inline void put64(sim_trace *t, uint64_t v)
 {
-    if (!memchr(s, '\n', len) && !memchr(s, '\r', len))
-        return;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == '\n' || s[i] == '\r')
-            s[i] = ' ';
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(t->buf + t->pend, &v, 8);
+    t->pend += 8;
 }
 
-/* rec_push copies the three fields of a record (at the given offsets of
- * `line`) into one block appended to *arr (which doubles when full). */
+/* putstr appends a string as its length (4 bytes, little-endian;
+ * 0xffffffff for NULL) and its bytes; a string longer than the room left
+ * is hashed directly after the pending bytes.  Leaves at least 8 bytes of
+ * room.  O(length). */
+static inline void putstr(sim_trace *t, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    uint32_t len = s ? (n > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)n) : UINT32_MAX;
+    if (t->pend + 4 + n + 8 > HBUF_CAP)
+        flush(t);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    len = __builtin_bswap32(len);
+#endif
+    memcpy(t->buf + t->pend, &len, 4);
+    t->pend += 4;
+    if (4 + n + 8 > HBUF_CAP) { /* pend is 4: hash it, then the bytes */
+        flush(t);
+        XXH64_update(t->xx, s, n);
+    } else if (n) { /* (a NULL string has no bytes: memcpy must not see it) */
+        memcpy(t->buf + t->pend, s, n);
+        t->pend += n;
+    }
+}
+
+/* next_conv reads the next conversion of the format from *f on
+ * (advancing past it) and writes the kinds of the arguments it reads into
+ * k[0..]: a '*' width, a '*' precision, then its own (none for %%).
+ * Returns how many (0..3), or -1 at the end of the format.  O(the format
+ * text walked). */
+static int next_conv(const char **f, uint8_t k[3])
+{
+    const char *p = strchr(*f, '%');
+    if (!p) {
+        *f = "";
+        return -1;
+    }
+    p++;
+    int n = 0;
+    while (*p && strchr("-+ #0'", *p)) /* flags */
+        p++;
+    if (*p == '*') {
+        k[n++] = K_INT;
+        p++;
+    }
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (*p == '.') {
+        p++;
+        if (*p == '*') {
+            k[n++] = K_INT;
+            p++;
+        }
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    int len = 0; /* 0 int (or h, hh: promoted), 2 long-sized, 3 long double */
+    switch (*p) {
+    case 'h':
+        p += p[1] == 'h' ? 2 : 1;
+        break;
+    case 'l':
+        len = 2;
+        p += p[1] == 'l' ? 2 : 1;
+        break;
+    case 'j':
+    case 't':
+    case 'z':
+        len = 2;
+        p++;
+        break;
+    case 'L':
+        len = 3;
+        p++;
+        break;
+    default:
+        break;
+    }
+    char c = *p;
+    if (c)
+        p++;
+    *f = p;
+    switch (c) {
+    case 'd':
+    case 'i':
+        k[n++] = len == 2 ? K_LONG : K_INT;
+        break;
+    case 'c':
+        k[n++] = K_INT;
+        break;
+    case 'u':
+    case 'x':
+    case 'X':
+    case 'o':
+        k[n++] = len == 2 ? K_ULONG : K_UINT;
+        break;
+    case 's':
+        k[n++] = K_STR;
+        break;
+    case 'f':
+    case 'F':
+    case 'e':
+    case 'E':
+    case 'g':
+    case 'G':
+    case 'a':
+    case 'A':
+        k[n++] = len == 3 ? K_LDBL : K_DBL;
+        break;
+    case 'p':
+        k[n++] = K_PTR;
+        break;
+    default: /* %%, or no conversion that reads an argument (%n is never used) */
+        break;
+    }
+    return n;
+}
+
+/* format_id returns the id of a format: the XXH64 of its canonical
+ * spelling, the format with the length modifiers of its conversions left
+ * out (hh h l ll j z t L) and %i and %u written %d.  So two spellings that
+ * print the same text from the same values (%zu, %" PRIu32 ", %ld, %d) have
+ * one id (the values are hashed as 64-bit integers, signed ones
+ * sign-extended, so -1 and 4294967295 still differ), while anything else
+ * that changes the text (literal bytes, %x or %s for %d, flags, width,
+ * precision) changes it.  st: scratch.
+ * O(format length). */
+static uint64_t format_id(XXH64_state_t *st, const char *fmt)
+{
+    XXH64_reset(st, 0);
+    const char *p = fmt;
+    for (;;) {
+        const char *q = strchr(p, '%');
+        if (!q) {
+            XXH64_update(st, p, strlen(p));
+            break;
+        }
+        q++;
+        XXH64_update(st, p, (size_t)(q - p)); /* the text and the '%' */
+        p = q;
+        while (*p && strchr("-+ #0'*.0123456789", *p)) /* flags, width, precision */
+            p++;
+        XXH64_update(st, q, (size_t)(p - q));
+        while (*p && strchr("hljztL", *p)) /* length modifiers: left out */
+            p++;
+        if (*p) {
+            char c = *p == 'i' || *p == 'u' ? 'd' : *p; /* decimal: one class */
+            XXH64_update(st, &c, 1);
+            p++;
+        }
+    }
+    return XXH64_digest(st);
+}
+
+/* describe fills d for fmt: its id and its kinds.  O(format length). */
+static void describe(fmt_desc *d, const char *fmt, XXH64_state_t *scratch)
+{
+    d->fmt = fmt;
+    d->id = format_id(scratch, fmt);
+    d->n = 0;
+    const char *f = fmt;
+    uint8_t k[3];
+    for (int m; (m = next_conv(&f, k)) >= 0;)
+        for (int i = 0; i < m; i++) {
+            if (d->n == FMT_ARGS) {
+                d->n = FMT_ARGS + 1;
+                return;
+            }
+            d->kind[d->n++] = k[i];
+        }
+}
+
+/* PUT_ARG reads one argument of kind k and appends its binary value. */
+#define PUT_ARG(t, k, ap)                                                                          \
+    do {                                                                                           \
+        switch (k) {                                                                               \
+        case K_INT:                                                                                \
+            put64(t, (uint64_t)(int64_t)va_arg(ap, int));                                          \
+            break;                                                                                 \
+        case K_UINT:                                                                               \
+            put64(t, (uint64_t)va_arg(ap, unsigned));                                              \
+            break;                                                                                 \
+        case K_LONG:                                                                               \
+            put64(t, (uint64_t)(int64_t)va_arg(ap, long));                                         \
+            break;                                                                                 \
+        case K_ULONG:                                                                              \
+            put64(t, (uint64_t)va_arg(ap, unsigned long));                                         \
+            break;                                                                                 \
+        case K_STR:                                                                                \
+            putstr(t, va_arg(ap, const char *));                                                   \
+            break;                                                                                 \
+        case K_DBL: {                                                                              \
+            double x = va_arg(ap, double);                                                         \
+            uint64_t b;                                                                            \
+            memcpy(&b, &x, 8);                                                                     \
+            put64(t, b);                                                                           \
+            break;                                                                                 \
+        }                                                                                          \
+        case K_LDBL: {                                                                             \
+            double x = (double)va_arg(ap, long double);                                            \
+            uint64_t b;                                                                            \
+            memcpy(&b, &x, 8);                                                                     \
+            put64(t, b);                                                                           \
+            break;                                                                                 \
+        }                                                                                          \
+        default: /* K_PTR: an address is not part of a run */                                      \
+            (void)va_arg(ap, void *);                                                              \
+            put64(t, UINT64_C(0x9e3779b97f4a7c15));                                                \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+
+/* hash_step appends the step's record (trace.h: the layout). */
+static void hash_step(sim_trace *t, uint64_t time, const char *actor, const char *step,
+                      const char *fmt, va_list ap)
+{
+    if (t->pend > HBUF_FLUSH)
+        flush(t);
+    put64(t, time);
+    putstr(t, actor);
+    putstr(t, step);
+    uintptr_t key = (uintptr_t)fmt;
+    fmt_desc *d = &t->fmts[((key >> 3) * UINT64_C(0x9e3779b97f4a7c15)) >> 58];
+    if (d->fmt != fmt)
+        describe(d, fmt, t->peek);
+    if (t->pend + 8 > HBUF_CAP)
+        flush(t);
+    put64(t, d->id);
+    if (d->n <= FMT_ARGS) {
+        for (unsigned i = 0; i < d->n; i++) {
+            if (t->pend + 8 > HBUF_CAP)
+                flush(t);
+            PUT_ARG(t, d->kind[i], ap);
+        }
+    } else { /* more arguments than a cache entry holds */
+        const char *f = fmt;
+        uint8_t k[3];
+        for (int m; (m = next_conv(&f, k)) >= 0;)
+            for (int i = 0; i < m; i++) {
+                if (t->pend + 8 > HBUF_CAP)
+                    flush(t);
+                PUT_ARG(t, k[i], ap);
+            }
+    }
+}
+
+/* ---- the text (keep mode) ------------------------------------------------- */
+
+/* rec_push appends a record of three strings (copied into one block, line
+ * breaks written as spaces) to *arr, which doubles when full. */
 static int rec_push(sim_trace_rec **arr, size_t *n, size_t *cap, size_t after, uint64_t time,
-                    const char *line, size_t a0, size_t alen, size_t s0, size_t slen, size_t d0,
-                    size_t dlen)
+                    const char *actor, size_t alen, const char *step, size_t slen,
+                    const char *detail, size_t dlen)
 {
     if (*n == *cap) {
         size_t ncap = *cap ? *cap * 2 : 256;
@@ -144,23 +407,18 @@ static int rec_push(sim_trace_rec **arr, size_t *n, size_t *cap, size_t after, u
     r->time = time;
     r->after = after;
     r->actor = blk;
-    memcpy(r->actor, line + a0, alen);
+    memcpy(r->actor, actor, alen);
     r->actor[alen] = '\0';
     r->step = r->actor + alen + 1;
-    memcpy(r->step, line + s0, slen);
+    memcpy(r->step, step, slen);
     r->step[slen] = '\0';
     r->detail = r->step + slen + 1;
-    memcpy(r->detail, line + d0, dlen);
+    memcpy(r->detail, detail, dlen);
     r->detail[dlen] = '\0';
+    for (char *p = blk; p < r->detail + dlen; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
     return 0;
-}
-
-/* keep_rec keeps one canonical record: the line is
- * "<time> <actor> <step> <detail>\n" with the given field offsets. */
-static int keep_rec(sim_trace *t, uint64_t time, const char *line, size_t a0, size_t alen,
-                    size_t s0, size_t slen, size_t d0, size_t dlen)
-{
-    return rec_push(&t->recs, &t->n, &t->cap, t->n, time, line, a0, alen, s0, slen, d0, dlen);
 }
 
 static const char PAIRS[201] = "00010203040506070809101112131415161718192021222324"
@@ -426,45 +684,39 @@ static char *fmt_fast(char *p, const char *lim, const char *f, va_list ap)
     }
 }
 
-/* add_slow formats the step with snprintf/vsnprintf into the pending
- * buffer, or into a heap block hashed directly when it is longer than the
- * whole buffer.  Same bytes as the fast path. */
-static int add_slow(sim_trace *t, uint64_t time, const char *actor, const char *step,
-                    const char *fmt, va_list ap)
+/* keep_step formats the step's detail and keeps the record.  0 or -1. */
+static int keep_step(sim_trace *t, uint64_t time, const char *actor, const char *step,
+                     const char *fmt, va_list ap)
 {
-    size_t alen = strlen(actor), slen = strlen(step);
-    char digits[24];
-    size_t tlen = (size_t)(put_u64(digits, time) - digits);
-    size_t pre = tlen + 1 + alen + 1 + slen + 1; /* "<time> <actor> <step> " */
+    char tbuf[TBUF_CAP];
     va_list ap2;
     va_copy(ap2, ap);
-    int dl = vsnprintf(NULL, 0, fmt, ap2);
+    char *end = fmt_fast(tbuf, tbuf + sizeof tbuf, fmt, ap2);
     va_end(ap2);
-    if (dl < 0 || pre > SIZE_MAX - 1 - (size_t)dl)
-        return -1;
-    size_t total = pre + (size_t)dl; /* without the '\n' */
-    if (total + 1 > HBUF_CAP - t->pend)
-        flush(t);
-    int heap = total + 1 > HBUF_CAP;
-    char *line = heap ? malloc(total + 1) : t->buf + t->pend;
-    if (!line)
-        return -1; /* nothing hashed: the hash stays that of the lines so far */
-    /* Each call writes its terminating '\0' where the next text (or the
-     * '\n') goes, inside the total + 1 bytes. */
-    snprintf(line, pre + 1, "%" PRIu64 " %s %s ", time, actor, step);
-    vsnprintf(line + pre, (size_t)dl + 1, fmt, ap);
-    flatten(line, total);
-    line[total] = '\n';
-    if (heap)
-        XXH64_update(t->xx, line, total + 1); /* pend is 0: flushed above */
-    else
-        t->pend += total + 1;
-    t->steps++;
-    int rc = 0;
-    if (t->keep)
-        rc = keep_rec(t, time, line, tlen + 1, alen, tlen + 1 + alen + 1, slen, pre, total - pre);
-    if (heap)
-        free(line);
+    char *d = tbuf, *heap = NULL;
+    size_t dlen;
+    if (end) {
+        dlen = (size_t)(end - tbuf);
+    } else {
+        va_copy(ap2, ap);
+        int dl = vsnprintf(tbuf, sizeof tbuf, fmt, ap2);
+        va_end(ap2);
+        if (dl < 0)
+            return -1;
+        dlen = (size_t)dl;
+        if (dlen >= sizeof tbuf) {
+            heap = malloc(dlen + 1);
+            if (!heap)
+                return -1;
+            va_copy(ap2, ap);
+            vsnprintf(heap, dlen + 1, fmt, ap2);
+            va_end(ap2);
+            d = heap;
+        }
+    }
+    int rc = rec_push(&t->recs, &t->n, &t->cap, t->n, time, actor, strlen(actor), step,
+                      strlen(step), d, dlen);
+    free(heap);
     return rc;
 }
 
@@ -479,46 +731,19 @@ int sim_trace_add(sim_trace *t, uint64_t time, const char *actor, const char *st
         step = "-";
     if (!fmt)
         fmt = "";
-    if (t->pend > HBUF_FLUSH)
-        flush(t);
-
-    /* Fast path: straight into the pending buffer, '\n' at lim at most. */
-    char *line = t->buf + t->pend;
-    const char *lim = t->buf + HBUF_CAP - 1;
-    if (time != t->last_time) { /* steps often share their time */
-        t->last_time = time;
-        t->tlen = (size_t)(put_u64(t->tdig, time) - t->tdig);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = 0;
+    if (t->keep) {
+        va_list ap2;
+        va_copy(ap2, ap);
+        rc = keep_step(t, time, actor, step, fmt, ap2);
+        va_end(ap2);
     }
-    memcpy(line, t->tdig, sizeof t->tdig); /* room: at least HBUF_CAP - HBUF_FLUSH */
-    char *p = line + t->tlen;
-    *p++ = ' ';
-    char *a = p, *s = NULL, *d = NULL, *end = NULL;
-    if (copy_run(&p, lim, actor, 0) && p < lim) {
-        *p++ = ' ';
-        s = p;
-        if (copy_run(&p, lim, step, 0) && p < lim) {
-            *p++ = ' ';
-            d = p;
-            va_list ap;
-            va_start(ap, fmt);
-            end = fmt_fast(p, lim, fmt, ap);
-            va_end(ap);
-        }
-    }
-    if (!end) {
-        va_list ap;
-        va_start(ap, fmt);
-        int rc = add_slow(t, time, actor, step, fmt, ap);
-        va_end(ap);
-        return rc;
-    }
-    *end = '\n';
-    t->pend += (size_t)(end - line) + 1;
+    hash_step(t, time, actor, step, fmt, ap);
+    va_end(ap);
     t->steps++;
-    if (t->keep)
-        return keep_rec(t, time, line, (size_t)(a - line), (size_t)(s - 1 - a), (size_t)(s - line),
-                        (size_t)(d - 1 - s), (size_t)(d - line), (size_t)(end - d));
-    return 0;
+    return rc;
 }
 
 int sim_trace_note(sim_trace *t, uint64_t time, const char *actor, const char *step,
@@ -542,21 +767,8 @@ int sim_trace_note(sim_trace *t, uint64_t time, const char *actor, const char *s
     va_start(ap, fmt);
     vsnprintf(d, (size_t)dl + 1, fmt, ap);
     va_end(ap);
-    flatten(d, (size_t)dl);
-    size_t alen = strlen(actor), slen = strlen(step);
-    char *line = malloc(alen + slen + (size_t)dl + 3);
-    int rc = -1;
-    if (line) {
-        memcpy(line, actor, alen);
-        line[alen] = ' ';
-        memcpy(line + alen + 1, step, slen);
-        line[alen + 1 + slen] = ' ';
-        memcpy(line + alen + slen + 2, d, (size_t)dl);
-        flatten(line, alen + slen + 1);
-        rc = rec_push(&t->notes, &t->nnotes, &t->capnotes, t->n, time, line, 0, alen, alen + 1,
-                      slen, alen + slen + 2, (size_t)dl);
-    }
-    free(line);
+    int rc = rec_push(&t->notes, &t->nnotes, &t->capnotes, t->n, time, actor, strlen(actor), step,
+                      strlen(step), d, (size_t)dl);
     free(d);
     return rc;
 }
@@ -575,7 +787,7 @@ uint64_t sim_trace_hash(const sim_trace *t)
 {
     if (!t->pend)
         return XXH64_digest(t->xx);
-    /* The hash of the hashed text continued with the pending text. */
+    /* The hash of the hashed bytes continued with the pending ones. */
     XXH64_copyState(t->peek, t->xx);
     XXH64_update(t->peek, t->buf, t->pend);
     return XXH64_digest(t->peek);

@@ -28,6 +28,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1976,6 +1977,15 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     cr_ctx_get_stats(w.core, &st);
     res->c[SIM_COUNT_STRANDED] = livelock || w.failed ? 0 : st.events_buffered_now; /* unfinished */
     res->c[SIM_COUNT_RUNS] = st.runs_started;
+    /* What the seed held, by component (make bench): read before anything
+     * is freed.  mallinfo2 walks malloc's arenas: microseconds, once. */
+    res->mem.core_peak = w.heap.peak;
+    res->mem.engine = sim_engine_bytes(&w.eng);
+    res->mem.oracle = sim_oracle_bytes(w.oracle);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    res->mem.heap = mi.uordblks + mi.hblkhd; /* in use: arenas and mmapped blocks */
+#endif
     int rc = 0;
     if (livelock) {
         int n = snprintf(res->reason, sizeof(res->reason),

@@ -30,7 +30,7 @@ typedef struct sim_world_opts {
     int keep_trace;     /* keep every trace record (replay, determinism check) */
     int annotate;       /* with keep_trace: add the notes the replay views read
                          * (sim_trace_note: outside the hash; sim/timeline.h) */
-    int no_trace;       /* skip trace formatting and hashing (benchmarks only) */
+    int no_trace;       /* skip trace hashing (--no-trace; res->steps is then 0) */
     uint64_t max_steps; /* engine events before the seed fails as livelock; 0: the default */
 
     /* PCT (sim/engine.h, docs/pct.md); it replaces explore. */

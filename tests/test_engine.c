@@ -231,7 +231,50 @@ START_TEST(test_engine_growth)
     ck_assert_uint_eq(left, M / 2 + M / 4);
     ck_assert_uint_eq(e.steps, M + M / 4);
     sim_engine_free(&e);
-    ck_assert_ptr_null(e.heap);
+    ck_assert_ptr_null(e.keys);
+}
+END_TEST
+
+/* The arity never changes the pop order (keys are distinct): binary,
+ * 4-ary and automatic (rebuilt 4-ary past 65536 keys) pop the same
+ * sequence, ties FIFO, in the default and the explore mode. */
+START_TEST(test_engine_arity_keeps_the_order)
+{
+    enum { M = 100000 };
+    for (int explore = 0; explore <= 1; explore++) {
+        uint64_t h[3] = {0, 0, 0};
+        static const unsigned ar[3] = {2, 4, 0};
+        for (int v = 0; v < 3; v++) {
+            sim_engine e;
+            sim_prng r;
+            sim_event ev;
+            sim_engine_init(&e, explore, 5);
+            ck_assert_int_eq(sim_engine_set_arity(&e, ar[v]), 0);
+            sim_prng_seed(&r, 3);
+            int bad = 0; /* counted, asserted once: a check assertion per event is slow */
+            for (uint64_t i = 0; i < M; i++) /* few distinct times: many ties */
+                bad |= sim_engine_schedule(&e, sim_prng_below(&r, 500), 0, 0, i, 0);
+            uint64_t last = 0, n = 0;
+            while (sim_engine_pop(&e, &ev)) {
+                bad |= ev.time < last;
+                last = ev.time;
+                h[v] = (h[v] ^ ev.a) * 0x100000001b3ull;
+                if (n++ % 3 == 0 && n < M)
+                    bad |= sim_engine_schedule(&e, e.now + sim_prng_below(&r, 50), 0, 0, M + n, 0);
+            }
+            ck_assert_int_eq(bad, 0);
+            ck_assert_int_eq(e.arity, ar[v] ? ar[v] : 4);
+            sim_engine_free(&e);
+        }
+        ck_assert_uint_eq(h[0], h[1]);
+        ck_assert_uint_eq(h[0], h[2]);
+    }
+    sim_engine e;
+    sim_engine_init(&e, 0, 0);
+    ck_assert_int_eq(sim_engine_set_arity(&e, 3), -1);
+    ck_assert_int_eq(sim_engine_schedule(&e, 1, 0, 0, 0, 0), 0);
+    ck_assert_int_eq(sim_engine_set_arity(&e, 4), -1); /* not once scheduled */
+    sim_engine_free(&e);
 }
 END_TEST
 
@@ -488,6 +531,7 @@ static Suite *engine_suite(void)
     tcase_add_test(tc, test_engine_explore_reorders_ties_per_seed);
     tcase_add_test(tc, test_engine_explore_sets_prio);
     tcase_add_test(tc, test_engine_growth);
+    tcase_add_test(tc, test_engine_arity_keeps_the_order);
     tcase_add_test(tc, test_engine_pct_never_reorders_one_actor);
     tcase_add_test(tc, test_engine_pct_window_and_monotonic_time);
     tcase_add_test(tc, test_engine_pct_deterministic_per_seed);

@@ -508,11 +508,12 @@ static json_t *seed_json(const sim_sweep_result *r, const sim_seed_result *s)
     char line[1400], hash[24], why[400];
     rep_replay_command(r, s->seed, line, sizeof(line));
     snprintf(hash, sizeof(hash), "%016" PRIx64, s->trace_hash);
+    int no_hash = !s->trace_hash && !s->steps; /* --no-trace: absent */
     seed_note(r, s, why, sizeof why);
     json_t *f = json_object();
     json_object_set_new(f, "seed", json_integer((json_int_t)s->seed));
     json_object_set_new(f, "reason", json_string(why));
-    json_object_set_new(f, "trace_hash", json_string(hash));
+    json_object_set_new(f, "trace_hash", no_hash ? json_null() : json_string(hash));
     json_object_set_new(f, "replay", json_string(line));
     return f;
 }
@@ -585,9 +586,10 @@ static json_t *sweep_json(const sim_sweep_result *r)
     for (uint32_t i = 0; i < r->nseeds; i++) {
         char hash[24];
         snprintf(hash, sizeof(hash), "%016" PRIx64, r->seeds[i].trace_hash);
+        int no_hash = !r->seeds[i].trace_hash && !r->seeds[i].steps; /* --no-trace: absent */
         json_t *f = json_object();
         json_object_set_new(f, "seed", json_integer((json_int_t)r->seeds[i].seed));
-        json_object_set_new(f, "trace_hash", json_string(hash));
+        json_object_set_new(f, "trace_hash", no_hash ? json_null() : json_string(hash));
         json_object_set_new(f, "pass", json_boolean(r->seeds[i].pass));
         json_array_append_new(all, f);
     }
@@ -615,6 +617,8 @@ static const char run_usage[] =
     "  --junit FILE          write JUnit XML, one test case per scenario\n"
     "  --format text|json    json: machine-readable results on stdout\n"
     "  --check-determinism   run every seed twice and compare the traces\n"
+    "  --no-trace            skip trace hashing (faster sweeps): trace hashes are absent\n"
+    "                        (null in JSON, empty in the database); replay lines stay exact\n"
     "  --explore             reorder simultaneous events by a seeded priority\n"
     "  --pct D:W             PCT: reorder events of different actors due within W of each\n"
     "                        other, depth D (docs/pct.md)\n"
@@ -797,6 +801,8 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             sim_budget_set_memory(m);
         } else if (!replay_mode && !strcmp(a, "--check-determinism")) {
             ra->check_det = 1;
+        } else if (!replay_mode && !strcmp(a, "--no-trace")) {
+            ra->base.no_trace = 1;
         } else if (!strcmp(a, "--max-steps")) {
             NEED_VALUE;
             if (parse_u64(v, &x) || x == 0) {
@@ -834,6 +840,13 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             f[nf++] = argv[i];
         }
 #undef NEED_VALUE
+    }
+    if (ra->base.no_trace && ra->check_det) {
+        fprintf(stderr,
+                "ctxsim %s: --no-trace and --check-determinism exclude each other (the "
+                "check compares trace hashes)\n",
+                argv[0]);
+        goto bad;
     }
     if (ra->nprofiles == 0)
         ra->profiles[ra->nprofiles++] = -1;
@@ -1493,7 +1506,7 @@ static const char explore_usage[] =
     "usage: ctxsim explore SCENARIO... [--strategy random|pct] [--budget N] [--depth D]\n"
     "                      [--window W] [--profile P] [--policy k=v]... [--ablate N]\n"
     "                      [--jobs N] [--max-steps N] [--quiet] [--allow-large]\n"
-    "                      [--max-memory SIZE]\n"
+    "                      [--max-memory SIZE] [--no-trace]\n"
     "       ctxsim explore --strategy swarm [--budget N] ...  (whole generated scenarios:\n"
     "                      ctxsim explore --strategy swarm --help, docs/explore.md)\n"
     "Search for failing interleavings: run seeds 1..N (--budget, default 200) of each\n"
@@ -1505,6 +1518,7 @@ static const char explore_usage[] =
     "                        D - 1 priority change points (--depth D, default 3); an event\n"
     "                        overtaken runs later, delayed within the race window\n"
     "  --quiet               no per-seed line, only failures and the summary\n"
+    "  --no-trace            skip trace hashing (faster); replay lines stay exact\n"
     "Per seed: how many events were reordered (ties, within the window) and, for pct, n\n"
     "actors, k steps and the bound p >= 1/(n k^(D-1)) of finding a bug of depth D; the\n"
     "summary gives failures by kind and the bound over the budget, 1 - prod(1 - p).\n"

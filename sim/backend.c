@@ -182,10 +182,10 @@ int sim_backend_run_go(sim_backend *b, uint64_t now, cr_run_id run)
 
 int sim_backend_emit(sim_backend *b, uint64_t now, cr_run_id run)
 {
-    if (run >= b->capruns)
-        return -2;
-    brun *r = &b->runs[run];
     const sim_scenario *sc = b->sc;
+    if (run >= b->capruns || b->runs[run].next >= sc->nagent_events)
+        return -2; /* never started here, or past its last event */
+    brun *r = &b->runs[run];
     uint32_t i = r->next++;
     sim_backend_emitted e = {.msg = r->msg, .index = i, .out = CR_OUTCOME_COUNT};
     if (b->host.emit_begin(b->host.ud, now, run, r->msg, i, &e.tag) != 0)

@@ -162,7 +162,7 @@ int sim_backend_run_go(sim_backend *b, uint64_t now, cr_run_id run);
  * the host's emit_begin and emitted), then schedules the one after it
  * `server.event_gap` later, or ends the run (cr_run_end) after the last.
  * Returns 0, -1 when the host's emit_begin or emitted failed, -2 for a
- * run the backend does not know. */
+ * run the backend does not know or that emitted its last event. */
 int sim_backend_emit(sim_backend *b, uint64_t now, cr_run_id run);
 
 #endif

@@ -1644,7 +1644,8 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
         return -1;
     if (sim_transport_init(&w->tr, &sc->uplink, &sc->downlink, total) != 0)
         return -1;
-    static const sim_tab_host tab_host = {
+    sim_tab_host th = {
+        .ud = w,
         .open = tab_open,
         .send = tab_send,
         .post = tab_post,
@@ -1655,8 +1656,6 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
         .thread_owner = tab_thread_owner,
         .fail = tab_fail,
     };
-    sim_tab_host th = tab_host;
-    th.ud = w;
     sim_tabs_config tc = {
         .sc = sc,
         .nusers = w->nusers,
@@ -1669,14 +1668,13 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
     };
     if (sim_tabs_new(&w->tabs, &tc) != 0)
         return -1;
-    static const sim_backend_host backend_host = {
+    sim_backend_host bh = {
+        .ud = w,
         .schedule = bk_schedule,
         .stream = bk_stream,
         .emit_begin = bk_emit_begin,
         .emitted = bk_emitted,
     };
-    sim_backend_host bh = backend_host;
-    bh.ud = w;
     sim_backend_config bc = {.sc = sc, .core = w->core, .trace = tracing(w), .host = &bh};
     if (sim_backend_new(&w->backend, &bc) != 0)
         return -1;

@@ -1,14 +1,18 @@
 /*
- * world.h - one seed of one scenario: the actors around the real core.
+ * world.h - one seed of one scenario: the actors around the real core, in
+ * virtual time.
  *
- * Clients (browser tabs following the scenario's script), the network
- * (per-connection FIFO channels), the auth service, the thread service
- * (lookup latency, update failures), the message handler and the agent
- * runtime are simulated here; every routing decision is made by the real
- * libctxready through its public header.  The oracle (oracle.h) watches the
- * clients.  Everything random draws from streams derived from the seed
- * (prng.h), per concern and per client, so a run is a pure function of
- * (scenario, policy, seed, explore).
+ * The world hosts the actors on the engine (engine.h): the clients
+ * (browser tabs following the scenario's script, tab.h), the network
+ * (per-connection FIFO channels, transport.h), the auth service, the thread
+ * service (lookup latency, update failures) and the agent runtime
+ * (backend.h), and itself plays the server's socket layer (the message
+ * handler); every routing decision is made by the real libctxready through
+ * its public header.  The oracle (oracle.h) watches the clients.
+ * Everything random draws from streams derived from the seed (prng.h,
+ * streams.h), per concern and per client, so a run is a pure function of
+ * (scenario, policy, seed, explore).  docs/architecture.md says which
+ * actor lives where.
  */
 #ifndef SIM_WORLD_H
 #define SIM_WORLD_H

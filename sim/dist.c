@@ -668,6 +668,29 @@ uint64_t sim_dist_sample_ns(const sim_dist *d, sim_prng *r)
     return (uint64_t)llround(x);
 }
 
+void sim_dist_scale(sim_dist *d, double x)
+{
+    switch (d->kind) {
+    case SIM_DIST_CONST:
+    case SIM_DIST_EXPONENTIAL:
+    case SIM_DIST_PARETO: /* a = the minimum: the shape stays */
+        d->a *= x;
+        break;
+    case SIM_DIST_UNIFORM:
+    case SIM_DIST_NORMAL:
+        d->a *= x;
+        d->b *= x;
+        break;
+    case SIM_DIST_LOGNORMAL: /* exp(mu + sigma z) * x = exp(mu + log x + sigma z) */
+        d->a += log(x);
+        break;
+    case SIM_DIST_EMPIRICAL:
+        for (int i = 0; i < d->n; i++)
+            d->v[i] *= x;
+        break;
+    }
+}
+
 double sim_dist_mean(const sim_dist *d)
 {
     double m = 0;

@@ -70,6 +70,10 @@ double sim_dist_sample(const sim_dist *d, sim_prng *r);
 /* sim_dist_sample_ns draws a duration, rounded to whole nanoseconds. */
 uint64_t sim_dist_sample_ns(const sim_dist *d, sim_prng *r);
 
+/* sim_dist_scale multiplies every value *d can draw by x (> 0): the same
+ * shape, x times as long (ctxready-server --time-scale).  O(points). */
+void sim_dist_scale(sim_dist *d, double x);
+
 /* sim_dist_mean returns the distribution's mean (before truncation). */
 double sim_dist_mean(const sim_dist *d);
 

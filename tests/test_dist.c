@@ -327,6 +327,40 @@ START_TEST(test_dist_sampling_deterministic)
 }
 END_TEST
 
+/* sim_dist_scale: the same draws, x times as large, for every kind (same
+ * seed, so the same underlying uniforms and normals). */
+START_TEST(test_dist_scale_multiplies_every_draw)
+{
+    const char *texts[] = {"5ms",
+                           "uniform(1ms, 2ms)",
+                           "exponential(mean=15ms)",
+                           "normal(mean=1ms, sd=2ms)",
+                           "lognormal(median=20ms, p99=250ms)",
+                           "pareto(scale=1ms, shape=2)",
+                           "empirical(p50=1ms, p90=2ms, p100=3ms)"};
+    const double xs[] = {0.1, 3.0};
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++)
+        for (size_t j = 0; j < 2; j++) {
+            sim_dist d, e;
+            sim_prng a, b;
+            parse_ok(texts[k], 1, &d);
+            e = d;
+            sim_dist_scale(&e, xs[j]);
+            sim_prng_seed(&a, 77);
+            sim_prng_seed(&b, 77);
+            for (int i = 0; i < 500; i++) {
+                double u = sim_dist_sample(&d, &a), v = sim_dist_sample(&e, &b);
+                ck_assert_msg(fabs(v - xs[j] * u) <= 1e-9 * (1 + fabs(v)),
+                              "%s scaled by %g: draw %d is %g, not %g", texts[k], xs[j], i, v,
+                              xs[j] * u);
+            }
+            ck_assert_msg(fabs(sim_dist_quantile(&e, 0.9) - xs[j] * sim_dist_quantile(&d, 0.9)) <=
+                              1e-6 * sim_dist_quantile(&e, 0.9) + 1e-9,
+                          "%s: p90 not scaled", texts[k]);
+        }
+}
+END_TEST
+
 /* ---- durations --------------------------------------------------------- */
 
 START_TEST(test_dist_duration_parse_values)
@@ -638,6 +672,7 @@ static Suite *dist_suite(void)
     tcase_add_test(st, test_dist_empirical_open_top_and_p0);
     tcase_add_test(st, test_dist_count_distribution);
     tcase_add_test(st, test_dist_sampling_deterministic);
+    tcase_add_test(st, test_dist_scale_multiplies_every_draw);
     suite_add_tcase(s, st);
 
     TCase *tp = tcase_create("parse");

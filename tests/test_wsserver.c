@@ -964,13 +964,41 @@ START_TEST(test_wsserver_sigterm_stops_cleanly)
         while (ws_recv(tabs[i], WAIT_MS))
             ;
         ck_assert(tabs[i]->closed);
+        close(tabs[i]->fd); /* the tab is gone too: nothing keeps the server */
+        tabs[i]->fd = -1;
     }
     long waited = 0;
     int rc = sp_wait(server_pid, WAIT_MS, &waited);
     server_pid = -1;
     ck_assert_int_eq(rc, 0);
+    ck_assert_msg(waited < 1500, "the server took %ld ms to stop", waited);
     ws_close(&a);
     ws_close(&b);
+}
+END_TEST
+
+/* --time-scale stretches the server side's distributions and the policy's
+ * durations alike: thread_lookup is a constant 5 ms in the scenario. */
+START_TEST(test_wsserver_time_scale_stretches_latencies)
+{
+    start_server("--time-scale", "20", NULL);
+    wsc k, c;
+    ck_assert_int_eq(ws_open(&k, "ctxready-control.v1", 0), 101);
+    json_t *h = ws_expect(&k, "hello", NULL, NULL);
+    ck_assert(json_real_value(json_object_get(h, "time_scale")) == 20.0);
+    json_t *pol = json_object_get(h, "policy");
+    ck_assert_int_eq(int_of(pol, "exec_grace"), 100LL * 1000000000); /* fixed: 5 s x 20 */
+    ck_assert_int_eq(int_of(pol, "pending_max"), 64);                /* a count: unscaled */
+    ck_assert_int_eq(int_of(h, "deadline"), 2LL * 1000000000);       /* the scenario's */
+    json_decref(h);
+    tab_open(&c, "u0", &k);
+    ck_assert_int_eq(ws_send(&c, "{\"op\":\"switch\",\"thread\":\"u0/t1\",\"tag\":1}"), 0);
+    json_t *a = ctl_wait(&k, "assoc", NULL, 0, NULL);
+    ck_assert_int_eq(int_of(a, "delay"), 100 * 1000000);
+    json_decref(a);
+    json_decref(ws_expect(&c, "notice", "thread_switched", NULL));
+    ws_close(&c);
+    ws_close(&k);
 }
 END_TEST
 
@@ -1008,6 +1036,7 @@ static Suite *wsserver_suite(void)
     tcase_add_test(tc, test_wsserver_duplicate_and_foreign);
     tcase_add_test(tc, test_wsserver_http_message_runs);
     tcase_add_test(tc, test_wsserver_sigterm_stops_cleanly);
+    tcase_add_test(tc, test_wsserver_time_scale_stretches_latencies);
     tcase_add_test(tc, test_wsserver_bad_usage_exits_2);
     suite_add_tcase(s, tc);
     return s;

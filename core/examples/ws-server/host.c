@@ -12,10 +12,12 @@
  *  - after every call into the core, srv_rearm points one lws_sul timer at
  *    the earliest of cr_ctx_get_expiry() and the timer queue; when it fires,
  *    due items run and cr_ctx_handle_expiry() runs the core's deadlines.
- * The in-process services (auth, thread service, agent runtime) draw their
+ * The in-process services (auth, thread service, agent runtime) are the
+ * simulator's own server side, sim/backend.h, unchanged: it draws their
  * latencies and failures from the scenario's server: and faults: sections
- * with the simulator's distributions, per connection and per run streams
- * derived from --seed, in real time (times --time-scale).
+ * with the simulator's distributions (scaled by --time-scale at load) from
+ * per-connection streams derived from --seed, and asks this host to
+ * schedule its next step, which the timer queue below does in real time.
  */
 #include <inttypes.h>
 #include <stddef.h>
@@ -25,16 +27,10 @@
 #include <time.h>
 
 #include "server.h"
-#include "sim/dist.h"
+#include "sim/backend.h"
 
-enum item_kind {
-    IT_AUTH_DONE = 1,
-    IT_ASSOC_DONE,
-    IT_AGENT_START,
-    IT_AGENT_HTTP,
-    IT_EMIT,
-    IT_UNPARK
-};
+/* Timer-queue kinds: sim_backend_timer values (1..5), and the server's own. */
+enum { IT_UNPARK = 100 };
 
 enum tag_state { TAG_NONE = 0, TAG_DISPATCHED, TAG_REFUSED, TAG_HELD };
 
@@ -51,7 +47,8 @@ typedef struct srv_tag {
     parked *park;
 } srv_tag;
 
-/* A run to start: a dispatched message, or a POST /message. */
+/* A run to start: a dispatched message, or a POST /message; then the run
+ * (the context the control side reports with its emits). */
 typedef struct start_rec {
     uint64_t tag;
     cr_conn_id conn;
@@ -60,29 +57,13 @@ typedef struct start_rec {
 } start_rec;
 
 struct srv_run {
-    cr_run_id id;
-    uint64_t msg_tag;
-    uint32_t next;
+    start_rec r;
     uint8_t via_http;
-    char user[CR_ID_MAX + 1];
-    char thread[CR_ID_MAX + 1];
-    sim_prng rnd;
 };
 
 static const char *const notice_kinds[] = {"thread_switched", "switch_failed", "message_rejected",
                                            "closing"};
 static const char *const close_names[] = {"client", "disconnect", "pending_timeout", "server"};
-
-static uint64_t scaled(const srv *s, uint64_t ns)
-{
-    double v = (double)ns * s->o.time_scale + 0.5;
-    return v >= 1.8e19 ? UINT64_MAX : (uint64_t)v;
-}
-
-static uint64_t draw(const srv *s, const sim_dist *d, sim_prng *r)
-{
-    return scaled(s, sim_dist_sample_ns(d, r));
-}
 
 static const char *nz(const char *s)
 {
@@ -106,7 +87,7 @@ static int item_less(const srv_item *a, const srv_item *b)
     return a->when < b->when || (a->when == b->when && a->seq < b->seq);
 }
 
-static void at(srv *s, uint64_t when, int kind, uint64_t a, uint64_t b, void *p)
+static void at(srv *s, uint64_t when, int kind, uint32_t aux, uint64_t a, uint64_t b, void *p)
 {
     if (s->nheap == s->capheap) {
         size_t cap = s->capheap ? s->capheap * 2 : 256;
@@ -120,7 +101,7 @@ static void at(srv *s, uint64_t when, int kind, uint64_t a, uint64_t b, void *p)
         s->capheap = cap;
     }
     size_t i = s->nheap++;
-    srv_item it = {when, s->item_seq++, kind, a, b, p};
+    srv_item it = {when, s->item_seq++, kind, aux, a, b, p};
     while (i > 0 && item_less(&it, &s->heap[(i - 1) / 2])) {
         s->heap[i] = s->heap[(i - 1) / 2];
         i = (i - 1) / 2;
@@ -301,26 +282,30 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
     if (c && tag)
         send_ack(c, tag, 0);
     start_rec *r = calloc(1, sizeof(start_rec));
-    if (!r) {
+    if (!r || srv_idmap_put(&s->starts, d->msg_id, r) != 0) {
         fprintf(stderr, "ctxready-server: out of memory (agent start)\n");
+        free(r);
         return;
     }
     r->tag = tag;
     r->conn = conn;
     copy_id(r->user, d->user);
     copy_id(r->thread, d->thread);
-    uint64_t delay = draw(s, &s->sc->agent_start, c ? &c->rnd_srv : &s->rnd_http);
-    at(s, now + delay, IT_AGENT_START, d->msg_id, 0, r);
+    /* The agent runtime starts it after server.agent_start. */
+    sim_backend_dispatch(s->be, now, d->msg_id, (int64_t)tag, -1, (uint32_t)conn);
 }
 
 static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, const char *user,
                          const char *thread)
 {
     srv *s = ud;
-    srv_conn *c = conn_of(s, conn);
-    int ok = sim_prng_double(c ? &c->rnd_flt : &s->rnd_http) >= s->sc->thread_update_fail;
-    uint64_t delay = draw(s, &s->sc->thread_lookup, c ? &c->rnd_srv : &s->rnd_http);
-    at(s, now + delay, IT_ASSOC_DONE, req, (uint64_t)ok, NULL);
+    /* The thread service draws its answer now and schedules it (h_schedule
+     * notes when and what, for the control side). */
+    s->answer_when = now;
+    s->answer_ok = 0;
+    sim_backend_associate(s->be, now, req, conn, user, thread, (uint32_t)conn);
+    int ok = s->answer_ok;
+    uint64_t delay = s->answer_when - now;
     if (srv_ctl_wanted(s))
         srv_ctl_emit(s, json_pack("{s:s, s:I, s:I, s:s, s:s, s:b, s:I}", "op", "assoc", "req",
                                   (json_int_t)req, "conn", (json_int_t)conn, "user", user, "thread",
@@ -351,7 +336,8 @@ static void cb_run_go(void *ud, uint64_t now, cr_run_id run)
     srv *s = ud;
     if (srv_ctl_wanted(s))
         srv_ctl_emit(s, json_pack("{s:s, s:I}", "op", "run_go", "run", (json_int_t)run));
-    at(s, now, IT_EMIT, run, 0, NULL);
+    if (sim_backend_run_go(s->be, now, run) != 0)
+        fprintf(stderr, "ctxready-server: out of memory (run %llu)\n", (unsigned long long)run);
 }
 
 static void cb_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason reason)
@@ -390,7 +376,7 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
     if (t && t->state == TAG_HELD) {
         t->state = TAG_NONE; /* the core let go of it: a resend is taken again */
         if (t->park)
-            at(s, now, IT_UNPARK, tag, 0, NULL);
+            at(s, now, IT_UNPARK, 0, tag, 0, NULL);
     }
 }
 
@@ -557,7 +543,7 @@ static void do_auth(srv_conn *c, json_t *f)
     }
     copy_id(c->pending_user, user);
     c->auth_pending = 1;
-    at(s, srv_now(s) + draw(s, &s->sc->auth, &c->rnd_srv), IT_AUTH_DONE, c->id, 0, NULL);
+    sim_backend_auth(s->be, srv_now(s), c->id, (uint32_t)c->id); /* answered after server.auth */
 }
 
 /* validate checks a client frame against docs/protocol.md: 0, or -1 with
@@ -632,7 +618,7 @@ static void on_auth_done(srv *s, uint64_t now, cr_conn_id id)
         return;
     c->auth_pending = 0;
     srv_ctl_stage(s, now);
-    int rc = cr_conn_authenticate(s->core, now, id, c->pending_user);
+    int rc = sim_backend_authenticate(s->be, now, id, c->pending_user);
     if (rc == 0) {
         c->authed = 1;
         copy_id(c->user, c->pending_user);
@@ -655,40 +641,41 @@ static void on_auth_done(srv *s, uint64_t now, cr_conn_id id)
     }
 }
 
-static srv_run *run_new(srv *s, cr_run_id id, const start_rec *r, int via_http)
+static void run_new(srv *s, cr_run_id id, const start_rec *r, int via_http)
 {
     srv_run *run = calloc(1, sizeof(srv_run));
     if (!run || srv_idmap_put(&s->runs, id, run) != 0) {
+        fprintf(stderr, "ctxready-server: out of memory (runs)\n");
         free(run);
-        return NULL;
+        return;
     }
-    run->id = id;
-    run->msg_tag = r->tag;
+    run->r = *r;
     run->via_http = (uint8_t)via_http;
-    copy_id(run->user, r->user);
-    copy_id(run->thread, r->thread);
-    sim_prng_derive(&run->rnd, s->o.seed, SIM_STREAM_SERVER, UINT64_C(1) << 42 | id);
     s->nruns++;
-    return run;
 }
 
-static void on_agent_start(srv *s, uint64_t now, uint64_t msg_id, start_rec *r, int via_http)
+/* on_agent_start: the agent runtime starts the run of a dispatched message
+ * (core_msg) or of a POST /message (via_http), within --max-runs. */
+static void on_agent_start(srv *s, uint64_t now, uint64_t core_msg, int64_t msg, start_rec *r,
+                           int via_http)
 {
     cr_run_id run = 0;
     int rc;
     const char *busy = NULL;
+    if (!r)
+        return;
     srv_ctl_stage(s, now);
     if (s->nruns >= s->o.max_runs) {
         busy = "busy";
         s->n.runs_refused++;
-        rc = via_http ? 0 : cr_msg_release(s->core, msg_id);
+        rc = via_http ? 0 : cr_msg_release(s->core, core_msg);
     } else if (via_http) {
-        rc = cr_run_start_for(s->core, now, r->user, r->thread, &run);
+        rc = sim_backend_start_for(s->be, now, msg, r->user, r->thread, 0, &run);
     } else {
-        rc = cr_run_start(s->core, now, msg_id, &run);
+        rc = sim_backend_start(s->be, now, core_msg, msg, (uint32_t)r->conn, &run);
     }
-    if (!busy && rc == 0 && !run_new(s, run, r, via_http))
-        fprintf(stderr, "ctxready-server: out of memory (runs)\n");
+    if (!busy && run && (rc == 0 || rc == CR_ENOMEM))
+        run_new(s, run, r, via_http);
     json_t *f = NULL;
     if (srv_ctl_wanted(s)) {
         f = json_pack("{s:s, s:I, s:o, s:s, s:s?, s:s?, s:o}", "op", "run", "run", (json_int_t)run,
@@ -698,43 +685,64 @@ static void on_agent_start(srv *s, uint64_t now, uint64_t msg_id, start_rec *r, 
     srv_ctl_commit(s, f);
 }
 
-static void on_emit(srv *s, uint64_t now, cr_run_id id)
+/* ---- the backend's host interface (sim/backend.h) ---------------------------------- */
+
+static void h_schedule(void *ud, uint64_t when, sim_backend_timer timer, uint32_t aux, uint64_t a,
+                       uint64_t b)
 {
-    srv_run *r = srv_idmap_get(&s->runs, id);
-    if (!r)
-        return;
-    uint32_t i = r->next++;
-    if (i >= s->sc->nagent_events) {
-        cr_run_end(s->core, now, id);
-        free(srv_idmap_del(&s->runs, id));
-        s->nruns--;
-        return;
+    srv *s = ud;
+    if (timer == SIM_BACKEND_ANSWER) {
+        s->answer_when = when;
+        s->answer_ok = (int)aux;
     }
-    const char *type = s->sc->agent_events[i];
-    cr_event_in in = {
-        .type = i, .tag = ++s->ev_serial, .payload = type, .payload_len = strlen(type)};
-    uint64_t seq = 0;
-    cr_outcome out = CR_OUTCOME_COUNT;
-    srv_ctl_stage(s, now);
-    int rc = cr_run_emit(s->core, now, id, &in, &seq, &out);
+    at(s, when, (int)timer, aux, a, b, NULL);
+}
+
+/* h_stream: work for a connection draws from that connection's streams;
+ * what has no connection (HTTP posts, a run whose tab left) from the
+ * server's own. */
+static sim_prng *h_stream(void *ud, uint32_t origin, sim_stream concern)
+{
+    srv *s = ud;
+    srv_conn *c = origin ? conn_of(s, origin) : NULL;
+    if (concern == SIM_STREAM_FAULTS)
+        return c ? &c->rnd_flt : &s->rnd_http_flt;
+    return c ? &c->rnd_srv : &s->rnd_http;
+}
+
+static int h_emit_begin(void *ud, uint64_t now, cr_run_id run, int64_t msg, uint32_t index,
+                        uint64_t *tag)
+{
+    srv *s = ud;
+    (void)run, (void)msg, (void)index;
+    *tag = ++s->ev_serial;
+    srv_ctl_stage(s, now); /* the emit frame goes out before its deliveries */
+    return 0;
+}
+
+static int h_emitted(void *ud, uint64_t now, cr_run_id id, const sim_backend_emitted *e)
+{
+    srv *s = ud;
+    (void)now;
+    srv_run *r = srv_idmap_get(&s->runs, id);
     json_t *f = NULL;
     if (srv_ctl_wanted(s)) {
-        const char *oname = rc && rc != CR_EFULL     ? NULL
-                            : out < CR_OUTCOME_COUNT ? cr_outcome_name(out)
-                                                     : "buffered";
+        const char *type = s->sc->agent_events[e->index];
+        const char *oname = e->rc && e->rc != CR_EFULL  ? NULL
+                            : e->out < CR_OUTCOME_COUNT ? cr_outcome_name(e->out)
+                                                        : "buffered";
         f = json_pack("{s:s, s:I, s:I, s:o, s:I, s:s, s:s?, s:s?, s:I, s:s?, s:o}", "op", "emit",
-                      "run", (json_int_t)id, "tag", (json_int_t)in.tag, "msg_tag", jtag(r->msg_tag),
-                      "index", (json_int_t)i, "type", type, "user", nz(r->user), "thread",
-                      nz(r->thread), "seq", (json_int_t)seq, "outcome", oname, "error", jerr(rc));
+                      "run", (json_int_t)id, "tag", (json_int_t)e->tag, "msg_tag",
+                      jtag(r ? r->r.tag : 0), "index", (json_int_t)e->index, "type", type, "user",
+                      r ? nz(r->r.user) : NULL, "thread", r ? nz(r->r.thread) : NULL, "seq",
+                      (json_int_t)e->seq, "outcome", oname, "error", jerr(e->rc));
     }
     srv_ctl_commit(s, f);
-    if (i + 1 < s->sc->nagent_events) {
-        at(s, now + draw(s, &s->sc->event_gap, &r->rnd), IT_EMIT, id, 0, NULL);
-    } else {
-        cr_run_end(s->core, now, id);
+    if (e->last && r) {
         free(srv_idmap_del(&s->runs, id));
         s->nruns--;
     }
+    return 0;
 }
 
 static void on_unpark(srv *s, uint64_t tag)
@@ -754,26 +762,32 @@ static void on_unpark(srv *s, uint64_t tag)
 static void run_item(srv *s, uint64_t now, srv_item *it)
 {
     switch (it->kind) {
-    case IT_AUTH_DONE:
+    case SIM_BACKEND_AUTH:
         on_auth_done(s, now, it->a);
         break;
-    case IT_ASSOC_DONE: {
+    case SIM_BACKEND_ANSWER: {
         srv_ctl_stage(s, now);
-        int rc = cr_assoc_complete(s->core, now, it->a, (int)it->b);
+        int rc = sim_backend_answer(s->be, now, it->a, (int)it->aux);
         srv_ctl_commit(s, srv_ctl_wanted(s)
                               ? json_pack("{s:s, s:I, s:b, s:o}", "op", "assoc_done", "req",
-                                          (json_int_t)it->a, "ok", (int)it->b, "error", jerr(rc))
+                                          (json_int_t)it->a, "ok", (int)it->aux, "error", jerr(rc))
                               : NULL);
         break;
     }
-    case IT_AGENT_START:
-        on_agent_start(s, now, it->a, it->p, 0);
+    case SIM_BACKEND_START: {
+        start_rec *r = srv_idmap_del(&s->starts, it->a);
+        on_agent_start(s, now, it->a, (int64_t)it->b - 1, r, 0);
+        free(r);
         break;
-    case IT_AGENT_HTTP:
-        on_agent_start(s, now, 0, it->p, 1);
+    }
+    case SIM_BACKEND_HTTP: {
+        start_rec *r = srv_idmap_del(&s->posts, it->b);
+        on_agent_start(s, now, 0, (int64_t)it->a, r, 1);
+        free(r);
         break;
-    case IT_EMIT:
-        on_emit(s, now, it->a);
+    }
+    case SIM_BACKEND_EMIT:
+        sim_backend_emit(s->be, now, it->a);
         break;
     case IT_UNPARK:
         on_unpark(s, it->a);
@@ -936,6 +950,11 @@ int srv_host_http_message(srv *s, json_t *body, char *err, size_t errlen)
         snprintf(err, errlen, "token refused");
         return 401;
     }
+    if (s->posts.len >= s->o.max_runs) { /* posts waiting for their agent: bounded too */
+        s->n.runs_refused++;
+        snprintf(err, errlen, "too many runs waiting to start (--max-runs)");
+        return 503;
+    }
     start_rec *r = calloc(1, sizeof(start_rec));
     if (!r) {
         snprintf(err, errlen, "out of memory");
@@ -946,11 +965,17 @@ int srv_host_http_message(srv *s, json_t *body, char *err, size_t errlen)
     r->tag = tag;
     copy_id(r->user, user);
     copy_id(r->thread, thread);
+    uint64_t key = ++s->http_serial & INT32_MAX;
+    if (!key || srv_idmap_put(&s->posts, key, r) != 0) {
+        free(r);
+        snprintf(err, errlen, "out of memory");
+        return 503;
+    }
     s->n.http_messages++;
     if (srv_ctl_wanted(s))
         srv_ctl_emit(s, json_pack("{s:s, s:I, s:s, s:s}", "op", "http", "tag", (json_int_t)tag,
                                   "user", user, "thread", thread));
-    at(s, now + draw(s, &s->sc->agent_start, &s->rnd_http), IT_AGENT_HTTP, 0, 0, r);
+    sim_backend_post(s->be, now, (int64_t)tag, (int32_t)key, 0); /* after server.agent_start */
     srv_rearm(s);
     return 202;
 }
@@ -986,6 +1011,19 @@ int srv_host_init(srv *s)
     }
     s->timer_armed = UINT64_MAX;
     sim_prng_derive(&s->rnd_http, s->o.seed, SIM_STREAM_SERVER, UINT64_C(1) << 43);
+    sim_prng_derive(&s->rnd_http_flt, s->o.seed, SIM_STREAM_FAULTS, UINT64_C(1) << 43);
+    sim_backend_host h = {
+        .ud = s,
+        .schedule = h_schedule,
+        .stream = h_stream,
+        .emit_begin = h_emit_begin,
+        .emitted = h_emitted,
+    };
+    sim_backend_config cfg = {.sc = s->sc, .core = s->core, .trace = NULL, .host = &h};
+    if (sim_backend_new(&s->be, &cfg) != 0) {
+        fprintf(stderr, "ctxready-server: out of memory (backend)\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -996,10 +1034,15 @@ void srv_host_free(srv *s)
         free(it.p);
     }
     free(s->heap);
-    for (size_t i = 0; i < s->runs.cap; i++)
-        if (s->runs.keys[i])
-            free(s->runs.vals[i]);
-    srv_idmap_free(&s->runs);
+    srv_idmap *maps[] = {&s->runs, &s->starts, &s->posts};
+    for (size_t m = 0; m < 3; m++) {
+        for (size_t i = 0; i < maps[m]->cap; i++)
+            if (maps[m]->keys[i])
+                free(maps[m]->vals[i]);
+        srv_idmap_free(maps[m]);
+    }
+    sim_backend_free(s->be);
+    s->be = NULL;
     for (size_t i = 0; i < s->tags.cap; i++)
         if (s->tags.keys[i])
             tag_free(s->tags.vals[i]);

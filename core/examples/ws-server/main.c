@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "sim/dist.h"
 #include "sim/knobarg.h"
 
 #define MAX_OVERRIDES 64
@@ -229,6 +230,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", msg);
         return 2;
     }
+    /* --time-scale: the server side's distributions, x times as long. */
+    sim_dist *dists[] = {&s.sc->auth, &s.sc->thread_lookup, &s.sc->agent_start, &s.sc->event_gap};
+    for (size_t i = 0; i < sizeof dists / sizeof dists[0]; i++)
+        sim_dist_scale(dists[i], s.o.time_scale);
     if (build_policy(&s, ov, nov) != 0 || srv_host_init(&s) != 0) {
         sim_scenario_free(s.sc);
         return 2;

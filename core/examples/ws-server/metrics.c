@@ -206,6 +206,10 @@ int srv_metrics(srv *s, char **out, size_t *len)
 static int dump_line(void *arg, const char *line, size_t len)
 {
     buf *b = arg;
+    /* The core names every id it ever gave out, closed ones as
+     * "conn=<id> state=CLOSED": an operator wants the live ones. */
+    if (len > 13 && !strncmp(line, "conn=", 5) && !strcmp(line + len - 13, "state=CLOSED\n"))
+        return 0;
     if (b->len + len > DEBUG_MAX) {
         put(b, "... (truncated at %u bytes)\n", DEBUG_MAX);
         return -1;
@@ -217,7 +221,8 @@ static int dump_line(void *arg, const char *line, size_t len)
 int srv_debug_conns(srv *s, char **out, size_t *len)
 {
     buf b = {0};
-    put(&b, "# cr_ctx_dump: one line per connection, then per stream with buffered events\n");
+    put(&b, "# cr_ctx_dump: one line per open connection, then per stream with buffered "
+            "events\n");
     int rc = cr_ctx_dump(s->core, dump_line, &b);
     if (b.oom || rc == CR_ENOMEM) {
         free(b.p);

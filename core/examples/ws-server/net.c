@@ -460,6 +460,7 @@ static int http_post_done(srv *s, struct lws *wsi, srv_pss *pss)
                                 : json_pack("{s:s, s:s}", "error",
                                             status == 401   ? "auth_failed"
                                             : status == 413 ? "too_big"
+                                            : status == 503 ? "busy"
                                                             : "bad_frame",
                                             "reason", err);
     json_decref(body);

@@ -7,7 +7,8 @@
  *   main.c     options, the lws context, the event loop, signals
  *   net.c      the lws callback: sockets, frames in, bounded queues out
  *   host.c     the embedding: the core's callbacks, its timer on an lws_sul,
- *              the in-process auth service, thread service and agent runtime
+ *              and the host of sim/backend.h (the simulator's auth service,
+ *              thread service and agent runtime, unchanged)
  *   frames.c   the JSON frames of the protocol (parse and build)
  *   metrics.c  /metrics (Prometheus text) and /debug/conns
  *   idmap.c    a small open-addressing map (connection ids, message tags)
@@ -183,6 +184,7 @@ typedef struct srv_opts {
 typedef struct srv_item {
     uint64_t when, seq;
     int kind;
+    uint32_t aux;
     uint64_t a, b;
     void *p; /* owned payload of some kinds */
 } srv_item;
@@ -210,12 +212,17 @@ struct srv {
     uint64_t timer_armed; /* when sul_timer fires, UINT64_MAX none */
     uint64_t ev_serial;   /* the server's event ids */
     uint64_t http_serial;
+    struct sim_backend *be; /* sim/backend.h: auth, thread service, agent runtime */
+    srv_idmap starts;       /* core msg id -> start_rec: dispatched, run not started */
+    srv_idmap posts;        /* POST serial -> start_rec */
+    uint64_t answer_when;   /* the thread service's answer being drawn (cb_associate) */
+    int answer_ok;
     srv_idmap runs; /* core run id -> srv_run */
     size_t nruns;
     srv_idmap tags;     /* client message tag -> srv_tag */
     uint64_t *tag_ring; /* insertion order, for eviction */
     size_t tag_head, ntags;
-    sim_prng rnd_http;
+    sim_prng rnd_http, rnd_http_flt;
     /* staged control frames (see srv_ctl_stage) */
     int staging;
     uint64_t stage_t;

@@ -420,6 +420,22 @@ static json_t *ctl_request(const char *op, srv_conn *c, const char *thread, uint
                      thread, "last_seq", (json_int_t)last_seq, "result", result, "error", jerr(rc));
 }
 
+/* hold_request holds frame `f` (op `op`) behind the connection's held
+ * switch, telling the control side; past SRV_HOLD_MAX (or out of memory)
+ * the client gets a `busy` error notice instead. */
+static void hold_request(srv_conn *c, json_t *f, const char *op, const char *thread, uint64_t tag,
+                         uint64_t last_seq)
+{
+    if (hold(c, f) != 0) {
+        json_t *jt = json_integer((json_int_t)tag);
+        srv_error_notice(c, SRV_BAD_BUSY, "busy", "too many frames held behind a switch", jt);
+        json_decref(jt);
+        return;
+    }
+    if (srv_ctl_wanted(c->s))
+        srv_ctl_emit(c->s, ctl_request(op, c, thread, tag, last_seq, "held", 0));
+}
+
 static void do_message(srv_conn *c, json_t *f, int from_held)
 {
     srv *s = c->s;
@@ -430,14 +446,7 @@ static void do_message(srv_conn *c, json_t *f, int from_held)
     const char *payload = pl ? json_string_value(pl) : "hello";
     size_t plen = pl ? json_string_length(pl) : 5;
     if (c->nheld && !from_held) {
-        if (hold(c, f) != 0) {
-            json_t *jt = json_integer((json_int_t)tag);
-            srv_error_notice(c, SRV_BAD_BUSY, "busy", "too many frames held behind a switch", jt);
-            json_decref(jt);
-            return;
-        }
-        if (srv_ctl_wanted(s))
-            srv_ctl_emit(s, ctl_request("message", c, thread, tag, last_seq, "held", 0));
+        hold_request(c, f, "message", thread, tag, last_seq);
         return;
     }
     srv_tag *t = srv_idmap_get(&s->tags, tag);
@@ -494,14 +503,7 @@ static void do_switch(srv_conn *c, json_t *f, int from_held)
     if (!from_held && (!c->authed || c->nheld)) {
         /* Not authenticated yet: the socket layer holds the view request
          * until the auth answer, and what follows waits behind it. */
-        if (hold(c, f) != 0) {
-            json_t *jt = json_integer((json_int_t)tag);
-            srv_error_notice(c, SRV_BAD_BUSY, "busy", "too many frames held behind a switch", jt);
-            json_decref(jt);
-            return;
-        }
-        if (srv_ctl_wanted(s))
-            srv_ctl_emit(s, ctl_request("switch", c, thread, tag, last_seq, "held", 0));
+        hold_request(c, f, "switch", thread, tag, last_seq);
         return;
     }
     uint64_t now = srv_now(s);

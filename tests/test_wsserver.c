@@ -789,6 +789,33 @@ START_TEST(test_wsserver_slow_reader_is_closed)
 }
 END_TEST
 
+/* A control connection that pings and never reads: its pongs count
+ * against the control queue bound like every other control frame, so it
+ * is closed as lagging instead of buffered without bound. */
+START_TEST(test_wsserver_control_ping_flood_is_bounded)
+{
+    start_server(NULL);
+    wsc k;
+    ck_assert_int_eq(ws_open(&k, "ctxready-control.v1", 4096), 101);
+    long before = rss_kib(server_pid);
+    static char ping[4096];
+    int n = snprintf(ping, sizeof ping, "{\"op\":\"ping\",\"id\":\"");
+    memset(ping + n, 'p', 4000);
+    memcpy(ping + n + 4000, "\"}", 3);
+    /* 6000 pongs of 4 KiB: 24 MiB, past the 16 MiB control queue. */
+    for (int i = 0; i < 6000; i++)
+        if (ws_send_raw(&k, 1, ping, strlen(ping)) != 0)
+            break; /* cut off: the bound worked */
+    ck_assert_int_eq((long long)wait_metric("ctxready_server_control_overflows_total", 1), 1);
+    long long deadline = now_ms() + WAIT_MS;
+    while (metric("ctxready_server_control_connections") > 0)
+        ck_assert_msg(now_ms() < deadline, "the lagging control connection stayed open");
+    long after = rss_kib(server_pid);
+    ck_assert_msg(after - before < 20 * 1024, "RSS grew from %ld to %ld KiB", before, after);
+    ws_close(&k);
+}
+END_TEST
+
 /* --max-conns: one more upgrade is refused; after a close there is room
  * again. */
 START_TEST(test_wsserver_connection_bound)
@@ -1031,6 +1058,7 @@ static Suite *wsserver_suite(void)
     tcase_add_test(tc, test_wsserver_malformed_frames_answered_and_counted);
     tcase_add_test(tc, test_wsserver_flood_is_rate_limited);
     tcase_add_test(tc, test_wsserver_slow_reader_is_closed);
+    tcase_add_test(tc, test_wsserver_control_ping_flood_is_bounded);
     tcase_add_test(tc, test_wsserver_connection_bound);
     tcase_add_test(tc, test_wsserver_pending_deadline_closes);
     tcase_add_test(tc, test_wsserver_duplicate_and_foreign);

@@ -337,8 +337,8 @@ static void ctl_receive(srv_ctl *k, struct lws *wsi, const void *in, size_t len)
         srv_frame *f = srv_frame_dump(p, 0);
         json_decref(p);
         if (f)
-            q_push(&k->q, f); /* after everything queued before: a barrier */
-        lws_callback_on_writable(wsi);
+            ctl_push(s, k, f); /* after everything queued before: a barrier; bounded */
+        free(f);
     } else {
         s->n.malformed[j ? SRV_BAD_UNKNOWN_OP : SRV_BAD_BAD_JSON]++;
     }

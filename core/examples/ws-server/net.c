@@ -208,7 +208,8 @@ static int rx_append(char **buf, size_t *len, const void *in, size_t n, size_t m
     char *b = realloc(*buf, *len + n + 1);
     if (!b)
         return 1;
-    memcpy(b + *len, in, n);
+    if (n) /* (lws hands an empty body over as NULL: memcpy must not see it) */
+        memcpy(b + *len, in, n);
     *len += n;
     b[*len] = '\0';
     *buf = b;

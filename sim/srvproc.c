@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,6 +151,7 @@ int sim_srv_start(sim_srv *s, const char *server, const char *scenario, const ch
     for (int i = 0; extra && extra[i] && n < 46; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -161,6 +165,12 @@ int sim_srv_start(sim_srv *s, const char *server, const char *scenario, const ch
         dup2(fd, 1);
         dup2(fd, 2);
         signal(SIGINT, SIG_IGN); /* the parent stops it (a Ctrl-C reaches the group) */
+#ifdef __linux__
+        /* A parent killed outright (SIGKILL, a crash) cannot stop it: the
+         * kernel sends SIGTERM then (or the parent is already gone). */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+            _exit(127);
+#endif
         execv(server, (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", server, strerror(errno));
         _exit(127);

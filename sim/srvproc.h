@@ -34,7 +34,9 @@ const char *sim_srv_find(const char *path, char *err, size_t errlen);
  * may be NULL) with its output in `log`, and waits at most `timeout`
  * seconds for its listening line.  Returns 0 (*s filled), or -1 with err
  * (it could not start, exited, or said nothing in time: then it is
- * stopped).
+ * stopped).  On Linux the server gets SIGTERM when the calling thread
+ * dies without stopping it (SIGKILL, a crash): call it from a thread that
+ * outlives the server.
  */
 int sim_srv_start(sim_srv *s, const char *server, const char *scenario, const char *profile,
                   double time_scale, const char *const *extra, const char *log, double timeout,

@@ -846,6 +846,47 @@ START_TEST(test_wsserver_connection_bound)
 }
 END_TEST
 
+/* Every new thread name is a stream (and maybe a user) in the core: the
+ * reference thread service creates --max-threads at most, so a client
+ * naming fresh threads cannot grow the server without bound; a message to
+ * a thread past the bound is refused, known threads still work. */
+START_TEST(test_wsserver_thread_bound)
+{
+    start_server("--max-threads", "2", NULL);
+    wsc c;
+    tab_open(&c, "u0", NULL);
+    for (int i = 1; i <= 2; i++) {
+        ck_assert_int_eq(ws_send(&c, "{\"op\":\"message\",\"thread\":\"u0/t%d\",\"tag\":%d}", i, i),
+                         0);
+        json_t *ack = ws_expect(&c, "ack", NULL, NULL);
+        ck_assert_int_eq(int_of(ack, "tag"), i);
+        ck_assert_ptr_null(json_object_get(ack, "error"));
+        json_decref(ack);
+    }
+    for (int i = 3; i < 203; i++)
+        ck_assert_int_eq(
+            ws_send(&c, "{\"op\":\"message\",\"thread\":\"evil%d/t\",\"tag\":%d}", i, i), 0);
+    ck_assert_int_eq(ws_send(&c, "{\"op\":\"message\",\"thread\":\"u0/t9\",\"tag\":300}"), 0);
+    json_t *rej = ws_expect(&c, "notice", "message_rejected", NULL);
+    while (int_of(rej, "tag") != 300) {
+        json_decref(rej);
+        rej = ws_expect(&c, "notice", "message_rejected", NULL);
+    }
+    json_decref(rej);
+    ck_assert_int_eq((long long)metric("ctxready_server_threads"), 2);
+    ck_assert_int_eq((long long)metric("ctxready_server_threads_refused_total"), 201);
+    ck_assert_int_eq(ws_send(&c, "{\"op\":\"message\",\"thread\":\"u0/t1\",\"tag\":301}"), 0);
+    json_t *ack = ws_expect(&c, "ack", NULL, NULL);
+    while (int_of(ack, "tag") != 301) {
+        json_decref(ack);
+        ack = ws_expect(&c, "ack", NULL, NULL);
+    }
+    ck_assert_ptr_null(json_object_get(ack, "error"));
+    json_decref(ack);
+    ws_close(&c);
+}
+END_TEST
+
 /* The core's pending deadline runs on the lws timer: a connection that
  * never authenticates is told `closing` (pending_timeout) and closed. */
 START_TEST(test_wsserver_pending_deadline_closes)
@@ -1062,6 +1103,7 @@ static Suite *wsserver_suite(void)
     tcase_add_test(tc, test_wsserver_control_ping_flood_is_bounded);
     tcase_add_test(tc, test_wsserver_connection_bound);
     tcase_add_test(tc, test_wsserver_pending_deadline_closes);
+    tcase_add_test(tc, test_wsserver_thread_bound);
     tcase_add_test(tc, test_wsserver_duplicate_and_foreign);
     tcase_add_test(tc, test_wsserver_http_message_runs);
     tcase_add_test(tc, test_wsserver_sigterm_stops_cleanly);

@@ -382,16 +382,36 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
 
 /* ---- requests from clients ------------------------------------------------------ */
 
+/* thread_hash: a thread name's key in s->threads (never 0). */
+static uint64_t thread_hash(const char *thread)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const unsigned char *p = (const unsigned char *)thread; *p; p++)
+        h = (h ^ *p) * UINT64_C(0x100000001b3);
+    return h | 1;
+}
+
 /* thread_service: the reference thread service creates "<owner>/<name>"
- * for its owner the first time anything names it. */
+ * for its owner the first time anything names it, --max-threads threads at
+ * most (every new name is a stream, and maybe a user, in the core: a
+ * client naming fresh threads must not grow memory without bound); past
+ * that a new thread is not created and the core refuses what names it. */
 static void thread_service(srv *s, uint64_t now, const char *thread)
 {
     char owner[CR_ID_MAX + 1];
-    if (thread && srv_thread_owner(thread, owner, sizeof owner) == 0) {
-        int rc = cr_thread_add(s->core, now, owner, thread);
-        if (rc != 0 && s->o.verbose)
-            fprintf(stderr, "ctxready-server: cr_thread_add: %s\n", cr_strerror(rc));
+    if (!thread || srv_thread_owner(thread, owner, sizeof owner) != 0)
+        return;
+    uint64_t h = thread_hash(thread);
+    int known = srv_idmap_get(&s->threads, h) != NULL;
+    if (!known && s->threads.len >= s->o.max_threads) {
+        s->n.threads_refused++;
+        return;
     }
+    int rc = cr_thread_add(s->core, now, owner, thread);
+    if (rc == 0 && !known && srv_idmap_put(&s->threads, h, (void *)1) != 0)
+        rc = CR_ENOMEM;
+    if (rc != 0 && s->o.verbose)
+        fprintf(stderr, "ctxready-server: cr_thread_add: %s\n", cr_strerror(rc));
 }
 
 static int hold(srv_conn *c, json_t *frame)
@@ -1050,6 +1070,7 @@ void srv_host_free(srv *s)
             tag_free(s->tags.vals[i]);
     srv_idmap_free(&s->tags);
     free(s->tag_ring);
+    srv_idmap_free(&s->threads);
     cr_ctx_del(s->core);
     s->core = NULL;
 }

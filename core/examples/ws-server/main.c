@@ -27,7 +27,7 @@ static const char usage[] =
     "usage: ctxready-server --port N --scenario FILE [--profile legacy|fixed] [--policy k=v]...\n"
     "                       [--seed S] [--time-scale X] [--host ADDR] [--token T]\n"
     "                       [--max-conns N] [--max-frame BYTES] [--send-queue BYTES]\n"
-    "                       [--rate N] [--max-runs N] [--verbose]\n"
+    "                       [--rate N] [--max-runs N] [--max-threads N] [--verbose]\n"
     "\n"
     "libctxready embedded in a libwebsockets server (docs/protocol.md).  One port carries\n"
     "the tabs (ws /ws, subprotocol ctxready.v1), the test-control side (ws /control,\n"
@@ -51,6 +51,8 @@ static const char usage[] =
     "  --rate N            frames per second per connection; more are discarded with\n"
     "                      an error notice (default 1000)\n"
     "  --max-runs N        agent runs in progress at most (default 4096)\n"
+    "  --max-threads N     threads the reference thread service creates at most; a frame\n"
+    "                      naming a new thread past it is refused (default 262144)\n"
     "  --verbose           log the core's error reports and lws warnings on stderr\n"
     "\n"
     "Exit: 0 after SIGTERM/SIGINT (connections closed), 2 bad usage or scenario,\n"
@@ -163,6 +165,10 @@ static int parse_args(int argc, char **argv, srv_opts *o, override *ov, size_t *
             if (parse_uint(a, v, 1, 10000000, &u))
                 return -1;
             o->max_runs = (uint32_t)u;
+        } else if (!strcmp(a, "--max-threads")) {
+            if (parse_uint(a, v, 1, 100000000, &u))
+                return -1;
+            o->max_threads = (uint32_t)u;
         } else {
             fprintf(stderr, "ctxready-server: unknown option '%s'\n%s", a, usage);
             return -1;
@@ -218,7 +224,8 @@ int main(int argc, char **argv)
                      .max_frame = 65536,
                      .send_queue = 1u << 20,
                      .rate = 1000,
-                     .max_runs = 4096};
+                     .max_runs = 4096,
+                     .max_threads = 262144};
     override ov[MAX_OVERRIDES];
     size_t nov = 0;
     if (parse_args(argc, argv, &s.o, ov, &nov) != 0)

@@ -190,6 +190,10 @@ int srv_metrics(srv *s, char **out, size_t *len)
     metric(&b, "ctxready_server_auth_failed_total", "counter", "Tokens refused.", n->auth_failed);
     metric(&b, "ctxready_server_runs_refused_total", "counter", "Runs not started (--max-runs).",
            n->runs_refused);
+    metric(&b, "ctxready_server_threads", "gauge", "Threads the thread service created.",
+           s->threads.len);
+    metric(&b, "ctxready_server_threads_refused_total", "counter",
+           "New threads not created (--max-threads).", n->threads_refused);
     metric(&b, "ctxready_server_runs_active", "gauge", "Agent runs in progress.", s->nruns);
     metric(&b, "ctxready_server_timer_queue", "gauge", "Items on the timer queue.", s->nheap);
     metric(&b, "process_resident_memory_bytes", "gauge", "Resident memory of the server.",

@@ -157,7 +157,7 @@ typedef struct srv_counters {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t malformed[SRV_BAD__N];
     uint64_t conns_accepted, conns_refused, slow_readers, control_overflows;
-    uint64_t duplicates, parked, http_messages, auth_failed, runs_refused;
+    uint64_t duplicates, parked, http_messages, auth_failed, runs_refused, threads_refused;
     uint64_t events_unsent;
     uint64_t conns_now, controls_now;
 } srv_counters;
@@ -177,6 +177,7 @@ typedef struct srv_opts {
     size_t send_queue;
     uint32_t rate; /* frames per second per connection */
     uint32_t max_runs;
+    uint32_t max_threads; /* threads the reference thread service creates */
     int verbose;
 } srv_opts;
 
@@ -219,6 +220,7 @@ struct srv {
     int answer_ok;
     srv_idmap runs; /* core run id -> srv_run */
     size_t nruns;
+    srv_idmap threads;  /* hash of a thread created by thread_service -> (void *)1 */
     srv_idmap tags;     /* client message tag -> srv_tag */
     uint64_t *tag_ring; /* insertion order, for eviction */
     size_t tag_head, ntags;

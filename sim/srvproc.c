@@ -210,11 +210,13 @@ int sim_srv_stop(sim_srv *s)
     kill(s->pid, SIGTERM);
     double until = mono() + 5;
     pid_t r = 0;
-    while ((r = waitpid(s->pid, &st, WNOHANG)) == 0 && mono() < until)
+    while (((r = waitpid(s->pid, &st, WNOHANG)) == 0 || (r < 0 && errno == EINTR)) &&
+           mono() < until)
         nap_ms(5);
-    if (r == 0) {
+    if (r <= 0) { /* still running, or waitpid kept failing: kill and reap it */
         kill(s->pid, SIGKILL);
-        waitpid(s->pid, &st, 0);
+        while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR)
+            ;
     }
     s->pid = 0;
     return st;

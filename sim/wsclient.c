@@ -412,7 +412,8 @@ static int on_receive(sim_ws *ws, uint32_t i, struct lws *wsi, const void *in, s
         return -1;
     if (sim_grow((void **)&k->rx, &k->rxcap, k->rxlen + len + 1, 1))
         return -1;
-    memcpy(k->rx + k->rxlen, in, len);
+    if (len) /* (an empty frame: lws may pass in = NULL) */
+        memcpy(k->rx + k->rxlen, in, len);
     k->rxlen += len;
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
         return 0;

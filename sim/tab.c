@@ -38,24 +38,24 @@ typedef struct outmsg {
     int32_t thread;
 } outmsg;
 
-typedef struct tab {
-    uint32_t user;
-    int64_t conn; /* current connection (the host's id), -1 none */
-    uint8_t live, done, reconnecting, parked;
-    uint8_t given;           /* the script gave the current connection a thread */
+typedef struct tab {         /* widest fields first, no padding hole */
     const sim_step *stashed; /* a step that needs the connection, held while reconnecting */
     level *stack;            /* the script's repeat levels: `inl`, or a heap array when deeper */
-    level inl[3];
-    uint8_t stack_cap;
-    int depth;
-    int32_t selected;   /* thread the UI has selected (send/switch), -1 */
-    uint32_t selection; /* number of the latest selection (echoed in notices) */
-    int32_t *names;     /* per scenario name: thread index, -1 */
-    outmsg *outbox;     /* unacknowledged ws messages, in send order (owned) */
+    int32_t *names;          /* per scenario name: thread index, -1 */
+    outmsg *outbox;          /* unacknowledged ws messages, in send order (owned) */
     size_t noutbox, capoutbox;
     seqmark *marks; /* last seq seen per thread (owned) */
     size_t nmarks, capmarks;
-    char name[32]; /* "client:u<U>.<K>": its trace actor */
+    int64_t conn; /* current connection (the host's id), -1 none */
+    level inl[3];
+    uint32_t user;
+    int depth;
+    int32_t selected;   /* thread the UI has selected (send/switch), -1 */
+    uint32_t selection; /* number of the latest selection (echoed in notices) */
+    char name[32];      /* "client:u<U>.<K>": its trace actor */
+    uint8_t live, done, reconnecting, parked;
+    uint8_t given; /* the script gave the current connection a thread */
+    uint8_t stack_cap;
 } tab;
 
 struct sim_tabs {

@@ -63,29 +63,29 @@ enum ev_kind {
     EV_RECONNECT     /* a = client */
 };
 
-typedef struct sconn {
+typedef struct sconn { /* 104 bytes: widest fields first, no padding hole */
+    cr_conn_id core;   /* 0 until the server opened it */
+    uint64_t evid_gen; /* notice, or the thread of an event of a newer generation; -1 none */
+    uint64_t gone_at;  /* since when the client side is gone */
+    uint64_t deferred_last_seq;
+    uint64_t assoc_req; /* the latest association the core issued for it, 0 none */
+    uint64_t tl_gen;    /* annotate (see tl_state) */
     uint32_t client;
-    cr_conn_id core;     /* 0 until the server opened it */
-    uint8_t client_open; /* the client believes it is connected */
-    uint8_t server_open; /* the core has it open */
-    uint8_t given_thread;
     int32_t switch_thread; /* latest thread this conn's client selected, as the server saw it */
     uint32_t switch_req;   /* and the number of that selection */
     int32_t evid_thread;   /* the binding the core has shown this conn: its last THREAD_SWITCHED */
-    uint64_t evid_gen;     /* notice, or the thread of an event of a newer generation; -1 none */
     int32_t deferred_switch;       /* a switch that arrived before authentication, -1 */
     uint32_t held_head, held_tail; /* packets held behind it, in arrival order (NO_PKT: none) */
-    uint8_t gone;                  /* SIM_GONE_* once the client side is gone */
-    uint64_t gone_at;              /* and since when */
-    uint64_t deferred_last_seq;
-    uint64_t assoc_req;  /* the latest association the core issued for it, 0 none */
-    int32_t owed_switch; /* a switch the core owes THREAD_SWITCHED for, -1 none */
+    int32_t owed_switch;           /* a switch the core owes THREAD_SWITCHED for, -1 none */
+    uint32_t tl_attempts;
+    int32_t tl_thread, tl_assoc;
+    uint8_t client_open; /* the client believes it is connected */
+    uint8_t server_open; /* the core has it open */
+    uint8_t given_thread;
+    uint8_t gone; /* SIM_GONE_* once the client side is gone */
     /* annotate: the core's state last noted (note_conns); tl_state is
      * cr_conn_state + 1, 0 before the first note */
     uint8_t tl_state;
-    uint32_t tl_attempts;
-    uint64_t tl_gen;
-    int32_t tl_thread, tl_assoc;
 } sconn;
 
 typedef struct sthread {
@@ -106,9 +106,9 @@ typedef struct evseen {
 enum { EVS_NONE = 0, EVS_PENDING, EVS_RESOLVED };
 
 /* What the world saw of one agent run (indexed by core run id). */
-typedef struct srun {
-    int32_t core_thread; /* the thread the core runs it on (its stream), -1 none */
+typedef struct srun {    /* 16 bytes */
     uint64_t started_at; /* when cr_run_start(_for) returned it */
+    int32_t core_thread; /* the thread the core runs it on (its stream), -1 none */
     uint8_t started;     /* the world started it */
     uint8_t went;        /* run_go was called */
 } srun;

@@ -91,7 +91,7 @@ typedef struct sconn { /* 104 bytes: widest fields first, no padding hole */
 typedef struct sthread {
     uint32_t owner;
     char id[24];
-    int64_t *seq_ev; /* stream seq - 1 -> oracle event (owned) */
+    int32_t *seq_ev; /* stream seq - 1 -> oracle event (owned; events fit: 32 B each) */
     size_t nseq, capseq;
     uint64_t undel_n, undel_bytes; /* events seen buffered, unresolved (and their bytes) */
 } sthread;
@@ -137,7 +137,7 @@ typedef struct world {
     size_t nthreads, capthreads;
     sconn *conns;
     size_t nconns, capconns;
-    int64_t *conn_by_core; /* core id -> sim conn */
+    int32_t *conn_by_core; /* core id -> sim conn */
     size_t cap_by_core;
     sim_transport tr;     /* packets and their channels; link k is sim conn k */
     sim_backend *backend; /* the server side (owned) */
@@ -172,7 +172,7 @@ typedef struct world {
     int64_t emit_ev; /* the event of the cr_run_emit in progress, -1 none */
     uint32_t emit_live, emit_notif;
     int64_t emit_client; /* the first tab it was delivered to live, -1 */
-    int64_t *req_conn;   /* association request id -> sim conn (owned) */
+    int32_t *req_conn;   /* association request id -> sim conn + 1 (owned) */
     size_t capreq;
 } world;
 
@@ -586,9 +586,9 @@ static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, 
          * associates to another thread (the client moved on). */
         if (kc->owed_switch >= 0 && strcmp(w->threads[kc->owed_switch].id, thread) != 0)
             kc->owed_switch = -1;
-        if (sim_grow((void **)&w->req_conn, &w->capreq, req + 1, sizeof(int64_t)))
+        if (sim_grow((void **)&w->req_conn, &w->capreq, req + 1, sizeof(int32_t)))
             return fail(w, "out of memory (requests)");
-        w->req_conn[req] = k + 1;
+        w->req_conn[req] = (int32_t)(k + 1);
     }
     sim_backend_associate(w->backend, now, req, conn, user, thread, c);
 }
@@ -953,9 +953,9 @@ static void on_up(world *w, uint32_t p)
         k->server_open = 1;
         w->acct.conns_opened++;
         w->acct.conns_open++;
-        if (sim_grow((void **)&w->conn_by_core, &w->cap_by_core, id + 1, sizeof(int64_t)))
+        if (sim_grow((void **)&w->conn_by_core, &w->cap_by_core, id + 1, sizeof(int32_t)))
             return fail(w, "out of memory");
-        w->conn_by_core[id] = conn;
+        w->conn_by_core[id] = (int32_t)conn;
         break;
     }
     case SIM_FRAME_AUTH:
@@ -1266,11 +1266,11 @@ static int bk_emitted(void *ud, uint64_t now, cr_run_id run, const sim_backend_e
          e->index, w->sc->nagent_events, w->emit_live);
     if (e->seq && r->core_thread >= 0) {
         sthread *th = &w->threads[r->core_thread];
-        if (sim_grow((void **)&th->seq_ev, &th->capseq, e->seq, sizeof(int64_t))) {
+        if (sim_grow((void **)&th->seq_ev, &th->capseq, e->seq, sizeof(int32_t))) {
             fail(w, "out of memory (streams)");
             return -1;
         }
-        th->seq_ev[e->seq - 1] = ev;
+        th->seq_ev[e->seq - 1] = (int32_t)ev;
         if (e->seq > th->nseq)
             th->nseq = e->seq;
     }

@@ -63,13 +63,12 @@ enum ev_kind {
     EV_RECONNECT     /* a = client */
 };
 
-typedef struct sconn { /* 104 bytes: widest fields first, no padding hole */
+typedef struct sconn { /* 80 bytes: widest fields first, no padding hole */
     cr_conn_id core;   /* 0 until the server opened it */
     uint64_t evid_gen; /* notice, or the thread of an event of a newer generation; -1 none */
     uint64_t gone_at;  /* since when the client side is gone */
     uint64_t deferred_last_seq;
     uint64_t assoc_req; /* the latest association the core issued for it, 0 none */
-    uint64_t tl_gen;    /* annotate (see tl_state) */
     uint32_t client;
     int32_t switch_thread; /* latest thread this conn's client selected, as the server saw it */
     uint32_t switch_req;   /* and the number of that selection */
@@ -77,16 +76,21 @@ typedef struct sconn { /* 104 bytes: widest fields first, no padding hole */
     int32_t deferred_switch;       /* a switch that arrived before authentication, -1 */
     uint32_t held_head, held_tail; /* packets held behind it, in arrival order (NO_PKT: none) */
     int32_t owed_switch;           /* a switch the core owes THREAD_SWITCHED for, -1 none */
-    uint32_t tl_attempts;
-    int32_t tl_thread, tl_assoc;
-    uint8_t client_open; /* the client believes it is connected */
-    uint8_t server_open; /* the core has it open */
+    uint8_t client_open;           /* the client believes it is connected */
+    uint8_t server_open;           /* the core has it open */
     uint8_t given_thread;
     uint8_t gone; /* SIM_GONE_* once the client side is gone */
-    /* annotate: the core's state last noted (note_conns); tl_state is
-     * cr_conn_state + 1, 0 before the first note */
-    uint8_t tl_state;
 } sconn;
+
+/* annotate: the core's state of one connection last noted (note_conns),
+ * beside w->conns (only when annotating); state is cr_conn_state + 1, 0
+ * before the first note. */
+typedef struct connnote {
+    uint64_t gen;
+    uint32_t attempts;
+    int32_t thread, assoc;
+    uint8_t state;
+} connnote;
 
 typedef struct sthread {
     uint32_t owner;
@@ -137,6 +141,8 @@ typedef struct world {
     size_t nthreads, capthreads;
     sconn *conns;
     size_t nconns, capconns;
+    connnote *notes; /* per conn, annotate only (owned) */
+    size_t capnotes;
     int32_t *conn_by_core; /* core id -> sim conn */
     size_t cap_by_core;
     sim_transport tr;     /* packets and their channels; link k is sim conn k */
@@ -1296,9 +1302,14 @@ static void on_agent_emit(world *w, cr_run_id run)
  * its attempt) changed in this step.  O(connections). */
 static void note_conns(world *w)
 {
+    if (sim_grow((void **)&w->notes, &w->capnotes, w->nconns, sizeof(connnote))) {
+        fail(w, "out of memory");
+        return;
+    }
     for (size_t k = 0; k < w->nconns; k++) {
         sconn *kc = &w->conns[k];
-        if (!kc->core || kc->tl_state == CR_CONN_CLOSED + 1)
+        connnote *tl = &w->notes[k];
+        if (!kc->core || tl->state == CR_CONN_CLOSED + 1)
             continue;
         cr_conn_info info;
         if (cr_conn_get_info(w->core, kc->core, &info) != 0)
@@ -1306,15 +1317,15 @@ static void note_conns(world *w)
         int32_t th = thread_lookup(w, info.user, info.thread);
         int32_t as = thread_lookup(w, info.user, info.assoc_target);
         if (info.state == CR_CONN_CLOSED)
-            th = as = -1, info.generation = kc->tl_gen, info.assoc_attempts = 0;
-        if (kc->tl_state == info.state + 1 && kc->tl_thread == th && kc->tl_assoc == as &&
-            kc->tl_gen == info.generation && kc->tl_attempts == info.assoc_attempts)
+            th = as = -1, info.generation = tl->gen, info.assoc_attempts = 0;
+        if (tl->state == info.state + 1 && tl->thread == th && tl->assoc == as &&
+            tl->gen == info.generation && tl->attempts == info.assoc_attempts)
             continue;
-        kc->tl_state = (uint8_t)(info.state + 1);
-        kc->tl_thread = th;
-        kc->tl_assoc = as;
-        kc->tl_gen = info.generation;
-        kc->tl_attempts = info.assoc_attempts;
+        tl->state = (uint8_t)(info.state + 1);
+        tl->thread = th;
+        tl->assoc = as;
+        tl->gen = info.generation;
+        tl->attempts = info.assoc_attempts;
         NOTE(w, "core", "state",
              "conn=%" PRIu64 " tab=%s state=%s thread=%s gen=%" PRIu64 " assoc=%s attempt=%" PRIu32,
              kc->core, cname(w, kc->client), cr_conn_state_name(info.state),
@@ -1550,6 +1561,7 @@ static void world_free(world *w)
     free(w->threads);
     free(w->conns);
     free(w->conn_by_core);
+    free(w->notes);
     sim_transport_free(&w->tr);
     free(w->runs);
     free(w->msg_state);

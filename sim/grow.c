@@ -8,11 +8,14 @@ int sim_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
-    /* Most per-tab arrays stay tiny; the big ones grow by half, so at most a
-     * third of an array is slack. */
-    size_t n = *cap ? *cap : 4;
+    /* Most per-tab arrays hold one or two entries (an outbox, a thread's
+     * marks): they start at one (1, 2, 4, 7, 11, ...) and grow by half; the
+     * big ones (per connection, per event: over 64 Ki entries) by a quarter,
+     * so at most a fifth of them is slack (large blocks are mmapped: libc
+     * grows them in place with mremap, no copy). */
+    size_t n = *cap ? *cap : 1;
     while (n < need)
-        n += n / 2;
+        n += (n < 65536 ? n / 2 : n / 4) + 1;
     void *q = realloc(*p, n * elem);
     if (!q)
         return -1;

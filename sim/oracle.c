@@ -14,16 +14,20 @@ typedef struct __attribute__((packed)) change {
 } change;
 
 /* Changes kept inside the history itself: a tab's histories rarely hold
- * more (a choice or two, a link up and down), so most tabs allocate
- * nothing for them. */
-#define HIST_INLINE 2
+ * more (none, a thread, closed; a link up and down), so most tabs allocate
+ * nothing for them (with two, three of a typical tab's four histories
+ * spilled to the heap: 12 B inline each against ~80 B of heap block). */
+#define HIST_INLINE 3
 
-/* A tab's history: v points at `in` (tabs never move: o->tabs is
- * allocated once) until it outgrows it, then at a heap block. */
-typedef struct history {
-    change *v; /* in time order: `in` or owned */
+/* A tab's history (44 bytes, packed: change is 4-byte-wide): its changes
+ * in time order, inline while they fit (cap <= HIST_INLINE), then in an
+ * owned heap block of cap changes. */
+typedef struct __attribute__((packed)) history {
     uint32_t n, cap;
-    change in[HIST_INLINE];
+    union __attribute__((packed)) {
+        change *heap;
+        change in[HIST_INLINE];
+    } u;
 } history;
 
 typedef struct tab {
@@ -95,33 +99,37 @@ struct sim_oracle {
 
 /* ---- histories ------------------------------------------------------------ */
 
+/* hv: h's changes (inline or its heap block; writable through a history
+ * the caller may write). */
+static change *hv(const history *h)
+{
+    return h->cap > HIST_INLINE ? h->u.heap : (change *)h->u.in;
+}
+
 /* hist_add appends a change (inline first, then a heap block that grows
  * by half).  0 or -1. */
 static int hist_add(history *h, uint64_t at, int32_t v)
 {
-    if (!h->v) {
-        h->v = h->in;
-        h->cap = HIST_INLINE;
-    }
-    if (h->n == h->cap) {
-        uint32_t ncap = h->cap + h->cap / 2 + 2;
+    uint32_t cap = h->cap > HIST_INLINE ? h->cap : HIST_INLINE;
+    if (h->n == cap) {
+        uint32_t ncap = cap + cap / 2 + 2;
         change *q = malloc((size_t)ncap * sizeof(change));
         if (!q)
             return -1;
-        memcpy(q, h->v, (size_t)h->n * sizeof(change));
-        if (h->v != h->in)
-            free(h->v);
-        h->v = q;
+        memcpy(q, hv(h), (size_t)h->n * sizeof(change));
+        if (h->cap > HIST_INLINE)
+            free(h->u.heap);
+        h->u.heap = q;
         h->cap = ncap;
     }
-    h->v[h->n++] = (change){at, v};
+    hv(h)[h->n++] = (change){at, v};
     return 0;
 }
 
 /* hist_push records a change of value (a repeat of the last is none). */
 static int hist_push(history *h, uint64_t at, int32_t v)
 {
-    if (h->n && h->v[h->n - 1].v == v)
+    if (h->n && hv(h)[h->n - 1].v == v)
         return 0;
     return hist_add(h, at, v);
 }
@@ -129,26 +137,26 @@ static int hist_push(history *h, uint64_t at, int32_t v)
 /* hist_bytes: the heap bytes of h beyond the tab (0 while inline). */
 static size_t hist_bytes(const history *h)
 {
-    return h->v && h->v != h->in ? (size_t)h->cap * sizeof(change) : 0;
+    return h->cap > HIST_INLINE ? (size_t)h->cap * sizeof(change) : 0;
 }
 
 /* hist_free releases h's heap block, if any. */
 static void hist_free(history *h)
 {
-    if (h->v != h->in)
-        free(h->v);
+    if (h->cap > HIST_INLINE)
+        free(h->u.heap);
 }
 
 static int32_t hist_last(const history *h, int32_t none)
 {
-    return h->n ? h->v[h->n - 1].v : none;
+    return h->n ? hv(h)[h->n - 1].v : none;
 }
 
 /* chose_by: had tab t chosen `thread` at some time <= at?  O(choices). */
 static int chose_by(const tab *t, int32_t thread, uint64_t at)
 {
-    for (size_t i = 0; i < t->choice.n && t->choice.v[i].at <= at; i++)
-        if (t->choice.v[i].v == thread)
+    for (size_t i = 0; i < t->choice.n && hv(&t->choice)[i].at <= at; i++)
+        if (hv(&t->choice)[i].v == thread)
             return 1;
     return 0;
 }
@@ -158,7 +166,7 @@ static int chose_by(const tab *t, int32_t thread, uint64_t at)
 static int failed_after(const tab *t, int32_t thread, uint64_t at)
 {
     for (size_t i = 0; i < t->failed.n; i++)
-        if (t->failed.v[i].v == thread && t->failed.v[i].at >= at)
+        if (hv(&t->failed)[i].v == thread && hv(&t->failed)[i].at >= at)
             return 1;
     return 0;
 }
@@ -190,17 +198,17 @@ static int owed_window(const tab *t, int32_t thread, uint64_t at, uint64_t arriv
     int on = 0;
     uint64_t start = 0;
     for (;;) {
-        uint64_t ta = i < t->choice.n ? t->choice.v[i].at : UINT64_MAX;
-        uint64_t tb = j < t->link.n ? t->link.v[j].at : UINT64_MAX;
+        uint64_t ta = i < t->choice.n ? hv(&t->choice)[i].at : UINT64_MAX;
+        uint64_t tb = j < t->link.n ? hv(&t->link)[j].at : UINT64_MAX;
         uint64_t now = ta < tb ? ta : tb;
         if (now > end)
             now = end;
         /* Apply every change at `now`, then see whether a period ended. */
         int done = now == end;
-        while (!done && i < t->choice.n && t->choice.v[i].at == now)
-            choice = t->choice.v[i++].v;
-        while (!done && j < t->link.n && t->link.v[j].at == now)
-            up = t->link.v[j++].v;
+        while (!done && i < t->choice.n && hv(&t->choice)[i].at == now)
+            choice = hv(&t->choice)[i++].v;
+        while (!done && j < t->link.n && hv(&t->link)[j].at == now)
+            up = hv(&t->link)[j++].v;
         int next = !done && choice == thread && up;
         if (on && (!next || done) && now > at) {
             uint64_t b = now, a = start > at ? start : at;
@@ -574,26 +582,26 @@ static void watch_break(const tab *t, int32_t thread, uint64_t at, uint64_t *whe
     size_t i = 0, j = 0;
     int32_t choice = SIM_VIEW_CLOSED;
     int up = t->link.n == 0;
-    for (; i < t->choice.n && t->choice.v[i].at <= at; i++)
-        choice = t->choice.v[i].v;
-    for (; j < t->link.n && t->link.v[j].at <= at; j++)
-        up = t->link.v[j].v;
+    for (; i < t->choice.n && hv(&t->choice)[i].at <= at; i++)
+        choice = hv(&t->choice)[i].v;
+    for (; j < t->link.n && hv(&t->link)[j].at <= at; j++)
+        up = hv(&t->link)[j].v;
     if (choice != thread || !up) {
         *when = at;
         *what = choice != thread ? choice : SIM_VIEW_DOWN;
         return;
     }
     for (;;) {
-        uint64_t ta = i < t->choice.n ? t->choice.v[i].at : UINT64_MAX;
-        uint64_t tb = j < t->link.n ? t->link.v[j].at : UINT64_MAX;
+        uint64_t ta = i < t->choice.n ? hv(&t->choice)[i].at : UINT64_MAX;
+        uint64_t tb = j < t->link.n ? hv(&t->link)[j].at : UINT64_MAX;
         if (ta == UINT64_MAX && tb == UINT64_MAX)
             break;
-        if (ta <= tb && t->choice.v[i].v != thread) {
+        if (ta <= tb && hv(&t->choice)[i].v != thread) {
             *when = ta;
-            *what = t->choice.v[i].v;
+            *what = hv(&t->choice)[i].v;
             return;
         }
-        if (tb < ta && !t->link.v[j].v) {
+        if (tb < ta && !hv(&t->link)[j].v) {
             *when = tb;
             *what = SIM_VIEW_DOWN;
             return;

@@ -1,12 +1,16 @@
 /*
  * quarantine.c - a poisoning, delayed-reuse allocator for the core.
  *
- * Every block carries a header with its size; a freed block is filled with
- * POISON (its first POISON_MAX bytes) and appended to the ring; when the ring is full the oldest
- * block is checked and returned to libc.
+ * Blocks carry no header of their own: a block's size is what libc says
+ * it can hold (malloc_usable_size, a function of the size asked for, so
+ * deterministic), and the ring keeps "found broken already" in the low bit
+ * of its pointers (malloc's blocks are at least 8-byte aligned).  A freed block is
+ * filled with POISON (its first POISON_MAX bytes) and appended to the ring;
+ * when the ring is full the oldest block is checked and returned to libc.
  */
 #include "sim/quarantine.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,40 +19,37 @@
 /* Bytes poisoned (and checked) at the start of a block: the core's records
  * keep their links there; a large payload tail is left as it was. */
 #define POISON_MAX 256
+/* Ring entry bit: the block's broken poison was counted already. */
+#define CHECKED ((uintptr_t)1)
 
-typedef union qhdr {
-    struct {
-        size_t size;
-        size_t checked; /* 1: found broken already */
-    } h;
-    max_align_t align;
-} qhdr;
-
-static qhdr *hdr_of(void *p)
+static size_t size_of(const void *p)
 {
-    return (qhdr *)p - 1;
+    return malloc_usable_size((void *)p);
+}
+
+static void *block_of(void *entry)
+{
+    return (void *)((uintptr_t)entry & ~CHECKED);
 }
 
 static void *q_malloc(size_t n, void *ud)
 {
-    qhdr *h = malloc(sizeof(qhdr) + n);
-    if (!h)
+    void *p = malloc(n ? n : 1);
+    if (!p)
         return NULL;
-    h->h.size = n;
-    h->h.checked = 0;
     sim_quarantine *q = ud;
-    q->live += n;
+    q->live += size_of(p);
     if (q->live > q->peak)
         q->peak = q->live;
-    return h + 1;
+    return p;
 }
 
-/* intact: is the poison of held block h unbroken?  Eight bytes a round,
+/* intact: is the poison of held block b unbroken?  Eight bytes a round,
  * then the tail. */
-static int intact(const qhdr *h)
+static int intact(const void *b)
 {
-    const unsigned char *p = (const unsigned char *)(h + 1);
-    size_t n = h->h.size < POISON_MAX ? h->h.size : POISON_MAX, i = 0;
+    const unsigned char *p = b;
+    size_t size = size_of(b), n = size < POISON_MAX ? size : POISON_MAX, i = 0;
     const uint64_t word = UINT64_C(0x0101010101010101) * POISON;
     uint64_t diff = 0;
     for (; i + 8 <= n; i += 8) {
@@ -66,20 +67,20 @@ static void q_free(void *ptr, void *ud)
     sim_quarantine *q = ud;
     if (!ptr)
         return;
-    qhdr *h = hdr_of(ptr);
-    q->live -= h->h.size;
-    memset(ptr, POISON, h->h.size < POISON_MAX ? h->h.size : POISON_MAX);
+    size_t size = size_of(ptr);
+    q->live -= size;
+    memset(ptr, POISON, size < POISON_MAX ? size : POISON_MAX);
     if (q->n == q->cap) {
-        qhdr *old = q->ring[q->head];
-        if (!old->h.checked && !intact(old))
+        void *old = q->ring[q->head];
+        if (!((uintptr_t)old & CHECKED) && !intact(old))
             q->written++;
-        free(old);
-        q->ring[q->head] = h;
+        free(block_of(old));
+        q->ring[q->head] = ptr;
         q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
         return;
     }
     size_t at = q->head + q->n;
-    q->ring[at >= q->cap ? at - q->cap : at] = h;
+    q->ring[at >= q->cap ? at - q->cap : at] = ptr;
     q->n++;
 }
 
@@ -90,7 +91,7 @@ static void *q_realloc(void *ptr, size_t n, void *ud)
     void *p = q_malloc(n, ud);
     if (!p)
         return NULL;
-    size_t old = hdr_of(ptr)->h.size;
+    size_t old = size_of(ptr);
     memcpy(p, ptr, old < n ? old : n);
     q_free(ptr, ud);
     return p;
@@ -110,9 +111,9 @@ int sim_quarantine_init(sim_quarantine *q, size_t cap, cr_allocator *a)
 uint64_t sim_quarantine_check(sim_quarantine *q)
 {
     for (size_t i = 0; i < q->n; i++) {
-        qhdr *h = q->ring[(q->head + i) % q->cap];
-        if (!h->h.checked && !intact(h)) {
-            h->h.checked = 1;
+        void **e = &q->ring[(q->head + i) % q->cap];
+        if (!((uintptr_t)*e & CHECKED) && !intact(*e)) {
+            *e = (void *)((uintptr_t)*e | CHECKED);
             q->written++;
         }
     }
@@ -122,7 +123,7 @@ uint64_t sim_quarantine_check(sim_quarantine *q)
 void sim_quarantine_free(sim_quarantine *q)
 {
     for (size_t i = 0; q->ring && i < q->n; i++)
-        free(q->ring[(q->head + i) % q->cap]);
+        free(block_of(q->ring[(q->head + i) % q->cap]));
     free(q->ring);
     memset(q, 0, sizeof *q);
 }

@@ -16,10 +16,10 @@
 #include "ctxready.h"
 
 typedef struct sim_quarantine {
-    void **ring; /* freed blocks (their headers), oldest at `head` */
+    void **ring; /* freed blocks (bit 0: counted broken), oldest at `head` */
     size_t cap, head, n;
     uint64_t written; /* quarantined blocks found written to after their free */
-    uint64_t live;    /* bytes the core holds now (as asked for: no headers) */
+    uint64_t live;    /* bytes the core holds now (usable sizes, no malloc headers) */
     uint64_t peak;    /* the most it held at once */
 } sim_quarantine;
 

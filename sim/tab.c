@@ -38,24 +38,25 @@ typedef struct outmsg {
     int32_t thread;
 } outmsg;
 
-typedef struct tab {
-    uint32_t user;
-    int64_t conn; /* current connection (the host's id), -1 none */
-    uint8_t live, done, reconnecting, parked;
-    uint8_t given;           /* the script gave the current connection a thread */
+typedef struct tab {         /* widest fields first, no padding hole */
     const sim_step *stashed; /* a step that needs the connection, held while reconnecting */
     level *stack;            /* the script's repeat levels: `inl`, or a heap array when deeper */
-    level inl[3];
-    uint8_t stack_cap;
-    int depth;
-    int32_t selected;   /* thread the UI has selected (send/switch), -1 */
-    uint32_t selection; /* number of the latest selection (echoed in notices) */
-    int32_t *names;     /* per scenario name: thread index, -1 */
-    outmsg *outbox;     /* unacknowledged ws messages, in send order (owned) */
+    int32_t *names;          /* per scenario name: thread index, -1: names_in or owned */
+    outmsg *outbox;          /* unacknowledged ws messages, in send order (owned) */
     size_t noutbox, capoutbox;
     seqmark *marks; /* last seq seen per thread (owned) */
     size_t nmarks, capmarks;
-    char name[32]; /* "client:u<U>.<K>": its trace actor */
+    int64_t conn; /* current connection (the host's id), -1 none */
+    level inl[2]; /* the file and one repeat */
+    uint32_t user;
+    int depth;
+    int32_t selected;    /* thread the UI has selected (send/switch), -1 */
+    uint32_t selection;  /* number of the latest selection (echoed in notices) */
+    char name[32];       /* "client:u<U>.<K>": its trace actor */
+    int32_t names_in[2]; /* `names` when the scenario has at most two */
+    uint8_t live, done, reconnecting, parked;
+    uint8_t given; /* the script gave the current connection a thread */
+    uint8_t stack_cap;
 } tab;
 
 struct sim_tabs {
@@ -114,12 +115,12 @@ int sim_tabs_new(sim_tabs **out, const sim_tabs_config *cfg)
             cl->conn = -1;
             cl->selected = -1;
             cl->stack = cl->inl;
-            cl->stack_cap = 3;
+            cl->stack_cap = (uint8_t)(sizeof cl->inl / sizeof cl->inl[0]);
             cl->stack[0] = (level){sc->steps, (uint32_t)sc->nsteps, 0, 1};
             cl->depth = 1;
             snprintf(cl->name, sizeof cl->name, "client:u%" PRIu32 ".%" PRIu32, u,
                      c - t->first_tab[u]);
-            cl->names = malloc((sc->nnames ? sc->nnames : 1) * sizeof(int32_t));
+            cl->names = sc->nnames <= 2 ? cl->names_in : malloc(sc->nnames * sizeof(int32_t));
             if (!cl->names) {
                 sim_tabs_free(t);
                 return -1;
@@ -139,7 +140,8 @@ void sim_tabs_free(sim_tabs *t)
     if (t->tabs)
         for (uint32_t c = 0; c < t->ntabs; c++) {
             tab *cl = &t->tabs[c];
-            free(cl->names);
+            if (cl->names != cl->names_in)
+                free(cl->names);
             free(cl->marks);
             if (cl->stack != cl->inl)
                 free(cl->stack);

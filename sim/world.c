@@ -63,35 +63,39 @@ enum ev_kind {
     EV_RECONNECT     /* a = client */
 };
 
-typedef struct sconn {
+typedef struct sconn { /* 80 bytes: widest fields first, no padding hole */
+    cr_conn_id core;   /* 0 until the server opened it */
+    uint64_t evid_gen; /* notice, or the thread of an event of a newer generation; -1 none */
+    uint64_t gone_at;  /* since when the client side is gone */
+    uint64_t deferred_last_seq;
+    uint64_t assoc_req; /* the latest association the core issued for it, 0 none */
     uint32_t client;
-    cr_conn_id core;     /* 0 until the server opened it */
-    uint8_t client_open; /* the client believes it is connected */
-    uint8_t server_open; /* the core has it open */
-    uint8_t given_thread;
     int32_t switch_thread; /* latest thread this conn's client selected, as the server saw it */
     uint32_t switch_req;   /* and the number of that selection */
     int32_t evid_thread;   /* the binding the core has shown this conn: its last THREAD_SWITCHED */
-    uint64_t evid_gen;     /* notice, or the thread of an event of a newer generation; -1 none */
     int32_t deferred_switch;       /* a switch that arrived before authentication, -1 */
     uint32_t held_head, held_tail; /* packets held behind it, in arrival order (NO_PKT: none) */
-    uint8_t gone;                  /* SIM_GONE_* once the client side is gone */
-    uint64_t gone_at;              /* and since when */
-    uint64_t deferred_last_seq;
-    uint64_t assoc_req;  /* the latest association the core issued for it, 0 none */
-    int32_t owed_switch; /* a switch the core owes THREAD_SWITCHED for, -1 none */
-    /* annotate: the core's state last noted (note_conns); tl_state is
-     * cr_conn_state + 1, 0 before the first note */
-    uint8_t tl_state;
-    uint32_t tl_attempts;
-    uint64_t tl_gen;
-    int32_t tl_thread, tl_assoc;
+    int32_t owed_switch;           /* a switch the core owes THREAD_SWITCHED for, -1 none */
+    uint8_t client_open;           /* the client believes it is connected */
+    uint8_t server_open;           /* the core has it open */
+    uint8_t given_thread;
+    uint8_t gone; /* SIM_GONE_* once the client side is gone */
 } sconn;
+
+/* annotate: the core's state of one connection last noted (note_conns),
+ * beside w->conns (only when annotating); state is cr_conn_state + 1, 0
+ * before the first note. */
+typedef struct connnote {
+    uint64_t gen;
+    uint32_t attempts;
+    int32_t thread, assoc;
+    uint8_t state;
+} connnote;
 
 typedef struct sthread {
     uint32_t owner;
     char id[24];
-    int64_t *seq_ev; /* stream seq - 1 -> oracle event (owned) */
+    int32_t *seq_ev; /* stream seq - 1 -> oracle event (owned; events fit: 32 B each) */
     size_t nseq, capseq;
     uint64_t undel_n, undel_bytes; /* events seen buffered, unresolved (and their bytes) */
 } sthread;
@@ -106,9 +110,9 @@ typedef struct evseen {
 enum { EVS_NONE = 0, EVS_PENDING, EVS_RESOLVED };
 
 /* What the world saw of one agent run (indexed by core run id). */
-typedef struct srun {
-    int32_t core_thread; /* the thread the core runs it on (its stream), -1 none */
+typedef struct srun {    /* 16 bytes */
     uint64_t started_at; /* when cr_run_start(_for) returned it */
+    int32_t core_thread; /* the thread the core runs it on (its stream), -1 none */
     uint8_t started;     /* the world started it */
     uint8_t went;        /* run_go was called */
 } srun;
@@ -137,7 +141,9 @@ typedef struct world {
     size_t nthreads, capthreads;
     sconn *conns;
     size_t nconns, capconns;
-    int64_t *conn_by_core; /* core id -> sim conn */
+    connnote *notes; /* per conn, annotate only (owned) */
+    size_t capnotes;
+    int32_t *conn_by_core; /* core id -> sim conn */
     size_t cap_by_core;
     sim_transport tr;     /* packets and their channels; link k is sim conn k */
     sim_backend *backend; /* the server side (owned) */
@@ -172,7 +178,7 @@ typedef struct world {
     int64_t emit_ev; /* the event of the cr_run_emit in progress, -1 none */
     uint32_t emit_live, emit_notif;
     int64_t emit_client; /* the first tab it was delivered to live, -1 */
-    int64_t *req_conn;   /* association request id -> sim conn (owned) */
+    int32_t *req_conn;   /* association request id -> sim conn + 1 (owned) */
     size_t capreq;
 } world;
 
@@ -586,9 +592,9 @@ static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, 
          * associates to another thread (the client moved on). */
         if (kc->owed_switch >= 0 && strcmp(w->threads[kc->owed_switch].id, thread) != 0)
             kc->owed_switch = -1;
-        if (sim_grow((void **)&w->req_conn, &w->capreq, req + 1, sizeof(int64_t)))
+        if (sim_grow((void **)&w->req_conn, &w->capreq, req + 1, sizeof(int32_t)))
             return fail(w, "out of memory (requests)");
-        w->req_conn[req] = k + 1;
+        w->req_conn[req] = (int32_t)(k + 1);
     }
     sim_backend_associate(w->backend, now, req, conn, user, thread, c);
 }
@@ -953,9 +959,9 @@ static void on_up(world *w, uint32_t p)
         k->server_open = 1;
         w->acct.conns_opened++;
         w->acct.conns_open++;
-        if (sim_grow((void **)&w->conn_by_core, &w->cap_by_core, id + 1, sizeof(int64_t)))
+        if (sim_grow((void **)&w->conn_by_core, &w->cap_by_core, id + 1, sizeof(int32_t)))
             return fail(w, "out of memory");
-        w->conn_by_core[id] = conn;
+        w->conn_by_core[id] = (int32_t)conn;
         break;
     }
     case SIM_FRAME_AUTH:
@@ -1266,11 +1272,11 @@ static int bk_emitted(void *ud, uint64_t now, cr_run_id run, const sim_backend_e
          e->index, w->sc->nagent_events, w->emit_live);
     if (e->seq && r->core_thread >= 0) {
         sthread *th = &w->threads[r->core_thread];
-        if (sim_grow((void **)&th->seq_ev, &th->capseq, e->seq, sizeof(int64_t))) {
+        if (sim_grow((void **)&th->seq_ev, &th->capseq, e->seq, sizeof(int32_t))) {
             fail(w, "out of memory (streams)");
             return -1;
         }
-        th->seq_ev[e->seq - 1] = ev;
+        th->seq_ev[e->seq - 1] = (int32_t)ev;
         if (e->seq > th->nseq)
             th->nseq = e->seq;
     }
@@ -1296,9 +1302,14 @@ static void on_agent_emit(world *w, cr_run_id run)
  * its attempt) changed in this step.  O(connections). */
 static void note_conns(world *w)
 {
+    if (sim_grow((void **)&w->notes, &w->capnotes, w->nconns, sizeof(connnote))) {
+        fail(w, "out of memory");
+        return;
+    }
     for (size_t k = 0; k < w->nconns; k++) {
         sconn *kc = &w->conns[k];
-        if (!kc->core || kc->tl_state == CR_CONN_CLOSED + 1)
+        connnote *tl = &w->notes[k];
+        if (!kc->core || tl->state == CR_CONN_CLOSED + 1)
             continue;
         cr_conn_info info;
         if (cr_conn_get_info(w->core, kc->core, &info) != 0)
@@ -1306,15 +1317,15 @@ static void note_conns(world *w)
         int32_t th = thread_lookup(w, info.user, info.thread);
         int32_t as = thread_lookup(w, info.user, info.assoc_target);
         if (info.state == CR_CONN_CLOSED)
-            th = as = -1, info.generation = kc->tl_gen, info.assoc_attempts = 0;
-        if (kc->tl_state == info.state + 1 && kc->tl_thread == th && kc->tl_assoc == as &&
-            kc->tl_gen == info.generation && kc->tl_attempts == info.assoc_attempts)
+            th = as = -1, info.generation = tl->gen, info.assoc_attempts = 0;
+        if (tl->state == info.state + 1 && tl->thread == th && tl->assoc == as &&
+            tl->gen == info.generation && tl->attempts == info.assoc_attempts)
             continue;
-        kc->tl_state = (uint8_t)(info.state + 1);
-        kc->tl_thread = th;
-        kc->tl_assoc = as;
-        kc->tl_gen = info.generation;
-        kc->tl_attempts = info.assoc_attempts;
+        tl->state = (uint8_t)(info.state + 1);
+        tl->thread = th;
+        tl->assoc = as;
+        tl->gen = info.generation;
+        tl->attempts = info.assoc_attempts;
         NOTE(w, "core", "state",
              "conn=%" PRIu64 " tab=%s state=%s thread=%s gen=%" PRIu64 " assoc=%s attempt=%" PRIu32,
              kc->core, cname(w, kc->client), cr_conn_state_name(info.state),
@@ -1550,6 +1561,7 @@ static void world_free(world *w)
     free(w->threads);
     free(w->conns);
     free(w->conn_by_core);
+    free(w->notes);
     sim_transport_free(&w->tr);
     free(w->runs);
     free(w->msg_state);

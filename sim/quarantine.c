@@ -38,7 +38,7 @@ static void *q_malloc(size_t n, void *ud)
     if (!p)
         return NULL;
     sim_quarantine *q = ud;
-    q->live += size_of(p);
+    q->live += malloc_usable_size(p); /* (not size_of: gcc -O0 takes a const argument for a read) */
     if (q->live > q->peak)
         q->peak = q->live;
     return p;

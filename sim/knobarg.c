@@ -11,7 +11,7 @@
 #include "ctxready.h"
 #include "sim/dist.h"
 
-static int parse_u64(const char *s, uint64_t *v)
+int sim_u64_parse(const char *s, uint64_t *v)
 {
     char *end;
     errno = 0;
@@ -61,7 +61,7 @@ int sim_knob_arg_parse(const char *arg, char *name, size_t namelen, uint64_t *va
         return 0;
     case CR_KNOB_DURATION: {
         sim_parse_error pe;
-        if (parse_u64(val, value) == 0)
+        if (sim_u64_parse(val, value) == 0)
             return 0; /* plain nanoseconds, as replay lines print them */
         if (sim_duration_parse(val, value, &pe) != 0) {
             snprintf(err, errlen, "--policy %s: %.160s", name, pe.msg);
@@ -70,7 +70,7 @@ int sim_knob_arg_parse(const char *arg, char *name, size_t namelen, uint64_t *va
         return 0;
     }
     default:
-        if (parse_u64(val, value) != 0) {
+        if (sim_u64_parse(val, value) != 0) {
             snprintf(err, errlen, "--policy %s: expected a non-negative integer, got '%.64s'", name,
                      val);
             return -1;

@@ -21,6 +21,10 @@
 int sim_knob_arg_parse(const char *arg, char *name, size_t namelen, uint64_t *value, char *err,
                        size_t errlen);
 
+/* sim_u64_parse parses a decimal unsigned integer (no sign, no trailing
+ * text, no overflow) into *v.  0 or -1. */
+int sim_u64_parse(const char *s, uint64_t *v);
+
 /* sim_profile_parse maps "fixed" / "legacy" to CR_PROFILE_*.  Returns 0, or
  * -1 with a message in err. */
 int sim_profile_parse(const char *s, int *profile, char *err, size_t errlen);

@@ -11,7 +11,6 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/lib/rep_fixture.h"
 #include "sim/srvproc.h"
 #include "sim/wsclient.h"
 #include "tests/lib/cli_run.h"
@@ -73,19 +73,6 @@ static void stop_server(void)
     ck_assert_int_eq(srv.pid, 0);
 }
 
-static long long sql_int(const char *db, const char *q)
-{
-    sqlite3 *h;
-    sqlite3_stmt *st;
-    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_prepare_v2(h, q, -1, &st, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return v;
-}
-
 /* drive_json drives SCEN (2 seeds) against the running server into db
  * and returns the exit status; *counts gets the sweep's counts object
  * (a new reference). */
@@ -137,18 +124,18 @@ START_TEST(test_drive_fixed_delivers_every_event)
     ck_assert_str_eq(json_string_value(json_object_get(s, "verdict")), "pass");
     ck_assert_int_eq(rc, 0);
     /* recorded as a real run, beside simulated ones */
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM runs WHERE mode = 'real' AND status = "
-                                 "'complete'"),
+    ck_assert_int_eq(fx_sql_int(db, "SELECT count(*) FROM runs WHERE mode = 'real' AND status = "
+                                    "'complete'"),
                      1);
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM scenario_results r JOIN runs u ON u.id = "
-                                 "r.run_id WHERE u.mode = 'real' AND r.scenario = 'drive_small' "
-                                 "AND r.profile = 'fixed' AND r.delivered = 48 AND r.seeds = 2"),
+    ck_assert_int_eq(fx_sql_int(db, "SELECT count(*) FROM scenario_results r JOIN runs u ON u.id = "
+                                    "r.run_id WHERE u.mode = 'real' AND r.scenario = 'drive_small' "
+                                    "AND r.profile = 'fixed' AND r.delivered = 48 AND r.seeds = 2"),
                      1);
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM seed_results"), 2);
+    ck_assert_int_eq(fx_sql_int(db, "SELECT count(*) FROM seed_results"), 2);
     char *out = NULL;
     ck_assert_int_eq(cli_run(dir, &out, NULL, "run %s --seeds 1 --db %s", SCEN, db), 0);
     free(out);
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM runs WHERE mode = 'sim'"), 1);
+    ck_assert_int_eq(fx_sql_int(db, "SELECT count(*) FROM runs WHERE mode = 'sim'"), 1);
     /* the report shows the real run beside the simulated one */
     ck_assert_int_eq(cli_run(dir, &out, NULL, "report --db %s --out %s/rep", db, dir), 0);
     free(out);
@@ -182,8 +169,9 @@ START_TEST(test_drive_legacy_loses_silently)
     ck_assert_int_eq(count(c, "misrouted"), 0);
     ck_assert_str_eq(json_string_value(json_object_get(s, "verdict")), "fail");
     ck_assert_int_eq(rc, 1);
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM scenario_results WHERE profile = 'legacy' "
-                                 "AND silent_loss > 0 AND verdict = 'fail'"),
+    ck_assert_int_eq(fx_sql_int(db,
+                                "SELECT count(*) FROM scenario_results WHERE profile = 'legacy' "
+                                "AND silent_loss > 0 AND verdict = 'fail'"),
                      1);
     json_decref(c);
     json_decref(s);

@@ -4,12 +4,12 @@
  * (few seeds, few values): seconds in all.
  */
 #include <check.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/lib/rep_fixture.h"
 #include "reports/store.h"
 #include "tests/lib/cli_run.h"
 
@@ -26,19 +26,6 @@ static void teardown(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "test_sweep_cli: could not remove %s\n", dir);
-}
-
-static long long sql_int(const char *db, const char *q)
-{
-    sqlite3 *h;
-    sqlite3_stmt *st;
-    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_prepare_v2(h, q, -1, &st, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return v;
 }
 
 static int exists(const char *path)
@@ -59,13 +46,14 @@ START_TEST(test_sweep_cli_table_knee_and_rows)
     ck_assert_ptr_nonnull(strstr(out, "\n1s "));
     ck_assert_ptr_nonnull(strstr(out, "knee: with thread_lookup"));
     ck_assert_ptr_nonnull(strstr(out, "recorded as sweep 1"));
-    ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), REP_SCHEMA_VERSION);
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sweeps WHERE parameter = 'exec_grace'"), 4);
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sweeps WHERE expected > 0 AND rate_lo <= "
-                                 "delivery_rate AND delivery_rate <= rate_hi"),
+    ck_assert_int_eq(fx_sql_int(db, "PRAGMA user_version"), REP_SCHEMA_VERSION);
+    ck_assert_int_eq(fx_sql_int(db, "SELECT count(*) FROM sweeps WHERE parameter = 'exec_grace'"),
                      4);
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sweep_knees WHERE status = 'all'"), 1);
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM runs"), 0); /* apart from ctxsim run */
+    ck_assert_int_eq(fx_sql_int(db, "SELECT count(*) FROM sweeps WHERE expected > 0 AND rate_lo <= "
+                                    "delivery_rate AND delivery_rate <= rate_hi"),
+                     4);
+    ck_assert_int_eq(fx_sql_int(db, "SELECT count(*) FROM sweep_knees WHERE status = 'all'"), 1);
+    ck_assert_int_eq(fx_sql_int(db, "SELECT count(*) FROM runs"), 0); /* apart from ctxsim run */
     free(out);
     free(err);
     /* the report draws it */
@@ -139,8 +127,9 @@ START_TEST(test_sweep_cli_grid_draws_heatmap)
                      db);
     ck_assert_msg(rc == 0 || rc == 1, "rc %d: %s", rc, err);
     ck_assert_ptr_nonnull(strstr(out, "frontier:"));
-    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sweep_knees"), 3);
-    ck_assert_int_ge(sql_int(db, "SELECT count(*) FROM sweeps WHERE parameter2 = 'exec_grace'"), 9);
+    ck_assert_int_eq(fx_sql_int(db, "SELECT count(*) FROM sweep_knees"), 3);
+    ck_assert_int_ge(fx_sql_int(db, "SELECT count(*) FROM sweeps WHERE parameter2 = 'exec_grace'"),
+                     9);
     free(out);
     free(err);
     rc = cli_run(dir, &out, &err, "report --db %s --out %s/grid", db, dir);

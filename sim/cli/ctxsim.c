@@ -332,25 +332,12 @@ static void free_all(scen_list *sl)
 
 /* ---- option parsing ------------------------------------------------------------ */
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-')
-        return -1;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *v = x;
-    return 0;
-}
-
 /* parse_window parses a PCT race window: a duration ("5ms", "250us") or
  * plain nanoseconds. */
 static int parse_window(const char *v, uint64_t *ns)
 {
     sim_parse_error pe;
-    if (parse_u64(v, ns) == 0 || sim_duration_parse(v, ns, &pe) == 0)
+    if (sim_u64_parse(v, ns) == 0 || sim_duration_parse(v, ns, &pe) == 0)
         return 0;
     fprintf(stderr, "ctxsim: the race window expects a duration (e.g. 5ms), got '%s'\n", v);
     return -1;
@@ -360,7 +347,7 @@ static int parse_window(const char *v, uint64_t *ns)
 static int parse_depth(const char *v, uint32_t *d)
 {
     uint64_t x;
-    if (parse_u64(v, &x) || x < 1 || x > SIM_PCT_MAX_DEPTH) {
+    if (sim_u64_parse(v, &x) || x < 1 || x > SIM_PCT_MAX_DEPTH) {
         fprintf(stderr, "ctxsim: the PCT depth expects 1..%d, got '%s'\n", SIM_PCT_MAX_DEPTH, v);
         return -1;
     }
@@ -690,14 +677,14 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             exit(0);
         } else if (!strcmp(a, "--seeds")) {
             NEED_VALUE;
-            if (parse_u64(v, &x) || x == 0 || x > 10000000) {
+            if (sim_u64_parse(v, &x) || x == 0 || x > 10000000) {
                 fprintf(stderr, "ctxsim: --seeds expects 1..10000000, got '%s'\n", v);
                 goto bad;
             }
             ra->base.seeds = (uint32_t)x;
         } else if (!strcmp(a, "--seed")) {
             NEED_VALUE;
-            if (parse_u64(v, &x) || x == 0) {
+            if (sim_u64_parse(v, &x) || x == 0) {
                 fprintf(stderr, "ctxsim: --seed expects a positive integer, got '%s'\n", v);
                 goto bad;
             }
@@ -729,7 +716,7 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             ra->base.noverrides++;
         } else if (!strcmp(a, "--ablate")) {
             NEED_VALUE;
-            if (parse_u64(v, &x) || x < 1 || x > 9) {
+            if (sim_u64_parse(v, &x) || x < 1 || x > 9) {
                 fprintf(stderr, "ctxsim: --ablate expects a fix number 1..9, got '%s'\n", v);
                 goto bad;
             }
@@ -749,7 +736,7 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             ra->no_db = 1;
         } else if (!replay_mode && !strcmp(a, "--jobs")) {
             NEED_VALUE;
-            if (parse_u64(v, &x) || x == 0 || x > 256) {
+            if (sim_u64_parse(v, &x) || x == 0 || x > 256) {
                 fprintf(stderr, "ctxsim: --jobs expects 1..256, got '%s'\n", v);
                 goto bad;
             }
@@ -805,14 +792,14 @@ static int parse_run_opts(int argc, char **argv, run_args *ra, char ***files, in
             ra->base.no_trace = 1;
         } else if (!strcmp(a, "--max-steps")) {
             NEED_VALUE;
-            if (parse_u64(v, &x) || x == 0) {
+            if (sim_u64_parse(v, &x) || x == 0) {
                 fprintf(stderr, "ctxsim: --max-steps expects a positive step count, got '%s'\n", v);
                 goto bad;
             }
             ra->base.max_steps = x;
         } else if (!replay_mode && !strcmp(a, "--max-replays")) {
             NEED_VALUE;
-            if (parse_u64(v, &x)) {
+            if (sim_u64_parse(v, &x)) {
                 fprintf(stderr, "ctxsim: --max-replays expects a number, got '%s'\n", v);
                 goto bad;
             }
@@ -1857,23 +1844,23 @@ static int explore_swarm(int argc, char **argv)
         if (!strcmp(a, "--strategy")) {
             i++;
         } else if (!strcmp(a, "--budget")) {
-            if (parse_u64(argv[++i], &budget) || budget == 0 || budget > 10000000) {
+            if (sim_u64_parse(argv[++i], &budget) || budget == 0 || budget > 10000000) {
                 fprintf(stderr,
                         "ctxsim explore: --budget expects 1..10000000 scenarios, got '%s'\n", v);
                 return EXIT_USAGE;
             }
         } else if (!strcmp(a, "--seeds")) {
-            if (parse_u64(argv[++i], &seeds) || seeds == 0 || seeds > 1000) {
+            if (sim_u64_parse(argv[++i], &seeds) || seeds == 0 || seeds > 1000) {
                 fprintf(stderr, "ctxsim explore: --seeds expects 1..1000, got '%s'\n", v);
                 return EXIT_USAGE;
             }
         } else if (!strcmp(a, "--seed")) {
-            if (parse_u64(argv[++i], &base)) {
+            if (sim_u64_parse(argv[++i], &base)) {
                 fprintf(stderr, "ctxsim explore: --seed expects a number, got '%s'\n", v);
                 return EXIT_USAGE;
             }
         } else if (!strcmp(a, "--from")) {
-            if (parse_u64(argv[++i], &from) || from > UINT32_MAX - 10000000) {
+            if (sim_u64_parse(argv[++i], &from) || from > UINT32_MAX - 10000000) {
                 fprintf(stderr, "ctxsim explore: --from expects a scenario number, got '%s'\n", v);
                 return EXIT_USAGE;
             }
@@ -1898,20 +1885,20 @@ static int explore_swarm(int argc, char **argv)
                 return EXIT_USAGE;
             so.noverrides++;
         } else if (!strcmp(a, "--ablate")) {
-            if (parse_u64(argv[++i], &x) || x < 1 || x > 9) {
+            if (sim_u64_parse(argv[++i], &x) || x < 1 || x > 9) {
                 fprintf(stderr, "ctxsim explore: --ablate expects a fix number 1..9, got '%s'\n",
                         v);
                 return EXIT_USAGE;
             }
             so.ablate_fix = (int)x;
         } else if (!strcmp(a, "--jobs")) {
-            if (parse_u64(argv[++i], &x) || x == 0 || x > 256) {
+            if (sim_u64_parse(argv[++i], &x) || x == 0 || x > 256) {
                 fprintf(stderr, "ctxsim explore: --jobs expects 1..256, got '%s'\n", v);
                 return EXIT_USAGE;
             }
             jobs = (int)x;
         } else if (!strcmp(a, "--max-steps")) {
-            if (parse_u64(argv[++i], &x) || x == 0) {
+            if (sim_u64_parse(argv[++i], &x) || x == 0) {
                 fprintf(stderr, "ctxsim explore: --max-steps expects a positive count, got '%s'\n",
                         v);
                 return EXIT_USAGE;
@@ -2112,7 +2099,7 @@ static int cmd_explore(int argc, char **argv)
             free(args);
             return 0;
         } else if (!strcmp(a, "--budget")) {
-            if (parse_u64(argv[++i], &budget) || budget == 0 || budget > 10000000) {
+            if (sim_u64_parse(argv[++i], &budget) || budget == 0 || budget > 10000000) {
                 fprintf(stderr, "ctxsim explore: --budget expects 1..10000000 seeds, got '%s'\n",
                         argv[i]);
                 goto bad;
@@ -2321,7 +2308,7 @@ static int cmd_shrink(int argc, char **argv)
         if (i > 0 && !strcmp(argv[i], "--out") && i + 1 < argc) {
             out_path = argv[++i];
         } else if (i > 0 && !strcmp(argv[i], "--max-runs") && i + 1 < argc) {
-            if (parse_u64(argv[++i], &max_runs) || max_runs == 0 || max_runs > 10000000) {
+            if (sim_u64_parse(argv[++i], &max_runs) || max_runs == 0 || max_runs > 10000000) {
                 fprintf(stderr, "ctxsim shrink: --max-runs expects 1..10000000, got '%s'\n",
                         argv[i]);
                 free(args);
@@ -2576,7 +2563,7 @@ static int cmd_diff(int argc, char **argv)
         }
         i++;
         if (!strcmp(a, "--context") || !strcmp(a, "--max-events")) {
-            if (parse_u64(v, &x) || x > 100000) {
+            if (sim_u64_parse(v, &x) || x > 100000) {
                 fprintf(stderr, "ctxsim diff: %s expects 0..100000, got '%s'\n", a, v);
                 return EXIT_USAGE;
             }
@@ -2602,7 +2589,7 @@ static int cmd_diff(int argc, char **argv)
             }
             sim_sweep_opts *o = &side[(*cnt)++].o;
             if (!strcmp(a, "--seed")) {
-                if (parse_u64(v, &o->only_seed) || o->only_seed == 0) {
+                if (sim_u64_parse(v, &o->only_seed) || o->only_seed == 0) {
                     fprintf(stderr, "ctxsim diff: --seed expects a positive integer, got '%s'\n",
                             v);
                     return EXIT_USAGE;
@@ -2611,7 +2598,7 @@ static int cmd_diff(int argc, char **argv)
                 if (parse_profile(v, &o->profile))
                     return EXIT_USAGE;
             } else if (!strcmp(a, "--ablate")) {
-                if (parse_u64(v, &x) || x > 9) {
+                if (sim_u64_parse(v, &x) || x > 9) {
                     fprintf(stderr,
                             "ctxsim diff: --ablate expects 0 (none) or a fix 1..9, got '%s'\n", v);
                     return EXIT_USAGE;
@@ -2792,7 +2779,7 @@ static int check_replay(const char *path)
 static int check_int_opt(const char *opt, const char *v, long lo, long hi, long *out)
 {
     uint64_t x;
-    if (!v || parse_u64(v, &x) != 0 || x < (uint64_t)lo || x > (uint64_t)hi) {
+    if (!v || sim_u64_parse(v, &x) != 0 || x < (uint64_t)lo || x > (uint64_t)hi) {
         fprintf(stderr, "ctxsim check: %s expects a number %ld..%ld, got '%s'\n", opt, lo, hi,
                 v ? v : "");
         return -1;
@@ -3000,7 +2987,7 @@ static int cmd_drive(int argc, char **argv)
         } else if (!strcmp(a, "--url")) {
             da.d.url = v, i++;
         } else if (!strcmp(a, "--seeds") || !strcmp(a, "--seed")) {
-            if (parse_u64(v, &x) || x < 1 || x > 1000000) {
+            if (sim_u64_parse(v, &x) || x < 1 || x > 1000000) {
                 fprintf(stderr, "ctxsim drive: %s expects 1..1000000, got '%s'\n", a, v);
                 return EXIT_USAGE;
             }
@@ -3022,7 +3009,7 @@ static int cmd_drive(int argc, char **argv)
                 return EXIT_USAGE;
             i++;
         } else if (!strcmp(a, "--parallel")) {
-            if (parse_u64(v, &x) || x < 1 || x > 64) {
+            if (sim_u64_parse(v, &x) || x < 1 || x > 64) {
                 fprintf(stderr, "ctxsim drive: --parallel expects 1..64, got '%s'\n", v);
                 return EXIT_USAGE;
             }
@@ -3184,12 +3171,12 @@ static int cmd_agree(int argc, char **argv)
             fprintf(stderr, "ctxsim agree: %s needs a value\n", a);
             bad = 1;
         } else if (!strcmp(a, "--seeds")) {
-            bad = parse_u64(v, &seeds) || seeds < 1 || seeds > 100000;
+            bad = sim_u64_parse(v, &seeds) || seeds < 1 || seeds > 100000;
             if (bad)
                 fprintf(stderr, "ctxsim agree: --seeds expects 1..100000, got '%s'\n", v);
             i++;
         } else if (!strcmp(a, "--parallel")) {
-            bad = parse_u64(v, &par) || par < 1 || par > 64;
+            bad = sim_u64_parse(v, &par) || par < 1 || par > 64;
             if (bad)
                 fprintf(stderr, "ctxsim agree: --parallel expects 1..64, got '%s'\n", v);
             i++;

@@ -140,3 +140,16 @@ void fx_damage(const char *path, const char *table)
     ck_assert_uint_eq(fwrite(junk, 1, sizeof junk, f), sizeof junk);
     ck_assert_int_eq(fclose(f), 0);
 }
+
+long long fx_sql_int(const char *db, const char *q)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(h, q, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}

@@ -34,6 +34,10 @@ void fx_path(char *buf, size_t len, const char *name);
 int fx_run_cmd(int (*fn)(int, char **), const char *const *args, const char *path_env, char *out,
                size_t len);
 
+/* fx_sql_int returns the first column of the first row of query q on the
+ * database at path, asserting that it opens, prepares and has a row. */
+long long fx_sql_int(const char *path, const char *q);
+
 /* rep_store_open(path), asserted to succeed. */
 rep_store *fx_store_open(const char *path);
 

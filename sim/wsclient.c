@@ -68,6 +68,10 @@ struct sim_ws {
     uint64_t sul_at; /* virtual time the sul is set for, UINT64_MAX none */
     size_t lo;       /* every connection below is over (gone, nothing queued or held) */
     int failed;
+    /* sim_ws_run's exit condition while it runs (run_until UINT64_MAX none):
+     * on_sul checks it, see there */
+    uint64_t run_until;
+    int (*run_stop)(void *ud);
 };
 
 static uint64_t mono_ns(void)
@@ -364,6 +368,13 @@ static void on_sul(lws_sorted_usec_list_t *sul)
     ws->sul_at = UINT64_MAX;
     process(ws);
     rearm(ws);
+    /* lws runs ripe suls before it polls, then polls until the next sul or
+     * socket event: if this sul made sim_ws_run's exit condition true, that
+     * poll could block for as long as lws's own next timer (30 s) before
+     * sim_ws_run sees it.  lws_cancel_service makes the poll return now. */
+    if (ws->run_until != UINT64_MAX &&
+        (sim_ws_now(ws) >= ws->run_until || (ws->run_stop && ws->run_stop(ws->ud))))
+        lws_cancel_service(ws->ctx);
 }
 
 /* ---- lws callback ---------------------------------------------------------- */
@@ -503,6 +514,7 @@ int sim_ws_new(sim_ws **out, const sim_ws_cb *cb, void *ud, double scale)
     ws->ud = ud;
     ws->scale = scale > 0 ? scale : 1;
     ws->sul_at = UINT64_MAX;
+    ws->run_until = UINT64_MAX;
     lws_set_log_level(0, NULL);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -640,13 +652,17 @@ int sim_ws_run(sim_ws *ws, uint64_t until, int (*stop)(void *ud))
     if (sim_ws_timer(ws, until, UINT64_MAX) != 0)
         return -1;
     rearm(ws);
+    ws->run_until = until;
+    ws->run_stop = stop;
     for (;;) {
-        if (stop && stop(ws->ud))
+        if ((stop && stop(ws->ud)) || sim_ws_now(ws) >= until) {
+            ws->run_until = UINT64_MAX;
             return 0;
-        if (sim_ws_now(ws) >= until)
-            return 0;
-        if (lws_service(ws->ctx, 0) < 0)
+        }
+        if (lws_service(ws->ctx, 0) < 0) {
+            ws->run_until = UINT64_MAX;
             return -1;
+        }
         /* (the sul ran process(); the close marker may need a writable) */
         process(ws);
         rearm(ws);

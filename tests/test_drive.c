@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/lib/rep_fixture.h"
@@ -304,6 +305,56 @@ START_TEST(test_drive_url_parse)
 }
 END_TEST
 
+static int fired;
+static void on_timer(void *ud, uint64_t key)
+{
+    (void)ud;
+    fired = (int)key;
+}
+static int timer_fired(void *ud)
+{
+    (void)ud;
+    return fired != 0;
+}
+static uint64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* sim_ws_run returns at its deadline, and as soon as a timer makes stop()
+ * true, even when the timer fires at the top of lws_service (lws runs ripe
+ * timers before it polls, then polls until its own next timer, 30 s
+ * later): before the fix about one run in five of `drive` against a closed
+ * port waited those 30 s. */
+START_TEST(test_drive_run_returns_on_time)
+{
+    sim_ws_cb cb = {.timer = on_timer};
+    sim_ws *ws;
+    ck_assert_int_eq(sim_ws_new(&ws, &cb, NULL, 1), 0);
+    for (int i = 0; i < 40; i++) {
+        uint64_t t = real_ns(), until = sim_ws_now(ws) + (uint64_t)(1 + i % 5) * 1000000 + 333333;
+        ck_assert_int_eq(sim_ws_run(ws, until, NULL), 0);
+        uint64_t took = real_ns() - t;
+        ck_assert_uint_ge(sim_ws_now(ws), until);
+        ck_assert_msg(took < 1000000000u, "round %d: sim_ws_run took %llu ms for at most 6", i,
+                      (unsigned long long)(took / 1000000));
+    }
+    for (int i = 0; i < 20; i++) {
+        fired = 0;
+        ck_assert_int_eq(sim_ws_timer(ws, sim_ws_now(ws) + (uint64_t)(1 + i % 3) * 1000000, 7), 0);
+        uint64_t t = real_ns();
+        ck_assert_int_eq(sim_ws_run(ws, sim_ws_now(ws) + 20 * UINT64_C(1000000000), timer_fired),
+                         0);
+        ck_assert_int_eq(fired, 7);
+        ck_assert_msg(real_ns() - t < 1000000000u, "round %d: stop() seen %llu ms late", i,
+                      (unsigned long long)((real_ns() - t) / 1000000));
+    }
+    sim_ws_free(ws);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("drive");
@@ -318,6 +369,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_drive_agree_fixed_table);
     tcase_add_test(tc, test_drive_help);
     tcase_add_test(tc, test_drive_url_parse);
+    tcase_add_test(tc, test_drive_run_returns_on_time);
     suite_add_tcase(s, tc);
     return s;
 }

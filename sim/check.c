@@ -1273,7 +1273,8 @@ static void after_step(ck_world *w)
     ck_model *m = &w->m;
     cr_stats st;
     cr_ctx_get_stats(w->ctx, &st);
-    sim_invariant_scope scope = {(uint64_t)(w->o->users * w->o->threads + 1), (uint64_t)m->nconns};
+    sim_invariant_scope scope = {.streams = (uint64_t)(w->o->users * w->o->threads + 1),
+                                 .conns = (uint64_t)m->nconns};
     char why[400];
     if (sim_invariant_check_all(w->ctx, &scope, why, sizeof why) != 0)
         violate(w, SIM_CHECK_V_INVARIANT, "%s", why);

@@ -33,13 +33,25 @@
 typedef struct sim_invariant_scope {
     uint64_t streams; /* (user, thread) pairs that exist (cr_thread_add calls) */
     uint64_t conns;   /* connections ever opened (ids 1..conns) */
+    /* A snapshot of the same context that passed these checks under the same
+     * policy, or NULL (borrowed): a histogram whose count and sum equal
+     * prev's is taken as unchanged and its buckets are not summed again
+     * (sim_invariant_hist_same).  A bucket moved without its count is then
+     * found by the first check after the count moves, or by a check without
+     * prev (sim_invariant_check_all at the end of a seed). */
+    const cr_stats *prev;
 } sim_invariant_scope;
 
 /* sim_invariant_check_values checks counters *st against policy *p (the
  * O(1) level, on any cr_stats, e.g. a hand-made one).  scope may be NULL.
- * Returns 0 or -1 (reason in why).  O(1). */
+ * Returns 0 or -1 (reason in why).  O(CR_HIST_BUCKETS) for each histogram
+ * not the same as scope->prev's, O(1) else. */
 int sim_invariant_check_values(const cr_stats *st, const cr_policy *p,
                                const sim_invariant_scope *scope, char *why, size_t len);
+
+/* sim_invariant_hist_same: 1 when histograms a and b have the same count
+ * and sum (what recording a value always changes), else 0.  O(1). */
+int sim_invariant_hist_same(const cr_histogram *a, const cr_histogram *b);
 
 /* sim_invariant_check_stats reads ctx's counters and policy and checks them
  * (sim_invariant_check_values with no scope).  0 or -1.  O(1). */

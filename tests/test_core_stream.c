@@ -622,6 +622,73 @@ START_TEST(test_core_stream_rebind_skips_what_was_sent)
 }
 END_TEST
 
+/* A burst of 120 events of 100 bytes for nobody grows the block past
+ * 12 KiB; once all but the last have aged out, the block is moved into one
+ * of its size (bytes_in_use back within 1 KiB of what it was before the
+ * burst), and what is left is delivered whole on the next binding.
+ * _i = 1: the shrink's allocation fails at the expiry: nothing else
+ * changes (no error, the large block kept), and the next change of the
+ * buffer shrinks it. */
+START_TEST(test_core_stream_block_shrinks_after_burst)
+{
+    rec r;
+    memset(&r, 0, sizeof r);
+    cr_policy p;
+    cr_policy_init(&p, CR_PROFILE_FIXED);
+    p.pending_deadline = 0;
+    p.fallback_notify = 0;
+    p.event_ttl = 1000;
+    p.event_buffer_max = 1000;
+    p.event_buffer_max_bytes = 1 << 20;
+    cr_allocator a = {fl_malloc, fl_realloc, fl_free, NULL};
+    cr_ctx *ctx = NULL;
+    ck_assert_int_eq(cr_ctx_new(&ctx, &p, &rec_callbacks, &a, &r), 0);
+    ck_assert_int_eq(cr_thread_add(ctx, 0, "u", "t"), 0);
+    cr_conn_id c = rec_open_auth(ctx, 0, "u");
+    ck_assert_int_eq(cr_conn_switch(ctx, 0, c, "t", 0), 0);
+    ck_assert_int_eq(cr_assoc_complete(ctx, 0, rec_last_req(&r), 1), 0);
+    ck_assert_int_eq(cr_conn_close(ctx, 0, c, CR_CLOSE_CLIENT), 0);
+    cr_run_id run = 0;
+    ck_assert_int_eq(cr_run_start_for(ctx, 0, "u", "t", &run), 0);
+    char pay[100];
+    memset(pay, 'x', sizeof pay);
+    uint64_t base = rec_stats(ctx).bytes_in_use;
+    for (int i = 0; i < 120; i++) {
+        cr_event_in ev = {0, (uint64_t)i, pay, sizeof pay};
+        ck_assert_int_eq(cr_run_emit(ctx, 10, run, &ev, NULL, NULL), 0);
+    }
+    ck_assert_uint_gt(rec_stats(ctx).bytes_in_use, base + 120 * sizeof pay);
+    cr_event_in last = {0, 7, pay, 40};
+    ck_assert_int_eq(cr_run_emit(ctx, 500, run, &last, NULL, NULL), 0);
+    ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 1010);
+    fail_now = _i;
+    ck_assert_int_eq(cr_ctx_handle_expiry(ctx, 1010), 0);
+    fail_now = 0;
+    cr_stats st = rec_stats(ctx);
+    ck_assert_uint_eq(st.outcomes[CR_OUTCOME_EXPIRED], 120);
+    ck_assert_uint_eq(st.events_buffered_now, 1);
+    ck_assert_uint_eq(cr_ctx_get_expiry(ctx), 1500);
+    if (_i) {
+        ck_assert_uint_gt(st.bytes_in_use, base + 120 * sizeof pay); /* kept */
+        cr_event_in more = {0, 8, pay, 1};
+        ck_assert_int_eq(cr_run_emit(ctx, 1100, run, &more, NULL, NULL), 0);
+    }
+    /* (the rest of the 1 KiB: the timer heap, grown once) */
+    ck_assert_uint_lt(rec_stats(ctx).bytes_in_use, base + 1024);
+    /* what is left is whole, replayed on the next binding */
+    c = rec_open_auth(ctx, 1200, "u");
+    ck_assert_int_eq(cr_conn_switch(ctx, 1200, c, "t", 0), 0);
+    rec_since(&r);
+    ck_assert_int_eq(cr_assoc_complete(ctx, 1200, rec_last_req(&r), 1), 0);
+    const char *got = rec_since(&r);
+    ck_assert_msg(strstr(got, "seq=121 gen=1 flags=1 tag=7") != NULL, "%s", got);
+    ck_assert_int_eq(strstr(got, "seq=122 gen=1 flags=1 tag=8") != NULL, _i);
+    ck_assert_uint_eq(rec_stats(ctx).outcomes[CR_OUTCOME_BUFFERED_DELIVERED], 1 + (uint64_t)_i);
+    cr_ctx_del(ctx);
+    rec_free(&r);
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
     Suite *s = suite_create("core_stream");
@@ -633,6 +700,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_core_stream_ttl_distinct_and_equal_instants);
     tcase_add_test(tc, test_core_stream_rebind_skips_what_was_sent);
     tcase_add_test(tc, test_core_stream_no_ttl_no_timer);
+    tcase_add_loop_test(tc, test_core_stream_block_shrinks_after_burst, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -273,6 +273,39 @@ void cr_stream_prune(cr_ctx *ctx, uint64_t now, cr_stream *s)
         drop_head(ctx, now, s, CR_OUTCOME_EXPIRED);
 }
 
+/* A block shrinks once its live records fill at most a quarter of it, and
+ * only past this capacity (a small block is not worth a copy). */
+#define SHRINK_MIN_CAP 256
+
+/* shrink moves a mostly empty block's live records into one half as large
+ * again as they are, so that a stream whose burst has aged out or been
+ * replayed does not keep its peak block while one record is left.  The copy
+ * is O(live).  A block of cap bytes grows when its live bytes pass cap and
+ * shrinks when they fall to cap / 4, and either way is sized 1.5 x live:
+ * between two copies at least a third of the bytes copied came or went
+ * (amortised O(1) per byte), and no stream flaps between them.  Called only
+ * between entry points' buffer changes (nothing points into the block
+ * then: replays and reports are done, and a reservation of cr_stream_reserve
+ * is always used before).  An allocation failure keeps the old block. */
+static void shrink(cr_ctx *ctx, cr_stream *s)
+{
+    cr_hist *h = s->hist;
+    size_t live = h->end - h->start;
+    if (h->cap < SHRINK_MIN_CAP || live > h->cap / 4)
+        return;
+    size_t cap = (live / 2 * 3 + 16) & ~(size_t)15;
+    cr_hist *g = cr_mem_alloc(&ctx->mem, sizeof *g + cap);
+    if (!g)
+        return; /* still correct, only larger than it needs to be */
+    *g = *h;
+    memcpy(g->data, h->data + h->start, live);
+    g->cap = cap;
+    g->start = 0;
+    g->end = live;
+    cr_mem_free(&ctx->mem, h, cr_hist_size(h));
+    s->hist = g;
+}
+
 void cr_stream_schedule(cr_ctx *ctx, cr_stream *s)
 {
     cr_hist *h = s->hist;
@@ -283,6 +316,8 @@ void cr_stream_schedule(cr_ctx *ctx, cr_stream *s)
         s->hist = NULL;
         return;
     }
+    shrink(ctx, s);
+    h = s->hist;
     uint64_t ttl = ctx->pol.event_ttl;
     if (!ttl) {
         h->ttl_timer = 0;

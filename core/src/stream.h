@@ -18,8 +18,10 @@ CR_INTERNAL void cr_stream_ready_remove(cr_stream *s, cr_conn *c);
 CR_INTERNAL void cr_stream_prune(cr_ctx *ctx, uint64_t now, cr_stream *s);
 
 /* cr_stream_schedule (re)arms the TTL timer on the oldest entry, or
- * cancels it; an empty buffer's block is freed.  Called after every change
- * of the buffer.  Needs one reserved heap slot.  O(log n). */
+ * cancels it; an empty buffer's block is freed, one at most a quarter full
+ * is moved into a smaller one.  Called after every change of the buffer.
+ * Needs one reserved heap slot.  O(log n), plus the bytes moved when it
+ * shrinks (amortised O(1) per byte that left). */
 CR_INTERNAL void cr_stream_schedule(cr_ctx *ctx, cr_stream *s);
 
 /* cr_stream_replay sends every buffered entry with seq > last_seq to c, in

@@ -321,10 +321,7 @@ START_TEST(test_core_lifetime_thread_remove_keeps_other_ttl_timers)
     ck_assert_int_eq(cr_thread_add(ctx, 0, "alice", "t2"), 0);
     ck_assert_int_eq(cr_thread_add(ctx, 0, "alice", "t3"), 0);
     /* establish t3, then buffer one event there */
-    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
-    ck_assert_int_eq(cr_conn_switch(ctx, 0, c, "t3", 0), 0);
-    ck_assert_int_eq(cr_assoc_complete(ctx, 0, rec_last_req(&r), 1), 0);
-    ck_assert_int_eq(cr_conn_close(ctx, 0, c, CR_CLOSE_CLIENT), 0);
+    rec_establish(ctx, &r, 0, "alice", "t3");
     cr_run_id run = 0;
     ck_assert_int_eq(cr_run_start_for(ctx, 10, "alice", "t3", &run), 0);
     ck_assert_int_eq(cr_run_emit(ctx, 10, run, &ev, NULL, NULL), 0);

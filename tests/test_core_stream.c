@@ -481,10 +481,7 @@ START_TEST(test_core_stream_ttl_distinct_and_equal_instants)
     cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=100", "fallback_notify=0",
                               "pending_deadline=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
-    cr_conn_switch(ctx, 0, c, "t1", 0);
-    cr_assoc_complete(ctx, 0, rec_last_req(&r), 1);
-    cr_conn_close(ctx, 0, c, CR_CLOSE_CLIENT);
+    rec_establish(ctx, &r, 0, "alice", "t1");
     cr_run_id run = 0;
     cr_run_start_for(ctx, 0, "alice", "t1", &run);
     /* 60 events: three per instant at 10, 13, 16, ... */
@@ -524,10 +521,7 @@ START_TEST(test_core_stream_no_ttl_no_timer)
     rec r;
     cr_ctx *ctx = rec_new_ctx(&r, CR_PROFILE_FIXED, "event_ttl=0", "pending_deadline=0", NULL);
     cr_thread_add(ctx, 0, "alice", "t1");
-    cr_conn_id c = rec_open_auth(ctx, 0, "alice");
-    cr_conn_switch(ctx, 0, c, "t1", 0);
-    cr_assoc_complete(ctx, 0, rec_last_req(&r), 1);
-    cr_conn_close(ctx, 0, c, CR_CLOSE_CLIENT);
+    rec_establish(ctx, &r, 0, "alice", "t1");
     cr_run_id run = 0;
     cr_run_start_for(ctx, 0, "alice", "t1", &run);
     for (uint64_t i = 0; i < 3; i++) {
@@ -537,7 +531,7 @@ START_TEST(test_core_stream_no_ttl_no_timer)
     }
     ck_assert_int_eq(cr_ctx_handle_expiry(ctx, UINT64_MAX / 2), 0);
     ck_assert_uint_eq(rec_stats(ctx).events_buffered_now, 3);
-    c = rec_open_auth(ctx, UINT64_MAX / 2, "alice");
+    cr_conn_id c = rec_open_auth(ctx, UINT64_MAX / 2, "alice");
     cr_conn_switch(ctx, UINT64_MAX / 2, c, "t1", 0);
     rec_since(&r);
     cr_assoc_complete(ctx, UINT64_MAX / 2, rec_last_req(&r), 1);
@@ -563,6 +557,15 @@ static void fl_free(void *p, void *ud)
     free(p);
 }
 
+/* fl_ctx: a context on policy *p recording into *r, on that allocator. */
+static cr_ctx *fl_ctx(const cr_policy *p, rec *r)
+{
+    cr_allocator a = {fl_malloc, fl_realloc, fl_free, NULL};
+    cr_ctx *ctx = NULL;
+    ck_assert_int_eq(cr_ctx_new(&ctx, p, &rec_callbacks, &a, r), 0);
+    return ctx;
+}
+
 /* A rebinding never replays what the connection itself was sent, for the
  * last 8 streams it was bound to (2 slots in the record, the other 6
  * allocated with the binding to a third stream: a failure there is
@@ -575,9 +578,7 @@ START_TEST(test_core_stream_rebind_skips_what_was_sent)
     cr_policy p;
     cr_policy_init(&p, CR_PROFILE_FIXED);
     p.pending_deadline = 0;
-    cr_allocator a = {fl_malloc, fl_realloc, fl_free, NULL};
-    cr_ctx *ctx = NULL;
-    ck_assert_int_eq(cr_ctx_new(&ctx, &p, &rec_callbacks, &a, &r), 0);
+    cr_ctx *ctx = fl_ctx(&p, &r);
     cr_conn_id c = rec_open_auth(ctx, 0, "u");
     char t[8];
     for (int i = 0; i < 10; i++) {
@@ -640,14 +641,9 @@ START_TEST(test_core_stream_block_shrinks_after_burst)
     p.event_ttl = 1000;
     p.event_buffer_max = 1000;
     p.event_buffer_max_bytes = 1 << 20;
-    cr_allocator a = {fl_malloc, fl_realloc, fl_free, NULL};
-    cr_ctx *ctx = NULL;
-    ck_assert_int_eq(cr_ctx_new(&ctx, &p, &rec_callbacks, &a, &r), 0);
+    cr_ctx *ctx = fl_ctx(&p, &r);
     ck_assert_int_eq(cr_thread_add(ctx, 0, "u", "t"), 0);
-    cr_conn_id c = rec_open_auth(ctx, 0, "u");
-    ck_assert_int_eq(cr_conn_switch(ctx, 0, c, "t", 0), 0);
-    ck_assert_int_eq(cr_assoc_complete(ctx, 0, rec_last_req(&r), 1), 0);
-    ck_assert_int_eq(cr_conn_close(ctx, 0, c, CR_CLOSE_CLIENT), 0);
+    rec_establish(ctx, &r, 0, "u", "t");
     cr_run_id run = 0;
     ck_assert_int_eq(cr_run_start_for(ctx, 0, "u", "t", &run), 0);
     char pay[100];
@@ -676,7 +672,7 @@ START_TEST(test_core_stream_block_shrinks_after_burst)
     /* (the rest of the 1 KiB: the timer heap, grown once) */
     ck_assert_uint_lt(rec_stats(ctx).bytes_in_use, base + 1024);
     /* what is left is whole, replayed on the next binding */
-    c = rec_open_auth(ctx, 1200, "u");
+    cr_conn_id c = rec_open_auth(ctx, 1200, "u");
     ck_assert_int_eq(cr_conn_switch(ctx, 1200, c, "t", 0), 0);
     rec_since(&r);
     ck_assert_int_eq(cr_assoc_complete(ctx, 1200, rec_last_req(&r), 1), 0);

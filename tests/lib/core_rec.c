@@ -154,6 +154,14 @@ cr_conn_id rec_open_auth(cr_ctx *ctx, uint64_t now, const char *user)
     return c;
 }
 
+void rec_establish(cr_ctx *ctx, rec *r, uint64_t now, const char *user, const char *thread)
+{
+    cr_conn_id c = rec_open_auth(ctx, now, user);
+    ck_assert_int_eq(cr_conn_switch(ctx, now, c, thread, 0), 0);
+    ck_assert_int_eq(cr_assoc_complete(ctx, now, rec_last_req(r), 1), 0);
+    ck_assert_int_eq(cr_conn_close(ctx, now, c, CR_CLOSE_CLIENT), 0);
+}
+
 cr_conn_state rec_state_of(const cr_ctx *ctx, cr_conn_id c)
 {
     cr_conn_info info;

@@ -72,6 +72,12 @@ cr_message rec_message(const char *thread, uint64_t last_seq, uint64_t tag);
 /* rec_open_auth opens a connection at `now` and authenticates it as `user`. */
 cr_conn_id rec_open_auth(cr_ctx *ctx, uint64_t now, const char *user);
 
+/* rec_establish makes (user, thread) an established stream at `now` with
+ * nobody on it: a connection opens, authenticates, binds to it (the
+ * association answered yes) and closes, so that what is emitted next is
+ * buffered for a later binding. */
+void rec_establish(cr_ctx *ctx, rec *r, uint64_t now, const char *user, const char *thread);
+
 /* rec_state_of returns the state of connection c. */
 cr_conn_state rec_state_of(const cr_ctx *ctx, cr_conn_id c);
 

@@ -57,13 +57,18 @@ static void teardown(void)
         fprintf(stderr, "test_drive: could not remove %s\n", dir);
 }
 
-static void start_server(const char *profile)
+static void start_server_on(const char *scen, const char *profile)
 {
     char log[256], err[1024];
     snprintf(log, sizeof log, "%s/server-%s.log", dir, profile);
-    int rc = sim_srv_start(&srv, server, SCEN, profile, 1, NULL, log, 10, err, sizeof err);
+    int rc = sim_srv_start(&srv, server, scen, profile, 1, NULL, log, 10, err, sizeof err);
     ck_assert_msg(rc == 0, "starting %s: %s", server, err);
     ck_assert_int_gt(srv.port, 0);
+}
+
+static void start_server(const char *profile)
+{
+    start_server_on(SCEN, profile);
 }
 
 static void stop_server(void)
@@ -74,15 +79,16 @@ static void stop_server(void)
     ck_assert_int_eq(srv.pid, 0);
 }
 
-/* drive_json drives SCEN (2 seeds) against the running server into db
- * and returns the exit status; *counts gets the sweep's counts object
+/* drive_scen_json drives scen (2 seeds) against the running server into
+ * db and returns the exit status; *counts gets the sweep's counts object
  * (a new reference). */
-static int drive_json(const char *profile, const char *db, json_t **counts, json_t **sweep)
+static int drive_scen_json(const char *scen, const char *profile, const char *db, json_t **counts,
+                           json_t **sweep)
 {
     char *out = NULL, *err = NULL;
     int rc = cli_run(dir, &out, &err,
                      "drive %s --url %s --seeds 2 --parallel 2 --profile %s --db %s --format json",
-                     SCEN, srv.url, profile, db);
+                     scen, srv.url, profile, db);
     json_error_t je;
     json_t *arr = out ? json_loads(out, 0, &je) : NULL;
     ck_assert_msg(json_is_array(arr) && json_array_size(arr) == 1, "rc %d, stdout: %s\nstderr: %s",
@@ -97,6 +103,11 @@ static int drive_json(const char *profile, const char *db, json_t **counts, json
     free(out);
     free(err);
     return rc;
+}
+
+static int drive_json(const char *profile, const char *db, json_t **counts, json_t **sweep)
+{
+    return drive_scen_json(SCEN, profile, db, counts, sweep);
 }
 
 static long long count(const json_t *c, const char *name)
@@ -174,6 +185,41 @@ START_TEST(test_drive_legacy_loses_silently)
                                 "SELECT count(*) FROM scenario_results WHERE profile = 'legacy' "
                                 "AND silent_loss > 0 AND verdict = 'fail'"),
                      1);
+    json_decref(c);
+    json_decref(s);
+}
+END_TEST
+
+/* What the server reports is told, not silent: under fixed, the events of
+ * each second run reach the core while their tab is away
+ * (tests/data/drive/reported.yaml): a buffer of two drops the third as
+ * full (said in its emit frame), the two kept expire (said in report
+ * frames); the tab watches again for longer than the deadline, so all
+ * three are owed and lost, core_reported.  The simulator's counts for the
+ * same scenario are the same: 2 seeds x 3 users x 6 expected, 3 delivered,
+ * 3 reported. */
+START_TEST(test_drive_fixed_reports_its_losses)
+{
+    char db[128];
+    snprintf(db, sizeof db, "%s/rep.db", dir);
+    start_server_on("tests/data/drive/reported.yaml", "fixed");
+    json_t *c, *s;
+    int rc = drive_scen_json("tests/data/drive/reported.yaml", "fixed", db, &c, &s);
+    stop_server();
+    ck_assert_int_eq(count(c, "expected"), 36);
+    ck_assert_int_eq(count(c, "delivered"), 18);
+    ck_assert_int_eq(count(c, "core_reported"), 18);
+    ck_assert_int_eq(count(c, "lost"), 18);
+    ck_assert_int_eq(count(c, "silent_loss"), 0);
+    ck_assert_int_eq(count(c, "misrouted"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(s, "verdict")), "pass");
+    ck_assert_int_eq(rc, 0);
+    char *out = NULL;
+    ck_assert_int_eq(
+        cli_run(dir, &out, NULL, "run tests/data/drive/reported.yaml --no-db --format json"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"core_reported\": 18"));
+    ck_assert_ptr_nonnull(strstr(out, "\"delivered\": 18"));
+    free(out);
     json_decref(c);
     json_decref(s);
 }
@@ -363,6 +409,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_drive_fixed_delivers_every_event);
     tcase_add_test(tc, test_drive_legacy_loses_silently);
+    tcase_add_test(tc, test_drive_fixed_reports_its_losses);
     tcase_add_test(tc, test_drive_profile_mismatch_is_usage);
     tcase_add_test(tc, test_drive_bad_url_is_usage);
     tcase_add_test(tc, test_drive_no_server_is_env_within_bound);

@@ -225,6 +225,32 @@ START_TEST(test_drive_fixed_reports_its_losses)
 }
 END_TEST
 
+/* The driver holds each frame on its downlink for the scenario's delay
+ * (tests/data/drive/latency.yaml: a constant 250 ms): the latency it
+ * measures, emission at the server to the tab, is the simulator's 250 ms
+ * plus what the loopback and the loops add (bounded here at 150 ms, under
+ * ASan and a loaded machine), never less. */
+START_TEST(test_drive_downlink_delay_is_held)
+{
+    char db[128];
+    snprintf(db, sizeof db, "%s/lat.db", dir);
+    start_server_on("tests/data/drive/latency.yaml", "fixed");
+    json_t *c, *s;
+    int rc = drive_scen_json("tests/data/drive/latency.yaml", "fixed", db, &c, &s);
+    stop_server();
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(count(c, "expected"), 12);
+    ck_assert_int_eq(count(c, "delivered"), 12);
+    const json_t *lat = json_object_get(s, "latency");
+    long long p50 = json_integer_value(json_object_get(lat, "p50_ns"));
+    long long max = json_integer_value(json_object_get(lat, "max_ns"));
+    ck_assert_msg(p50 >= 250000000LL && p50 < 400000000LL, "p50 %lld ns", p50);
+    ck_assert_msg(max >= p50 && max < 1000000000LL, "max %lld ns", max);
+    json_decref(c);
+    json_decref(s);
+}
+END_TEST
+
 START_TEST(test_drive_profile_mismatch_is_usage)
 {
     start_server("legacy");
@@ -410,6 +436,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_drive_fixed_delivers_every_event);
     tcase_add_test(tc, test_drive_legacy_loses_silently);
     tcase_add_test(tc, test_drive_fixed_reports_its_losses);
+    tcase_add_test(tc, test_drive_downlink_delay_is_held);
     tcase_add_test(tc, test_drive_profile_mismatch_is_usage);
     tcase_add_test(tc, test_drive_bad_url_is_usage);
     tcase_add_test(tc, test_drive_no_server_is_env_within_bound);

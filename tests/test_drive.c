@@ -251,6 +251,29 @@ START_TEST(test_drive_downlink_delay_is_held)
 }
 END_TEST
 
+/* ... and for the uplink delay (tests/data/drive/uplink.yaml, const 300
+ * ms): a message still on its uplink when the transport drops 100 ms later
+ * is lost with it, so the server starts nothing.  Nothing was owed: the
+ * verdict is inconclusive, with the same exit status as `run` gives. */
+START_TEST(test_drive_uplink_delay_is_held)
+{
+    char db[128];
+    snprintf(db, sizeof db, "%s/up.db", dir);
+    start_server_on("tests/data/drive/uplink.yaml", "fixed");
+    json_t *c, *s;
+    int rc = drive_scen_json("tests/data/drive/uplink.yaml", "fixed", db, &c, &s);
+    stop_server();
+    ck_assert_int_eq(count(c, "messages"), 4);
+    ck_assert_int_eq(count(c, "runs"), 0);
+    ck_assert_int_eq(count(c, "emitted"), 0);
+    ck_assert_int_eq(count(c, "expected"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(s, "verdict")), "inconclusive");
+    ck_assert_int_eq(rc, cli_run(dir, NULL, NULL, "run tests/data/drive/uplink.yaml --no-db"));
+    json_decref(c);
+    json_decref(s);
+}
+END_TEST
+
 START_TEST(test_drive_profile_mismatch_is_usage)
 {
     start_server("legacy");
@@ -437,6 +460,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_drive_legacy_loses_silently);
     tcase_add_test(tc, test_drive_fixed_reports_its_losses);
     tcase_add_test(tc, test_drive_downlink_delay_is_held);
+    tcase_add_test(tc, test_drive_uplink_delay_is_held);
     tcase_add_test(tc, test_drive_profile_mismatch_is_usage);
     tcase_add_test(tc, test_drive_bad_url_is_usage);
     tcase_add_test(tc, test_drive_no_server_is_env_within_bound);

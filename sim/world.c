@@ -6,13 +6,16 @@
  * world implements on the engine (sim/engine.h):
  *   the tabs (sim/tab.h)            scripts, selections, outbox, the oracle;
  *   the transport (sim/transport.h) packets on per-connection FIFO channels;
- *   the server side (sim/backend.h) auth, thread service, agent runtime.
+ *   the server side (sim/backend.h) auth, thread service, agent runtime;
+ *   the socket layer (sim/srvsock.h) opening connections, holding what
+ *                                   follows a switch sent before
+ *                                   authentication, dropping resent
+ *                                   duplicates by message id, acks.
  * What stays here: the engine loop and the wiring of those modules to it
- * and to the core, the server's socket layer (actor "server": opening
- * connections, holding what follows a switch sent before authentication,
- * dropping resent duplicates by message id, acknowledgements), the core's
- * callbacks (actor "core"), the world's own checks of the core (sim/account.h,
- * sim/coverage.h, sim/invariant.h), the drain, the budgets and the trace.
+ * and to the core, the core's callbacks (actor "core"), the world's own
+ * checks of the core (sim/account.h, sim/coverage.h, sim/invariant.h, made
+ * around every message and switch through the socket layer's before/after
+ * hooks), the drain, the budgets and the trace.
  *
  * Flow of one chat message (ws):
  *   tab step "send"     --uplink-->  server: cr_conn_message()

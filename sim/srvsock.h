@@ -84,9 +84,10 @@ typedef struct sim_srvsock_req {
 } sim_srvsock_req;
 
 /* The layer's state of one connection, embedded in the host's record and
- * set up with sim_srvsock_conn_init.  `core` and `open` are the host's to
- * read; `open` is cleared by the host when the core closed it (cr_callbacks
- * .close). */
+ * set up with sim_srvsock_conn_init.  The host may read every field (the
+ * deferred_* ones still describe the last deferred switch after
+ * sim_srvsock_authenticated made it) and clears `open` when the core closed
+ * the connection itself (cr_callbacks.close); the rest is the layer's. */
 typedef struct sim_srvsock_conn {
     cr_conn_id core;            /* the core's id, 0 until opened */
     uint64_t deferred_last_seq; /* the deferred switch's */

@@ -6,13 +6,16 @@
  * world implements on the engine (sim/engine.h):
  *   the tabs (sim/tab.h)            scripts, selections, outbox, the oracle;
  *   the transport (sim/transport.h) packets on per-connection FIFO channels;
- *   the server side (sim/backend.h) auth, thread service, agent runtime.
+ *   the server side (sim/backend.h) auth, thread service, agent runtime;
+ *   the socket layer (sim/srvsock.h) opening connections, holding what
+ *                                   follows a switch sent before
+ *                                   authentication, dropping resent
+ *                                   duplicates by message id, acks.
  * What stays here: the engine loop and the wiring of those modules to it
- * and to the core, the server's socket layer (actor "server": opening
- * connections, holding what follows a switch sent before authentication,
- * dropping resent duplicates by message id, acknowledgements), the core's
- * callbacks (actor "core"), the world's own checks of the core (sim/account.h,
- * sim/coverage.h, sim/invariant.h), the drain, the budgets and the trace.
+ * and to the core, the core's callbacks (actor "core"), the world's own
+ * checks of the core (sim/account.h, sim/coverage.h, sim/invariant.h, made
+ * around every message and switch through the socket layer's before/after
+ * hooks), the drain, the budgets and the trace.
  *
  * Flow of one chat message (ws):
  *   tab step "send"     --uplink-->  server: cr_conn_message()
@@ -43,6 +46,7 @@
 #include "sim/oracle.h"
 #include "sim/prng.h"
 #include "sim/quarantine.h"
+#include "sim/srvsock.h"
 #include "sim/streams.h"
 #include "sim/tab.h"
 #include "sim/tracepoint.h"
@@ -63,21 +67,17 @@ enum ev_kind {
     EV_RECONNECT     /* a = client */
 };
 
-typedef struct sconn { /* 80 bytes: widest fields first, no padding hole */
-    cr_conn_id core;   /* 0 until the server opened it */
-    uint64_t evid_gen; /* notice, or the thread of an event of a newer generation; -1 none */
-    uint64_t gone_at;  /* since when the client side is gone */
-    uint64_t deferred_last_seq;
-    uint64_t assoc_req; /* the latest association the core issued for it, 0 none */
+typedef struct sconn {
+    sim_srvsock_conn sock; /* the socket layer's (sim/srvsock.h): the core's id, open */
+    uint64_t evid_gen;     /* notice, or the thread of an event of a newer generation; -1 none */
+    uint64_t gone_at;      /* since when the client side is gone */
+    uint64_t assoc_req;    /* the latest association the core issued for it, 0 none */
     uint32_t client;
     int32_t switch_thread; /* latest thread this conn's client selected, as the server saw it */
     uint32_t switch_req;   /* and the number of that selection */
     int32_t evid_thread;   /* the binding the core has shown this conn: its last THREAD_SWITCHED */
-    int32_t deferred_switch;       /* a switch that arrived before authentication, -1 */
-    uint32_t held_head, held_tail; /* packets held behind it, in arrival order (NO_PKT: none) */
-    int32_t owed_switch;           /* a switch the core owes THREAD_SWITCHED for, -1 none */
-    uint8_t client_open;           /* the client believes it is connected */
-    uint8_t server_open;           /* the core has it open */
+    int32_t owed_switch;   /* a switch the core owes THREAD_SWITCHED for, -1 none */
+    uint8_t client_open;   /* the client believes it is connected */
     uint8_t given_thread;
     uint8_t gone; /* SIM_GONE_* once the client side is gone */
 } sconn;
@@ -145,15 +145,12 @@ typedef struct world {
     size_t capnotes;
     int32_t *conn_by_core; /* core id -> sim conn */
     size_t cap_by_core;
-    sim_transport tr;     /* packets and their channels; link k is sim conn k */
-    sim_backend *backend; /* the server side (owned) */
-    uint8_t *msg_state;   /* per oracle message: 0 never reached the server, 1 dispatched,
-                             2 refused, 3 reached the server (accepted, not dispatched) */
-    size_t cap_msg_state;
-    uint32_t *parked; /* per oracle message: 1 + the packet of a resend parked while the
-                         core holds the first copy, 0 none */
-    size_t cap_parked;
-    srun *runs; /* indexed by core run id */
+    sim_transport tr;         /* packets and their channels; link k is sim conn k */
+    sim_backend *backend;     /* the server side (owned) */
+    sim_srvsock *sock;        /* the server's socket layer (owned) */
+    cr_conn_info sock_before; /* the core's view of the conn before a message or switch */
+    int sock_known;           /* (it knew the conn) */
+    srun *runs;               /* indexed by core run id */
     size_t capruns;
     int draining;      /* the drain phase has started */
     uint64_t drain_at; /* when it started */
@@ -418,54 +415,6 @@ static int32_t thread_lookup(world *w, const char *user, const char *thread)
     return -1;
 }
 
-static int msg_state_set(world *w, int64_t m, uint8_t st)
-{
-    if (m < 0)
-        return 0;
-    if (sim_grow((void **)&w->msg_state, &w->cap_msg_state, (size_t)m + 1, 1)) {
-        fail(w, "out of memory (messages)");
-        return -1;
-    }
-    w->msg_state[m] = st;
-    return 0;
-}
-
-static uint8_t msg_state_get(const world *w, int64_t m)
-{
-    return (m >= 0 && (size_t)m < w->cap_msg_state) ? w->msg_state[m] : 0;
-}
-
-/* A resend that reached the server while the core still holds the first
- * copy (queued on a connection the server has not seen close yet) is
- * parked by message id: if the core lets go of the held copy (rejected at
- * that close), the parked resend is taken then, as if it arrived at that
- * moment; if the held copy is dispatched, the parked resend is answered. */
-static void park_resend(world *w, const sim_packet *pk)
-{
-    int64_t m = pk->f.msg;
-    if (m < 0 || sim_grow((void **)&w->parked, &w->cap_parked, (size_t)m + 1, sizeof(uint32_t))) {
-        fail(w, "out of memory (parked resends)");
-        return;
-    }
-    uint32_t p = pkt_new(w, NULL);
-    if (p == NO_PKT)
-        return;
-    *pkt(w, p) = *pk; /* its link and epoch too: it is taken as if it arrived later */
-    if (w->parked[m])
-        pkt_free(w, w->parked[m] - 1); /* a later resend replaces it */
-    w->parked[m] = p + 1;
-}
-
-/* unpark takes message m's parked resend out: its packet, or NO_PKT. */
-static uint32_t unpark(world *w, int64_t m)
-{
-    if (m < 0 || (size_t)m >= w->cap_parked || !w->parked[m])
-        return NO_PKT;
-    uint32_t p = w->parked[m] - 1;
-    w->parked[m] = 0;
-    return p;
-}
-
 /* send_ack tells the client of sim conn k that message m was taken. */
 static void send_ack(world *w, uint32_t k, int64_t m)
 {
@@ -568,20 +517,10 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
     NOTE(w, "core", "dispatch", "conn=%" PRIu64 " core_msg=%" PRIu64 " msg=%" PRId64, conn,
          d->msg_id, m);
     sim_backend_dispatch(w->backend, now, d->msg_id, m, thread_lookup(w, d->user, d->thread), c);
-    msg_state_set(w, m, 1);
-    uint32_t parked = unpark(w, m);
-    if (parked != NO_PKT) {
-        const sim_packet *pp = pkt(w, parked);
-        uint32_t pc = pp->link;
-        if (sim_transport_current(&w->tr, pp, SIM_UP) && w->conns[pc].client_open)
-            send_ack(w, pc, m); /* the parked resend is answered */
-        pkt_free(w, parked);
-    }
     if (sim_oracle_message_dispatched(w->oracle, m))
         TR(w, "oracle", "REORDERED", "msg=%" PRId64 " dispatched after a later message of %s", m,
            cname(w, sim_oracle_message_tab(w->oracle, m)));
-    if (k >= 0 && w->conns[k].client_open)
-        send_ack(w, (uint32_t)k, m);
+    sim_srvsock_dispatched(w->sock, now, k >= 0 ? (uint64_t)k : SIM_SRVSOCK_NONE, m);
 }
 
 static void cb_associate(void *ud, uint64_t now, uint64_t req, cr_conn_id conn, const char *user,
@@ -664,8 +603,8 @@ static void cb_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason re
         info.ready_at)
         acct_fail(w, "conn %" PRIu64 " closed by the pending deadline though READY since %.6f s",
                   conn, (double)info.ready_at / 1e9);
-    if (k >= 0 && w->conns[k].server_open) {
-        w->conns[k].server_open = 0;
+    if (k >= 0 && w->conns[k].sock.open) {
+        w->conns[k].sock.open = 0;
         w->conns[k].owed_switch = -1;
         w->acct.conns_open--;
     }
@@ -729,14 +668,7 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
         int64_t m = (int64_t)(r->tag & ~MSG_TAG_BIT) - 1;
         sim_oracle_message_said(
             w->oracle, m, r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome) : SIM_SAID_REJECTED);
-        if (msg_state_get(w, m) == 3) {
-            msg_state_set(w, m, 0); /* the core let go of it: a resend is taken again */
-            uint32_t parked = unpark(w, m);
-            if (parked != NO_PKT) {
-                TR(w, "server", "unpark", "msg=%" PRId64 " resend taken now", m);
-                at(w, now, EV_UP, 0, parked, 0);
-            }
-        }
+        sim_srvsock_let_go(w->sock, now, m);
     } else if (r->tag) {
         sim_said said = r->kind == CR_REPORT_OUTCOME ? said_of(r->outcome) : SIM_SAID_OTHER;
         if (said != SIM_SAID_NOTHING)
@@ -767,8 +699,7 @@ static int64_t tab_open(void *ud, uint64_t now, uint32_t c)
     memset(&w->conns[k], 0, sizeof(sconn));
     w->conns[k].client = c;
     w->conns[k].client_open = 1;
-    w->conns[k].deferred_switch = -1;
-    w->conns[k].held_head = w->conns[k].held_tail = NO_PKT;
+    sim_srvsock_conn_init(&w->conns[k].sock);
     w->conns[k].evid_thread = -1;
     w->conns[k].owed_switch = -1;
     uint32_t p = pkt_new(w, &(sim_frame){.kind = SIM_FRAME_CONNECT});
@@ -882,7 +813,7 @@ static void check_owed(world *w, sconn *k, const cr_conn_info *info)
     acct_fail(w,
               "conn %" PRIu64 " is bound to %s, the thread it switched to, and was never sent "
               "THREAD_SWITCHED",
-              k->core, info->thread);
+              k->sock.core, info->thread);
     k->owed_switch = -1;
 }
 
@@ -893,25 +824,25 @@ static void check_owed(world *w, sconn *k, const cr_conn_info *info)
  * bounds.  Returns 0, or -1 when the core does not know it.  O(1). */
 static int conn_audit(world *w, sconn *k, cr_conn_info *info)
 {
-    if (cr_conn_get_info(w->core, k->core, info) != 0)
+    if (cr_conn_get_info(w->core, k->sock.core, info) != 0)
         return -1;
-    if (!k->server_open)
+    if (!k->sock.open)
         return 0;
     const cr_policy *p = &w->pol;
     if (info->state == CR_CONN_CLOSED)
-        acct_fail(w, "conn %" PRIu64 " is closed in the core, which never said so", k->core);
+        acct_fail(w, "conn %" PRIu64 " is closed in the core, which never said so", k->sock.core);
     else if (p->pending_deadline && !info->ready_at &&
              w->eng.now > info->opened_at + p->pending_deadline)
         acct_fail(w,
                   "conn %" PRIu64 " still open without context %.3f s after it opened "
                   "(pending_deadline %.3f s)",
-                  k->core, (double)(w->eng.now - info->opened_at) / 1e9,
+                  k->sock.core, (double)(w->eng.now - info->opened_at) / 1e9,
                   (double)p->pending_deadline / 1e9);
     if (p->queue_until_context && info->queued_messages > p->pending_max)
-        acct_fail(w, "conn %" PRIu64 " queues %zu messages, pending_max %" PRIu64, k->core,
+        acct_fail(w, "conn %" PRIu64 " queues %zu messages, pending_max %" PRIu64, k->sock.core,
                   info->queued_messages, p->pending_max);
     if (p->cache_preauth && info->preauth_messages > p->preauth_max)
-        acct_fail(w, "conn %" PRIu64 " caches %zu messages, preauth_max %" PRIu64, k->core,
+        acct_fail(w, "conn %" PRIu64 " caches %zu messages, preauth_max %" PRIu64, k->sock.core,
                   info->preauth_messages, p->preauth_max);
     check_owed(w, k, info);
     return 0;
@@ -932,38 +863,16 @@ static void on_up(world *w, uint32_t p)
     sconn *k = &w->conns[conn];
     if (!sim_transport_current(&w->tr, &sp, SIM_UP))
         return; /* lost with the transport */
-    if (k->deferred_switch >= 0 && k->server_open &&
-        (pk.kind == SIM_FRAME_MESSAGE || pk.kind == SIM_FRAME_SWITCH)) {
-        /* A switch waits for the auth answer: what the client sent after
-         * it waits behind it, so the core sees the client's order. */
-        uint32_t h = pkt_new(w, NULL);
-        if (h == NO_PKT)
-            return;
-        *pkt(w, h) = sp;
-        pkt(w, h)->next = NO_PKT;
-        if (k->held_tail != NO_PKT)
-            pkt(w, k->held_tail)->next = h;
-        else
-            k->held_head = h;
-        k->held_tail = h;
-        TR(w, "server", "hold", "conn=%" PRIu64 " msg=%" PRId64 " behind the held switch", k->core,
-           pk.kind == SIM_FRAME_MESSAGE ? pk.msg : -1);
-        return;
-    }
-    int rc;
     switch (pk.kind) {
     case SIM_FRAME_CONNECT: {
-        cr_conn_id id;
-        rc = cr_conn_open(w->core, w->eng.now, &id);
-        TR(w, "server", "open", "conn=%" PRIu64 " sock=%" PRIu32 " rc=%d", id, conn, rc);
+        int rc = sim_srvsock_open(w->sock, w->eng.now, &k->sock, conn);
         if (rc != 0) {
             core_rc(w, "cr_conn_open", rc);
             break;
         }
-        k->core = id;
-        k->server_open = 1;
         w->acct.conns_opened++;
         w->acct.conns_open++;
+        cr_conn_id id = k->sock.core;
         if (sim_grow((void **)&w->conn_by_core, &w->cap_by_core, id + 1, sizeof(int32_t)))
             return fail(w, "out of memory");
         w->conn_by_core[id] = (int32_t)conn;
@@ -972,92 +881,22 @@ static void on_up(world *w, uint32_t p)
     case SIM_FRAME_AUTH:
         sim_backend_auth(w->backend, w->eng.now, conn, k->client);
         break;
-    case SIM_FRAME_MESSAGE: {
-        if (!k->server_open)
-            break;
-        uint8_t st = msg_state_get(w, pk.msg);
-        if (st == 1 || st == 2) {
-            /* A resend of a message already taken or refused (its answer
-             * was lost with the old transport). */
-            TR(w, "server", "duplicate", "msg=%" PRId64 " already taken", pk.msg);
-            send_ack(w, conn, pk.msg);
-            break;
-        }
-        if (st == 3) {
-            /* A resend of a message the core still holds (queued on the
-             * connection the client lost, which the server has not seen
-             * close yet): the server drops it by message id, unanswered;
-             * the resend is parked until the held copy is dispatched
-             * (then answered) or rejected (then taken). */
-            TR(w, "server", "duplicate", "msg=%" PRId64 " still held by the core: parked", pk.msg);
-            park_resend(w, &sp);
-            break;
-        }
-        cr_message msg = {
-            .thread = pk.thread >= 0 ? w->threads[pk.thread].id : NULL,
+    case SIM_FRAME_MESSAGE:
+    case SIM_FRAME_SWITCH: {
+        int msg = pk.kind == SIM_FRAME_MESSAGE;
+        int32_t t = pk.thread;
+        sim_srvsock_req r = {
+            .kind = msg ? SIM_SRVSOCK_MESSAGE : SIM_SRVSOCK_SWITCH,
+            .msg = msg ? pk.msg : -1,
+            .thread = t >= 0 ? w->threads[t].id : NULL,
+            .thread_key = t,
             .last_seq = pk.seq,
+            .sel = pk.req,
             .tag = MSG_TAG_BIT | (uint64_t)(pk.msg + 1),
             .payload = "hello",
             .payload_len = 5,
         };
-        if (pk.thread >= 0) {
-            k->switch_thread = pk.thread;
-            k->switch_req = pk.req;
-        }
-        uint64_t mid = 0;
-        cr_conn_info before;
-        int known = conn_audit(w, k, &before) == 0;
-        if (sim_oracle_message_arrived(w->oracle, pk.msg, conn) != 0)
-            return fail(w, "out of memory (oracle)");
-        rc = cr_conn_message(w->core, w->eng.now, k->core, &msg, &mid);
-        if (rc == 0 || rc == CR_EFOREIGN || rc == CR_EFULL)
-            w->acct.received++;
-        if (rc == CR_EFOREIGN)
-            cover(w, SIM_BEH_FOREIGN_REFUSED);
-        if (rc == CR_EFULL && known)
-            cover(w, before.user ? SIM_BEH_PENDING_FULL : SIM_BEH_PREAUTH_FULL);
-        cr_conn_info after;
-        conn_audit(w, k, &after);
-        TR(w, "server", "message", "conn=%" PRIu64 " msg=%" PRId64 " thread=%s rc=%s", k->core,
-           pk.msg, msg.thread ? msg.thread : "-", rc ? cr_errname(rc) : "ok");
-        if (rc == 0) /* (dispatch may already have run inside the call) */
-            sim_oracle_message_accepted(w->oracle, pk.msg, w->eng.now);
-        if (rc == 0 && msg_state_get(w, pk.msg) == 0)
-            msg_state_set(w, pk.msg, 3);
-        if (rc != 0) {
-            sim_oracle_message_refused(w->oracle, pk.msg);
-            msg_state_set(w, pk.msg, 2);
-            send_ack(w, conn, pk.msg); /* the refusal answers it */
-            core_rc(w, "cr_conn_message", rc);
-        }
-        break;
-    }
-    case SIM_FRAME_SWITCH: {
-        if (!k->server_open)
-            break;
-        k->switch_thread = pk.thread;
-        k->switch_req = pk.req;
-        cr_conn_info before;
-        if (conn_audit(w, k, &before) == 0 && before.thread && !before.assoc_target &&
-            strcmp(before.thread, w->threads[pk.thread].id) == 0)
-            cover(w, SIM_BEH_SWITCH_TO_BOUND);
-        k->owed_switch = pk.thread; /* answered inside the call, or once bound */
-        rc = cr_conn_switch(w->core, w->eng.now, k->core, w->threads[pk.thread].id, pk.seq);
-        if (rc != 0)
-            k->owed_switch = -1;
-        if (rc == CR_EFOREIGN)
-            cover(w, SIM_BEH_FOREIGN_REFUSED);
-        TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s last_seq=%" PRIu64 " rc=%s", k->core,
-           w->threads[pk.thread].id, pk.seq, rc ? cr_errname(rc) : "ok");
-        if (rc == CR_ESTATE) {
-            /* Not authenticated yet: the server's socket layer holds the
-             * view request until the auth answer (the core only takes
-             * switches from authenticated connections). */
-            k->deferred_switch = pk.thread;
-            k->deferred_last_seq = pk.seq;
-        } else if (rc != 0) {
-            core_rc(w, "cr_conn_switch", rc);
-        }
+        sim_srvsock_request(w->sock, w->eng.now, &k->sock, conn, &r, &sp);
         break;
     }
     default:
@@ -1101,8 +940,8 @@ static void on_assoc_done(world *w, uint64_t req, int ok)
 {
     int64_t k = req < w->capreq ? w->req_conn[req] - 1 : -1;
     sconn *kc = k >= 0 ? &w->conns[k] : NULL;
-    int current = kc && kc->server_open && kc->assoc_req == req;
-    if (kc && kc->server_open && !current)
+    int current = kc && kc->sock.open && kc->assoc_req == req;
+    if (kc && kc->sock.open && !current)
         cover(w, SIM_BEH_STALE_ANSWER);
     cr_conn_info before;
     int check = current && !ok && conn_audit(w, kc, &before) == 0 && before.assoc_target;
@@ -1120,7 +959,7 @@ static void on_assoc_done(world *w, uint64_t req, int ok)
         acct_fail(w,
                   "association req=%" PRIu64 " of conn %" PRIu64 " failed on attempt %" PRIu32
                   " of %" PRIu64 ": the core %s",
-                  req, kc->core, before.assoc_attempts, w->pol.update_retries + 1,
+                  req, kc->sock.core, before.assoc_attempts, w->pol.update_retries + 1,
                   did ? "retried it" : "gave it up");
     if (!did)
         cover(w, SIM_BEH_RETRIES_EXHAUSTED);
@@ -1300,6 +1139,121 @@ static void on_agent_emit(world *w, cr_run_id run)
         fail(w, "run_go for unknown run %" PRIu64, run);
 }
 
+/* ---- the socket layer's host (sim/srvsock.h) -------------------------------------- */
+
+/* ss_keep: a copy of the arriving packet *src (its link and epoch too: it
+ * is taken as if it arrived later). */
+static uint64_t ss_keep(void *ud, const void *src)
+{
+    world *w = ud;
+    uint32_t p = pkt_new(w, NULL);
+    if (p == NO_PKT)
+        return SIM_SRVSOCK_NONE;
+    *pkt(w, p) = *(const sim_packet *)src;
+    pkt(w, p)->next = NO_PKT;
+    return p;
+}
+
+static void ss_drop(void *ud, uint64_t h)
+{
+    pkt_free(ud, (uint32_t)h);
+}
+
+/* ss_ack: a dispatch answers a connection whose tab is still connected, a
+ * parked resend only on the transport it came on. */
+static void ss_ack(void *ud, uint64_t now, uint64_t key, uint64_t h, int64_t m, int rc,
+                   sim_srvsock_ack why)
+{
+    world *w = ud;
+    uint32_t k = (uint32_t)key;
+    if (why == SIM_SRVSOCK_ACK_PARKED) {
+        const sim_packet *pp = pkt(w, (uint32_t)h);
+        k = pp->link;
+        if (!sim_transport_current(&w->tr, pp, SIM_UP))
+            return;
+    }
+    if ((why == SIM_SRVSOCK_ACK_PARKED || why == SIM_SRVSOCK_ACK_DISPATCHED) &&
+        !w->conns[k].client_open)
+        return;
+    send_ack(w, k, m);
+    (void)now, (void)rc;
+}
+
+/* ss_unparked: the parked resend arrives again now. */
+static void ss_unparked(void *ud, uint64_t now, uint64_t key, uint64_t h)
+{
+    at(ud, now, EV_UP, 0, h, 0);
+    (void)key;
+}
+
+/* ss_before: the world's checks before the core takes a message or a
+ * switch of sim conn `key` (the conn's view of the core, what the oracle
+ * is told), and the server's record of the client's selection. */
+static int ss_before(void *ud, uint64_t now, uint64_t key, const sim_srvsock_req *r)
+{
+    world *w = ud;
+    sconn *k = &w->conns[key];
+    if (r->kind == SIM_SRVSOCK_SWITCH && r->retry) {
+        k->owed_switch = r->thread_key; /* answered inside the call, or once bound */
+        return 0;
+    }
+    if (r->thread_key >= 0) {
+        k->switch_thread = r->thread_key;
+        k->switch_req = (uint32_t)r->sel;
+    }
+    cr_conn_info *before = &w->sock_before;
+    w->sock_known = conn_audit(w, k, before) == 0;
+    if (r->kind == SIM_SRVSOCK_SWITCH) {
+        if (w->sock_known && before->thread && !before->assoc_target &&
+            strcmp(before->thread, r->thread) == 0)
+            cover(w, SIM_BEH_SWITCH_TO_BOUND);
+        k->owed_switch = r->thread_key; /* answered inside the call, or once bound */
+        return 0;
+    }
+    if (sim_oracle_message_arrived(w->oracle, r->msg, (uint32_t)key) != 0) {
+        fail(w, "out of memory (oracle)");
+        return -1;
+    }
+    (void)now;
+    return 0;
+}
+
+/* ss_after: the world's checks after the core call (rc), what the oracle
+ * is told of it. */
+static void ss_after(void *ud, uint64_t now, uint64_t key, const sim_srvsock_req *r, int rc)
+{
+    world *w = ud;
+    sconn *k = &w->conns[key];
+    if (r->kind == SIM_SRVSOCK_SWITCH) {
+        if (rc != 0)
+            k->owed_switch = -1;
+        if (rc == CR_EFOREIGN && !r->retry)
+            cover(w, SIM_BEH_FOREIGN_REFUSED);
+        if (rc != 0)
+            core_rc(w, "cr_conn_switch", rc);
+        return;
+    }
+    if (rc == 0 || rc == CR_EFOREIGN || rc == CR_EFULL)
+        w->acct.received++;
+    if (rc == CR_EFOREIGN)
+        cover(w, SIM_BEH_FOREIGN_REFUSED);
+    if (rc == CR_EFULL && w->sock_known)
+        cover(w, w->sock_before.user ? SIM_BEH_PENDING_FULL : SIM_BEH_PREAUTH_FULL);
+    cr_conn_info after;
+    conn_audit(w, k, &after);
+    if (rc == 0) /* (dispatch may already have run inside the call) */
+        sim_oracle_message_accepted(w->oracle, r->msg, now);
+    if (rc != 0) {
+        sim_oracle_message_refused(w->oracle, r->msg);
+        core_rc(w, "cr_conn_message", rc);
+    }
+}
+
+static void ss_oom(void *ud, const char *what)
+{
+    fail(ud, "out of memory (%s)", what);
+}
+
 /* ---- the loop ------------------------------------------------------------------ */
 
 /* note_conns (annotate only): a note for every connection whose state in
@@ -1314,10 +1268,10 @@ static void note_conns(world *w)
     for (size_t k = 0; k < w->nconns; k++) {
         sconn *kc = &w->conns[k];
         connnote *tl = &w->notes[k];
-        if (!kc->core || tl->state == CR_CONN_CLOSED + 1)
+        if (!kc->sock.core || tl->state == CR_CONN_CLOSED + 1)
             continue;
         cr_conn_info info;
-        if (cr_conn_get_info(w->core, kc->core, &info) != 0)
+        if (cr_conn_get_info(w->core, kc->sock.core, &info) != 0)
             memset(&info, 0, sizeof info), info.state = CR_CONN_CLOSED;
         int32_t th = thread_lookup(w, info.user, info.thread);
         int32_t as = thread_lookup(w, info.user, info.assoc_target);
@@ -1333,7 +1287,7 @@ static void note_conns(world *w)
         tl->attempts = info.assoc_attempts;
         NOTE(w, "core", "state",
              "conn=%" PRIu64 " tab=%s state=%s thread=%s gen=%" PRIu64 " assoc=%s attempt=%" PRIu32,
-             kc->core, cname(w, kc->client), cr_conn_state_name(info.state),
+             kc->sock.core, cname(w, kc->client), cr_conn_state_name(info.state),
              info.thread ? info.thread : "-", info.generation,
              info.assoc_target ? info.assoc_target : "-", info.assoc_attempts);
     }
@@ -1430,38 +1384,22 @@ static void handle(world *w, const sim_event *e)
         break;
     case EV_AUTH_DONE: {
         sconn *k = &w->conns[e->a];
-        if (!k->server_open)
+        if (!k->sock.open)
             break;
         const char *u = w->user_id[sim_tab_user(w->tabs, k->client)];
         cr_conn_info info;
         conn_audit(w, k, &info);
-        rc = sim_backend_authenticate(w->backend, w->eng.now, k->core, u);
+        rc = sim_backend_authenticate(w->backend, w->eng.now, k->sock.core, u);
         if (rc != 0) {
             core_rc(w, "cr_conn_authenticate", rc);
             break;
         }
-        if (k->deferred_switch >= 0) {
-            int32_t t = k->deferred_switch;
-            k->deferred_switch = -1;
-            k->owed_switch = t;
-            rc = cr_conn_switch(w->core, w->eng.now, k->core, w->threads[t].id,
-                                k->deferred_last_seq);
-            if (rc != 0)
-                k->owed_switch = -1;
-            TR(w, "server", "switch", "conn=%" PRIu64 " thread=%s (held until auth) rc=%s", k->core,
-               w->threads[t].id, rc ? cr_errname(rc) : "ok");
-            if (rc != 0)
-                core_rc(w, "cr_conn_switch", rc);
-            /* Then what was held behind the switch, in order. */
-            uint32_t sk = (uint32_t)e->a;
-            while (w->conns[sk].held_head != NO_PKT) {
-                uint32_t h = w->conns[sk].held_head;
-                w->conns[sk].held_head = pkt(w, h)->next;
-                if (w->conns[sk].held_head == NO_PKT)
-                    w->conns[sk].held_tail = NO_PKT;
-                on_up(w, h);
-            }
-        }
+        /* Then the switch held until the answer, and what waits behind it,
+         * in order. */
+        uint32_t sk = (uint32_t)e->a;
+        sim_srvsock_authenticated(w->sock, w->eng.now, &k->sock, sk);
+        for (uint64_t h; (h = sim_srvsock_unhold(w->sock, &w->conns[sk].sock)) != SIM_SRVSOCK_NONE;)
+            on_up(w, (uint32_t)h);
         break;
     }
     case EV_ASSOC_DONE:
@@ -1489,25 +1427,22 @@ static void handle(world *w, const sim_event *e)
         break;
     case EV_SERVER_CLOSE: {
         sconn *k = &w->conns[e->a];
-        if (!k->server_open)
+        if (!k->sock.open)
             break;
         /* What the core holds for it is rejected, one report each. */
         cr_conn_info info;
         int known = conn_audit(w, k, &info) == 0;
         uint64_t rejected = w->acct.rejected;
-        k->server_open = 0;
         k->owed_switch = -1;
         w->acct.conns_open--;
-        rc = cr_conn_close(w->core, w->eng.now, k->core, (cr_close_reason)e->b);
+        rc = sim_srvsock_close(w->sock, w->eng.now, &k->sock, (cr_close_reason)e->b);
         if (rc == 0 && known &&
             w->acct.rejected - rejected != info.queued_messages + info.preauth_messages)
             acct_fail(w,
                       "closing conn %" PRIu64
                       " that queued %zu and cached %zu messages rejected %" PRIu64,
-                      k->core, info.queued_messages, info.preauth_messages,
+                      k->sock.core, info.queued_messages, info.preauth_messages,
                       w->acct.rejected - rejected);
-        TR(w, "server", "closed", "conn=%" PRIu64 " %s rc=%s", k->core,
-           cr_close_reason_name((cr_close_reason)e->b), rc ? cr_errname(rc) : "ok");
         break;
     }
     case EV_FAULT_DROP:
@@ -1568,6 +1503,7 @@ static void world_free(world *w)
 {
     sim_tabs_free(w->tabs);
     sim_backend_free(w->backend);
+    sim_srvsock_free(w->sock);
     if (w->user_threads)
         for (uint32_t u = 0; u < w->nusers; u++)
             free(w->user_threads[u]);
@@ -1585,8 +1521,6 @@ static void world_free(world *w)
     free(w->notes);
     sim_transport_free(&w->tr);
     free(w->runs);
-    free(w->msg_state);
-    free(w->parked);
     free(w->evs);
     free(w->req_conn);
     cr_ctx_del(w->core);
@@ -1711,6 +1645,19 @@ static int world_init(world *w, const sim_scenario *sc, const cr_policy *policy)
     };
     sim_backend_config bc = {.sc = sc, .core = w->core, .trace = tracing(w), .host = &bh};
     if (sim_backend_new(&w->backend, &bc) != 0)
+        return -1;
+    sim_srvsock_host sh = {
+        .ud = w,
+        .keep = ss_keep,
+        .drop = ss_drop,
+        .ack = ss_ack,
+        .unparked = ss_unparked,
+        .before = ss_before,
+        .after = ss_after,
+        .oom = ss_oom,
+    };
+    sim_srvsock_config scfg = {.core = w->core, .trace = tracing(w), .host = &sh};
+    if (sim_srvsock_new(&w->sock, &scfg) != 0)
         return -1;
     for (uint32_t c = 0; c < total; c++)
         if (sim_tab_start(w->tabs, 0, c) != 0)
@@ -1837,7 +1784,7 @@ static void audit_end(world *w)
     }
     for (size_t k = 0; k < w->nconns; k++) {
         cr_conn_info info;
-        if (w->conns[k].server_open && w->conns[k].core)
+        if (w->conns[k].sock.open && w->conns[k].sock.core)
             conn_audit(w, &w->conns[k], &info);
     }
     uint64_t written = sim_quarantine_check(&w->heap);
@@ -1996,7 +1943,8 @@ int sim_world_run(const sim_scenario *sc, const cr_policy *policy, const sim_wor
     for (size_t k = 0; k < w.nconns && !livelock && !w.failed; k++) {
         const sconn *kc = &w.conns[k];
         cr_conn_info info;
-        if (!kc->server_open || !kc->given_thread || cr_conn_get_info(w.core, kc->core, &info) != 0)
+        if (!kc->sock.open || !kc->given_thread ||
+            cr_conn_get_info(w.core, kc->sock.core, &info) != 0)
             continue;
         if (info.state != CR_CONN_READY)
             res->c[SIM_COUNT_STUCK_PENDING]++;

@@ -18,6 +18,10 @@
  * with the simulator's distributions (scaled by --time-scale at load) from
  * per-connection streams derived from --seed, and asks this host to
  * schedule its next step, which the timer queue below does in real time.
+ * The socket layer (holding what follows a switch sent before
+ * authentication, duplicate suppression by message tag, acks) is the
+ * simulator's too, sim/srvsock.h: this file parses the frames, hands them
+ * to it and tells the control side what it did.
  */
 #include <inttypes.h>
 #include <stddef.h>
@@ -28,24 +32,10 @@
 
 #include "server.h"
 #include "sim/backend.h"
+#include "sim/srvsock.h"
 
 /* Timer-queue kinds: sim_backend_timer values (1..5), and the server's own. */
 enum { IT_UNPARK = 100 };
-
-enum tag_state { TAG_NONE = 0, TAG_DISPATCHED, TAG_REFUSED, TAG_HELD };
-
-/* A resend parked while the core holds the first copy. */
-typedef struct parked {
-    cr_conn_id conn;
-    json_t *frame;
-} parked;
-
-/* What the server remembers of a message tag (duplicate suppression). */
-typedef struct srv_tag {
-    uint8_t state;
-    int error;
-    parked *park;
-} srv_tag;
 
 /* A run to start: a dispatched message, or a POST /message; then the run
  * (the context the control side reports with its emits). */
@@ -87,14 +77,14 @@ static int item_less(const srv_item *a, const srv_item *b)
     return a->when < b->when || (a->when == b->when && a->seq < b->seq);
 }
 
-static void at(srv *s, uint64_t when, int kind, uint32_t aux, uint64_t a, uint64_t b, void *p)
+static void at(srv *s, uint64_t when, int kind, uint32_t aux, uint64_t a, uint64_t b, json_t *p)
 {
     if (s->nheap == s->capheap) {
         size_t cap = s->capheap ? s->capheap * 2 : 256;
         srv_item *h = realloc(s->heap, cap * sizeof(srv_item));
         if (!h) {
             fprintf(stderr, "ctxready-server: out of memory (timer queue)\n");
-            free(p);
+            json_decref(p);
             return;
         }
         s->heap = h;
@@ -151,44 +141,6 @@ static json_t *jflags(uint32_t flags)
     return a;
 }
 
-/* ---- message tags ------------------------------------------------------------------ */
-
-static void tag_free(srv_tag *t)
-{
-    if (t && t->park) {
-        json_decref(t->park->frame);
-        free(t->park);
-    }
-    free(t);
-}
-
-/* tag_touch returns the record of a message tag, creating it (and
- * forgetting the oldest when SRV_TAGS_MAX are remembered).  NULL on
- * memory or for tag 0. */
-static srv_tag *tag_touch(srv *s, uint64_t tag)
-{
-    if (!tag)
-        return NULL;
-    srv_tag *t = srv_idmap_get(&s->tags, tag);
-    if (t)
-        return t;
-    if (!s->tag_ring && !(s->tag_ring = calloc(SRV_TAGS_MAX, sizeof(uint64_t))))
-        return NULL;
-    t = calloc(1, sizeof(srv_tag));
-    if (!t || srv_idmap_put(&s->tags, tag, t) != 0) {
-        free(t);
-        return NULL;
-    }
-    if (s->ntags == SRV_TAGS_MAX) {
-        tag_free(srv_idmap_del(&s->tags, s->tag_ring[s->tag_head]));
-        s->tag_ring[s->tag_head] = tag;
-        s->tag_head = (s->tag_head + 1) % SRV_TAGS_MAX;
-    } else {
-        s->tag_ring[(s->tag_head + s->ntags++) % SRV_TAGS_MAX] = tag;
-    }
-    return t;
-}
-
 /* ---- what the server sends ------------------------------------------------------ */
 
 static json_t *notice_new(const char *kind, const char *thread, json_t *tag, const char *error,
@@ -203,7 +155,7 @@ static void send_notice(srv_conn *c, json_t *n)
 {
     if (srv_ctl_wanted(c->s)) {
         json_t *copy = json_deep_copy(n);
-        json_object_set_new(copy, "conn", json_integer((json_int_t)c->id));
+        json_object_set_new(copy, "conn", json_integer((json_int_t)c->sock.core));
         srv_ctl_emit(c->s, copy);
     }
     srv_send_client(c, n, 0);
@@ -215,8 +167,8 @@ void srv_error_notice(srv_conn *c, int bad, const char *error, const char *reaso
     if (bad >= 0 && bad < SRV_BAD__N)
         s->n.malformed[bad]++;
     if (bad >= 0 && srv_ctl_wanted(s))
-        srv_ctl_emit(s, json_pack("{s:s, s:I, s:s}", "op", "error", "conn", (json_int_t)c->id,
-                                  "error", error));
+        srv_ctl_emit(s, json_pack("{s:s, s:I, s:s}", "op", "error", "conn",
+                                  (json_int_t)c->sock.core, "error", error));
     send_notice(c, notice_new("error", NULL, tag ? json_incref(tag) : NULL, error, reason));
 }
 
@@ -226,8 +178,9 @@ static void send_ack(srv_conn *c, uint64_t tag, int rc)
     if (rc)
         json_object_set_new(a, "error", json_string(cr_errname(rc)));
     if (srv_ctl_wanted(c->s))
-        srv_ctl_emit(c->s, json_pack("{s:s, s:I, s:I, s:o}", "op", "ack", "conn", (json_int_t)c->id,
-                                     "tag", (json_int_t)tag, "error", jerr(rc)));
+        srv_ctl_emit(c->s, json_pack("{s:s, s:I, s:I, s:o}", "op", "ack", "conn",
+                                     (json_int_t)c->sock.core, "tag", (json_int_t)tag, "error",
+                                     jerr(rc)));
     srv_send_client(c, a, 0);
 }
 
@@ -262,25 +215,13 @@ static void cb_dispatch(void *ud, uint64_t now, cr_conn_id conn, const cr_dispat
 {
     srv *s = ud;
     uint64_t tag = (d->tag & SRV_MSG_TAG_BIT) ? d->tag & ~SRV_MSG_TAG_BIT : 0;
-    srv_tag *t = tag_touch(s, tag);
     srv_conn *c = conn_of(s, conn);
     if (srv_ctl_wanted(s))
         srv_ctl_emit(s, json_pack("{s:s, s:I, s:o, s:I, s:s?, s:s?}", "op", "dispatch", "conn",
                                   (json_int_t)conn, "tag", jtag(tag), "msg", (json_int_t)d->msg_id,
                                   "user", d->user, "thread", d->thread));
-    if (t) {
-        t->state = TAG_DISPATCHED;
-        if (t->park) { /* the parked resend is answered */
-            srv_conn *pc = conn_of(s, t->park->conn);
-            if (pc && pc->wsi)
-                send_ack(pc, tag, 0);
-            json_decref(t->park->frame);
-            free(t->park);
-            t->park = NULL;
-        }
-    }
-    if (c && tag)
-        send_ack(c, tag, 0);
+    /* A parked resend is answered, then the connection. */
+    sim_srvsock_dispatched(s->sock, now, c ? conn : SIM_SRVSOCK_NONE, tag ? (int64_t)tag : -1);
     start_rec *r = calloc(1, sizeof(start_rec));
     if (!r || srv_idmap_put(&s->starts, d->msg_id, r) != 0) {
         fprintf(stderr, "ctxready-server: out of memory (agent start)\n");
@@ -347,7 +288,7 @@ static void cb_close(void *ud, uint64_t now, cr_conn_id conn, cr_close_reason re
     srv_conn *c = conn_of(s, conn);
     if (!c)
         return;
-    c->core_open = 0;
+    c->sock.open = 0;
     c->core_closed = 1;
     c->core_reason = reason;
     srv_close_client(c, 1000);
@@ -370,14 +311,69 @@ static void cb_report(void *ud, uint64_t now, const cr_report *r)
                                   (json_int_t)r->run, "user", r->user, "thread", r->thread, "seq",
                                   (json_int_t)r->seq, "event_tag", jtag(is_msg ? 0 : tag),
                                   "msg_tag", jtag(is_msg ? tag : 0), "message", r->message));
-    if (!is_msg || !tag)
-        return;
-    srv_tag *t = srv_idmap_get(&s->tags, tag);
-    if (t && t->state == TAG_HELD) {
-        t->state = TAG_NONE; /* the core let go of it: a resend is taken again */
-        if (t->park)
-            at(s, now, IT_UNPARK, 0, tag, 0, NULL);
+    if (is_msg && tag)
+        sim_srvsock_let_go(s->sock, now, (int64_t)tag); /* a resend is taken again */
+}
+
+/* ---- the socket layer's host (sim/srvsock.h) --------------------------------------- */
+
+/* What the layer holds or parks is the parsed frame, one more reference. */
+static uint64_t sk_keep(void *ud, const void *src)
+{
+    (void)ud;
+    return (uint64_t)(uintptr_t)json_incref((json_t *)src);
+}
+
+static void sk_drop(void *ud, uint64_t h)
+{
+    (void)ud;
+    json_decref((json_t *)(uintptr_t)h);
+}
+
+/* sk_ack: every ack goes to a connection the server still knows (a parked
+ * resend's only while its socket is up), with the refusal. */
+static void sk_ack(void *ud, uint64_t now, uint64_t key, uint64_t h, int64_t msg, int rc,
+                   sim_srvsock_ack why)
+{
+    srv_conn *c = conn_of(ud, key);
+    (void)now, (void)h;
+    if (c && (why != SIM_SRVSOCK_ACK_PARKED || c->wsi))
+        send_ack(c, (uint64_t)msg, rc);
+}
+
+/* sk_unparked: the parked resend is taken again after this call (IT_UNPARK). */
+static void sk_unparked(void *ud, uint64_t now, uint64_t key, uint64_t h)
+{
+    at(ud, now, IT_UNPARK, 0, key, 0, (json_t *)(uintptr_t)h);
+}
+
+static void thread_service(srv *s, uint64_t now, const char *thread);
+
+/* sk_before: the thread service creates the thread the request names, and
+ * the connection's selection is noted (the notices echo its tag). */
+static int sk_before(void *ud, uint64_t now, uint64_t key, const sim_srvsock_req *r)
+{
+    srv *s = ud;
+    srv_conn *c = conn_of(s, key);
+    thread_service(s, now, r->thread);
+    if (c && r->thread) {
+        copy_id(c->sel_thread, r->thread);
+        c->sel_tag = r->sel;
     }
+    return 0;
+}
+
+static void sk_after(void *ud, uint64_t now, uint64_t key, const sim_srvsock_req *r, int rc)
+{
+    srv *s = ud;
+    (void)now, (void)key, (void)r;
+    s->sock_rc = rc;
+}
+
+static void sk_oom(void *ud, const char *what)
+{
+    (void)ud;
+    fprintf(stderr, "ctxready-server: out of memory (%s)\n", what);
 }
 
 /* ---- requests from clients ------------------------------------------------------ */
@@ -414,131 +410,84 @@ static void thread_service(srv *s, uint64_t now, const char *thread)
         fprintf(stderr, "ctxready-server: cr_thread_add: %s\n", cr_strerror(rc));
 }
 
-static int hold(srv_conn *c, json_t *frame)
-{
-    if (c->nheld >= SRV_HOLD_MAX)
-        return -1;
-    srv_held *h = malloc(sizeof(srv_held));
-    if (!h)
-        return -1;
-    h->next = NULL;
-    h->frame = json_incref(frame);
-    if (c->held_tail)
-        c->held_tail->next = h;
-    else
-        c->held_head = h;
-    c->held_tail = h;
-    c->nheld++;
-    return 0;
-}
-
 static json_t *ctl_request(const char *op, srv_conn *c, const char *thread, uint64_t tag,
                            uint64_t last_seq, const char *result, int rc)
 {
     return json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:I, s:s, s:o}", "op", op, "conn",
-                     (json_int_t)c->id, "tag", (json_int_t)tag, "user", nz(c->user), "thread",
-                     thread, "last_seq", (json_int_t)last_seq, "result", result, "error", jerr(rc));
+                     (json_int_t)c->sock.core, "tag", (json_int_t)tag, "user", nz(c->user),
+                     "thread", thread, "last_seq", (json_int_t)last_seq, "result", result, "error",
+                     jerr(rc));
 }
 
-/* hold_request holds frame `f` (op `op`) behind the connection's held
- * switch, telling the control side; past SRV_HOLD_MAX (or out of memory)
- * the client gets a `busy` error notice instead. */
-static void hold_request(srv_conn *c, json_t *f, const char *op, const char *thread, uint64_t tag,
-                         uint64_t last_seq)
-{
-    if (hold(c, f) != 0) {
-        json_t *jt = json_integer((json_int_t)tag);
-        srv_error_notice(c, SRV_BAD_BUSY, "busy", "too many frames held behind a switch", jt);
-        json_decref(jt);
-        return;
-    }
-    if (srv_ctl_wanted(c->s))
-        srv_ctl_emit(c->s, ctl_request(op, c, thread, tag, last_seq, "held", 0));
-}
-
-static void do_message(srv_conn *c, json_t *f, int from_held)
+/* do_request gives a message or switch frame to the socket layer
+ * (sim/srvsock.h: held behind a switch deferred until authentication,
+ * dropped or parked as a duplicate, or given to the core) and tells the
+ * control side what became of it, before what the core did meanwhile. */
+static void do_request(srv_conn *c, json_t *f, int is_msg)
 {
     srv *s = c->s;
     const char *thread = json_string_value(json_object_get(f, "thread"));
     uint64_t tag = (uint64_t)json_integer_value(json_object_get(f, "tag"));
     uint64_t last_seq = (uint64_t)json_integer_value(json_object_get(f, "last_seq"));
     json_t *pl = json_object_get(f, "payload");
-    const char *payload = pl ? json_string_value(pl) : "hello";
-    size_t plen = pl ? json_string_length(pl) : 5;
-    if (c->nheld && !from_held) {
-        hold_request(c, f, "message", thread, tag, last_seq);
-        return;
-    }
-    srv_tag *t = srv_idmap_get(&s->tags, tag);
-    if (t && (t->state == TAG_DISPATCHED || t->state == TAG_REFUSED)) {
+    sim_srvsock_req r = {
+        .kind = is_msg ? SIM_SRVSOCK_MESSAGE : SIM_SRVSOCK_SWITCH,
+        .msg = is_msg ? (int64_t)tag : -1,
+        .thread = thread,
+        .thread_key = -1,
+        .last_seq = last_seq,
+        .sel = tag,
+        .tag = SRV_MSG_TAG_BIT | tag,
+        .payload = pl ? json_string_value(pl) : "hello",
+        .payload_len = pl ? json_string_length(pl) : 5,
+    };
+    uint64_t now = srv_now(s);
+    s->sock_rc = 0;
+    srv_ctl_stage(s, now);
+    sim_srvsock_result res = sim_srvsock_request(s->sock, now, &c->sock, c->sock.core, &r, f);
+    const char *result = NULL;
+    switch (res) {
+    case SIM_SRVSOCK_HELD:
+    case SIM_SRVSOCK_DEFERRED:
+        result = "held";
+        break;
+    case SIM_SRVSOCK_DUPLICATE:
         s->n.duplicates++;
-        if (srv_ctl_wanted(s))
-            srv_ctl_emit(s, ctl_request("message", c, thread, tag, last_seq, "duplicate", 0));
-        send_ack(c, tag, t->state == TAG_REFUSED ? t->error : 0);
-        return;
-    }
-    if (t && t->state == TAG_HELD) {
-        parked *p = t->park ? t->park : malloc(sizeof(parked));
-        if (p) {
-            if (t->park)
-                json_decref(p->frame); /* a later resend replaces it */
-            p->conn = c->id;
-            p->frame = json_incref(f);
-            t->park = p;
-            s->n.parked++;
+        result = "duplicate";
+        break;
+    case SIM_SRVSOCK_PARKED:
+        s->n.parked++;
+        result = "parked";
+        break;
+    case SIM_SRVSOCK_ACCEPTED:
+        result = "accepted";
+        break;
+    case SIM_SRVSOCK_SWITCHED:
+        result = "offered";
+        break;
+    case SIM_SRVSOCK_REFUSED:
+        result = "refused";
+        if (!is_msg) {
+            json_t *jt = json_integer((json_int_t)tag);
+            send_notice(c,
+                        notice_new("error", thread, jt, cr_errname(s->sock_rc), "switch refused"));
         }
-        if (srv_ctl_wanted(s))
-            srv_ctl_emit(s, ctl_request("message", c, thread, tag, last_seq, "parked", 0));
-        return;
-    }
-    uint64_t now = srv_now(s);
-    thread_service(s, now, thread);
-    if (thread) {
-        copy_id(c->sel_thread, thread);
-        c->sel_tag = tag;
-    }
-    cr_message m = {thread, last_seq, SRV_MSG_TAG_BIT | tag, payload, plen};
-    srv_ctl_stage(s, now);
-    int rc = cr_conn_message(s->core, now, c->id, &m, NULL);
-    t = tag_touch(s, tag);
-    if (t && rc == 0 && t->state != TAG_DISPATCHED)
-        t->state = TAG_HELD;
-    if (t && rc != 0) {
-        t->state = TAG_REFUSED;
-        t->error = rc;
-    }
-    if (rc != 0)
-        send_ack(c, tag, rc); /* the refusal answers it */
-    srv_ctl_commit(s, srv_ctl_wanted(s) ? ctl_request("message", c, thread, tag, last_seq,
-                                                      rc ? "refused" : "accepted", rc)
-                                        : NULL);
-}
-
-static void do_switch(srv_conn *c, json_t *f, int from_held)
-{
-    srv *s = c->s;
-    const char *thread = json_string_value(json_object_get(f, "thread"));
-    uint64_t tag = (uint64_t)json_integer_value(json_object_get(f, "tag"));
-    uint64_t last_seq = (uint64_t)json_integer_value(json_object_get(f, "last_seq"));
-    if (!from_held && (!c->authed || c->nheld)) {
-        /* Not authenticated yet: the socket layer holds the view request
-         * until the auth answer, and what follows waits behind it. */
-        hold_request(c, f, "switch", thread, tag, last_seq);
-        return;
-    }
-    uint64_t now = srv_now(s);
-    thread_service(s, now, thread);
-    copy_id(c->sel_thread, thread);
-    c->sel_tag = tag;
-    srv_ctl_stage(s, now);
-    int rc = cr_conn_switch(s->core, now, c->id, thread, last_seq);
-    if (rc != 0) {
+        break;
+    case SIM_SRVSOCK_BUSY: {
         json_t *jt = json_integer((json_int_t)tag);
-        send_notice(c, notice_new("error", thread, jt, cr_errname(rc), "switch refused"));
+        srv_error_notice(c, SRV_BAD_BUSY, "busy", "too many frames held behind a switch", jt);
+        json_decref(jt);
+        break;
     }
-    srv_ctl_commit(s, srv_ctl_wanted(s) ? ctl_request("switch", c, thread, tag, last_seq,
-                                                      rc ? "refused" : "offered", rc)
-                                        : NULL);
+    default: /* CLOSED (checked before), FAILED (out of memory) */
+        if (res == SIM_SRVSOCK_FAILED)
+            fprintf(stderr, "ctxready-server: out of memory (socket layer)\n");
+        break;
+    }
+    srv_ctl_commit(s, result && srv_ctl_wanted(s)
+                          ? ctl_request(is_msg ? "message" : "switch", c, thread, tag, last_seq,
+                                        result, s->sock_rc)
+                          : NULL);
 }
 
 static int token_ok(const srv *s, const char *token)
@@ -554,8 +503,9 @@ static void do_auth(srv_conn *c, json_t *f)
     if (!token_ok(s, token)) {
         s->n.auth_failed++;
         if (srv_ctl_wanted(s))
-            srv_ctl_emit(s, json_pack("{s:s, s:I, s:s, s:s}", "op", "auth", "conn",
-                                      (json_int_t)c->id, "user", user, "error", "auth_failed"));
+            srv_ctl_emit(s,
+                         json_pack("{s:s, s:I, s:s, s:s}", "op", "auth", "conn",
+                                   (json_int_t)c->sock.core, "user", user, "error", "auth_failed"));
         srv_error_notice(c, -1, "auth_failed", "token refused", NULL);
         return;
     }
@@ -565,7 +515,8 @@ static void do_auth(srv_conn *c, json_t *f)
     }
     copy_id(c->pending_user, user);
     c->auth_pending = 1;
-    sim_backend_auth(s->be, srv_now(s), c->id, (uint32_t)c->id); /* answered after server.auth */
+    sim_backend_auth(s->be, srv_now(s), c->sock.core,
+                     (uint32_t)c->sock.core); /* answered after server.auth */
 }
 
 /* validate checks a client frame against docs/protocol.md: 0, or -1 with
@@ -608,26 +559,24 @@ static int validate(srv_conn *c, json_t *f, const char **op)
     return 0;
 }
 
-static void frame_in(srv_conn *c, json_t *f, int from_held)
+static void frame_in(srv_conn *c, json_t *f)
 {
     const char *op;
     if (validate(c, f, &op) != 0)
         return;
     if (!strcmp(op, "auth"))
         do_auth(c, f);
-    else if (!strcmp(op, "message"))
-        do_message(c, f, from_held);
     else
-        do_switch(c, f, from_held);
+        do_request(c, f, !strcmp(op, "message"));
 }
 
 void srv_host_frame(srv_conn *c, json_t *frame)
 {
-    if (!c->core_open) {
+    if (!c->sock.open) {
         srv_error_notice(c, -1, cr_errname(CR_ECLOSED), "connection closed by the server", NULL);
         return;
     }
-    frame_in(c, frame, 0);
+    frame_in(c, frame);
     srv_rearm(c->s);
 }
 
@@ -636,7 +585,7 @@ void srv_host_frame(srv_conn *c, json_t *frame)
 static void on_auth_done(srv *s, uint64_t now, cr_conn_id id)
 {
     srv_conn *c = conn_of(s, id);
-    if (!c || !c->core_open || !c->auth_pending)
+    if (!c || !c->sock.open || !c->auth_pending)
         return;
     c->auth_pending = 0;
     srv_ctl_stage(s, now);
@@ -649,17 +598,29 @@ static void on_auth_done(srv *s, uint64_t now, cr_conn_id id)
                           ? json_pack("{s:s, s:I, s:s, s:o}", "op", "auth", "conn", (json_int_t)id,
                                       "user", c->pending_user, "error", jerr(rc))
                           : NULL);
-    /* Then what was held behind a switch, in order (the frames may close
-     * or free nothing: c stays valid, the socket layer frees it). */
-    while (c->authed && c->held_head) {
-        srv_held *h = c->held_head;
-        c->held_head = h->next;
-        if (!c->held_head)
-            c->held_tail = NULL;
-        c->nheld--;
-        frame_in(c, h->frame, 1);
-        json_decref(h->frame);
-        free(h);
+    if (!c->authed)
+        return;
+    /* Then the switch deferred until the answer, and what was held behind
+     * it, in order (the frames may close or free nothing: c stays valid,
+     * the socket layer frees it). */
+    s->sock_rc = 0;
+    srv_ctl_stage(s, now);
+    sim_srvsock_result res = sim_srvsock_authenticated(s->sock, now, &c->sock, id);
+    const sim_srvsock_conn *k = &c->sock;
+    if (res == SIM_SRVSOCK_REFUSED) {
+        json_t *jt = json_integer((json_int_t)k->deferred_sel);
+        send_notice(c, notice_new("error", k->deferred_thread, jt, cr_errname(s->sock_rc),
+                                  "switch refused"));
+    }
+    srv_ctl_commit(
+        s, res != SIM_SRVSOCK_NOTHING && srv_ctl_wanted(s)
+               ? ctl_request("switch", c, k->deferred_thread, k->deferred_sel, k->deferred_last_seq,
+                             res == SIM_SRVSOCK_SWITCHED ? "offered" : "refused", s->sock_rc)
+               : NULL);
+    for (uint64_t h; (h = sim_srvsock_unhold(s->sock, &c->sock)) != SIM_SRVSOCK_NONE;) {
+        json_t *f = (json_t *)(uintptr_t)h;
+        frame_in(c, f);
+        json_decref(f);
     }
 }
 
@@ -767,18 +728,12 @@ static int h_emitted(void *ud, uint64_t now, cr_run_id id, const sim_backend_emi
     return 0;
 }
 
-static void on_unpark(srv *s, uint64_t tag)
+/* on_unpark: a parked resend of connection `conn` arrives again now. */
+static void on_unpark(srv *s, cr_conn_id conn, json_t *f)
 {
-    srv_tag *t = srv_idmap_get(&s->tags, tag);
-    if (!t || !t->park)
-        return;
-    parked *p = t->park;
-    t->park = NULL;
-    srv_conn *c = conn_of(s, p->conn);
-    if (c && c->core_open && c->wsi)
-        frame_in(c, p->frame, 0); /* as if it arrived now */
-    json_decref(p->frame);
-    free(p);
+    srv_conn *c = conn_of(s, conn);
+    if (c && c->sock.open && c->wsi)
+        frame_in(c, f); /* as if it arrived now */
 }
 
 static void run_item(srv *s, uint64_t now, srv_item *it)
@@ -812,10 +767,10 @@ static void run_item(srv *s, uint64_t now, srv_item *it)
         sim_backend_emit(s->be, now, it->a);
         break;
     case IT_UNPARK:
-        on_unpark(s, it->a);
+        on_unpark(s, it->a, it->frame);
         break;
     }
-    free(it->p);
+    json_decref(it->frame);
 }
 
 /* run_due runs what is due: timer items and the core's deadlines, at most
@@ -880,27 +835,27 @@ srv_conn *srv_host_open(srv *s, struct lws *wsi)
     c->wsi = wsi;
     uint64_t now = srv_now(s);
     srv_ctl_stage(s, now);
-    int rc = cr_conn_open(s->core, now, &c->id);
-    if (rc == 0 && srv_idmap_put(&s->conns, c->id, c) != 0) {
-        cr_conn_close(s->core, now, c->id, CR_CLOSE_SERVER);
+    sim_srvsock_conn_init(&c->sock);
+    int rc = sim_srvsock_open(s->sock, now, &c->sock, 0);
+    if (rc == 0 && srv_idmap_put(&s->conns, c->sock.core, c) != 0) {
+        sim_srvsock_close(s->sock, now, &c->sock, CR_CLOSE_SERVER);
         rc = CR_ENOMEM;
     }
     srv_ctl_commit(s, rc == 0 && srv_ctl_wanted(s)
-                          ? json_pack("{s:s, s:I}", "op", "open", "conn", (json_int_t)c->id)
+                          ? json_pack("{s:s, s:I}", "op", "open", "conn", (json_int_t)c->sock.core)
                           : NULL);
     if (rc != 0) {
         fprintf(stderr, "ctxready-server: cr_conn_open: %s\n", cr_strerror(rc));
         free(c);
         return NULL;
     }
-    c->core_open = 1;
-    sim_prng_derive(&c->rnd_srv, s->o.seed, SIM_STREAM_SERVER, c->id);
-    sim_prng_derive(&c->rnd_flt, s->o.seed, SIM_STREAM_FAULTS, c->id);
+    sim_prng_derive(&c->rnd_srv, s->o.seed, SIM_STREAM_SERVER, c->sock.core);
+    sim_prng_derive(&c->rnd_flt, s->o.seed, SIM_STREAM_FAULTS, c->sock.core);
     s->n.conns_now++;
     s->n.conns_accepted++;
     srv_send_client(c,
                     json_pack("{s:s, s:s, s:I, s:I, s:I}", "op", "hello", "protocol", SRV_PROTO,
-                              "conn", (json_int_t)c->id, "server_time", (json_int_t)now,
+                              "conn", (json_int_t)c->sock.core, "server_time", (json_int_t)now,
                               "max_frame", (json_int_t)s->o.max_frame),
                     0);
     srv_rearm(s);
@@ -925,28 +880,22 @@ void srv_host_gone(srv_conn *c)
                              : c->peer_closed && !c->slow ? CR_CLOSE_CLIENT
                                                           : CR_CLOSE_DISCONNECT;
     const char *rname = c->slow ? "slow_reader" : close_names[reason];
-    json_t *f = srv_ctl_wanted(s)
-                    ? json_pack("{s:s, s:I, s:s, s:I}", "op", "close", "conn", (json_int_t)c->id,
-                                "reason", rname, "unsent", (json_int_t)unsent)
-                    : NULL;
-    if (c->core_open) {
+    json_t *f = srv_ctl_wanted(s) ? json_pack("{s:s, s:I, s:s, s:I}", "op", "close", "conn",
+                                              (json_int_t)c->sock.core, "reason", rname, "unsent",
+                                              (json_int_t)unsent)
+                                  : NULL;
+    if (c->sock.open) {
         uint64_t now = srv_now(s);
         srv_ctl_stage(s, now);
-        int rc = cr_conn_close(s->core, now, c->id, reason);
+        int rc = sim_srvsock_close(s->sock, now, &c->sock, reason);
         if (rc != 0 && s->o.verbose)
             fprintf(stderr, "ctxready-server: cr_conn_close: %s\n", cr_strerror(rc));
-        c->core_open = 0;
         srv_ctl_commit(s, f);
     } else if (f) {
         srv_ctl_emit(s, f);
     }
-    srv_idmap_del(&s->conns, c->id);
-    while (c->held_head) {
-        srv_held *h = c->held_head;
-        c->held_head = h->next;
-        json_decref(h->frame);
-        free(h);
-    }
+    srv_idmap_del(&s->conns, c->sock.core);
+    sim_srvsock_conn_free(s->sock, &c->sock);
     free(c->rx);
     free(c);
     s->n.conns_now--;
@@ -1046,6 +995,25 @@ int srv_host_init(srv *s)
         fprintf(stderr, "ctxready-server: out of memory (backend)\n");
         return -1;
     }
+    sim_srvsock_host sh = {
+        .ud = s,
+        .keep = sk_keep,
+        .drop = sk_drop,
+        .ack = sk_ack,
+        .unparked = sk_unparked,
+        .before = sk_before,
+        .after = sk_after,
+        .oom = sk_oom,
+    };
+    sim_srvsock_config scfg = {.core = s->core,
+                               .trace = NULL,
+                               .host = &sh,
+                               .hold_max = SRV_HOLD_MAX,
+                               .msgs_max = SRV_TAGS_MAX};
+    if (sim_srvsock_new(&s->sock, &scfg) != 0) {
+        fprintf(stderr, "ctxready-server: out of memory (socket layer)\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -1053,7 +1021,7 @@ void srv_host_free(srv *s)
 {
     while (s->nheap) {
         srv_item it = pop(s);
-        free(it.p);
+        json_decref(it.frame);
     }
     free(s->heap);
     srv_idmap *maps[] = {&s->runs, &s->starts, &s->posts};
@@ -1065,11 +1033,8 @@ void srv_host_free(srv *s)
     }
     sim_backend_free(s->be);
     s->be = NULL;
-    for (size_t i = 0; i < s->tags.cap; i++)
-        if (s->tags.keys[i])
-            tag_free(s->tags.vals[i]);
-    srv_idmap_free(&s->tags);
-    free(s->tag_ring);
+    sim_srvsock_free(s->sock);
+    s->sock = NULL;
     srv_idmap_free(&s->threads);
     cr_ctx_del(s->core);
     s->core = NULL;

@@ -8,7 +8,8 @@
  *   net.c      the lws callback: sockets, frames in, bounded queues out
  *   host.c     the embedding: the core's callbacks, its timer on an lws_sul,
  *              and the host of sim/backend.h (the simulator's auth service,
- *              thread service and agent runtime, unchanged)
+ *              thread service and agent runtime, unchanged, and of
+ *              sim/srvsock.h, the socket layer)
  *   frames.c   the JSON frames of the protocol (parse and build)
  *   metrics.c  /metrics (Prometheus text) and /debug/conns
  *   idmap.c    a small open-addressing map (connection ids, message tags)
@@ -26,12 +27,13 @@
 #include "ctxready.h"
 #include "sim/prng.h"
 #include "sim/scenario.h"
+#include "sim/srvsock.h"
 
 #define SRV_PROTO       "ctxready.v1"
 #define SRV_CTL_PROTO   "ctxready-control.v1"
 #define SRV_MAX_CONTROL 4
-#define SRV_HOLD_MAX    64    /* frames held behind a pre-auth switch */
-#define SRV_TAGS_MAX    65536 /* message tags remembered for duplicates */
+#define SRV_HOLD_MAX    64    /* frames held behind a pre-auth switch (sim/srvsock.h) */
+#define SRV_TAGS_MAX    65536 /* message tags remembered for duplicates (sim/srvsock.h) */
 #define SRV_CTL_QUEUE   (16u << 20)
 #define SRV_TAG_LIMIT   ((UINT64_C(1) << 53) - 1)
 #define SRV_MSG_TAG_BIT (UINT64_C(1) << 62) /* core tags of messages; events have it clear */
@@ -72,18 +74,11 @@ typedef struct srv srv;
 
 typedef enum srv_kind { SRV_KIND_HTTP = 0, SRV_KIND_CLIENT, SRV_KIND_CONTROL } srv_kind;
 
-/* A frame held behind a switch that came before authentication. */
-typedef struct srv_held {
-    struct srv_held *next;
-    json_t *frame; /* the parsed frame, owned */
-} srv_held;
-
 /* One tab's connection. */
 typedef struct srv_conn {
     srv *s;
-    struct lws *wsi; /* NULL once the socket is gone */
-    cr_conn_id id;   /* the core's */
-    uint8_t core_open;
+    struct lws *wsi;       /* NULL once the socket is gone */
+    sim_srvsock_conn sock; /* the socket layer's: the core's id (sock.core), open in it */
     uint8_t authed, auth_pending;
     uint8_t closing;     /* a close is requested: after the queue drains */
     uint8_t peer_closed; /* the client sent a close frame */
@@ -96,8 +91,6 @@ typedef struct srv_conn {
     char pending_user[CR_ID_MAX + 1];
     char sel_thread[CR_ID_MAX + 1]; /* latest thread named by a switch or message */
     uint64_t sel_tag;
-    srv_held *held_head, *held_tail; /* [0] is the pre-auth switch */
-    size_t nheld;
     srv_queue q;
     char *rx; /* a message being reassembled */
     size_t rxlen;
@@ -187,7 +180,7 @@ typedef struct srv_item {
     int kind;
     uint32_t aux;
     uint64_t a, b;
-    void *p; /* owned payload of some kinds */
+    json_t *frame; /* owned: a parked resend to take again (IT_UNPARK), else NULL */
 } srv_item;
 
 typedef struct srv_run srv_run;
@@ -220,10 +213,9 @@ struct srv {
     int answer_ok;
     srv_idmap runs; /* core run id -> srv_run */
     size_t nruns;
-    srv_idmap threads;  /* hash of a thread created by thread_service -> (void *)1 */
-    srv_idmap tags;     /* client message tag -> srv_tag */
-    uint64_t *tag_ring; /* insertion order, for eviction */
-    size_t tag_head, ntags;
+    srv_idmap threads;        /* hash of a thread created by thread_service -> (void *)1 */
+    struct sim_srvsock *sock; /* sim/srvsock.h: holding, duplicates by tag, acks */
+    int sock_rc;              /* the return code of its last core call (sk_after) */
     sim_prng rnd_http, rnd_http_flt;
     /* staged control frames (see srv_ctl_stage) */
     int staging;

@@ -54,7 +54,9 @@
     X(FOREIGN_REFUSED, foreign_refused, 1, "a message or switch refused with CR_EFOREIGN")         \
     X(HTTP_RUN, http_run, 1, "a run started for a message posted over HTTP")                       \
     X(PREAUTH_CACHED, preauth_cached, 1, "a message cached before authentication")                 \
-    X(QUEUED, queued_until_context, 1, "a message queued until its context landed")
+    X(QUEUED, queued_until_context, 1, "a message queued until its context landed")                \
+    X(RESEND_PARKED, resend_parked, 0,                                                             \
+      "the server parked a resend of a message the core still held (sim/srvsock.h)")
 
 typedef enum sim_behaviour {
 #define SIM_BEHAVIOUR_ENUM(id, name, required, doc) SIM_BEH_##id,

@@ -896,7 +896,8 @@ static void on_up(world *w, uint32_t p)
             .payload = "hello",
             .payload_len = 5,
         };
-        sim_srvsock_request(w->sock, w->eng.now, &k->sock, conn, &r, &sp);
+        if (sim_srvsock_request(w->sock, w->eng.now, &k->sock, conn, &r, &sp) == SIM_SRVSOCK_PARKED)
+            cover(w, SIM_BEH_RESEND_PARKED);
         break;
     }
     default:

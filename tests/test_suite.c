@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/coverage.h"
 #include "sim/scenario.h"
 #include "sim/sweep.h"
 #include "sim/world.h"
@@ -135,6 +136,7 @@ START_TEST(test_suite_false_fail_classes_pass_with_their_cause)
         {"tests/data/false_fail/unauthenticated_connect.yaml", -1},
         {"tests/data/false_fail/reopen_resumes.yaml", ANY_CAUSE},
         {"tests/data/false_fail/held_switch_order.yaml", -1},
+        {"tests/data/false_fail/resend_parked.yaml", -1},
     };
     sim_scenario *sc = NULL;
     sim_scenario_error err;
@@ -155,6 +157,12 @@ START_TEST(test_suite_false_fail_classes_pass_with_their_cause)
                       (unsigned long long)r.c[SIM_COUNT_LOST]);
     else
         ck_assert_uint_eq(r.c[SIM_COUNT_LOST], 0);
+    /* the class is reached, not only passed: resend_parked's resends are
+     * parked, and each message ran once */
+    if (strstr(cls[_i].file, "resend_parked")) {
+        ck_assert_msg(r.coverage & (UINT64_C(1) << SIM_BEH_RESEND_PARKED), "no resend was parked");
+        ck_assert_uint_eq(r.c[SIM_COUNT_RUNS], r.c[SIM_COUNT_MESSAGES]);
+    }
     sim_sweep_result_free(&r);
     sim_scenario_free(sc);
 }
@@ -357,7 +365,7 @@ static Suite *suite_suite(void)
     tcase_set_timeout(tc, 1200);
     tcase_add_test(tc, test_suite_covers_the_design_list);
     tcase_add_loop_test(tc, test_suite_fixed_meets_every_expect, 0, 13);
-    tcase_add_loop_test(tc, test_suite_false_fail_classes_pass_with_their_cause, 0, 11);
+    tcase_add_loop_test(tc, test_suite_false_fail_classes_pass_with_their_cause, 0, 12);
     tcase_add_test(tc, test_suite_livelock_watchdog_stops_a_seed);
     tcase_add_test(tc, test_suite_stranded_after_drain_is_named);
     tcase_add_test(tc, test_suite_setup_failure_is_an_error);

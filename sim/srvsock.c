@@ -21,13 +21,20 @@
 /* What the layer knows of one message id. */
 enum { ST_NONE = 0, ST_DISPATCHED, ST_REFUSED, ST_HELD };
 
-typedef struct mentry {
+typedef struct mentry { /* 16 bytes: one per message id the server saw */
     uint64_t key;       /* message id + 1, 0 empty */
-    uint64_t park;      /* the parked resend's copy, SIM_SRVSOCK_NONE none */
-    uint64_t park_conn; /* and its connection */
-    int error;          /* the refusal (ST_REFUSED) */
+    int32_t error;      /* the refusal (ST_REFUSED) */
     uint8_t state;      /* ST_* */
+    uint8_t parked;     /* a resend is parked for it (in sim_srvsock.parks) */
 } mentry;
+
+/* A parked resend (few at a time: a resend that came while the core still
+ * held the first copy, until the core dispatches or lets go of it). */
+typedef struct pentry {
+    uint64_t key;  /* the message's (mentry.key) */
+    uint64_t h;    /* the resend's copy */
+    uint64_t conn; /* and its connection */
+} pentry;
 
 typedef struct hnode {
     uint64_t h;
@@ -41,6 +48,8 @@ struct sim_srvsock {
     uint32_t hold_max, msgs_max;
     mentry *tab; /* cap a power of two, at most half full */
     size_t cap, len;
+    pentry *parks; /* the parked resends, unordered */
+    size_t nparks, capparks;
     uint64_t *ring; /* msgs_max: keys in insertion order */
     size_t ring_head;
     hnode *nodes;
@@ -103,6 +112,24 @@ static int rehash(sim_srvsock *ss, size_t cap)
     return 0;
 }
 
+/* unpark takes the parked resend of message entry e out: 1 with its copy
+ * and connection, 0 when none.  O(parked resends), only for an entry
+ * flagged parked. */
+static int unpark(sim_srvsock *ss, mentry *e, uint64_t *h, uint64_t *conn)
+{
+    if (!e->parked)
+        return 0;
+    e->parked = 0;
+    for (size_t i = 0; i < ss->nparks; i++)
+        if (ss->parks[i].key == e->key) {
+            *h = ss->parks[i].h;
+            *conn = ss->parks[i].conn;
+            ss->parks[i] = ss->parks[--ss->nparks];
+            return 1;
+        }
+    return 0;
+}
+
 /* forget removes the entry of key (backward-shift deletion), dropping
  * its parked resend. */
 static void forget(sim_srvsock *ss, uint64_t key)
@@ -110,8 +137,9 @@ static void forget(sim_srvsock *ss, uint64_t key)
     mentry *e = find(ss, (int64_t)(key - 1));
     if (!e)
         return;
-    if (e->park != SIM_SRVSOCK_NONE)
-        ss->host.drop(ss->host.ud, e->park);
+    uint64_t h, conn;
+    if (unpark(ss, e, &h, &conn))
+        ss->host.drop(ss->host.ud, h);
     size_t i = (size_t)(e - ss->tab);
     for (size_t j = (i + 1) & (ss->cap - 1); ss->tab[j].key; j = (j + 1) & (ss->cap - 1)) {
         size_t home = slot_of(ss, ss->tab[j].key);
@@ -147,7 +175,7 @@ static mentry *touch(sim_srvsock *ss, int64_t msg)
         return NULL;
     }
     ss->len++;
-    return place(ss, &(mentry){.key = key, .park = SIM_SRVSOCK_NONE});
+    return place(ss, &(mentry){.key = key});
 }
 
 static uint8_t state_of(const sim_srvsock *ss, int64_t msg)
@@ -222,9 +250,9 @@ void sim_srvsock_free(sim_srvsock *ss)
 {
     if (!ss)
         return;
-    for (size_t i = 0; i < ss->cap; i++)
-        if (ss->tab[i].key && ss->tab[i].park != SIM_SRVSOCK_NONE)
-            ss->host.drop(ss->host.ud, ss->tab[i].park);
+    for (size_t i = 0; i < ss->nparks; i++)
+        ss->host.drop(ss->host.ud, ss->parks[i].h);
+    free(ss->parks);
     free(ss->tab);
     free(ss->ring);
     free(ss->nodes);
@@ -243,6 +271,8 @@ void sim_srvsock_conn_free(sim_srvsock *ss, sim_srvsock_conn *c)
     for (uint64_t h; (h = pop(ss, c)) != SIM_SRVSOCK_NONE;)
         ss->host.drop(ss->host.ud, h);
     c->deferred = 0;
+    free(c->deferred_thread);
+    c->deferred_thread = NULL;
 }
 
 int sim_srvsock_open(sim_srvsock *ss, uint64_t now, sim_srvsock_conn *c, uint64_t key)
@@ -274,13 +304,24 @@ int sim_srvsock_close(sim_srvsock *ss, uint64_t now, sim_srvsock_conn *c, cr_clo
  * is taken, as if it arrived then).  A later resend replaces it. */
 static sim_srvsock_result park(sim_srvsock *ss, mentry *e, uint64_t key, const void *src)
 {
+    uint64_t old, oldconn;
+    if (!e->parked && ss->nparks == ss->capparks) {
+        size_t cap = ss->capparks ? ss->capparks * 2 : 8;
+        pentry *v = realloc(ss->parks, cap * sizeof *v);
+        if (!v) {
+            oom(ss, "parked resends");
+            return SIM_SRVSOCK_FAILED;
+        }
+        ss->parks = v;
+        ss->capparks = cap;
+    }
     uint64_t h = ss->host.keep(ss->host.ud, src);
     if (h == SIM_SRVSOCK_NONE)
         return SIM_SRVSOCK_FAILED;
-    if (e->park != SIM_SRVSOCK_NONE)
-        ss->host.drop(ss->host.ud, e->park);
-    e->park = h;
-    e->park_conn = key;
+    if (unpark(ss, e, &old, &oldconn))
+        ss->host.drop(ss->host.ud, old); /* a later resend replaces it */
+    ss->parks[ss->nparks++] = (pentry){e->key, h, key};
+    e->parked = 1;
     return SIM_SRVSOCK_PARKED;
 }
 
@@ -347,11 +388,18 @@ static sim_srvsock_result give_switch(sim_srvsock *ss, uint64_t now, sim_srvsock
         /* Not authenticated yet: the view request waits for the auth
          * answer (the core only takes switches from authenticated
          * connections). */
+        size_t n = strlen(r->thread) + 1;
+        char *name = realloc(c->deferred_thread, n);
+        if (!name) {
+            oom(ss, "deferred switch");
+            return SIM_SRVSOCK_FAILED;
+        }
+        memcpy(name, r->thread, n);
+        c->deferred_thread = name;
         c->deferred = 1;
         c->deferred_key = r->thread_key;
         c->deferred_last_seq = r->last_seq;
         c->deferred_sel = r->sel;
-        snprintf(c->deferred_thread, sizeof c->deferred_thread, "%s", r->thread);
         return SIM_SRVSOCK_DEFERRED;
     }
     return rc ? SIM_SRVSOCK_REFUSED : SIM_SRVSOCK_SWITCHED;
@@ -414,10 +462,9 @@ void sim_srvsock_dispatched(sim_srvsock *ss, uint64_t now, uint64_t key, int64_t
     mentry *e = touch(ss, msg);
     if (e) {
         e->state = ST_DISPATCHED;
-        if (e->park != SIM_SRVSOCK_NONE) { /* the parked resend is answered */
-            uint64_t h = e->park;
-            e->park = SIM_SRVSOCK_NONE;
-            ss->host.ack(ss->host.ud, now, e->park_conn, h, msg, 0, SIM_SRVSOCK_ACK_PARKED);
+        uint64_t h, conn;
+        if (unpark(ss, e, &h, &conn)) { /* the parked resend is answered */
+            ss->host.ack(ss->host.ud, now, conn, h, msg, 0, SIM_SRVSOCK_ACK_PARKED);
             ss->host.drop(ss->host.ud, h);
         }
     }
@@ -431,10 +478,9 @@ void sim_srvsock_let_go(sim_srvsock *ss, uint64_t now, int64_t msg)
     if (!e || e->state != ST_HELD)
         return;
     e->state = ST_NONE; /* the core let go of it: a resend is taken again */
-    if (e->park == SIM_SRVSOCK_NONE)
+    uint64_t h, conn;
+    if (!unpark(ss, e, &h, &conn))
         return;
-    uint64_t h = e->park;
-    e->park = SIM_SRVSOCK_NONE;
     TR(ss, now, "unpark", "msg=%" PRId64 " resend taken now", msg);
-    ss->host.unparked(ss->host.ud, now, e->park_conn, h);
+    ss->host.unparked(ss->host.ud, now, conn, h);
 }

@@ -95,9 +95,11 @@ typedef struct sim_srvsock_conn {
     int32_t deferred_key;
     uint32_t held_head, held_tail; /* what waits behind it (the layer's nodes) */
     uint32_t nheld;
-    uint8_t open;     /* the core has it open */
-    uint8_t deferred; /* a switch waits for the auth answer */
-    char deferred_thread[CR_ID_MAX + 1];
+    uint8_t open;          /* the core has it open */
+    uint8_t deferred;      /* a switch waits for the auth answer */
+    char *deferred_thread; /* owned: the deferred switch's thread, NULL none (a
+                            * pointer, not an array: a connection record stays
+                            * small, and few switches are ever deferred) */
 } sim_srvsock_conn;
 
 typedef struct sim_srvsock_host {
@@ -148,8 +150,9 @@ void sim_srvsock_free(sim_srvsock *ss);
 /* sim_srvsock_conn_init sets up the state of a connection not yet open. */
 void sim_srvsock_conn_init(sim_srvsock_conn *c);
 
-/* sim_srvsock_conn_free drops what connection c holds (a host that keeps
- * the connection's record, the simulator, need not call it).  O(held). */
+/* sim_srvsock_conn_free drops what connection c holds and frees its
+ * deferred switch's thread; the host calls it before it forgets c's record
+ * (the simulator at the end of a seed).  O(held). */
 void sim_srvsock_conn_free(sim_srvsock *ss, sim_srvsock_conn *c);
 
 /* sim_srvsock_open opens connection c (the host's key `key`) in the core:

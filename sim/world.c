@@ -1504,6 +1504,9 @@ static void world_free(world *w)
 {
     sim_tabs_free(w->tabs);
     sim_backend_free(w->backend);
+    if (w->sock)
+        for (size_t k = 0; k < w->nconns; k++)
+            sim_srvsock_conn_free(w->sock, &w->conns[k].sock);
     sim_srvsock_free(w->sock);
     if (w->user_threads)
         for (uint32_t u = 0; u < w->nusers; u++)

@@ -171,6 +171,8 @@ START_TEST(test_srvsock_switch_deferred_until_auth)
     ck_assert_uint_eq(sim_srvsock_unhold(ss, &c), 102);
     ck_assert_uint_eq(sim_srvsock_unhold(ss, &c), SIM_SRVSOCK_NONE);
     ck_assert_int_eq(sim_srvsock_authenticated(ss, 1000, &c, 1), SIM_SRVSOCK_NOTHING);
+    sim_srvsock_conn_free(ss, &c); /* frees the deferred switch's thread */
+    ck_assert_ptr_null(c.deferred_thread);
 }
 END_TEST
 

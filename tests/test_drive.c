@@ -110,6 +110,19 @@ static int drive_json(const char *profile, const char *db, json_t **counts, json
     return drive_scen_json(SCEN, profile, db, counts, sweep);
 }
 
+/* drive_fresh starts a fixed server on scen, drives it (2 seeds) into a
+ * database of its own, stops the server and returns drive's exit status,
+ * with the sweep's counts and the sweep (new references). */
+static int drive_fresh(const char *scen, json_t **counts, json_t **sweep)
+{
+    char db[160];
+    snprintf(db, sizeof db, "%s/%.40s.db", dir, strrchr(scen, '/') + 1);
+    start_server_on(scen, "fixed");
+    int rc = drive_scen_json(scen, "fixed", db, counts, sweep);
+    stop_server();
+    return rc;
+}
+
 static long long count(const json_t *c, const char *name)
 {
     const json_t *v = json_object_get(c, name);
@@ -200,12 +213,8 @@ END_TEST
  * 3 reported. */
 START_TEST(test_drive_fixed_reports_its_losses)
 {
-    char db[128];
-    snprintf(db, sizeof db, "%s/rep.db", dir);
-    start_server_on("tests/data/drive/reported.yaml", "fixed");
     json_t *c, *s;
-    int rc = drive_scen_json("tests/data/drive/reported.yaml", "fixed", db, &c, &s);
-    stop_server();
+    int rc = drive_fresh("tests/data/drive/reported.yaml", &c, &s);
     ck_assert_int_eq(count(c, "expected"), 36);
     ck_assert_int_eq(count(c, "delivered"), 18);
     ck_assert_int_eq(count(c, "core_reported"), 18);
@@ -232,12 +241,8 @@ END_TEST
  * ASan and a loaded machine), never less. */
 START_TEST(test_drive_downlink_delay_is_held)
 {
-    char db[128];
-    snprintf(db, sizeof db, "%s/lat.db", dir);
-    start_server_on("tests/data/drive/latency.yaml", "fixed");
     json_t *c, *s;
-    int rc = drive_scen_json("tests/data/drive/latency.yaml", "fixed", db, &c, &s);
-    stop_server();
+    int rc = drive_fresh("tests/data/drive/latency.yaml", &c, &s);
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(count(c, "expected"), 12);
     ck_assert_int_eq(count(c, "delivered"), 12);
@@ -257,12 +262,8 @@ END_TEST
  * verdict is inconclusive, with the same exit status as `run` gives. */
 START_TEST(test_drive_uplink_delay_is_held)
 {
-    char db[128];
-    snprintf(db, sizeof db, "%s/up.db", dir);
-    start_server_on("tests/data/drive/uplink.yaml", "fixed");
     json_t *c, *s;
-    int rc = drive_scen_json("tests/data/drive/uplink.yaml", "fixed", db, &c, &s);
-    stop_server();
+    int rc = drive_fresh("tests/data/drive/uplink.yaml", &c, &s);
     ck_assert_int_eq(count(c, "messages"), 4);
     ck_assert_int_eq(count(c, "runs"), 0);
     ck_assert_int_eq(count(c, "emitted"), 0);
